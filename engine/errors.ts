@@ -1,0 +1,47 @@
+/**
+ * One error type with a stable code, an HTTP status and a retryable flag. The table below is the
+ * single source for codes; docs/api.md lists them.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, retryable: false, text: 'The request does not match the schema.' },
+  INVALID_JSON: { status: 400, retryable: false, text: 'The body is not valid JSON.' },
+  INVALID_ID: { status: 400, retryable: false, text: 'The id is not a valid job or worker id.' },
+  UNKNOWN_JOB_TYPE: { status: 400, retryable: false, text: 'No job type of that name is registered.' },
+  INVALID_SPEC: { status: 400, retryable: false, text: 'The job spec does not match the job type schema.' },
+  PATH_OUTSIDE_ROOT: { status: 400, retryable: false, text: 'A path resolves outside the configured roots.' },
+  NOT_FOUND: { status: 404, retryable: false, text: 'No such route.' },
+  JOB_NOT_FOUND: { status: 404, retryable: false, text: 'No job with that id.' },
+  METHOD_NOT_ALLOWED: { status: 405, retryable: false, text: 'Method not allowed on this route.' },
+  INVALID_TRANSITION: { status: 409, retryable: false, text: 'The job is in a state that does not allow this.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, retryable: false, text: 'The idempotency key was used with another request.' },
+  CONFLICT: { status: 409, retryable: true, text: 'A concurrent writer changed the job; re-read and retry.' },
+  BODY_TOO_LARGE: { status: 413, retryable: false, text: 'The body is larger than allowed.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, text: 'Send application/json.' },
+  QUEUE_FULL: { status: 429, retryable: true, text: 'The waiting queue is at capacity.' },
+  UNAVAILABLE: { status: 503, retryable: true, text: 'The event store (NATS) is unavailable.' },
+  NOT_READY: { status: 503, retryable: true, text: 'The service is starting or catching up.' },
+  INTERNAL: { status: 500, retryable: false, text: 'Internal error.' },
+} as const satisfies Record<string, { status: number; retryable: boolean; text: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  /** Extra, client-safe detail (e.g. the failing field path). */
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message?: string, opts: { cause?: unknown; details?: unknown } = {}) {
+    super(message ?? ERROR_CODES[code].text, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.retryable = ERROR_CODES[code].retryable;
+    if (opts.details !== undefined) this.details = opts.details;
+  }
+}
+
+export function isAppError(e: unknown, code?: ErrorCode): e is AppError {
+  return e instanceof AppError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,61 @@
+import type { Envelope } from '../../actors/events.ts';
+
+/** One stored NATS message: one or more events appended atomically to one subject. */
+export interface LogRecord {
+  /** Stream sequence (1-based, strictly increasing across the whole stream). */
+  seq: number;
+  subject: string;
+  /** Server receive time, ISO-8601. */
+  time: string;
+  events: Envelope[];
+}
+
+export interface AppendOptions {
+  /**
+   * CAS: the append succeeds only if the last message on `subject` has this sequence
+   * (0 = no message on the subject yet). A loss throws AppError('CONFLICT').
+   */
+  expectedLastSubjectSeq?: number;
+  /** Dedup id (Nats-Msg-Id): a second append with the same id inside the window is a no-op. */
+  msgId?: string;
+}
+
+export interface AppendResult {
+  seq: number;
+  /** True when `msgId` matched an earlier append; `seq` is then that append's sequence. */
+  duplicate: boolean;
+}
+
+export interface Follower {
+  /** Resolves once every record that existed when follow() was called has been delivered. */
+  readonly caughtUp: Promise<void>;
+  /** Sequence of the last record delivered (0 if none). */
+  lastDelivered(): number;
+  stop(): Promise<void>;
+}
+
+export interface FollowOptions {
+  /** Subject filter with NATS wildcards (default: every subject of the stream). */
+  filter?: string;
+  /** Called when following breaks for good (the follower retries transient errors itself). */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * The event store. Two implementations (JetStream and in-memory) pass one contract suite
+ * (test/contract/eventLog.contract.ts). All errors are AppErrors: CONFLICT on a CAS loss,
+ * UNAVAILABLE when the store cannot be reached.
+ */
+export interface EventLog {
+  append(subject: string, events: readonly Envelope[], opts?: AppendOptions): Promise<AppendResult>;
+  /** Every record on one exact subject, oldest first. Empty if none. */
+  readSubject(subject: string): Promise<LogRecord[]>;
+  /** Sequence of the last record in the stream (0 when empty). */
+  lastSeq(): Promise<number>;
+  /**
+   * Deliver every record with seq >= fromSeq in order, then keep delivering new ones live.
+   * `onRecord` is awaited before the next record is delivered.
+   */
+  follow(fromSeq: number, onRecord: (r: LogRecord) => void | Promise<void>, opts?: FollowOptions): Follower;
+  close(): Promise<void>;
+}

@@ -1,0 +1,64 @@
+import type { TaskPlan, TaskResult } from '../../actors/events.ts';
+
+/** File roots a job type may touch; every path in a spec must resolve inside one of them. */
+export interface FileRoots {
+  /** Where `load`, `copy` and `move` read from and `copy`/`move` write to. */
+  dataDir: string;
+  /** The worker's cache; `load` writes here and `free` evicts from here. */
+  cacheDir: string;
+}
+
+export interface PlanContext {
+  jobId: string;
+  roots: FileRoots;
+  signal: AbortSignal;
+}
+
+export interface RunContext {
+  jobId: string;
+  taskId: string;
+  attempt: number;
+  roots: FileRoots;
+  /** Aborted when the job is stopped or the worker is forced to exit. */
+  signal: AbortSignal;
+  /** Call while making progress so the queue does not redeliver the task. */
+  heartbeat(): void;
+}
+
+export interface VerifyContext {
+  jobId: string;
+  roots: FileRoots;
+  tasks: readonly TaskPlan[];
+  results: readonly TaskResult[];
+  signal: AbortSignal;
+}
+
+export type VerifyOutcome = { ok: true; summary?: unknown } | { ok: false; code: string; message: string };
+
+/**
+ * A pluggable job type. `plan` runs on a coordinator, `run` on a worker, `verify` on the
+ * coordinator after every task is done. Errors thrown by `run` become TaskFailed outcomes:
+ * throw a `TaskRunError` to say whether a retry may help.
+ */
+export interface JobType<Spec extends Record<string, unknown> = Record<string, unknown>> {
+  readonly name: string;
+  /** JSON Schema of the spec (additionalProperties: false). */
+  readonly specSchema: Record<string, unknown>;
+  /** Extra checks the schema cannot express (e.g. paths inside roots); throw AppError. */
+  checkSpec?(spec: Spec, roots: FileRoots): void;
+  plan(spec: Spec, ctx: PlanContext): Promise<TaskPlan[]>;
+  run(spec: Spec, payload: unknown, ctx: RunContext): Promise<TaskResult>;
+  verify(spec: Spec, ctx: VerifyContext): Promise<VerifyOutcome>;
+}
+
+/** Thrown by `run` when a task fails as a whole. */
+export class TaskRunError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  constructor(code: string, message: string, retryable: boolean) {
+    super(message);
+    this.name = 'TaskRunError';
+    this.code = code;
+    this.retryable = retryable;
+  }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what the project needs and is missing: node modules, and a nats-server >= 2.10.23.
+# Prints the nats-server path on stdout (everything else goes to stderr).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+if [ "$major" -lt 20 ]; then echo "error: Node.js >= 20 is required (found $(node --version 2>/dev/null || echo none))" >&2; exit 2; fi
+stamp=node_modules/.install-stamp
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "installing node modules..." >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  touch "$stamp"
+fi
+bash scripts/ensure-nats-server.sh

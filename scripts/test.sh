@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (unit, property, integration against a real nats-server).
+# Extra arguments are test files to run instead of all of them.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+NATS_SERVER_BIN="$(bash scripts/setup.sh)"
+export NATS_SERVER_BIN
+if [ "$#" -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi
+exec node --import tsx --test --test-concurrency=2 --test-timeout=120000 "${files[@]}"
