@@ -1,0 +1,122 @@
+import type { JobState } from '../actors/events.ts';
+
+/** What a client sends to create a job (validated by the API schema, then by the job type). */
+export interface SubmitRequest {
+  type: string;
+  /** Human-readable name; not unique; ASCII letters, digits, `_ - . : /` and spaces only. */
+  name?: string;
+  spec: Record<string, unknown>;
+  /** Higher runs first among waiting jobs (default 0). */
+  priority?: number;
+  /** Attempts per task before it counts as failed (default 3). */
+  maxTaskAttempts?: number;
+  /** Fraction of failed items above which the job fails (default 0). */
+  maxFailedRatio?: number;
+}
+
+export interface Progress {
+  tasksTotal: number;
+  tasksSucceeded: number;
+  tasksFailed: number;
+  itemsTotal: number;
+  itemsDone: number;
+  itemsFailed: number;
+  bytesTotal: number;
+  bytesDone: number;
+}
+
+/** A job as the API returns it. */
+export interface JobView {
+  id: string;
+  type: string;
+  name: string;
+  state: JobState;
+  priority: number;
+  owner: string;
+  spec: Record<string, unknown>;
+  epoch: number;
+  coordinatorId: string | null;
+  submittedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  progress: Progress;
+  error: { code: string; message: string } | null;
+  summary: unknown;
+  reclaims: number;
+}
+
+export interface ProgressView extends Progress {
+  jobId: string;
+  state: JobState;
+  /** Bytes per second since the job started (until it finished). */
+  throughputBytesPerSec: number;
+  elapsedMs: number;
+  /** Item-level failures (capped). */
+  failures: { taskId: string; item: string; error: string }[];
+}
+
+export interface HistoryEntry {
+  seq: number;
+  time: string;
+  subject: 'ev' | 'task';
+  type: string;
+  data: unknown;
+  meta: Record<string, unknown>;
+}
+
+export interface WorkerView {
+  id: string;
+  pool: string;
+  state: 'ACTIVE' | 'DRAINING' | 'LEFT';
+  concurrency: number;
+  host: string;
+  pid: number;
+  alive: boolean;
+  registeredAt: string;
+}
+
+export interface ListQuery {
+  state?: JobState[];
+  type?: string;
+  name?: string;
+  /** 1..1000 */
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface ServiceInfo {
+  name: string;
+  version: string;
+  roles: string[];
+  nats: { url: string; embedded: boolean; syncInterval: string | null };
+  dataDir: string;
+  limits: { runningJobCapacity: number; waitingJobCapacity: number };
+  jobTypes: string[];
+}
+
+export interface ActorRef {
+  actor: string;
+  reason?: string;
+}
+
+/**
+ * The engine as the API sees it (api/ talks to the engine only through engine/index.ts).
+ * Errors are AppErrors (JOB_NOT_FOUND, INVALID_TRANSITION, QUEUE_FULL, UNAVAILABLE, ...).
+ */
+export interface JobService {
+  /** created=false when the idempotency key matched an earlier identical submission. */
+  submit(req: SubmitRequest, opts: ActorRef & { idempotencyKey?: string }): Promise<{ job: JobView; created: boolean }>;
+  get(id: string): Promise<JobView>;
+  list(q: ListQuery): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
+  stop(id: string, by: ActorRef): Promise<JobView>;
+  pause(id: string, by: ActorRef): Promise<JobView>;
+  resume(id: string, by: ActorRef): Promise<JobView>;
+  progress(id: string): Promise<ProgressView>;
+  history(id: string): Promise<HistoryEntry[]>;
+  workers(): Promise<WorkerView[]>;
+  jobTypes(): { name: string; specSchema: Record<string, unknown> }[];
+  info(): ServiceInfo;
+  /** Ready = connected to NATS, streams present, projection caught up. */
+  readiness(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+}
