@@ -44,6 +44,11 @@ export interface JobType<Spec extends Record<string, unknown> = Record<string, u
   readonly name: string;
   /** JSON Schema of the spec (additionalProperties: false). */
   readonly specSchema: Record<string, unknown>;
+  /**
+   * Verification is instant (no I/O): the coordinator then records VerificationStarted and the
+   * terminal event in one append, saving a durable write per job.
+   */
+  readonly instantVerify?: boolean;
   /** Extra checks the schema cannot express (e.g. paths inside roots); throw AppError. */
   checkSpec?(spec: Spec, roots: FileRoots): void;
   plan(spec: Spec, ctx: PlanContext): Promise<TaskPlan[]>;

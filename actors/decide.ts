@@ -1,0 +1,143 @@
+/**
+ * The job decider: `decide(command, state, meta) → events | error`. Pure; the engine appends the
+ * events with CAS against the sequence the state was read at, and re-decides on a CAS loss.
+ */
+import {
+  EVENT_SCHEMA_VERSION,
+  type EventMeta,
+  type JobEvent,
+  type JobState,
+  type JobSubmittedData,
+  type TaskPlan,
+} from './events.ts';
+import { allTasksFinal, canApply, evolveJob, jobState, type JobSnapshot } from './jobFold.ts';
+
+/** What the caller knows about a command besides its payload. */
+export interface CommandMeta {
+  /** `api`, `coordinator:<id>`, … (written to `meta.actor`). */
+  actor: string;
+  /** ISO-8601 time from the caller's clock. */
+  at: string;
+  reason?: string;
+  causationId?: string;
+}
+
+/** A request to change a job; `decide` turns it into events or refuses it. */
+export type JobCommand =
+  | { kind: 'submit'; data: JobSubmittedData }
+  | { kind: 'stop' }
+  | { kind: 'pause' }
+  | { kind: 'resume' }
+  | { kind: 'claim'; coordinatorId: string; tasks?: TaskPlan[] }
+  | { kind: 'requeue'; fromCoordinator: string }
+  | { kind: 'startVerification' }
+  | { kind: 'finish'; outcome: 'succeeded'; summary?: unknown }
+  | { kind: 'finish'; outcome: 'failed'; error: { code: string; message: string } };
+
+export type DecisionErrorCode = 'JOB_NOT_FOUND' | 'INVALID_TRANSITION' | 'ALREADY_EXISTS';
+
+/** Events to append (possibly none: an idempotent repeat), or why not. */
+export type Decision =
+  | { ok: true; events: JobEvent[] }
+  | { ok: false; code: DecisionErrorCode; message: string };
+
+/** Prefix of the message returned when decide produced an event its own machine rejects (a bug). */
+const DECIDE_BUG_PREFIX = 'internal: decide produced an illegal event';
+
+const ACTIVE: ReadonlySet<JobState> = new Set(['RUNNING', 'PAUSED', 'VERIFYING']);
+
+/**
+ * Decides a command against a job's current state (`undefined` when the job does not exist).
+ * Every returned event is checked against the machine before it is returned.
+ */
+export function decide(cmd: JobCommand, s: JobSnapshot | undefined, meta: CommandMeta): Decision {
+  if (s === undefined) {
+    if (cmd.kind !== 'submit') return { ok: false, code: 'JOB_NOT_FOUND', message: 'no such job' };
+    // Nothing precedes JobSubmitted, so there is nothing for the machine to reject.
+    return { ok: true, events: [{ type: 'JobSubmitted', data: cmd.data, meta: metaOf(cmd.data.jobId, 0, meta) }] };
+  }
+  const decision = decideExisting(cmd, s, meta);
+  return decision.ok ? checked(s, decision.events) : decision;
+}
+
+function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Decision {
+  const state = jobState(s);
+  const ctx = s.context;
+  const m = (epoch = ctx.epoch): EventMeta => metaOf(ctx.jobId, epoch, meta);
+  const refuse = (why: string): Decision => ({
+    ok: false,
+    code: 'INVALID_TRANSITION',
+    message: `cannot ${cmd.kind} a job in state ${state}${why === '' ? '' : `: ${why}`}`,
+  });
+  const emit = (...events: JobEvent[]): Decision => ({ ok: true, events });
+  const terminal = state === 'SUCCEEDED' || state === 'FAILED' || state === 'STOPPED';
+
+  switch (cmd.kind) {
+    case 'submit':
+      return { ok: false, code: 'ALREADY_EXISTS', message: `job ${ctx.jobId} already exists` };
+    case 'stop':
+      if (state === 'STOPPED') return emit();
+      return terminal ? refuse('it already finished') : emit({ type: 'JobStopped', data: {}, meta: m() });
+    case 'pause':
+      // A requeued paused job stays paused when claimed again: pausing it again changes nothing.
+      if (state === 'PAUSED' || (state === 'WAITING' && ctx.pauseRequested)) return emit();
+      return state === 'RUNNING' ? emit({ type: 'JobPaused', data: {}, meta: m() }) : refuse('only a running job pauses');
+    case 'resume':
+      if (state === 'PAUSED' || (state === 'WAITING' && ctx.pauseRequested)) {
+        return emit({ type: 'JobResumed', data: {}, meta: m() });
+      }
+      return terminal ? refuse('it already finished') : emit(); // not paused: nothing to do
+    case 'claim': {
+      if (state !== 'WAITING') return refuse('only a waiting job can be claimed');
+      const epoch = ctx.epoch + 1;
+      const events: JobEvent[] = [
+        { type: 'JobClaimed', data: { coordinatorId: cmd.coordinatorId, epoch }, meta: m(epoch) },
+      ];
+      if (cmd.tasks !== undefined && ctx.tasks === null) {
+        events.push({ type: 'TasksPlanned', data: { tasks: cmd.tasks }, meta: m(epoch) });
+      }
+      return emit(...events);
+    }
+    case 'requeue':
+      if (!ACTIVE.has(state)) return refuse('only a running, paused or verifying job can be requeued');
+      if (ctx.coordinatorId !== cmd.fromCoordinator) {
+        return refuse(`owner is ${ctx.coordinatorId ?? 'none'}, not ${cmd.fromCoordinator}`);
+      }
+      return emit({
+        type: 'JobRequeued',
+        data: { fromCoordinator: cmd.fromCoordinator, epoch: ctx.epoch + 1 },
+        meta: m(ctx.epoch + 1),
+      });
+    case 'startVerification':
+      if (state !== 'RUNNING') return refuse('only a running job starts verification');
+      if (!allTasksFinal(s)) return refuse('tasks are still pending');
+      return emit({ type: 'VerificationStarted', data: {}, meta: m() });
+    case 'finish':
+      if (cmd.outcome === 'succeeded') {
+        if (state !== 'VERIFYING') return refuse('only a verifying job succeeds');
+        return emit({ type: 'JobSucceeded', data: cmd.summary === undefined ? {} : { summary: cmd.summary }, meta: m() });
+      }
+      if (!ACTIVE.has(state)) return refuse('only a running, paused or verifying job fails');
+      return emit({ type: 'JobFailed', data: { error: cmd.error }, meta: m() });
+  }
+}
+
+/** The envelope meta of a decided event; optional fields only when given (clean JSON). */
+function metaOf(jobId: string, epoch: number, cm: CommandMeta): EventMeta {
+  const meta: EventMeta = { jobId, epoch, actor: cm.actor, at: cm.at, v: EVENT_SCHEMA_VERSION };
+  if (cm.reason !== undefined) meta.reason = cm.reason;
+  if (cm.causationId !== undefined) meta.causationId = cm.causationId;
+  return meta;
+}
+
+/** Bug guard: folds the events onto `s` and refuses the decision if the machine rejects any. */
+function checked(s: JobSnapshot, events: JobEvent[]): Decision {
+  let cur = s;
+  for (const ev of events) {
+    if (!canApply(cur, ev)) {
+      return { ok: false, code: 'INVALID_TRANSITION', message: `${DECIDE_BUG_PREFIX}: ${ev.type} in ${jobState(cur)}` };
+    }
+    cur = evolveJob(cur, ev);
+  }
+  return { ok: true, events };
+}

@@ -1,0 +1,160 @@
+/**
+ * The job lifecycle as an XState v5 machine whose events are exactly the JobEvent envelopes.
+ * State of a job = fold of its events with the pure `transition()` (see `jobFold.ts`); a stored event
+ * the machine rejects (`!snapshot.can(event)`) is a bug.
+ *
+ * Terminal states (SUCCEEDED, FAILED, STOPPED) are deliberately NOT `type: 'final'`: a final state
+ * marks the snapshot `done`, after which xstate drops every event, yet late task outcomes (a worker
+ * finishing after a stop) must stay legal facts. So terminal states accept TaskSucceeded/TaskFailed
+ * with an explicit no-op action (`can()` is true, nothing changes) and reject everything else.
+ */
+import { and, assign, setup } from 'xstate';
+import type { EventMeta, JobEvent, JobSubmitted } from './events.ts';
+import {
+  applyTaskFailed,
+  applyTaskSucceeded,
+  hasDistinctTaskIds,
+  initialJobContext,
+  planTasks,
+  tasksAllFinal,
+  type JobContext,
+} from './jobContext.ts';
+
+export type { ItemFailure, JobContext, JobProgress, TaskState, TaskStatus } from './jobContext.ts';
+
+/** `lastReason` update for an event that carries a reason. */
+function reasonOf(meta: EventMeta): Partial<JobContext> {
+  return meta.reason !== undefined ? { lastReason: meta.reason } : {};
+}
+
+/** Fencing: a claim or requeue must raise the epoch by exactly one, and say so in its meta. */
+function nextEpochOk(ctx: JobContext, data: { epoch: number }, meta: EventMeta): boolean {
+  return data.epoch === ctx.epoch + 1 && meta.epoch === data.epoch;
+}
+
+/** Late task outcomes in a terminal state: accepted as facts, changing nothing. */
+const ignoreTaskOutcomes = {
+  TaskSucceeded: { actions: 'ignoreLateTaskOutcome' },
+  TaskFailed: { actions: 'ignoreLateTaskOutcome' },
+} as const;
+
+/** The job machine. Create snapshots from a JobSubmitted event as input (state WAITING). */
+export const jobMachine = setup({
+  types: {
+    context: {} as JobContext,
+    events: {} as JobEvent,
+    input: {} as JobSubmitted,
+  },
+  guards: {
+    claimFenced: ({ context, event }) =>
+      event.type === 'JobClaimed' && nextEpochOk(context, event.data, event.meta),
+    // A requeue names the owner it takes the job from: a decision based on an older owner is stale.
+    requeueFenced: ({ context, event }) =>
+      event.type === 'JobRequeued' &&
+      nextEpochOk(context, event.data, event.meta) &&
+      event.data.fromCoordinator === context.coordinatorId,
+    pauseRequested: ({ context }) => context.pauseRequested,
+    currentEpoch: ({ context, event }) => event.meta.epoch === context.epoch,
+    canPlan: ({ context, event }) =>
+      event.type === 'TasksPlanned' &&
+      context.tasks === null &&
+      event.meta.epoch === context.epoch &&
+      hasDistinctTaskIds(event.data.tasks),
+    allTasksFinal: ({ context }) => tasksAllFinal(context),
+  },
+  actions: {
+    claim: assign(({ context, event }) => {
+      if (event.type !== 'JobClaimed') return {};
+      return {
+        epoch: event.data.epoch,
+        coordinatorId: event.data.coordinatorId,
+        startedAt: context.startedAt ?? event.meta.at,
+        ...reasonOf(event.meta),
+      };
+    }),
+    plan: assign(({ context, event }) => (event.type === 'TasksPlanned' ? planTasks(context, event.data.tasks) : {})),
+    pause: assign(({ event }) => ({ pauseRequested: true, ...reasonOf(event.meta) })),
+    resume: assign(({ event }) => ({ pauseRequested: false, ...reasonOf(event.meta) })),
+    requeue: assign(({ context, event }, params: { paused: boolean }) => {
+      if (event.type !== 'JobRequeued') return {};
+      return {
+        epoch: event.data.epoch,
+        coordinatorId: null,
+        reclaims: context.reclaims + 1,
+        pauseRequested: params.paused,
+        ...reasonOf(event.meta),
+      };
+    }),
+    noteReason: assign(({ event }) => reasonOf(event.meta)),
+    finish: assign(({ event }) => {
+      const base: Partial<JobContext> = { finishedAt: event.meta.at, ...reasonOf(event.meta) };
+      if (event.type === 'JobFailed') base.error = event.data.error;
+      if (event.type === 'JobSucceeded' && event.data.summary !== undefined) base.summary = event.data.summary;
+      return base;
+    }),
+    countTaskSucceeded: assign(({ context, event }) =>
+      event.type === 'TaskSucceeded' ? applyTaskSucceeded(context, event.data) : {},
+    ),
+    countTaskFailed: assign(({ context, event }) =>
+      event.type === 'TaskFailed' ? applyTaskFailed(context, event.data) : {},
+    ),
+    ignoreLateTaskOutcome: () => {},
+  },
+}).createMachine({
+  id: 'job',
+  context: ({ input }) => initialJobContext(input),
+  initial: 'WAITING',
+  // Task outcomes count in every non-terminal state, WAITING included: an earlier epoch's work is real.
+  on: {
+    TaskSucceeded: { actions: 'countTaskSucceeded' },
+    TaskFailed: { actions: 'countTaskFailed' },
+  },
+  states: {
+    WAITING: {
+      on: {
+        JobClaimed: [
+          { guard: and(['claimFenced', 'pauseRequested']), target: 'PAUSED', actions: 'claim' },
+          { guard: 'claimFenced', target: 'RUNNING', actions: 'claim' },
+        ],
+        // A requeued PAUSED job can be resumed before anyone claims it.
+        JobResumed: { guard: 'pauseRequested', actions: 'resume' },
+        JobStopped: { target: 'STOPPED', actions: 'finish' },
+      },
+    },
+    RUNNING: {
+      on: {
+        TasksPlanned: { guard: 'canPlan', actions: 'plan' },
+        JobPaused: { target: 'PAUSED', actions: 'pause' },
+        JobRequeued: { guard: 'requeueFenced', target: 'WAITING', actions: { type: 'requeue', params: { paused: false } } },
+        VerificationStarted: {
+          guard: and(['currentEpoch', 'allTasksFinal']),
+          target: 'VERIFYING',
+          actions: 'noteReason',
+        },
+        JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
+        JobStopped: { target: 'STOPPED', actions: 'finish' },
+      },
+    },
+    PAUSED: {
+      on: {
+        TasksPlanned: { guard: 'canPlan', actions: 'plan' },
+        JobResumed: { target: 'RUNNING', actions: 'resume' },
+        JobRequeued: { guard: 'requeueFenced', target: 'WAITING', actions: { type: 'requeue', params: { paused: true } } },
+        JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
+        JobStopped: { target: 'STOPPED', actions: 'finish' },
+      },
+    },
+    VERIFYING: {
+      on: {
+        // The next owner re-verifies: all tasks are final, so VerificationStarted is legal at once.
+        JobRequeued: { guard: 'requeueFenced', target: 'WAITING', actions: { type: 'requeue', params: { paused: false } } },
+        JobSucceeded: { guard: 'currentEpoch', target: 'SUCCEEDED', actions: 'finish' },
+        JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
+        JobStopped: { target: 'STOPPED', actions: 'finish' },
+      },
+    },
+    SUCCEEDED: { tags: ['terminal'], on: ignoreTaskOutcomes },
+    FAILED: { tags: ['terminal'], on: ignoreTaskOutcomes },
+    STOPPED: { tags: ['terminal'], on: ignoreTaskOutcomes },
+  },
+});

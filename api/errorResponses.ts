@@ -1,0 +1,119 @@
+/**
+ * Every failure leaves the API as `{ statusCode, code, error, message }`: AppErrors keep their
+ * code, Fastify's own errors are mapped onto the table in engine/errors.ts, anything else is a
+ * 500 INTERNAL whose message stays in the log.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_CODES, type ErrorCode, isAppError } from '../engine/errors.ts';
+
+/** Seconds a client should wait before retrying a 429 or 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** Longest piece of client input (e.g. an unknown property name) echoed back in a message. */
+const MAX_ECHO_CHARS = 64;
+
+/** The error body. */
+export interface ErrorBody {
+  statusCode: number;
+  code: ErrorCode;
+  error: string;
+  message: string;
+}
+
+/** Fastify's client errors by their code. */
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_NOT_FOUND: 'NOT_FOUND',
+  // Our only path parameters are ids, so an over-long one is an invalid id.
+  FST_ERR_MAX_PARAM_LENGTH: 'INVALID_ID',
+};
+
+/** Other 4xx statuses without a dedicated code; the rest become 400 VALIDATION_FAILED. */
+const CODES_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'BODY_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+function isFastifyError(err: unknown): err is FastifyError {
+  return err instanceof Error && typeof (err as Partial<FastifyError>).code === 'string';
+}
+
+function echo(value: unknown): string {
+  const s = String(value);
+  return s.length > MAX_ECHO_CHARS ? `${s.slice(0, MAX_ECHO_CHARS)}...` : s;
+}
+
+/** "body/priority must be integer", naming the failing field (Ajv stops at the first error). */
+function describeValidation(err: FastifyError): string {
+  const where = err.validationContext ?? 'request';
+  const first = err.validation?.[0];
+  if (first === undefined) return err.message;
+  const path = `${where}${first.instancePath}`;
+  const params = first.params as Record<string, unknown>;
+  switch (first.keyword) {
+    case 'required':
+      return `${path}/${echo(params.missingProperty)} is required`;
+    case 'additionalProperties':
+      return `${path}/${echo(params.additionalProperty)} is not allowed`;
+    default:
+      return `${path} ${first.message ?? 'is invalid'}`;
+  }
+}
+
+/** Turns anything thrown into an AppError; the original is kept as `cause` for the log. */
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  if (isFastifyError(err)) {
+    if (err.validation !== undefined) {
+      return err.validationContext === 'params'
+        ? new AppError('INVALID_ID', `${describeValidation(err)} (expected a lowercase UUID)`, { cause: err })
+        : new AppError('VALIDATION_FAILED', describeValidation(err), { cause: err });
+    }
+    const status = err.statusCode ?? 500;
+    const code = FASTIFY_CODES[err.code] ?? (status < 500 ? (CODES_BY_STATUS[status] ?? 'VALIDATION_FAILED') : undefined);
+    // Fastify's 4xx messages describe the request, never server state, so they are safe to return.
+    if (code !== undefined && err.code.startsWith('FST_')) return new AppError(code, err.message, { cause: err });
+    if (code !== undefined) return new AppError(code, undefined, { cause: err });
+  }
+  // Something outside AppError that still says "try again" (e.g. a NATS timeout not yet translated).
+  if (typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true) {
+    return new AppError('UNAVAILABLE', undefined, { cause: err });
+  }
+  return new AppError('INTERNAL', undefined, { cause: err });
+}
+
+/**
+ * The body for an AppError. A 5xx message is the table's text whatever the thrower wrote: it may
+ * name internals (subjects, hosts, stack details) that belong in the log only.
+ */
+export function errorBody(err: AppError): ErrorBody {
+  return {
+    statusCode: err.status,
+    code: err.code,
+    error: STATUS_CODES[err.status] ?? 'Error',
+    message: err.status >= 500 ? ERROR_CODES[err.code].text : err.message,
+  };
+}
+
+/** Sends `err` as an error body, with `retry-after` when waiting may help. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const appError = toAppError(err);
+  if (appError.status >= 500) request.log.error({ err: appError.cause ?? appError }, 'request failed');
+  else request.log.info({ code: appError.code }, appError.message);
+  if (appError.status === 503 || appError.status === 429) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  return reply.code(appError.status).type('application/json; charset=utf-8').send(errorBody(appError));
+}
+
+/** Installs the error and not-found handlers on the root instance (before routes are registered). */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new AppError('NOT_FOUND', `No route ${request.method} ${echo(request.url)}.`)),
+  );
+}

@@ -1,0 +1,174 @@
+import path from 'node:path';
+
+/** Roles a process can take; the embedded default runs all three. */
+export const ROLES = ['api', 'coordinator', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Every setting, with its default. Resolved once by `resolveConfig`; frozen afterwards. */
+export interface Config {
+  roles: Role[];
+  /** API bind address. @defaultValue '127.0.0.1' */
+  host: string;
+  /** API port. @defaultValue 8080 */
+  port: number;
+  /** Existing NATS server or cluster (comma-separated URLs); unset = start an embedded nats-server. */
+  natsUrl: string | null;
+  /** Embedded nats-server port. @defaultValue 14222 */
+  natsPort: number;
+  /** Service state: the embedded server's JetStream store lives in `<stateDir>/nats`. @defaultValue './data' */
+  stateDir: string;
+  /** Root of the files jobs read and write (load sources, copy/move). @defaultValue '<stateDir>/files' */
+  filesDir: string;
+  /** The worker's cache directory (`load` writes here, `free` evicts). @defaultValue '<stateDir>/cache' */
+  cacheDir: string;
+  /** nats-server `sync_interval` for the embedded server: 'always', or a duration like '1s'. @defaultValue '1s' */
+  syncInterval: string;
+  /** Jobs one coordinator runs at once. @defaultValue 100 */
+  runningJobCapacity: number;
+  /** WAITING jobs allowed before submissions are refused (429 QUEUE_FULL). @defaultValue 300000 */
+  waitingJobCapacity: number;
+  /** Liveness heartbeat period. @defaultValue 1000 */
+  heartbeatMs: number;
+  /** A peer whose heartbeat has not changed this long (observer's clock) is dead. @defaultValue 5000 */
+  failureDetectionTimeoutMs: number;
+  /** Dispatch window per live worker, per coordinator. @defaultValue 64 */
+  maxTasksPerWorker: number;
+  /** Tasks one worker runs at once. @defaultValue 64 */
+  workerConcurrency: number;
+  /** Worker pool (task subject `task.<pool>`). @defaultValue 'default' */
+  pool: string;
+  /** Unacked task redelivery deadline. @defaultValue 30000 */
+  taskAckWaitMs: number;
+  /** Deliveries of one task message before the queue gives up. @defaultValue 10 */
+  taskMaxDeliver: number;
+  /** First retry delay after a retryable task failure; doubles per attempt. @defaultValue 500 */
+  retryBackoffMs: number;
+  /** How long a worker waits for running tasks on SIGTERM before returning them. @defaultValue 30000 */
+  drainTimeoutMs: number;
+  /** JetStream replicas for the streams (3 on a cluster). @defaultValue 1 */
+  replicas: number;
+  logLevel: string;
+}
+
+export const DEFAULTS: Readonly<Omit<Config, 'filesDir' | 'cacheDir'>> = Object.freeze({
+  roles: [...ROLES],
+  host: '127.0.0.1',
+  port: 8080,
+  natsUrl: null,
+  natsPort: 14222,
+  stateDir: './data',
+  syncInterval: '1s',
+  runningJobCapacity: 100,
+  waitingJobCapacity: 300_000,
+  heartbeatMs: 1000,
+  failureDetectionTimeoutMs: 5000,
+  maxTasksPerWorker: 64,
+  workerConcurrency: 64,
+  pool: 'default',
+  taskAckWaitMs: 30_000,
+  taskMaxDeliver: 10,
+  retryBackoffMs: 500,
+  drainTimeoutMs: 30_000,
+  replicas: 1,
+  logLevel: 'info',
+});
+
+/** Environment variable → setting. The only place that reads process.env for settings. */
+const ENV: Record<string, keyof Config> = {
+  JETJOBS_ROLES: 'roles',
+  JETJOBS_HOST: 'host',
+  JETJOBS_PORT: 'port',
+  NATS_URL: 'natsUrl',
+  JETJOBS_NATS_PORT: 'natsPort',
+  JETJOBS_STATE_DIR: 'stateDir',
+  JETJOBS_FILES_DIR: 'filesDir',
+  JETJOBS_CACHE_DIR: 'cacheDir',
+  JETJOBS_SYNC_INTERVAL: 'syncInterval',
+  JETJOBS_RUNNING_JOB_CAPACITY: 'runningJobCapacity',
+  JETJOBS_WAITING_JOB_CAPACITY: 'waitingJobCapacity',
+  JETJOBS_HEARTBEAT_MS: 'heartbeatMs',
+  JETJOBS_FAILURE_DETECTION_TIMEOUT_MS: 'failureDetectionTimeoutMs',
+  JETJOBS_MAX_TASKS_PER_WORKER: 'maxTasksPerWorker',
+  JETJOBS_WORKER_CONCURRENCY: 'workerConcurrency',
+  JETJOBS_POOL: 'pool',
+  JETJOBS_TASK_ACK_WAIT_MS: 'taskAckWaitMs',
+  JETJOBS_TASK_MAX_DELIVER: 'taskMaxDeliver',
+  JETJOBS_RETRY_BACKOFF_MS: 'retryBackoffMs',
+  JETJOBS_DRAIN_TIMEOUT_MS: 'drainTimeoutMs',
+  JETJOBS_REPLICAS: 'replicas',
+  LOG_LEVEL: 'logLevel',
+};
+
+/** CLI flag (kebab-case of the setting, e.g. --nats-url) → setting. */
+const FLAGS: Record<string, keyof Config> = Object.fromEntries(
+  [...Object.keys(DEFAULTS), 'filesDir', 'cacheDir'].map((k) => [k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()), k as keyof Config]),
+);
+
+const NUMERIC = new Set<keyof Config>([
+  'port', 'natsPort', 'runningJobCapacity', 'waitingJobCapacity', 'heartbeatMs', 'failureDetectionTimeoutMs',
+  'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'retryBackoffMs', 'drainTimeoutMs', 'replicas',
+]);
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseValue(key: keyof Config, raw: string): unknown {
+  if (NUMERIC.has(key)) {
+    if (!/^\d+$/.test(raw)) throw new ConfigError(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    return Number(raw);
+  }
+  if (key === 'roles') {
+    const roles = raw.split(',').map((r) => r.trim()).filter(Boolean);
+    for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`unknown role ${JSON.stringify(r)} (roles: ${ROLES.join(', ')})`);
+    if (roles.length === 0) throw new ConfigError('roles must name at least one role');
+    return roles;
+  }
+  return raw;
+}
+
+/** Parses `--flag value` / `--flag=value` arguments. */
+export function parseFlags(argv: readonly string[]): Partial<Config> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const key = FLAGS[name];
+    if (!key) throw new ConfigError(`unknown flag --${name}`);
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    out[key] = parseValue(key, value);
+  }
+  return out as Partial<Config>;
+}
+
+/** Reads settings from the environment. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): Partial<Config> {
+  const out: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV)) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') out[key] = parseValue(key, raw);
+  }
+  return out as Partial<Config>;
+}
+
+/** Defaults < environment < flags < explicit overrides; validated and frozen. */
+export function resolveConfig(...layers: Partial<Config>[]): Readonly<Config> {
+  const merged = Object.assign({}, DEFAULTS, ...layers) as Config;
+  merged.stateDir = path.resolve(merged.stateDir);
+  merged.filesDir = path.resolve(merged.filesDir ?? path.join(merged.stateDir, 'files'));
+  merged.cacheDir = path.resolve(merged.cacheDir ?? path.join(merged.stateDir, 'cache'));
+  const positive: (keyof Config)[] = ['runningJobCapacity', 'waitingJobCapacity', 'heartbeatMs', 'failureDetectionTimeoutMs',
+    'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'replicas'];
+  for (const k of positive) if (!((merged[k] as number) >= 1)) throw new ConfigError(`${k} must be >= 1`);
+  if (merged.port > 65535 || merged.natsPort > 65535) throw new ConfigError('ports must be <= 65535');
+  if (merged.failureDetectionTimeoutMs <= merged.heartbeatMs) throw new ConfigError('failureDetectionTimeoutMs must exceed heartbeatMs');
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(merged.pool)) throw new ConfigError('pool must be 1-32 of [A-Za-z0-9_-]');
+  if (!/^(always|\d+(ms|s|m|h))$/.test(merged.syncInterval)) throw new ConfigError(`syncInterval must be 'always' or a duration like 1s, got ${merged.syncInterval}`);
+  return Object.freeze(merged);
+}

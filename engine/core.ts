@@ -1,0 +1,85 @@
+import type { Clock, Random } from './clock.ts';
+import type { Config } from './config.ts';
+import { createCoordinator, type Coordinator } from './coordinator/coordinator.ts';
+import type { EventLog, Follower } from './eventlog/eventLog.ts';
+import type { FileRoots } from './jobtypes/jobType.ts';
+import type { JobTypeRegistry } from './jobtypes/registry.ts';
+import { createJobService } from './jobService.ts';
+import type { Liveness } from './liveness/liveness.ts';
+import type { Logger } from './log.ts';
+import { createJobProjection, type JobProjection } from './projections/jobProjection.ts';
+import type { JobService, ServiceInfo } from './service.ts';
+import type { TaskQueue } from './taskqueue/taskQueue.ts';
+import { createWorker, type Worker } from './worker/worker.ts';
+
+/** Everything the engine needs from outside; NATS-backed in production, in-memory in simulation. */
+export interface CoreDeps {
+  config: Readonly<Config>;
+  eventLog: EventLog;
+  taskQueue: TaskQueue;
+  liveness: Liveness;
+  registry: JobTypeRegistry;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  /** Extra readiness checks (e.g. the NATS connection). */
+  checks?: () => Record<string, boolean>;
+  info: () => ServiceInfo;
+}
+
+export interface EngineCore {
+  service: JobService;
+  projection: JobProjection;
+  coordinator?: Coordinator;
+  worker?: Worker;
+  /** ms from start until the projection had replayed the stream. */
+  replayMs: number;
+  stop(opts?: { handoff?: boolean }): Promise<void>;
+}
+
+/** Replays the stream into a projection, then starts the roles this process has. */
+export async function startEngineCore(deps: CoreDeps): Promise<EngineCore> {
+  const { config, eventLog, clock, random, logger, registry } = deps;
+  const roots: FileRoots = { dataDir: config.filesDir, cacheDir: config.cacheDir };
+  const projection = createJobProjection({ logger });
+  const t0 = performance.now();
+  let followerBroken = false;
+  const follower: Follower = eventLog.follow(1, (r) => projection.apply(r), {
+    onError: (err) => {
+      followerBroken = true;
+      logger.error({ err }, 'following the event stream failed');
+    },
+  });
+  await follower.caughtUp;
+  const replayMs = performance.now() - t0;
+  logger.info({ records: projection.lastSeq(), replayMs: Math.round(replayMs) }, 'projection caught up');
+
+  const shortId = () => random.uuid().replace(/-/g, '').slice(0, 12);
+  let coordinator: Coordinator | undefined;
+  let worker: Worker | undefined;
+  const base = { eventLog, taskQueue: deps.taskQueue, liveness: deps.liveness, projection, registry, roots, clock, logger };
+  if (config.roles.includes('worker')) {
+    worker = createWorker({ ...base, id: `w-${shortId()}`, config });
+    await worker.start();
+  }
+  if (config.roles.includes('coordinator')) {
+    coordinator = createCoordinator({ ...base, id: `c-${shortId()}`, config });
+    await coordinator.start();
+  }
+  const service = createJobService({
+    config, eventLog, projection, liveness: deps.liveness, registry, roots, clock, random, info: deps.info,
+    checks: () => ({ ...(deps.checks?.() ?? {}), projection: !followerBroken, eventsRejected: projection.rejected === 0 }),
+  });
+  return {
+    service,
+    projection,
+    ...(coordinator ? { coordinator } : {}),
+    ...(worker ? { worker } : {}),
+    replayMs,
+    async stop(opts) {
+      await worker?.drain();
+      await coordinator?.stop(opts);
+      await follower.stop();
+    },
+  };
+}

@@ -1,0 +1,234 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  DeliverPolicy,
+  jetstream,
+  type Consumer,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import type { Envelope } from '../../actors/events.ts';
+import { AppError } from '../errors.ts';
+import { toAppError } from '../nats/connection.ts';
+import { STREAM_JOBS } from '../subjects.ts';
+import type { AppendOptions, AppendResult, EventLog, Follower, FollowOptions, LogRecord } from './eventLog.ts';
+
+/** Options of {@link createJetStreamEventLog}. */
+export interface JetStreamEventLogOptions {
+  /** A connection the caller owns (close() leaves it open). */
+  nc: NatsConnection;
+  /** @defaultValue 'JOBS' */
+  stream?: string;
+  /** Timeout of each JetStream request (publish, info, consumer create). @defaultValue 5000 */
+  requestTimeoutMs?: number;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+/** Messages per pull while following: large batches make replay fast (see the report in tests). */
+const FOLLOW_BATCH = 2_000;
+const READ_BATCH = 10_000;
+/** A follower's consumer left behind by a crash is removed by the server after this. */
+const FOLLOW_INACTIVE_MS = 60_000;
+const READ_INACTIVE_MS = 10_000;
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5_000;
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** Converts one stored message into a LogRecord; a body that is not a JSON array is INTERNAL. */
+function toRecord(m: JsMsg): LogRecord {
+  let events: unknown;
+  try {
+    events = JSON.parse(decoder.decode(m.data));
+  } catch (err) {
+    throw new AppError('INTERNAL', `record ${m.seq} on ${m.subject} is not JSON`, { cause: err });
+  }
+  if (!Array.isArray(events)) throw new AppError('INTERNAL', `record ${m.seq} on ${m.subject} is not an array`);
+  const ms = Math.floor(m.info.timestampNanos / 1_000_000); // server receive time
+  return { seq: m.seq, subject: m.subject, time: new Date(ms).toISOString(), events: events as Envelope[] };
+}
+
+/** The event store on a JetStream stream (DESIGN.md §3): one message per append, body = JSON array. */
+export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLog {
+  const stream = opts.stream ?? STREAM_JOBS;
+  const timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const js = jetstream(opts.nc, { timeout });
+  let jsmP: Promise<JetStreamManager> | undefined;
+  // checkAPI false: no account-info round trip; created once, lazily
+  const jsm = () => (jsmP ??= js.jetstreamManager(false));
+  const followers = new Set<Follower>();
+
+  async function lastSeq(): Promise<number> {
+    try {
+      return (await (await jsm()).streams.info(stream)).state.last_seq;
+    } catch (err) {
+      throw toAppError(err, `stream info ${stream}`);
+    }
+  }
+
+  async function append(subject: string, events: readonly Envelope[], o: AppendOptions = {}): Promise<AppendResult> {
+    if (events.length === 0) throw new AppError('INTERNAL', 'append needs at least one event');
+    try {
+      const pa = await js.publish(subject, encoder.encode(JSON.stringify(events)), {
+        timeout,
+        // the client sends the header for any number, 0 included (0 = "no message on the subject yet")
+        ...(o.expectedLastSubjectSeq !== undefined ? { expect: { lastSubjectSequence: o.expectedLastSubjectSeq } } : {}),
+        ...(o.msgId !== undefined ? { msgID: o.msgId } : {}),
+      });
+      return { seq: pa.seq, duplicate: pa.duplicate };
+    } catch (err) {
+      throw toAppError(err, `append to ${subject}`);
+    }
+  }
+
+  async function readSubject(subject: string): Promise<LogRecord[]> {
+    let consumer: Consumer | undefined;
+    try {
+      // an ordered consumer: the server reports how many messages match (num_pending), so an
+      // empty subject costs no wait, and it re-creates itself if a message is lost in transit
+      consumer = await js.consumers.get(stream, {
+        filter_subjects: subject,
+        deliver_policy: DeliverPolicy.All,
+        inactive_threshold: READ_INACTIVE_MS,
+      });
+      let remaining = (await consumer.info(true)).num_pending;
+      const out: LogRecord[] = [];
+      while (remaining > 0) {
+        const before = out.length;
+        const iter = await consumer.fetch({ max_messages: Math.min(remaining, READ_BATCH), expires: Math.max(timeout, 1_000) });
+        for await (const m of iter) {
+          out.push(toRecord(m));
+          remaining = m.info.pending === 0 ? 0 : remaining - 1;
+          if (remaining === 0) break;
+        }
+        if (out.length === before) break; // messages removed meanwhile (purge): nothing more to get
+      }
+      return out;
+    } catch (err) {
+      throw toAppError(err, `read ${subject}`);
+    } finally {
+      // not awaited: one round trip less per read; inactive_threshold removes it if this fails
+      consumer?.delete().catch(() => undefined);
+    }
+  }
+
+  function follow(fromSeq: number, onRecord: (r: LogRecord) => void | Promise<void>, fo: FollowOptions = {}): Follower {
+    let stopped = false;
+    let delivered = 0;
+    let cursor = Math.max(1, fromSeq);
+    let current: { consumer?: Consumer; msgs?: ConsumerMessages } = {};
+    let wake: (() => void) | undefined;
+    let settled = false;
+    let resolveCaughtUp!: () => void;
+    let rejectCaughtUp!: (e: unknown) => void;
+    const caughtUp = new Promise<void>((res, rej) => {
+      resolveCaughtUp = () => {
+        settled = true;
+        res();
+      };
+      rejectCaughtUp = (e) => {
+        settled = true;
+        rej(e);
+      };
+    });
+    caughtUp.catch(() => undefined); // a caller who never awaits it must not see an unhandled rejection
+
+    const sleep = (ms: number) =>
+      new Promise<void>((res) => {
+        const t = setTimeout(res, ms);
+        wake = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
+
+    const fail = (err: unknown) => {
+      if (stopped) return;
+      const e = toAppError(err, 'follow');
+      if (!settled) rejectCaughtUp(e);
+      void follower.stop();
+      fo.onError?.(e);
+    };
+
+    async function run(): Promise<void> {
+      let target: number | undefined; // stream last_seq when follow() was called
+      let retryMs = RETRY_MIN_MS;
+      while (!stopped) {
+        try {
+          if (target === undefined) {
+            target = await lastSeq();
+            if (target < cursor) resolveCaughtUp();
+          }
+          const consumer = await js.consumers.get(stream, {
+            ...(fo.filter !== undefined ? { filter_subjects: fo.filter } : {}),
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: cursor,
+            inactive_threshold: FOLLOW_INACTIVE_MS,
+          });
+          current = { consumer };
+          if (stopped) break;
+          if (!settled && (await consumer.info(true)).num_pending === 0) resolveCaughtUp();
+          const msgs = await consumer.consume({ max_messages: FOLLOW_BATCH });
+          current = { consumer, msgs };
+          if (stopped) break;
+          for await (const m of msgs) {
+            if (stopped) return;
+            let rec: LogRecord;
+            try {
+              rec = toRecord(m); // a malformed record or a throwing handler: retrying would not help
+              await onRecord(rec);
+            } catch (err) {
+              fail(err);
+              return;
+            }
+            delivered = rec.seq;
+            cursor = rec.seq + 1;
+            retryMs = RETRY_MIN_MS;
+            if (!settled && (rec.seq >= target || m.info.pending === 0)) resolveCaughtUp();
+          }
+        } catch {
+          // transient (server restart, timeout, consumer gone): retried below
+        }
+        // the iterator ended or creating the consumer failed: start again from the cursor
+        if (opts.nc.isClosed()) {
+          fail(new AppError('UNAVAILABLE', 'the NATS connection is closed'));
+          return;
+        }
+        current.consumer?.delete().catch(() => undefined);
+        if (!stopped) await sleep(retryMs);
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      }
+    }
+
+    let stopping: Promise<void> | undefined;
+    const follower: Follower = {
+      caughtUp,
+      lastDelivered: () => delivered,
+      stop: () =>
+        (stopping ??= (async () => {
+          stopped = true;
+          followers.delete(follower);
+          wake?.();
+          if (!settled) rejectCaughtUp(new AppError('UNAVAILABLE', 'follower stopped before catching up'));
+          // not awaiting close(): its promise settles only once the loop takes the next message,
+          // which never happens if stop() is called from inside onRecord
+          void current.msgs?.close();
+          await current.consumer?.delete().catch(() => undefined);
+        })()),
+    };
+    followers.add(follower);
+    void run();
+    return follower;
+  }
+
+  return {
+    append,
+    readSubject,
+    lastSeq,
+    follow,
+    close: async () => {
+      await Promise.all([...followers].map((f) => f.stop()));
+    },
+  };
+}

@@ -1,0 +1,184 @@
+import type { Envelope } from '../../actors/events.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { AppError } from '../errors.ts';
+import type { AppendOptions, AppendResult, EventLog, Follower, FollowOptions, LogRecord } from './eventLog.ts';
+
+/** Options of {@link createMemoryEventLog}. */
+export interface MemoryEventLogOptions {
+  /** msgId dedup window, as on the JOBS stream. @defaultValue 120000 (2 min) */
+  duplicateWindowMs?: number;
+  /** Record times (clock.now) and the dedup window (clock.monotonic). @defaultValue systemClock */
+  clock?: Clock;
+}
+
+/** The in-memory event log plus fault hooks for simulation tests. */
+export interface MemoryEventLog extends EventLog {
+  /** The next append rejects (default AppError('UNAVAILABLE')) and stores nothing. */
+  failNextAppend(err?: unknown): void;
+  /** The next append is stored, but its promise rejects with UNAVAILABLE (a lost ack). */
+  loseNextAck(): void;
+}
+
+const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
+
+/** NATS subject matching: `*` is one token, a trailing `>` one or more. */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return s.length > i;
+    if (i >= s.length || (f[i] !== '*' && f[i] !== s[i])) return false;
+  }
+  return f.length === s.length;
+}
+
+/** Lets other tasks run first, like a round trip to the server. */
+const hop = () => new Promise<void>((r) => queueMicrotask(r));
+
+/**
+ * An EventLog in memory with the JetStream log's semantics: per-subject CAS, msgId dedup checked
+ * before the CAS (a retry of a stored append is a duplicate, not a conflict), follow with replay
+ * then live delivery. Passes test/contract/eventLog.contract.ts.
+ */
+export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEventLog {
+  const clock = opts.clock ?? systemClock;
+  const windowMs = opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
+  const records: LogRecord[] = []; // records[seq - 1]
+  const lastBySubject = new Map<string, number>();
+  const dedup = new Map<string, { seq: number; atMs: number }>();
+  const waiters = new Set<() => void>();
+  const followers = new Set<Follower>();
+  let failNext: unknown;
+  let loseAck = false;
+
+  function store(subject: string, events: readonly Envelope[], o: AppendOptions): AppendResult {
+    if (o.msgId !== undefined) {
+      const d = dedup.get(o.msgId);
+      if (d !== undefined && clock.monotonic() - d.atMs < windowMs) return { seq: d.seq, duplicate: true };
+    }
+    const last = lastBySubject.get(subject) ?? 0;
+    if (o.expectedLastSubjectSeq !== undefined && o.expectedLastSubjectSeq !== last) {
+      throw new AppError('CONFLICT', `wrong last sequence on ${subject}: ${last}`);
+    }
+    const seq = records.length + 1;
+    // a deep copy, so a caller mutating its objects cannot change history
+    records.push({ seq, subject, time: new Date(clock.now()).toISOString(), events: structuredClone([...events]) });
+    lastBySubject.set(subject, seq);
+    if (o.msgId !== undefined) dedup.set(o.msgId, { seq, atMs: clock.monotonic() });
+    for (const w of [...waiters]) w();
+    return { seq, duplicate: false };
+  }
+
+  async function append(subject: string, events: readonly Envelope[], o: AppendOptions = {}): Promise<AppendResult> {
+    if (events.length === 0) throw new AppError('INTERNAL', 'append needs at least one event');
+    await hop();
+    if (failNext !== undefined) {
+      const err = failNext;
+      failNext = undefined;
+      throw err;
+    }
+    const res = store(subject, events, o);
+    await hop();
+    if (loseAck) {
+      loseAck = false;
+      throw new AppError('UNAVAILABLE', 'append ack lost (injected)');
+    }
+    return res;
+  }
+
+  async function readSubject(subject: string): Promise<LogRecord[]> {
+    await hop();
+    return records.filter((r) => r.subject === subject).map((r) => structuredClone(r));
+  }
+
+  function follow(fromSeq: number, onRecord: (r: LogRecord) => void | Promise<void>, fo: FollowOptions = {}): Follower {
+    const target = records.length; // last seq when follow() was called
+    let cursor = Math.max(1, fromSeq);
+    let delivered = 0;
+    let stopped = false;
+    let settled = false;
+    let wake: (() => void) | undefined;
+    let resolveCaughtUp!: () => void;
+    let rejectCaughtUp!: (e: unknown) => void;
+    const caughtUp = new Promise<void>((res, rej) => {
+      resolveCaughtUp = () => ((settled = true), res());
+      rejectCaughtUp = (e) => ((settled = true), rej(e));
+    });
+    caughtUp.catch(() => undefined);
+
+    const nextMatch = (): LogRecord | undefined => {
+      for (let i = cursor - 1; i < records.length; i++) {
+        const r = records[i] as LogRecord;
+        if (fo.filter === undefined || subjectMatches(fo.filter, r.subject)) return r;
+      }
+      return undefined;
+    };
+
+    async function run(): Promise<void> {
+      await hop();
+      while (!stopped) {
+        const r = nextMatch();
+        if (!settled && (r === undefined || r.seq > target)) resolveCaughtUp();
+        if (r === undefined) {
+          cursor = records.length + 1; // skip what did not match
+          await new Promise<void>((res) => {
+            wake = res;
+            waiters.add(res);
+          });
+          if (wake !== undefined) waiters.delete(wake);
+          continue;
+        }
+        try {
+          await onRecord(structuredClone(r));
+        } catch (err) {
+          const e = err instanceof AppError ? err : new AppError('INTERNAL', 'follow handler failed', { cause: err });
+          if (!settled) rejectCaughtUp(e);
+          fo.onError?.(e);
+          await follower.stop();
+          return;
+        }
+        if (stopped) return;
+        delivered = r.seq;
+        cursor = r.seq + 1;
+      }
+    }
+
+    const follower: Follower = {
+      caughtUp,
+      lastDelivered: () => delivered,
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        followers.delete(follower);
+        if (!settled) rejectCaughtUp(new AppError('UNAVAILABLE', 'follower stopped before catching up'));
+        if (wake !== undefined) {
+          waiters.delete(wake);
+          wake();
+        }
+        await hop();
+      },
+    };
+    followers.add(follower);
+    void run();
+    return follower;
+  }
+
+  return {
+    append,
+    readSubject,
+    lastSeq: async () => {
+      await hop();
+      return records.length;
+    },
+    follow,
+    close: async () => {
+      await Promise.all([...followers].map((f) => f.stop()));
+    },
+    failNextAppend: (err?: unknown) => {
+      failNext = err ?? new AppError('UNAVAILABLE', 'append failed (injected)');
+    },
+    loseNextAck: () => {
+      loseAck = true;
+    },
+  };
+}

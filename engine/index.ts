@@ -1,0 +1,97 @@
+/**
+ * The engine's public face for api/ and the CLI: start a process with its roles against NATS
+ * (an embedded nats-server by default, or NATS_URL).
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { systemClock, systemRandom } from './clock.ts';
+import type { Config } from './config.ts';
+import { startEngineCore, type EngineCore } from './core.ts';
+import { createJetStreamEventLog } from './eventlog/jetStreamEventLog.ts';
+import { builtinJobTypes } from './jobtypes/builtin.ts';
+import { createJobTypeRegistry } from './jobtypes/registry.ts';
+import { createKvLiveness } from './liveness/kvLiveness.ts';
+import type { Logger } from './log.ts';
+import { connectNats, ensureStreams } from './nats/connection.ts';
+import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from './nats/embeddedServer.ts';
+import type { ServiceInfo } from './service.ts';
+import { createJetStreamTaskQueue } from './taskqueue/jetStreamTaskQueue.ts';
+
+export type { JobService } from './service.ts';
+export { AppError, ERROR_CODES, isAppError } from './errors.ts';
+export { resolveConfig, readEnv, parseFlags, ConfigError, type Config } from './config.ts';
+export { createLogger, silentLogger, type Logger } from './log.ts';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface Engine extends EngineCore {
+  natsUrl: string;
+  embedded: EmbeddedNats | undefined;
+  /** Stop roles (workers drain, coordinators hand their jobs off), close NATS, stop the embedded server. */
+  shutdown(): Promise<void>;
+}
+
+export async function startEngine(config: Readonly<Config>, logger: Logger): Promise<Engine> {
+  let embedded: EmbeddedNats | undefined;
+  let natsUrl = config.natsUrl;
+  if (natsUrl === null) {
+    const storeDir = path.join(config.stateDir, 'nats');
+    await mkdir(storeDir, { recursive: true });
+    embedded = await startEmbeddedNats({
+      bin: await findNatsServerBin(),
+      port: config.natsPort,
+      storeDir,
+      syncInterval: config.syncInterval,
+      logFile: path.join(config.stateDir, 'nats-server.log'),
+    });
+    natsUrl = embedded.url;
+    logger.info({ pid: embedded.pid, storeDir, syncInterval: config.syncInterval }, 'embedded nats-server started');
+  }
+  try {
+    await mkdir(config.filesDir, { recursive: true });
+    await mkdir(config.cacheDir, { recursive: true });
+    const nc = await connectNats(natsUrl, { name: `jetjobs:${config.roles.join('+')}`, logger });
+    let connected = true;
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') connected = false;
+        else if (s.type === 'reconnect') connected = true;
+      }
+    })();
+    await ensureStreams(nc, { replicas: config.replicas });
+    const eventLog = createJetStreamEventLog({ nc });
+    const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
+    const liveness = createKvLiveness({ nc, clock: systemClock });
+    const registry = createJobTypeRegistry(builtinJobTypes());
+    const info = (): ServiceInfo => ({
+      name: 'jetjobs',
+      version: VERSION,
+      roles: [...config.roles],
+      nats: { url: embedded ? natsUrl! : '(external)', embedded: embedded !== undefined, syncInterval: embedded ? config.syncInterval : null },
+      dataDir: config.stateDir,
+      limits: { runningJobCapacity: config.runningJobCapacity, waitingJobCapacity: config.waitingJobCapacity },
+      jobTypes: registry.names(),
+    });
+    const core = await startEngineCore({
+      config, eventLog, taskQueue, liveness, registry, clock: systemClock, random: systemRandom, logger, info,
+      checks: () => ({ nats: connected && !nc.isClosed() }),
+    });
+    return {
+      ...core,
+      natsUrl,
+      embedded,
+      async shutdown() {
+        await core.stop();
+        await taskQueue.close();
+        await liveness.close();
+        await eventLog.close();
+        await nc.drain().catch(() => undefined);
+        await embedded?.stop();
+      },
+    };
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+}

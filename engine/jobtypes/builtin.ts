@@ -1,0 +1,12 @@
+import { copyJobType } from './copy.ts';
+import { freeJobType } from './free.ts';
+import type { JobType } from './jobType.ts';
+import { loadJobType } from './load.ts';
+import { moveJobType } from './move.ts';
+import { noopJobType } from './noop.ts';
+import { sleepJobType } from './sleep.ts';
+
+/** The built-in job types: load, free, copy, move, sleep, noop (a fresh array each call). */
+export function builtinJobTypes(): JobType[] {
+  return [loadJobType, freeJobType, copyJobType, moveJobType, sleepJobType, noopJobType];
+}

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import {
+  BATCH_SIZE_SCHEMA,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_PARTITION_SIZE_BYTES,
+  MIN_PARTITION_SIZE_BYTES,
+  listFiles,
+  parseFileBatchPayload,
+  planFileBatches,
+} from './fileBatches.ts';
+import { runFileBatch } from './fileCopy.ts';
+import { checkLanded, mismatchMessage } from './fileVerify.ts';
+import type { JobType } from './jobType.ts';
+import { PATH_SCHEMA, resolveInside } from './paths.ts';
+
+/** Largest accepted partition size (1 TiB): far above any sensible shard, well inside safe integers. */
+const MAX_PARTITION_SIZE_BYTES = 2 ** 40;
+
+/** Spec of a `load` job: copy files from `dataDir/path` into the cache at the same relative path. */
+export type LoadSpec = {
+  /** File or directory, relative to `dataDir`. */
+  path: string;
+  /** Files per task. @defaultValue DEFAULT_BATCH_SIZE (200) */
+  batchSize?: number;
+  /** Files larger than this are loaded in ranges of this size. @defaultValue DEFAULT_PARTITION_SIZE_BYTES (256 MiB) */
+  partitionSizeBytes?: number;
+  /** Check sizes in the cache after the last task. @defaultValue true */
+  verify?: boolean;
+};
+
+/**
+ * `load` (Alluxio `job load`): files under `dataDir/path` are copied to `cacheDir/<same path>`.
+ * Tasks carry `{ files: [{ rel, offset, length, size }] }` with `rel` relative to `dataDir`;
+ * see `fileBatches.ts` for batching and the item rule, `fileCopy.ts` for how files land.
+ */
+export const loadJobType: JobType<LoadSpec> = {
+  name: 'load',
+  specSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['path'],
+    properties: {
+      path: PATH_SCHEMA,
+      batchSize: BATCH_SIZE_SCHEMA,
+      partitionSizeBytes: {
+        type: 'integer',
+        minimum: MIN_PARTITION_SIZE_BYTES,
+        maximum: MAX_PARTITION_SIZE_BYTES,
+        default: DEFAULT_PARTITION_SIZE_BYTES,
+      },
+      verify: { type: 'boolean', default: true },
+    },
+  },
+
+  checkSpec(spec, roots) {
+    resolveInside(roots.dataDir, spec.path);
+  },
+
+  async plan(spec, ctx) {
+    const dataDir = path.resolve(ctx.roots.dataDir);
+    const start = resolveInside(dataDir, spec.path);
+    const files = await listFiles(dataDir, start, dataDir, ctx.signal);
+    return planFileBatches(files, {
+      batchSize: spec.batchSize ?? DEFAULT_BATCH_SIZE,
+      partitionSizeBytes: spec.partitionSizeBytes ?? DEFAULT_PARTITION_SIZE_BYTES,
+    });
+  },
+
+  async run(_spec, payload, ctx) {
+    const target = { srcRoot: ctx.roots.dataDir, srcBase: '', dstRoot: ctx.roots.cacheDir, dstBase: '', overwrite: true };
+    return await runFileBatch(parseFileBatchPayload(payload), target, ctx);
+  },
+
+  async verify(spec, ctx) {
+    if (spec.verify === false) {
+      const files = ctx.results.reduce((n, r) => n + r.itemsDone, 0);
+      const bytes = ctx.results.reduce((n, r) => n + r.bytesDone, 0);
+      return { ok: true, summary: { files, bytes, verified: false } };
+    }
+    const check = await checkLanded(ctx.tasks, ctx.results, { srcBase: '', dstRoot: ctx.roots.cacheDir, dstBase: '' }, ctx.signal);
+    if (check.mismatches.length > 0) return { ok: false, code: 'VERIFY_MISMATCH', message: mismatchMessage(check) };
+    return { ok: true, summary: { files: check.files, bytes: check.bytes, verified: true } };
+  },
+};

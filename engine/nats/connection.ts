@@ -1,0 +1,179 @@
+import { connect } from '@nats-io/transport-node';
+import {
+  errors as coreErrors,
+  type NatsConnection,
+} from '@nats-io/transport-node';
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { jserrors } from '@nats-io/jetstream/internal';
+import { Kvm } from '@nats-io/kv';
+import { AppError } from '../errors.ts';
+import { KV_LIVENESS, STREAM_JOBS, STREAM_TASKS } from '../subjects.ts';
+import { DEFAULT_MAX_PAYLOAD } from './embeddedServer.ts';
+
+/** The pino methods we use (pino itself satisfies this). */
+export interface NatsLogger {
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+/** Options of {@link connectNats}. */
+export interface ConnectNatsOptions {
+  /** Connection name shown by the server (e.g. `coordinator:<id>`). */
+  name: string;
+  /** Receives disconnect / reconnect / error notices. */
+  logger?: NatsLogger;
+}
+
+const RECONNECT_TIME_WAIT_MS = 250;
+const RECONNECT_JITTER_MS = 100;
+
+/**
+ * Connects with unlimited reconnects (a NATS restart must never leave a process disconnected for
+ * good). The first connect is not retried: it rejects with AppError('UNAVAILABLE').
+ */
+export async function connectNats(url: string, opts: ConnectNatsOptions): Promise<NatsConnection> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: url,
+      name: opts.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
+      reconnectJitter: RECONNECT_JITTER_MS,
+    });
+  } catch (err) {
+    throw new AppError('UNAVAILABLE', `cannot connect to NATS at ${url}`, { cause: err });
+  }
+  const log = opts.logger;
+  if (log !== undefined) {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') log.warn({ server: s.server }, 'nats disconnected');
+        else if (s.type === 'reconnect') log.info({ server: s.server }, 'nats reconnected');
+        else if (s.type === 'error') log.error({ err: s.error }, 'nats error');
+        else if (s.type === 'slowConsumer') log.warn({ pending: s.pending }, 'nats slow consumer');
+      }
+    })();
+  }
+  return nc;
+}
+
+/** Options of {@link ensureStreams}. */
+export interface EnsureStreamsOptions {
+  /** Replicas of every stream and the KV bucket. @defaultValue 1 */
+  replicas?: number;
+  /** Nats-Msg-Id dedup window of JOBS and TASKS. @defaultValue 120000 (2 min) */
+  duplicateWindowMs?: number;
+  /**
+   * Accepted for call-site symmetry only: ack wait and max deliver are consumer settings, applied
+   * per pool by createJetStreamTaskQueue.
+   */
+  taskAckWaitMs?: number;
+  /** See {@link EnsureStreamsOptions.taskAckWaitMs}. */
+  taskMaxDeliver?: number;
+}
+
+/** A stream config with its name. */
+export type StreamSpec = Partial<StreamConfig> & { name: string };
+
+const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
+const nanos = (ms: number) => ms * 1_000_000;
+
+/** The stream configs we own; exported so tests and docs show the layout (DESIGN.md §3). */
+export function streamConfigs(opts: EnsureStreamsOptions = {}): StreamSpec[] {
+  const replicas = opts.replicas ?? 1;
+  const dup = nanos(opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS);
+  return [
+    {
+      name: STREAM_JOBS,
+      subjects: ['job.*.ev', 'job.*.task', 'worker.*.ev'],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      num_replicas: replicas,
+      duplicate_window: dup,
+      allow_rollup_hdrs: true,
+      allow_direct: true,
+      max_msg_size: DEFAULT_MAX_PAYLOAD,
+      discard: DiscardPolicy.Old,
+    },
+    {
+      name: STREAM_TASKS,
+      subjects: ['task.*'],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Workqueue,
+      num_replicas: replicas,
+      duplicate_window: dup,
+      max_msg_size: DEFAULT_MAX_PAYLOAD,
+    },
+  ];
+}
+
+/** True if any field we set differs from the stream's current config. */
+function differs(current: StreamConfig, want: StreamSpec): boolean {
+  const cur = current as unknown as Record<string, unknown>;
+  return Object.entries(want).some(([k, v]) => JSON.stringify(cur[k]) !== JSON.stringify(v));
+}
+
+async function ensureStream(jsm: JetStreamManager, want: StreamSpec): Promise<void> {
+  const name = want.name;
+  try {
+    const info = await jsm.streams.info(name);
+    if (differs(info.config, want)) await jsm.streams.update(name, { ...info.config, ...want });
+  } catch (err) {
+    if (!(err instanceof jserrors.StreamNotFoundError)) throw err;
+    await jsm.streams.add(want);
+  }
+}
+
+/**
+ * Creates or updates stream JOBS, stream TASKS and the KV bucket `liveness` (DESIGN.md §3).
+ * Idempotent: when everything matches it only reads stream info.
+ */
+export async function ensureStreams(nc: NatsConnection, opts: EnsureStreamsOptions = {}): Promise<void> {
+  try {
+    const jsm = await jetstreamManager(nc);
+    for (const cfg of streamConfigs(opts)) await ensureStream(jsm, cfg);
+    // file storage: a memory bucket's stream does not survive a standalone server restart
+    await new Kvm(nc).create(KV_LIVENESS, { history: 1, replicas: opts.replicas ?? 1, storage: StorageType.File });
+  } catch (err) {
+    throw toAppError(err, 'ensureStreams');
+  }
+}
+
+/**
+ * Translates a NATS client error into an AppError at the edge: a lost CAS (10071) is CONFLICT;
+ * timeouts, no responders, closed/disconnected connections and 503s are UNAVAILABLE (retryable);
+ * anything else is INTERNAL. AppErrors pass through.
+ */
+export function toAppError(err: unknown, what: string): AppError {
+  if (err instanceof AppError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (err instanceof JetStreamApiError) {
+    if (err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+      return new AppError('CONFLICT', undefined, { cause: err });
+    }
+    if (err.status === 503) return new AppError('UNAVAILABLE', `${what}: ${msg}`, { cause: err });
+  }
+  if (
+    err instanceof jserrors.JetStreamNotEnabled ||
+    err instanceof coreErrors.TimeoutError ||
+    err instanceof coreErrors.NoRespondersError ||
+    err instanceof coreErrors.ClosedConnectionError ||
+    err instanceof coreErrors.DrainingConnectionError ||
+    err instanceof coreErrors.ConnectionError ||
+    (err instanceof coreErrors.RequestError && !(err.cause instanceof coreErrors.PermissionViolationError))
+  ) {
+    return new AppError('UNAVAILABLE', `${what}: ${msg}`, { cause: err });
+  }
+  return new AppError('INTERNAL', `${what}: ${msg}`, { cause: err });
+}

@@ -1,0 +1,202 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/** Options of {@link startEmbeddedNats}. */
+export interface EmbeddedNatsOptions {
+  /** Path of the nats-server binary (see {@link findNatsServerBin}). */
+  bin: string;
+  /** Client port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** @defaultValue '127.0.0.1' */
+  host?: string;
+  /** JetStream store dir (kept across restart()). */
+  storeDir: string;
+  /**
+   * nats `sync_interval`: how often JetStream fsyncs. `'always'` is power-loss safe but ~7x slower
+   * on acked publishes (see PITFALLS.md); the server default is 2 min.
+   * @defaultValue '1s'
+   */
+  syncInterval?: string;
+  /** Server log file; when absent the log goes to stderr and its tail is kept for errors. */
+  logFile?: string;
+  /** Largest message (payload + headers) in bytes. @defaultValue 8 MiB */
+  maxPayload?: number;
+}
+
+/** A nats-server child process with JetStream enabled. */
+export interface EmbeddedNats {
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  /** PID of the current child (changes on restart; 0 when stopped). */
+  readonly pid: number;
+  /** SIGTERM, then SIGKILL after a grace; resolves when the process has exited. */
+  stop(): Promise<void>;
+  /** SIGKILL (a crash); resolves when the process has exited. */
+  kill9(): Promise<void>;
+  /** Stops the server if it runs, then starts it again on the same port and store dir. */
+  restart(): Promise<void>;
+}
+
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_SYNC_INTERVAL = '1s';
+export const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
+const READY_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 5_000;
+const STDERR_TAIL_BYTES = 4_096;
+
+/** Children still running: killed synchronously when this process exits, so none outlive us. */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function trackChild(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of liveChildren) c.kill('SIGKILL');
+    });
+  }
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
+/** Binds a throwaway listener on port 0 and returns the port the OS picked. */
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function renderConfig(o: { host: string; port: number; httpPort: number; storeDir: string; syncInterval: string; maxPayload: number; logFile?: string }): string {
+  const lines = [
+    `listen: "${o.host}:${o.port}"`,
+    `http: "${o.host}:${o.httpPort}"`,
+    `max_payload: ${o.maxPayload}`,
+    // the default max_pending (64 MiB) must stay above max_payload
+    `max_pending: ${Math.max(64 * 1024 * 1024, o.maxPayload * 4)}`,
+    `jetstream {`,
+    `  store_dir: ${JSON.stringify(o.storeDir)}`,
+    `  sync_interval: ${o.syncInterval}`,
+    `}`,
+  ];
+  if (o.logFile !== undefined) lines.push(`log_file: ${JSON.stringify(o.logFile)}`);
+  return lines.join('\n') + '\n';
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/**
+ * Starts nats-server with JetStream as a child of this process and waits until JetStream answers
+ * its health check. Rejects (with the server's stderr tail) if it exits early or is not ready in 10 s.
+ */
+export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<EmbeddedNats> {
+  const host = opts.host ?? DEFAULT_HOST;
+  const port = opts.port !== undefined && opts.port !== 0 ? opts.port : await freePort(host);
+  const httpPort = await freePort(host);
+  const configFile = join(opts.storeDir, 'nats-server.conf');
+  await writeFile(
+    configFile,
+    renderConfig({
+      host,
+      port,
+      httpPort,
+      storeDir: opts.storeDir,
+      syncInterval: opts.syncInterval ?? DEFAULT_SYNC_INTERVAL,
+      maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      ...(opts.logFile !== undefined ? { logFile: opts.logFile } : {}),
+    }),
+  );
+
+  let child: ChildProcess | undefined;
+  let stderrTail = '';
+
+  async function launch(): Promise<void> {
+    stderrTail = '';
+    const c = spawn(opts.bin, ['-c', configFile], { detached: false, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    trackChild(c);
+    // always drain stderr: a full pipe would block the server
+    c.stderr?.on('data', (b: Buffer) => {
+      stderrTail = (stderrTail + b.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+    });
+    const exited = new Promise<string>((resolve) => {
+      c.once('error', (e) => resolve(`spawn failed: ${e.message}`));
+      c.once('exit', (code, sig) => resolve(`exited early (code ${code}, signal ${sig})`));
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let why: string | undefined;
+    void exited.then((w) => {
+      why = w;
+    });
+    while (why === undefined) {
+      if (Date.now() > deadline) {
+        c.kill('SIGKILL');
+        await waitExit(c);
+        why = `not ready within ${READY_TIMEOUT_MS} ms`;
+        break;
+      }
+      if (await healthy(host, httpPort)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    child = undefined;
+    throw new Error(`nats-server (${opts.bin}, port ${port}) ${why}; stderr tail:\n${stderrTail}`);
+  }
+
+  async function terminate(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    const c = child;
+    if (c === undefined) return;
+    c.kill(signal);
+    const grace = setTimeout(() => c.kill('SIGKILL'), STOP_GRACE_MS);
+    await waitExit(c);
+    clearTimeout(grace);
+    if (child === c) child = undefined;
+  }
+
+  await launch();
+  return {
+    url: `nats://${host}:${port}`,
+    port,
+    storeDir: opts.storeDir,
+    get pid() {
+      return child?.pid ?? 0;
+    },
+    stop: () => terminate('SIGTERM'),
+    kill9: () => terminate('SIGKILL'),
+    restart: async () => {
+      await terminate('SIGTERM');
+      await launch();
+    },
+  };
+}
+
+/** True once the monitor says JetStream is enabled (the client port listens by then too). */
+async function healthy(host: string, httpPort: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://${host}:${httpPort}/healthz?js-enabled-only=true`, { signal: AbortSignal.timeout(1_000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Path of a nats-server ≥ 2.10.23: $NATS_SERVER_BIN, else whatever scripts/ensure-nats-server.sh finds or installs. */
+export async function findNatsServerBin(): Promise<string> {
+  const fromEnv = process.env['NATS_SERVER_BIN'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const script = fileURLToPath(new URL('../../scripts/ensure-nats-server.sh', import.meta.url));
+  const { stdout } = await promisify(execFile)('bash', [script], { maxBuffer: 1024 * 1024 });
+  return stdout.trim();
+}

@@ -1,0 +1,177 @@
+import os from 'node:os';
+import type { TaskError, TaskFailed, TaskResult, TaskSucceeded, WorkerInfo } from '../../actors/events.ts';
+import { EVENT_SCHEMA_VERSION, TERMINAL_STATES } from '../../actors/events.ts';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import { isAppError } from '../errors.ts';
+import type { EventLog } from '../eventlog/eventLog.ts';
+import { TaskRunError, type FileRoots } from '../jobtypes/jobType.ts';
+import type { JobTypeRegistry } from '../jobtypes/registry.ts';
+import type { Liveness } from '../liveness/liveness.ts';
+import type { Logger } from '../log.ts';
+import type { JobProjection } from '../projections/jobProjection.ts';
+import { jobTaskSubject, workerEvSubject } from '../subjects.ts';
+import type { Delivery, TaskConsumer, TaskQueue } from '../taskqueue/taskQueue.ts';
+
+export type WorkerConfig = Pick<Config, 'pool' | 'workerConcurrency' | 'heartbeatMs' | 'taskAckWaitMs' | 'taskMaxDeliver' | 'drainTimeoutMs' | 'retryBackoffMs'>;
+
+export interface WorkerDeps {
+  id: string;
+  config: WorkerConfig;
+  eventLog: EventLog;
+  taskQueue: TaskQueue;
+  liveness: Liveness;
+  /** Used to drop tasks of finished jobs and abort tasks of stopped ones. */
+  projection: JobProjection;
+  registry: JobTypeRegistry;
+  roots: FileRoots;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface Worker {
+  readonly id: string;
+  start(): Promise<void>;
+  /** Stop pulling, let running tasks finish (up to drainTimeoutMs), return the rest, leave. */
+  drain(): Promise<void>;
+  /** Tasks running now. */
+  running(): number;
+}
+
+interface Running {
+  jobId: string;
+  abort: AbortController;
+}
+
+/**
+ * Pulls tasks from `task.<pool>`, runs them with the job type's `run`, publishes the outcome to
+ * `job.<id>.task` (deduplicated by job, task and attempt) and only then acks. A crash between the
+ * two re-runs the task; the outcome is counted once because the job counts distinct task ids.
+ */
+export function createWorker(deps: WorkerDeps): Worker {
+  const { id, config, eventLog, taskQueue, liveness, projection, registry, roots, clock } = deps;
+  const log = deps.logger.child({ worker: id });
+  const running = new Map<string, Running>();
+  let consumer: TaskConsumer | undefined;
+  let heartbeatTimer: unknown;
+  let active = false;
+  let unsubscribe: (() => void) | undefined;
+  const info: WorkerInfo = { workerId: id, pool: config.pool, concurrency: config.workerConcurrency, host: os.hostname(), pid: process.pid };
+
+  const meta = (jobId: string, epoch: number) => ({ jobId, epoch, actor: `worker:${id}`, at: new Date(clock.now()).toISOString(), v: EVENT_SCHEMA_VERSION });
+
+  async function workerEvent(type: 'WorkerRegistered' | 'WorkerDraining' | 'WorkerLeft') {
+    const data = type === 'WorkerRegistered' ? info : {};
+    await eventLog.append(workerEvSubject(id), [{ type, data, meta: meta(id, 0) }], { msgId: `${type}:${id}` });
+  }
+
+  /** Publish an outcome, retrying while the store is unavailable (the message is held with working()). */
+  async function publish(d: Delivery, ev: TaskSucceeded | TaskFailed): Promise<boolean> {
+    const t = d.task;
+    for (let i = 0; ; i++) {
+      try {
+        await eventLog.append(jobTaskSubject(t.jobId), [ev], { msgId: `${t.jobId}:${t.taskId}:${t.attempt}` });
+        return true;
+      } catch (err) {
+        if (!isAppError(err, 'UNAVAILABLE') || i >= 20) {
+          log.error({ jobId: t.jobId, taskId: t.taskId, err }, 'could not publish task outcome; returning the task');
+          return false;
+        }
+        d.working();
+        await new Promise((r) => clock.setTimeout(() => r(undefined), Math.min(5000, config.retryBackoffMs * 2 ** i)));
+      }
+    }
+  }
+
+  async function handle(d: Delivery): Promise<void> {
+    const t = d.task;
+    const job = projection.get(t.jobId);
+    if (job && TERMINAL_STATES.has(job.state)) {
+      await d.ack(); // finished or stopped: nothing to do
+      return;
+    }
+    const type = registry.get(t.type);
+    const key = `${t.jobId}:${t.taskId}:${t.attempt}:${t.epoch}`;
+    let outcome: TaskSucceeded | TaskFailed;
+    if (d.deliveryCount >= config.taskMaxDeliver || !type) {
+      const error: TaskError = type
+        ? { code: 'DELIVERY_EXHAUSTED', message: `delivered ${d.deliveryCount} times without an outcome`, retryable: false }
+        : { code: 'UNKNOWN_JOB_TYPE', message: `worker ${id} has no job type ${t.type}`, retryable: false };
+      outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
+    } else {
+      const abort = new AbortController();
+      running.set(key, { jobId: t.jobId, abort });
+      const keepAlive = setInterval(() => d.working(), Math.max(1000, Math.floor(config.taskAckWaitMs / 3)));
+      keepAlive.unref?.();
+      try {
+        const result: TaskResult = await type.run(t.spec, t.payload, {
+          jobId: t.jobId, taskId: t.taskId, attempt: t.attempt, roots, signal: abort.signal, heartbeat: () => d.working(),
+        });
+        outcome = { type: 'TaskSucceeded', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, result }, meta: meta(t.jobId, t.epoch) };
+      } catch (err) {
+        if (abort.signal.aborted) {
+          const reason = abort.signal.reason as string | undefined;
+          if (reason === 'drain') d.nak(); // give it back for another worker
+          else await d.ack(); // the job was stopped: drop the task
+          return;
+        }
+        const error: TaskError = err instanceof TaskRunError
+          ? { code: err.code, message: err.message, retryable: err.retryable }
+          : { code: 'TASK_ERROR', message: err instanceof Error ? err.message : String(err), retryable: true };
+        outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
+      } finally {
+        clearInterval(keepAlive);
+        running.delete(key);
+      }
+    }
+    if (await publish(d, outcome)) await d.ack().catch((err: unknown) => log.warn({ err }, 'ack failed; the task may run again (counted once)'));
+    else d.nak(config.retryBackoffMs);
+  }
+
+  function onJobChange(e: { id: string; state: string }) {
+    if (!TERMINAL_STATES.has(e.state as never)) return;
+    for (const r of running.values()) if (r.jobId === e.id) r.abort.abort('job-finished');
+  }
+
+  async function beat() {
+    try {
+      await liveness.beat('worker', id, { ...info, running: running.size });
+    } catch (err) {
+      log.warn({ err }, 'heartbeat failed');
+    }
+    if (active) heartbeatTimer = clock.setTimeout(() => void beat(), config.heartbeatMs);
+  }
+
+  return {
+    id,
+    async start() {
+      active = true;
+      unsubscribe = projection.onChange(onJobChange);
+      await workerEvent('WorkerRegistered');
+      await beat();
+      consumer = taskQueue.consume(config.pool, config.workerConcurrency, (d) =>
+        handle(d).catch((err: unknown) => {
+          log.error({ err }, 'task handler failed');
+          d.nak(config.retryBackoffMs);
+        }),
+      );
+      log.info({ pool: config.pool, concurrency: config.workerConcurrency }, 'worker started');
+    },
+    async drain() {
+      if (!active) return;
+      active = false;
+      clock.clearTimeout(heartbeatTimer);
+      await workerEvent('WorkerDraining').catch((err: unknown) => log.warn({ err }, 'could not record draining'));
+      const forced = clock.setTimeout(() => {
+        for (const r of running.values()) r.abort.abort('drain');
+      }, config.drainTimeoutMs);
+      await consumer?.drain();
+      clock.clearTimeout(forced);
+      unsubscribe?.();
+      await workerEvent('WorkerLeft').catch((err: unknown) => log.warn({ err }, 'could not record leaving'));
+      await liveness.leave('worker', id).catch(() => undefined);
+      log.info('worker drained and left');
+    },
+    running: () => running.size,
+  };
+}

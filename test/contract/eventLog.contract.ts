@@ -1,0 +1,265 @@
+/**
+ * One contract for every EventLog implementation (like Emmett's event store suites):
+ * `eventLogContract('memory', async () => ({ log: createMemoryEventLog(), cleanup: async () => {} }))`.
+ * Each test gets a fresh, empty log from `makeLog` and always calls its `cleanup`.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Envelope } from '../../actors/events.ts';
+import { isAppError } from '../../engine/errors.ts';
+import type { EventLog, LogRecord } from '../../engine/eventlog/eventLog.ts';
+
+export interface LogFixture {
+  log: EventLog;
+  cleanup(): Promise<void>;
+}
+
+const WAIT_MS = 5_000;
+let idCounter = 0;
+/** Subjects are unique per call, so a fixture may even share one stream between tests. */
+const newId = () => `c${process.pid}x${++idCounter}`;
+const evSubject = (id: string) => `job.${id}.ev`;
+
+export function ev(type: string, n: number, jobId = 'j'): Envelope {
+  return { type, data: { n }, meta: { jobId, epoch: 0, actor: 'test', at: new Date(0).toISOString(), v: 1 } };
+}
+
+/** Resolves when `cond()` holds, checking after each delivered record; rejects after `ms`. */
+function collector() {
+  const got: LogRecord[] = [];
+  let check: (() => void) | undefined;
+  return {
+    got,
+    onRecord: (r: LogRecord) => {
+      got.push(r);
+      check?.();
+    },
+    until(cond: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got seqs ${got.map((r) => r.seq)}`)), ms);
+        check = () => {
+          if (!cond()) return;
+          clearTimeout(t);
+          check = undefined;
+          resolve();
+        };
+        check();
+      });
+    },
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timer = new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms)));
+  return Promise.race([p, timer]).finally(() => clearTimeout(t));
+}
+
+const isConflict = (e: unknown) => isAppError(e, 'CONFLICT');
+
+export function eventLogContract(name: string, makeLog: () => Promise<LogFixture>): void {
+  /** Runs `fn` with a fresh log and always cleans up. */
+  const withLog = (fn: (log: EventLog) => Promise<void>) => async () => {
+    const fx = await makeLog();
+    try {
+      await fn(fx.log);
+    } finally {
+      await fx.log.close();
+      await fx.cleanup();
+    }
+  };
+
+  describe(`EventLog contract: ${name}`, () => {
+    it('appends with increasing sequences; lastSeq follows', withLog(async (log) => {
+      assert.equal(await log.lastSeq(), 0);
+      const a = await log.append(evSubject(newId()), [ev('A', 1)]);
+      const b = await log.append(evSubject(newId()), [ev('B', 2)]);
+      assert.ok(b.seq > a.seq && a.seq >= 1);
+      assert.equal(a.duplicate, false);
+      assert.equal(await log.lastSeq(), b.seq);
+    }));
+
+    it('CAS with 0 succeeds on a fresh subject once, then fails with CONFLICT', withLog(async (log) => {
+      const s = evSubject(newId());
+      const first = await log.append(s, [ev('A', 1)], { expectedLastSubjectSeq: 0 });
+      await assert.rejects(log.append(s, [ev('A', 2)], { expectedLastSubjectSeq: 0 }), isConflict);
+      assert.deepEqual((await log.readSubject(s)).map((r) => r.seq), [first.seq]);
+    }));
+
+    it('CAS with the right seq succeeds; a stale seq fails with CONFLICT and stores nothing', withLog(async (log) => {
+      const s = evSubject(newId());
+      const a = await log.append(s, [ev('A', 1)]);
+      await log.append(evSubject(newId()), [ev('Other', 0)]); // other subjects do not matter
+      const b = await log.append(s, [ev('B', 2)], { expectedLastSubjectSeq: a.seq });
+      const before = await log.lastSeq();
+      await assert.rejects(log.append(s, [ev('C', 3)], { expectedLastSubjectSeq: a.seq }), isConflict);
+      assert.equal(await log.lastSeq(), before);
+      assert.deepEqual((await log.readSubject(s)).map((r) => r.seq), [a.seq, b.seq]);
+    }));
+
+    it('8 concurrent racers with the same expectation: exactly one wins', withLog(async (log) => {
+      const s = evSubject(newId());
+      const base = await log.append(s, [ev('A', 0)]);
+      for (const expected of [base.seq, 0]) {
+        const subject = expected === 0 ? evSubject(newId()) : s;
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => log.append(subject, [ev('Race', i)], { expectedLastSubjectSeq: expected })),
+        );
+        const won = results.filter((r) => r.status === 'fulfilled');
+        assert.equal(won.length, 1, `winners with expectation ${expected}`);
+        for (const r of results) if (r.status === 'rejected') assert.ok(isConflict(r.reason), String(r.reason));
+      }
+      assert.equal((await log.readSubject(s)).length, 2);
+    }));
+
+    it('msgId dedup returns duplicate:true with the original seq and stores once', withLog(async (log) => {
+      const s = evSubject(newId());
+      const a = await log.append(s, [ev('A', 1)], { msgId: `${s}:1`, expectedLastSubjectSeq: 0 });
+      const again = await log.append(s, [ev('A', 1)], { msgId: `${s}:1` });
+      assert.deepEqual(again, { seq: a.seq, duplicate: true });
+      // a retry after a lost ack carries a now-stale expectation: still a duplicate, not a conflict
+      const retry = await log.append(s, [ev('A', 1)], { msgId: `${s}:1`, expectedLastSubjectSeq: 0 });
+      assert.deepEqual(retry, { seq: a.seq, duplicate: true });
+      assert.equal((await log.readSubject(s)).length, 1);
+      assert.equal(await log.lastSeq(), a.seq);
+    }));
+
+    it('a multi-event append round-trips as one record', withLog(async (log) => {
+      const s = evSubject(newId());
+      const events = [ev('A', 1), ev('B', 2), { ...ev('C', 3), data: { nested: { list: [1, 'x', null] } } }];
+      const { seq } = await log.append(s, events);
+      const [rec, ...rest] = await log.readSubject(s);
+      assert.equal(rest.length, 0);
+      assert.ok(rec);
+      assert.equal(rec.seq, seq);
+      assert.equal(rec.subject, s);
+      assert.deepEqual(rec.events, events);
+      assert.ok(!Number.isNaN(Date.parse(rec.time)) && rec.time.endsWith('Z'), rec.time);
+    }));
+
+    it('readSubject returns only that subject, in order; [] for an unknown subject', withLog(async (log) => {
+      const [s1, s2] = [evSubject(newId()), evSubject(newId())];
+      for (let i = 0; i < 5; i++) {
+        await log.append(s1, [ev('A', i)]);
+        await log.append(s2, [ev('B', i)]);
+      }
+      const r1 = await log.readSubject(s1);
+      assert.deepEqual(r1.map((r) => (r.events[0]?.data as { n: number }).n), [0, 1, 2, 3, 4]);
+      assert.ok(r1.every((r) => r.subject === s1));
+      assert.ok(r1.every((r, i) => i === 0 || r.seq > (r1[i - 1] as LogRecord).seq));
+      assert.deepEqual(await withTimeout(log.readSubject(evSubject(newId())), 'readSubject of an unknown subject', 2_000), []);
+    }));
+
+    it('follow from 1 replays everything, resolves caughtUp, then delivers live appends in order', withLog(async (log) => {
+      const s = evSubject(newId());
+      const seqs: number[] = [];
+      for (let i = 0; i < 10; i++) seqs.push((await log.append(s, [ev('A', i)])).seq);
+      const c = collector();
+      const f = log.follow(1, c.onRecord);
+      await withTimeout(f.caughtUp, 'caughtUp');
+      assert.deepEqual(c.got.map((r) => r.seq), seqs, 'every existing record before caughtUp');
+      assert.equal(f.lastDelivered(), seqs.at(-1));
+      for (let i = 10; i < 15; i++) seqs.push((await log.append(s, [ev('A', i)])).seq);
+      await c.until(() => c.got.length === 15, '15 records');
+      assert.deepEqual(c.got.map((r) => r.seq), seqs);
+      assert.deepEqual(c.got.map((r) => (r.events[0]?.data as { n: number }).n), [...Array(15).keys()]);
+      await f.stop();
+    }));
+
+    it('follow awaits onRecord before delivering the next record', withLog(async (log) => {
+      const s = evSubject(newId());
+      for (let i = 0; i < 5; i++) await log.append(s, [ev('A', i)]);
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const c = collector();
+      const f = log.follow(1, async (r) => {
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        await new Promise((res) => setImmediate(res));
+        inFlight--;
+        c.onRecord(r);
+      });
+      await withTimeout(f.caughtUp, 'caughtUp');
+      assert.equal(c.got.length, 5);
+      assert.equal(maxInFlight, 1);
+      await f.stop();
+    }));
+
+    it('follow from a middle seq starts there', withLog(async (log) => {
+      const s = evSubject(newId());
+      const seqs: number[] = [];
+      for (let i = 0; i < 6; i++) seqs.push((await log.append(s, [ev('A', i)])).seq);
+      const from = seqs[3] as number;
+      const c = collector();
+      const f = log.follow(from, c.onRecord);
+      await withTimeout(f.caughtUp, 'caughtUp');
+      assert.deepEqual(c.got.map((r) => r.seq), seqs.slice(3));
+      await f.stop();
+    }));
+
+    it('caughtUp resolves at once on an empty log and past the end, then live records arrive', withLog(async (log) => {
+      const c = collector();
+      const f = log.follow(1, c.onRecord);
+      await withTimeout(f.caughtUp, 'caughtUp on an empty log', 2_000);
+      assert.equal(f.lastDelivered(), 0);
+      const { seq } = await log.append(evSubject(newId()), [ev('A', 1)]);
+      const beyond = log.follow(seq + 5, () => undefined);
+      await withTimeout(beyond.caughtUp, 'caughtUp past the end', 2_000);
+      await c.until(() => c.got.length === 1, 'the live record');
+      assert.equal(c.got[0]?.seq, seq);
+      await Promise.all([f.stop(), beyond.stop()]);
+    }));
+
+    it('filter delivers only matching subjects and still catches up', withLog(async (log) => {
+      const id = newId();
+      const ev1 = await log.append(`job.${id}.ev`, [ev('A', 1)]);
+      const t1 = await log.append(`job.${id}.task`, [ev('T', 1)]);
+      await log.append(`worker.${newId()}.ev`, [ev('W', 1)]); // the last record does not match
+      const c = collector();
+      const f = log.follow(1, c.onRecord, { filter: `job.${id}.*` });
+      await withTimeout(f.caughtUp, 'caughtUp with a filter whose last match is not the last record');
+      assert.deepEqual(c.got.map((r) => r.seq), [ev1.seq, t1.seq]);
+      const tasks = collector();
+      const ft = log.follow(1, tasks.onRecord, { filter: 'job.*.task' });
+      await withTimeout(ft.caughtUp, 'caughtUp (task filter)');
+      const t2 = await log.append(`job.${id}.task`, [ev('T', 2)]);
+      await log.append(`job.${id}.ev`, [ev('A', 2)]);
+      await tasks.until(() => tasks.got.some((r) => r.seq === t2.seq), 'the live task record');
+      assert.ok(tasks.got.every((r) => r.subject.endsWith('.task')));
+      await Promise.all([f.stop(), ft.stop()]);
+    }));
+
+    it('stop() ends delivery', withLog(async (log) => {
+      const s = evSubject(newId());
+      const c = collector();
+      const f = log.follow(1, c.onRecord);
+      await withTimeout(f.caughtUp, 'caughtUp');
+      await log.append(s, [ev('A', 1)]);
+      await c.until(() => c.got.length === 1, 'the first record');
+      await f.stop();
+      const late = await log.append(s, [ev('A', 2)]);
+      // a second follower proves the late record was delivered to whoever still listens
+      const ref = collector();
+      const g = log.follow(late.seq, ref.onRecord);
+      await ref.until(() => ref.got.length === 1, 'the reference follower');
+      await g.stop();
+      assert.equal(c.got.length, 1);
+      assert.equal(f.lastDelivered(), c.got[0]?.seq);
+    }));
+
+    it('a throwing onRecord stops the follower and reports through onError', withLog(async (log) => {
+      const s = evSubject(newId());
+      await log.append(s, [ev('A', 1)]);
+      await log.append(s, [ev('A', 2)]);
+      const errors: unknown[] = [];
+      let calls = 0;
+      const f = log.follow(1, () => {
+        calls++;
+        throw new Error('boom');
+      }, { onError: (e) => errors.push(e) });
+      await assert.rejects(withTimeout(f.caughtUp, 'caughtUp rejection'));
+      assert.equal(calls, 1);
+      assert.equal(errors.length, 1);
+      assert.equal(f.lastDelivered(), 0);
+    }));
+  });
+}

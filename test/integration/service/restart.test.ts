@@ -1,0 +1,87 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
+import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';
+import type { HistoryEntry, JobView } from '../../../engine/service.ts';
+
+const API = '/native/v1';
+
+const getJob = async (svc: TestService, id: string) => (await http<JobView>(svc.baseUrl, 'GET', `${API}/jobs/${id}`)).body;
+const terminal = (svc: TestService, id: string) =>
+  waitFor(`job ${id} terminal`, async () => {
+    const j = await getJob(svc, id);
+    return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
+  }, 30_000);
+const historyOf = async (svc: TestService, id: string) => (await http<{ events: HistoryEntry[] }>(svc.baseUrl, 'GET', `${API}/jobs/${id}/history`)).body.events;
+
+describe('restarts against a real nats-server', () => {
+  let nats: TestNats;
+  const services: TestService[] = [];
+  before(async () => {
+    nats = await startTestNats();
+  });
+  after(async () => {
+    for (const s of services) await s.stop();
+    await nats?.cleanup();
+  });
+
+  it('a coordinator restarted mid-job lets the job finish, each task counted once', async () => {
+    const svc = await startTestService(nats.url, { workerConcurrency: 2, maxTasksPerWorker: 2 });
+    services.push(svc);
+    const job = (await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'sleep', spec: { ms: 150, tasks: 8 } })).body;
+    await waitFor('some tasks done', async () => ((await getJob(svc, job.id)).progress.tasksSucceeded >= 2 ? true : undefined));
+    await svc.restart();
+    const done = await terminal(svc, job.id);
+    assert.equal(done.state, 'SUCCEEDED');
+    assert.equal(done.progress.tasksSucceeded, 8);
+    assert.ok(done.epoch >= 3, `claimed, requeued on shutdown, claimed again (epoch ${done.epoch})`);
+    const events = await historyOf(svc, job.id);
+    assert.ok(events.some((e) => e.type === 'JobRequeued'));
+    const succeeded = new Set(events.filter((e) => e.type === 'TaskSucceeded').map((e) => (e.data as { taskId: string }).taskId));
+    assert.equal(succeeded.size, 8);
+    await svc.stop();
+  });
+
+  it('a coordinator that dies without handing off is replaced by a peer after the detection timeout', async () => {
+    const a = await startTestService(nats.url, { roles: ['api', 'coordinator', 'worker'] });
+    services.push(a);
+    const job = (await http<JobView>(a.baseUrl, 'POST', `${API}/jobs`, { type: 'sleep', spec: { ms: 200, tasks: 6 } })).body;
+    await waitFor('job running on a', async () => ((await getJob(a, job.id)).coordinatorId === a.engine.coordinator!.id ? true : undefined));
+    const deadOwner = a.engine.coordinator!.id;
+    await a.engine.coordinator!.stop({ handoff: false }); // like a crash: no requeue, no more heartbeats
+    const b = await startTestService(nats.url, { roles: ['api', 'coordinator'] });
+    services.push(b);
+    const done = await terminal(b, job.id);
+    assert.equal(done.state, 'SUCCEEDED');
+    assert.notEqual(done.coordinatorId, deadOwner);
+    const requeue = (await historyOf(b, job.id)).find((e) => e.type === 'JobRequeued');
+    assert.equal((requeue?.data as { fromCoordinator: string }).fromCoordinator, deadOwner);
+    await b.stop();
+    await a.stop();
+  });
+
+  it('the whole service restarted returns the same job states and histories', async () => {
+    const svc = await startTestService(nats.url);
+    services.push(svc);
+    const ids: string[] = [];
+    for (const body of [
+      { type: 'noop', spec: { tasks: 3 } },
+      { type: 'sleep', spec: { ms: 10 } },
+      { type: 'sleep', spec: { ms: 60_000 } },
+    ]) ids.push((await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, body)).body.id);
+    await terminal(svc, ids[0]!);
+    await terminal(svc, ids[1]!);
+    await http(svc.baseUrl, 'POST', `${API}/jobs/${ids[2]}/stop`);
+    const before = new Map<string, { job: JobView; history: HistoryEntry[] }>();
+    for (const id of ids) before.set(id, { job: await getJob(svc, id), history: await historyOf(svc, id) });
+    const listBefore = (await http<{ jobs: JobView[] }>(svc.baseUrl, 'GET', `${API}/jobs?limit=1000`)).body.jobs;
+
+    await svc.restart();
+    for (const id of ids) {
+      assert.deepEqual(await getJob(svc, id), before.get(id)!.job);
+      assert.deepEqual(await historyOf(svc, id), before.get(id)!.history);
+    }
+    const listAfter = (await http<{ jobs: JobView[] }>(svc.baseUrl, 'GET', `${API}/jobs?limit=1000`)).body.jobs;
+    assert.deepEqual(listAfter, listBefore);
+  });
+});
