@@ -10,7 +10,8 @@ import {
   type JobSubmittedData,
   type TaskPlan,
 } from './events.ts';
-import { allTasksFinal, canApply, evolveJob, jobState, type JobSnapshot } from './jobFold.ts';
+import { hasDistinctTaskIds } from './jobContext.ts';
+import { allTasksFinal, canApply, evolveJob, isTerminal, jobState, type JobSnapshot } from './jobFold.ts';
 
 /** What the caller knows about a command besides its payload. */
 export interface CommandMeta {
@@ -70,7 +71,7 @@ function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Dec
     message: `cannot ${cmd.kind} a job in state ${state}${why === '' ? '' : `: ${why}`}`,
   });
   const emit = (...events: JobEvent[]): Decision => ({ ok: true, events });
-  const terminal = state === 'SUCCEEDED' || state === 'FAILED' || state === 'STOPPED';
+  const terminal = isTerminal(s);
 
   switch (cmd.kind) {
     case 'submit':
@@ -94,6 +95,7 @@ function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Dec
         { type: 'JobClaimed', data: { coordinatorId: cmd.coordinatorId, epoch }, meta: m(epoch) },
       ];
       if (cmd.tasks !== undefined && ctx.tasks === null) {
+        if (!hasDistinctTaskIds(cmd.tasks)) return refuse('planned task ids must be distinct');
         events.push({ type: 'TasksPlanned', data: { tasks: cmd.tasks }, meta: m(epoch) });
       }
       return emit(...events);

@@ -67,8 +67,6 @@ export interface JobContext {
   pauseRequested: boolean;
   /** The plan; null until TasksPlanned. Shared (never copied) between snapshots. */
   tasks: TaskPlan[] | null;
-  /** taskId → index into `tasks`; built once when planned, shared between snapshots. */
-  taskIndex: Readonly<Record<string, number>> | null;
   /**
    * Status of `tasks[i]` at `taskStatus[⌊i / 256⌋][i % 256]`. Use `getTaskStatus(ctx, taskId)`.
    * Chunked copy-on-write because a flat map copied per outcome made replay O(tasks²)
@@ -106,7 +104,6 @@ export function initialJobContext(ev: JobSubmitted): JobContext {
     coordinatorId: null,
     pauseRequested: false,
     tasks: null,
-    taskIndex: null,
     taskStatus: [],
     progress: {
       tasksTotal: 0,
@@ -130,15 +127,28 @@ export function hasDistinctTaskIds(tasks: readonly TaskPlan[]): boolean {
   return new Set(tasks.map((t) => t.taskId)).size === tasks.length;
 }
 
-/** The context changes of TasksPlanned: plan, index, all-pending statuses, totals. */
+/**
+ * taskId → index into the plan, memoized per plan array. Every snapshot of a job shares its plan
+ * array, so the index is built once per process (and rebuilt once after a snapshot is restored
+ * from JSON) instead of being stored in, and copied with, the context.
+ */
+const indexCache = new WeakMap<readonly TaskPlan[], ReadonlyMap<string, number>>();
+
+function taskIndex(tasks: readonly TaskPlan[]): ReadonlyMap<string, number> {
+  let idx = indexCache.get(tasks);
+  if (idx === undefined) {
+    idx = new Map(tasks.map((t, i) => [t.taskId, i]));
+    indexCache.set(tasks, idx);
+  }
+  return idx;
+}
+
+/** The context changes of TasksPlanned: plan, all-pending statuses, totals. */
 export function planTasks(ctx: JobContext, tasks: TaskPlan[]): Partial<JobContext> {
-  // Null prototype: a task id such as `__proto__` must stay an ordinary key.
-  const taskIndex: Record<string, number> = Object.create(null) as Record<string, number>;
   const taskStatus: TaskStatus[][] = [];
   let itemsTotal = 0;
   let bytesTotal = 0;
   tasks.forEach((t, i) => {
-    taskIndex[t.taskId] = i;
     if (i % STATUS_CHUNK_SIZE === 0) taskStatus.push([]);
     taskStatus[taskStatus.length - 1]!.push({ state: 'pending', failedAttempts: [], maxAttemptSeen: 0 });
     itemsTotal += t.items;
@@ -146,7 +156,6 @@ export function planTasks(ctx: JobContext, tasks: TaskPlan[]): Partial<JobContex
   });
   return {
     tasks,
-    taskIndex,
     taskStatus,
     progress: { ...ctx.progress, tasksTotal: tasks.length, itemsTotal, bytesTotal },
   };
@@ -154,8 +163,7 @@ export function planTasks(ctx: JobContext, tasks: TaskPlan[]): Partial<JobContex
 
 /** Index of a planned task, or -1 when the job has no plan or no such task. */
 function indexOf(ctx: JobContext, taskId: string): number {
-  const idx = ctx.taskIndex;
-  return idx !== null && Object.hasOwn(idx, taskId) ? idx[taskId]! : -1;
+  return ctx.tasks === null ? -1 : (taskIndex(ctx.tasks).get(taskId) ?? -1);
 }
 
 /** The status of a planned task, or undefined when the job has no plan or no such task. */

@@ -1,7 +1,7 @@
 /**
  * Every failure leaves the API as `{ statusCode, code, error, message }`: AppErrors keep their
  * code, Fastify's own errors are mapped onto the table in engine/errors.ts, anything else is a
- * 500 INTERNAL whose message stays in the log.
+ * 500 INTERNAL whose details stay in the log.
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -10,7 +10,7 @@ import { AppError, ERROR_CODES, type ErrorCode, isAppError } from '../engine/err
 /** Seconds a client should wait before retrying a 429 or 503. */
 export const RETRY_AFTER_SECONDS = 1;
 
-/** Longest piece of client input (e.g. an unknown property name) echoed back in a message. */
+/** Longest piece of client input (a property name, a URL) echoed back in a message. */
 const MAX_ECHO_CHARS = 64;
 
 /** The error body. */
@@ -21,18 +21,20 @@ export interface ErrorBody {
   message: string;
 }
 
-/** Fastify's client errors by their code. */
-const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_NOT_FOUND: 'NOT_FOUND',
+/** Fastify's own errors by their code; the message defaults to the table's text. */
+const FASTIFY_ERRORS: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'INVALID_JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'INVALID_JSON' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'BODY_TOO_LARGE' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'VALIDATION_FAILED', message: 'The body length does not match Content-Length.' },
+  FST_ERR_NOT_FOUND: { code: 'NOT_FOUND' },
+  FST_ERR_BAD_URL: { code: 'VALIDATION_FAILED', message: 'The URL has an invalid percent-encoding.' },
   // Our only path parameters are ids, so an over-long one is an invalid id.
-  FST_ERR_MAX_PARAM_LENGTH: 'INVALID_ID',
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'INVALID_ID', message: 'params/id is too long (expected a lowercase UUID)' },
 };
 
-/** Other 4xx statuses without a dedicated code; the rest become 400 VALIDATION_FAILED. */
+/** Other 4xx statuses with a code of their own; the rest become 400 VALIDATION_FAILED. */
 const CODES_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
@@ -49,12 +51,11 @@ function echo(value: unknown): string {
   return s.length > MAX_ECHO_CHARS ? `${s.slice(0, MAX_ECHO_CHARS)}...` : s;
 }
 
-/** "body/priority must be integer", naming the failing field (Ajv stops at the first error). */
+/** "body/priority must be integer": names the failing field (Ajv stops at the first error). */
 function describeValidation(err: FastifyError): string {
-  const where = err.validationContext ?? 'request';
   const first = err.validation?.[0];
-  if (first === undefined) return err.message;
-  const path = `${where}${first.instancePath}`;
+  if (first === undefined) return ERROR_CODES.VALIDATION_FAILED.text;
+  const path = `${err.validationContext ?? 'request'}${first.instancePath}`;
   const params = first.params as Record<string, unknown>;
   switch (first.keyword) {
     case 'required':
@@ -66,25 +67,26 @@ function describeValidation(err: FastifyError): string {
   }
 }
 
-/** Turns anything thrown into an AppError; the original is kept as `cause` for the log. */
+/** Turns anything thrown into an AppError; the original stays as `cause` for the log. */
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
   if (isFastifyError(err)) {
     if (err.validation !== undefined) {
+      // Path parameters are ids; naming the pattern would only obscure that.
       return err.validationContext === 'params'
-        ? new AppError('INVALID_ID', `${describeValidation(err)} (expected a lowercase UUID)`, { cause: err })
+        ? new AppError('INVALID_ID', `params${err.validation[0]?.instancePath ?? ''} must be a lowercase UUID`, { cause: err })
         : new AppError('VALIDATION_FAILED', describeValidation(err), { cause: err });
     }
-    const status = err.statusCode ?? 500;
-    const code = FASTIFY_CODES[err.code] ?? (status < 500 ? (CODES_BY_STATUS[status] ?? 'VALIDATION_FAILED') : undefined);
-    // Fastify's 4xx messages describe the request, never server state, so they are safe to return.
-    if (code !== undefined && err.code.startsWith('FST_')) return new AppError(code, err.message, { cause: err });
-    if (code !== undefined) return new AppError(code, undefined, { cause: err });
+    const known = FASTIFY_ERRORS[err.code];
+    if (known !== undefined) return new AppError(known.code, known.message, { cause: err });
   }
-  // Something outside AppError that still says "try again" (e.g. a NATS timeout not yet translated).
-  if (typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true) {
-    return new AppError('UNAVAILABLE', undefined, { cause: err });
+  // Other client errors (from Fastify or the request stream) keep their meaning, if not their status.
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError(CODES_BY_STATUS[status] ?? 'VALIDATION_FAILED', undefined, { cause: err });
   }
+  // Not an AppError but says "try again" (e.g. a NATS timeout the engine did not translate).
+  if ((err as { retryable?: unknown } | null)?.retryable === true) return new AppError('UNAVAILABLE', undefined, { cause: err });
   return new AppError('INTERNAL', undefined, { cause: err });
 }
 
@@ -110,7 +112,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   return reply.code(appError.status).type('application/json; charset=utf-8').send(errorBody(appError));
 }
 
-/** Installs the error and not-found handlers on the root instance (before routes are registered). */
+/**
+ * Installs the error and not-found handlers on the root instance, before routes are registered.
+ * Router errors (bad percent-encoding, over-long ids) bypass both: server.ts routes them here
+ * through Fastify's `frameworkErrors` option.
+ */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>

@@ -1,8 +1,9 @@
 /**
  * The one body parser: `application/json` only (anything else is 415), parsed by Fastify's
- * secure parser, with three additions: an empty body is allowed on routes that say so, a
- * `__proto__` / `constructor.prototype` key is told apart from broken JSON, and deep nesting is
- * refused before anything downstream recurses over it.
+ * secure parser, with four additions: an empty body is allowed on routes that say so, a
+ * `__proto__` / `constructor.prototype` key is told apart from broken JSON, deep nesting is
+ * refused before anything downstream recurses over it, and compressed bodies are a 415 (we do not
+ * decompress, so there is no zip bomb to defuse).
  */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../engine/errors.ts';
@@ -47,6 +48,11 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   const secureParse = app.getDefaultJsonParser(POISONING_ACTION, POISONING_ACTION);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser<string>('application/json', { parseAs: 'string' }, (request, text, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding is not supported; send the body uncompressed.'));
+      return;
+    }
     if (text.length === 0) {
       if (request.routeOptions.config.bodyOptional === true) done(null, undefined);
       else done(new AppError('INVALID_JSON', 'The body is empty; send a JSON document.'));

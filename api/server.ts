@@ -2,11 +2,11 @@
  * Builds the native REST API (no listen): strict JSON in, schema-shaped JSON out, one error shape.
  * The engine is reached only through the JobService passed in.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { REDACT_PATHS } from '../engine/log.ts';
 import type { JobService } from '../engine/service.ts';
-import { installErrorHandlers } from './errorResponses.ts';
+import { installErrorHandlers, sendError } from './errorResponses.ts';
 import { POISONING_ACTION, registerJsonBodyParser } from './jsonBody.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { healthRoutes, systemRoutes } from './routes/system.ts';
@@ -17,7 +17,7 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 /** Where the native API lives; chosen to collide with no seed facade's paths. */
 export const DEFAULT_PREFIX = '/native/v1';
 
-/** The request id is read from (and echoed in) this header. */
+/** A client-chosen request id in this header becomes the request's log id. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 // The given logger's own redaction is replaced, not extended, by a child's, so repeat it here.
@@ -58,10 +58,11 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
 /** Builds the Fastify instance with every route registered; the caller listens (or injects). */
 export function buildServer(options: ServerOptions): FastifyInstance {
   const opts = parseServerOptions(options);
+  // Typed as Fastify's base logger so the instance is a plain FastifyInstance, not one per pino type.
+  const loggerInstance: FastifyBaseLogger | undefined =
+    opts.logger === false ? undefined : opts.logger.child({}, { redact: { paths: API_REDACT_PATHS, censor: '[redacted]' } });
   const app = Fastify({
-    ...(opts.logger === false
-      ? { logger: false }
-      : { loggerInstance: opts.logger.child({}, { redact: { paths: API_REDACT_PATHS, censor: '[redacted]' } }) }),
+    ...(loggerInstance === undefined ? { logger: false } : { loggerInstance }),
     // Fastify's defaults coerce types, fill defaults and strip unknown fields; we reject instead.
     // allErrors stays false: collecting every error is a known DoS vector.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
@@ -70,14 +71,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     bodyLimit: opts.bodyLimitBytes,
     return503OnClosing: true,
     requestIdHeader: REQUEST_ID_HEADER,
+    // The router answers bad URLs itself, in its own shape, unless handed this.
+    frameworkErrors: (err, request, reply) => sendError(request, reply, err),
     // Request logging is on by default; `disableRequestLogging` is deprecated in Fastify 5.12.
-  }) as unknown as FastifyInstance;
+  });
 
   installErrorHandlers(app);
   registerJsonBodyParser(app);
-  app.addHook('onSend', async (request, reply) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-  });
   void app.register(jobRoutes, { prefix: opts.prefix, service: opts.service });
   void app.register(systemRoutes, { prefix: opts.prefix, service: opts.service });
   void app.register(healthRoutes, { service: opts.service });

@@ -203,13 +203,12 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       if (!e0 || e0.state !== 'WAITING') return;
       const ctx0 = ctxOf(e0);
       const type = registry.get(ctx0.type);
-      let tasks = undefined;
+      let tasks: TaskPlan[] | undefined;
       let failure: { code: string; message: string } | undefined;
       if (!type) failure = { code: 'UNKNOWN_JOB_TYPE', message: `no job type ${ctx0.type} on coordinator ${id}` };
       else if (ctx0.tasks === null) {
         try {
           tasks = await type.plan(ctx0.spec, { jobId, roots, signal: AbortSignal.timeout(5 * 60_000) });
-          if (tasks.length === 0) failure = undefined;
         } catch (err) {
           failure = { code: isAppError(err) ? err.code : 'PLAN_FAILED', message: err instanceof Error ? err.message : String(err) };
         }
@@ -249,9 +248,11 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     if (freed) for (const sid of starved) if (sid !== jobId) markDirty(sid);
 
     if (e.state === 'RUNNING') {
-      if (shouldFail(s)) {
-        const ctx = ctxOf(e);
-        void write(e, [{ kind: 'finish', outcome: 'failed', error: { code: 'TOO_MANY_FAILURES', message: `${ctx.progress.itemsFailed} of ${ctx.progress.itemsTotal} items failed (ratio ${failedRatio(s).toFixed(3)} > ${ctx.maxFailedRatio})` } }]);
+      const ctx = ctxOf(e);
+      const p = ctx.progress;
+      // Items decide, but a failed task also counts: a failed part of a split file carries no item.
+      if (shouldFail(s) || (p.tasksTotal > 0 && p.tasksFailed / p.tasksTotal > ctx.maxFailedRatio)) {
+        void write(e, [{ kind: 'finish', outcome: 'failed', error: { code: 'TOO_MANY_FAILURES', message: `${p.itemsFailed} of ${p.itemsTotal} items and ${p.tasksFailed} of ${p.tasksTotal} tasks failed (item ratio ${failedRatio(s).toFixed(3)}, allowed ${ctx.maxFailedRatio})` } }]);
       } else if (allTasksFinal(s)) {
         void verify(e, o, true);
       } else {

@@ -17,10 +17,13 @@ import { formatTaskId } from './taskId.ts';
 
 /** Default files per task (Alluxio `alluxio.job.batch.size`). */
 export const DEFAULT_BATCH_SIZE = 200;
+/** Largest `batchSize` a spec may ask for. */
 export const MAX_BATCH_SIZE = 10_000;
+/** One mebibyte in bytes. */
 export const MIB = 1024 * 1024;
 /** Default shard size for large files (Alluxio `alluxio.worker.load.file.partition.size`). */
 export const DEFAULT_PARTITION_SIZE_BYTES = 256 * MIB;
+/** Smallest `partitionSizeBytes` a spec may ask for (smaller shards cost more than they gain). */
 export const MIN_PARTITION_SIZE_BYTES = MIB;
 
 /** JSON Schema of the `batchSize` spec field. */

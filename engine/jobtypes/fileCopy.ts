@@ -67,8 +67,9 @@ export async function runFileBatch(entries: readonly FileEntry[], target: CopyTa
   let lastBeat = Date.now();
   const largest = entries.reduce((max, e) => Math.max(max, e.length), 1);
   const io: Io = {
-    // One buffer per task (files are copied one after another), no bigger than needed.
-    buf: Buffer.allocUnsafe(Math.min(CHUNK_BYTES, largest)),
+    // One buffer per task (files are copied one after another): small for small files, but not
+    // tiny, in case a file grew since planning.
+    buf: Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(64 * 1024, largest))),
     signal: ctx.signal,
     progress() {
       if (Date.now() - lastBeat < HEARTBEAT_EVERY_MS) return;
@@ -121,8 +122,12 @@ async function openSource(src: string): Promise<FileHandle> {
   }
 }
 
-/** Maps a destination-side error to an item failure or a retryable task failure. */
-function destinationError(e: unknown): Error {
+/**
+ * Maps a destination-side error to an item failure (a plain Error for this one file) or, for
+ * anything that may pass on retry (ENOSPC, EACCES, EIO, …), a retryable TaskRunError IO_ERROR.
+ * Exported for tests: those errors cannot be provoked reliably on a test machine.
+ */
+export function classifyDestinationError(e: unknown): Error {
   if (e instanceof ItemFailure || e instanceof TaskRunError) return e;
   const code = errCode(e);
   if (ITEM_LEVEL_CODES.has(code)) return new ItemFailure(`destination: ${code}`);
@@ -158,7 +163,7 @@ async function copyWhole(src: string, dst: string, overwrite: boolean, io: Io): 
     return bytes;
   } catch (e) {
     if (tmpCreated) await rm(tmp, { force: true }).catch(() => undefined);
-    throw destinationError(e);
+    throw classifyDestinationError(e);
   } finally {
     await from.close();
   }
@@ -179,7 +184,7 @@ async function copyRange(src: string, dst: string, entry: FileEntry, io: Io): Pr
       await to.close();
     }
   } catch (e) {
-    throw destinationError(e);
+    throw classifyDestinationError(e);
   } finally {
     await from.close();
   }

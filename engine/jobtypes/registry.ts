@@ -89,6 +89,7 @@ function describe(err: ErrorObject): string {
   const field = fieldOf(err);
   if (err.keyword === 'required') return `${field} is required`;
   if (err.keyword === 'additionalProperties') return `${field} is not an allowed field`;
+  if (err.keyword === 'pattern') return `${field} contains characters that are not allowed`;
   return `${field} ${err.message ?? 'is invalid'}`;
 }
 

@@ -191,6 +191,7 @@ describe('job machine: lifecycle', () => {
       ref = transition(jobMachine, ref, ev)[0];
       assert.deepEqual([mine.value, mine.context], [ref.value, ref.context]);
     }
+    assert.equal(jobState(mine), 'SUCCEEDED');
   });
 });
 
@@ -280,6 +281,11 @@ describe('job machine: task outcomes', () => {
     assert.equal(taskStatus(s, 't599')?.state, 'succeeded');
     assert.equal(taskStatus(s, 't598')?.state, 'pending');
     assert.equal(pendingTasks(s).length, 600 - 86);
+  });
+
+  it('keeps a JSON-safe context', () => {
+    const s = foldJob([...runningWith(e, 2), e.taskFail('t0', 1), e.taskOk('t1', 1, result(9, 1))]);
+    assert.deepEqual(JSON.parse(JSON.stringify(s.context)), s.context);
   });
 
   it('toJobView is plain JSON with nulls for absent values', () => {

@@ -1,0 +1,172 @@
+/**
+ * `npm run bench`: end-to-end throughput of noop jobs over HTTP on the durable file store, beside
+ * the raw acked JetStream publish rate on the same server; then replay of a 100k-job stream and
+ * time to a ready coordinator. Prints figures; asserts nothing.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import { Agent, request } from 'node:http';
+import { buildServer } from '../api/server.ts';
+import { resolveConfig, silentLogger, startEngine } from '../engine/index.ts';
+import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../engine/nats/embeddedServer.ts';
+import { connectNats, ensureStreams } from '../engine/nats/connection.ts';
+import { createJetStreamEventLog } from '../engine/eventlog/jetStreamEventLog.ts';
+import { startEngineCore } from '../engine/core.ts';
+import { createJetStreamTaskQueue } from '../engine/taskqueue/jetStreamTaskQueue.ts';
+import { createKvLiveness } from '../engine/liveness/kvLiveness.ts';
+import { createJobTypeRegistry } from '../engine/jobtypes/registry.ts';
+import { builtinJobTypes } from '../engine/jobtypes/builtin.ts';
+import { systemClock, systemRandom } from '../engine/clock.ts';
+import { syntheticJobRecords } from './synthetic.ts';
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? dflt : Number(process.argv[i + 1]);
+};
+const JOBS = arg('jobs', 10_000);
+const REPLAY_JOBS = arg('replay-jobs', 100_000);
+const RAW_MSGS = arg('raw', 50_000);
+const CLIENTS = arg('clients', 64);
+const SYNC = process.env['JETJOBS_SYNC_INTERVAL'] ?? '1s';
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+/** Acked publishes with `inflight` outstanding, the way the engine publishes. */
+async function rawPublishRate(url: string, n: number, inflight: number): Promise<number> {
+  const nc = await connectNats(url, { name: 'bench-raw' });
+  const jsm = await jetstream(nc).jetstreamManager();
+  await jsm.streams.add({ name: 'RAW', subjects: ['raw.>'], storage: 'file' as never });
+  const js = jetstream(nc);
+  const body = new TextEncoder().encode(JSON.stringify([{ type: 'JobSubmitted', data: { jobId: 'x', type: 'noop', spec: {} }, meta: { at: new Date().toISOString(), v: 1 } }]));
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: inflight }, async () => {
+    while (next < n) {
+      const i = next++;
+      await js.publish(`raw.${i % 1000}`, body);
+    }
+  }));
+  const rate = n / ((performance.now() - t0) / 1000);
+  await jsm.streams.delete('RAW');
+  await nc.close();
+  return rate;
+}
+
+function post(agent: Agent, port: number, path: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function endToEnd(nats: EmbeddedNats, stateDir: string) {
+  const config = resolveConfig({ natsUrl: nats.url, stateDir, port: 0, logLevel: 'silent' });
+  const engine = await startEngine(config, silentLogger);
+  const app = buildServer({ service: engine.service, logger: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const submittedAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let lastTerminal = 0;
+  let resolveAll!: () => void;
+  const allDone = new Promise<void>((r) => (resolveAll = r));
+  engine.projection.onChange((e) => {
+    if (e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'STOPPED') {
+      const t = submittedAt.get(e.id);
+      if (t !== undefined) {
+        submittedAt.delete(e.id);
+        const now = performance.now();
+        latencies.push(now - t);
+        lastTerminal = now;
+        if (latencies.length === JOBS) resolveAll();
+      }
+    }
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const body = JSON.stringify({ type: 'noop', spec: {} });
+  const t0 = performance.now();
+  let next = 0;
+  let failed = 0;
+  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+    while (next < JOBS) {
+      next++;
+      const sent = performance.now();
+      const r = await post(agent, port, '/native/v1/jobs', body);
+      if (r.status !== 201) {
+        failed++;
+        continue;
+      }
+      const id = (JSON.parse(r.body) as { id: string }).id;
+      if (engine.projection.get(id)?.state === 'SUCCEEDED') latencies.push(performance.now() - sent), (lastTerminal = performance.now());
+      else submittedAt.set(id, sent);
+      if (latencies.length === JOBS) resolveAll();
+    }
+  }));
+  const submitSecs = (performance.now() - t0) / 1000;
+  if (failed > 0) console.log(`  ${failed} submissions failed`);
+  await Promise.race([allDone, new Promise((r) => setTimeout(r, 120_000))]);
+  const secs = (lastTerminal - t0) / 1000;
+  agent.destroy();
+  await app.close();
+  await engine.shutdown();
+  return { jobsPerSec: latencies.length / secs, submitPerSec: JOBS / submitSecs, p50: pct(latencies, 50), p99: pct(latencies, 99), done: latencies.length };
+}
+
+async function replay(nats: EmbeddedNats, stateDir: string) {
+  const nc = await connectNats(nats.url, { name: 'bench-replay' });
+  await ensureStreams(nc);
+  const log = createJetStreamEventLog({ nc });
+  const t0 = performance.now();
+  const { records, events } = await syntheticJobRecords(log, REPLAY_JOBS);
+  const writeSecs = (performance.now() - t0) / 1000;
+  const config = resolveConfig({ natsUrl: nats.url, stateDir, roles: ['coordinator'], logLevel: 'silent' });
+  const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
+  const liveness = createKvLiveness({ nc, clock: systemClock });
+  const registry = createJobTypeRegistry(builtinJobTypes());
+  const total = await log.lastSeq();
+  const t1 = performance.now();
+  const core = await startEngineCore({ config, eventLog: log, taskQueue, liveness, registry, clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); } });
+  const readyMs = performance.now() - t1;
+  const rss = process.memoryUsage().rss;
+  await core.stop({ handoff: false });
+  await taskQueue.close();
+  await liveness.close();
+  await log.close();
+  await nc.close();
+  return { records, events, total, writeSecs, replayMs: core.replayMs, readyMs, rss };
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'jetjobs-bench-'));
+  const nats = await startEmbeddedNats({ bin: await findNatsServerBin(), port: 0, storeDir: join(dir, 'nats'), syncInterval: SYNC });
+  try {
+    console.log(`jetjobs bench — nats-server file store, sync_interval ${SYNC}, node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+    const raw = await rawPublishRate(nats.url, RAW_MSGS, 256);
+    console.log(`raw JetStream acked publish (256 in flight, ${fmt(RAW_MSGS)} msgs): ${fmt(raw)} msg/s`);
+    const e2e = await endToEnd(nats, join(dir, 'svc'));
+    console.log(`end-to-end noop jobs over HTTP (${fmt(JOBS)} jobs, ${CLIENTS} clients): ${fmt(e2e.jobsPerSec)} jobs/s ` +
+      `(submit ${fmt(e2e.submitPerSec)}/s; submit→terminal p50 ${fmt(e2e.p50, 1)} ms, p99 ${fmt(e2e.p99, 1)} ms; ${fmt(e2e.done)} finished)`);
+    console.log(`ratio: ${fmt(e2e.jobsPerSec / raw, 3)} jobs per raw publish (a job costs 4 JOBS appends + 1 TASKS publish + ack)`);
+    const r = await replay(nats, join(dir, 'replay'));
+    console.log(`replay: ${fmt(r.total)} records (${fmt(REPLAY_JOBS)} synthetic jobs + the above; written in ${fmt(r.writeSecs, 1)} s) ` +
+      `in ${fmt(r.replayMs)} ms = ${fmt((r.events / r.replayMs) * 1000)} events/s, ${fmt((r.total / r.replayMs) * 1000)} records/s`);
+    console.log(`time to a ready coordinator: ${fmt(r.readyMs)} ms; process rss after replay ${fmt(r.rss / 2 ** 20)} MiB`);
+  } finally {
+    await nats.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

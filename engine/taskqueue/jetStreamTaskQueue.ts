@@ -1,0 +1,223 @@
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  type Consumer,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { jserrors } from '@nats-io/jetstream/internal';
+import { toAppError } from '../nats/connection.ts';
+import { STREAM_TASKS, taskSubject } from '../subjects.ts';
+import type { Delivery, TaskConsumer, TaskMessage, TaskQueue, TaskQueueOptions } from './taskQueue.ts';
+
+/** Options of {@link createJetStreamTaskQueue}. */
+export interface JetStreamTaskQueueOptions extends TaskQueueOptions {
+  /** A connection the caller owns (close() leaves it open). */
+  nc: NatsConnection;
+  /** @defaultValue 'TASKS' */
+  stream?: string;
+  /** Durable consumer name = prefix + pool; all processes of a pool share it. @defaultValue 'pool-' */
+  durablePrefix?: string;
+  /** Timeout of publish / ack / consumer requests. @defaultValue 5000 */
+  requestTimeoutMs?: number;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+/** How long one pull waits for messages; a slot freed meanwhile is requested on the next pull. */
+const FETCH_EXPIRES_MS = 5_000;
+/** A pull that outlives this is abandoned (the client's heartbeat checks should end it first). */
+const FETCH_GUARD_MS = FETCH_EXPIRES_MS + 5_000;
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5_000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const nanos = (ms: number) => Math.round(ms * 1_000_000);
+
+/** Dedup id of one dispatch: the same attempt of the same task under the same claim is sent once. */
+export const dispatchMsgId = (t: TaskMessage) => `${t.jobId}:${t.taskId}:${t.attempt}:${t.epoch}`;
+
+/**
+ * The work queue on stream TASKS: one durable pull consumer per pool with explicit acks, pulled
+ * only for free handler slots (so no message waits in a local buffer while its ack timer runs).
+ * Messages that reach max_deliver are deleted from the stream (a work queue keeps them otherwise).
+ */
+export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQueue {
+  const stream = opts.stream ?? STREAM_TASKS;
+  const prefix = opts.durablePrefix ?? 'pool-';
+  const timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const { nc, ackWaitMs, maxDeliver } = opts;
+  const js = jetstream(nc, { timeout });
+  let jsmP: Promise<JetStreamManager> | undefined;
+  const jsm = () => (jsmP ??= js.jetstreamManager(false));
+  const consumers = new Set<TaskConsumer>();
+
+  async function dispatch(pool: string, task: TaskMessage): Promise<void> {
+    const subject = taskSubject(pool);
+    try {
+      await js.publish(subject, encoder.encode(JSON.stringify(task)), { msgID: dispatchMsgId(task), timeout });
+    } catch (err) {
+      throw toAppError(err, `dispatch to ${subject}`);
+    }
+  }
+
+  /** Creates the pool's durable consumer, or updates it when ack wait / max deliver changed. */
+  async function ensureConsumer(pool: string): Promise<Consumer> {
+    const name = prefix + pool;
+    const want: Partial<ConsumerConfig> = {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(ackWaitMs),
+      max_deliver: maxDeliver,
+      filter_subject: taskSubject(pool),
+      deliver_policy: DeliverPolicy.All,
+    };
+    const m = await jsm();
+    try {
+      const ci = await m.consumers.info(stream, name);
+      if (ci.config.ack_wait !== want.ack_wait || ci.config.max_deliver !== want.max_deliver) {
+        await m.consumers.update(stream, name, { ack_wait: want.ack_wait, max_deliver: maxDeliver });
+      }
+    } catch (err) {
+      if (!(err instanceof jserrors.ConsumerNotFoundError)) throw err;
+      await m.consumers.add(stream, want);
+    }
+    return js.consumers.get(stream, name);
+  }
+
+  function toDelivery(m: JsMsg, task: TaskMessage, settle: () => void): Delivery {
+    return {
+      task,
+      deliveryCount: m.info.deliveryCount,
+      working: () => m.working(),
+      ack: async () => {
+        settle();
+        try {
+          await m.ackAck({ timeout });
+        } catch (err) {
+          throw toAppError(err, 'ack');
+        }
+      },
+      nak: (delayMs?: number) => {
+        settle();
+        m.nak(delayMs);
+      },
+      term: () => {
+        settle();
+        m.term();
+      },
+    };
+  }
+
+  function consume(pool: string, concurrency: number, handler: (d: Delivery) => Promise<void>): TaskConsumer {
+    const name = prefix + pool;
+    let draining = false;
+    const inflight = new Set<Promise<void>>();
+    let wakeLoop: (() => void) | undefined;
+    let iter: ConsumerMessages | undefined;
+    const wake = () => {
+      const w = wakeLoop;
+      wakeLoop = undefined;
+      w?.();
+    };
+    const pause = (ms: number) =>
+      new Promise<void>((res) => {
+        const t = setTimeout(res, ms);
+        wakeLoop = () => (clearTimeout(t), res());
+      });
+
+    // past max_deliver the server stops delivering but a work queue keeps the message: delete it
+    const advisories: Subscription = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${name}`, {
+      callback: (_err, msg) => {
+        const seq = (msg?.json<{ stream_seq?: number }>() ?? {}).stream_seq;
+        if (typeof seq === 'number') void jsm().then((m) => m.streams.deleteMessage(stream, seq, false)).catch(() => undefined);
+      },
+    });
+
+    function start(m: JsMsg): void {
+      let task: TaskMessage;
+      try {
+        task = JSON.parse(decoder.decode(m.data)) as TaskMessage;
+      } catch {
+        m.term(); // a body that is not JSON would fail on every delivery
+        return;
+      }
+      let settled = false;
+      const d = toDelivery(m, task, () => (settled = true));
+      const p: Promise<void> = (async () => {
+        try {
+          await handler(d);
+        } catch {
+          if (!settled) m.nak(); // unsettled and failed: let another delivery try
+        }
+      })().finally(() => {
+        inflight.delete(p);
+        wake();
+      });
+      inflight.add(p);
+    }
+
+    async function loop(): Promise<void> {
+      let consumer: Consumer | undefined;
+      let retryMs = RETRY_MIN_MS;
+      while (!draining) {
+        if (inflight.size >= concurrency) {
+          await new Promise<void>((res) => (wakeLoop = res));
+          continue;
+        }
+        let guard: NodeJS.Timeout | undefined;
+        try {
+          consumer ??= await ensureConsumer(pool);
+          if (draining) break;
+          const it = await consumer.fetch({ max_messages: concurrency - inflight.size, expires: FETCH_EXPIRES_MS });
+          iter = it;
+          if (draining) void it.close();
+          guard = setTimeout(() => void it.close(), FETCH_GUARD_MS);
+          for await (const m of it) {
+            if (draining) m.nak();
+            else start(m);
+          }
+          retryMs = RETRY_MIN_MS;
+        } catch {
+          // server restart, timeout, missed heartbeats, consumer deleted: look it up again and retry
+          if (nc.isClosed()) break;
+          consumer = undefined;
+          await pause(retryMs);
+          retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+        } finally {
+          clearTimeout(guard);
+          iter = undefined;
+        }
+      }
+    }
+
+    const done = loop();
+    let draining$: Promise<void> | undefined;
+    const tc: TaskConsumer = {
+      drain: () =>
+        (draining$ ??= (async () => {
+          draining = true;
+          consumers.delete(tc);
+          void iter?.close();
+          wake();
+          await done;
+          await Promise.all([...inflight]);
+          advisories.unsubscribe();
+        })()),
+    };
+    consumers.add(tc);
+    return tc;
+  }
+
+  return {
+    dispatch,
+    consume,
+    close: async () => {
+      await Promise.all([...consumers].map((c) => c.drain()));
+    },
+  };
+}

@@ -1,0 +1,145 @@
+/** System routes, probes, server options and logging. */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { buildServer, parseServerOptions } from '../../../api/server.ts';
+import { createFakeJobService, FAKE_JOB_TYPES } from '../../helpers/fakeJobService.ts';
+import { assertError, createApi, post, PREFIX, VALID_SUBMIT, type Api } from './harness.ts';
+
+describe('system routes', () => {
+  let api: Api;
+  before(() => {
+    api = createApi();
+  });
+  after(() => api.app.close());
+
+  it('GET /workers → { workers }', async () => {
+    const res = await api.app.inject({ url: `${PREFIX}/workers` });
+    assert.equal(res.statusCode, 200);
+    const { workers } = res.json<{ workers: object[] }>();
+    assert.deepEqual(Object.keys(res.json()), ['workers']);
+    assert.deepEqual(Object.keys(workers[0] ?? {}).sort(), ['alive', 'concurrency', 'host', 'id', 'pid', 'pool', 'registeredAt', 'state']);
+  });
+
+  it('GET /job-types → { jobTypes: [{ name, specSchema }] }', async () => {
+    const res = await api.app.inject({ url: `${PREFIX}/job-types` });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { jobTypes: FAKE_JOB_TYPES });
+  });
+
+  it('GET /info → ServiceInfo', async () => {
+    const res = await api.app.inject({ url: `${PREFIX}/info` });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), api.service.info());
+  });
+
+  it('GET /healthz → 200 { status: ok }, even when the service is unavailable', async () => {
+    api.service.unavailable = true;
+    try {
+      const res = await api.app.inject({ url: '/healthz' });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), { status: 'ok' });
+    } finally {
+      api.service.unavailable = false;
+    }
+  });
+
+  it('GET /readyz → 200 when ready, 503 + retry-after when not, 503 when the check throws', async () => {
+    let res = await api.app.inject({ url: '/readyz' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { ready: true, checks: { nats: true, projection: true } });
+
+    api.service.ready = false;
+    res = await api.app.inject({ url: '/readyz' });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers['retry-after'], '1');
+    assert.deepEqual(res.json(), { ready: false, checks: { nats: false, projection: true } });
+
+    api.service.ready = true;
+    api.service.unavailable = true;
+    try {
+      res = await api.app.inject({ url: '/readyz' });
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.headers['retry-after'], '1');
+      assert.deepEqual(res.json(), { ready: false, checks: {} });
+    } finally {
+      api.service.unavailable = false;
+    }
+  });
+
+  it('serves HEAD for GET routes', async () => {
+    const res = await api.app.inject({ method: 'HEAD', url: `${PREFIX}/workers` });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.body, '');
+  });
+});
+
+describe('server options', () => {
+  it('mounts the API under another prefix; probes stay at the root', async () => {
+    const { app } = createApi({ prefix: '/jj/v9' });
+    try {
+      const res = await post(app, '/jj/v9/jobs', VALID_SUBMIT);
+      assert.equal(res.statusCode, 201);
+      assert.match(String(res.headers['location']), /^\/jj\/v9\/jobs\/[0-9a-f-]{36}$/);
+      assertError(await app.inject({ url: `${PREFIX}/workers` }), 404, 'NOT_FOUND');
+      assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('applies bodyLimitBytes', async () => {
+    const { app } = createApi({ bodyLimitBytes: 64 });
+    try {
+      assert.equal((await post(app, `${PREFIX}/jobs`, { type: 'noop', spec: {} })).statusCode, 201);
+      assertError(await post(app, `${PREFIX}/jobs`, { ...VALID_SUBMIT, spec: { pad: 'x'.repeat(64) } }), 413, 'BODY_TOO_LARGE');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('rejects options that would build a broken server', () => {
+    const service = createFakeJobService();
+    assert.equal(parseServerOptions({ service, logger: false }).prefix, '/native/v1');
+    assert.equal(parseServerOptions({ service, logger: false }).bodyLimitBytes, 1024 * 1024);
+    for (const prefix of ['', 'native', '/native/', '/a b', '/a/../b/']) {
+      assert.throws(() => parseServerOptions({ service, logger: false, prefix }), /prefix/);
+    }
+    for (const bodyLimitBytes of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(() => parseServerOptions({ service, logger: false, bodyLimitBytes }), /bodyLimitBytes/);
+    }
+  });
+});
+
+describe('logging', () => {
+  it('logs each request with the x-request-id, never credentials, and the cause of a 500', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(chunk.toString('utf8'));
+        callback();
+      },
+    });
+    const service = createFakeJobService();
+    const app = buildServer({ service, logger: pino({ level: 'info' }, destination) });
+    try {
+      await app.inject({
+        url: `${PREFIX}/workers`,
+        headers: { authorization: 'Bearer tok-secret', cookie: 'sid=cookie-secret', 'x-request-id': 'trace-123' },
+      });
+      // Redaction also covers anything a handler might log about the request.
+      app.log.info({ req: { headers: { authorization: 'Bearer tok-secret' } }, user: { password: 'pw-secret' } }, 'probe');
+      service.crash = new Error('engine exploded');
+      const res = await app.inject({ url: `${PREFIX}/workers` });
+      assert.ok(!res.body.includes('exploded'));
+    } finally {
+      await app.close();
+    }
+    const logs = lines.join('');
+    assert.match(logs, /"reqId":"trace-123".*"incoming request"/);
+    assert.match(logs, /"request completed"/);
+    assert.match(logs, /engine exploded/);
+    for (const secret of ['tok-secret', 'cookie-secret', 'pw-secret']) assert.ok(!logs.includes(secret), secret);
+  });
+});

@@ -1,0 +1,93 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isAppError } from '../../../../engine/errors.ts';
+import { isInside, relativeInside, resolveInside } from '../../../../engine/jobtypes/paths.ts';
+import { makeRoots, type TempRoots } from './fileJobs.fixture.ts';
+
+describe('resolveInside', () => {
+  let r: TempRoots;
+  let root: string;
+  before(async () => {
+    r = await makeRoots();
+    root = r.dataDir;
+    await mkdir(path.join(root, 'a'));
+    await writeFile(path.join(r.outside, 'secret'), 'x');
+    await symlink(r.outside, path.join(root, 'out-link'));
+    await symlink(path.join(r.outside, 'secret'), path.join(root, 'out-file-link'));
+    await symlink(path.join(root, 'a'), path.join(root, 'in-link'));
+    await symlink(path.join(root, 'nowhere'), path.join(root, 'dangling'));
+  });
+  after(() => r.cleanup());
+
+  const rejects = (userPath: string) =>
+    assert.throws(() => resolveInside(root, userPath), (e) => isAppError(e, 'PATH_OUTSIDE_ROOT'), `expected ${JSON.stringify(userPath)} to be rejected`);
+
+  it('resolves relative paths under the root', () => {
+    assert.equal(resolveInside(root, 'a/b.txt'), path.join(root, 'a/b.txt'));
+    assert.equal(resolveInside(root, 'a/../b'), path.join(root, 'b'));
+    assert.equal(resolveInside(root, './a/'), path.join(root, 'a'));
+  });
+
+  it('treats the empty string as the root itself', () => {
+    assert.equal(resolveInside(root, ''), root);
+  });
+
+  it('rejects ../../etc/passwd', () => rejects('../../etc/passwd'));
+  it('rejects /etc/passwd', () => rejects('/etc/passwd'));
+  it('rejects a/../../b', () => rejects('a/../../b'));
+  it('rejects a backslash path (..\\x)', () => rejects('..\\x'));
+  it('rejects a NUL byte (a\\u0000b)', () => rejects('a\u0000b'));
+  it('rejects other control characters', () => rejects('a\nb'));
+  it('rejects a sibling that shares the root name as a prefix', () => rejects(`../${path.basename(root)}-evil/x`));
+
+  it('accepts an absolute path only when it is inside the root', () => {
+    assert.equal(resolveInside(root, path.join(root, 'a')), path.join(root, 'a'));
+    rejects(r.outside);
+  });
+
+  it('keeps %2e%2e%2f as a literal directory name inside the root', () => {
+    assert.equal(resolveInside(root, '%2e%2e%2f'), path.join(root, '%2e%2e%2f'));
+    assert.equal(resolveInside(root, '%2e%2e%2f/etc'), path.join(root, '%2e%2e%2f/etc'));
+  });
+
+  it('rejects a symlink inside the root that points outside, and anything below it', () => {
+    rejects('out-link');
+    rejects('out-link/secret');
+    rejects('out-link/not-yet/created');
+    rejects('out-file-link');
+  });
+
+  it('accepts a symlink that stays inside the root', () => {
+    assert.equal(resolveInside(root, 'in-link/new'), path.join(root, 'in-link/new'));
+  });
+
+  it('rejects a dangling symlink (a write through it could land anywhere)', () => rejects('dangling'));
+
+  it('works when the root itself is reached through a symlink', async () => {
+    const linkedRoot = path.join(r.base, 'data-link');
+    await symlink(root, linkedRoot);
+    assert.equal(resolveInside(linkedRoot, 'a/x'), path.join(linkedRoot, 'a/x'));
+    assert.throws(() => resolveInside(linkedRoot, 'out-link/secret'), (e) => isAppError(e, 'PATH_OUTSIDE_ROOT'));
+  });
+});
+
+describe('relativeInside and isInside', () => {
+  it('gives /-separated paths relative to the root', () => {
+    assert.equal(relativeInside('/r', '/r/a/b'), 'a/b');
+    assert.equal(relativeInside('/r', '/r'), '');
+  });
+
+  it('rejects a path outside the root', () => {
+    assert.throws(() => relativeInside('/r', '/rr/a'), (e) => isAppError(e, 'PATH_OUTSIDE_ROOT'));
+    assert.throws(() => relativeInside('/r', '/'), (e) => isAppError(e, 'PATH_OUTSIDE_ROOT'));
+  });
+
+  it('isInside is true for the dir itself and below, false for prefixes and parents', () => {
+    assert.equal(isInside('/r', '/r'), true);
+    assert.equal(isInside('/r', '/r/..x'), true);
+    assert.equal(isInside('/r', '/rx'), false);
+    assert.equal(isInside('/r/a', '/r'), false);
+  });
+});
