@@ -80,10 +80,15 @@ export function createJobService(deps: JobServiceDeps): JobService {
   async function load(id: string, fresh = false): Promise<{ snapshot: JobSnapshot; lastEvSeq: number }> {
     const e: JobEntry | undefined = fresh ? undefined : projection.get(id);
     if (e) return { snapshot: e.snapshot, lastEvSeq: e.lastEvSeq };
-    const records = await eventLog.readSubject(jobEvSubject(id));
-    if (records.length === 0) throw new AppError('JOB_NOT_FOUND', `no job ${id}`);
-    const events = records.flatMap((r) => r.events) as JobEvent[];
-    return { snapshot: foldJob(events), lastEvSeq: records[records.length - 1]!.seq };
+    const [ev, tasks] = await readJob(id);
+    if (ev.length === 0) throw new AppError('JOB_NOT_FOUND', `no job ${id}`);
+    // Task outcomes gate transitions (VerificationStarted needs every task final): fold both subjects in stream order.
+    const events = [...ev, ...tasks].sort((a, b) => a.seq - b.seq).flatMap((r) => r.events) as JobEvent[];
+    return { snapshot: foldJob(events), lastEvSeq: ev[ev.length - 1]!.seq };
+  }
+
+  function readJob(id: string): Promise<[LogRecord[], LogRecord[]]> {
+    return Promise.all([eventLog.readSubject(jobEvSubject(id)), eventLog.readSubject(jobTaskSubject(id))]);
   }
 
   async function viewAfter(id: string, seq: number): Promise<JobView> {
@@ -189,7 +194,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
     },
 
     async history(id) {
-      const [ev, tasks] = await Promise.all([eventLog.readSubject(jobEvSubject(id)), eventLog.readSubject(jobTaskSubject(id))]);
+      const [ev, tasks] = await readJob(id);
       if (ev.length === 0) throw new AppError('JOB_NOT_FOUND', `no job ${id}`);
       const records: LogRecord[] = [...ev, ...tasks].sort((a, b) => a.seq - b.seq);
       const out: HistoryEntry[] = [];

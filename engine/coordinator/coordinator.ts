@@ -111,6 +111,13 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     return config.maxTasksPerWorker * Math.max(1, workers);
   }
 
+  /** Our write is in the projection: the job may be driven (or claimed) again. */
+  function settle(jobId: string) {
+    writing.delete(jobId);
+    markDirty(jobId);
+    scheduleClaims();
+  }
+
   function release(jobId: string, why: string) {
     const o = owned.get(jobId);
     if (!o) return;
@@ -127,6 +134,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   function onChange(e: JobEntry, _before: unknown, r: { seq: number; subject: string }) {
     const w = writing.get(e.id);
     if (w !== undefined && w !== IN_FLIGHT && r.seq >= w) writing.delete(e.id);
+    if (!running) return;
     const ctx = ctxOf(e);
     const mine = ctx.coordinatorId === id && (e.state === 'RUNNING' || e.state === 'PAUSED' || e.state === 'VERIFYING');
     if (mine) {
@@ -136,7 +144,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
         if (o) release(e.id, 'epoch changed');
         owned.set(e.id, { epoch: ctx.epoch, dispatched: new Map(), retries: new Map(), verifying: false, abort: new AbortController() });
       }
-      if (running) markDirty(e.id);
+      markDirty(e.id);
     } else {
       if (owned.has(e.id)) release(e.id, `now ${e.state} owned by ${ctx.coordinatorId ?? 'nobody'}`);
       if (e.state !== 'WAITING' || ctx.epoch > 0) claiming.delete(e.id);
@@ -165,13 +173,13 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
         expectedLastSubjectSeq: expected,
         msgId: `${cmds.map((c) => c.kind).join('+')}:${actor}:${e.id}:${expected}`,
       });
-      if (projection.lastSeq() >= res.seq) {
-        writing.delete(e.id);
-        markDirty(e.id);
-      } else writing.set(e.id, res.seq);
+      // The follower may have applied our record before the ack arrived: then settle now.
+      if (projection.lastSeq() >= res.seq) settle(e.id);
+      else writing.set(e.id, res.seq);
       return true;
     } catch (err) {
       writing.delete(e.id);
+      scheduleClaims();
       if (isAppError(err, 'CONFLICT')) {
         log.debug({ jobId: e.id, expected }, 'lost a CAS race; will re-read');
       } else {

@@ -167,11 +167,16 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
             inactive_threshold: FOLLOW_INACTIVE_MS,
           });
           current = { consumer };
-          if (stopped) break;
-          if (!settled && (await consumer.info(true)).num_pending === 0) resolveCaughtUp();
-          const msgs = await consumer.consume({ max_messages: FOLLOW_BATCH });
+          if (!stopped && !settled && (await consumer.info(true)).num_pending === 0) resolveCaughtUp();
+          const msgs = stopped ? undefined : await consumer.consume({ max_messages: FOLLOW_BATCH });
           current = { consumer, msgs };
-          if (stopped) break;
+          if (stopped || msgs === undefined) {
+            // stop() ran while we were creating these: it could not see them, so clean up here
+            // (an open ordered iterator would even re-create a deleted consumer)
+            void msgs?.close();
+            await consumer.delete().catch(() => undefined);
+            return;
+          }
           for await (const m of msgs) {
             if (stopped) return;
             let rec: LogRecord;

@@ -151,7 +151,9 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
       await new Promise((r) => setTimeout(r, 25));
     }
     child = undefined;
-    throw new Error(`nats-server (${opts.bin}, port ${port}) ${why}; stderr tail:\n${stderrTail}`);
+    // config errors reach stderr even when a log file is set
+    const logHint = opts.logFile !== undefined ? `\n(server log: ${opts.logFile})` : '';
+    throw new Error(`nats-server (${opts.bin}, port ${port}) ${why}; stderr tail:\n${stderrTail}${logHint}`);
   }
 
   async function terminate(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {

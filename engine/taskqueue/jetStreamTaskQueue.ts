@@ -75,12 +75,15 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
       max_deliver: maxDeliver,
       filter_subject: taskSubject(pool),
       deliver_policy: DeliverPolicy.All,
+      // each process pulls only for its free slots; the default cap (1000) would bound the pool
+      max_ack_pending: -1,
     };
     const m = await jsm();
     try {
       const ci = await m.consumers.info(stream, name);
-      if (ci.config.ack_wait !== want.ack_wait || ci.config.max_deliver !== want.max_deliver) {
-        await m.consumers.update(stream, name, { ack_wait: want.ack_wait, max_deliver: maxDeliver });
+      const c = ci.config;
+      if (c.ack_wait !== want.ack_wait || c.max_deliver !== want.max_deliver || c.max_ack_pending !== want.max_ack_pending) {
+        await m.consumers.update(stream, name, { ack_wait: want.ack_wait, max_deliver: maxDeliver, max_ack_pending: -1 });
       }
     } catch (err) {
       if (!(err instanceof jserrors.ConsumerNotFoundError)) throw err;
@@ -133,7 +136,13 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
     // past max_deliver the server stops delivering but a work queue keeps the message: delete it
     const advisories: Subscription = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${name}`, {
       callback: (_err, msg) => {
-        const seq = (msg?.json<{ stream_seq?: number }>() ?? {}).stream_seq;
+        let seq: unknown;
+        try {
+          seq = msg.json<{ stream_seq?: unknown }>().stream_seq;
+        } catch {
+          return;
+        }
+        // every process of the pool gets the advisory: deleting twice is harmless
         if (typeof seq === 'number') void jsm().then((m) => m.streams.deleteMessage(stream, seq, false)).catch(() => undefined);
       },
     });

@@ -9,13 +9,16 @@ import type { ErrorCode } from '../../../engine/errors.ts';
 import { buildServer, type ServerOptions } from '../../../api/server.ts';
 import { createFakeJobService, type FakeJobService } from '../../helpers/fakeJobService.ts';
 
+/** The default API prefix. */
 export const PREFIX = '/native/v1';
+/** Headers of a JSON request. */
 export const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 /** A well-formed id no job has. */
 export const UNKNOWN_ID = '00000000-0000-4000-8000-0000000000ff';
 /** A body the fake accepts. */
 export const VALID_SUBMIT = { type: 'sleep', name: 'nightly copy', spec: { ms: 10 } } as const;
 
+/** A server and the fake behind it. */
 export interface Api {
   app: FastifyInstance;
   service: FakeJobService;

@@ -1,0 +1,223 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { isAppError } from '../../../engine/errors.ts';
+import { STREAM_TASKS, taskSubject } from '../../../engine/subjects.ts';
+import { createJetStreamTaskQueue } from '../../../engine/taskqueue/jetStreamTaskQueue.ts';
+import type { Delivery, TaskMessage, TaskQueue } from '../../../engine/taskqueue/taskQueue.ts';
+import { connectTest, startTestNats, type TestNats } from '../../helpers/natsServer.ts';
+
+let poolCounter = 0;
+const newPool = () => `p${++poolCounter}`;
+/** The dispatch msgId (jobId:taskId:attempt:epoch) is deduplicated stream-wide: one job per pool. */
+const task = (pool: string, taskId: string, attempt = 1): TaskMessage => ({
+  jobId: `job-${pool}`, taskId, attempt, epoch: 1, type: 'sleep', payload: { ms: 1 }, spec: {},
+});
+
+function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const tick = async () => {
+      if (await cond()) resolve();
+      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(tick, 10);
+    };
+    void tick();
+  });
+}
+
+async function retryUnavailable(fn: () => Promise<void>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isAppError(e, 'UNAVAILABLE') || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+describe('JetStream task queue', () => {
+  let srv: TestNats;
+  let nc: NatsConnection;
+  const queues: TaskQueue[] = [];
+  const queue = (ackWaitMs = 30_000, maxDeliver = 5) => {
+    const q = createJetStreamTaskQueue({ nc, ackWaitMs, maxDeliver, requestTimeoutMs: 1_000 });
+    queues.push(q);
+    return q;
+  };
+  /** Messages still stored for a pool (a work queue removes acked ones). */
+  const stored = async (pool: string) => {
+    const jsm = await jetstreamManager(nc);
+    const si = await jsm.streams.info(STREAM_TASKS, { subjects_filter: taskSubject(pool) });
+    return si.state.subjects?.[taskSubject(pool)] ?? 0;
+  };
+
+  before(async () => {
+    srv = await startTestNats();
+    nc = await connectTest(srv.url);
+  });
+  after(async () => {
+    await Promise.all(queues.map((q) => q.close()));
+    await nc?.close();
+    await srv?.cleanup();
+  });
+
+  it('dispatches, delivers once with deliveryCount 1, and ack removes the message', async () => {
+    const q = queue();
+    const pool = newPool();
+    const seen: Delivery[] = [];
+    const c = q.consume(pool, 2, async (d) => {
+      seen.push(d);
+      await d.ack();
+    });
+    for (const id of ['t1', 't2', 't3']) await q.dispatch(pool, task(pool, id));
+    await q.dispatch(pool, task(pool, 't1')); // same dispatch id: deduplicated by the stream
+    await waitFor(() => seen.length >= 3, '3 deliveries');
+    await waitFor(async () => (await stored(pool)) === 0, 'acked messages removed');
+    await c.drain();
+    assert.deepEqual(seen.map((d) => d.task.taskId).sort(), ['t1', 't2', 't3']);
+    assert.ok(seen.every((d) => d.deliveryCount === 1));
+    assert.deepEqual(seen[0]?.task.payload, { ms: 1 });
+  });
+
+  it('never runs more than `concurrency` handlers at once, and uses all of them', async () => {
+    const q = queue();
+    const pool = newPool();
+    let running = 0;
+    let maxRunning = 0;
+    let done = 0;
+    const c = q.consume(pool, 3, async (d) => {
+      maxRunning = Math.max(maxRunning, ++running);
+      await new Promise((r) => setTimeout(r, 30));
+      running--;
+      await d.ack();
+      done++;
+    });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => q.dispatch(pool, task(pool, `t${i}`))));
+    await waitFor(() => done === 12, '12 tasks');
+    await c.drain();
+    assert.equal(maxRunning, 3);
+  });
+
+  it('redelivers an unacked message after ackWait with deliveryCount 2', async () => {
+    const q = queue(400);
+    const pool = newPool();
+    const counts: number[] = [];
+    const c = q.consume(pool, 1, async (d) => {
+      counts.push(d.deliveryCount);
+      if (d.deliveryCount >= 2) await d.ack(); // the first delivery "crashes": no ack
+    });
+    const t0 = Date.now();
+    await q.dispatch(pool, task(pool, 't1'));
+    await waitFor(() => counts.length === 2, 'the redelivery');
+    assert.ok(Date.now() - t0 >= 350, `redelivered after ${Date.now() - t0} ms`);
+    await waitFor(async () => (await stored(pool)) === 0, 'ack after redelivery');
+    await c.drain();
+    assert.deepEqual(counts, [1, 2]);
+  });
+
+  it('working() holds off redelivery; nak(delay) redelivers; term() drops', async () => {
+    const q = queue(300);
+    const pool = newPool();
+    const log: string[] = [];
+    const c = q.consume(pool, 2, async (d) => {
+      log.push(`${d.task.taskId}#${d.deliveryCount}`);
+      if (d.task.taskId === 'slow') {
+        for (let i = 0; i < 6; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          d.working();
+        }
+        await d.ack();
+      } else if (d.task.taskId === 'nak' && d.deliveryCount === 1) d.nak(50);
+      else if (d.task.taskId === 'term') d.term();
+      else await d.ack();
+    });
+    await q.dispatch(pool, task(pool, 'slow'));
+    await q.dispatch(pool, task(pool, 'nak'));
+    await q.dispatch(pool, task(pool, 'term'));
+    await waitFor(async () => log.includes('nak#2') && log.includes('term#1') && (await stored(pool)) === 0, 'all settled');
+    await c.drain();
+    assert.deepEqual(log.filter((l) => l.startsWith('slow')), ['slow#1'], 'no redelivery while working');
+    assert.deepEqual(log.filter((l) => l.startsWith('term')), ['term#1']);
+  });
+
+  it('after maxDeliver deliveries the message is deleted from the work queue', async () => {
+    const q = queue(200, 2);
+    const pool = newPool();
+    const counts: number[] = [];
+    const c = q.consume(pool, 1, async (d) => void counts.push(d.deliveryCount)); // never acks
+    await q.dispatch(pool, task(pool, 't1'));
+    await waitFor(async () => counts.length === 2 && (await stored(pool)) === 0, 'deletion after 2 deliveries');
+    await c.drain();
+    assert.deepEqual(counts, [1, 2]);
+  });
+
+  it('a throwing handler naks: the message comes back at once', async () => {
+    const q = queue();
+    const pool = newPool();
+    const counts: number[] = [];
+    const c = q.consume(pool, 1, async (d) => {
+      counts.push(d.deliveryCount);
+      if (d.deliveryCount === 1) throw new Error('boom');
+      await d.ack();
+    });
+    await q.dispatch(pool, task(pool, 't1'));
+    await waitFor(() => counts.length === 2, 'the redelivery', 3_000);
+    await c.drain();
+  });
+
+  it('drain() waits for running handlers and stops pulling', async () => {
+    const q = queue();
+    const pool = newPool();
+    let finished = 0;
+    let started = 0;
+    const c = q.consume(pool, 2, async (d) => {
+      started++;
+      await new Promise((r) => setTimeout(r, 100));
+      await d.ack();
+      finished++;
+    });
+    await q.dispatch(pool, task(pool, 'a'));
+    await waitFor(() => started === 1, 'a running handler');
+    await c.drain();
+    assert.equal(finished, 1);
+    await q.dispatch(pool, task(pool, 'b'));
+    // another consumer of the pool gets b, proving the drained one no longer pulls
+    let got = '';
+    const c2 = q.consume(pool, 1, async (d) => {
+      got = d.task.taskId;
+      await d.ack();
+    });
+    await waitFor(() => got === 'b', 'b on the second consumer');
+    await c2.drain();
+    assert.equal(started, 1);
+  });
+
+  it('keeps consuming across nats-server restarts and crashes', async () => {
+    const q = queue(5_000);
+    const pool = newPool();
+    const got: string[] = [];
+    const c = q.consume(pool, 2, async (d) => {
+      got.push(d.task.taskId);
+      await d.ack();
+    });
+    await q.dispatch(pool, task(pool, 'before'));
+    await waitFor(() => got.includes('before'), 'the first task');
+    await srv.restart();
+    await retryUnavailable(() => q.dispatch(pool, task(pool, 'after-restart')));
+    await waitFor(() => got.includes('after-restart'), 'a task after the restart');
+    await srv.kill9();
+    await srv.restart();
+    await retryUnavailable(() => q.dispatch(pool, task(pool, 'after-crash')));
+    await waitFor(() => got.includes('after-crash'), 'a task after the crash');
+    await c.drain();
+    assert.deepEqual(got, ['before', 'after-restart', 'after-crash']);
+  });
+
+  it('dispatch to an invalid pool name is rejected before anything is sent', async () => {
+    await assert.rejects(queue().dispatch('a.b', task('p0', 'x')), (e) => isAppError(e, 'INVALID_ID'));
+  });
+});
