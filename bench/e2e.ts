@@ -3,7 +3,7 @@
  * the raw acked JetStream publish rate on the same server; then replay of a 100k-job stream and
  * time to a ready coordinator. Prints figures; asserts nothing.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
@@ -150,6 +150,7 @@ async function replay(nats: EmbeddedNats, stateDir: string) {
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'jetjobs-bench-'));
+  await mkdir(join(dir, 'nats'));
   const nats = await startEmbeddedNats({ bin: await findNatsServerBin(), port: 0, storeDir: join(dir, 'nats'), syncInterval: SYNC });
   try {
     console.log(`jetjobs bench — nats-server file store, sync_interval ${SYNC}, node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
