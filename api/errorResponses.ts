@@ -4,6 +4,7 @@
  * 500 INTERNAL whose details stay in the log.
  */
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CODES, type ErrorCode, isAppError } from '../engine/errors.ts';
 
@@ -122,4 +123,28 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new AppError('NOT_FOUND', `No route ${request.method} ${echo(request.url)}.`)),
   );
+}
+
+/**
+ * Errors Node's HTTP parser raises before a request exists (malformed request line, headers over
+ * 16 KiB, a body shorter than its Content-Length), written in our shape straight to the socket.
+ * The table has no 431/408 codes yet, so those keep their status under VALIDATION_FAILED.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  // A reset or already-closed socket has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'The request headers are too large.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'The request took too long to arrive.']
+        : [400, 'The request is not well-formed HTTP.'];
+  const body = JSON.stringify({ statusCode: status, code: 'VALIDATION_FAILED', error: STATUS_CODES[status], message });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

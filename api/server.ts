@@ -6,7 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { REDACT_PATHS } from '../engine/log.ts';
 import type { JobService } from '../engine/service.ts';
-import { installErrorHandlers, sendError } from './errorResponses.ts';
+import { clientErrorHandler, installErrorHandlers, sendError } from './errorResponses.ts';
 import { POISONING_ACTION, registerJsonBodyParser } from './jsonBody.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { healthRoutes, systemRoutes } from './routes/system.ts';
@@ -73,6 +73,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     requestIdHeader: REQUEST_ID_HEADER,
     // The router answers bad URLs itself, in its own shape, unless handed this.
     frameworkErrors: (err, request, reply) => sendError(request, reply, err),
+    clientErrorHandler,
     // Request logging is on by default; `disableRequestLogging` is deprecated in Fastify 5.12.
   });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Agent, request } from 'node:http';
 import { buildServer } from '../api/server.ts';
-import { resolveConfig, silentLogger, startEngine } from '../engine/index.ts';
+import { readEnv, resolveConfig, silentLogger, startEngine } from '../engine/index.ts';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../engine/nats/embeddedServer.ts';
 import { connectNats, ensureStreams } from '../engine/nats/connection.ts';
 import { createJetStreamEventLog } from '../engine/eventlog/jetStreamEventLog.ts';
@@ -72,7 +72,7 @@ function post(agent: Agent, port: number, path: string, body: string): Promise<{
 }
 
 async function endToEnd(nats: EmbeddedNats, stateDir: string) {
-  const config = resolveConfig({ natsUrl: nats.url, stateDir, port: 0, logLevel: 'silent' });
+  const config = resolveConfig(readEnv(), { natsUrl: nats.url, stateDir, port: 0, logLevel: 'silent' });
   const engine = await startEngine(config, silentLogger);
   const app = buildServer({ service: engine.service, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });

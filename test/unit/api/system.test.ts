@@ -1,5 +1,6 @@
 /** System routes, probes, server options and logging. */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -141,5 +142,52 @@ describe('logging', () => {
     assert.match(logs, /"request completed"/);
     assert.match(logs, /engine exploded/);
     for (const secret of ['tok-secret', 'cookie-secret', 'pw-secret']) assert.ok(!logs.includes(secret), secret);
+  });
+});
+
+/** Sends raw bytes and returns the status and parsed body of the answer. */
+function rawRequest(port: number, text: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const socket = connect(port, '127.0.0.1', () => socket.end(text));
+    socket.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    // The server may reset the socket while we still write; what it answered first counts.
+    socket.on('error', (err) => (out ? undefined : reject(err)));
+    socket.on('close', () => {
+      const [head = '', body = ''] = out.split('\r\n\r\n');
+      resolve({ status: Number(head.split(' ')[1]), body: JSON.parse(body) as Record<string, unknown> });
+    });
+  });
+}
+
+describe('errors raised before a request exists (real socket)', () => {
+  let api: Api;
+  let port: number;
+  before(async () => {
+    api = createApi();
+    await api.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = api.app.server.address();
+    assert.ok(address !== null && typeof address === 'object');
+    port = address.port;
+  });
+  after(() => api.app.close());
+
+  it('headers over 16 KiB → 431 in the one error shape', async () => {
+    const res = await rawRequest(port, `GET ${PREFIX}/workers HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.equal(res.status, 431);
+    assert.deepEqual(res.body, { statusCode: 431, code: 'VALIDATION_FAILED', error: 'Request Header Fields Too Large', message: 'The request headers are too large.' });
+  });
+
+  it('a malformed request line → 400 in the one error shape', async () => {
+    const res = await rawRequest(port, 'HELLO THERE\r\n\r\n');
+    assert.equal(res.status, 400);
+    assert.deepEqual(Object.keys(res.body).sort(), ['code', 'error', 'message', 'statusCode']);
+    assert.equal(res.body['code'], 'VALIDATION_FAILED');
+  });
+
+  it('still serves requests afterwards', async () => {
+    const res = await rawRequest(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { status: 'ok' });
   });
 });
