@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
-import { Agent, request } from 'node:http';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { buildServer } from '../api/server.ts';
 import { readEnv, resolveConfig, silentLogger, startEngine } from '../engine/index.ts';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../engine/nats/embeddedServer.ts';
@@ -58,70 +59,38 @@ async function rawPublishRate(url: string, n: number, inflight: number): Promise
   return rate;
 }
 
-function post(agent: Agent, port: number, path: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (data += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 async function endToEnd(nats: EmbeddedNats, stateDir: string) {
   const config = resolveConfig(readEnv(), { natsUrl: nats.url, stateDir, port: 0, logLevel: 'silent' });
   const engine = await startEngine(config, silentLogger);
   const app = buildServer({ service: engine.service, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
-  const submittedAt = new Map<string, number>();
-  const latencies: number[] = [];
-  let lastTerminal = 0;
-  let resolveAll!: () => void;
-  const allDone = new Promise<void>((r) => (resolveAll = r));
+  const wall = () => performance.timeOrigin + performance.now();
+  const finishedAt = new Map<string, number>();
   engine.projection.onChange((e) => {
-    if (e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'STOPPED') {
-      const t = submittedAt.get(e.id);
-      if (t !== undefined) {
-        submittedAt.delete(e.id);
-        const now = performance.now();
-        latencies.push(now - t);
-        lastTerminal = now;
-        if (latencies.length === JOBS) resolveAll();
-      }
-    }
+    if ((e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'STOPPED') && !finishedAt.has(e.id)) finishedAt.set(e.id, wall());
   });
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
-  const body = JSON.stringify({ type: 'noop', spec: {} });
-  const t0 = performance.now();
-  let next = 0;
-  let failed = 0;
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    while (next < JOBS) {
-      next++;
-      const sent = performance.now();
-      const r = await post(agent, port, '/native/v1/jobs', body);
-      if (r.status !== 201) {
-        failed++;
-        continue;
-      }
-      const id = (JSON.parse(r.body) as { id: string }).id;
-      if (engine.projection.get(id)?.state === 'SUCCEEDED') latencies.push(performance.now() - sent), (lastTerminal = performance.now());
-      else submittedAt.set(id, sent);
-      if (latencies.length === JOBS) resolveAll();
-    }
-  }));
-  const submitSecs = (performance.now() - t0) / 1000;
-  if (failed > 0) console.log(`  ${failed} submissions failed`);
-  await Promise.race([allDone, new Promise((r) => setTimeout(r, 120_000))]);
-  const secs = (lastTerminal - t0) / 1000;
-  agent.destroy();
+  const t0 = wall();
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./loadgen.ts', import.meta.url)), String(port), String(JOBS), String(CLIENTS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  await new Promise((r) => child.on('exit', r));
+  const gen = JSON.parse(out) as { sent: [string, number][]; failed: number; secs: number };
+  if (gen.failed > 0) console.log(`  ${gen.failed} submissions failed`);
+  const deadline = Date.now() + 120_000;
+  while (gen.sent.some(([id]) => !finishedAt.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const latencies: number[] = [];
+  let last = 0;
+  for (const [id, at] of gen.sent) {
+    const f = finishedAt.get(id);
+    if (f === undefined) continue;
+    latencies.push(f - at);
+    last = Math.max(last, f);
+  }
+  const secs = (last - t0) / 1000;
   await app.close();
   await engine.shutdown();
-  return { jobsPerSec: latencies.length / secs, submitPerSec: JOBS / submitSecs, p50: pct(latencies, 50), p99: pct(latencies, 99), done: latencies.length };
+  return { jobsPerSec: latencies.length / secs, submitPerSec: gen.sent.length / gen.secs, p50: pct(latencies, 50), p99: pct(latencies, 99), done: latencies.length };
 }
 
 async function replay(nats: EmbeddedNats, stateDir: string) {

@@ -78,6 +78,8 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   let heartbeatTimer: unknown;
   let startedAtMono = 0;
   let unsubscribe: (() => void) | undefined;
+  /** Aborted on stop: cancels planning and verification in progress. */
+  const lifetime = new AbortController();
 
   const meta = (reason?: string): CommandMeta => ({ actor, at: new Date(clock.now()).toISOString(), ...(reason ? { reason } : {}) });
   const ctxOf = (e: JobEntry) => e.snapshot.context as JobContext;
@@ -124,7 +126,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     owned.delete(jobId);
     inflightTasks -= o.dispatched.size;
     for (const r of o.retries.values()) clock.clearTimeout(r.timer);
-    o.abort.abort();
+    o.abort.abort('released'); // a string reason: no DOMException (and stack) per job
     starved.delete(jobId);
     log.debug({ jobId, why }, 'released job');
     for (const s of starved) markDirty(s);
@@ -216,7 +218,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       if (!type) failure = { code: 'UNKNOWN_JOB_TYPE', message: `no job type ${ctx0.type} on coordinator ${id}` };
       else if (ctx0.tasks === null) {
         try {
-          tasks = await type.plan(ctx0.spec, { jobId, roots, signal: AbortSignal.timeout(5 * 60_000) });
+          tasks = await type.plan(ctx0.spec, { jobId, roots, signal: lifetime.signal });
         } catch (err) {
           failure = { code: isAppError(err) ? err.code : 'PLAN_FAILED', message: err instanceof Error ? err.message : String(err) };
         }
@@ -385,6 +387,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     async stop(opts = {}) {
       if (!running) return;
       running = false;
+      lifetime.abort('coordinator stopping');
       clock.clearTimeout(heartbeatTimer);
       unsubscribe?.();
       const handoff = opts.handoff ?? true;

@@ -1,0 +1,39 @@
+/**
+ * Load generator, run as its own process so the client's CPU is not charged to the service:
+ * POSTs `jobs` noop submissions with `clients` keep-alive connections and prints one JSON line:
+ * { sent: [[id, wallMs], ...], failed, secs }.
+ */
+import { Agent, request } from 'node:http';
+
+const [port, jobs, clients, bodyJson] = [Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4]), process.argv[5] ?? '{"type":"noop","spec":{}}'];
+const wall = () => performance.timeOrigin + performance.now();
+
+function post(agent: Agent, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/native/v1/jobs', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: clients });
+const sent: [string, number][] = [];
+let next = 0;
+let failed = 0;
+const t0 = wall();
+await Promise.all(Array.from({ length: clients }, async () => {
+  while (next < jobs) {
+    next++;
+    const at = wall();
+    const r = await post(agent, bodyJson);
+    if (r.status === 201) sent.push([(JSON.parse(r.body) as { id: string }).id, at]);
+    else failed++;
+  }
+}));
+agent.destroy();
+process.stdout.write(JSON.stringify({ sent, failed, secs: (wall() - t0) / 1000 }) + '\n');
