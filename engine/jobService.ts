@@ -12,7 +12,7 @@ import type { FileRoots } from './jobtypes/jobType.ts';
 import type { JobTypeRegistry } from './jobtypes/registry.ts';
 import type { Liveness } from './liveness/liveness.ts';
 import type { JobEntry, JobProjection } from './projections/jobProjection.ts';
-import type { ActorRef, HistoryEntry, JobService, JobView, ProgressView, ServiceInfo, SubmitRequest, WorkerView } from './service.ts';
+import type { ActorRef, HistoryEntry, JobService, JobView, ProgressView, ServiceInfo, WorkerView } from './service.ts';
 import { jobEvSubject, jobTaskSubject, parseSubject } from './subjects.ts';
 
 export interface JobServiceDeps {
