@@ -125,6 +125,17 @@ async function main() {
     console.log(`jetjobs bench — nats-server file store, sync_interval ${SYNC}, node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
     const raw = await rawPublishRate(nats.url, RAW_MSGS, 256);
     console.log(`raw JetStream acked publish (256 in flight, ${fmt(RAW_MSGS)} msgs): ${fmt(raw)} msg/s`);
+    if (SYNC !== 'always') {
+      // The price of fsync on every write, measured beside the default on the same machine.
+      await mkdir(join(dir, 'nats-always'));
+      const always = await startEmbeddedNats({ bin: await findNatsServerBin(), port: 0, storeDir: join(dir, 'nats-always'), syncInterval: 'always' });
+      try {
+        const rate = await rawPublishRate(always.url, Math.min(RAW_MSGS, 20_000), 256);
+        console.log(`raw JetStream acked publish with sync_interval always: ${fmt(rate)} msg/s (${fmt(rate / raw, 2)}× the ${SYNC} rate)`);
+      } finally {
+        await always.stop();
+      }
+    }
     const e2e = await endToEnd(nats, join(dir, 'svc'));
     console.log(`end-to-end noop jobs over HTTP (${fmt(JOBS)} jobs, ${CLIENTS} clients): ${fmt(e2e.jobsPerSec)} jobs/s ` +
       `(submit ${fmt(e2e.submitPerSec)}/s; submit→terminal p50 ${fmt(e2e.p50, 1)} ms, p99 ${fmt(e2e.p99, 1)} ms; ${fmt(e2e.done)} finished)`);
