@@ -58,6 +58,18 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
   // checkAPI false: no account-info round trip; created once, lazily
   const jsm = () => (jsmP ??= js.jetstreamManager(false));
   const followers = new Set<Follower>();
+  // While disconnected the client drops what it would send (see PITFALLS): fail fast instead of
+  // making every caller wait for the request timeout, so the API answers 503 at once.
+  let disconnected = false;
+  void (async () => {
+    for await (const s of opts.nc.status()) {
+      if (s.type === 'disconnect') disconnected = true;
+      else if (s.type === 'reconnect') disconnected = false;
+    }
+  })().catch(() => undefined);
+  const checkConnected = (what: string) => {
+    if (disconnected) throw new AppError('UNAVAILABLE', `${what}: not connected to NATS`);
+  };
 
   async function lastSeq(): Promise<number> {
     try {
@@ -69,6 +81,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
 
   async function append(subject: string, events: readonly Envelope[], o: AppendOptions = {}): Promise<AppendResult> {
     if (events.length === 0) throw new AppError('INTERNAL', 'append needs at least one event');
+    checkConnected(`append to ${subject}`);
     try {
       const pa = await js.publish(subject, encoder.encode(JSON.stringify(events)), {
         timeout,
@@ -83,6 +96,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
   }
 
   async function readSubject(subject: string): Promise<LogRecord[]> {
+    checkConnected(`read ${subject}`);
     let consumer: Consumer | undefined;
     try {
       // an ordered consumer: the server reports how many messages match (num_pending), so an
