@@ -3,7 +3,7 @@ import type { JobEvent, JobSubmittedData, JobState } from '../actors/events.ts';
 
 import { decide, type JobCommand } from '../actors/decide.ts';
 import type { JobContext } from '../actors/jobContext.ts';
-import { foldJob, jobState, type JobSnapshot } from '../actors/jobFold.ts';
+import { foldJob, toJobView, type JobSnapshot } from '../actors/jobFold.ts';
 import type { Clock, Random } from './clock.ts';
 import type { Config } from './config.ts';
 import { AppError, isAppError } from './errors.ts';
@@ -50,27 +50,8 @@ export function idempotentJobId(owner: string, key: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-export function toView(s: JobSnapshot): JobView {
-  const c = s.context as JobContext;
-  return {
-    id: c.jobId,
-    type: c.type,
-    name: c.name,
-    state: jobState(s),
-    priority: c.priority,
-    owner: c.owner,
-    spec: c.spec,
-    epoch: c.epoch,
-    coordinatorId: c.coordinatorId,
-    submittedAt: c.submittedAt,
-    startedAt: c.startedAt ?? null,
-    finishedAt: c.finishedAt ?? null,
-    progress: { ...c.progress },
-    error: c.error ?? null,
-    summary: c.summary ?? null,
-    reclaims: c.reclaims,
-  };
-}
+/** The API's view of a job. */
+export const toView = toJobView;
 
 /** The engine behind the API: commands become CAS appends; reads come from the projection. */
 export function createJobService(deps: JobServiceDeps): JobService {

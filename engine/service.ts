@@ -1,4 +1,6 @@
 import type { JobState } from '../actors/events.ts';
+import type { JobProgress } from '../actors/jobContext.ts';
+import type { JobView } from '../actors/jobFold.ts';
 
 /** What a client sends to create a job (validated by the API schema, then by the job type). */
 export interface SubmitRequest {
@@ -14,36 +16,11 @@ export interface SubmitRequest {
   maxFailedRatio?: number;
 }
 
-export interface Progress {
-  tasksTotal: number;
-  tasksSucceeded: number;
-  tasksFailed: number;
-  itemsTotal: number;
-  itemsDone: number;
-  itemsFailed: number;
-  bytesTotal: number;
-  bytesDone: number;
-}
+/** Job progress counters (tasks, items = files, bytes). */
+export type Progress = JobProgress;
 
-/** A job as the API returns it. */
-export interface JobView {
-  id: string;
-  type: string;
-  name: string;
-  state: JobState;
-  priority: number;
-  owner: string;
-  spec: Record<string, unknown>;
-  epoch: number;
-  coordinatorId: string | null;
-  submittedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  progress: Progress;
-  error: { code: string; message: string } | null;
-  summary: unknown;
-  reclaims: number;
-}
+/** A job as the API returns it (defined beside the machine that produces it). */
+export type { JobView };
 
 export interface ProgressView extends Progress {
   jobId: string;
