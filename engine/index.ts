@@ -44,7 +44,22 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
       storeDir,
       syncInterval: config.syncInterval,
       logFile: path.join(config.stateDir, 'nats-server.log'),
+      onUnexpectedExit: (code, signal) => {
+        logger.error({ code, signal, log: path.join(config.stateDir, 'nats-server.log') }, 'embedded nats-server exited unexpectedly; restarting it');
+        void restartEmbedded(1);
+      },
     });
+    const server = embedded;
+    const restartEmbedded = async (attempt: number): Promise<void> => {
+      try {
+        await server.restart();
+        logger.info({ pid: server.pid }, 'embedded nats-server restarted');
+      } catch (err) {
+        const delayMs = Math.min(10_000, 250 * 2 ** attempt);
+        logger.error({ err, attempt, delayMs }, 'embedded nats-server did not restart; trying again');
+        setTimeout(() => void restartEmbedded(attempt + 1), delayMs).unref();
+      }
+    };
     natsUrl = embedded.url;
     logger.info({ pid: embedded.pid, storeDir, syncInterval: config.syncInterval }, 'embedded nats-server started');
   }

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ export interface EmbeddedNatsOptions {
   logFile?: string;
   /** Largest message (payload + headers) in bytes. @defaultValue 8 MiB */
   maxPayload?: number;
+  /** Called when the server exits without stop()/kill9()/restart() asking it to (a crash). */
+  onUnexpectedExit?: (code: number | null, signal: string | null) => void;
 }
 
 /** A nats-server child process with JetStream enabled. */
@@ -76,8 +78,9 @@ async function freePort(host: string): Promise<number> {
   });
 }
 
-function renderConfig(o: { host: string; port: number; httpPort: number; storeDir: string; syncInterval: string; maxPayload: number; logFile?: string }): string {
+function renderConfig(o: { host: string; port: number; httpPort: number; storeDir: string; syncInterval: string; maxPayload: number; logFile?: string; pidFile: string }): string {
   const lines = [
+    `pid_file: ${JSON.stringify(o.pidFile)}`,
     `listen: "${o.host}:${o.port}"`,
     `http: "${o.host}:${o.httpPort}"`,
     `max_payload: ${o.maxPayload}`,
@@ -90,6 +93,31 @@ function renderConfig(o: { host: string; port: number; httpPort: number; storeDi
   ];
   if (o.logFile !== undefined) lines.push(`log_file: ${JSON.stringify(o.logFile)}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A server left behind by a parent that was SIGKILLed still holds the port and the store: stop it,
+ * but only if its command line names our config file (a recycled PID is left alone).
+ */
+async function stopOrphan(pidFile: string, configFile: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(pidFile, 'utf8')).trim());
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    if (!Number.isInteger(pid) || pid <= 1 || !cmdline.includes(configFile)) return;
+  } catch {
+    return; // no pid file, no such process, or no /proc: nothing to clean up
+  }
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+  }
+  process.kill(pid, 'SIGKILL');
 }
 
 function waitExit(child: ChildProcess): Promise<void> {
@@ -105,7 +133,10 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
   const host = opts.host ?? DEFAULT_HOST;
   const port = opts.port !== undefined && opts.port !== 0 ? opts.port : await freePort(host);
   const httpPort = await freePort(host);
+  await mkdir(opts.storeDir, { recursive: true });
   const configFile = join(opts.storeDir, 'nats-server.conf');
+  const pidFile = join(opts.storeDir, 'nats-server.pid');
+  await stopOrphan(pidFile, configFile);
   await writeFile(
     configFile,
     renderConfig({
@@ -115,12 +146,15 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
       storeDir: opts.storeDir,
       syncInterval: opts.syncInterval ?? DEFAULT_SYNC_INTERVAL,
       maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      pidFile,
       ...(opts.logFile !== undefined ? { logFile: opts.logFile } : {}),
     }),
   );
 
   let child: ChildProcess | undefined;
   let stderrTail = '';
+  /** Children we asked to exit: their exit is not a crash. */
+  const expected = new WeakSet<ChildProcess>();
 
   async function launch(): Promise<void> {
     stderrTail = '';
@@ -147,7 +181,12 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
         why = `not ready within ${READY_TIMEOUT_MS} ms`;
         break;
       }
-      if (await healthy(host, httpPort)) return;
+      if (await healthy(host, httpPort)) {
+        c.once('exit', (code, sig) => {
+          if (!expected.has(c)) opts.onUnexpectedExit?.(code, sig);
+        });
+        return;
+      }
       await new Promise((r) => setTimeout(r, 25));
     }
     child = undefined;
@@ -159,6 +198,7 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
   async function terminate(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
     const c = child;
     if (c === undefined) return;
+    expected.add(c);
     c.kill(signal);
     const grace = setTimeout(() => c.kill('SIGKILL'), STOP_GRACE_MS);
     await waitExit(c);

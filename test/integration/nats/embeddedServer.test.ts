@@ -51,4 +51,37 @@ describe('embedded nats-server', () => {
       await rm(storeDir, { recursive: true, force: true });
     }
   });
+  it('reports a crash it did not ask for, and not a stop it asked for', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jetjobs-crash-'));
+    const exits: (string | null)[] = [];
+    const srv = await startEmbeddedNats({ bin: await findNatsServerBin(), storeDir: dir, onUnexpectedExit: (_c, sig) => exits.push(sig) });
+    try {
+      await srv.restart(); // asked for: not reported
+      process.kill(srv.pid, 'SIGKILL'); // a crash
+      for (let i = 0; i < 200 && exits.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(exits, ['SIGKILL']);
+    } finally {
+      await srv.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops a server orphaned by a killed parent before starting on the same store', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jetjobs-orphan-'));
+    const bin = await findNatsServerBin();
+    const orphan = await startEmbeddedNats({ bin, storeDir: dir });
+    const orphanPid = orphan.pid;
+    try {
+      const next = await startEmbeddedNats({ bin, storeDir: dir, port: orphan.port });
+      try {
+        assert.ok(!isRunning(orphanPid), 'the orphan was stopped');
+        assert.ok(isRunning(next.pid));
+      } finally {
+        await next.stop();
+      }
+    } finally {
+      if (isRunning(orphanPid)) process.kill(orphanPid, 'SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
