@@ -1,7 +1,7 @@
 /** The whole engine (coordinator, worker, service) over the in-memory log, queue and liveness. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, systemRandom } from '../../../engine/clock.ts';
@@ -15,7 +15,7 @@ import { silentLogger } from '../../../engine/log.ts';
 import { createMemoryTaskQueue } from '../../../engine/taskqueue/memoryTaskQueue.ts';
 import type { JobView } from '../../../engine/service.ts';
 
-async function withEngine(overrides: Partial<Config>, body: (core: EngineCore, log: MemoryEventLog) => Promise<void>) {
+async function withEngine(overrides: Partial<Config>, body: (core: EngineCore, log: MemoryEventLog, config: Readonly<Config>) => Promise<void>) {
   const dir = await mkdtemp(join(tmpdir(), 'jetjobs-core-'));
   const config = resolveConfig({ stateDir: dir, heartbeatMs: 50, failureDetectionTimeoutMs: 500, retryBackoffMs: 10, drainTimeoutMs: 500, ...overrides });
   const eventLog = createMemoryEventLog();
@@ -26,7 +26,7 @@ async function withEngine(overrides: Partial<Config>, body: (core: EngineCore, l
     clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); },
   });
   try {
-    await body(core, eventLog);
+    await body(core, eventLog, config);
   } finally {
     await core.stop({ handoff: false });
     await taskQueue.close();
@@ -133,6 +133,17 @@ describe('engine over the in-memory log', () => {
       assert.equal(done.error?.code, 'TOO_MANY_FAILURES');
       const failures = (await core.service.history(job.id)).filter((e) => e.type === 'TaskFailed');
       assert.equal(failures.length, 2);
+    });
+  });
+  it('a load of an empty directory plans no tasks and succeeds; a missing one fails with the reason', async () => {
+    await withEngine({}, async (core, _log, config) => {
+      await mkdir(join(config.filesDir, 'empty'), { recursive: true });
+      const empty = await terminal(core, (await core.service.submit({ type: 'load', spec: { path: 'empty' } }, { actor: 'test' })).job.id);
+      assert.equal(empty.state, 'SUCCEEDED');
+      assert.equal(empty.progress.tasksTotal, 0);
+      const missing = await terminal(core, (await core.service.submit({ type: 'load', spec: { path: 'missing' } }, { actor: 'test' })).job.id);
+      assert.equal(missing.state, 'FAILED');
+      assert.match(missing.error?.message ?? '', /missing/);
     });
   });
 });
