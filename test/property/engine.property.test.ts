@@ -8,7 +8,6 @@ import fc from 'fast-check';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JobEvent } from '../../actors/events.ts';
 import { TERMINAL_STATES } from '../../actors/events.ts';
 import { systemClock, systemRandom } from '../../engine/clock.ts';
 import { resolveConfig } from '../../engine/config.ts';
@@ -21,7 +20,7 @@ import { builtinJobTypes, createJobTypeRegistry } from '../../engine/jobtypes/re
 import { createMemoryLiveness } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../engine/log.ts';
 import { createJobProjection } from '../../engine/projections/jobProjection.ts';
-import { parseSubject } from '../../engine/subjects.ts';
+import { audit } from '../helpers/auditor.ts';
 import { createMemoryTaskQueue } from '../../engine/taskqueue/memoryTaskQueue.ts';
 
 type Cmd =
@@ -41,25 +40,6 @@ async function until(what: string, f: () => boolean, ms = 15_000) {
     if (Date.now() > end) throw new Error(`timed out: ${what}`);
     await new Promise((r) => setTimeout(r, 2));
   }
-}
-
-/** What must hold for every job in the log, whatever happened. */
-function audit(records: LogRecord[]) {
-  const terminals = new Map<string, number>();
-  const epochs = new Map<string, number>();
-  for (const r of records) {
-    const s = parseSubject(r.subject);
-    if (s?.kind !== 'job-ev') continue;
-    for (const e of r.events as JobEvent[]) {
-      if (e.type === 'JobSucceeded' || e.type === 'JobFailed' || e.type === 'JobStopped') terminals.set(s.id, (terminals.get(s.id) ?? 0) + 1);
-      if (e.type === 'JobClaimed' || e.type === 'JobRequeued') {
-        assert.ok(e.data.epoch > (epochs.get(s.id) ?? 0), `epoch went backwards on ${s.id}`);
-        epochs.set(s.id, e.data.epoch);
-      }
-    }
-  }
-  for (const [id, n] of terminals) assert.equal(n, 1, `job ${id} has ${n} terminal events`);
-  return terminals;
 }
 
 describe('engine under random command sequences (in-memory log)', () => {
@@ -110,7 +90,9 @@ describe('engine under random command sequences (in-memory log)', () => {
             const f = eventLog.follow(1, (r) => void records.push(r));
             await f.caughtUp;
             await f.stop();
-            assert.equal(audit(records).size, ids.length);
+            const report = audit(records, { accepted: ids, requireTerminal: true });
+            assert.deepEqual(report.violations, []);
+            assert.equal(report.jobs, ids.length);
             const replayed = createJobProjection({ logger: silentLogger });
             for (const r of records) replayed.apply(r);
             for (const id of ids) assert.deepEqual(toView(replayed.get(id)!.snapshot), toView(core.projection.get(id)!.snapshot));
