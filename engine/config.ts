@@ -47,6 +47,8 @@ export interface Config {
   drainTimeoutMs: number;
   /** JetStream replicas for the streams (3 on a cluster). @defaultValue 1 */
   replicas: number;
+  /** Start on an event store other than the one this state dir remembers (re-bootstrap after loss). @defaultValue false */
+  acceptNewStore: boolean;
   logLevel: string;
 }
 
@@ -70,6 +72,7 @@ export const DEFAULTS: Readonly<Omit<Config, 'filesDir' | 'cacheDir'>> = Object.
   retryBackoffMs: 500,
   drainTimeoutMs: 30_000,
   replicas: 1,
+  acceptNewStore: false,
   logLevel: 'info',
 });
 
@@ -96,6 +99,7 @@ const ENV: Record<string, keyof Config> = {
   JETJOBS_RETRY_BACKOFF_MS: 'retryBackoffMs',
   JETJOBS_DRAIN_TIMEOUT_MS: 'drainTimeoutMs',
   JETJOBS_REPLICAS: 'replicas',
+  JETJOBS_ACCEPT_NEW_STORE: 'acceptNewStore',
   LOG_LEVEL: 'logLevel',
 };
 
@@ -121,6 +125,10 @@ function parseValue(key: keyof Config, raw: string): unknown {
     if (!/^\d+$/.test(raw)) throw new ConfigError(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
     return Number(raw);
   }
+  if (key === 'acceptNewStore') {
+    if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(raw)}`);
+    return raw === 'true';
+  }
   if (key === 'roles') {
     const roles = raw.split(',').map((r) => r.trim()).filter(Boolean);
     for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`unknown role ${JSON.stringify(r)} (roles: ${ROLES.join(', ')})`);
@@ -140,7 +148,8 @@ export function parseFlags(argv: readonly string[]): Partial<Config> {
     const name = arg.slice(2, eq === -1 ? undefined : eq);
     const key = FLAGS[name];
     if (!key) throw new ConfigError(`unknown flag --${name}`);
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    const bare = eq === -1 && key === 'acceptNewStore' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'));
+    const value = bare ? 'true' : eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     out[key] = parseValue(key, value);
   }

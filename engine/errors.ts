@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   QUEUE_FULL: { status: 429, retryable: true, text: 'The waiting queue is at capacity.' },
   UNAVAILABLE: { status: 503, retryable: true, text: 'The event store (NATS) is unavailable.' },
   NOT_READY: { status: 503, retryable: true, text: 'The service is starting or catching up.' },
+  STATE_STORE_RESET: { status: 503, retryable: false, text: 'The event store was lost or replaced; an operator must re-bootstrap.' },
   INTERNAL: { status: 500, retryable: false, text: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; text: string }>;
 

@@ -14,6 +14,9 @@ import { createJobTypeRegistry } from './jobtypes/registry.ts';
 import { createKvLiveness } from './liveness/kvLiveness.ts';
 import type { Logger } from './log.ts';
 import { connectNats, ensureStreams } from './nats/connection.ts';
+import { readStoreIdentity } from './nats/storeIdentity.ts';
+import { createStoreGuard } from './storeGuard.ts';
+import { AppError } from './errors.ts';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from './nats/embeddedServer.ts';
 import type { ServiceInfo } from './service.ts';
 import { createJetStreamTaskQueue } from './taskqueue/jetStreamTaskQueue.ts';
@@ -63,10 +66,12 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
     natsUrl = embedded.url;
     logger.info({ pid: embedded.pid, storeDir, syncInterval: config.syncInterval }, 'embedded nats-server started');
   }
+  let ncToClose: { close(): Promise<void> } | undefined;
   try {
     await mkdir(config.filesDir, { recursive: true });
     await mkdir(config.cacheDir, { recursive: true });
     const nc = await connectNats(natsUrl, { name: `jetjobs:${config.roles.join('+')}`, logger });
+    ncToClose = nc;
     let connected = true;
     void (async () => {
       for await (const s of nc.status()) {
@@ -74,8 +79,32 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
         else if (s.type === 'reconnect') connected = true;
       }
     })();
+    let applied = () => 0;
+    const guard = createStoreGuard({
+      probe: () => readStoreIdentity(nc),
+      appliedSeq: () => applied(),
+      identityFile: path.join(config.stateDir, 'store-identity.json'),
+      acceptNewStore: config.acceptNewStore,
+      clock: systemClock,
+      intervalMs: config.heartbeatMs,
+      logger,
+    });
+    await guard.beforeEnsure();
     await ensureStreams(nc, { replicas: config.replicas });
-    const eventLog = createJetStreamEventLog({ nc });
+    await guard.afterEnsure();
+    const jsLog = createJetStreamEventLog({ nc });
+    const refuseAfterReset = () => {
+      const why = guard.resetReason();
+      if (why) throw new AppError('STATE_STORE_RESET', why);
+    };
+    // Once the store is known to be lost, no write may start the history over.
+    const eventLog: typeof jsLog = {
+      ...jsLog,
+      append: (subject, events, opts) => {
+        refuseAfterReset();
+        return jsLog.append(subject, events, opts);
+      },
+    };
     const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
     const liveness = createKvLiveness({ nc, clock: systemClock });
     const registry = createJobTypeRegistry(builtinJobTypes());
@@ -90,13 +119,16 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
     });
     const core = await startEngineCore({
       config, eventLog, taskQueue, liveness, registry, clock: systemClock, random: systemRandom, logger, info,
-      checks: () => ({ nats: connected && !nc.isClosed() }),
+      checks: () => ({ nats: connected && !nc.isClosed(), store: guard.resetReason() === null }),
     });
+    applied = () => core.projection.lastSeq();
+    guard.start();
     return {
       ...core,
       natsUrl,
       embedded,
       async shutdown() {
+        guard.stop();
         await core.stop();
         await taskQueue.close();
         await liveness.close();
@@ -106,6 +138,7 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
       },
     };
   } catch (err) {
+    await ncToClose?.close().catch(() => undefined);
     await embedded?.stop();
     throw err;
   }
