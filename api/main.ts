@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   const engine = await startEngine(config, logger);
   let app: ReturnType<typeof buildServer> | undefined;
   if (config.roles.includes('api')) {
-    app = buildServer({ service: engine.service, logger: logger.child({ role: 'api' }) });
+    app = buildServer({ service: engine.service, logger: logger.child({ role: 'api' }), metrics: () => engine.metrics.render() });
     await app.listen({ host: config.host, port: config.port });
   }
   const where = app ? `http://${config.host}:${config.port}/native/v1` : '(no api role)';

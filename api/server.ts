@@ -34,9 +34,11 @@ export interface ServerOptions {
   bodyLimitBytes?: number;
   /** Path prefix of the job and system routes (`/healthz` and `/readyz` stay at the root). @defaultValue {@link DEFAULT_PREFIX} */
   prefix?: string;
+  /** Prometheus exposition for `GET /metrics`; the route exists only when given. */
+  metrics?: () => Promise<{ contentType: string; text: string }>;
 }
 
-type ResolvedServerOptions = Readonly<Required<ServerOptions>>;
+type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics'>> & Pick<ServerOptions, 'metrics'>>;
 
 /** Applies defaults and rejects options that would build a broken server. */
 export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
@@ -45,6 +47,7 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
     logger: opts.logger,
     bodyLimitBytes: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     prefix: opts.prefix ?? DEFAULT_PREFIX,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
   if (!Number.isSafeInteger(resolved.bodyLimitBytes) || resolved.bodyLimitBytes < 1) {
     throw new TypeError(`bodyLimitBytes must be a positive integer, got ${resolved.bodyLimitBytes}`);
@@ -82,5 +85,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   void app.register(jobRoutes, { prefix: opts.prefix, service: opts.service });
   void app.register(systemRoutes, { prefix: opts.prefix, service: opts.service });
   void app.register(healthRoutes, { service: opts.service });
+  const metrics = opts.metrics;
+  if (metrics) {
+    // Scraped often: keep it out of the request log unless it fails.
+    app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) => {
+      const m = await metrics();
+      return reply.type(m.contentType).send(m.text);
+    });
+  }
   return app;
 }

@@ -16,6 +16,7 @@ import type { Logger } from './log.ts';
 import { connectNats, ensureStreams } from './nats/connection.ts';
 import { readStoreIdentity } from './nats/storeIdentity.ts';
 import { createStoreGuard } from './storeGuard.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { AppError } from './errors.ts';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from './nats/embeddedServer.ts';
 import type { ServiceInfo } from './service.ts';
@@ -30,6 +31,7 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json
 
 export interface Engine extends EngineCore {
   natsUrl: string;
+  metrics: Metrics;
   embedded: EmbeddedNats | undefined;
   /** Stop roles (workers drain, coordinators hand their jobs off), close NATS, stop the embedded server. */
   shutdown(): Promise<void>;
@@ -123,12 +125,15 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
     });
     applied = () => core.projection.lastSeq();
     guard.start();
+    const metrics = createMetrics(core.projection, { roles: config.roles.join(',') });
     return {
       ...core,
       natsUrl,
       embedded,
+      metrics,
       async shutdown() {
         guard.stop();
+        metrics.stop();
         await core.stop();
         await taskQueue.close();
         await liveness.close();

@@ -33,7 +33,7 @@ export async function startTestService(natsUrl: string, overrides: Partial<Confi
 
   async function up() {
     engine = await startEngine(config, logger);
-    app = buildServer({ service: engine.service, logger: false });
+    app = buildServer({ service: engine.service, logger: false, metrics: () => engine.metrics.render() });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no address');

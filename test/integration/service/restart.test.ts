@@ -56,6 +56,10 @@ describe('restarts against a real nats-server', () => {
     assert.notEqual(done.coordinatorId, deadOwner);
     const requeue = (await historyOf(b, job.id)).find((e) => e.type === 'JobRequeued');
     assert.equal((requeue?.data as { fromCoordinator: string }).fromCoordinator, deadOwner);
+    assert.match(requeue?.meta['reason'] as string, /missed heartbeats/);
+    assert.equal(done.reclaims, 1);
+    const metrics = await fetch(`${b.baseUrl}/metrics`).then((r) => r.text());
+    assert.match(metrics, /jetjobs_scheduler_reclaim_total\{reason="stale-owner"[^}]*\} 1/);
     await b.stop();
     await a.stop();
   });
