@@ -56,6 +56,9 @@ export function createStoreGuard(o: StoreGuardOptions): StoreGuard {
 
   async function check() {
     if (!known) return;
+    // Read what we applied before asking the stream: everything applied was stored before the probe,
+    // so a healthy stream can never report less (the other order races with new appends).
+    const applied = o.appliedSeq();
     let now: StoreIdentity | null;
     try {
       now = await o.probe();
@@ -65,7 +68,7 @@ export function createStoreGuard(o: StoreGuardOptions): StoreGuard {
     }
     if (now === null) flag(`stream ${known.stream} no longer exists`);
     else if (now.created !== known.created) flag(`stream ${known.stream} was recreated at ${now.created} (was ${known.created})`);
-    else if (now.lastSeq < o.appliedSeq()) flag(`stream ${known.stream} ends at ${now.lastSeq}, below the ${o.appliedSeq()} records already applied`);
+    else if (now.lastSeq < applied) flag(`stream ${known.stream} ends at ${now.lastSeq}, below the ${applied} records already applied`);
   }
 
   return {
