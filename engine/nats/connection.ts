@@ -39,13 +39,15 @@ const RECONNECT_JITTER_MS = 100;
 
 /**
  * Connects with unlimited reconnects (a NATS restart must never leave a process disconnected for
- * good). The first connect is not retried: it rejects with AppError('UNAVAILABLE').
+ * good). `url` may list several servers separated by commas. The first connect is not retried: it
+ * rejects with AppError('UNAVAILABLE').
  */
 export async function connectNats(url: string, opts: ConnectNatsOptions): Promise<NatsConnection> {
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers: url,
+      // a cluster is given as "nats://a:4222,nats://b:4222" (the NATS convention); the client wants a list
+      servers: url.split(',').map((s) => s.trim()).filter((s) => s !== ''),
       name: opts.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: RECONNECT_TIME_WAIT_MS,

@@ -13,6 +13,8 @@ export interface EmbeddedNatsOptions {
   port?: number;
   /** @defaultValue '127.0.0.1' */
   host?: string;
+  /** HTTP monitor port (health checks); 0 picks a free one. @defaultValue 0 */
+  httpPort?: number;
   /** JetStream store dir (kept across restart()). */
   storeDir: string;
   /**
@@ -27,6 +29,20 @@ export interface EmbeddedNatsOptions {
   maxPayload?: number;
   /** Called when the server exits without stop()/kill9()/restart() asking it to (a crash). */
   onUnexpectedExit?: (code: number | null, signal: string | null) => void;
+  /** `server_name`: unique per cluster member; a JetStream cluster requires it. */
+  serverName?: string;
+  /** Makes the server a member of a cluster (requires {@link EmbeddedNatsOptions.serverName}). */
+  cluster?: EmbeddedNatsCluster;
+}
+
+/** Cluster membership of one server, rendered as `cluster { name, listen, routes }`. */
+export interface EmbeddedNatsCluster {
+  /** Cluster name; the same on every member. */
+  name: string;
+  /** Route port this member listens on (on the server's host); must be a real port, not 0. */
+  port: number;
+  /** Route URLs of the other members, e.g. `nats-route://127.0.0.1:6222`. */
+  routes: readonly string[];
 }
 
 /** A nats-server child process with JetStream enabled. */
@@ -34,6 +50,8 @@ export interface EmbeddedNats {
   readonly url: string;
   readonly port: number;
   readonly storeDir: string;
+  /** The configured `server_name` (JetStream reports leaders by it); absent if none was set. */
+  readonly serverName?: string;
   /** PID of the current child (changes on restart; 0 when stopped). */
   readonly pid: number;
   /** SIGTERM, then SIGKILL after a grace; resolves when the process has exited. */
@@ -78,8 +96,22 @@ async function freePort(host: string): Promise<number> {
   });
 }
 
-function renderConfig(o: { host: string; port: number; httpPort: number; storeDir: string; syncInterval: string; maxPayload: number; logFile?: string; pidFile: string }): string {
+interface RenderedConfig {
+  host: string;
+  port: number;
+  httpPort: number;
+  storeDir: string;
+  syncInterval: string;
+  maxPayload: number;
+  logFile?: string;
+  pidFile: string;
+  serverName?: string;
+  cluster?: EmbeddedNatsCluster;
+}
+
+function renderConfig(o: RenderedConfig): string {
   const lines = [
+    ...(o.serverName !== undefined ? [`server_name: ${JSON.stringify(o.serverName)}`] : []),
     `pid_file: ${JSON.stringify(o.pidFile)}`,
     `listen: "${o.host}:${o.port}"`,
     `http: "${o.host}:${o.httpPort}"`,
@@ -91,6 +123,15 @@ function renderConfig(o: { host: string; port: number; httpPort: number; storeDi
     `  sync_interval: ${o.syncInterval}`,
     `}`,
   ];
+  if (o.cluster !== undefined) {
+    lines.push(
+      `cluster {`,
+      `  name: ${JSON.stringify(o.cluster.name)}`,
+      `  listen: "${o.host}:${o.cluster.port}"`,
+      `  routes: [${o.cluster.routes.map((r) => JSON.stringify(r)).join(', ')}]`,
+      `}`,
+    );
+  }
   if (o.logFile !== undefined) lines.push(`log_file: ${JSON.stringify(o.logFile)}`);
   return lines.join('\n') + '\n';
 }
@@ -128,11 +169,21 @@ function waitExit(child: ChildProcess): Promise<void> {
 /**
  * Starts nats-server with JetStream as a child of this process and waits until JetStream answers
  * its health check. Rejects (with the server's stderr tail) if it exits early or is not ready in 10 s.
+ *
+ * A cluster member is "ready" once JetStream is enabled, which may be before the cluster has a
+ * JetStream meta leader: callers that start a cluster must wait for that themselves (see
+ * test/helpers/natsCluster.ts).
  */
 export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<EmbeddedNats> {
+  if (opts.cluster !== undefined && (opts.serverName === undefined || opts.serverName === '')) {
+    throw new Error('startEmbeddedNats: a cluster member needs a serverName (JetStream clustering requires server_name)');
+  }
+  if (opts.cluster !== undefined && !(Number.isInteger(opts.cluster.port) && opts.cluster.port > 0)) {
+    throw new Error(`startEmbeddedNats: cluster.port must be a fixed port (the other members route to it), got ${opts.cluster.port}`);
+  }
   const host = opts.host ?? DEFAULT_HOST;
   const port = opts.port !== undefined && opts.port !== 0 ? opts.port : await freePort(host);
-  const httpPort = await freePort(host);
+  const httpPort = opts.httpPort !== undefined && opts.httpPort !== 0 ? opts.httpPort : await freePort(host);
   await mkdir(opts.storeDir, { recursive: true });
   const configFile = join(opts.storeDir, 'nats-server.conf');
   const pidFile = join(opts.storeDir, 'nats-server.pid');
@@ -148,6 +199,8 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
       maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       pidFile,
       ...(opts.logFile !== undefined ? { logFile: opts.logFile } : {}),
+      ...(opts.serverName !== undefined ? { serverName: opts.serverName } : {}),
+      ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
     }),
   );
 
@@ -211,6 +264,7 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
     url: `nats://${host}:${port}`,
     port,
     storeDir: opts.storeDir,
+    ...(opts.serverName !== undefined ? { serverName: opts.serverName } : {}),
     get pid() {
       return child?.pid ?? 0;
     },

@@ -1,0 +1,196 @@
+/**
+ * A real 3-node nats-server cluster on 127.0.0.1 (like nats.js `nst/` `jetstreamCluster(3)`): random
+ * ports, one temp store dir per node, everything stopped and removed by cleanup().
+ *
+ *   const cluster = await startTestCluster();
+ *   after(() => cluster.cleanup());
+ *
+ * or, inside one test, `await using cluster = await startTestCluster();`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../../engine/nats/embeddedServer.ts';
+import { connectNats } from '../../engine/nats/connection.ts';
+
+/** Three clustered servers and what a test needs to reach them. */
+export interface TestCluster {
+  /** The members, index i named `n<i>` (their `serverName`). restart() keeps ports and store. */
+  readonly servers: readonly EmbeddedNats[];
+  /** Client URLs of every member, comma-separated (what connectNats accepts). */
+  readonly urls: string;
+  /**
+   * Index in `servers` of the running member that leads `stream` now. Waits (bounded) while the
+   * stream has no leader, e.g. right after the leader was killed.
+   */
+  streamLeader(stream: string): Promise<number>;
+  /** Waits until every running member answers JetStream API requests (e.g. after a restart). */
+  waitReady(): Promise<void>;
+  /** Stops every member (by its PID) and removes the store dirs. Safe to call twice. */
+  cleanup(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const SIZE = 3;
+const CLUSTER_NAME = 'jetjobs-test';
+/** Meta leader election plus the probe stream; ~1-2 s here. */
+const READY_TIMEOUT_MS = 20_000;
+/** Stream leader elections take a few seconds after a kill (PITFALLS.md). */
+const LEADER_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 2_000;
+const POLL_MS = 100;
+const PROBE_STREAM = 'CLUSTER_READY_PROBE';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Holds n listeners open at once so the OS cannot hand out the same port twice. */
+async function reservePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, HOST, () => resolve());
+      });
+    }
+    return servers.map((s) => {
+      const addr = s.address();
+      return typeof addr === 'object' && addr !== null ? addr.port : 0;
+    });
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+/** Retries `attempt` until it resolves or `timeoutMs` passes; the error names the last failure. */
+async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no attempt finished';
+  for (let i = 0; Date.now() < deadline; i++) {
+    try {
+      const v = await attempt();
+      if (v !== undefined) return v;
+      last = 'condition not met';
+    } catch (e) {
+      last = message(e);
+    }
+    await sleep(Math.min(POLL_MS * (i + 1), 500));
+  }
+  throw new Error(`${what}: not within ${timeoutMs} ms (last: ${last})`);
+}
+
+/**
+ * healthz says only "JetStream enabled"; a cluster is usable once a meta leader exists and knows
+ * the peers. Proof: each running member answers $JS.API.INFO, and a stream replicated on every
+ * running member can be created.
+ */
+async function waitJetStream(servers: readonly EmbeddedNats[]): Promise<void> {
+  const running = servers.filter((s) => s.pid !== 0);
+  for (const srv of running) {
+    // a direct, non-reconnecting connection: we want this member's answer, not a neighbour's
+    const name = srv.serverName ?? srv.url;
+    const nc = await until(`connecting to ${name}`, READY_TIMEOUT_MS, () =>
+      connect({ servers: srv.url, reconnect: false, timeout: REQUEST_TIMEOUT_MS, name: 'cluster-ready' }),
+    );
+    try {
+      const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: REQUEST_TIMEOUT_MS });
+      await until(`JetStream API on ${name}`, READY_TIMEOUT_MS, async () => (await jsm.getAccountInfo()) ?? undefined);
+      if (srv === running[0]) {
+        // as many replicas as members run: a stream placed on every live peer
+        await until(`creating an R${running.length} probe stream`, READY_TIMEOUT_MS, async () => {
+          await jsm.streams.add({ name: PROBE_STREAM, subjects: ['jetjobs.ready.probe'], num_replicas: running.length, storage: StorageType.Memory });
+          await jsm.streams.delete(PROBE_STREAM);
+          return true;
+        });
+      }
+    } finally {
+      await nc.close();
+    }
+  }
+}
+
+/** Starts three clustered nats-servers (JetStream, R3-capable) and waits until JetStream is usable. */
+export async function startTestCluster(opts: { syncInterval?: string } = {}): Promise<TestCluster> {
+  const bin = await findNatsServerBin();
+  const ports = await reservePorts(SIZE * 3);
+  const clientPort = (i: number) => ports[i] ?? 0;
+  const routePort = (i: number) => ports[SIZE + i] ?? 0;
+  const httpPort = (i: number) => ports[2 * SIZE + i] ?? 0;
+  const dirs: string[] = [];
+  const started: EmbeddedNats[] = [];
+  let admin: NatsConnection | undefined;
+
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      await admin?.close().catch(() => undefined);
+      await Promise.all(started.map((s) => s.stop()));
+      await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    })());
+
+  try {
+    for (let i = 0; i < SIZE; i++) dirs.push(await mkdtemp(join(tmpdir(), `jetjobs-cluster-n${i}-`)));
+    const results = await Promise.allSettled(
+      dirs.map((storeDir, i) =>
+        startEmbeddedNats({
+          bin,
+          port: clientPort(i),
+          httpPort: httpPort(i),
+          storeDir,
+          serverName: `n${i}`,
+          cluster: {
+            name: CLUSTER_NAME,
+            port: routePort(i),
+            routes: dirs.flatMap((_d, j) => (j === i ? [] : [`nats-route://${HOST}:${routePort(j)}`])),
+          },
+          ...(opts.syncInterval !== undefined ? { syncInterval: opts.syncInterval } : {}),
+        }),
+      ),
+    );
+    const failures: string[] = [];
+    for (const r of results) {
+      if (r.status === 'fulfilled') started.push(r.value);
+      else failures.push(message(r.reason));
+    }
+    if (failures.length > 0) throw new Error(`cluster member(s) failed to start:\n${failures.join('\n')}`);
+    await waitJetStream(started);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+
+  const servers: readonly EmbeddedNats[] = started;
+  const urls = servers.map((s) => s.url).join(',');
+  let jsmP: Promise<JetStreamManager> | undefined;
+  const jsm = () =>
+    (jsmP ??= (async () => {
+      admin = await connectNats(urls, { name: 'cluster-admin' });
+      return jetstreamManager(admin, { checkAPI: false, timeout: REQUEST_TIMEOUT_MS });
+    })());
+
+  async function streamLeader(stream: string): Promise<number> {
+    const m = await jsm();
+    return until(`a running leader of stream ${stream}`, LEADER_TIMEOUT_MS, async () => {
+      const leader = (await m.streams.info(stream)).cluster?.leader;
+      const i = servers.findIndex((s) => s.serverName === leader);
+      // a killed leader cannot answer, but stale info may still name it: only a live one counts
+      return i >= 0 && servers[i]?.pid !== 0 ? i : undefined;
+    });
+  }
+
+  return {
+    servers,
+    urls,
+    streamLeader,
+    waitReady: () => waitJetStream(servers),
+    cleanup,
+    [Symbol.asyncDispose]: cleanup,
+  };
+}
