@@ -108,6 +108,16 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     });
   }
 
+  /** One pending backoff timer for claim retries, however many claims failed. */
+  let claimRetry: unknown;
+  function retryClaimsLater() {
+    if (claimRetry !== undefined || !running) return;
+    claimRetry = clock.setTimeout(() => {
+      claimRetry = undefined;
+      scheduleClaims();
+    }, config.retryBackoffMs);
+  }
+
   function window(): number {
     const workers = liveness.alive('worker', config.failureDetectionTimeoutMs).length;
     return config.maxTasksPerWorker * Math.max(1, workers);
@@ -181,7 +191,9 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       return true;
     } catch (err) {
       writing.delete(e.id);
-      scheduleClaims();
+      // Never retry at once: with the store down every append fails immediately, and an immediate
+      // claim pass would spin without yielding to timers or the NATS client (seen in fault tests).
+      retryClaimsLater();
       if (isAppError(err, 'CONFLICT')) {
         log.debug({ jobId: e.id, expected }, 'lost a CAS race; will re-read');
       } else {
@@ -233,7 +245,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       // On success the job stays in `claiming` until the projection shows it as ours.
       if (!keep) {
         claiming.delete(jobId);
-        scheduleClaims();
+        retryClaimsLater();
       }
     }
   }
@@ -389,6 +401,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       running = false;
       lifetime.abort('coordinator stopping');
       clock.clearTimeout(heartbeatTimer);
+      clock.clearTimeout(claimRetry);
       unsubscribe?.();
       const handoff = opts.handoff ?? true;
       const jobs = [...owned.keys()];

@@ -27,6 +27,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 /** Messages per pull while following: large batches make replay fast (see the report in tests). */
 const FOLLOW_BATCH = 2_000;
 const READ_BATCH = 10_000;
+const FOLLOW_EXPIRES_MS = 5_000;
 /** A follower's consumer left behind by a crash is removed by the server after this. */
 const FOLLOW_INACTIVE_MS = 60_000;
 const READ_INACTIVE_MS = 10_000;
@@ -61,10 +62,15 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
   // While disconnected the client drops what it would send (see PITFALLS): fail fast instead of
   // making every caller wait for the request timeout, so the API answers 503 at once.
   let disconnected = false;
+  /** Followers to restart from their cursor after a reconnect (see follow()). */
+  const onReconnect = new Set<() => void>();
   void (async () => {
     for await (const s of opts.nc.status()) {
       if (s.type === 'disconnect') disconnected = true;
-      else if (s.type === 'reconnect') disconnected = false;
+      else if (s.type === 'reconnect') {
+        disconnected = false;
+        for (const restart of onReconnect) restart();
+      }
     }
   })().catch(() => undefined);
   const checkConnected = (what: string) => {
@@ -182,7 +188,8 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
           });
           current = { consumer };
           if (!stopped && !settled && (await consumer.info(true)).num_pending === 0) resolveCaughtUp();
-          const msgs = stopped ? undefined : await consumer.consume({ max_messages: FOLLOW_BATCH });
+          // expires bounds how long a pull may hang after a server restart (the client's default is 30 s)
+          const msgs = stopped ? undefined : await consumer.consume({ max_messages: FOLLOW_BATCH, expires: FOLLOW_EXPIRES_MS });
           current = { consumer, msgs };
           if (stopped || msgs === undefined) {
             // stop() ran while we were creating these: it could not see them, so clean up here
@@ -220,6 +227,14 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
       }
     }
 
+    // After a reconnect the old consumer may be gone or stuck waiting on a pull the restarted server
+    // never saw: end the iteration so run() resumes from the cursor on a fresh consumer at once.
+    const restart = () => {
+      void current.msgs?.close();
+      wake?.();
+    };
+    onReconnect.add(restart);
+
     let stopping: Promise<void> | undefined;
     const follower: Follower = {
       caughtUp,
@@ -228,6 +243,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
         (stopping ??= (async () => {
           stopped = true;
           followers.delete(follower);
+          onReconnect.delete(restart);
           wake?.();
           if (!settled) rejectCaughtUp(new AppError('UNAVAILABLE', 'follower stopped before catching up'));
           // not awaiting close(): its promise settles only once the loop takes the next message,

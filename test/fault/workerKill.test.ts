@@ -1,0 +1,85 @@
+/**
+ * S2 (research/reliability.md §2.3): kill -9 a worker in the middle of a long task. JetStream
+ * redelivers the unacked task after the ack wait (the worker kept extending it while alive); another
+ * worker runs it; the job succeeds with every task counted once.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { systemClock } from '../../engine/clock.ts';
+import { createKvLiveness } from '../../engine/liveness/kvLiveness.ts';
+import { connectNats } from '../../engine/nats/connection.ts';
+import { audit } from '../helpers/auditor.ts';
+import { startTestNats } from '../helpers/natsServer.ts';
+import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/service.ts';
+import { API, eventsByJob, getJob, readJobsStream, request, runSeed, seededRandom, taskCountProblems } from './faultKit.ts';
+import type { JobView } from '../../engine/service.ts';
+
+const ACK_WAIT_MS = Number(FAULT_TEST_FLAGS['task-ack-wait-ms']);
+/** While a task runs the worker calls working() at least this often (sleep tasks: every second). */
+const KEEPALIVE_MS = 1000;
+const TASK_MS = 3000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('kill -9 of a worker mid-task', () => {
+  it('redelivers the task after the ack wait to another worker; it counts once', async (t) => {
+    const seed = runSeed();
+    t.diagnostic(`seed ${seed}`);
+    const rnd = seededRandom(seed);
+    const nats = await startTestNats();
+    // one task per worker at a time: two workers hold the job's two tasks, the third is idle for the re-run
+    const procs = await createProcessHarness({ natsUrl: nats.url, flags: { ...FAULT_TEST_FLAGS, 'worker-concurrency': 1 } });
+    const nc = await connectNats(nats.url, { name: 'fault-test' });
+    const liveness = createKvLiveness({ nc, clock: systemClock });
+    let passed = false;
+    try {
+      const [api, , ...workers] = await Promise.all([
+        procs.start({ name: 'api', roles: ['api'] }),
+        procs.start({ name: 'coord', roles: ['coordinator'] }),
+        ...['worker-1', 'worker-2', 'worker-3'].map((name) => procs.start({ name, roles: ['worker'] })),
+      ]);
+      const base = api!.baseUrl!;
+      const r = await request<JobView>(base, 'POST', `${API}/jobs`, { type: 'sleep', spec: { ms: TASK_MS, tasks: 2 } });
+      assert.equal(r.status, 201);
+      const jobId = r.body!.id;
+      // two workers report a running task in their heartbeat
+      const busy = await waitFor('two workers running a task', () => {
+        const ids = new Set(liveness.entries().filter((e) => e.kind === 'worker' && e.info['running'] === 1).map((e) => e.id));
+        const b = workers.filter((w) => ids.has(w.workerId!));
+        return b.length === 2 ? b : undefined;
+      }, 10_000);
+      const victim = busy[rnd.int(0, 1)]!;
+      await sleep(rnd.int(0, 1000)); // the fault instant, well inside the 3 s task
+      const killedAt = Date.now();
+      await victim.kill9();
+
+      const done = await waitFor('job finished', async () => {
+        const v = await getJob(base, jobId);
+        return v?.state === 'SUCCEEDED' ? v : undefined;
+      }, 20_000);
+      assert.equal(done.progress.tasksSucceeded, 2);
+
+      const records = await readJobsStream(nats.url);
+      const report = audit(records, { accepted: [jobId], requireTerminal: true });
+      assert.deepEqual(report.violations, []);
+      const events = eventsByJob(records).get(jobId)!;
+      assert.deepEqual(taskCountProblems(jobId, events, report.snapshots.get(jobId)!.context.progress), []);
+      const outcomes = events.filter((e) => e.event.type === 'TaskSucceeded').map((e) => ({ at: e.timeMs, ...(e.event.data as { taskId: string; workerId: string }) }));
+      assert.ok(!outcomes.some((o) => o.workerId === victim.workerId), 'the killed worker reported an outcome');
+      // the victim's task: re-run after the ack wait ran out (its last extension was <= 1 s before the kill)
+      const rerun = outcomes.reduce((a, b) => (b.at > a.at ? b : a));
+      const rerunStartMs = rerun.at - TASK_MS - killedAt;
+      const rerunBy = workers.find((w) => w.workerId === rerun.workerId)!;
+      t.diagnostic(`task ${rerun.taskId} of ${victim.name} re-run on ${rerunBy.name} ~${rerunStartMs} ms after the kill (ack wait ${ACK_WAIT_MS} ms)`);
+      assert.ok(rerunStartMs >= ACK_WAIT_MS - KEEPALIVE_MS - 100, `re-run ${rerunStartMs} ms after the kill: earlier than the ack wait allows`);
+      assert.ok(rerunStartMs <= ACK_WAIT_MS + 1500, `re-run ${rerunStartMs} ms after the kill`);
+      passed = true;
+    } finally {
+      if (!passed) t.diagnostic(await procs.describe());
+      await liveness.close();
+      await nc.close();
+      await procs.cleanup({ keep: !passed });
+      await nats.cleanup();
+    }
+  });
+});
