@@ -41,8 +41,8 @@ export interface EngineCore {
 export async function startEngineCore(deps: CoreDeps): Promise<EngineCore> {
   const { config, eventLog, clock, random, logger, registry } = deps;
   const roots: FileRoots = { dataDir: config.filesDir, cacheDir: config.cacheDir };
-  const projection = createJobProjection({ logger });
-  const t0 = performance.now();
+  const projection = createJobProjection({ logger, clock });
+  const t0 = clock.monotonic();
   let followerBroken = false;
   const follower: Follower = eventLog.follow(1, (r) => projection.apply(r), {
     onError: (err) => {
@@ -51,7 +51,7 @@ export async function startEngineCore(deps: CoreDeps): Promise<EngineCore> {
     },
   });
   await follower.caughtUp;
-  const replayMs = performance.now() - t0;
+  const replayMs = clock.monotonic() - t0;
   logger.info({ records: projection.lastSeq(), replayMs: Math.round(replayMs) }, 'projection caught up');
 
   const shortId = () => random.uuid().replace(/-/g, '').slice(0, 12);

@@ -68,8 +68,14 @@ export function createJobService(deps: JobServiceDeps): JobService {
     return { snapshot: foldJob(events), lastEvSeq: ev[ev.length - 1]!.seq };
   }
 
-  function readJob(id: string): Promise<[LogRecord[], LogRecord[]]> {
-    return Promise.all([eventLog.readSubject(jobEvSubject(id)), eventLog.readSubject(jobTaskSubject(id))]);
+  /**
+   * Reads `.ev`, then `.task`: the later task read holds every outcome an ev record depends on
+   * (VerificationStarted needs all tasks final). Two parallel reads could pair a newer ev list
+   * with an older task list, which folds to IllegalEventError (found by test/sim).
+   */
+  async function readJob(id: string): Promise<[LogRecord[], LogRecord[]]> {
+    const ev = await eventLog.readSubject(jobEvSubject(id));
+    return [ev, await eventLog.readSubject(jobTaskSubject(id))];
   }
 
   async function viewAfter(id: string, seq: number): Promise<JobView> {

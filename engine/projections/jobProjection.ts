@@ -1,5 +1,6 @@
 import type { JobEvent, JobState, WorkerEvent, WorkerInfo } from '../../actors/events.ts';
 import { canApply, evolveJob, jobState, startJob, type JobSnapshot } from '../../actors/jobFold.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { LogRecord } from '../eventlog/eventLog.ts';
 import { parseSubject } from '../subjects.ts';
 import type { Logger } from '../log.ts';
@@ -50,7 +51,15 @@ export interface JobProjection {
   readonly rejected: number;
 }
 
-export function createJobProjection(opts: { logger: Logger }): JobProjection {
+/** Options of {@link createJobProjection}. */
+export interface JobProjectionOptions {
+  logger: Logger;
+  /** Drives `waitFor` timeouts (simulation injects a simulated clock). @defaultValue systemClock */
+  clock?: Clock;
+}
+
+export function createJobProjection(opts: JobProjectionOptions): JobProjection {
+  const clock = opts.clock ?? systemClock;
   const jobs = new Map<string, JobEntry>();
   const order: JobEntry[] = [];
   const waitingByPriority = new Map<number, Map<string, JobEntry>>();
@@ -173,14 +182,14 @@ export function createJobProjection(opts: { logger: Logger }): JobProjection {
         const i = waiters.findIndex((x) => x.seq > seq);
         if (i === -1) waiters.push(w);
         else waiters.splice(i, 0, w);
-        const t = setTimeout(() => {
+        // systemClock's timers are unref'd: a pending wait does not keep the process alive
+        const t = clock.setTimeout(() => {
           const j = waiters.indexOf(w);
           if (j !== -1) waiters.splice(j, 1);
           resolve(false);
         }, timeoutMs);
-        t.unref?.();
         w.resolve = (ok) => {
-          clearTimeout(t);
+          clock.clearTimeout(t);
           resolve(ok);
         };
       });

@@ -101,8 +101,14 @@ export function createWorker(deps: WorkerDeps): Worker {
     } else {
       const abort = new AbortController();
       running.set(key, { jobId: t.jobId, abort });
-      const keepAlive = setInterval(() => d.working(), Math.max(1000, Math.floor(config.taskAckWaitMs / 3)));
-      keepAlive.unref?.();
+      // An interval made of clock timers, so a simulated clock drives it too.
+      const keepAliveMs = Math.max(1000, Math.floor(config.taskAckWaitMs / 3));
+      let keepAlive: unknown;
+      const keepWorking = () => {
+        d.working();
+        keepAlive = clock.setTimeout(keepWorking, keepAliveMs);
+      };
+      keepAlive = clock.setTimeout(keepWorking, keepAliveMs);
       try {
         const result: TaskResult = await type.run(t.spec, t.payload, {
           jobId: t.jobId, taskId: t.taskId, attempt: t.attempt, roots, signal: abort.signal, heartbeat: () => d.working(),
@@ -120,7 +126,7 @@ export function createWorker(deps: WorkerDeps): Worker {
           : { code: 'TASK_ERROR', message: err instanceof Error ? err.message : String(err), retryable: true };
         outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
       } finally {
-        clearInterval(keepAlive);
+        clock.clearTimeout(keepAlive);
         running.delete(key);
       }
     }

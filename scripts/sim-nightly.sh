@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Nightly deterministic simulation: many more seeded runs than CI (test/sim/README.md).
+# SIM_RUNS overrides the count; a failure prints SIM_SEED/SIM_PATH to replay it exactly.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export SIM_RUNS="${SIM_RUNS:-20000}"
+exec node --import tsx --test --test-name-pattern='seeded runs' test/sim/simulation.test.ts

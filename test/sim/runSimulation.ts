@@ -1,0 +1,87 @@
+/**
+ * One simulation run: start a cluster, apply the scenario's commands, heal, converge, and check
+ * the invariants. Pure function of (scheduler choices, scenario): the same seed and path replay it.
+ */
+import type fc from 'fast-check';
+import type { LogRecord } from '../../engine/eventlog/eventLog.ts';
+import { resolveConfig, type Config } from '../../engine/config.ts';
+import { createJobTypeRegistry, type JobTypeRegistry } from '../../engine/jobtypes/registry.ts';
+import { noopJobType } from '../../engine/jobtypes/noop.ts';
+import type { JobType } from '../../engine/jobtypes/jobType.ts';
+import { audit } from '../helpers/auditor.ts';
+import { SimClock } from './simClock.ts';
+import { applyCommand, MAX_COORDINATORS, WORKERS, type SimScenario } from './simCommands.ts';
+import { coverage, fencingViolations, staleWriteViolations, stoppedCountViolations } from './simChecks.ts';
+import { simSleepJobType, type ClockRef } from './simSleepJobType.ts';
+import { SimWorld } from './simWorld.ts';
+
+/** Simulated time allowed from the end of the faults until every job is terminal. */
+export const CONVERGE_BOUND_MS = 60_000;
+
+/** How long a `sim-verify` job's verification takes. */
+const SIM_VERIFY_MS = 300;
+
+/** Timings scaled down so failover happens within a few simulated seconds. */
+export function simConfig(overrides: Partial<Config> = {}): Readonly<Config> {
+  return resolveConfig({
+    stateDir: '/nonexistent/jetjobs-sim', // the job types used here touch no files
+    heartbeatMs: 100,
+    failureDetectionTimeoutMs: 500,
+    retryBackoffMs: 50,
+    taskAckWaitMs: 1500,
+    drainTimeoutMs: 1000,
+    runningJobCapacity: 3,
+    maxTasksPerWorker: 2,
+    workerConcurrency: 2,
+    ...overrides,
+  });
+}
+
+/** What every run of one test shares: config, and a registry compiled once whose `sim-*` types read the run's clock. */
+export interface SimEnv {
+  config: Readonly<Config>;
+  registry: JobTypeRegistry;
+  clockRef: ClockRef;
+}
+
+export function createSimEnv(overrides: Partial<Config> = {}): SimEnv {
+  const clockRef: ClockRef = { clock: new SimClock() };
+  const types: JobType[] = [noopJobType, simSleepJobType(clockRef), simSleepJobType(clockRef, SIM_VERIFY_MS)];
+  return { config: simConfig(overrides), registry: createJobTypeRegistry(types), clockRef };
+}
+
+export interface SimOutcome {
+  violations: string[];
+  trace: string[];
+  coverage: Record<string, number>;
+  simulatedMs: number;
+  /** The whole store after the run. */
+  records: LogRecord[];
+}
+
+/** Runs `scenario` with fast-check ordering the I/O through `scheduler`. */
+export async function runSimulation(scheduler: fc.Scheduler, scenario: SimScenario, env: SimEnv): Promise<SimOutcome> {
+  const w = new SimWorld({ scheduler, seed: scenario.seed, config: env.config, registry: env.registry, clockRef: env.clockRef });
+  try {
+    w.start('api');
+    for (let i = 0; i < scenario.coordinators; i++) w.start('coord');
+    for (let i = 0; i < WORKERS; i++) w.start('worker');
+    await w.quiesce();
+    for (const c of scenario.jobs) await applyCommand(w, c);
+    for (const c of scenario.commands) await applyCommand(w, c);
+    await w.heal(CONVERGE_BOUND_MS, Math.min(2, MAX_COORDINATORS), WORKERS);
+  } catch (err) {
+    w.violations.push(`run aborted: ${err instanceof Error ? err.stack : String(err)}`);
+  }
+  const records = await w.records();
+  const report = audit(records, { accepted: w.accepted, requireTerminal: true });
+  const violations = [
+    ...w.violations,
+    ...report.violations,
+    ...w.rejectedEvents(),
+    ...fencingViolations(records),
+    ...stoppedCountViolations(records),
+    ...staleWriteViolations(w.net.attempts),
+  ];
+  return { violations, trace: w.trace, coverage: coverage(w.net.attempts, records), simulatedMs: w.clock.monotonic(), records };
+}

@@ -1,0 +1,112 @@
+/**
+ * Invariants the simulation checks on top of the auditor (test/helpers/auditor.ts): fencing of
+ * coordinators, nothing counted after a stop, and stale (zombie) writes rejected by CAS.
+ */
+import type { JobEvent } from '../../actors/events.ts';
+import { canApply, evolveJob, startJob, type JobSnapshot } from '../../actors/jobFold.ts';
+import type { LogRecord } from '../../engine/eventlog/eventLog.ts';
+import { parseSubject } from '../../engine/subjects.ts';
+import type { AppendAttempt } from './simNetwork.ts';
+
+const COORDINATOR = 'coordinator:';
+const TERMINAL_EVENTS = new Set(['JobSucceeded', 'JobFailed', 'JobStopped']);
+
+/**
+ * Fencing: an event written by coordinator X on job J is a claim by X, a requeue (X takes the
+ * job from its recorded owner), or sits between a JobClaimed by X and J's next JobRequeued or
+ * terminal event.
+ */
+export function fencingViolations(records: readonly LogRecord[]): string[] {
+  const out: string[] = [];
+  const owner = new Map<string, string | null>();
+  for (const r of records) {
+    const s = parseSubject(r.subject);
+    if (s?.kind !== 'job-ev') continue;
+    for (const ev of r.events as JobEvent[]) {
+      const actor = ev.meta.actor.startsWith(COORDINATOR) ? ev.meta.actor.slice(COORDINATOR.length) : undefined;
+      const cur = owner.get(s.id) ?? null;
+      if (actor !== undefined) {
+        if (ev.type === 'JobClaimed') {
+          if (ev.data.coordinatorId !== actor) out.push(`${s.id}@${r.seq}: ${actor} claimed for ${ev.data.coordinatorId}`);
+        } else if (ev.type === 'JobRequeued') {
+          if (ev.data.fromCoordinator !== cur) out.push(`${s.id}@${r.seq}: ${actor} requeued from ${ev.data.fromCoordinator}, owner ${cur}`);
+        } else if (cur !== actor) {
+          out.push(`${s.id}@${r.seq}: ${actor} wrote ${ev.type} while the owner was ${cur ?? 'nobody'}`);
+        }
+      }
+      if (ev.type === 'JobClaimed') owner.set(s.id, ev.data.coordinatorId);
+      else if (ev.type === 'JobRequeued' || TERMINAL_EVENTS.has(ev.type)) owner.set(s.id, null);
+    }
+  }
+  return out;
+}
+
+/** After its JobStopped, no task outcome is counted: a replay's progress stays where the stop left it. */
+export function stoppedCountViolations(records: readonly LogRecord[]): string[] {
+  const out: string[] = [];
+  const jobs = new Map<string, JobSnapshot>();
+  const atStop = new Map<string, string>();
+  const key = (s: JobSnapshot) => {
+    const p = s.context.progress;
+    return `${p.tasksSucceeded}/${p.tasksFailed}/${p.itemsDone}/${p.itemsFailed}/${p.bytesDone}`;
+  };
+  for (const r of records) {
+    const s = parseSubject(r.subject);
+    if (!s || s.kind === 'worker-ev') continue;
+    for (const ev of r.events as JobEvent[]) {
+      const before = jobs.get(s.id);
+      if (!before) {
+        if (ev.type === 'JobSubmitted') jobs.set(s.id, startJob(ev));
+        continue;
+      }
+      if (!canApply(before, ev)) continue; // the auditor reports it
+      const after = evolveJob(before, ev);
+      jobs.set(s.id, after);
+      const stopped = atStop.get(s.id);
+      if (stopped !== undefined && key(after) !== stopped) out.push(`${s.id}@${r.seq}: ${ev.type} counted after JobStopped`);
+      if (ev.type === 'JobStopped') atStop.set(s.id, key(after));
+    }
+  }
+  return out;
+}
+
+/** Every coordinator write that reached the store after its job moved on was rejected, never stored. */
+export function staleWriteViolations(attempts: readonly AppendAttempt[]): string[] {
+  const out: string[] = [];
+  for (const a of attempts) {
+    if (!a.stale) continue;
+    if (a.result === 'stored') out.push(`${a.proc.name}: stale ${a.types.join('+')} on ${a.jobId} was stored`);
+    else if (a.proc.wasFrozen && a.result === 'other') out.push(`${a.proc.name} (zombie): stale ${a.types.join('+')} on ${a.jobId} failed without CONFLICT`);
+  }
+  return out;
+}
+
+/** Counts for the run summary: how often the interesting cases actually happened. */
+export function coverage(attempts: readonly AppendAttempt[], records: readonly LogRecord[]): Record<string, number> {
+  let requeues = 0;
+  let stops = 0;
+  let terminal = 0;
+  let exhausted = 0;
+  let paused = 0;
+  let verifying = 0;
+  const outcomes = new Set<string>();
+  let repeatedOutcomes = 0;
+  for (const r of records) {
+    for (const ev of r.events as JobEvent[]) {
+      if (ev.type === 'JobRequeued') requeues++;
+      if (ev.type === 'JobStopped') stops++;
+      if (ev.type === 'JobPaused') paused++;
+      if (ev.type === 'VerificationStarted') verifying++;
+      if (TERMINAL_EVENTS.has(ev.type)) terminal++;
+      if (ev.type === 'TaskFailed' && ev.data.error.code === 'DELIVERY_EXHAUSTED') exhausted++;
+      if (ev.type === 'TaskSucceeded' || ev.type === 'TaskFailed') {
+        const k = `${ev.meta.jobId}:${ev.data.taskId}`;
+        if (outcomes.has(k)) repeatedOutcomes++;
+        outcomes.add(k);
+      }
+    }
+  }
+  const zombieRejected = attempts.filter((a) => a.stale && a.proc.wasFrozen && a.result === 'CONFLICT').length;
+  const staleRejected = attempts.filter((a) => a.stale && a.result === 'CONFLICT').length;
+  return { requeues, stops, paused, verifying, terminal, exhausted, repeatedOutcomes, staleRejected, zombieRejected };
+}
