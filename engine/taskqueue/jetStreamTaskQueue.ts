@@ -12,7 +12,7 @@ import {
 import { jserrors } from '@nats-io/jetstream/internal';
 import { toAppError } from '../nats/connection.ts';
 import { STREAM_TASKS, taskSubject } from '../subjects.ts';
-import type { Delivery, TaskConsumer, TaskMessage, TaskQueue, TaskQueueOptions } from './taskQueue.ts';
+import type { ConsumeOptions, Delivery, TaskConsumer, TaskMessage, TaskQueue, TaskQueueOptions } from './taskQueue.ts';
 
 /** Options of {@link createJetStreamTaskQueue}. */
 export interface JetStreamTaskQueueOptions extends TaskQueueOptions {
@@ -116,7 +116,7 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
     };
   }
 
-  function consume(pool: string, concurrency: number, handler: (d: Delivery) => Promise<void>): TaskConsumer {
+  function consume(pool: string, concurrency: number, handler: (d: Delivery) => Promise<void>, copts: ConsumeOptions = {}): TaskConsumer {
     const name = prefix + pool;
     let draining = false;
     const inflight = new Set<Promise<void>>();
@@ -142,8 +142,16 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
         } catch {
           return;
         }
-        // every process of the pool gets the advisory: deleting twice is harmless
-        if (typeof seq === 'number') void jsm().then((m) => m.streams.deleteMessage(stream, seq, false)).catch(() => undefined);
+        if (typeof seq !== 'number') return;
+        // every process of the pool gets the advisory: reporting and deleting twice is harmless
+        void (async () => {
+          const m = await jsm();
+          if (copts.onExhausted) {
+            const stored = await m.streams.getMessage(stream, { seq }).catch(() => null);
+            if (stored) await copts.onExhausted(stored.json<TaskMessage>());
+          }
+          await m.streams.deleteMessage(stream, seq, false);
+        })().catch(() => undefined);
       },
     });
 

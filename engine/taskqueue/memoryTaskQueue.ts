@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.ts';
 import { checkId } from '../subjects.ts';
-import type { Delivery, TaskConsumer, TaskMessage, TaskQueue, TaskQueueOptions } from './taskQueue.ts';
+import type { ConsumeOptions, Delivery, TaskConsumer, TaskMessage, TaskQueue, TaskQueueOptions } from './taskQueue.ts';
 import { dispatchMsgId } from './jetStreamTaskQueue.ts';
 
 /** Options of {@link createMemoryTaskQueue}. */
@@ -26,6 +26,8 @@ interface Entry {
 interface Pool {
   ready: Entry[]; // sorted by seq: redeliveries go back in their original place, as on JetStream
   pullers: Set<() => void>;
+  /** Consumers' onExhausted callbacks (like JetStream's MAX_DELIVERIES advisory, seen by all). */
+  exhausted: Set<(task: TaskMessage) => Promise<void>>;
 }
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
@@ -46,7 +48,7 @@ export function createMemoryTaskQueue(opts: MemoryTaskQueueOptions): TaskQueue {
 
   const poolOf = (name: string): Pool => {
     let p = pools.get(name);
-    if (p === undefined) pools.set(name, (p = { ready: [], pullers: new Set() }));
+    if (p === undefined) pools.set(name, (p = { ready: [], pullers: new Set(), exhausted: new Set() }));
     return p;
   };
 
@@ -61,7 +63,13 @@ export function createMemoryTaskQueue(opts: MemoryTaskQueueOptions): TaskQueue {
   function requeue(pool: Pool, e: Entry, ms: number): void {
     clock.clearTimeout(e.timer);
     e.out = false;
-    if (e.done || e.deliveries >= opts.maxDeliver) return; // JetStream stops here (and we delete it)
+    if (e.done) return;
+    if (e.deliveries >= opts.maxDeliver) {
+      // JetStream stops here (and we delete it); tell the consumers, as its advisory does
+      e.done = true;
+      for (const cb of pool.exhausted) void cb(structuredClone(e.task)).catch(() => undefined);
+      return;
+    }
     e.timer = ms > 0 ? clock.setTimeout(() => makeReady(pool, e), ms) : undefined;
     if (ms <= 0) makeReady(pool, e);
   }
@@ -83,8 +91,10 @@ export function createMemoryTaskQueue(opts: MemoryTaskQueueOptions): TaskQueue {
     makeReady(poolOf(poolName), { seq: nextSeq++, task: structuredClone(task), deliveries: 0, out: false, done: false });
   }
 
-  function consume(poolName: string, concurrency: number, handler: (d: Delivery) => Promise<void>): TaskConsumer {
+  function consume(poolName: string, concurrency: number, handler: (d: Delivery) => Promise<void>, copts: ConsumeOptions = {}): TaskConsumer {
     const pool = poolOf(poolName);
+    const onExhausted = copts.onExhausted;
+    if (onExhausted) pool.exhausted.add(onExhausted);
     const inflight = new Set<Promise<void>>();
     let draining = false;
 
@@ -147,6 +157,7 @@ export function createMemoryTaskQueue(opts: MemoryTaskQueueOptions): TaskQueue {
         (draining$ ??= (async () => {
           draining = true;
           pool.pullers.delete(pull);
+          if (onExhausted) pool.exhausted.delete(onExhausted);
           consumers.delete(tc);
           await Promise.all([...inflight]);
         })()),

@@ -38,9 +38,18 @@ export interface TaskQueueOptions {
   maxDeliver: number;
 }
 
+export interface ConsumeOptions {
+  /**
+   * Called when a task used up its deliveries without being acked (its workers kept dying):
+   * the queue drops it, so someone must record an outcome or the job would wait forever.
+   * May be called in several consumers of the pool for one task.
+   */
+  onExhausted?: (task: TaskMessage) => Promise<void>;
+}
+
 export interface TaskQueue {
   dispatch(pool: string, task: TaskMessage): Promise<void>;
   /** Pull deliveries from `pool`, at most `concurrency` handlers at once. */
-  consume(pool: string, concurrency: number, handler: (d: Delivery) => Promise<void>): TaskConsumer;
+  consume(pool: string, concurrency: number, handler: (d: Delivery) => Promise<void>, opts?: ConsumeOptions): TaskConsumer;
   close(): Promise<void>;
 }

@@ -11,7 +11,7 @@ import type { Liveness } from '../liveness/liveness.ts';
 import type { Logger } from '../log.ts';
 import type { JobProjection } from '../projections/jobProjection.ts';
 import { jobTaskSubject, workerEvSubject } from '../subjects.ts';
-import type { Delivery, TaskConsumer, TaskQueue } from '../taskqueue/taskQueue.ts';
+import type { Delivery, TaskConsumer, TaskMessage, TaskQueue } from '../taskqueue/taskQueue.ts';
 
 export type WorkerConfig = Pick<Config, 'pool' | 'workerConcurrency' | 'heartbeatMs' | 'taskAckWaitMs' | 'taskMaxDeliver' | 'drainTimeoutMs' | 'retryBackoffMs'>;
 
@@ -95,7 +95,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     let outcome: TaskSucceeded | TaskFailed;
     if (d.deliveryCount >= config.taskMaxDeliver || !type) {
       const error: TaskError = type
-        ? { code: 'DELIVERY_EXHAUSTED', message: `delivered ${d.deliveryCount} times without an outcome`, retryable: false }
+        ? { code: 'DELIVERY_EXHAUSTED', message: `delivered ${d.deliveryCount} times without an outcome`, retryable: true }
         : { code: 'UNKNOWN_JOB_TYPE', message: `worker ${id} has no job type ${t.type}`, retryable: false };
       outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
     } else {
@@ -134,6 +134,21 @@ export function createWorker(deps: WorkerDeps): Worker {
     else d.nak(config.retryBackoffMs);
   }
 
+  /**
+   * The queue gave up on a task whose deliveries all ended without an ack (workers died): record
+   * a retryable failure so the owner re-dispatches it as a new attempt (bounded by maxTaskAttempts)
+   * instead of waiting forever. Same msgId as a worker's outcome: counted once.
+   */
+  async function reportExhausted(t: TaskMessage): Promise<void> {
+    const job = projection.get(t.jobId);
+    if (job && TERMINAL_STATES.has(job.state)) return;
+    const error: TaskError = { code: 'DELIVERY_EXHAUSTED', message: `task ${t.taskId} attempt ${t.attempt} used up its deliveries without an outcome`, retryable: true };
+    const ev: TaskFailed = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
+    await eventLog
+      .append(jobTaskSubject(t.jobId), [ev], { msgId: `${t.jobId}:${t.taskId}:${t.attempt}` })
+      .catch((err: unknown) => log.warn({ jobId: t.jobId, taskId: t.taskId, err }, 'could not record an exhausted task'));
+  }
+
   function onJobChange(e: { id: string; state: string }) {
     if (!TERMINAL_STATES.has(e.state as never)) return;
     for (const r of running.values()) if (r.jobId === e.id) r.abort.abort('job-finished');
@@ -155,11 +170,15 @@ export function createWorker(deps: WorkerDeps): Worker {
       unsubscribe = projection.onChange(onJobChange);
       await workerEvent('WorkerRegistered');
       await beat();
-      consumer = taskQueue.consume(config.pool, config.workerConcurrency, (d) =>
-        handle(d).catch((err: unknown) => {
-          log.error({ err }, 'task handler failed');
-          d.nak(config.retryBackoffMs);
-        }),
+      consumer = taskQueue.consume(
+        config.pool,
+        config.workerConcurrency,
+        (d) =>
+          handle(d).catch((err: unknown) => {
+            log.error({ err }, 'task handler failed');
+            d.nak(config.retryBackoffMs);
+          }),
+        { onExhausted: reportExhausted },
       );
       log.info({ pool: config.pool, concurrency: config.workerConcurrency }, 'worker started');
     },

@@ -134,12 +134,19 @@ export function createSimNetwork(opts: SimNetworkOptions): SimNetwork {
   function taskQueueFor(proc: SimProcess): TaskQueue {
     return {
       dispatch: (pool, task) => rpc(proc, `dispatch ${taskLabel(task)}`, () => queue.dispatch(pool, task)),
-      consume(pool, concurrency, handler) {
-        const inner = queue.consume(pool, concurrency, async (d) => {
-          delivered.push(d.task);
-          await hop(proc, `${proc.name}:task ${taskLabel(d.task)}`);
-          await handler(wrapDelivery(proc, d));
-        });
+      consume(pool, concurrency, handler, opts = {}) {
+        const onExhausted = opts.onExhausted;
+        const inner = queue.consume(
+          pool,
+          concurrency,
+          async (d) => {
+            delivered.push(d.task);
+            await hop(proc, `${proc.name}:task ${taskLabel(d.task)}`);
+            await handler(wrapDelivery(proc, d));
+          },
+          // the queue's notice reaches the process like any other message: not while frozen or dead
+          onExhausted ? { onExhausted: async (t) => { await hop(proc, `${proc.name}:exhausted ${taskLabel(t)}`); await onExhausted(t); } } : {},
+        );
         consumers.push({ proc, handler, inner });
         return inner;
       },
