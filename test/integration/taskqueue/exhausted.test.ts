@@ -1,0 +1,37 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { createJetStreamTaskQueue } from '../../../engine/taskqueue/jetStreamTaskQueue.ts';
+import type { TaskMessage } from '../../../engine/taskqueue/taskQueue.ts';
+import { connectTest, startTestNats, type TestNats } from '../../helpers/natsServer.ts';
+
+describe('JetStream task queue: a task that uses up its deliveries', () => {
+  let srv: TestNats;
+  let nc: NatsConnection;
+  before(async () => {
+    srv = await startTestNats();
+    nc = await connectTest(srv.url);
+  });
+  after(async () => {
+    await nc?.close();
+    await srv?.cleanup();
+  });
+
+  it('is reported to the consumer with its content (so its job can record an outcome), then deleted', async () => {
+    const q = createJetStreamTaskQueue({ nc, ackWaitMs: 300, maxDeliver: 2, requestTimeoutMs: 1_000 });
+    const task: TaskMessage = { jobId: 'job-exh', taskId: 't00007', attempt: 2, epoch: 3, type: 'noop', payload: null, spec: {} };
+    let deliveries = 0;
+    const reported: TaskMessage[] = [];
+    const c = q.consume('exh', 1, async () => void deliveries++, { onExhausted: async (t) => void reported.push(t) }); // never acks
+    try {
+      await q.dispatch('exh', task);
+      const deadline = Date.now() + 10_000;
+      while (reported.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(deliveries, 2);
+      assert.deepEqual(reported[0], task);
+    } finally {
+      await c.drain();
+      await q.close();
+    }
+  });
+});
