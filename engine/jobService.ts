@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { JobEvent, JobSubmittedData, JobState } from '../actors/events.ts';
 
 import { decide, type JobCommand } from '../actors/decide.ts';
-import type { JobContext } from '../actors/jobContext.ts';
+import { statusAt, type JobContext } from '../actors/jobContext.ts';
 import { foldJob, toJobView, type JobSnapshot } from '../actors/jobFold.ts';
 import type { Clock, Random } from './clock.ts';
 import type { Config } from './config.ts';
@@ -12,7 +12,7 @@ import type { FileRoots } from './jobtypes/jobType.ts';
 import type { JobTypeRegistry } from './jobtypes/registry.ts';
 import type { Liveness } from './liveness/liveness.ts';
 import type { JobEntry, JobProjection } from './projections/jobProjection.ts';
-import type { ActorRef, HistoryEntry, JobService, JobView, ProgressView, ServiceInfo, WorkerView } from './service.ts';
+import type { ActorRef, FailuresView, HistoryEntry, JobService, JobView, ProgressView, ServiceInfo, WorkerView } from './service.ts';
 import { jobEvSubject, jobTaskSubject, parseSubject } from './subjects.ts';
 
 export interface JobServiceDeps {
@@ -178,6 +178,21 @@ export function createJobService(deps: JobServiceDeps): JobService {
 
     async progress(id) {
       return progressOf((await load(id)).snapshot);
+    },
+
+    async failures(id) {
+      const s = (await load(id)).snapshot;
+      const c = s.context as JobContext;
+      const tasks: FailuresView['tasks'] = [];
+      for (let i = 0; i < (c.tasks?.length ?? 0); i++) {
+        const st = statusAt(c, i);
+        if (st.state === 'failed') tasks.push({ taskId: c.tasks![i]!.taskId, attempts: [...st.failedAttempts], error: st.error ? { ...st.error } : null });
+      }
+      const items = c.failures.map((f) => ({ taskId: f.taskId, item: f.item, error: f.error }));
+      return {
+        jobId: c.jobId, state: s.value, itemsFailed: c.progress.itemsFailed, tasksFailed: c.progress.tasksFailed,
+        items, truncated: c.progress.itemsFailed > items.length, tasks,
+      };
     },
 
     async history(id) {

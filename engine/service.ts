@@ -32,6 +32,20 @@ export interface ProgressView extends Progress {
   failures: { taskId: string; item: string; error: string }[];
 }
 
+/** Everything that failed in a job: failed items (capped) and tasks that failed for good. */
+export interface FailuresView {
+  jobId: string;
+  state: JobState;
+  itemsFailed: number;
+  tasksFailed: number;
+  /** Item-level failures reported by workers (at most 1000 are kept). */
+  items: { taskId: string; item: string; error: string }[];
+  /** True when more items failed than `items` lists. */
+  truncated: boolean;
+  /** Tasks whose attempts are used up or whose error was not retryable. */
+  tasks: { taskId: string; attempts: number[]; error: { code: string; message: string; retryable: boolean } | null }[];
+}
+
 export interface HistoryEntry {
   seq: number;
   time: string;
@@ -90,6 +104,7 @@ export interface JobService {
   pause(id: string, by: ActorRef): Promise<JobView>;
   resume(id: string, by: ActorRef): Promise<JobView>;
   progress(id: string): Promise<ProgressView>;
+  failures(id: string): Promise<FailuresView>;
   history(id: string): Promise<HistoryEntry[]>;
   workers(): Promise<WorkerView[]>;
   jobTypes(): { name: string; specSchema: Record<string, unknown> }[];

@@ -72,6 +72,10 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
     service.progress(request.params.id),
   );
 
+  app.get<{ Params: IdParams }>('/jobs/:id/failures', { schema: schemas.failures }, async (request) =>
+    service.failures(request.params.id),
+  );
+
   app.get<{ Params: IdParams }>('/jobs/:id/history', { schema: schemas.history }, async (request) => ({
     events: await service.history(request.params.id),
   }));

@@ -122,6 +122,41 @@ const jobViewProperties = {
   reclaims: { type: 'integer' },
 } as const;
 
+/** `GET /jobs/:id/failures`. */
+export const failuresSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['jobId', 'state', 'itemsFailed', 'tasksFailed', 'items', 'truncated', 'tasks'],
+  properties: {
+    jobId: { type: 'string' },
+    state: { type: 'string', enum: [...JOB_STATES] },
+    itemsFailed: { type: 'integer' },
+    tasksFailed: { type: 'integer' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['taskId', 'item', 'error'],
+        properties: { taskId: { type: 'string' }, item: { type: 'string' }, error: { type: 'string' } },
+      },
+    },
+    truncated: { type: 'boolean' },
+    tasks: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['taskId', 'attempts', 'error'],
+        properties: {
+          taskId: { type: 'string' },
+          attempts: { type: 'array', items: { type: 'integer' } },
+          error: {
+            type: ['object', 'null'], additionalProperties: false, required: ['code', 'message', 'retryable'],
+            properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
 /** A JobView. */
 export const jobViewSchema = {
   type: 'object',
@@ -199,5 +234,6 @@ export const jobRouteSchemas = {
   get: { params: jobIdParams, response: { 200: jobViewSchema, ...errorResponses } },
   progress: { params: jobIdParams, response: { 200: progressViewSchema, ...errorResponses } },
   history: { params: jobIdParams, response: { 200: historySchema, ...errorResponses } },
+  failures: { params: jobIdParams, response: { 200: failuresSchema, ...errorResponses } },
   action: { params: jobIdParams, body: actionBody, response: { 200: jobViewSchema, ...errorResponses } },
 } as const;

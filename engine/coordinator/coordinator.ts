@@ -158,7 +158,13 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       }
       markDirty(e.id);
     } else {
-      if (owned.has(e.id)) release(e.id, `now ${e.state} owned by ${ctx.coordinatorId ?? 'nobody'}`);
+      if (owned.has(e.id)) {
+        if (e.state === 'WAITING' || (ctx.coordinatorId !== null && ctx.coordinatorId !== id)) {
+          // Fenced: a peer requeued or claimed it (we were presumed dead); our next CAS would fail anyway.
+          log.warn({ jobId: e.id, state: e.state, owner: ctx.coordinatorId, epoch: ctx.epoch }, 'dropped job: deposed by a peer');
+        }
+        release(e.id, `now ${e.state} owned by ${ctx.coordinatorId ?? 'nobody'}`);
+      }
       if (e.state !== 'WAITING' || ctx.epoch > 0) claiming.delete(e.id);
     }
     if (e.state === 'WAITING') scheduleClaims();

@@ -176,6 +176,12 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       return { ...job.progress, jobId: id, state: job.state, throughputBytesPerSec: 0, elapsedMs: 0, failures: [] };
     },
 
+    async failures(id) {
+      enter('failures', id);
+      const job = mustGet(id);
+      return { jobId: id, state: job.state, itemsFailed: job.progress.itemsFailed, tasksFailed: job.progress.tasksFailed, items: [], truncated: false, tasks: [] };
+    },
+
     async history(id) {
       enter('history', id);
       mustGet(id);

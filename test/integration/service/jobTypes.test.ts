@@ -123,6 +123,11 @@ describe('every job type over HTTP, against a real nats-server', () => {
     const missing = await terminal(svc, (await submit(svc, { type: 'load', spec: { path: 'no-such-dir' } })).id);
     assert.equal(missing.state, 'FAILED');
     assert.ok(missing.error?.code);
+    const doomed = await terminal(svc, (await submit(svc, { type: 'sleep', spec: { ms: 1, failTimes: 9 }, maxTaskAttempts: 2 })).id);
+    assert.equal(doomed.state, 'FAILED');
+    const report = await http<{ tasksFailed: number; tasks: { taskId: string; attempts: number[] }[] }>(svc.baseUrl, 'GET', `${API}/jobs/${doomed.id}/failures`);
+    assert.equal(report.status, 200);
+    assert.deepEqual(report.body.tasks.map((t) => t.attempts), [[1, 2]]);
     const flaky = await terminal(svc, (await submit(svc, { type: 'sleep', spec: { ms: 1, tasks: 3, failTimes: 1 } })).id);
     assert.equal(flaky.state, 'SUCCEEDED', JSON.stringify(flaky.error));
     assert.equal(flaky.progress.tasksSucceeded, 3);

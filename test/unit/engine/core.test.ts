@@ -133,6 +133,9 @@ describe('engine over the in-memory log', () => {
       assert.equal(done.error?.code, 'TOO_MANY_FAILURES');
       const failures = (await core.service.history(job.id)).filter((e) => e.type === 'TaskFailed');
       assert.equal(failures.length, 2);
+      const report = await core.service.failures(job.id);
+      assert.equal(report.tasksFailed, 1);
+      assert.deepEqual(report.tasks.map((t) => [t.taskId, t.attempts, t.error?.retryable]), [['t00000', [1, 2], true]]);
     });
   });
   it('a load of an empty directory plans no tasks and succeeds; a missing one fails with the reason', async () => {
