@@ -59,8 +59,25 @@ async function rawPublishRate(url: string, n: number, inflight: number): Promise
   return rate;
 }
 
-async function endToEnd(nats: EmbeddedNats, stateDir: string) {
-  const config = resolveConfig(readEnv(), { natsUrl: nats.url, stateDir, port: 0, logLevel: 'silent' });
+/** Starts a worker-only service process (the `--split` layout): the second core runs the tasks. */
+async function startWorkerProcess(natsUrl: string, stateDir: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../api/main.ts', import.meta.url)), 'start',
+    '--roles', 'worker', '--nats-url', natsUrl, '--state-dir', stateDir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      if (out.includes('worker started')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker process exited (${code})`)));
+  });
+  child.stdout.resume();
+  return child;
+}
+
+async function endToEnd(nats: EmbeddedNats, stateDir: string, split: boolean) {
+  const config = resolveConfig(readEnv(), { natsUrl: nats.url, stateDir, port: 0, logLevel: 'silent', ...(split ? { roles: ['api', 'coordinator'] as ('api' | 'coordinator')[] } : {}) });
+  const workerProc = split ? await startWorkerProcess(nats.url, `${stateDir}-worker`) : undefined;
   const engine = await startEngine(config, silentLogger);
   const app = buildServer({ service: engine.service, logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -90,6 +107,10 @@ async function endToEnd(nats: EmbeddedNats, stateDir: string) {
   const secs = (last - t0) / 1000;
   await app.close();
   await engine.shutdown();
+  if (workerProc) {
+    workerProc.kill('SIGTERM');
+    await new Promise((r) => workerProc.once('exit', r));
+  }
   return { jobsPerSec: latencies.length / secs, submitPerSec: gen.sent.length / gen.secs, p50: pct(latencies, 50), p99: pct(latencies, 99), done: latencies.length };
 }
 
@@ -136,9 +157,12 @@ async function main() {
         await always.stop();
       }
     }
-    const e2e = await endToEnd(nats, join(dir, 'svc'));
-    console.log(`end-to-end noop jobs over HTTP (${fmt(JOBS)} jobs, ${CLIENTS} clients): ${fmt(e2e.jobsPerSec)} jobs/s ` +
+    const e2e = await endToEnd(nats, join(dir, 'svc'), false);
+    console.log(`end-to-end noop jobs over HTTP, one process (api+coordinator+worker) (${fmt(JOBS)} jobs, ${CLIENTS} clients): ${fmt(e2e.jobsPerSec)} jobs/s ` +
       `(submit ${fmt(e2e.submitPerSec)}/s; submit→terminal p50 ${fmt(e2e.p50, 1)} ms, p99 ${fmt(e2e.p99, 1)} ms; ${fmt(e2e.done)} finished)`);
+    const split = await endToEnd(nats, join(dir, 'svc2'), true);
+    console.log(`end-to-end noop jobs over HTTP, api+coordinator process + worker process: ${fmt(split.jobsPerSec)} jobs/s ` +
+      `(submit ${fmt(split.submitPerSec)}/s; submit→terminal p50 ${fmt(split.p50, 1)} ms, p99 ${fmt(split.p99, 1)} ms; ${fmt(split.done)} finished)`);
     console.log(`ratio: ${fmt(e2e.jobsPerSec / raw, 3)} jobs per raw publish (a job costs 4 JOBS appends + 1 TASKS publish + ack)`);
     const r = await replay(nats, join(dir, 'replay'));
     console.log(`replay: ${fmt(r.total)} records (${fmt(REPLAY_JOBS)} synthetic jobs + the above; written in ${fmt(r.writeSecs, 1)} s) ` +
