@@ -168,7 +168,17 @@ export function createWorker(deps: WorkerDeps): Worker {
     async start() {
       active = true;
       unsubscribe = projection.onChange(onJobChange);
-      await workerEvent('WorkerRegistered');
+      // A stream just created on a cluster may have no leader yet ("jetstream not enabled"): retry.
+      for (let i = 0; ; i++) {
+        try {
+          await workerEvent('WorkerRegistered');
+          break;
+        } catch (err) {
+          if (!isAppError(err, 'UNAVAILABLE') || i >= 30) throw err;
+          log.warn({ err, attempt: i + 1 }, 'could not register yet; retrying');
+          await new Promise((r) => clock.setTimeout(() => r(undefined), Math.min(2000, 100 * 2 ** i)));
+        }
+      }
       await beat();
       consumer = taskQueue.consume(
         config.pool,

@@ -1,0 +1,73 @@
+/**
+ * The fault tests' core scenario on a 3-node nats-server cluster with R3 streams (issue 4 item 9):
+ * kill -9 the coordinator owning a running job, then restart the node leading stream JOBS
+ * (SIGTERM, as in maintenance), under running jobs. Every job must finish; the auditor, reading
+ * the stream back through the cluster, must find nothing. (SIGKILL of the stream leader is covered
+ * by test/integration/cluster/r3.test.ts, with nats-server 2.10.27's known replica desync.)
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { audit } from '../helpers/auditor.ts';
+import { startTestCluster } from '../helpers/natsCluster.ts';
+import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/service.ts';
+import { API, getJob, readJobsStream, request, runSeed, seededRandom } from './faultKit.ts';
+import type { JobView } from '../../engine/service.ts';
+
+const JOB = { type: 'sleep', spec: { ms: 200, tasks: 20 } };
+
+describe('faults on a 3-node cluster with R3 streams', () => {
+  it('coordinator kill -9 and a restart of the stream leader node: every job finishes, the log audits clean', async (t) => {
+    const seed = runSeed();
+    t.diagnostic(`seed ${seed}`);
+    const rnd = seededRandom(seed);
+    const cluster = await startTestCluster();
+    const procs = await createProcessHarness({ natsUrl: cluster.urls, flags: { ...FAULT_TEST_FLAGS, 'max-tasks-per-worker': 2, replicas: 3 } });
+    let passed = false;
+    try {
+      const [api] = await Promise.all([
+        procs.start({ name: 'api', roles: ['api'] }),
+        ...['coord-1', 'coord-2'].map((name) => procs.start({ name, roles: ['coordinator'] })),
+        ...['worker-1', 'worker-2'].map((name) => procs.start({ name, roles: ['worker'] })),
+      ]);
+      const base = api!.baseUrl!;
+      const accepted: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const r = await request<JobView>(base, 'POST', `${API}/jobs`, JOB);
+        assert.equal(r.status, 201);
+        accepted.push(r.body!.id);
+      }
+      const liveOwner = (id: string | null) => procs.all().find((p) => p.running() && p.coordinatorId !== undefined && p.coordinatorId === id);
+      const target = await waitFor('a running job', async () => {
+        for (const id of accepted) {
+          const v = await getJob(base, id);
+          const owner = v?.state === 'RUNNING' ? liveOwner(v.coordinatorId) : undefined;
+          if (v && owner) return { job: v, owner };
+        }
+        return undefined;
+      }, 20_000);
+      await new Promise((r) => setTimeout(r, rnd.int(0, 800))); // the fault instant
+      await target.owner.kill9();
+      const leader = await cluster.streamLeader('JOBS');
+      await cluster.servers[leader]!.stop();
+      await cluster.servers[leader]!.restart();
+      await cluster.waitReady();
+
+      const done = await waitFor('every job finished', async () => {
+        const views = await Promise.all(accepted.map((id) => getJob(base, id)));
+        return views.every((v) => v?.state === 'SUCCEEDED') ? (views as JobView[]) : undefined;
+      }, 90_000);
+      assert.equal(done.length, accepted.length);
+      const records = await readJobsStream(cluster.urls);
+      const report = audit(records, { accepted, requireTerminal: true });
+      assert.deepEqual(report.violations, []);
+      for (const v of done) assert.equal(v.progress.tasksSucceeded, JOB.spec.tasks);
+      t.diagnostic(`leader n${leader} restarted; ${records.length} records; reclaims ${done.map((v) => v.reclaims).join(',')}`);
+      passed = true;
+    } finally {
+      if (!passed) t.diagnostic(await procs.describe());
+      await procs.cleanup({ keep: !passed });
+      await cluster.cleanup();
+    }
+  });
+});
