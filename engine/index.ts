@@ -17,7 +17,7 @@ import { connectNats, ensureStreams } from './nats/connection.ts';
 import { readStoreIdentity } from './nats/storeIdentity.ts';
 import { createStoreGuard } from './storeGuard.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { AppError } from './errors.ts';
+import { AppError, isAppError } from './errors.ts';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from './nats/embeddedServer.ts';
 import type { ServiceInfo } from './service.ts';
 import { createJetStreamTaskQueue } from './taskqueue/jetStreamTaskQueue.ts';
@@ -91,9 +91,20 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
       intervalMs: config.heartbeatMs,
       logger,
     });
-    await guard.beforeEnsure();
-    await ensureStreams(nc, { replicas: config.replicas });
-    await guard.afterEnsure();
+    // On a cluster that is still electing leaders (or several processes creating the same R3
+    // streams at once) this times out or says "jetstream not enabled": retry, bounded.
+    for (let i = 0; ; i++) {
+      try {
+        await guard.beforeEnsure();
+        await ensureStreams(nc, { replicas: config.replicas });
+        await guard.afterEnsure();
+        break;
+      } catch (err) {
+        if (!isAppError(err, 'UNAVAILABLE') || i >= 10) throw err;
+        logger.warn({ err, attempt: i + 1 }, 'streams not ready yet; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(3000, 200 * 2 ** i)));
+      }
+    }
     const jsLog = createJetStreamEventLog({ nc });
     const refuseAfterReset = () => {
       const why = guard.resetReason();

@@ -1,7 +1,7 @@
 /**
  * The fault tests' core scenario on a 3-node nats-server cluster with R3 streams (issue 4 item 9):
- * kill -9 the coordinator owning a running job, then restart the node leading stream JOBS
- * (SIGTERM, as in maintenance), under running jobs. Every job must finish; the auditor, reading
+ * kill -9 the coordinator owning a running job and a worker mid-task, then restart the node leading
+ * stream JOBS (SIGTERM, as in maintenance) under running jobs and keyed submissions. Every job must finish; the auditor, reading
  * the stream back through the cluster, must find nothing. (SIGKILL of the stream leader is covered
  * by test/integration/cluster/r3.test.ts, with nats-server 2.10.27's known replica desync.)
  */
@@ -11,13 +11,13 @@ import { audit } from '../helpers/auditor.ts';
 import { startTestCluster } from '../helpers/natsCluster.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/service.ts';
-import { API, getJob, readJobsStream, request, runSeed, seededRandom } from './faultKit.ts';
+import { API, getJob, readJobsStream, request, runSeed, seededRandom, submitWithRetry } from './faultKit.ts';
 import type { JobView } from '../../engine/service.ts';
 
 const JOB = { type: 'sleep', spec: { ms: 200, tasks: 20 } };
 
 describe('faults on a 3-node cluster with R3 streams', () => {
-  it('coordinator kill -9 and a restart of the stream leader node: every job finishes, the log audits clean', async (t) => {
+  it('coordinator and worker kill -9, and a restart of the stream leader node under submit load: every job finishes once, the log audits clean', async (t) => {
     const seed = runSeed();
     t.diagnostic(`seed ${seed}`);
     const rnd = seededRandom(seed);
@@ -48,10 +48,28 @@ describe('faults on a 3-node cluster with R3 streams', () => {
       }, 20_000);
       await new Promise((r) => setTimeout(r, rnd.int(0, 800))); // the fault instant
       await target.owner.kill9();
+      // a worker dies mid-task too: its task is redelivered after the ack wait
+      const worker = procs.all().find((p) => p.running() && p.name === 'worker-1')!;
+      await worker.kill9();
+      // submissions keep coming (same key on retry) while the stream leader's node restarts
+      let submitting = true;
+      const keyed: Promise<{ key: string; id: string | undefined }>[] = [];
+      const load = (async () => {
+        for (let i = 0; submitting && i < 40; i++) {
+          keyed.push(submitWithRetry(base, `cluster-${seed}-${i}`, { type: 'noop', spec: { tasks: 2 } }, { deadlineMs: 60_000 }));
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
       const leader = await cluster.streamLeader('JOBS');
       await cluster.servers[leader]!.stop();
       await cluster.servers[leader]!.restart();
       await cluster.waitReady();
+      submitting = false;
+      await load;
+      const submitted = await Promise.all(keyed);
+      assert.ok(submitted.every((o) => o.id !== undefined), 'every keyed submission was accepted in the end');
+      assert.equal(new Set(submitted.map((o) => o.id)).size, submitted.length, 'one job per idempotency key');
+      accepted.push(...submitted.map((o) => o.id!));
 
       const done = await waitFor('every job finished', async () => {
         const views = await Promise.all(accepted.map((id) => getJob(base, id)));
@@ -61,7 +79,7 @@ describe('faults on a 3-node cluster with R3 streams', () => {
       const records = await readJobsStream(cluster.urls);
       const report = audit(records, { accepted, requireTerminal: true });
       assert.deepEqual(report.violations, []);
-      for (const v of done) assert.equal(v.progress.tasksSucceeded, JOB.spec.tasks);
+      for (const v of done) assert.equal(v.progress.tasksSucceeded, v.progress.tasksTotal);
       t.diagnostic(`leader n${leader} restarted; ${records.length} records; reclaims ${done.map((v) => v.reclaims).join(',')}`);
       passed = true;
     } finally {
