@@ -7,11 +7,12 @@ import {
   type EventMeta,
   type JobEvent,
   type JobState,
+  type JobSubmitted,
   type JobSubmittedData,
   type TaskPlan,
 } from './events.ts';
 import { hasDistinctTaskIds } from './jobContext.ts';
-import { allTasksFinal, canApply, evolveJob, isTerminal, jobState, type JobSnapshot } from './jobFold.ts';
+import { allTasksFinal, canApply, evolveJob, isTerminal, jobState, startJob, type JobSnapshot } from './jobFold.ts';
 
 /** What the caller knows about a command besides its payload. */
 export interface CommandMeta {
@@ -37,10 +38,16 @@ export type JobCommand =
 
 export type DecisionErrorCode = 'JOB_NOT_FOUND' | 'INVALID_TRANSITION' | 'ALREADY_EXISTS';
 
+type Refusal = { ok: false; code: DecisionErrorCode; message: string };
+
 /** Events to append (possibly none: an idempotent repeat), or why not. */
-export type Decision =
-  | { ok: true; events: JobEvent[] }
-  | { ok: false; code: DecisionErrorCode; message: string };
+export type Decision = { ok: true; events: JobEvent[] } | Refusal;
+
+/** A decision with the job's state once its events are applied (for callers chaining commands). */
+export type FoldedDecision = { ok: true; events: JobEvent[]; state: JobSnapshot } | Refusal;
+
+/** What a command handler returns before the bug guard folds it. */
+type Draft = { ok: true; events: JobEvent[] } | Refusal;
 
 /** Prefix of the message returned when decide produced an event its own machine rejects (a bug). */
 const DECIDE_BUG_PREFIX = 'internal: decide produced an illegal event';
@@ -52,25 +59,35 @@ const ACTIVE: ReadonlySet<JobState> = new Set(['RUNNING', 'PAUSED', 'VERIFYING']
  * Every returned event is checked against the machine before it is returned.
  */
 export function decide(cmd: JobCommand, s: JobSnapshot | undefined, meta: CommandMeta): Decision {
+  const d = decideFolded(cmd, s, meta);
+  return d.ok ? { ok: true, events: d.events } : d;
+}
+
+/**
+ * `decide`, also returning the state after the events: the bug guard folds them anyway, so a
+ * caller that decides several commands in a row (claim then fail) need not fold them again.
+ */
+export function decideFolded(cmd: JobCommand, s: JobSnapshot | undefined, meta: CommandMeta): FoldedDecision {
   if (s === undefined) {
     if (cmd.kind !== 'submit') return { ok: false, code: 'JOB_NOT_FOUND', message: 'no such job' };
     // Nothing precedes JobSubmitted, so there is nothing for the machine to reject.
-    return { ok: true, events: [{ type: 'JobSubmitted', data: cmd.data, meta: metaOf(cmd.data.jobId, 0, meta) }] };
+    const submitted: JobSubmitted = { type: 'JobSubmitted', data: cmd.data, meta: metaOf(cmd.data.jobId, 0, meta) };
+    return { ok: true, events: [submitted], state: startJob(submitted) };
   }
-  const decision = decideExisting(cmd, s, meta);
-  return decision.ok ? checked(s, decision.events) : decision;
+  const draft = decideExisting(cmd, s, meta);
+  return draft.ok ? checked(s, draft.events) : draft;
 }
 
-function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Decision {
+function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Draft {
   const state = jobState(s);
   const ctx = s.context;
   const m = (epoch = ctx.epoch): EventMeta => metaOf(ctx.jobId, epoch, meta);
-  const refuse = (why: string): Decision => ({
+  const refuse = (why: string): Refusal => ({
     ok: false,
     code: 'INVALID_TRANSITION',
     message: `cannot ${cmd.kind} a job in state ${state}${why === '' ? '' : `: ${why}`}`,
   });
-  const emit = (...events: JobEvent[]): Decision => ({ ok: true, events });
+  const emit = (...events: JobEvent[]): Draft => ({ ok: true, events });
   const terminal = isTerminal(s);
 
   switch (cmd.kind) {
@@ -133,7 +150,7 @@ function metaOf(jobId: string, epoch: number, cm: CommandMeta): EventMeta {
 }
 
 /** Bug guard: folds the events onto `s` and refuses the decision if the machine rejects any. */
-function checked(s: JobSnapshot, events: JobEvent[]): Decision {
+function checked(s: JobSnapshot, events: JobEvent[]): FoldedDecision {
   let cur = s;
   for (const ev of events) {
     if (!canApply(cur, ev)) {
@@ -141,5 +158,5 @@ function checked(s: JobSnapshot, events: JobEvent[]): Decision {
     }
     cur = evolveJob(cur, ev);
   }
-  return { ok: true, events };
+  return { ok: true, events, state: cur };
 }

@@ -1,7 +1,7 @@
 import type { JobEvent, TaskPlan, TaskResult } from '../../actors/events.ts';
-import { decide, type CommandMeta, type JobCommand } from '../../actors/decide.ts';
+import { decide, decideFolded, type CommandMeta, type JobCommand } from '../../actors/decide.ts';
 import { getTaskStatus, type JobContext } from '../../actors/jobContext.ts';
-import { allTasksFinal, evolveJob, pendingTasks, shouldFail, failedRatio, type JobSnapshot } from '../../actors/jobFold.ts';
+import { allTasksFinal, pendingTasks, shouldFail, failedRatio, type JobSnapshot } from '../../actors/jobFold.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { isAppError } from '../errors.ts';
@@ -175,12 +175,12 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     let s: JobSnapshot = e.snapshot;
     const events: JobEvent[] = [];
     for (const cmd of cmds) {
-      const d = decide(cmd, s, meta(reason));
+      const d = decideFolded(cmd, s, meta(reason));
       if (!d.ok) {
         log.warn({ jobId: e.id, cmd: cmd.kind, code: d.code, msg: d.message }, 'command refused');
         return false;
       }
-      for (const ev of d.events) s = evolveJob(s, ev);
+      s = d.state;
       events.push(...d.events);
     }
     if (events.length === 0) return true;
