@@ -74,7 +74,14 @@ export interface JobSubmittedData {
   /** sha256 of the canonical request, to tell an idempotent retry from a reused key. */
   requestHash: string;
   idempotencyKey?: string;
+  /** User name of the job's owner (`system` for jobs submitted before users existed). */
   owner: string;
+  /** Virtual cluster (quota pool) the job runs in; absent = `default`. */
+  virtualCluster?: string;
+  /** Validated http(s) URL notified on every terminal state (no credentials, no fragment). */
+  callbackUrl?: string;
+  /** Id of the job this one re-runs (`POST /jobs/:id/rerun`). */
+  rerunOf?: string;
 }
 export type JobSubmitted = Envelope<'JobSubmitted', JobSubmittedData>;
 export type JobClaimed = Envelope<'JobClaimed', { coordinatorId: string; epoch: number }>;
@@ -86,6 +93,26 @@ export type VerificationStarted = Envelope<'VerificationStarted', Record<string,
 export type JobSucceeded = Envelope<'JobSucceeded', { summary?: unknown }>;
 export type JobFailed = Envelope<'JobFailed', { error: { code: string; message: string } }>;
 export type JobStopped = Envelope<'JobStopped', Record<string, never>>;
+/**
+ * A cooperative stop: the owner dispatches nothing more, lets tasks in flight finish until
+ * `deadline` (ISO-8601, writer's clock), then appends JobStopped (forced if tasks still run).
+ */
+export type StopRequested = Envelope<'StopRequested', { graceMs: number; deadline: string }>;
+/**
+ * A FAILED or STOPPED job goes back to WAITING keeping its plan. `failed`: tasks that failed are
+ * reset to pending; `notSucceeded`: also tasks that succeeded with failed items. Pending tasks stay
+ * pending either way. Attempt numbers continue (outcome dedup ids never repeat).
+ */
+export type JobRecovered = Envelope<'JobRecovered', { mode: RecoverMode; tasksReset: number }>;
+export type RecoverMode = 'failed' | 'notSucceeded';
+/** Teraslice-style active flag of a finished job: inactive jobs are hidden from default lists and cannot be recovered or re-run. */
+export type JobActiveSet = Envelope<'JobActiveSet', { active: boolean }>;
+/**
+ * Retention: the job's whole `.ev` history rolled up (Nats-Rollup: sub) into this one event and
+ * its `.task` subject purged. Only for terminal jobs. `context` is the final JobContext without
+ * the plan and task statuses (`tasks: null`, `taskStatus: []`, `compacted: true`).
+ */
+export type JobCompacted = Envelope<'JobCompacted', { state: JobState; context: Record<string, unknown> }>;
 
 // ---- task outcomes: subject job.<jobId>.task (no CAS; Nats-Msg-Id = <taskId>:<attempt>) ----
 export type TaskSucceeded = Envelope<'TaskSucceeded', { taskId: string; attempt: number; workerId: string; result: TaskResult }>;
@@ -105,6 +132,10 @@ export type JobEvent =
   | JobSucceeded
   | JobFailed
   | JobStopped
+  | StopRequested
+  | JobRecovered
+  | JobActiveSet
+  | JobCompacted
   | TaskSucceeded
   | TaskFailed;
 
@@ -121,4 +152,25 @@ export type WorkerDraining = Envelope<'WorkerDraining', Record<string, never>>;
 export type WorkerLeft = Envelope<'WorkerLeft', Record<string, never>>;
 export type WorkerEvent = WorkerRegistered | WorkerDraining | WorkerLeft;
 
-export type AnyEvent = JobEvent | WorkerEvent;
+// ---- webhook delivery log: subject job.<jobId>.hook (no CAS) ----
+/** `target` is `callback` (the job's callbackUrl) or a global webhook id. */
+export interface WebhookAttemptData {
+  deliveryId: string;
+  target: string;
+  /** URL without query string (query strings may carry tokens). */
+  url: string;
+  /** Event that triggered the delivery (e.g. `job.succeeded`) and its stream sequence. */
+  event: string;
+  eventSeq: number;
+  attempt: number;
+  /** HTTP status received, null when no response (timeout, refused). */
+  status: number | null;
+  ms: number;
+}
+export type WebhookDelivered = Envelope<'WebhookDelivered', WebhookAttemptData>;
+export type WebhookFailed = Envelope<'WebhookFailed', WebhookAttemptData & { error: string; final: boolean }>;
+/** A user asked for the terminal notification to be sent again (all targets, or one). */
+export type WebhookRedeliveryRequested = Envelope<'WebhookRedeliveryRequested', { target?: string }>;
+export type HookEvent = WebhookDelivered | WebhookFailed | WebhookRedeliveryRequested;
+
+export type AnyEvent = JobEvent | WorkerEvent | HookEvent;

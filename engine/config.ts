@@ -50,6 +50,49 @@ export interface Config {
   /** Start on an event store other than the one this state dir remembers (re-bootstrap after loss). @defaultValue false */
   acceptNewStore: boolean;
   logLevel: string;
+  // ---- identity ----
+  /** Password of the `admin` user created on first start; unset = generate one and print it once. Secret. */
+  adminPassword: string | null;
+  /** A static bearer token acting as `admin` (for automation and test harnesses); unset = none. Secret, >= 32 chars. */
+  adminToken: string | null;
+  /** Lifetime of a login token. @defaultValue 43200000 (12 h) */
+  tokenTtlMs: number;
+  /** Longest lifetime a client may ask for. @defaultValue 2592000000 (30 days) */
+  tokenMaxTtlMs: number;
+  /** Login attempts per minute per client address and user name. @defaultValue 10 */
+  loginRateLimitPerMinute: number;
+  /** Requests per minute per user (per address when unauthenticated). @defaultValue 120000 */
+  rateLimitPerMinute: number;
+  /** `GET /metrics` without a token (Prometheus default). @defaultValue true */
+  metricsPublic: boolean;
+  // ---- controls ----
+  /** Grace period of a cooperative stop before tasks in flight are abandoned. @defaultValue 10000 */
+  stopGraceMs: number;
+  // ---- live events ----
+  /** Open SSE streams per user. @defaultValue 16 */
+  sseMaxPerUser: number;
+  /** Open SSE streams per process. @defaultValue 1000 */
+  sseMaxTotal: number;
+  // ---- webhooks ----
+  /** HMAC-SHA256 key of per-job callbacks; unset = generated once and kept in the control store. Secret. */
+  callbackSecret: string | null;
+  /** Delivery attempts per target before giving up. @defaultValue 8 */
+  webhookMaxAttempts: number;
+  /** First retry delay; doubles per attempt (capped at 5 min). @defaultValue 1000 */
+  webhookBackoffMs: number;
+  /** Per-attempt HTTP timeout. @defaultValue 5000 */
+  webhookTimeoutMs: number;
+  // ---- retention ----
+  /** Terminal jobs are compacted to one snapshot event this long after they finish. @defaultValue 3600000 (1 h) */
+  compactAfterMs: number;
+  /** Terminal jobs are removed this long after they finish; 0 = never by age. @defaultValue 604800000 (7 days) */
+  retentionMaxAgeMs: number;
+  /** Terminal jobs kept per job type (newest first); 0 = no count limit. @defaultValue 0 */
+  retentionMaxCount: number;
+  /** Per-type overrides, JSON: `{"noop":{"maxAgeMs":60000,"maxCount":1000,"compactAfterMs":0}}`. @defaultValue '{}' */
+  retentionByType: string;
+  /** How often the retention pass runs. @defaultValue 60000 */
+  retentionIntervalMs: number;
 }
 
 export const DEFAULTS: Readonly<Omit<Config, 'filesDir' | 'cacheDir'>> = Object.freeze({
@@ -74,7 +117,60 @@ export const DEFAULTS: Readonly<Omit<Config, 'filesDir' | 'cacheDir'>> = Object.
   replicas: 1,
   acceptNewStore: false,
   logLevel: 'info',
+  adminPassword: null,
+  adminToken: null,
+  tokenTtlMs: 12 * 3600_000,
+  tokenMaxTtlMs: 30 * 24 * 3600_000,
+  loginRateLimitPerMinute: 10,
+  rateLimitPerMinute: 120_000,
+  metricsPublic: true,
+  stopGraceMs: 10_000,
+  sseMaxPerUser: 16,
+  sseMaxTotal: 1000,
+  callbackSecret: null,
+  webhookMaxAttempts: 8,
+  webhookBackoffMs: 1000,
+  webhookTimeoutMs: 5000,
+  compactAfterMs: 3600_000,
+  retentionMaxAgeMs: 7 * 24 * 3600_000,
+  retentionMaxCount: 0,
+  retentionByType: '{}',
+  retentionIntervalMs: 60_000,
 });
+
+/** Settings that are secrets: never logged, never printed, never in /info. */
+export const SECRET_SETTINGS: readonly (keyof Config)[] = ['adminPassword', 'adminToken', 'callbackSecret'];
+
+/** A per-type retention override (see `retentionByType`). */
+export interface RetentionRule {
+  maxAgeMs?: number;
+  maxCount?: number;
+  compactAfterMs?: number;
+}
+
+/** Parses `retentionByType`; throws ConfigError on anything but `{type: {maxAgeMs?, maxCount?, compactAfterMs?}}` with integers >= 0. */
+export function parseRetentionByType(raw: string): Record<string, RetentionRule> {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('retentionByType must be JSON');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError('retentionByType must be a JSON object');
+  const out: Record<string, RetentionRule> = Object.create(null) as Record<string, RetentionRule>;
+  for (const [type, rule] of Object.entries(v)) {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(type)) throw new ConfigError(`retentionByType: bad job type name ${JSON.stringify(type)}`);
+    if (rule === null || typeof rule !== 'object' || Array.isArray(rule)) throw new ConfigError(`retentionByType.${type} must be an object`);
+    const r: RetentionRule = {};
+    for (const [k, n] of Object.entries(rule as Record<string, unknown>)) {
+      if (k !== 'maxAgeMs' && k !== 'maxCount' && k !== 'compactAfterMs') throw new ConfigError(`retentionByType.${type}: unknown key ${k}`);
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new ConfigError(`retentionByType.${type}.${k} must be an integer >= 0`);
+      r[k] = n;
+    }
+    out[type] = r;
+  }
+  return out;
+}
 
 /** Environment variable → setting. The only place that reads process.env for settings. */
 const ENV: Record<string, keyof Config> = {
@@ -101,6 +197,25 @@ const ENV: Record<string, keyof Config> = {
   JETJOBS_REPLICAS: 'replicas',
   JETJOBS_ACCEPT_NEW_STORE: 'acceptNewStore',
   LOG_LEVEL: 'logLevel',
+  JETJOBS_ADMIN_PASSWORD: 'adminPassword',
+  JETJOBS_ADMIN_TOKEN: 'adminToken',
+  JETJOBS_TOKEN_TTL_MS: 'tokenTtlMs',
+  JETJOBS_TOKEN_MAX_TTL_MS: 'tokenMaxTtlMs',
+  JETJOBS_LOGIN_RATE_LIMIT_PER_MINUTE: 'loginRateLimitPerMinute',
+  JETJOBS_RATE_LIMIT_PER_MINUTE: 'rateLimitPerMinute',
+  JETJOBS_METRICS_PUBLIC: 'metricsPublic',
+  JETJOBS_STOP_GRACE_MS: 'stopGraceMs',
+  JETJOBS_SSE_MAX_PER_USER: 'sseMaxPerUser',
+  JETJOBS_SSE_MAX_TOTAL: 'sseMaxTotal',
+  JETJOBS_CALLBACK_SECRET: 'callbackSecret',
+  JETJOBS_WEBHOOK_MAX_ATTEMPTS: 'webhookMaxAttempts',
+  JETJOBS_WEBHOOK_BACKOFF_MS: 'webhookBackoffMs',
+  JETJOBS_WEBHOOK_TIMEOUT_MS: 'webhookTimeoutMs',
+  JETJOBS_COMPACT_AFTER_MS: 'compactAfterMs',
+  JETJOBS_RETENTION_MAX_AGE_MS: 'retentionMaxAgeMs',
+  JETJOBS_RETENTION_MAX_COUNT: 'retentionMaxCount',
+  JETJOBS_RETENTION_BY_TYPE: 'retentionByType',
+  JETJOBS_RETENTION_INTERVAL_MS: 'retentionIntervalMs',
 };
 
 /** CLI flag (kebab-case of the setting, e.g. --nats-url) → setting. */
@@ -111,7 +226,10 @@ const FLAGS: Record<string, keyof Config> = Object.fromEntries(
 const NUMERIC = new Set<keyof Config>([
   'port', 'natsPort', 'runningJobCapacity', 'waitingJobCapacity', 'heartbeatMs', 'failureDetectionTimeoutMs',
   'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'retryBackoffMs', 'drainTimeoutMs', 'replicas',
+  'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'rateLimitPerMinute', 'stopGraceMs', 'sseMaxPerUser', 'sseMaxTotal',
+  'webhookMaxAttempts', 'webhookBackoffMs', 'webhookTimeoutMs', 'compactAfterMs', 'retentionMaxAgeMs', 'retentionMaxCount', 'retentionIntervalMs',
 ]);
+const BOOLEAN = new Set<keyof Config>(['acceptNewStore', 'metricsPublic']);
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -125,7 +243,7 @@ function parseValue(key: keyof Config, raw: string): unknown {
     if (!/^\d+$/.test(raw)) throw new ConfigError(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
     return Number(raw);
   }
-  if (key === 'acceptNewStore') {
+  if (BOOLEAN.has(key)) {
     if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(raw)}`);
     return raw === 'true';
   }
@@ -173,11 +291,17 @@ export function resolveConfig(...layers: Partial<Config>[]): Readonly<Config> {
   merged.filesDir = path.resolve(merged.filesDir ?? path.join(merged.stateDir, 'files'));
   merged.cacheDir = path.resolve(merged.cacheDir ?? path.join(merged.stateDir, 'cache'));
   const positive: (keyof Config)[] = ['runningJobCapacity', 'waitingJobCapacity', 'heartbeatMs', 'failureDetectionTimeoutMs',
-    'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'replicas'];
+    'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'replicas',
+    'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'rateLimitPerMinute', 'sseMaxPerUser', 'sseMaxTotal',
+    'webhookMaxAttempts', 'webhookBackoffMs', 'webhookTimeoutMs', 'retentionIntervalMs'];
   for (const k of positive) if (!((merged[k] as number) >= 1)) throw new ConfigError(`${k} must be >= 1`);
   if (merged.port > 65535 || merged.natsPort > 65535) throw new ConfigError('ports must be <= 65535');
   if (merged.failureDetectionTimeoutMs <= merged.heartbeatMs) throw new ConfigError('failureDetectionTimeoutMs must exceed heartbeatMs');
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(merged.pool)) throw new ConfigError('pool must be 1-32 of [A-Za-z0-9_-]');
+  if (merged.tokenTtlMs > merged.tokenMaxTtlMs) throw new ConfigError('tokenTtlMs must not exceed tokenMaxTtlMs');
+  if (merged.adminToken !== null && merged.adminToken.length < 32) throw new ConfigError('adminToken must be at least 32 characters');
+  if (merged.adminPassword !== null && merged.adminPassword.length < 12) throw new ConfigError('adminPassword must be at least 12 characters');
+  parseRetentionByType(merged.retentionByType);
   if (!/^(always|\d+(ms|s|m|h))$/.test(merged.syncInterval)) throw new ConfigError(`syncInterval must be 'always' or a duration like 1s, got ${merged.syncInterval}`);
   return Object.freeze(merged);
 }

@@ -1,4 +1,4 @@
-import type { JobState } from '../actors/events.ts';
+import type { JobState, RecoverMode } from '../actors/events.ts';
 import type { JobProgress } from '../actors/jobContext.ts';
 import type { JobView } from '../actors/jobFold.ts';
 
@@ -14,6 +14,31 @@ export interface SubmitRequest {
   maxTaskAttempts?: number;
   /** Fraction of failed items above which the job fails (default 0). */
   maxFailedRatio?: number;
+  /** Virtual cluster to run in (default `default`); the caller needs access to it. */
+  virtualCluster?: string;
+  /** Notified (signed POST) on every terminal state; http(s), no credentials, no fragment. */
+  callbackUrl?: string;
+}
+
+export const ROLES = ['admin', 'operator', 'viewer'] as const;
+/** admin: everything, every job; operator: submit and control own jobs; viewer: read own jobs. */
+export type UserRole = (typeof ROLES)[number];
+
+/** The authenticated user behind a request (facades and the CLI act as one too). */
+export interface Caller {
+  user: string;
+  role: UserRole;
+  /** Virtual clusters this user may submit to (admins may use all). */
+  virtualClusters: readonly string[];
+}
+
+/** The engine itself acting (retention, recovery) or a trusted in-process caller: sees everything. */
+export const SYSTEM_CALLER: Caller = Object.freeze({ user: 'system', role: 'admin', virtualClusters: Object.freeze([]) as readonly string[] });
+
+/** Who asks, and why (written to the event's meta: actor `user:<name>`, reason). */
+export interface By {
+  caller: Caller;
+  reason?: string;
 }
 
 /** Job progress counters (tasks, items = files, bytes). */
@@ -68,6 +93,11 @@ export interface WorkerView {
 
 export interface ListQuery {
   state?: JobState[];
+  /** Only jobs of this owner (admins; others always see only their own). */
+  owner?: string;
+  virtualCluster?: string;
+  /** Active flag filter; default `true` (inactive jobs hidden). */
+  active?: boolean | 'all';
   type?: string;
   name?: string;
   /** 1..1000 */
@@ -86,26 +116,68 @@ export interface ServiceInfo {
   jobTypes: string[];
 }
 
-export interface ActorRef {
-  actor: string;
-  reason?: string;
+/** Status of a virtual cluster (OpenPAI's shape, percentages of the cluster's running-job capacity). */
+export interface VirtualClusterStatus {
+  name: string;
+  /** Guaranteed share, percent. */
+  capacity: number;
+  /** Share it may borrow up to when others are idle, percent. */
+  maxCapacity: number;
+  /** Running slots in use, percent of total capacity. */
+  usedCapacity: number;
+  numJobs: number;
+  numActiveJobs: number;
+  numPendingJobs: number;
+  /** Running-job slots this cluster may use now (guaranteed, max). */
+  slots: { guaranteed: number; max: number; used: number; total: number };
 }
+
+/** One line of a job's webhook delivery log. */
+export interface DeliveryEntry {
+  seq: number;
+  time: string;
+  type: 'WebhookDelivered' | 'WebhookFailed' | 'WebhookRedeliveryRequested';
+  data: unknown;
+  meta: Record<string, unknown>;
+}
+
+/** What a live stream yields: one snapshot first (unless resuming), then every event in stream order. */
+export type LiveMessage =
+  | { kind: 'snapshot'; seq: number; jobs: JobView[]; truncated: boolean }
+  | { kind: 'event'; seq: number; jobId: string; subject: 'ev' | 'task' | 'hook'; type: string; data: unknown; meta: Record<string, unknown>; job: JobView | null };
 
 /**
  * The engine as the API sees it (api/ talks to the engine only through engine/index.ts).
+ * Every user-facing call names its Caller: a job the caller may not see is JOB_NOT_FOUND (404, never 403).
  * Errors are AppErrors (JOB_NOT_FOUND, INVALID_TRANSITION, QUEUE_FULL, UNAVAILABLE, ...).
  */
 export interface JobService {
   /** created=false when the idempotency key matched an earlier identical submission. */
-  submit(req: SubmitRequest, opts: ActorRef & { idempotencyKey?: string }): Promise<{ job: JobView; created: boolean }>;
-  get(id: string): Promise<JobView>;
-  list(q: ListQuery): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
-  stop(id: string, by: ActorRef): Promise<JobView>;
-  pause(id: string, by: ActorRef): Promise<JobView>;
-  resume(id: string, by: ActorRef): Promise<JobView>;
-  progress(id: string): Promise<ProgressView>;
-  failures(id: string): Promise<FailuresView>;
-  history(id: string): Promise<HistoryEntry[]>;
+  submit(req: SubmitRequest, opts: By & { idempotencyKey?: string }): Promise<{ job: JobView; created: boolean }>;
+  get(id: string, caller: Caller): Promise<JobView>;
+  list(q: ListQuery, caller: Caller): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
+  /** Cooperative stop: no new dispatch, tasks in flight get `graceMs` (default config.stopGraceMs), then forced. `force` stops at once. */
+  stop(id: string, by: By & { graceMs?: number; force?: boolean }): Promise<JobView>;
+  pause(id: string, by: By): Promise<JobView>;
+  resume(id: string, by: By): Promise<JobView>;
+  /** FAILED/STOPPED → WAITING, re-running failed (or not fully succeeded) tasks only. */
+  recover(id: string, by: By & { mode?: RecoverMode }): Promise<JobView>;
+  /** A new job with the same request (`rerunOf` = id) and the same owner. */
+  rerun(id: string, by: By): Promise<JobView>;
+  setActive(id: string, active: boolean, by: By): Promise<JobView>;
+  progress(id: string, caller: Caller): Promise<ProgressView>;
+  failures(id: string, caller: Caller): Promise<FailuresView>;
+  history(id: string, caller: Caller): Promise<HistoryEntry[]>;
+  /** The job's webhook delivery log (attempts, failures, redelivery requests), oldest first. */
+  deliveries(id: string, caller: Caller): Promise<DeliveryEntry[]>;
+  /** Asks the webhook deliverer to send the terminal notification again (job must be terminal). */
+  redeliver(id: string, by: By & { target?: string }): Promise<void>;
+  /**
+   * Live events the caller may see, for one job or all: a snapshot (unless `afterSeq` is given),
+   * then every event with seq > snapshot seq (or > afterSeq). Ends when `signal` aborts.
+   */
+  live(opts: { caller: Caller; jobId?: string; afterSeq?: number; signal: AbortSignal }): AsyncIterable<LiveMessage>;
+  virtualClusters(caller: Caller): Promise<VirtualClusterStatus[]>;
   workers(): Promise<WorkerView[]>;
   jobTypes(): { name: string; specSchema: Record<string, unknown> }[];
   info(): ServiceInfo;

@@ -12,15 +12,20 @@ export function checkId(id: string): string {
 export const STREAM_JOBS = 'JOBS';
 export const STREAM_TASKS = 'TASKS';
 export const KV_LIVENESS = 'liveness';
+/** Users, tokens, virtual clusters, global webhooks and settings (keys: `user.<name>`, `token.<sha256>`, `vc.<name>`, `hook.<id>`, `setting.<name>`). */
+export const KV_CONTROL = 'control';
+/** Durable consumer on JOBS that delivers webhooks. */
+export const CONSUMER_HOOKS = 'hooks';
 
 export const jobEvSubject = (jobId: string) => `job.${checkId(jobId)}.ev`;
 export const jobTaskSubject = (jobId: string) => `job.${checkId(jobId)}.task`;
+export const jobHookSubject = (jobId: string) => `job.${checkId(jobId)}.hook`;
 export const workerEvSubject = (workerId: string) => `worker.${checkId(workerId)}.ev`;
 export const taskSubject = (pool: string) => `task.${checkId(pool)}`;
 
-/** Parses `job.<id>.ev|task` or `worker.<id>.ev`. */
+/** Parses `job.<id>.ev|task|hook` or `worker.<id>.ev`. */
 export function parseSubject(subject: string):
-  | { kind: 'job-ev' | 'job-task'; id: string }
+  | { kind: 'job-ev' | 'job-task' | 'job-hook'; id: string }
   | { kind: 'worker-ev'; id: string }
   | undefined {
   const parts = subject.split('.');
@@ -28,6 +33,7 @@ export function parseSubject(subject: string):
   const [a, id, b] = parts as [string, string, string];
   if (a === 'job' && b === 'ev') return { kind: 'job-ev', id };
   if (a === 'job' && b === 'task') return { kind: 'job-task', id };
+  if (a === 'job' && b === 'hook') return { kind: 'job-hook', id };
   if (a === 'worker' && b === 'ev') return { kind: 'worker-ev', id };
   return undefined;
 }

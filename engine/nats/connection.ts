@@ -16,7 +16,7 @@ import {
 import { jserrors } from '@nats-io/jetstream/internal';
 import { Kvm } from '@nats-io/kv';
 import { AppError } from '../errors.ts';
-import { KV_LIVENESS, STREAM_JOBS, STREAM_TASKS } from '../subjects.ts';
+import { KV_CONTROL, KV_LIVENESS, STREAM_JOBS, STREAM_TASKS } from '../subjects.ts';
 import { DEFAULT_MAX_PAYLOAD } from './embeddedServer.ts';
 
 /** The pino methods we use (pino itself satisfies this). */
@@ -100,7 +100,7 @@ export function streamConfigs(opts: EnsureStreamsOptions = {}): StreamSpec[] {
   return [
     {
       name: STREAM_JOBS,
-      subjects: ['job.*.ev', 'job.*.task', 'worker.*.ev'],
+      subjects: ['job.*.ev', 'job.*.task', 'job.*.hook', 'worker.*.ev'],
       storage: StorageType.File,
       retention: RetentionPolicy.Limits,
       num_replicas: replicas,
@@ -149,6 +149,8 @@ export async function ensureStreams(nc: NatsConnection, opts: EnsureStreamsOptio
     for (const cfg of streamConfigs(opts)) await ensureStream(jsm, cfg);
     // file storage: a memory bucket's stream does not survive a standalone server restart
     await new Kvm(nc).create(KV_LIVENESS, { history: 1, replicas: opts.replicas ?? 1, storage: StorageType.File });
+    // users, tokens, virtual clusters, webhooks: small, CAS-updated, mirrored in memory by every process
+    await new Kvm(nc).create(KV_CONTROL, { history: 1, replicas: opts.replicas ?? 1, storage: StorageType.File });
   } catch (err) {
     throw toAppError(err, 'ensureStreams');
   }

@@ -133,7 +133,9 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
       last = r.seq;
       const s = parseSubject(r.subject);
       if (s) {
-        if (s.kind === 'worker-ev') {
+        if (s.kind === 'job-hook') {
+          // webhook delivery log: read on demand, not part of job state
+        } else if (s.kind === 'worker-ev') {
           for (const ev of r.events) applyWorkerEvent(s.id, ev as WorkerEvent, r);
         } else {
           const before = jobs.get(s.id)?.state;
