@@ -9,10 +9,12 @@ import {
   type JobState,
   type JobSubmitted,
   type JobSubmittedData,
+  type RecoverMode,
   type TaskPlan,
 } from './events.ts';
 import { hasDistinctTaskIds } from './jobContext.ts';
-import { allTasksFinal, canApply, evolveJob, isTerminal, jobState, startJob, type JobSnapshot } from './jobFold.ts';
+import { allTasksFinal, canApply, compactedContext, evolveJob, isTerminal, jobState, startJob, type JobSnapshot } from './jobFold.ts';
+import { countTasksToReset } from './jobRecovery.ts';
 
 /** What the caller knows about a command besides its payload. */
 export interface CommandMeta {
@@ -27,16 +29,29 @@ export interface CommandMeta {
 /** A request to change a job; `decide` turns it into events or refuses it. */
 export type JobCommand =
   | { kind: 'submit'; data: JobSubmittedData }
-  | { kind: 'stop' }
+  /**
+   * A WAITING job, `graceMs` 0 (or absent) or `force` → JobStopped; an owned job otherwise →
+   * StopRequested (deadline = meta.at + graceMs); a stop already requested and not forced → nothing.
+   */
+  | { kind: 'stop'; graceMs?: number; force?: boolean }
   | { kind: 'pause' }
   | { kind: 'resume' }
   | { kind: 'claim'; coordinatorId: string; tasks?: TaskPlan[] }
   | { kind: 'requeue'; fromCoordinator: string }
   | { kind: 'startVerification' }
   | { kind: 'finish'; outcome: 'succeeded'; summary?: unknown }
-  | { kind: 'finish'; outcome: 'failed'; error: { code: string; message: string } };
+  | { kind: 'finish'; outcome: 'failed'; error: { code: string; message: string } }
+  /** FAILED/STOPPED, active, not compacted → JobRecovered (→ WAITING). */
+  | { kind: 'recover'; mode: RecoverMode }
+  /** Terminal jobs only; the same value again → nothing. */
+  | { kind: 'setActive'; active: boolean }
+  /**
+   * Terminal and not compacted → one JobCompacted; already compacted → nothing. Give `submitSeq`
+   * (JobEntry.submitSeq) so the job keeps its place in submission order after a replay.
+   */
+  | { kind: 'compact'; submitSeq?: number };
 
-export type DecisionErrorCode = 'JOB_NOT_FOUND' | 'INVALID_TRANSITION' | 'ALREADY_EXISTS';
+export type DecisionErrorCode = 'JOB_NOT_FOUND' | 'INVALID_TRANSITION' | 'ALREADY_EXISTS' | 'JOB_COMPACTED';
 
 type Refusal = { ok: false; code: DecisionErrorCode; message: string };
 
@@ -93,9 +108,15 @@ function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Dra
   switch (cmd.kind) {
     case 'submit':
       return { ok: false, code: 'ALREADY_EXISTS', message: `job ${ctx.jobId} already exists` };
-    case 'stop':
+    case 'stop': {
       if (state === 'STOPPED') return emit();
-      return terminal ? refuse('it already finished') : emit({ type: 'JobStopped', data: {}, meta: m() });
+      if (terminal) return refuse('it already finished');
+      const graceMs = cmd.graceMs ?? 0;
+      if (state === 'WAITING' || graceMs <= 0 || cmd.force === true) return emit({ type: 'JobStopped', data: {}, meta: m() });
+      if (ctx.stopRequested !== null) return emit(); // already stopping; its deadline stands
+      const deadline = new Date(Date.parse(meta.at) + graceMs).toISOString();
+      return emit({ type: 'StopRequested', data: { graceMs, deadline }, meta: m() });
+    }
     case 'pause':
       // A requeued paused job stays paused when claimed again: pausing it again changes nothing.
       if (state === 'PAUSED' || (state === 'WAITING' && ctx.pauseRequested)) return emit();
@@ -138,6 +159,22 @@ function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Dra
       }
       if (!ACTIVE.has(state)) return refuse('only a running, paused or verifying job fails');
       return emit({ type: 'JobFailed', data: { error: cmd.error }, meta: m() });
+    case 'recover':
+      if (state !== 'FAILED' && state !== 'STOPPED') return refuse('only a failed or stopped job can be recovered');
+      if (ctx.compacted) return { ok: false, code: 'JOB_COMPACTED', message: `job ${ctx.jobId} was compacted by retention; re-run it instead` };
+      if (!ctx.active) return refuse('the job is inactive; activate it first');
+      return emit({ type: 'JobRecovered', data: { mode: cmd.mode, tasksReset: countTasksToReset(ctx, cmd.mode) }, meta: m() });
+    case 'setActive':
+      if (!terminal) return refuse('only a finished job can be (de)activated');
+      return ctx.active === cmd.active ? emit() : emit({ type: 'JobActiveSet', data: { active: cmd.active }, meta: m() });
+    case 'compact':
+      if (!terminal) return refuse('only a finished job can be compacted');
+      if (ctx.compacted) return emit();
+      return emit({
+        type: 'JobCompacted',
+        data: { state, context: compactedContext(ctx), ...(cmd.submitSeq !== undefined ? { submitSeq: cmd.submitSeq } : {}) },
+        meta: m(),
+      });
   }
 }
 

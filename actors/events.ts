@@ -112,7 +112,15 @@ export type JobActiveSet = Envelope<'JobActiveSet', { active: boolean }>;
  * its `.task` subject purged. Only for terminal jobs. `context` is the final JobContext without
  * the plan and task statuses (`tasks: null`, `taskStatus: []`, `compacted: true`).
  */
-export type JobCompacted = Envelope<'JobCompacted', { state: JobState; context: Record<string, unknown> }>;
+export type JobCompacted = Envelope<
+  'JobCompacted',
+  {
+    state: JobState;
+    context: Record<string, unknown>;
+    /** Stream sequence of the job's JobSubmitted (rolled up too): keeps the job's place in submission order on replay. */
+    submitSeq?: number;
+  }
+>;
 
 // ---- task outcomes: subject job.<jobId>.task (no CAS; Nats-Msg-Id = <taskId>:<attempt>) ----
 export type TaskSucceeded = Envelope<'TaskSucceeded', { taskId: string; attempt: number; workerId: string; result: TaskResult }>;

@@ -19,6 +19,7 @@ import {
   tasksAllFinal,
   type JobContext,
 } from './jobContext.ts';
+import { recoverTasks } from './jobRecovery.ts';
 
 export type { ItemFailure, JobContext, JobProgress, TaskState, TaskStatus } from './jobContext.ts';
 
@@ -37,6 +38,18 @@ const ignoreTaskOutcomes = {
   TaskSucceeded: { actions: 'ignoreLateTaskOutcome' },
   TaskFailed: { actions: 'ignoreLateTaskOutcome' },
 } as const;
+
+/** Events every terminal state accepts. */
+const terminalEvents = { ...ignoreTaskOutcomes, JobActiveSet: { actions: 'setActive' } } as const;
+
+/** A job that ended badly: recovery takes it back to WAITING. */
+const recoverableTerminal = {
+  ...terminalEvents,
+  JobRecovered: { guard: 'recoverable', target: 'WAITING', actions: 'recover' },
+} as const;
+
+/** A cooperative stop, once per owned run (a forced stop is JobStopped). */
+const stopRequest = { StopRequested: { guard: 'noStopRequested', actions: 'requestStop' } } as const;
 
 /** The job machine. Create snapshots from a JobSubmitted event as input (state WAITING). */
 export const jobMachine = setup({
@@ -61,6 +74,9 @@ export const jobMachine = setup({
       event.meta.epoch === context.epoch &&
       hasDistinctTaskIds(event.data.tasks),
     allTasksFinal: ({ context }) => tasksAllFinal(context),
+    noStopRequested: ({ context }) => context.stopRequested === null,
+    // Inactive jobs are archived and compacted ones have no plan left: neither can run again.
+    recoverable: ({ context }) => context.active && !context.compacted,
   },
   actions: {
     claim: assign(({ context, event }) => {
@@ -86,6 +102,27 @@ export const jobMachine = setup({
       };
     }),
     noteReason: assign(({ event }) => reasonOf(event.meta)),
+    requestStop: assign(({ event }) =>
+      event.type === 'StopRequested'
+        ? { stopRequested: { graceMs: event.data.graceMs, deadline: event.data.deadline }, ...reasonOf(event.meta) }
+        : {},
+    ),
+    recover: assign(({ context, event }) => {
+      if (event.type !== 'JobRecovered') return {};
+      // assign merges: clearing optional fields means setting them undefined (dropped by JSON).
+      return {
+        ...recoverTasks(context, event.data.mode),
+        error: undefined,
+        finishedAt: undefined,
+        summary: undefined,
+        stopRequested: null,
+        pauseRequested: false,
+        coordinatorId: null,
+        recoveries: context.recoveries + 1,
+        ...reasonOf(event.meta),
+      };
+    }),
+    setActive: assign(({ event }) => (event.type === 'JobActiveSet' ? { active: event.data.active, ...reasonOf(event.meta) } : {})),
     finish: assign(({ event }) => {
       const base: Partial<JobContext> = { finishedAt: event.meta.at, ...reasonOf(event.meta) };
       if (event.type === 'JobFailed') base.error = event.data.error;
@@ -118,6 +155,7 @@ export const jobMachine = setup({
         ],
         // A requeued PAUSED job can be resumed before anyone claims it.
         JobResumed: { guard: 'pauseRequested', actions: 'resume' },
+        // Also a requeued job whose stop was requested: its next owner (or the API) stops it at once.
         JobStopped: { target: 'STOPPED', actions: 'finish' },
       },
     },
@@ -133,6 +171,7 @@ export const jobMachine = setup({
         },
         JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
         JobStopped: { target: 'STOPPED', actions: 'finish' },
+        ...stopRequest,
       },
     },
     PAUSED: {
@@ -142,6 +181,7 @@ export const jobMachine = setup({
         JobRequeued: { guard: 'requeueFenced', target: 'WAITING', actions: { type: 'requeue', params: { paused: true } } },
         JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
         JobStopped: { target: 'STOPPED', actions: 'finish' },
+        ...stopRequest,
       },
     },
     VERIFYING: {
@@ -151,10 +191,11 @@ export const jobMachine = setup({
         JobSucceeded: { guard: 'currentEpoch', target: 'SUCCEEDED', actions: 'finish' },
         JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
         JobStopped: { target: 'STOPPED', actions: 'finish' },
+        ...stopRequest,
       },
     },
-    SUCCEEDED: { tags: ['terminal'], on: ignoreTaskOutcomes },
-    FAILED: { tags: ['terminal'], on: ignoreTaskOutcomes },
-    STOPPED: { tags: ['terminal'], on: ignoreTaskOutcomes },
+    SUCCEEDED: { tags: ['terminal'], on: terminalEvents },
+    FAILED: { tags: ['terminal'], on: recoverableTerminal },
+    STOPPED: { tags: ['terminal'], on: recoverableTerminal },
   },
 });

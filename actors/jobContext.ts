@@ -5,11 +5,14 @@
  */
 import type { JobSubmitted, TaskError, TaskFailed, TaskPlan, TaskResult, TaskSucceeded } from './events.ts';
 
+/** Virtual cluster of a job submitted without one (and of every job written before quotas existed). */
+export const DEFAULT_VIRTUAL_CLUSTER = 'default';
+
 /** Item-level failures kept per job (the rest is counted in `progress.itemsFailed` only). */
 export const MAX_RECORDED_FAILURES = 1000;
 
 /** Task statuses live in chunks of this size, so recording one outcome copies O(√n) refs, not O(n). */
-const STATUS_CHUNK_SIZE = 256;
+export const STATUS_CHUNK_SIZE = 256;
 
 export type TaskState = 'pending' | 'succeeded' | 'failed';
 
@@ -22,6 +25,11 @@ export interface TaskStatus {
   maxAttemptSeen: number;
   result?: TaskResult;
   error?: TaskError;
+  /**
+   * Set when a recovery reset the task: outcomes of attempts below it happened before the
+   * recovery and are ignored (the budget counts only attempts after it). Absent = 0.
+   */
+  attemptFloor?: number;
 }
 
 export interface JobProgress {
@@ -84,6 +92,20 @@ export interface JobContext {
   reclaims: number;
   /** `meta.reason` of the latest lifecycle event that had one. */
   lastReason?: string;
+  /** Quota pool the job runs in. */
+  virtualCluster: string;
+  /** Teraslice-style flag of a finished job; inactive jobs are hidden from default lists. */
+  active: boolean;
+  /** A cooperative stop in progress: the owner stops dispatching and stops the job by `deadline`. */
+  stopRequested: { graceMs: number; deadline: string } | null;
+  /** Id of the job this one re-runs. */
+  rerunOf?: string;
+  /** Notified on every terminal state. */
+  callbackUrl?: string;
+  /** How many times the job was recovered (JobRecovered count). */
+  recoveries: number;
+  /** True once retention compacted the history: no plan, no task statuses. */
+  compacted: boolean;
 }
 
 /** The context of a freshly submitted job (state WAITING, epoch 0). */
@@ -117,8 +139,15 @@ export function initialJobContext(ev: JobSubmitted): JobContext {
     },
     failures: [],
     reclaims: 0,
+    virtualCluster: d.virtualCluster ?? DEFAULT_VIRTUAL_CLUSTER,
+    active: true,
+    stopRequested: null,
+    recoveries: 0,
+    compacted: false,
   };
   if (d.idempotencyKey !== undefined) ctx.idempotencyKey = d.idempotencyKey;
+  if (d.rerunOf !== undefined) ctx.rerunOf = d.rerunOf;
+  if (d.callbackUrl !== undefined) ctx.callbackUrl = d.callbackUrl;
   return ctx;
 }
 
@@ -206,6 +235,59 @@ function clamp(n: number, max: number): number {
   return Number.isFinite(n) ? Math.min(Math.max(n, 0), Math.max(max, 0)) : 0;
 }
 
+/** What one final task adds to the job's progress counters. */
+export interface TaskContribution {
+  itemsDone: number;
+  itemsFailed: number;
+  bytesDone: number;
+}
+
+/**
+ * The contribution of a final task, from its state and recorded result: a succeeded task counts
+ * its (clamped) result; a failed one its partial items done and the rest of its items as failed.
+ * The single rule both the outcome reducers and a recovery's recount use.
+ */
+export function contributionOf(task: TaskPlan, state: 'succeeded' | 'failed', r: TaskResult | undefined): TaskContribution {
+  if (state === 'succeeded') {
+    const itemsDone = clamp(r?.itemsDone ?? 0, task.items);
+    return { itemsDone, itemsFailed: clamp(r?.itemsFailed ?? 0, task.items - itemsDone), bytesDone: clamp(r?.bytesDone ?? 0, task.bytes) };
+  }
+  const partialItems = clamp(r?.itemsDone ?? 0, task.items);
+  return { itemsDone: partialItems, itemsFailed: Math.max(task.items, 0) - partialItems, bytesDone: clamp(r?.bytesDone ?? 0, task.bytes) };
+}
+
+/** Adds a final task's contribution to the counters. */
+function counted(p: JobProgress, state: 'succeeded' | 'failed', c: TaskContribution): JobProgress {
+  return {
+    ...p,
+    tasksSucceeded: p.tasksSucceeded + (state === 'succeeded' ? 1 : 0),
+    tasksFailed: p.tasksFailed + (state === 'failed' ? 1 : 0),
+    itemsDone: p.itemsDone + c.itemsDone,
+    itemsFailed: p.itemsFailed + c.itemsFailed,
+    bytesDone: p.bytesDone + c.bytesDone,
+  };
+}
+
+/**
+ * Progress as the fold of the plan's final tasks (totals from the plan). Equal to what the
+ * outcome reducers accumulate; a recovery uses it after resetting tasks.
+ */
+export function recountProgress(tasks: readonly TaskPlan[], statusOf: (i: number) => TaskStatus): JobProgress {
+  let p: JobProgress = { tasksTotal: tasks.length, tasksSucceeded: 0, tasksFailed: 0, itemsTotal: 0, itemsDone: 0, itemsFailed: 0, bytesTotal: 0, bytesDone: 0 };
+  tasks.forEach((t, i) => {
+    p.itemsTotal += t.items;
+    p.bytesTotal += t.bytes;
+    const st = statusOf(i);
+    if (st.state !== 'pending') p = counted(p, st.state, contributionOf(t, st.state, st.result));
+  });
+  return p;
+}
+
+/** Outcome of an attempt a recovery made obsolete (it ran before the task was reset). */
+function beforeFloor(st: TaskStatus, attempt: number): boolean {
+  return st.attemptFloor !== undefined && attempt < st.attemptFloor;
+}
+
 /**
  * Counts a TaskSucceeded: once per distinct task id. Outcomes for unknown or already final tasks
  * (redeliveries, an earlier epoch's duplicate) leave the context unchanged.
@@ -214,12 +296,9 @@ export function applyTaskSucceeded(ctx: JobContext, data: TaskSucceeded['data'])
   const i = indexOf(ctx, data.taskId);
   if (i < 0) return ctx;
   const st = statusAt(ctx, i);
-  if (st.state !== 'pending') return ctx;
+  if (st.state !== 'pending' || beforeFloor(st, data.attempt)) return ctx;
   const task = ctx.tasks![i]!;
   const r = data.result;
-  const itemsDone = clamp(r.itemsDone, task.items);
-  const itemsFailed = clamp(r.itemsFailed, task.items - itemsDone);
-  const p = ctx.progress;
   return {
     ...ctx,
     taskStatus: withStatus(ctx.taskStatus, i, {
@@ -228,13 +307,7 @@ export function applyTaskSucceeded(ctx: JobContext, data: TaskSucceeded['data'])
       maxAttemptSeen: Math.max(st.maxAttemptSeen, data.attempt),
       result: r,
     }),
-    progress: {
-      ...p,
-      tasksSucceeded: p.tasksSucceeded + 1,
-      itemsDone: p.itemsDone + itemsDone,
-      itemsFailed: p.itemsFailed + itemsFailed,
-      bytesDone: p.bytesDone + clamp(r.bytesDone, task.bytes),
-    },
+    progress: counted(ctx.progress, 'succeeded', contributionOf(task, 'succeeded', r)),
     failures: appendFailures(ctx, data.taskId, r),
   };
 }
@@ -248,7 +321,7 @@ export function applyTaskFailed(ctx: JobContext, data: TaskFailed['data']): JobC
   const i = indexOf(ctx, data.taskId);
   if (i < 0) return ctx;
   const st = statusAt(ctx, i);
-  if (st.state !== 'pending') return ctx;
+  if (st.state !== 'pending' || beforeFloor(st, data.attempt)) return ctx;
   const failedAttempts = st.failedAttempts.includes(data.attempt)
     ? st.failedAttempts
     : [...st.failedAttempts, data.attempt];
@@ -263,18 +336,10 @@ export function applyTaskFailed(ctx: JobContext, data: TaskFailed['data']): JobC
   if (!final) return { ...ctx, taskStatus: withStatus(ctx.taskStatus, i, status) };
   if (data.result !== undefined) status.result = data.result;
   const task = ctx.tasks![i]!;
-  const partialItems = clamp(data.result?.itemsDone ?? 0, task.items);
-  const p = ctx.progress;
   return {
     ...ctx,
     taskStatus: withStatus(ctx.taskStatus, i, status),
-    progress: {
-      ...p,
-      tasksFailed: p.tasksFailed + 1,
-      itemsDone: p.itemsDone + partialItems,
-      itemsFailed: p.itemsFailed + Math.max(task.items, 0) - partialItems,
-      bytesDone: p.bytesDone + clamp(data.result?.bytesDone ?? 0, task.bytes),
-    },
+    progress: counted(ctx.progress, 'failed', contributionOf(task, 'failed', data.result)),
     failures: appendFailures(ctx, data.taskId, data.result),
   };
 }

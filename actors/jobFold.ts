@@ -3,12 +3,14 @@
  * Plus the read helpers a coordinator and the API need on top of a snapshot.
  */
 import { createActor, type ActorScope, type SnapshotFrom } from 'xstate';
-import { TERMINAL_STATES, type JobEvent, type JobState, type JobSubmitted, type TaskPlan } from './events.ts';
+import { TERMINAL_STATES, type JobCompacted, type JobEvent, type JobState, type JobSubmitted, type TaskPlan } from './events.ts';
 import { IllegalEventError } from './illegalEventError.ts';
 import { jobMachine } from './job.machine.ts';
+import { restoreJob } from './jobCompaction.ts';
 import { getTaskStatus, statusAt, tasksAllFinal, type JobProgress, type TaskStatus } from './jobContext.ts';
 
 export { IllegalEventError } from './illegalEventError.ts';
+export { compactedContext, restoreJob } from './jobCompaction.ts';
 
 /** A job's state: an xstate machine snapshot (`.value` is the JobState, `.context` the JobContext). */
 export type JobSnapshot = SnapshotFrom<typeof jobMachine>;
@@ -51,28 +53,45 @@ export function startJob(ev: JobSubmitted): JobSnapshot {
   return jobMachine.getInitialSnapshot(foldScope, ev);
 }
 
+/** A JobCompacted is legal once, on a terminal job, naming the state the job is in. */
+function canCompact(s: JobSnapshot, ev: JobCompacted): boolean {
+  return isTerminal(s) && !s.context.compacted && ev.data.state === s.value;
+}
+
 /** True when `ev` is a legal next fact for this job (and belongs to it). */
 export function canApply(s: JobSnapshot, ev: JobEvent): boolean {
-  return ev.meta.jobId === s.context.jobId && s.can(ev);
+  if (ev.meta.jobId !== s.context.jobId) return false;
+  return ev.type === 'JobCompacted' ? canCompact(s, ev) : s.can(ev);
 }
 
 /**
  * Applies one event. Throws IllegalEventError when the machine rejects it: a stored event the
- * machine rejects is a bug, never something to skip silently.
+ * machine rejects is a bug, never something to skip silently. A JobCompacted replaces the snapshot.
  */
 export function evolveJob(s: JobSnapshot, ev: JobEvent): JobSnapshot {
   if (ev.meta.jobId !== s.context.jobId) throw new IllegalEventError(ev, jobState(s), `belongs to job ${ev.meta.jobId}`);
-  if (!s.can(ev)) throw new IllegalEventError(ev, jobState(s));
-  return step(s, ev);
+  if (!canApply(s, ev)) throw new IllegalEventError(ev, jobState(s));
+  return ev.type === 'JobCompacted' ? restoreJob(ev) : step(s, ev);
 }
 
-/** Folds a job's full event list; the first event must be its JobSubmitted. */
+/**
+ * Folds a job's event list. It starts at the job's JobSubmitted, or at its (last) JobCompacted,
+ * which supersedes everything before it: a reader may see task outcomes that sort before the
+ * rollup record until retention purges them.
+ */
 export function foldJob(events: readonly JobEvent[]): JobSnapshot {
-  const [first, ...rest] = events;
-  if (first === undefined) throw new RangeError('foldJob needs at least the JobSubmitted event');
-  if (first.type !== 'JobSubmitted') throw new IllegalEventError(first, 'NONE', 'the first event must be JobSubmitted');
-  let s = startJob(first);
-  for (const ev of rest) s = evolveJob(s, ev);
+  if (events.length === 0) throw new RangeError('foldJob needs at least the JobSubmitted event');
+  let from = events.length - 1;
+  while (from >= 0 && events[from]!.type !== 'JobCompacted') from--;
+  let s: JobSnapshot;
+  if (from >= 0) s = restoreJob(events[from] as JobCompacted);
+  else {
+    const first = events[0]!;
+    if (first.type !== 'JobSubmitted') throw new IllegalEventError(first, 'NONE', 'the first event must be JobSubmitted or JobCompacted');
+    s = startJob(first);
+    from = 0;
+  }
+  for (let i = from + 1; i < events.length; i++) s = evolveJob(s, events[i]!);
   return s;
 }
 
@@ -136,6 +155,16 @@ export interface JobView {
   error: { code: string; message: string } | null;
   summary: unknown;
   reclaims: number;
+  virtualCluster: string;
+  /** False once a finished job was archived (hidden from default lists; no recover or re-run). */
+  active: boolean;
+  /** A cooperative stop in progress (or the one that stopped the job). */
+  stopRequested: { graceMs: number; deadline: string } | null;
+  rerunOf: string | null;
+  callbackUrl: string | null;
+  recoveries: number;
+  /** Retention compacted the history: no task detail is left. */
+  compacted: boolean;
 }
 
 /** Projects a snapshot onto the API's JobView. */
@@ -158,5 +187,12 @@ export function toJobView(s: JobSnapshot): JobView {
     error: c.error ?? null,
     summary: c.summary ?? null,
     reclaims: c.reclaims,
+    virtualCluster: c.virtualCluster,
+    active: c.active,
+    stopRequested: c.stopRequested === null ? null : { ...c.stopRequested },
+    rerunOf: c.rerunOf ?? null,
+    callbackUrl: c.callbackUrl ?? null,
+    recoveries: c.recoveries,
+    compacted: c.compacted,
   };
 }

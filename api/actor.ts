@@ -1,16 +1,17 @@
 /**
- * Who is calling, as written into event metadata. The single place to change when authentication
- * arrives (then: `user:<name>` from the verified token).
+ * Who is calling, as the engine wants it: the authenticated caller (set by api/auth.ts) and the
+ * client's reason. Events record it as meta.actor `user:<name>`.
  */
 import type { FastifyRequest } from 'fastify';
-import type { ActorRef } from '../engine/service.ts';
+import type { By } from '../engine/service.ts';
+import type {} from './auth.ts';
 
-/** The actor for a request. Until auth exists every request acts as `api`. */
-export function actorOf(_request: FastifyRequest): string {
-  return 'api';
+/** The actor written into event metadata for a request: `user:<name>`. */
+export function actorOf(request: FastifyRequest): string {
+  return `user:${request.caller.user}`;
 }
 
-/** An ActorRef for a request, with the optional client-given reason. */
-export function actorRef(request: FastifyRequest, reason?: string): ActorRef {
-  return reason === undefined ? { actor: actorOf(request) } : { actor: actorOf(request), reason };
+/** The caller and the optional client-given reason, for a JobService command. */
+export function by(request: FastifyRequest, reason?: string): By {
+  return reason === undefined ? { caller: request.caller } : { caller: request.caller, reason };
 }

@@ -32,7 +32,7 @@ const FASTIFY_ERRORS: Readonly<Record<string, { code: ErrorCode; message?: strin
   FST_ERR_NOT_FOUND: { code: 'NOT_FOUND' },
   FST_ERR_BAD_URL: { code: 'VALIDATION_FAILED', message: 'The URL has an invalid percent-encoding.' },
   // Our only path parameters are ids, so an over-long one is an invalid id.
-  FST_ERR_MAX_PARAM_LENGTH: { code: 'INVALID_ID', message: 'params/id is too long (expected a lowercase UUID)' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'INVALID_ID', message: 'A path parameter is too long.' },
 };
 
 /** Other 4xx statuses with a code of their own; the rest become 400 VALIDATION_FAILED. */
@@ -109,7 +109,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   const appError = toAppError(err);
   if (appError.status >= 500) request.log.error({ err: appError.cause ?? appError }, 'request failed');
   else request.log.info({ code: appError.code }, appError.message);
-  if (appError.status === 503 || appError.status === 429) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  // The rate limiter sets the exact wait; keep it.
+  if ((appError.status === 503 || appError.status === 429) && !reply.hasHeader('retry-after')) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.code(appError.status).type('application/json; charset=utf-8').send(errorBody(appError));
 }
 

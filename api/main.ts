@@ -2,7 +2,7 @@
  * The one binary: `start [--roles api,coordinator,worker] [--port 8080] [--nats-url nats://...] ...`.
  * Every flag is also an environment variable (docs/configuration.md).
  */
-import { buildServer } from './server.ts';
+import { buildServer, engineServerOptions } from './server.ts';
 import { ConfigError, createLogger, parseFlags, readEnv, resolveConfig, startEngine, VERSION } from '../engine/index.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   const engine = await startEngine(config, logger);
   let app: ReturnType<typeof buildServer> | undefined;
   if (config.roles.includes('api')) {
-    app = buildServer({ service: engine.service, logger: logger.child({ role: 'api' }), metrics: () => engine.metrics.render() });
+    app = buildServer({ ...engineServerOptions(engine, config), logger: logger.child({ role: 'api' }) });
     await app.listen({ host: config.host, port: config.port });
   }
   const where = app ? `http://${config.host}:${config.port}/native/v1` : '(no api role)';
@@ -43,6 +43,13 @@ async function main(argv: string[]): Promise<number> {
       `  NATS:  ${engine.embedded ? `${engine.natsUrl} (embedded, store ${config.stateDir}/nats, sync_interval ${config.syncInterval})` : 'external (NATS_URL)'}\n` +
       `  files: ${config.filesDir}   cache: ${config.cacheDir}\n`,
   );
+  if (engine.generatedAdminPassword !== undefined) {
+    // Shown once, on the terminal only (never through the logger): it is not stored anywhere in clear.
+    process.stdout.write(
+      `  first start: created user "admin" with password ${engine.generatedAdminPassword}\n` +
+        `  (log in with POST /native/v1/auth/login; change it with PUT /native/v1/users/admin/password)\n`,
+    );
+  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -6,10 +6,18 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { REDACT_PATHS } from '../engine/log.ts';
 import type { JobService } from '../engine/service.ts';
+import { DEFAULTS, VERSION, type Config, type ControlStore, type Engine, type Identity } from '../engine/index.ts';
+import { authPlugin } from './auth.ts';
 import { clientErrorHandler, installErrorHandlers, sendError } from './errorResponses.ts';
 import { POISONING_ACTION, registerJsonBodyParser } from './jsonBody.ts';
+import { registerOpenApi } from './openapi.ts';
+import { authRoutes } from './routes/auth.ts';
+import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { healthRoutes, systemRoutes } from './routes/system.ts';
+import { userRoutes } from './routes/users.ts';
+import { virtualClusterRoutes } from './routes/virtualClusters.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 /** Largest request body accepted (decoded), in bytes. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -25,9 +33,18 @@ const API_REDACT_PATHS = [
   ...new Set([...REDACT_PATHS, 'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]']),
 ];
 
+/** The settings the API layer reads (defaults: engine/config.ts DEFAULTS). */
+export type ApiSettings = Pick<Config, 'metricsPublic' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'sseMaxPerUser' | 'sseMaxTotal' | 'callbackSecret'>;
+
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
   service: JobService;
+  /** Users, tokens and roles: every route but the probes, `/docs` and login needs a bearer token. */
+  identity: Identity;
+  /** Global webhooks and the callback secret live here. */
+  controlStore: ControlStore;
+  /** @defaultValue the engine defaults */
+  settings?: Partial<ApiSettings>;
   /** Request logs go here (with credentials redacted); `false` for none. */
   logger: Logger | false;
   /** @defaultValue {@link DEFAULT_BODY_LIMIT_BYTES} */
@@ -38,12 +55,27 @@ export interface ServerOptions {
   metrics?: () => Promise<{ contentType: string; text: string }>;
 }
 
-type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics'>> & Pick<ServerOptions, 'metrics'>>;
+type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics' | 'settings'>> & Pick<ServerOptions, 'metrics'> & { settings: ApiSettings }>;
+
+/** The engine-provided options of a server in front of a started engine (the caller adds `logger`). */
+export function engineServerOptions(engine: Pick<Engine, 'service' | 'identity' | 'controlStore' | 'metrics'>, settings: ApiSettings): Omit<ServerOptions, 'logger'> {
+  return { service: engine.service, identity: engine.identity, controlStore: engine.controlStore, settings, metrics: () => engine.metrics.render() };
+}
 
 /** Applies defaults and rejects options that would build a broken server. */
 export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
   const resolved = {
     service: opts.service,
+    identity: opts.identity,
+    controlStore: opts.controlStore,
+    settings: {
+      metricsPublic: opts.settings?.metricsPublic ?? DEFAULTS.metricsPublic,
+      rateLimitPerMinute: opts.settings?.rateLimitPerMinute ?? DEFAULTS.rateLimitPerMinute,
+      loginRateLimitPerMinute: opts.settings?.loginRateLimitPerMinute ?? DEFAULTS.loginRateLimitPerMinute,
+      sseMaxPerUser: opts.settings?.sseMaxPerUser ?? DEFAULTS.sseMaxPerUser,
+      sseMaxTotal: opts.settings?.sseMaxTotal ?? DEFAULTS.sseMaxTotal,
+      callbackSecret: opts.settings?.callbackSecret ?? DEFAULTS.callbackSecret,
+    },
     logger: opts.logger,
     bodyLimitBytes: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     prefix: opts.prefix ?? DEFAULT_PREFIX,
@@ -82,13 +114,28 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 
   installErrorHandlers(app);
   registerJsonBodyParser(app);
-  void app.register(jobRoutes, { prefix: opts.prefix, service: opts.service });
-  void app.register(systemRoutes, { prefix: opts.prefix, service: opts.service });
-  void app.register(healthRoutes, { service: opts.service });
+  // Before every route: the document is built from the routes registered after it.
+  registerOpenApi(app, { version: VERSION });
+  const { service, identity, controlStore, settings, prefix } = opts;
+  // Authentication and rate limits apply to every route registered after this.
+  void app.register(authPlugin, {
+    identity,
+    metricsPublic: settings.metricsPublic,
+    rateLimitPerMinute: settings.rateLimitPerMinute,
+    loginRateLimitPerMinute: settings.loginRateLimitPerMinute,
+  });
+  void app.register(authRoutes, { prefix, identity, service });
+  void app.register(userRoutes, { prefix, identity, service });
+  void app.register(virtualClusterRoutes, { prefix, identity, service });
+  void app.register(jobRoutes, { prefix, service });
+  void app.register(eventRoutes, { prefix, service, sseMaxPerUser: settings.sseMaxPerUser, sseMaxTotal: settings.sseMaxTotal });
+  void app.register(webhookRoutes, { prefix, service, store: controlStore, config: settings });
+  void app.register(systemRoutes, { prefix, service });
+  void app.register(healthRoutes, { service });
   const metrics = opts.metrics;
   if (metrics) {
     // Scraped often: keep it out of the request log unless it fails.
-    app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) => {
+    app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (_req, reply) => {
       const m = await metrics();
       return reply.type(m.contentType).send(m.text);
     });

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { buildServer } from '../api/server.ts';
+import { buildServer, engineServerOptions } from '../api/server.ts';
 import { readEnv, resolveConfig, silentLogger, startEngine } from '../engine/index.ts';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../engine/nats/embeddedServer.ts';
 import { connectNats, ensureStreams } from '../engine/nats/connection.ts';
@@ -75,11 +76,14 @@ async function startWorkerProcess(natsUrl: string, stateDir: string) {
   return child;
 }
 
+/** The load generator authenticates as admin with this static token (a real, opt-in setting). */
+const BENCH_TOKEN = randomBytes(24).toString('hex');
+
 async function endToEnd(nats: EmbeddedNats, stateDir: string, split: boolean) {
-  const config = resolveConfig(readEnv(), { natsUrl: nats.url, stateDir, port: 0, logLevel: 'silent', ...(split ? { roles: ['api', 'coordinator'] as ('api' | 'coordinator')[] } : {}) });
+  const config = resolveConfig(readEnv(), { natsUrl: nats.url, stateDir, port: 0, logLevel: 'silent', adminToken: BENCH_TOKEN, ...(split ? { roles: ['api', 'coordinator'] as ('api' | 'coordinator')[] } : {}) });
   const workerProc = split ? await startWorkerProcess(nats.url, `${stateDir}-worker`) : undefined;
   const engine = await startEngine(config, silentLogger);
-  const app = buildServer({ service: engine.service, logger: false });
+  const app = buildServer({ ...engineServerOptions(engine, config), logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   const wall = () => performance.timeOrigin + performance.now();
@@ -88,7 +92,7 @@ async function endToEnd(nats: EmbeddedNats, stateDir: string, split: boolean) {
     if ((e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'STOPPED') && !finishedAt.has(e.id)) finishedAt.set(e.id, wall());
   });
   const t0 = wall();
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./loadgen.ts', import.meta.url)), String(port), String(JOBS), String(CLIENTS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./loadgen.ts', import.meta.url)), String(port), String(JOBS), String(CLIENTS)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOADGEN_TOKEN: BENCH_TOKEN } });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
   await new Promise((r) => child.on('exit', r));

@@ -6,11 +6,13 @@
 import { Agent, request } from 'node:http';
 
 const [port, jobs, clients, bodyJson] = [Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4]), process.argv[5] ?? '{"type":"noop","spec":{}}'];
+/** The service's admin token, from the environment (never on the command line, where `ps` shows it). */
+const AUTH: Record<string, string> = process.env['LOADGEN_TOKEN'] ? { authorization: `Bearer ${process.env['LOADGEN_TOKEN']}` } : {};
 const wall = () => performance.timeOrigin + performance.now();
 
 function post(agent: Agent, body: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/native/v1/jobs', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/native/v1/jobs', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...AUTH } }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (data += c));

@@ -10,6 +10,8 @@ import type { Logger } from './log.ts';
 import { createJobProjection, type JobProjection } from './projections/jobProjection.ts';
 import type { JobService, ServiceInfo } from './service.ts';
 import type { TaskQueue } from './taskqueue/taskQueue.ts';
+import { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
+import { createRetention, type Retention } from './retention/retention.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
 
 /** Everything the engine needs from outside; NATS-backed in production, in-memory in simulation. */
@@ -25,6 +27,8 @@ export interface CoreDeps {
   /** Extra readiness checks (e.g. the NATS connection). */
   checks?: () => Record<string, boolean>;
   info: () => ServiceInfo;
+  /** The effective virtual clusters (quota pools). @defaultValue only `default`, with the whole capacity */
+  virtualClusters?: () => readonly VirtualClusterDef[];
 }
 
 export interface EngineCore {
@@ -34,6 +38,8 @@ export interface EngineCore {
   worker?: Worker;
   /** ms from start until the projection had replayed the stream. */
   replayMs: number;
+  /** Compacts and removes finished jobs (writes only in coordinator processes). */
+  retention: Retention;
   stop(opts?: { handoff?: boolean }): Promise<void>;
 }
 
@@ -57,26 +63,33 @@ export async function startEngineCore(deps: CoreDeps): Promise<EngineCore> {
   const shortId = () => random.uuid().replace(/-/g, '').slice(0, 12);
   let coordinator: Coordinator | undefined;
   let worker: Worker | undefined;
+  const defaultClusters = effectiveClusters([]);
+  const virtualClusters = deps.virtualClusters ?? (() => defaultClusters);
   const base = { eventLog, taskQueue: deps.taskQueue, liveness: deps.liveness, projection, registry, roots, clock, logger };
   if (config.roles.includes('worker')) {
     worker = createWorker({ ...base, id: `w-${shortId()}`, config });
     await worker.start();
   }
   if (config.roles.includes('coordinator')) {
-    coordinator = createCoordinator({ ...base, id: `c-${shortId()}`, config });
+    coordinator = createCoordinator({ ...base, id: `c-${shortId()}`, config, virtualClusters });
     await coordinator.start();
   }
   const service = createJobService({
-    config, eventLog, projection, liveness: deps.liveness, registry, roots, clock, random, info: deps.info,
+    config, eventLog, projection, liveness: deps.liveness, registry, roots, clock, random, info: deps.info, virtualClusters,
     checks: () => ({ ...(deps.checks?.() ?? {}), projection: !followerBroken, eventsRejected: projection.rejected === 0 }),
   });
+  // Every process drops removed jobs from its projection (flat memory); coordinators also write.
+  const retention = createRetention({ eventLog, projection, config, clock, logger, writer: coordinator !== undefined });
+  retention.start();
   return {
     service,
     projection,
+    retention,
     ...(coordinator ? { coordinator } : {}),
     ...(worker ? { worker } : {}),
     replayMs,
     async stop(opts) {
+      retention.stop();
       await worker?.drain();
       await coordinator?.stop(opts);
       await follower.stop();

@@ -21,16 +21,33 @@ import { AppError, isAppError } from './errors.ts';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from './nats/embeddedServer.ts';
 import type { ServiceInfo } from './service.ts';
 import { createJetStreamTaskQueue } from './taskqueue/jetStreamTaskQueue.ts';
+import { createKvControlStore } from './nats/kvControlStore.ts';
+import { createIdentity, type Identity } from './auth/identity.ts';
+import { virtualClusterDefs } from './auth/virtualClusters.ts';
+import { effectiveClusters } from './quota/shares.ts';
+import type { ControlStore } from './controlstore/controlStore.ts';
+import { startHookDeliverer } from './hooks/deliverer.ts';
 
-export type { JobService } from './service.ts';
+export type { JobService, Caller, By, UserRole } from './service.ts';
+export { SYSTEM_CALLER } from './service.ts';
+export { createIdentity, type Identity } from './auth/identity.ts';
+export { createMemoryControlStore, type ControlStore } from './controlstore/controlStore.ts';
 export { AppError, ERROR_CODES, isAppError } from './errors.ts';
-export { resolveConfig, readEnv, parseFlags, ConfigError, type Config } from './config.ts';
+export { resolveConfig, readEnv, parseFlags, ConfigError, DEFAULTS, type Config } from './config.ts';
+export { virtualClusterDefs } from './auth/virtualClusters.ts';
+export { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
+export { createWebhook, listWebhooks, deleteWebhook, callbackSecret } from './hooks/webhookStore.ts';
 export { createLogger, silentLogger, type Logger } from './log.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface Engine extends EngineCore {
   natsUrl: string;
+  /** Users, tokens, virtual clusters (the control KV bucket, mirrored in memory). */
+  identity: Identity;
+  controlStore: ControlStore;
+  /** Set when this start created the first admin with a generated password: print it once, never log it. */
+  generatedAdminPassword: string | undefined;
   metrics: Metrics;
   embedded: EmbeddedNats | undefined;
   /** Stop roles (workers drain, coordinators hand their jobs off), close NATS, stop the embedded server. */
@@ -105,7 +122,8 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
         await new Promise((r) => setTimeout(r, Math.min(3000, 200 * 2 ** i)));
       }
     }
-    const jsLog = createJetStreamEventLog({ nc });
+    const metrics = createMetrics({ labels: { roles: config.roles.join(',') } });
+    const jsLog = metrics.wrapEventLog(createJetStreamEventLog({ nc }));
     const refuseAfterReset = () => {
       const why = guard.resetReason();
       if (why) throw new AppError('STATE_STORE_RESET', why);
@@ -121,6 +139,24 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
     const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
     const liveness = createKvLiveness({ nc, clock: systemClock });
     const registry = createJobTypeRegistry(builtinJobTypes());
+    const controlStore = createKvControlStore({ nc, logger });
+    await controlStore.ready;
+    let projection: EngineCore['projection'] | undefined;
+    const identity = createIdentity({
+      store: controlStore, config, clock: systemClock, logger,
+      hasUnfinishedJobs: (vc) => {
+        const c = projection?.virtualClusterCounts().get(vc);
+        return c !== undefined && c.waiting + c.active > 0;
+      },
+    });
+    const boot = await identity.bootstrap();
+    if (boot.adminCreated) logger.warn({ user: 'admin', generated: boot.generatedPassword !== undefined }, 'created the first admin user');
+    // Read on every claim pass: cache, and drop the cache when a definition changes.
+    let clusters: ReturnType<typeof effectiveClusters> | undefined;
+    controlStore.onChange((key) => {
+      if (key.startsWith('vc.')) clusters = undefined;
+    });
+    const virtualClusters = () => (clusters ??= effectiveClusters(virtualClusterDefs(controlStore)));
     const info = (): ServiceInfo => ({
       name: 'jetjobs',
       version: VERSION,
@@ -131,21 +167,40 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
       jobTypes: registry.names(),
     });
     const core = await startEngineCore({
-      config, eventLog, taskQueue, liveness, registry, clock: systemClock, random: systemRandom, logger, info,
+      config, eventLog, taskQueue, liveness, registry, clock: systemClock, random: systemRandom, logger, info, virtualClusters,
       checks: () => ({ nats: connected && !nc.isClosed(), store: guard.resetReason() === null }),
     });
     applied = () => core.projection.lastSeq();
+    projection = core.projection;
     guard.start();
-    const metrics = createMetrics(core.projection, { roles: config.roles.join(',') });
+    metrics.attach({
+      projection: core.projection,
+      replayMs: core.replayMs,
+      ...(core.coordinator ? { coordinator: core.coordinator } : {}),
+      ...(core.worker ? { worker: core.worker } : {}),
+    });
+    const sweep = setInterval(() => {
+      identity.sweepExpiredTokens().catch((err: unknown) => logger.warn({ err }, 'expired-token sweep failed'));
+    }, 10 * 60_000);
+    sweep.unref();
+    const hooks = config.roles.includes('coordinator')
+      ? await startHookDeliverer({ nc, eventLog, projection: core.projection, store: controlStore, config, clock: systemClock, logger })
+      : undefined;
     return {
       ...core,
       natsUrl,
       embedded,
       metrics,
+      identity,
+      controlStore,
+      generatedAdminPassword: boot.generatedPassword,
       async shutdown() {
         guard.stop();
         metrics.stop();
+        clearInterval(sweep);
+        await hooks?.stop();
         await core.stop();
+        await controlStore.close();
         await taskQueue.close();
         await liveness.close();
         await eventLog.close();

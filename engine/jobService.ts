@@ -1,22 +1,45 @@
+/**
+ * The engine behind the API: commands become CAS appends of decided events; reads come from the
+ * projection (or the log when it lags). Every call is scoped to its Caller: a non-admin sees and
+ * controls only the jobs it owns, and any other job is JOB_NOT_FOUND (404, never 403).
+ */
 import { createHash } from 'node:crypto';
-import type { JobEvent, JobSubmittedData, JobState } from '../actors/events.ts';
-
-import { decide, type JobCommand } from '../actors/decide.ts';
+import type { Envelope, EventMeta, JobEvent, JobState, JobSubmittedData, WebhookRedeliveryRequested } from '../actors/events.ts';
+import { EVENT_SCHEMA_VERSION, TERMINAL_STATES } from '../actors/events.ts';
+import { decide, type CommandMeta, type JobCommand } from '../actors/decide.ts';
 import { statusAt, type JobContext } from '../actors/jobContext.ts';
 import { foldJob, toJobView, type JobSnapshot } from '../actors/jobFold.ts';
 import type { Clock, Random } from './clock.ts';
 import type { Config } from './config.ts';
 import { AppError, isAppError } from './errors.ts';
 import type { EventLog, LogRecord } from './eventlog/eventLog.ts';
+import { validateCallbackUrl } from './hooks/callbackUrl.ts';
 import type { FileRoots } from './jobtypes/jobType.ts';
 import type { JobTypeRegistry } from './jobtypes/registry.ts';
+import { liveStream } from './live/liveStream.ts';
 import type { Liveness } from './liveness/liveness.ts';
 import type { JobEntry, JobProjection } from './projections/jobProjection.ts';
-import type { ActorRef, FailuresView, HistoryEntry, JobService, JobView, ProgressView, ServiceInfo, WorkerView } from './service.ts';
-import { jobEvSubject, jobTaskSubject, parseSubject } from './subjects.ts';
+import { DEFAULT_VIRTUAL_CLUSTER, effectiveClusters, vcSlots, type VirtualClusterDef } from './quota/shares.ts';
+import {
+  SYSTEM_CALLER,
+  type By,
+  type Caller,
+  type DeliveryEntry,
+  type FailuresView,
+  type HistoryEntry,
+  type JobService,
+  type JobView,
+  type ListQuery,
+  type ProgressView,
+  type ServiceInfo,
+  type SubmitRequest,
+  type VirtualClusterStatus,
+  type WorkerView,
+} from './service.ts';
+import { jobEvSubject, jobHookSubject, jobTaskSubject, parseSubject } from './subjects.ts';
 
 export interface JobServiceDeps {
-  config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs'>;
+  config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs' | 'stopGraceMs' | 'runningJobCapacity'>;
   eventLog: EventLog;
   projection: JobProjection;
   liveness: Liveness;
@@ -26,6 +49,8 @@ export interface JobServiceDeps {
   random: Random;
   info: () => ServiceInfo;
   checks: () => Record<string, boolean>;
+  /** The effective virtual clusters (`effectiveClusters(defined)`). @defaultValue only `default` */
+  virtualClusters?: () => readonly VirtualClusterDef[];
 }
 
 /** How long a write waits for the local projection to show it (read-your-writes). */
@@ -53,19 +78,51 @@ export function idempotentJobId(owner: string, key: string): string {
 /** The API's view of a job. */
 export const toView = toJobView;
 
+/** `meta.actor` of a caller's writes: `user:<name>`, or `system` for the engine itself. */
+export function actorOf(caller: Caller): string {
+  return caller === SYSTEM_CALLER ? 'system' : `user:${caller.user}`;
+}
+
+/** The job owner a caller's submissions get. */
+function ownerOf(caller: Caller): string {
+  return caller === SYSTEM_CALLER ? 'system' : caller.user;
+}
+
+/** Admins see every job; everyone else only their own. */
+export function canSeeJob(caller: Caller, ctx: Pick<JobContext, 'owner'>): boolean {
+  return caller.role === 'admin' || ctx.owner === ownerOf(caller);
+}
+
+/** Whether the caller may submit to a virtual cluster: admins anywhere, everyone to `default`. */
+export function canUseVirtualCluster(caller: Caller, name: string): boolean {
+  return caller.role === 'admin' || name === DEFAULT_VIRTUAL_CLUSTER || caller.virtualClusters.includes(name);
+}
+
+const DECISION_ERRORS = { JOB_NOT_FOUND: 'JOB_NOT_FOUND', JOB_COMPACTED: 'JOB_COMPACTED' } as const;
+
 /** The engine behind the API: commands become CAS appends; reads come from the projection. */
 export function createJobService(deps: JobServiceDeps): JobService {
   const { config, eventLog, projection, liveness, registry, roots, clock, random } = deps;
+  const defaultClusters = effectiveClusters([]);
+  const virtualClusters = deps.virtualClusters ?? (() => defaultClusters);
+  const now = () => new Date(clock.now()).toISOString();
 
   /** A job's snapshot and the CAS expectation, from the projection or, if it lags, the log. */
   async function load(id: string, fresh = false): Promise<{ snapshot: JobSnapshot; lastEvSeq: number }> {
     const e: JobEntry | undefined = fresh ? undefined : projection.get(id);
     if (e) return { snapshot: e.snapshot, lastEvSeq: e.lastEvSeq };
     const [ev, tasks] = await readJob(id);
-    if (ev.length === 0) throw new AppError('JOB_NOT_FOUND', `no job ${id}`);
+    if (ev.length === 0) throw notFound(id);
     // Task outcomes gate transitions (VerificationStarted needs every task final): fold both subjects in stream order.
     const events = [...ev, ...tasks].sort((a, b) => a.seq - b.seq).flatMap((r) => r.events) as JobEvent[];
     return { snapshot: foldJob(events), lastEvSeq: ev[ev.length - 1]!.seq };
+  }
+
+  /** `load`, refusing (as not found) a job the caller may not see. */
+  async function loadVisible(id: string, caller: Caller, fresh = false): Promise<{ snapshot: JobSnapshot; lastEvSeq: number }> {
+    const j = await load(id, fresh);
+    if (!canSeeJob(caller, j.snapshot.context)) throw notFound(id);
+    return j;
   }
 
   /**
@@ -85,14 +142,24 @@ export function createJobService(deps: JobServiceDeps): JobService {
     return toView((await load(id, true)).snapshot);
   }
 
+  function commandMeta(by: By, causationId?: string): CommandMeta {
+    return {
+      actor: actorOf(by.caller),
+      at: now(),
+      ...(by.reason !== undefined ? { reason: by.reason } : {}),
+      ...(causationId !== undefined ? { causationId } : {}),
+    };
+  }
+
   /** Decide and append with CAS, re-reading and re-deciding on a lost race. */
-  async function command(id: string, cmd: JobCommand, by: ActorRef): Promise<JobView> {
+  async function command(id: string, cmd: JobCommand, by: By): Promise<JobView> {
     let fresh = false;
     for (let attempt = 0; ; attempt++) {
-      const { snapshot, lastEvSeq } = await load(id, fresh);
-      const d = decide(cmd, snapshot, { actor: by.actor, at: new Date(clock.now()).toISOString(), ...(by.reason ? { reason: by.reason } : {}) });
+      const { snapshot, lastEvSeq } = await loadVisible(id, by.caller, fresh);
+      const d = decide(cmd, snapshot, commandMeta(by));
       if (!d.ok) {
-        throw new AppError(d.code === 'JOB_NOT_FOUND' ? 'JOB_NOT_FOUND' : 'INVALID_TRANSITION', `${cmd.kind}: ${d.message}`);
+        const code = d.code === 'JOB_NOT_FOUND' || d.code === 'JOB_COMPACTED' ? DECISION_ERRORS[d.code] : 'INVALID_TRANSITION';
+        throw new AppError(code, `${cmd.kind}: ${d.message}`);
       }
       if (d.events.length === 0) return toView(snapshot);
       try {
@@ -103,6 +170,28 @@ export function createJobService(deps: JobServiceDeps): JobService {
         fresh = true;
       }
     }
+  }
+
+  /** The virtual cluster a submission runs in, after checking it exists and the caller may use it. */
+  function checkVirtualCluster(caller: Caller, requested: string | undefined): string {
+    const name = requested ?? DEFAULT_VIRTUAL_CLUSTER;
+    if (!virtualClusters().some((d) => d.name === name)) throw new AppError('VIRTUAL_CLUSTER_NOT_FOUND', `no virtual cluster ${name}`);
+    if (!canUseVirtualCluster(caller, name)) throw new AppError('VIRTUAL_CLUSTER_FORBIDDEN', `you have no access to virtual cluster ${name}`);
+    return name;
+  }
+
+  function checkQueueRoom(): void {
+    if (projection.countByState('WAITING') >= config.waitingJobCapacity) {
+      throw new AppError('QUEUE_FULL', `${config.waitingJobCapacity} jobs are waiting already; retry later`);
+    }
+  }
+
+  /** Appends a new job's JobSubmitted (CAS on an empty subject). */
+  async function create(data: JobSubmittedData, meta: CommandMeta, msgId: string): Promise<{ job: JobView; created: boolean }> {
+    const d = decide({ kind: 'submit', data }, undefined, meta);
+    if (!d.ok) throw new AppError('INVALID_TRANSITION', d.message);
+    const r = await eventLog.append(jobEvSubject(data.jobId), d.events, { expectedLastSubjectSeq: 0, msgId });
+    return { job: await viewAfter(data.jobId, r.seq), created: !r.duplicate };
   }
 
   function progressOf(s: JobSnapshot): ProgressView {
@@ -121,22 +210,39 @@ export function createJobService(deps: JobServiceDeps): JobService {
     };
   }
 
+  function matches(q: ListQuery, caller: Caller, states: Set<JobState> | undefined, e: JobEntry): boolean {
+    if (states && !states.has(e.state)) return false;
+    const c = e.snapshot.context as JobContext;
+    if (!canSeeJob(caller, c)) return false;
+    if (q.owner !== undefined && c.owner !== q.owner) return false;
+    if (q.virtualCluster !== undefined && c.virtualCluster !== q.virtualCluster) return false;
+    const active = q.active ?? true;
+    if (active !== 'all' && c.active !== active) return false;
+    if (q.type !== undefined && c.type !== q.type) return false;
+    if (q.name !== undefined && c.name !== q.name) return false;
+    return true;
+  }
+
   return {
-    async submit(req, opts) {
+    async submit(req: SubmitRequest, opts) {
+      const { caller } = opts;
       const spec = registry.validateSpec(req.type, req.spec, roots);
-      if (projection.countByState('WAITING') >= config.waitingJobCapacity) {
-        throw new AppError('QUEUE_FULL', `${config.waitingJobCapacity} jobs are waiting already; retry later`);
-      }
-      const owner = opts.actor;
-      const body = { type: req.type, name: req.name ?? req.type, spec, priority: req.priority ?? 0, maxTaskAttempts: req.maxTaskAttempts ?? 3, maxFailedRatio: req.maxFailedRatio ?? 0 };
+      const virtualCluster = checkVirtualCluster(caller, req.virtualCluster);
+      const callbackUrl = req.callbackUrl === undefined ? undefined : validateCallbackUrl(req.callbackUrl);
+      checkQueueRoom();
+      const owner = ownerOf(caller);
+      const body: Record<string, unknown> = {
+        type: req.type, name: req.name ?? req.type, spec, priority: req.priority ?? 0,
+        maxTaskAttempts: req.maxTaskAttempts ?? 3, maxFailedRatio: req.maxFailedRatio ?? 0,
+      };
+      // Only non-default values join the hash, so a request hashes as it did before these fields existed.
+      if (virtualCluster !== DEFAULT_VIRTUAL_CLUSTER) body['virtualCluster'] = virtualCluster;
+      if (callbackUrl !== undefined) body['callbackUrl'] = callbackUrl;
       const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
       const jobId = opts.idempotencyKey !== undefined ? idempotentJobId(owner, opts.idempotencyKey) : random.uuid();
-      const data: JobSubmittedData = { jobId, ...body, requestHash, owner, ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}) };
-      const d = decide({ kind: 'submit', data }, undefined, { actor: opts.actor, at: new Date(clock.now()).toISOString() });
-      if (!d.ok) throw new AppError('INVALID_TRANSITION', d.message);
+      const data = { jobId, ...body, virtualCluster, requestHash, owner, ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}) } as JobSubmittedData;
       try {
-        const r = await eventLog.append(jobEvSubject(jobId), d.events, { expectedLastSubjectSeq: 0, msgId: `submit:${jobId}:${requestHash}` });
-        return { job: await viewAfter(jobId, r.seq), created: !r.duplicate };
+        return await create(data, commandMeta(opts), `submit:${jobId}:${requestHash}`);
       } catch (err) {
         if (!isAppError(err, 'CONFLICT') || opts.idempotencyKey === undefined) throw err;
         const existing = await load(jobId, true);
@@ -147,21 +253,18 @@ export function createJobService(deps: JobServiceDeps): JobService {
       }
     },
 
-    async get(id) {
-      return toView((await load(id)).snapshot);
+    async get(id, caller) {
+      return toView((await loadVisible(id, caller)).snapshot);
     },
 
-    async list(q) {
+    async list(q, caller) {
       const states = q.state ? new Set<JobState>(q.state) : undefined;
       const before = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
       const jobs: JobView[] = [];
       let last: JobEntry | undefined;
       let more = false;
       for (const e of projection.newestFirst(before)) {
-        if (states && !states.has(e.state)) continue;
-        const c = e.snapshot.context as JobContext;
-        if (q.type !== undefined && c.type !== q.type) continue;
-        if (q.name !== undefined && c.name !== q.name) continue;
+        if (!matches(q, caller, states, e)) continue;
         if (jobs.length === q.limit) {
           more = true;
           break;
@@ -172,16 +275,39 @@ export function createJobService(deps: JobServiceDeps): JobService {
       return { jobs, nextCursor: more && last ? encodeCursor(last.submitSeq) : null };
     },
 
-    stop: (id, by) => command(id, { kind: 'stop' }, by),
+    stop: (id, by) => command(id, { kind: 'stop', graceMs: by.graceMs ?? config.stopGraceMs, ...(by.force ? { force: true } : {}) }, by),
     pause: (id, by) => command(id, { kind: 'pause' }, by),
     resume: (id, by) => command(id, { kind: 'resume' }, by),
+    recover: (id, by) => command(id, { kind: 'recover', mode: by.mode ?? 'failed' }, by),
+    setActive: (id, active, by) => command(id, { kind: 'setActive', active }, by),
 
-    async progress(id) {
-      return progressOf((await load(id)).snapshot);
+    async rerun(id, by) {
+      const { snapshot } = await loadVisible(id, by.caller);
+      const c = snapshot.context as JobContext;
+      const state = snapshot.value;
+      if (!TERMINAL_STATES.has(state)) throw new AppError('INVALID_TRANSITION', `rerun: job ${id} is ${state}; only a finished job can be re-run`);
+      if (!c.active) throw new AppError('INVALID_TRANSITION', `rerun: job ${id} is inactive; activate it first`);
+      const spec = registry.validateSpec(c.type, c.spec, roots);
+      const virtualCluster = checkVirtualCluster(by.caller, c.virtualCluster);
+      checkQueueRoom();
+      const body: Record<string, unknown> = {
+        type: c.type, name: c.name, spec, priority: c.priority, maxTaskAttempts: c.maxTaskAttempts, maxFailedRatio: c.maxFailedRatio,
+        ...(virtualCluster !== DEFAULT_VIRTUAL_CLUSTER ? { virtualCluster } : {}),
+        ...(c.callbackUrl !== undefined ? { callbackUrl: c.callbackUrl } : {}),
+        rerunOf: id,
+      };
+      const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
+      const jobId = random.uuid();
+      const data = { jobId, ...body, virtualCluster, requestHash, owner: c.owner } as JobSubmittedData;
+      return (await create(data, commandMeta(by, id), `submit:${jobId}:${requestHash}`)).job;
     },
 
-    async failures(id) {
-      const s = (await load(id)).snapshot;
+    async progress(id, caller) {
+      return progressOf((await loadVisible(id, caller)).snapshot);
+    },
+
+    async failures(id, caller) {
+      const s = (await loadVisible(id, caller)).snapshot;
       const c = s.context as JobContext;
       const tasks: FailuresView['tasks'] = [];
       for (let i = 0; i < (c.tasks?.length ?? 0); i++) {
@@ -195,14 +321,72 @@ export function createJobService(deps: JobServiceDeps): JobService {
       };
     },
 
-    async history(id) {
+    async history(id, caller) {
+      await loadVisible(id, caller);
       const [ev, tasks] = await readJob(id);
-      if (ev.length === 0) throw new AppError('JOB_NOT_FOUND', `no job ${id}`);
+      if (ev.length === 0) throw notFound(id);
       const records: LogRecord[] = [...ev, ...tasks].sort((a, b) => a.seq - b.seq);
       const out: HistoryEntry[] = [];
       for (const r of records) {
         const kind = parseSubject(r.subject)?.kind === 'job-task' ? 'task' : 'ev';
         for (const e of r.events) out.push({ seq: r.seq, time: r.time, subject: kind, type: e.type, data: e.data, meta: { ...e.meta } });
+      }
+      return out;
+    },
+
+    async deliveries(id, caller) {
+      await loadVisible(id, caller);
+      const out: DeliveryEntry[] = [];
+      for (const r of await eventLog.readSubject(jobHookSubject(id))) {
+        for (const e of r.events) {
+          out.push({ seq: r.seq, time: r.time, type: e.type as DeliveryEntry['type'], data: e.data, meta: { ...e.meta } });
+        }
+      }
+      return out;
+    },
+
+    async redeliver(id, by) {
+      const { snapshot } = await loadVisible(id, by.caller);
+      if (!TERMINAL_STATES.has(snapshot.value)) {
+        throw new AppError('INVALID_TRANSITION', `redeliver: job ${id} is ${snapshot.value}; notifications are sent once it finished`);
+      }
+      const cm = commandMeta(by);
+      const meta: EventMeta = { jobId: id, epoch: snapshot.context.epoch, actor: cm.actor, at: cm.at, v: EVENT_SCHEMA_VERSION };
+      if (cm.reason !== undefined) meta.reason = cm.reason;
+      const ev: WebhookRedeliveryRequested = { type: 'WebhookRedeliveryRequested', data: by.target !== undefined ? { target: by.target } : {}, meta };
+      await eventLog.append(jobHookSubject(id), [ev as Envelope]);
+    },
+
+    live({ caller, jobId, afterSeq, signal }) {
+      const canSee = (e: JobEntry) => canSeeJob(caller, e.snapshot.context);
+      const stream = () => liveStream(
+        { eventLog, projection, canSee, clock },
+        { signal, ...(jobId !== undefined ? { jobId } : {}), ...(afterSeq !== undefined ? { afterSeq } : {}) },
+      );
+      if (jobId === undefined) return stream();
+      return (async function* visibleJob() {
+        await loadVisible(jobId, caller);
+        yield* stream();
+      })();
+    },
+
+    async virtualClusters(caller) {
+      const defs = virtualClusters();
+      const coordinators = Math.max(1, liveness.alive('coord', config.failureDetectionTimeoutMs).length);
+      const total = config.runningJobCapacity * coordinators;
+      const slots = vcSlots(defs, total);
+      const counts = projection.virtualClusterCounts();
+      const out: VirtualClusterStatus[] = [];
+      for (const d of defs) {
+        if (!canUseVirtualCluster(caller, d.name)) continue;
+        const n = counts.get(d.name) ?? { waiting: 0, active: 0, total: 0 };
+        const sl = slots.get(d.name) ?? { guaranteed: 0, max: 0 };
+        out.push({
+          name: d.name, capacity: d.capacity, maxCapacity: d.maxCapacity,
+          usedCapacity: total > 0 ? Math.round((n.active / total) * 10_000) / 100 : 0,
+          numJobs: n.total, numActiveJobs: n.active, numPendingJobs: n.waiting,
+          slots: { guaranteed: sl.guaranteed, max: sl.max, used: n.active, total },
+        });
       }
       return out;
     },
@@ -228,6 +412,10 @@ export function createJobService(deps: JobServiceDeps): JobService {
   };
 }
 
+function notFound(id: string): AppError {
+  return new AppError('JOB_NOT_FOUND', `no job ${id}`);
+}
+
 function encodeCursor(submitSeq: number): string {
   return Buffer.from(`s:${submitSeq}`).toString('base64url');
 }
@@ -237,4 +425,3 @@ function decodeCursor(cursor: string): number {
   if (!m) throw new AppError('VALIDATION_FAILED', 'cursor is not one this service issued');
   return Number(m[1]);
 }
-

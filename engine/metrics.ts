@@ -1,55 +1,113 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { JOB_STATES } from '../actors/events.ts';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventLog } from './eventlog/eventLog.ts';
+import { registerCoordinatorMetrics, registerWorkerMetrics, type CoordinatorStatsSource, type WorkerStatsSource } from './metrics/roleMetrics.ts';
+import { registerStreamMetrics } from './metrics/streamMetrics.ts';
+import { timedEventLog } from './metrics/timedEventLog.ts';
 import type { JobProjection } from './projections/jobProjection.ts';
-import { parseSubject } from './subjects.ts';
+
+export type { CoordinatorStats, CoordinatorStatsSource, WorkerStats, WorkerStatsSource } from './metrics/roleMetrics.ts';
+
+/** Buckets of `jetjobs_scheduler_latency_ms`: sub-ms in memory up to a leader election's stall. */
+export const LATENCY_MS_BUCKETS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
+
+/** What the metrics read once the engine runs; see {@link Metrics.attach}. */
+export interface MetricsSources {
+  projection: JobProjection;
+  coordinator?: CoordinatorStatsSource;
+  worker?: WorkerStatsSource;
+  /** How long the start-up replay took, in ms (`EngineCore.replayMs`). */
+  replayMs?: number;
+}
+
+/** Options of {@link createMetrics}: the sources may be given here or later through `attach`. */
+export interface MetricsOptions extends Partial<MetricsSources> {
+  /** Labels on every series (e.g. `{ roles: 'api,coordinator' }`). */
+  labels: Record<string, string>;
+  /** Node process metrics (`jetjobs_process_*`, `jetjobs_nodejs_*`). @defaultValue true */
+  processMetrics?: boolean;
+}
 
 export interface Metrics {
   /** Prometheus text exposition. */
   render(): Promise<{ contentType: string; text: string }>;
+  /**
+   * The event log with every append/readSubject/lastSeq/purge timed into `jetjobs_scheduler_latency_ms`
+   * and counted into `jetjobs_scheduler_job_access_total`. Wrap before the core starts so the
+   * replay's reads are counted too.
+   */
+  wrapEventLog<L extends EventLog>(log: L): L;
+  /** Starts the stream, coordinator and worker metrics once the engine runs. Once only. */
+  attach(sources: MetricsSources): void;
+  /** The registry, for tests and for adding metrics of other components. */
+  readonly registry: Registry;
+  /** Stops following the projection. */
   stop(): void;
 }
 
 /**
- * Prometheus metrics derived from the event stream this process follows, so every process reports
- * the same cluster-wide counts. Names follow seed 004's `alluxio_scheduler_*` where they match.
- * Counting starts once the projection has caught up: replayed history is not a burst of claims.
+ * Prometheus metrics. Job, queue and outcome figures derive from the event stream this process
+ * follows, so every process reports the same cluster-wide counts; event-log latency and access
+ * counts and the coordinator/worker gauges are this process's own. Names follow seed 004's
+ * `alluxio_scheduler_*` where they match (see docs/operations.md).
+ *
+ * Wiring: `createMetrics({ labels })` → `metrics.wrapEventLog(log)` → start the core on the
+ * wrapped log → `metrics.attach({ projection, coordinator, worker, replayMs })`.
  */
-export function createMetrics(projection: JobProjection, labels: Record<string, string>): Metrics {
+export function createMetrics(opts: MetricsOptions): Metrics {
   const registry = new Registry();
-  registry.setDefaultLabels(labels);
-  collectDefaultMetrics({ register: registry, prefix: 'jetjobs_process_' });
-  const claims = new Counter({ name: 'jetjobs_scheduler_claim_total', help: 'Jobs claimed by a coordinator (JobClaimed events seen).', registers: [registry] });
-  const reclaims = new Counter({ name: 'jetjobs_scheduler_reclaim_total', help: 'Jobs requeued from a dead or departing coordinator (JobRequeued events seen).', labelNames: ['reason'], registers: [registry] });
-  const events = new Counter({ name: 'jetjobs_events_total', help: 'Events seen on the JOBS stream, by type.', labelNames: ['type'], registers: [registry] });
-  const tasks = new Counter({ name: 'jetjobs_task_outcomes_total', help: 'Task outcomes seen, by type and error code.', labelNames: ['outcome', 'code'], registers: [registry] });
-  new Gauge({
-    name: 'jetjobs_jobs', help: 'Jobs by state (as this process sees the stream).', labelNames: ['state'], registers: [registry],
-    collect() {
-      for (const s of JOB_STATES) this.set({ state: s }, projection.countByState(s));
-    },
+  registry.setDefaultLabels(opts.labels);
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'jetjobs_' });
+  const registers = [registry];
+  const latencyMs = new Histogram({
+    name: 'jetjobs_scheduler_latency_ms',
+    help: 'Latency of event-log operations by this process, by op (append, readSubject, lastSeq, purge), in ms.',
+    labelNames: ['op'],
+    buckets: LATENCY_MS_BUCKETS,
+    registers,
   });
-  new Gauge({
-    name: 'jetjobs_stream_applied_seq', help: 'Last JOBS stream sequence applied by this process.', registers: [registry],
-    collect() {
-      this.set(projection.lastSeq());
-    },
+  const access = new Counter({
+    name: 'jetjobs_scheduler_job_access_total',
+    help: 'Event-log accesses by this process, by type: append, read (one job subject), list (stream position or a follow start), purge (retention).',
+    labelNames: ['type'],
+    registers,
   });
-  const unsubscribe = projection.onChange((_e, _before, r) => {
-    const kind = parseSubject(r.subject)?.kind;
-    for (const ev of r.events) {
-      events.inc({ type: ev.type });
-      if (ev.type === 'JobClaimed') claims.inc();
-      else if (ev.type === 'JobRequeued') reclaims.inc({ reason: ev.meta.reason?.startsWith('coordinator shutting down') ? 'handoff' : 'stale-owner' });
-      else if (kind === 'job-task' && (ev.type === 'TaskSucceeded' || ev.type === 'TaskFailed')) {
-        const code = ev.type === 'TaskFailed' ? (ev.data as { error: { code: string } }).error.code : '';
-        tasks.inc({ outcome: ev.type === 'TaskSucceeded' ? 'succeeded' : 'failed', code });
-      }
-    }
+  const errors = new Counter({
+    name: 'jetjobs_eventlog_errors_total',
+    help: 'Failed event-log operations by this process, by op and error code (CONFLICT = a lost CAS race).',
+    labelNames: ['op', 'code'],
+    registers,
   });
-  return {
+  const replaySeconds = new Gauge({
+    name: 'jetjobs_scheduler_replay_seconds',
+    help: 'How long this process took to replay the JOBS stream into its projection at start.',
+    registers,
+  });
+
+  let unsubscribe: () => void = () => undefined;
+  let attached = false;
+  const metrics: Metrics = {
+    registry,
     async render() {
       return { contentType: registry.contentType, text: await registry.metrics() };
     },
-    stop: unsubscribe,
+    wrapEventLog: (log) => timedEventLog(log, latencyMs, { access, errors }),
+    attach(sources) {
+      if (attached) throw new Error('metrics already attached');
+      attached = true;
+      unsubscribe = registerStreamMetrics(registry, sources.projection);
+      if (sources.coordinator) registerCoordinatorMetrics(registry, sources.coordinator);
+      if (sources.worker) registerWorkerMetrics(registry, sources.worker);
+      if (sources.replayMs !== undefined) replaySeconds.set(sources.replayMs / 1000);
+    },
+    stop: () => unsubscribe(),
   };
+  if (opts.projection) {
+    metrics.attach({
+      projection: opts.projection,
+      ...(opts.coordinator ? { coordinator: opts.coordinator } : {}),
+      ...(opts.worker ? { worker: opts.worker } : {}),
+      ...(opts.replayMs === undefined ? {} : { replayMs: opts.replayMs }),
+    });
+  }
+  return metrics;
 }

@@ -1,11 +1,14 @@
 /**
- * Job routes: submit, list, read (job, progress, history) and the stop/pause/resume commands.
- * Handlers only translate HTTP to JobService calls; every rule lives in the engine.
+ * Job routes: submit, list, read (job, progress, failures, history) and the commands (stop, pause,
+ * resume, recover, rerun, activate, deactivate). Handlers only translate HTTP to JobService calls
+ * with the request's Caller; every rule (visibility, ownership, transitions) lives in the engine.
+ * Reads need a logged-in user (viewer); submit and commands need an operator.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { JOB_STATES, type JobState } from '../../actors/events.ts';
+import { JOB_STATES, type JobState, type RecoverMode } from '../../actors/events.ts';
 import type { JobService, ListQuery, SubmitRequest } from '../../engine/service.ts';
-import { actorRef } from '../actor.ts';
+import { by } from '../actor.ts';
+import type {} from '../auth.ts';
 import { jobRouteSchemas as schemas } from '../schemas/jobs.ts';
 
 /** Options of {@link jobRoutes}. */
@@ -13,11 +16,14 @@ export interface JobRoutesOptions {
   service: JobService;
 }
 
-/** `GET /jobs` querystring after validation (`limit` has its default filled in). */
+/** `GET /jobs` querystring after validation (`limit` and `active` have their defaults filled in). */
 interface ListQuerystring {
   state?: string;
   type?: string;
   name?: string;
+  owner?: string;
+  virtualCluster?: string;
+  active?: 'true' | 'false' | 'all';
   limit: string;
   cursor?: string;
 }
@@ -36,11 +42,16 @@ export function toListQuery(q: ListQuerystring): ListQuery {
   if (q.state !== undefined) query.state = [...new Set(q.state.split(','))].filter(isJobState);
   if (q.type !== undefined) query.type = q.type;
   if (q.name !== undefined) query.name = q.name;
+  if (q.owner !== undefined) query.owner = q.owner;
+  if (q.virtualCluster !== undefined) query.virtualCluster = q.virtualCluster;
+  query.active = q.active === 'all' ? 'all' : q.active !== 'false';
   if (q.cursor !== undefined) query.cursor = q.cursor;
   return query;
 }
 
-const COMMANDS = ['stop', 'pause', 'resume'] as const;
+const READ = { auth: 'viewer' } as const;
+// bodyOptional: `curl -X POST` sends no body, and some clients send an empty JSON one.
+const WRITE = { auth: 'operator', bodyOptional: true } as const;
 
 /** Registers the job routes; mount with a prefix (e.g. `/native/v1`). */
 export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { service }) => {
@@ -48,11 +59,11 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
 
   app.post<{ Body: SubmitRequest; Headers: { 'idempotency-key'?: string } }>(
     '/jobs',
-    { schema: schemas.submit },
+    { schema: schemas.submit, config: { auth: 'operator' } },
     async (request, reply) => {
       const idempotencyKey = request.headers['idempotency-key'];
       const { job, created } = await service.submit(request.body, {
-        ...actorRef(request),
+        ...by(request),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       });
       // 200 on an idempotent replay tells the client nothing new was created.
@@ -60,32 +71,70 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
     },
   );
 
-  app.get<{ Querystring: ListQuerystring }>('/jobs', { schema: schemas.list }, async (request) =>
-    service.list(toListQuery(request.query)),
+  app.get<{ Querystring: ListQuerystring }>('/jobs', { schema: schemas.list, config: READ }, async (request) =>
+    service.list(toListQuery(request.query), request.caller),
   );
 
-  app.get<{ Params: IdParams }>('/jobs/:id', { schema: schemas.get }, async (request) =>
-    service.get(request.params.id),
+  app.get<{ Params: IdParams }>('/jobs/:id', { schema: schemas.get, config: READ }, async (request) =>
+    service.get(request.params.id, request.caller),
   );
 
-  app.get<{ Params: IdParams }>('/jobs/:id/progress', { schema: schemas.progress }, async (request) =>
-    service.progress(request.params.id),
+  app.get<{ Params: IdParams }>('/jobs/:id/progress', { schema: schemas.progress, config: READ }, async (request) =>
+    service.progress(request.params.id, request.caller),
   );
 
-  app.get<{ Params: IdParams }>('/jobs/:id/failures', { schema: schemas.failures }, async (request) =>
-    service.failures(request.params.id),
+  app.get<{ Params: IdParams }>('/jobs/:id/failures', { schema: schemas.failures, config: READ }, async (request) =>
+    service.failures(request.params.id, request.caller),
   );
 
-  app.get<{ Params: IdParams }>('/jobs/:id/history', { schema: schemas.history }, async (request) => ({
-    events: await service.history(request.params.id),
+  app.get<{ Params: IdParams }>('/jobs/:id/history', { schema: schemas.history, config: READ }, async (request) => ({
+    events: await service.history(request.params.id, request.caller),
   }));
 
-  for (const command of COMMANDS) {
+  app.post<{ Params: IdParams; Body: { reason?: string; graceMs?: number; force?: boolean } | null }>(
+    '/jobs/:id/stop',
+    { schema: schemas.stop, config: WRITE },
+    async (request) => {
+      const b = request.body ?? {};
+      return service.stop(request.params.id, {
+        ...by(request, b.reason),
+        ...(b.graceMs === undefined ? {} : { graceMs: b.graceMs }),
+        ...(b.force === undefined ? {} : { force: b.force }),
+      });
+    },
+  );
+
+  for (const command of ['pause', 'resume'] as const) {
     app.post<{ Params: IdParams; Body: { reason?: string } | null }>(
       `/jobs/:id/${command}`,
-      // bodyOptional: `curl -X POST` sends no body, and some clients send an empty JSON one.
-      { schema: schemas.action, config: { bodyOptional: true } },
-      async (request) => service[command](request.params.id, actorRef(request, request.body?.reason)),
+      { schema: schemas.action, config: WRITE },
+      async (request) => service[command](request.params.id, by(request, request.body?.reason)),
+    );
+  }
+
+  app.post<{ Params: IdParams; Body: { reason?: string; mode?: RecoverMode } | null }>(
+    '/jobs/:id/recover',
+    { schema: schemas.recover, config: WRITE },
+    async (request) => {
+      const b = request.body ?? {};
+      return service.recover(request.params.id, { ...by(request, b.reason), ...(b.mode === undefined ? {} : { mode: b.mode }) });
+    },
+  );
+
+  app.post<{ Params: IdParams; Body: { reason?: string } | null }>(
+    '/jobs/:id/rerun',
+    { schema: schemas.rerun, config: WRITE },
+    async (request, reply) => {
+      const job = await service.rerun(request.params.id, by(request, request.body?.reason));
+      return reply.code(201).header('location', jobUrl(job.id)).send(job);
+    },
+  );
+
+  for (const [command, active] of [['activate', true], ['deactivate', false]] as const) {
+    app.post<{ Params: IdParams; Body: { reason?: string } | null }>(
+      `/jobs/:id/${command}`,
+      { schema: schemas.action, config: WRITE },
+      async (request) => service.setActive(request.params.id, active, by(request, request.body?.reason)),
     );
   }
 };

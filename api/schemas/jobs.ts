@@ -15,6 +15,24 @@ import {
 /** Page size when `limit` is not given. */
 export const DEFAULT_LIST_LIMIT = 100;
 
+/** User and virtual cluster names (the control store's NAME_RE). */
+export const NAME_PATTERN = '^[a-z][a-z0-9_-]{0,31}$';
+
+/** A user or virtual cluster name. */
+export const nameSchema = { type: 'string', pattern: NAME_PATTERN } as const;
+
+/**
+ * Free text written to the history (`meta.reason`): any Unicode except C0/C1 control characters,
+ * line/paragraph separators, zero-width and bidi controls (which could make a log line lie).
+ */
+export const REASON_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2066-\\u2069\\ufeff]{1,500}$';
+
+/** A reason, 1..500 characters. */
+export const reasonSchema = { type: 'string', minLength: 1, maxLength: 500, pattern: REASON_PATTERN } as const;
+
+/** Longest stop grace period a client may ask for (1 h). */
+export const MAX_STOP_GRACE_MS = 3_600_000;
+
 const stateAlternatives = `(?:${JOB_STATES.join('|')})`;
 
 // ---------- requests ----------
@@ -32,6 +50,9 @@ export const submitBody = {
     priority: { type: 'integer', minimum: -1000, maximum: 1000 },
     maxTaskAttempts: { type: 'integer', minimum: 1, maximum: 100 },
     maxFailedRatio: { type: 'number', minimum: 0, maximum: 1 },
+    virtualCluster: { ...nameSchema, description: 'Virtual cluster (quota pool); default `default`.' },
+    // Checked further by the engine (http/https, no credentials, no fragment).
+    callbackUrl: { type: 'string', minLength: 1, maxLength: 2048, description: 'Notified (signed POST) on every terminal state.' },
   },
 } as const;
 
@@ -41,15 +62,24 @@ export const submitHeaders = {
   properties: { 'idempotency-key': { type: 'string', pattern: VISIBLE_ASCII_PATTERN } },
 } as const;
 
-/**
- * `POST /jobs/:id/{stop,pause,resume}` body. `null` stands for "no body" (Fastify validates a
- * missing body as null), so `curl -X POST` without data works.
- */
-export const actionBody = {
-  type: ['object', 'null'],
-  additionalProperties: false,
-  properties: { reason: { type: 'string', maxLength: 500 } },
-} as const;
+/** A command body that is `null` (no body: `curl -X POST` works) or an object with these properties. */
+function commandBody<P extends Record<string, unknown>>(properties: P) {
+  return { type: ['object', 'null'], additionalProperties: false, properties: { reason: reasonSchema, ...properties } } as const;
+}
+
+/** `POST /jobs/:id/{pause,resume,rerun,activate,deactivate}` body. */
+export const actionBody = commandBody({});
+
+/** `POST /jobs/:id/stop` body. */
+export const stopBody = commandBody({
+  graceMs: { type: 'integer', minimum: 0, maximum: MAX_STOP_GRACE_MS, description: 'Time tasks in flight get before the stop is forced; default from the server config.' },
+  force: { type: 'boolean', description: 'Stop at once, abandoning tasks in flight.' },
+});
+
+/** `POST /jobs/:id/recover` body. */
+export const recoverBody = commandBody({
+  mode: { type: 'string', enum: ['failed', 'notSucceeded'], description: '`failed` (default): re-run failed tasks; `notSucceeded`: also tasks with failed items.' },
+});
 
 /**
  * `GET /jobs` querystring. Querystring values are strings and Ajv does not coerce, so numbers and
@@ -74,6 +104,9 @@ export const listQuerystring = {
       description: 'Integer 1..1000.',
     },
     cursor: { type: 'string', pattern: VISIBLE_ASCII_PATTERN, description: 'Opaque; from nextCursor.' },
+    owner: { ...nameSchema, description: 'Only jobs of this user (admins; others only ever see their own).' },
+    virtualCluster: nameSchema,
+    active: { type: 'string', enum: ['true', 'false', 'all'], default: 'true', description: 'Active flag; `true` (default) hides inactive jobs.' },
   },
 } as const;
 
@@ -120,6 +153,19 @@ const jobViewProperties = {
   },
   summary: { description: 'Type-specific result; any JSON.' },
   reclaims: { type: 'integer' },
+  virtualCluster: { type: 'string' },
+  active: { type: 'boolean' },
+  stopRequested: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    required: ['graceMs', 'deadline'],
+    properties: { graceMs: { type: 'integer' }, deadline: { type: 'string' } },
+    description: 'A cooperative stop in progress: tasks in flight get until `deadline`.',
+  },
+  rerunOf: { type: ['string', 'null'] },
+  callbackUrl: { type: ['string', 'null'] },
+  recoveries: { type: 'integer' },
+  compacted: { type: 'boolean', description: 'Retention compacted the history: no task detail is left.' },
 } as const;
 
 /** `GET /jobs/:id/failures`. */
@@ -236,4 +282,7 @@ export const jobRouteSchemas = {
   history: { params: jobIdParams, response: { 200: historySchema, ...errorResponses } },
   failures: { params: jobIdParams, response: { 200: failuresSchema, ...errorResponses } },
   action: { params: jobIdParams, body: actionBody, response: { 200: jobViewSchema, ...errorResponses } },
+  stop: { params: jobIdParams, body: stopBody, response: { 200: jobViewSchema, ...errorResponses } },
+  recover: { params: jobIdParams, body: recoverBody, response: { 200: jobViewSchema, ...errorResponses } },
+  rerun: { params: jobIdParams, body: actionBody, response: { 201: jobViewSchema, ...errorResponses } },
 } as const;

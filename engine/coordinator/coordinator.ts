@@ -13,6 +13,8 @@ import type { Logger } from '../log.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { jobEvSubject } from '../subjects.ts';
 import type { TaskQueue } from '../taskqueue/taskQueue.ts';
+import { pickBucket, quotaBuckets, type QuotaBucket } from '../quota/claimQuota.ts';
+import { DEFAULT_VIRTUAL_CLUSTER, effectiveClusters, vcSlots, type VcSlots, type VirtualClusterDef } from '../quota/shares.ts';
 
 export type CoordinatorConfig = Pick<
   Config,
@@ -30,6 +32,18 @@ export interface CoordinatorDeps {
   roots: FileRoots;
   clock: Clock;
   logger: Logger;
+  /** The effective virtual clusters (quota pools; `default` included). @defaultValue only `default` */
+  virtualClusters?: () => readonly VirtualClusterDef[];
+}
+
+/** Counters for metrics. */
+export interface CoordinatorStats {
+  /** Jobs this coordinator owns now. */
+  owned: number;
+  /** Tasks dispatched and not yet answered, over all owned jobs. */
+  inflightTasks: number;
+  /** Claim passes run since start (each may claim several jobs, or none). */
+  claimPasses: number;
 }
 
 export interface Coordinator {
@@ -40,6 +54,7 @@ export interface Coordinator {
   stop(opts?: { handoff?: boolean }): Promise<void>;
   /** Jobs this coordinator currently owns. */
   owned(): string[];
+  stats(): CoordinatorStats;
 }
 
 /** Local, non-durable bookkeeping for a job this coordinator owns. */
@@ -51,7 +66,12 @@ interface Owned {
   retries: Map<string, { timer: unknown; due: boolean }>;
   verifying: boolean;
   abort: AbortController;
+  /** Timer of a cooperative stop's deadline (armed from the persisted deadline), and whether it passed. */
+  stopTimer?: unknown;
+  stopDue?: boolean;
 }
+
+const isActiveState = (s: string) => s === 'RUNNING' || s === 'PAUSED' || s === 'VERIFYING';
 
 const IN_FLIGHT = Number.POSITIVE_INFINITY;
 
@@ -67,8 +87,16 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   const owned = new Map<string, Owned>();
   /** jobId → seq our append got (IN_FLIGHT while unacknowledged); cleared when the projection has it. */
   const writing = new Map<string, number>();
-  /** Jobs being claimed (planning or appending). */
-  const claiming = new Set<string>();
+  /** Jobs being claimed (planning or appending) → the VC whose share the claim counts against. */
+  const claiming = new Map<string, string>();
+  /** VC → our claims in flight, so one pass (or the next, before the projection has them) does not overshoot. */
+  const claimingPerVc = new Map<string, number>();
+  let claimPasses = 0;
+  /** Live coordinators (us included), refreshed every heartbeat: sets the cluster's slots. */
+  let liveCoordinators = 1;
+  const defaultClusters = effectiveClusters([]);
+  const virtualClusters = deps.virtualClusters ?? (() => defaultClusters);
+  let slotsCache: { defs: readonly VirtualClusterDef[]; total: number; slots: Map<string, VcSlots> } | undefined;
   const dirty = new Set<string>();
   const starved = new Set<string>();
   let inflightTasks = 0;
@@ -83,6 +111,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
 
   const meta = (reason?: string): CommandMeta => ({ actor, at: new Date(clock.now()).toISOString(), ...(reason ? { reason } : {}) });
   const ctxOf = (e: JobEntry) => e.snapshot.context as JobContext;
+  const priorityOf = (e: JobEntry) => ctxOf(e).priority;
 
   function markDirty(jobId: string) {
     dirty.add(jobId);
@@ -136,6 +165,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     owned.delete(jobId);
     inflightTasks -= o.dispatched.size;
     for (const r of o.retries.values()) clock.clearTimeout(r.timer);
+    clock.clearTimeout(o.stopTimer);
     o.abort.abort('released'); // a string reason: no DOMException (and stack) per job
     starved.delete(jobId);
     log.debug({ jobId, why }, 'released job');
@@ -143,14 +173,14 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     scheduleClaims();
   }
 
-  function onChange(e: JobEntry, _before: unknown, r: { seq: number; subject: string }) {
+  function onChange(e: JobEntry, before: string | undefined, r: { seq: number; subject: string }) {
     const w = writing.get(e.id);
     if (w !== undefined && w !== IN_FLIGHT && r.seq >= w) writing.delete(e.id);
     if (!running) return;
     const ctx = ctxOf(e);
     const mine = ctx.coordinatorId === id && (e.state === 'RUNNING' || e.state === 'PAUSED' || e.state === 'VERIFYING');
     if (mine) {
-      claiming.delete(e.id);
+      unclaim(e.id);
       const o = owned.get(e.id);
       if (!o || o.epoch !== ctx.epoch) {
         if (o) release(e.id, 'epoch changed');
@@ -165,9 +195,10 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
         }
         release(e.id, `now ${e.state} owned by ${ctx.coordinatorId ?? 'nobody'}`);
       }
-      if (e.state !== 'WAITING' || ctx.epoch > 0) claiming.delete(e.id);
+      if (e.state !== 'WAITING' || ctx.epoch > 0) unclaim(e.id);
     }
-    if (e.state === 'WAITING') scheduleClaims();
+    // A job became claimable, or one left its VC's share (maybe a peer's): claims may fit now.
+    if (e.state === 'WAITING' || (before !== undefined && isActiveState(before) && !isActiveState(e.state))) scheduleClaims();
   }
 
   /** Decide `cmds` in order on the current snapshot and append all resulting events in one CAS write. */
@@ -211,14 +242,88 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     }
   }
 
+  function unclaim(jobId: string) {
+    const vc = claiming.get(jobId);
+    if (vc === undefined) return;
+    claiming.delete(jobId);
+    const n = (claimingPerVc.get(vc) ?? 1) - 1;
+    if (n > 0) claimingPerVc.set(vc, n);
+    else claimingPerVc.delete(vc);
+  }
+
+  function currentSlots(): Map<string, VcSlots> {
+    let defs = virtualClusters();
+    const total = config.runningJobCapacity * liveCoordinators;
+    if (slotsCache?.defs !== defs || slotsCache.total !== total) {
+      const raw = defs;
+      // Jobs of undefined VCs run under `default`: make sure it exists even if the list lacks it.
+      if (!defs.some((d) => d.name === DEFAULT_VIRTUAL_CLUSTER)) defs = effectiveClusters(defs);
+      slotsCache = { defs: raw, total, slots: vcSlots(defs, total) };
+    }
+    return slotsCache.slots;
+  }
+
+  /** Waiting jobs of one bucket's sources, merged by priority then submission, skipping ours in flight. */
+  function claimable(b: QuotaBucket): () => JobEntry | undefined {
+    const its = b.sources.map((vc) => projection.waiting(vc));
+    const heads: (JobEntry | undefined)[] = its.map(() => undefined);
+    const advance = (i: number) => {
+      for (;;) {
+        const r = its[i]!.next();
+        if (r.done) return undefined;
+        if (!claiming.has(r.value.id) && !writing.has(r.value.id)) return r.value;
+      }
+    };
+    for (let i = 0; i < its.length; i++) heads[i] = advance(i);
+    return () => {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i];
+        if (!h) continue;
+        const cur = best === -1 ? undefined : heads[best]!;
+        if (!cur || priorityOf(h) > priorityOf(cur) || (priorityOf(h) === priorityOf(cur) && h.submitSeq < cur.submitSeq)) best = i;
+      }
+      if (best === -1) return undefined;
+      const e = heads[best]!;
+      heads[best] = advance(best);
+      return e;
+    };
+  }
+
+  /**
+   * Claims WAITING jobs within this coordinator's room (runningJobCapacity − owned − claiming) and
+   * within the VC shares of the whole cluster (total slots = runningJobCapacity × live
+   * coordinators): first VCs below their guaranteed share, then VCs borrowing up to their max.
+   * Shares are judged on the projection plus our own claims in flight; peers claiming at the same
+   * moment do not see each other's claims, so concurrent coordinators may overshoot a VC's max
+   * by at most their concurrent claims (it settles as those jobs finish: nobody claims above max).
+   */
   function claimPass() {
     if (!running) return;
     let room = config.runningJobCapacity - owned.size - claiming.size;
     if (room <= 0) return;
-    for (const e of projection.waiting()) {
-      if (room <= 0) break;
-      if (claiming.has(e.id) || writing.has(e.id)) continue;
-      claiming.add(e.id);
+    claimPasses++;
+    const buckets = quotaBuckets(currentSlots(), projection.virtualClusterCounts(), claimingPerVc);
+    const next = new Map<QuotaBucket, { take: () => JobEntry | undefined; peeked?: JobEntry | undefined }>();
+    const cursor = (b: QuotaBucket) => {
+      let c = next.get(b);
+      if (!c) {
+        const take = claimable(b);
+        c = { take, peeked: take() };
+        next.set(b, c);
+      }
+      return c;
+    };
+    const hasWaiting = (b: QuotaBucket) => b.sources.length > 0 && cursor(b).peeked !== undefined;
+    while (room > 0) {
+      const b = pickBucket(buckets, hasWaiting);
+      if (!b) break;
+      const c = cursor(b);
+      const e = c.peeked!;
+      c.peeked = c.take();
+      claiming.set(e.id, b.name);
+      claimingPerVc.set(b.name, (claimingPerVc.get(b.name) ?? 0) + 1);
+      b.used++;
       room--;
       void claim(e.id);
     }
@@ -250,7 +355,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     } finally {
       // On success the job stays in `claiming` until the projection shows it as ours.
       if (!keep) {
-        claiming.delete(jobId);
+        unclaim(jobId);
         retryClaimsLater();
       }
     }
@@ -275,7 +380,9 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     }
     if (freed) for (const sid of starved) if (sid !== jobId) markDirty(sid);
 
-    if (e.state === 'RUNNING') {
+    if (ctxOf(e).stopRequested) {
+      stopCooperatively(e, o);
+    } else if (e.state === 'RUNNING') {
       const ctx = ctxOf(e);
       const p = ctx.progress;
       // Items decide, but a failed task also counts: a failed part of a split file carries no item.
@@ -288,6 +395,39 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       }
     } else if (e.state === 'VERIFYING') {
       void verify(e, o, false);
+    }
+  }
+
+  /**
+   * A stop was requested: dispatch nothing more, drop pending retries, and append JobStopped once
+   * nothing we dispatched is in flight, or at the deadline (forced). The timer comes from the
+   * persisted deadline, so a new owner (after a requeue) re-arms it. A verifying job stops at once.
+   */
+  function stopCooperatively(e: JobEntry, o: Owned) {
+    const req = ctxOf(e).stopRequested!;
+    for (const r of o.retries.values()) clock.clearTimeout(r.timer);
+    o.retries.clear();
+    starved.delete(e.id);
+    if (e.state === 'VERIFYING' || o.verifying) {
+      o.abort.abort('stop requested'); // verification's result is dropped: its write checks the signal
+      void write(e, [{ kind: 'stop', force: true }], 'stop: verification aborted');
+      return;
+    }
+    if (o.dispatched.size === 0) {
+      void write(e, [{ kind: 'stop', force: true }], 'stop: tasks in flight finished');
+      return;
+    }
+    if (o.stopDue) {
+      void write(e, [{ kind: 'stop', force: true }], `stop: grace period over, ${o.dispatched.size} tasks abandoned`);
+      return;
+    }
+    if (o.stopTimer === undefined) {
+      const deadlineMs = Date.parse(req.deadline);
+      const delay = Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - clock.now()) : 0;
+      o.stopTimer = clock.setTimeout(() => {
+        o.stopDue = true;
+        markDirty(e.id);
+      }, delay);
     }
   }
 
@@ -388,6 +528,12 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     } catch (err) {
       log.warn({ err }, 'heartbeat failed');
     }
+    const coordinators = new Set(liveness.alive('coord', config.failureDetectionTimeoutMs).map((x) => x.id)).add(id).size;
+    if (coordinators !== liveCoordinators) {
+      // The number of live coordinators sets the cluster's slots: a change may make room for claims.
+      liveCoordinators = coordinators;
+      scheduleClaims();
+    }
     recoverOrphans();
     if (running) heartbeatTimer = clock.setTimeout(() => void beat(), config.heartbeatMs);
   }
@@ -429,5 +575,6 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       log.info({ handedOff: handoff ? jobs.length : 0 }, 'coordinator stopped');
     },
     owned: () => [...owned.keys()],
+    stats: () => ({ owned: owned.size, inflightTasks, claimPasses }),
   };
 }

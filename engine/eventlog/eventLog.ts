@@ -1,4 +1,5 @@
 import type { Envelope } from '../../actors/events.ts';
+import { AppError } from '../errors.ts';
 
 /** One stored NATS message: one or more events appended atomically to one subject. */
 export interface LogRecord {
@@ -18,6 +19,12 @@ export interface AppendOptions {
   expectedLastSubjectSeq?: number;
   /** Dedup id (Nats-Msg-Id): a second append with the same id inside the window is a no-op. */
   msgId?: string;
+  /**
+   * Rollup (JetStream `Nats-Rollup: sub`): once stored, this record is the only one left on
+   * `subject`; the older ones are deleted. Combines with `expectedLastSubjectSeq`: a stale
+   * expectation fails with CONFLICT and rolls up nothing. Retention compacts a job with it.
+   */
+  rollup?: boolean;
 }
 
 export interface AppendResult {
@@ -48,6 +55,13 @@ export interface FollowOptions {
  */
 export interface EventLog {
   append(subject: string, events: readonly Envelope[], opts?: AppendOptions): Promise<AppendResult>;
+  /**
+   * Deletes every record on exactly `subject` (no wildcards); a no-op when there are none. The
+   * subject's last sequence goes back to 0 (a CAS with 0 succeeds again), so purge only subjects
+   * nothing will append to with CAS any more (terminal jobs). The stream's lastSeq is unchanged.
+   * Followers are not told: a deleted record not yet delivered is simply never delivered.
+   */
+  purge(subject: string): Promise<void>;
   /** Every record on one exact subject, oldest first. Empty if none. */
   readSubject(subject: string): Promise<LogRecord[]>;
   /** Sequence of the last record in the stream (0 when empty). */
@@ -58,4 +72,11 @@ export interface EventLog {
    */
   follow(fromSeq: number, onRecord: (r: LogRecord) => void | Promise<void>, opts?: FollowOptions): Follower;
   close(): Promise<void>;
+}
+
+/** Purge takes one exact subject: a wildcard would delete other jobs' history. Throws INTERNAL. */
+export function checkExactSubject(subject: string): void {
+  if (subject === '' || /[\s*>]/.test(subject) || subject.split('.').some((t) => t === '')) {
+    throw new AppError('INTERNAL', `purge needs one exact subject, got ${JSON.stringify(subject)}`);
+  }
 }

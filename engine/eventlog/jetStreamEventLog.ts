@@ -1,4 +1,4 @@
-import type { NatsConnection } from '@nats-io/transport-node';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import {
   DeliverPolicy,
   jetstream,
@@ -11,7 +11,7 @@ import type { Envelope } from '../../actors/events.ts';
 import { AppError } from '../errors.ts';
 import { toAppError } from '../nats/connection.ts';
 import { STREAM_JOBS } from '../subjects.ts';
-import type { AppendOptions, AppendResult, EventLog, Follower, FollowOptions, LogRecord } from './eventLog.ts';
+import { checkExactSubject, type AppendOptions, type AppendResult, type EventLog, type Follower, type FollowOptions, type LogRecord } from './eventLog.ts';
 
 /** Options of {@link createJetStreamEventLog}. */
 export interface JetStreamEventLogOptions {
@@ -36,6 +36,13 @@ const RETRY_MAX_MS = 5_000;
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
+
+/** `Nats-Rollup: sub` (the JOBS stream allows rollup headers): a fresh object per publish. */
+function rollupHeaders() {
+  const h = headers();
+  h.set('Nats-Rollup', 'sub');
+  return h;
+}
 
 /** Converts one stored message into a LogRecord; a body that is not a JSON array is INTERNAL. */
 function toRecord(m: JsMsg): LogRecord {
@@ -94,10 +101,21 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
         // the client sends the header for any number, 0 included (0 = "no message on the subject yet")
         ...(o.expectedLastSubjectSeq !== undefined ? { expect: { lastSubjectSequence: o.expectedLastSubjectSeq } } : {}),
         ...(o.msgId !== undefined ? { msgID: o.msgId } : {}),
+        ...(o.rollup === true ? { headers: rollupHeaders() } : {}),
       });
       return { seq: pa.seq, duplicate: pa.duplicate };
     } catch (err) {
       throw toAppError(err, `append to ${subject}`);
+    }
+  }
+
+  async function purge(subject: string): Promise<void> {
+    checkExactSubject(subject);
+    checkConnected(`purge ${subject}`);
+    try {
+      await (await jsm()).streams.purge(stream, { filter: subject });
+    } catch (err) {
+      throw toAppError(err, `purge ${subject}`);
     }
   }
 
@@ -259,6 +277,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
 
   return {
     append,
+    purge,
     readSubject,
     lastSeq,
     follow,

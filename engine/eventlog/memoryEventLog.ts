@@ -1,7 +1,7 @@
 import type { Envelope } from '../../actors/events.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
-import type { AppendOptions, AppendResult, EventLog, Follower, FollowOptions, LogRecord } from './eventLog.ts';
+import { checkExactSubject, type AppendOptions, type AppendResult, type EventLog, type Follower, type FollowOptions, type LogRecord } from './eventLog.ts';
 
 /** Options of {@link createMemoryEventLog}. */
 export interface MemoryEventLogOptions {
@@ -43,8 +43,11 @@ const hop = () => new Promise<void>((r) => queueMicrotask(r));
 export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEventLog {
   const clock = opts.clock ?? systemClock;
   const windowMs = opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
-  const records: LogRecord[] = []; // records[seq - 1]
+  // records[seq - 1]; a purged or rolled-up record leaves a hole (undefined) so seq stays the index
+  const records: (LogRecord | undefined)[] = [];
   const lastBySubject = new Map<string, number>();
+  /** Seqs of the live records per subject, oldest first (purge and rollup touch only these). */
+  const seqsBySubject = new Map<string, number[]>();
   const dedup = new Map<string, { seq: number; atMs: number }>();
   const waiters = new Set<() => void>();
   const followers = new Set<Follower>();
@@ -63,10 +66,28 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
     const seq = records.length + 1;
     // a deep copy, so a caller mutating its objects cannot change history
     records.push({ seq, subject, time: new Date(clock.now()).toISOString(), events: structuredClone([...events]) });
+    if (o.rollup === true) deleteSubject(subject);
     lastBySubject.set(subject, seq);
+    let seqs = seqsBySubject.get(subject);
+    if (seqs === undefined) seqsBySubject.set(subject, (seqs = []));
+    seqs.push(seq);
     if (o.msgId !== undefined) dedup.set(o.msgId, { seq, atMs: clock.monotonic() });
     for (const w of [...waiters]) w();
     return { seq, duplicate: false };
+  }
+
+  /** Deletes the live records on `subject` and forgets its last sequence (like a JetStream purge). */
+  function deleteSubject(subject: string): void {
+    for (const seq of seqsBySubject.get(subject) ?? []) records[seq - 1] = undefined;
+    seqsBySubject.delete(subject);
+    lastBySubject.delete(subject);
+  }
+
+  async function purge(subject: string): Promise<void> {
+    checkExactSubject(subject);
+    await hop();
+    deleteSubject(subject);
+    await hop();
   }
 
   async function append(subject: string, events: readonly Envelope[], o: AppendOptions = {}): Promise<AppendResult> {
@@ -88,7 +109,7 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
 
   async function readSubject(subject: string): Promise<LogRecord[]> {
     await hop();
-    return records.filter((r) => r.subject === subject).map((r) => structuredClone(r));
+    return (seqsBySubject.get(subject) ?? []).map((seq) => structuredClone(records[seq - 1] as LogRecord));
   }
 
   function follow(fromSeq: number, onRecord: (r: LogRecord) => void | Promise<void>, fo: FollowOptions = {}): Follower {
@@ -108,8 +129,8 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
 
     const nextMatch = (): LogRecord | undefined => {
       for (let i = cursor - 1; i < records.length; i++) {
-        const r = records[i] as LogRecord;
-        if (fo.filter === undefined || subjectMatches(fo.filter, r.subject)) return r;
+        const r = records[i];
+        if (r !== undefined && (fo.filter === undefined || subjectMatches(fo.filter, r.subject))) return r;
       }
       return undefined;
     };
@@ -165,6 +186,7 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
 
   return {
     append,
+    purge,
     readSubject,
     lastSeq: async () => {
       await hop();

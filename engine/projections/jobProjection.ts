@@ -1,5 +1,6 @@
-import type { JobEvent, JobState, WorkerEvent, WorkerInfo } from '../../actors/events.ts';
-import { canApply, evolveJob, jobState, startJob, type JobSnapshot } from '../../actors/jobFold.ts';
+import { TERMINAL_STATES, type JobEvent, type JobState, type WorkerEvent, type WorkerInfo } from '../../actors/events.ts';
+import type { JobContext } from '../../actors/jobContext.ts';
+import { canApply, evolveJob, jobState, restoreJob, startJob, type JobSnapshot } from '../../actors/jobFold.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { LogRecord } from '../eventlog/eventLog.ts';
 import { parseSubject } from '../subjects.ts';
@@ -10,7 +11,10 @@ export interface JobEntry {
   id: string;
   snapshot: JobSnapshot;
   state: JobState;
-  /** Sequence of the JobSubmitted record (orders jobs; an int64-style id for facades). */
+  /**
+   * Sequence of the JobSubmitted record (orders jobs; an int64-style id for facades). For a job
+   * first seen as a JobCompacted record: the `submitSeq` it carries (else that record's seq).
+   */
   submitSeq: number;
   /** Sequence of the last record on job.<id>.ev: the CAS expectation for the next append. */
   lastEvSeq: number;
@@ -21,6 +25,12 @@ export interface WorkerEntry {
   state: 'ACTIVE' | 'DRAINING' | 'LEFT';
   registeredAt: string;
   lastSeq: number;
+}
+
+export interface VirtualClusterCounts {
+  waiting: number;
+  active: number;
+  total: number;
 }
 
 export type ChangeListener = (job: JobEntry, previous: JobState | undefined, record: LogRecord) => void;
@@ -36,11 +46,17 @@ export interface JobProjection {
   all(): IterableIterator<JobEntry>;
   /** Jobs in submission order, newest first, starting below `beforeSubmitSeq`. */
   newestFirst(beforeSubmitSeq?: number): Generator<JobEntry>;
-  /** WAITING jobs, highest priority first, FIFO within a priority. */
-  waiting(): Generator<JobEntry>;
+  /** WAITING jobs of one virtual cluster (or of all), highest priority first, FIFO within a priority. */
+  waiting(virtualCluster?: string): Generator<JobEntry>;
   /** Jobs that have an owner: RUNNING, PAUSED or VERIFYING. */
   active(): IterableIterator<JobEntry>;
+  /** SUCCEEDED, FAILED and STOPPED jobs in submission order (oldest first). */
+  terminal(): IterableIterator<JobEntry>;
   countByState(state: JobState): number;
+  /** Per virtual cluster: WAITING jobs, active (RUNNING+PAUSED+VERIFYING) jobs, and all jobs. */
+  virtualClusterCounts(): ReadonlyMap<string, VirtualClusterCounts>;
+  /** Forgets a job (retention deleted it); true if it was there. Later records of it are ignored, except a JobSubmitted or JobCompacted. */
+  remove(id: string): boolean;
   workers(): IterableIterator<WorkerEntry>;
   /** Last stream sequence applied. */
   lastSeq(): number;
@@ -58,61 +74,117 @@ export interface JobProjectionOptions {
   clock?: Clock;
 }
 
+const isActive = (st: JobState) => st === 'RUNNING' || st === 'PAUSED' || st === 'VERIFYING';
+const ctxOf = (e: JobEntry) => e.snapshot.context as JobContext;
+
+/** WAITING jobs by priority; each bucket keeps the order jobs became WAITING (FIFO). */
+function createWaitingIndex() {
+  const byPriority = new Map<number, Map<string, JobEntry>>();
+  return {
+    set(e: JobEntry, on: boolean) {
+      const p = ctxOf(e).priority;
+      let bucket = byPriority.get(p);
+      if (on) {
+        if (!bucket) byPriority.set(p, (bucket = new Map()));
+        bucket.set(e.id, e);
+      } else if (bucket) {
+        bucket.delete(e.id);
+        if (bucket.size === 0) byPriority.delete(p);
+      }
+    },
+    *entries(): Generator<JobEntry> {
+      const priorities = [...byPriority.keys()].sort((a, b) => b - a);
+      for (const p of priorities) {
+        const bucket = byPriority.get(p);
+        if (bucket) yield* bucket.values();
+      }
+    },
+  };
+}
+
 export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   const clock = opts.clock ?? systemClock;
   const jobs = new Map<string, JobEntry>();
-  const order: JobEntry[] = [];
-  const waitingByPriority = new Map<number, Map<string, JobEntry>>();
+  /** Entries by submitSeq; may hold removed entries (`jobs.get(e.id) !== e`) until swept. */
+  let order: JobEntry[] = [];
+  let removedInOrder = 0;
+  /** A job first seen as JobCompacted (replay) lands behind newer ones: sort before the next read. */
+  let unsorted = false;
+  const waitingAll = createWaitingIndex();
+  const waitingByVc = new Map<string, ReturnType<typeof createWaitingIndex>>();
   const counts = new Map<JobState, number>();
+  const vcCounts = new Map<string, VirtualClusterCounts>();
   const active = new Map<string, JobEntry>();
-  const isActive = (st: JobState) => st === 'RUNNING' || st === 'PAUSED' || st === 'VERIFYING';
   const workers = new Map<string, WorkerEntry>();
   const listeners = new Set<ChangeListener>();
   const waiters: { seq: number; resolve: (ok: boolean) => void }[] = [];
   let last = 0;
   let rejected = 0;
 
-  const bump = (s: JobState, d: number) => counts.set(s, (counts.get(s) ?? 0) + d);
+  const live = (e: JobEntry) => jobs.get(e.id) === e;
 
-  function setWaiting(e: JobEntry, on: boolean) {
-    const p = (e.snapshot.context as { priority: number }).priority;
-    let bucket = waitingByPriority.get(p);
-    if (on) {
-      if (!bucket) waitingByPriority.set(p, (bucket = new Map()));
-      bucket.set(e.id, e);
-    } else if (bucket) {
-      bucket.delete(e.id);
-      if (bucket.size === 0) waitingByPriority.delete(p);
+  /** Adds (on) or takes away (off) the entry's current state from every index. */
+  function index(e: JobEntry, on: boolean) {
+    const d = on ? 1 : -1;
+    counts.set(e.state, (counts.get(e.state) ?? 0) + d);
+    const vc = ctxOf(e).virtualCluster;
+    let c = vcCounts.get(vc);
+    if (!c) vcCounts.set(vc, (c = { waiting: 0, active: 0, total: 0 }));
+    c.total += d;
+    if (e.state === 'WAITING') {
+      c.waiting += d;
+      waitingAll.set(e, on);
+      let w = waitingByVc.get(vc);
+      if (!w) waitingByVc.set(vc, (w = createWaitingIndex()));
+      w.set(e, on);
     }
+    if (isActive(e.state)) {
+      c.active += d;
+      if (on) active.set(e.id, e);
+      else active.delete(e.id);
+    }
+    if (c.total === 0) vcCounts.delete(vc);
+  }
+
+  function sorted(): JobEntry[] {
+    if (unsorted) {
+      order.sort((a, b) => a.submitSeq - b.submitSeq);
+      unsorted = false;
+    }
+    return order;
+  }
+
+  function add(id: string, snapshot: JobSnapshot, submitSeq: number, r: LogRecord): JobEntry {
+    const e: JobEntry = { id, snapshot, state: jobState(snapshot), submitSeq, lastEvSeq: r.seq };
+    jobs.set(id, e);
+    if (order.length > 0 && order[order.length - 1]!.submitSeq > submitSeq) unsorted = true;
+    order.push(e);
+    index(e, true);
+    return e;
   }
 
   function applyJobEvent(id: string, ev: JobEvent, r: LogRecord): JobEntry | undefined {
-    let e = jobs.get(id);
+    const e = jobs.get(id);
     if (!e) {
-      if (ev.type !== 'JobSubmitted') return undefined; // task outcome of an unknown (e.g. retained-away) job
-      const snapshot = startJob(ev);
-      e = { id, snapshot, state: jobState(snapshot), submitSeq: r.seq, lastEvSeq: r.seq };
-      jobs.set(id, e);
-      order.push(e);
-      bump(e.state, 1);
-      setWaiting(e, e.state === 'WAITING');
-      return e;
+      if (ev.type === 'JobSubmitted') return add(id, startJob(ev), r.seq, r);
+      // Replay after retention rolled the history up: the record stands for the whole job.
+      if (ev.type === 'JobCompacted') return add(id, restoreJob(ev), ev.data.submitSeq ?? r.seq, r);
+      return undefined; // task outcome of an unknown (e.g. retained-away) job
     }
     if (!canApply(e.snapshot, ev)) {
       rejected++;
       opts.logger.error({ jobId: id, seq: r.seq, type: ev.type, state: e.state }, 'stored event rejected by the job machine');
       return undefined;
     }
-    e.snapshot = evolveJob(e.snapshot, ev);
-    const next = jobState(e.snapshot);
-    if (next !== e.state) {
-      bump(e.state, -1);
-      bump(next, 1);
-      if (e.state === 'WAITING') setWaiting(e, false);
-      if (next === 'WAITING') setWaiting(e, true);
-      if (isActive(next)) active.set(id, e);
-      else active.delete(id);
-      e.state = next;
+    const next = evolveJob(e.snapshot, ev);
+    const state = jobState(next);
+    if (state !== e.state) {
+      index(e, false);
+      e.snapshot = next;
+      e.state = state;
+      index(e, true);
+    } else {
+      e.snapshot = next;
     }
     return e;
   }
@@ -124,6 +196,14 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     } else if (w) {
       w.state = ev.type === 'WorkerDraining' ? (w.state === 'LEFT' ? 'LEFT' : 'DRAINING') : 'LEFT';
       w.lastSeq = r.seq;
+    }
+  }
+
+  function* liveEntries(from: JobEntry[], reverse: boolean, start: number): Generator<JobEntry> {
+    if (reverse) {
+      for (let i = start; i >= 0; i--) if (live(from[i]!)) yield from[i]!;
+    } else {
+      for (let i = start; i < from.length; i++) if (live(from[i]!)) yield from[i]!;
     }
   }
 
@@ -150,30 +230,45 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
       while (waiters.length > 0 && waiters[0]!.seq <= last) waiters.shift()!.resolve(true);
     },
     get: (id) => jobs.get(id),
-    all: () => order.values(),
-    *newestFirst(before) {
-      let hi = order.length - 1;
+    all: () => liveEntries(sorted(), false, 0),
+    newestFirst(before) {
+      const o = sorted();
+      let hi = o.length - 1;
       if (before !== undefined) {
         // binary search: first index with submitSeq >= before, minus one
-        let lo = 0, h = order.length;
+        let lo = 0, h = o.length;
         while (lo < h) {
           const mid = (lo + h) >> 1;
-          if (order[mid]!.submitSeq < before) lo = mid + 1;
+          if (o[mid]!.submitSeq < before) lo = mid + 1;
           else h = mid;
         }
         hi = lo - 1;
       }
-      for (let i = hi; i >= 0; i--) yield order[i]!;
+      return liveEntries(o, true, hi);
     },
-    *waiting() {
-      const priorities = [...waitingByPriority.keys()].sort((a, b) => b - a);
-      for (const p of priorities) {
-        const bucket = waitingByPriority.get(p);
-        if (bucket) yield* bucket.values();
-      }
+    waiting(vc) {
+      if (vc === undefined) return waitingAll.entries();
+      const w = waitingByVc.get(vc);
+      return w ? w.entries() : liveEntries([], false, 0);
     },
     active: () => active.values(),
+    *terminal() {
+      for (const e of liveEntries(sorted(), false, 0)) if (TERMINAL_STATES.has(e.state)) yield e;
+    },
     countByState: (s) => counts.get(s) ?? 0,
+    virtualClusterCounts: () => vcCounts,
+    remove(id) {
+      const e = jobs.get(id);
+      if (!e) return false;
+      index(e, false);
+      jobs.delete(id);
+      // Sweep removed entries once they are most of the order (keeps remove O(1) amortized).
+      if (++removedInOrder > 1024 && removedInOrder * 2 > order.length) {
+        order = order.filter(live);
+        removedInOrder = 0;
+      }
+      return true;
+    },
     workers: () => workers.values(),
     lastSeq: () => last,
     waitFor(seq, timeoutMs) {

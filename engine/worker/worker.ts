@@ -36,6 +36,17 @@ export interface Worker {
   drain(): Promise<void>;
   /** Tasks running now. */
   running(): number;
+  stats(): WorkerStats;
+}
+
+/** Counters for metrics. */
+export interface WorkerStats {
+  /** Tasks running now. */
+  running: number;
+  /** Task outcomes this worker recorded as TaskSucceeded since start. */
+  completed: number;
+  /** Task outcomes this worker recorded as TaskFailed since start (exhausted deliveries included). */
+  failed: number;
 }
 
 interface Running {
@@ -52,6 +63,10 @@ export function createWorker(deps: WorkerDeps): Worker {
   const { id, config, eventLog, taskQueue, liveness, projection, registry, roots, clock } = deps;
   const log = deps.logger.child({ worker: id });
   const running = new Map<string, Running>();
+  /** jobId → keys of its tasks in `running`: a finished job aborts its own tasks without a scan. */
+  const runningByJob = new Map<string, Set<string>>();
+  let completed = 0;
+  let failed = 0;
   let consumer: TaskConsumer | undefined;
   let heartbeatTimer: unknown;
   let active = false;
@@ -71,6 +86,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     for (let i = 0; ; i++) {
       try {
         await eventLog.append(jobTaskSubject(t.jobId), [ev], { msgId: `${t.jobId}:${t.taskId}:${t.attempt}` });
+        if (ev.type === 'TaskSucceeded') completed++;
+        else failed++;
         return true;
       } catch (err) {
         if (!isAppError(err, 'UNAVAILABLE') || i >= 20) {
@@ -101,6 +118,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     } else {
       const abort = new AbortController();
       running.set(key, { jobId: t.jobId, abort });
+      let keys = runningByJob.get(t.jobId);
+      if (!keys) runningByJob.set(t.jobId, (keys = new Set()));
+      keys.add(key);
       // An interval made of clock timers, so a simulated clock drives it too.
       const keepAliveMs = Math.max(1000, Math.floor(config.taskAckWaitMs / 3));
       let keepAlive: unknown;
@@ -128,6 +148,8 @@ export function createWorker(deps: WorkerDeps): Worker {
       } finally {
         clock.clearTimeout(keepAlive);
         running.delete(key);
+        keys.delete(key);
+        if (keys.size === 0) runningByJob.delete(t.jobId);
       }
     }
     if (await publish(d, outcome)) await d.ack().catch((err: unknown) => log.warn({ err }, 'ack failed; the task may run again (counted once)'));
@@ -146,12 +168,20 @@ export function createWorker(deps: WorkerDeps): Worker {
     const ev: TaskFailed = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
     await eventLog
       .append(jobTaskSubject(t.jobId), [ev], { msgId: `${t.jobId}:${t.taskId}:${t.attempt}` })
+      .then(() => void failed++)
       .catch((err: unknown) => log.warn({ jobId: t.jobId, taskId: t.taskId, err }, 'could not record an exhausted task'));
   }
 
+  /**
+   * A job that became terminal (stopped after its grace period, failed, or finished elsewhere)
+   * aborts its tasks still running here; their handler sees the signal and no outcome is recorded.
+   * A task that completes anyway is recorded as usual: a terminal job ignores late outcomes.
+   */
   function onJobChange(e: { id: string; state: string }) {
     if (!TERMINAL_STATES.has(e.state as never)) return;
-    for (const r of running.values()) if (r.jobId === e.id) r.abort.abort('job-finished');
+    const keys = runningByJob.get(e.id);
+    if (!keys) return;
+    for (const key of keys) running.get(key)?.abort.abort('job-finished');
   }
 
   async function beat() {
@@ -208,5 +238,6 @@ export function createWorker(deps: WorkerDeps): Worker {
       log.info('worker drained and left');
     },
     running: () => running.size,
+    stats: () => ({ running: running.size, completed, failed }),
   };
 }

@@ -246,6 +246,102 @@ export function eventLogContract(name: string, makeLog: () => Promise<LogFixture
       assert.equal(f.lastDelivered(), c.got[0]?.seq);
     }));
 
+    it('rollup leaves only the new record on its subject; other subjects and lastSeq are unaffected', withLog(async (log) => {
+      const [s, other] = [evSubject(newId()), evSubject(newId())];
+      const a = await log.append(s, [ev('A', 1)]);
+      const o = await log.append(other, [ev('O', 1)]);
+      const b = await log.append(s, [ev('B', 2)]);
+      const r = await log.append(s, [ev('Snapshot', 3)], { rollup: true, expectedLastSubjectSeq: b.seq });
+      assert.ok(r.seq > b.seq && r.duplicate === false);
+      const recs = await log.readSubject(s);
+      assert.deepEqual(recs.map((x) => x.seq), [r.seq]);
+      assert.deepEqual(recs[0]?.events, [ev('Snapshot', 3)]);
+      assert.deepEqual((await log.readSubject(other)).map((x) => x.seq), [o.seq]);
+      assert.equal(await log.lastSeq(), r.seq);
+      // the rollup record is now the subject's last: CAS continues from it
+      await assert.rejects(log.append(s, [ev('C', 4)], { expectedLastSubjectSeq: a.seq }), isConflict);
+      const c = await log.append(s, [ev('C', 4)], { expectedLastSubjectSeq: r.seq });
+      assert.deepEqual((await log.readSubject(s)).map((x) => x.seq), [r.seq, c.seq]);
+    }));
+
+    it('rollup with a stale CAS expectation fails with CONFLICT and rolls up nothing', withLog(async (log) => {
+      const s = evSubject(newId());
+      const a = await log.append(s, [ev('A', 1)]);
+      const b = await log.append(s, [ev('B', 2)]);
+      const before = await log.lastSeq();
+      await assert.rejects(log.append(s, [ev('Snapshot', 3)], { rollup: true, expectedLastSubjectSeq: a.seq }), isConflict);
+      assert.deepEqual((await log.readSubject(s)).map((x) => x.seq), [a.seq, b.seq]);
+      assert.equal(await log.lastSeq(), before);
+    }));
+
+    it('purge empties one subject, leaves the others and the stream lastSeq; the subject CAS restarts at 0', withLog(async (log) => {
+      const id = newId();
+      const [ev1, task, keep] = [`job.${id}.ev`, `job.${id}.task`, evSubject(newId())];
+      await log.append(ev1, [ev('A', 1)]);
+      await log.append(task, [ev('T', 1)]);
+      const k = await log.append(keep, [ev('K', 1)]);
+      const last = await log.append(ev1, [ev('A', 2)]); // the stream's last record is purged too
+      await log.purge(ev1);
+      assert.deepEqual(await log.readSubject(ev1), []);
+      assert.equal((await log.readSubject(task)).length, 1, 'job.<id>.ev does not match job.<id>.task');
+      assert.deepEqual((await log.readSubject(keep)).map((x) => x.seq), [k.seq]);
+      assert.equal(await log.lastSeq(), last.seq);
+      await log.purge(ev1); // idempotent
+      await log.purge(evSubject(newId())); // nothing there: a no-op
+      // PITFALLS.md: a purged subject's last sequence is 0 again, hence purge only terminal jobs
+      const again = await log.append(ev1, [ev('A', 3)], { expectedLastSubjectSeq: 0 });
+      assert.ok(again.seq > last.seq);
+    }));
+
+    it('purge refuses wildcards and empty tokens', withLog(async (log) => {
+      const s = evSubject(newId());
+      await log.append(s, [ev('A', 1)]);
+      for (const bad of ['job.*.ev', 'job.>', '>', '', 'job..ev', 'job. x.ev']) {
+        await assert.rejects(log.purge(bad), (e) => isAppError(e, 'INTERNAL'), bad);
+      }
+      assert.equal((await log.readSubject(s)).length, 1);
+    }));
+
+    it('a live follower keeps going across rollups and purges: it sees the rollup record and nothing deleted again', withLog(async (log) => {
+      const id = newId();
+      const [s, task] = [`job.${id}.ev`, `job.${id}.task`];
+      const c = collector();
+      const f = log.follow(1, c.onRecord);
+      await withTimeout(f.caughtUp, 'caughtUp');
+      const a = await log.append(s, [ev('A', 1)]);
+      const t = await log.append(task, [ev('T', 1)]);
+      await c.until(() => c.got.length === 2, 'the first two records');
+      const r = await log.append(s, [ev('Snapshot', 2)], { rollup: true, expectedLastSubjectSeq: a.seq });
+      await log.purge(task);
+      const after = await log.append(evSubject(newId()), [ev('B', 3)]);
+      await c.until(() => c.got.some((x) => x.seq === after.seq), 'the record after the purge');
+      assert.deepEqual(c.got.map((x) => x.seq), [a.seq, t.seq, r.seq, after.seq], 'in order, nothing delivered twice');
+      await log.purge(s);
+      const late = await log.append(s, [ev('C', 4)], { expectedLastSubjectSeq: 0 });
+      await c.until(() => c.got.some((x) => x.seq === late.seq), 'a record appended after purging its subject');
+      assert.deepEqual(c.got.map((x) => x.seq), [a.seq, t.seq, r.seq, after.seq, late.seq]);
+      // a new follower replays only what is left
+      const fresh = collector();
+      const g = log.follow(1, fresh.onRecord);
+      await withTimeout(g.caughtUp, 'caughtUp of a fresh follower');
+      assert.deepEqual(fresh.got.map((x) => x.seq), [after.seq, late.seq]);
+      assert.equal(g.lastDelivered(), late.seq);
+      await Promise.all([f.stop(), g.stop()]);
+    }));
+
+    it('caughtUp resolves when the newest records were deleted', withLog(async (log) => {
+      const s = evSubject(newId());
+      const kept = await log.append(evSubject(newId()), [ev('K', 1)]);
+      await log.append(s, [ev('A', 1)]);
+      await log.append(s, [ev('A', 2)]);
+      await log.purge(s);
+      const c = collector();
+      const f = log.follow(1, c.onRecord);
+      await withTimeout(f.caughtUp, 'caughtUp with deleted records at the end', 3_000);
+      assert.deepEqual(c.got.map((x) => x.seq), [kept.seq]);
+      await f.stop();
+    }));
+
     it('a throwing onRecord stops the follower and reports through onError', withLog(async (log) => {
       const s = evSubject(newId());
       await log.append(s, [ev('A', 1)]);

@@ -10,6 +10,7 @@ import { connectNats } from '../../engine/nats/connection.ts';
 import type { JobView } from '../../engine/service.ts';
 import { parseSubject } from '../../engine/subjects.ts';
 import { withTimeout } from '../helpers/processes.ts';
+import { withAuth } from '../helpers/auth.ts';
 
 /** The native API prefix. */
 export const API = '/native/v1';
@@ -58,7 +59,7 @@ export async function request<T>(base: string, method: string, path: string, bod
   try {
     const res = await fetch(base + path, {
       method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      headers: withAuth(body === undefined ? headers : { 'content-type': 'application/json', ...headers }),
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(timeoutMs),
     });

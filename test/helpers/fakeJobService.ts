@@ -1,7 +1,8 @@
 /**
  * An in-memory JobService for HTTP-layer tests only (integration tests use the real engine).
- * Honest where the API can tell: submit creates WAITING jobs, idempotency by key + body,
- * stop/pause/resume follow the job state rules, unknown ids are JOB_NOT_FOUND. Switches:
+ * Honest where the API can tell: submit creates WAITING jobs owned by the caller, idempotency by
+ * key + body, commands follow the job state rules, unknown ids and other users' jobs (for
+ * non-admins) are JOB_NOT_FOUND. Switches:
  * `unavailable` (every call throws UNAVAILABLE, as when NATS is down), `crash` (every call throws
  * that error, as a bug would), `ready`.
  */
@@ -9,7 +10,8 @@ import type { JobState } from '../../actors/events.ts';
 import { TERMINAL_STATES } from '../../actors/events.ts';
 import { AppError } from '../../engine/errors.ts';
 import type {
-  ActorRef,
+  By,
+  Caller,
   HistoryEntry,
   JobService,
   JobView,
@@ -30,7 +32,7 @@ export interface FakeJobService extends JobService {
   ready: boolean;
   /** Moves a job to `state` without rules (e.g. to SUCCEEDED, which only the engine can do). */
   setState(id: string, state: JobState): void;
-  /** The calls made, newest last (method name and the ActorRef / options passed). */
+  /** The calls made, newest last (method name and the By / Caller / options passed). */
   readonly calls: { method: string; args: unknown[] }[];
 }
 
@@ -48,6 +50,11 @@ export const FAKE_JOB_TYPES = [
 
 const WORKERS: WorkerView[] = [
   { id: 'w-1', pool: 'default', state: 'ACTIVE', concurrency: 4, host: 'host-a', pid: 101, alive: true, registeredAt: '2025-01-01T00:00:00.000Z' },
+];
+
+const VIRTUAL_CLUSTERS = [
+  { name: 'default', capacity: 70, maxCapacity: 100 },
+  { name: 'gpu', capacity: 30, maxCapacity: 50 },
 ];
 
 const INFO: ServiceInfo = {
@@ -97,14 +104,20 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       if (TERMINAL_STATES.has(state)) job.finishedAt = now().toISOString();
     },
 
-    async submit(req: SubmitRequest, by: ActorRef & { idempotencyKey?: string }) {
+    async submit(req: SubmitRequest, by: By & { idempotencyKey?: string }) {
       enter('submit', req, by);
+      const vc = req.virtualCluster ?? 'default';
+      if (!VIRTUAL_CLUSTERS.some((v) => v.name === vc)) throw new AppError('VIRTUAL_CLUSTER_NOT_FOUND', `No virtual cluster ${vc}.`);
+      if (by.caller.role !== 'admin' && vc !== 'default' && !by.caller.virtualClusters.includes(vc)) {
+        throw new AppError('VIRTUAL_CLUSTER_FORBIDDEN', `No access to virtual cluster ${vc}.`);
+      }
       if (!FAKE_JOB_TYPES.some((t) => t.name === req.type)) {
         throw new AppError('UNKNOWN_JOB_TYPE', `Unknown job type "${req.type}"; known: ${FAKE_JOB_TYPES.map((t) => t.name).join(', ')}.`);
       }
       const requestHash = canonical(req);
-      if (by.idempotencyKey !== undefined) {
-        const earlier = byKey.get(by.idempotencyKey);
+      const key = by.idempotencyKey === undefined ? undefined : `${by.caller.user}\0${by.idempotencyKey}`;
+      if (key !== undefined) {
+        const earlier = byKey.get(key);
         if (earlier !== undefined) {
           if (earlier.requestHash !== requestHash) throw new AppError('IDEMPOTENCY_KEY_REUSED');
           return { job: view(mustGet(earlier.id)), created: false };
@@ -117,7 +130,7 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
         name: req.name ?? req.type,
         state: 'WAITING',
         priority: req.priority ?? 0,
-        owner: by.actor,
+        owner: by.caller.user,
         spec: structuredClone(req.spec),
         epoch: 0,
         coordinatorId: null,
@@ -128,26 +141,38 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
         error: null,
         summary: null,
         reclaims: 0,
+        virtualCluster: vc,
+        active: true,
+        stopRequested: null,
+        rerunOf: null,
+        callbackUrl: req.callbackUrl ?? null,
+        recoveries: 0,
+        compacted: false,
       };
       jobs.set(id, job);
-      if (by.idempotencyKey !== undefined) byKey.set(by.idempotencyKey, { requestHash, id });
+      if (key !== undefined) byKey.set(key, { requestHash, id });
       record(id, 'JobSubmitted', { type: req.type, name: job.name }, by);
       return { job: view(job), created: true };
     },
 
-    async get(id) {
-      enter('get', id);
-      return view(mustGet(id));
+    async get(id, caller) {
+      enter('get', id, caller);
+      return view(mustGet(id, caller));
     },
 
-    async list(q: ListQuery) {
-      enter('list', q);
+    async list(q: ListQuery, caller: Caller) {
+      enter('list', q, caller);
       const offset = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
+      const active = q.active ?? true;
       const matching = [...jobs.values()].filter(
         (j) =>
+          visible(j, caller) &&
           (q.state === undefined || q.state.includes(j.state)) &&
           (q.type === undefined || j.type === q.type) &&
-          (q.name === undefined || j.name === q.name),
+          (q.name === undefined || j.name === q.name) &&
+          (q.owner === undefined || j.owner === q.owner) &&
+          (q.virtualCluster === undefined || j.virtualCluster === q.virtualCluster) &&
+          (active === 'all' || j.active === active),
       );
       const page = matching.slice(offset, offset + q.limit);
       const next = offset + page.length;
@@ -157,6 +182,38 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
     async stop(id, by) {
       enter('stop', id, by);
       return transition(id, by, 'stop', 'JobStopped', 'STOPPED', ['WAITING', 'RUNNING', 'PAUSED', 'VERIFYING']);
+    },
+
+    async recover(id, by) {
+      enter('recover', id, by);
+      const job = mustGet(id, by.caller);
+      if (!job.active) throw new AppError('INVALID_TRANSITION', 'Cannot recover an inactive job.');
+      const v = transition(id, by, 'recover', 'JobRecovered', 'WAITING', ['FAILED', 'STOPPED'], false);
+      job.finishedAt = null;
+      job.recoveries++;
+      return { ...v, finishedAt: null, recoveries: job.recoveries };
+    },
+
+    async rerun(id, by) {
+      enter('rerun', id, by);
+      const job = mustGet(id, by.caller);
+      if (!TERMINAL_STATES.has(job.state) || !job.active) throw new AppError('INVALID_TRANSITION', `Cannot rerun a job in state ${job.state}.`);
+      const n = uuidFor(jobs.size + 1);
+      const copy: JobView = { ...structuredClone(job), id: n, state: 'WAITING', submittedAt: now().toISOString(), finishedAt: null, rerunOf: id, recoveries: 0 };
+      jobs.set(n, copy);
+      record(n, 'JobSubmitted', { type: copy.type, name: copy.name, rerunOf: id }, by);
+      return view(copy);
+    },
+
+    async setActive(id, active, by) {
+      enter('setActive', id, active, by);
+      const job = mustGet(id, by.caller);
+      if (!TERMINAL_STATES.has(job.state)) throw new AppError('INVALID_TRANSITION', `Cannot (de)activate a job in state ${job.state}.`);
+      if (job.active !== active) {
+        job.active = active;
+        record(id, 'JobActiveSet', { active }, by);
+      }
+      return view(job);
     },
 
     async pause(id, by) {
@@ -170,22 +227,56 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       return transition(id, by, 'resume', 'JobResumed', 'WAITING', ['PAUSED'], false);
     },
 
-    async progress(id): Promise<ProgressView> {
-      enter('progress', id);
-      const job = mustGet(id);
+    async progress(id, caller): Promise<ProgressView> {
+      enter('progress', id, caller);
+      const job = mustGet(id, caller);
       return { ...job.progress, jobId: id, state: job.state, throughputBytesPerSec: 0, elapsedMs: 0, failures: [] };
     },
 
-    async failures(id) {
-      enter('failures', id);
-      const job = mustGet(id);
+    async failures(id, caller) {
+      enter('failures', id, caller);
+      const job = mustGet(id, caller);
       return { jobId: id, state: job.state, itemsFailed: job.progress.itemsFailed, tasksFailed: job.progress.tasksFailed, items: [], truncated: false, tasks: [] };
     },
 
-    async history(id) {
-      enter('history', id);
-      mustGet(id);
+    async history(id, caller) {
+      enter('history', id, caller);
+      mustGet(id, caller);
       return structuredClone(history.get(id) ?? []);
+    },
+
+    async deliveries(id, caller) {
+      enter('deliveries', id, caller);
+      mustGet(id, caller);
+      return [];
+    },
+
+    async redeliver(id, by) {
+      enter('redeliver', id, by);
+      const job = mustGet(id, by.caller);
+      if (!TERMINAL_STATES.has(job.state)) throw new AppError('INVALID_TRANSITION', `Cannot redeliver for a job in state ${job.state}.`);
+    },
+
+    live(opts) {
+      enter('live', opts);
+      if (opts.jobId !== undefined) mustGet(opts.jobId, opts.caller);
+      const snapshot = [...jobs.values()].filter((j) => visible(j, opts.caller)).map(view);
+      return (async function* () {
+        yield { kind: 'snapshot' as const, seq, jobs: snapshot, truncated: false };
+      })();
+    },
+
+    async virtualClusters(caller) {
+      enter('virtualClusters', caller);
+      return VIRTUAL_CLUSTERS.filter((v) => caller.role === 'admin' || v.name === 'default' || caller.virtualClusters.includes(v.name)).map((v) => {
+        const mine = [...jobs.values()].filter((j) => j.virtualCluster === v.name);
+        const activeJobs = mine.filter((j) => ['RUNNING', 'PAUSED', 'VERIFYING'].includes(j.state)).length;
+        return {
+          ...v, usedCapacity: activeJobs * 10, numJobs: mine.length, numActiveJobs: activeJobs,
+          numPendingJobs: mine.filter((j) => j.state === 'WAITING').length,
+          slots: { guaranteed: Math.floor(v.capacity / 10), max: Math.floor(v.maxCapacity / 10), used: activeJobs, total: 10 },
+        };
+      });
     },
 
     async workers() {
@@ -215,9 +306,14 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
     if (fake.crash !== null) throw fake.crash;
   }
 
-  function mustGet(id: string): JobView {
+  function visible(job: JobView, caller: Caller): boolean {
+    return caller.role === 'admin' || job.owner === caller.user;
+  }
+
+  /** The job, or JOB_NOT_FOUND when it does not exist or the caller may not see it. */
+  function mustGet(id: string, caller?: Caller): JobView {
     const job = jobs.get(id);
-    if (job === undefined) throw new AppError('JOB_NOT_FOUND', `No job ${id}.`);
+    if (job === undefined || (caller !== undefined && !visible(job, caller))) throw new AppError('JOB_NOT_FOUND', `No job ${id}.`);
     return job;
   }
 
@@ -231,15 +327,16 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
     return n;
   }
 
-  function record(jobId: string, type: string, data: unknown, by: ActorRef): void {
+  function record(jobId: string, type: string, data: unknown, by: By): void {
     const list = history.get(jobId) ?? [];
-    list.push({ seq: ++seq, time: now().toISOString(), subject: 'ev', type, data, meta: { jobId, actor: by.actor, ...(by.reason === undefined ? {} : { reason: by.reason }) } });
+    const actor = `user:${by.caller.user}`;
+    list.push({ seq: ++seq, time: now().toISOString(), subject: 'ev', type, data, meta: { jobId, actor, ...(by.reason === undefined ? {} : { reason: by.reason }) } });
     history.set(jobId, list);
   }
 
   /** Applies a command: legal from `from`; a no-op when already in `to` (if idempotent); else 409. */
-  function transition(id: string, by: ActorRef, command: string, event: string, to: JobState, from: JobState[], idempotent = true): JobView {
-    const job = mustGet(id);
+  function transition(id: string, by: By, command: string, event: string, to: JobState, from: JobState[], idempotent = true): JobView {
+    const job = mustGet(id, by.caller);
     if (idempotent && job.state === to) return view(job);
     if (!from.includes(job.state)) {
       throw new AppError('INVALID_TRANSITION', `Cannot ${command} a job in state ${job.state}.`);

@@ -9,6 +9,7 @@
  *   await coord.kill9();
  */
 import { spawn } from 'node:child_process';
+import { TEST_ADMIN_TOKEN } from './auth.ts';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -160,6 +161,7 @@ export async function createProcessHarness(opts: ProcessHarnessOptions): Promise
     // the parent's JETJOBS_* settings must not leak into the process under test
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('JETJOBS_') && k !== 'LOG_LEVEL'));
     env['NATS_URL'] = opts.natsUrl;
+    env['JETJOBS_ADMIN_TOKEN'] = TEST_ADMIN_TOKEN;
     const fd = openSync(logPath, 'a');
     // detached: its own process group, so a signal reaches it (and any child) and nothing else
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', fd, fd] });

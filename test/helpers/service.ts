@@ -6,9 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../../api/server.ts';
+import { buildServer, engineServerOptions } from '../../api/server.ts';
 import { createLogger, resolveConfig, silentLogger, startEngine, type Config, type Logger } from '../../engine/index.ts';
 import type { Engine } from '../../engine/index.ts';
+import { TEST_ADMIN_TOKEN, withAuth } from './auth.ts';
 
 export interface TestService {
   baseUrl: string;
@@ -26,14 +27,14 @@ function testLogger(): Logger {
 export async function startTestService(natsUrl: string, overrides: Partial<Config> = {}): Promise<TestService> {
   const stateDir = await mkdtemp(join(tmpdir(), 'jetjobs-svc-'));
   const logger = testLogger();
-  let config = resolveConfig({ natsUrl, stateDir, port: 0, heartbeatMs: 200, failureDetectionTimeoutMs: 1500, retryBackoffMs: 50, drainTimeoutMs: 2000, ...overrides });
+  let config = resolveConfig({ natsUrl, stateDir, port: 0, heartbeatMs: 200, failureDetectionTimeoutMs: 1500, retryBackoffMs: 50, drainTimeoutMs: 2000, adminToken: TEST_ADMIN_TOKEN, ...overrides });
   let engine: Engine;
   let app: FastifyInstance;
   let baseUrl = '';
 
   async function up() {
     engine = await startEngine(config, logger);
-    app = buildServer({ service: engine.service, logger: false, metrics: () => engine.metrics.render() });
+    app = buildServer({ ...engineServerOptions(engine, config), logger: false });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no address');
@@ -69,11 +70,11 @@ export async function startTestService(natsUrl: string, overrides: Partial<Confi
   };
 }
 
-/** JSON over HTTP against the service. */
+/** JSON over HTTP against the service, as the test admin unless `headers.authorization` says otherwise ('' = no token). */
 export async function http<T = unknown>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await fetch(base + path, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: withAuth(body === undefined ? headers : { 'content-type': 'application/json', ...headers }),
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();

@@ -16,6 +16,7 @@ import { isAppError } from '../../engine/errors.ts';
 import type { LogRecord } from '../../engine/eventlog/eventLog.ts';
 import { createMemoryEventLog } from '../../engine/eventlog/memoryEventLog.ts';
 import { toView } from '../../engine/jobService.ts';
+import { SYSTEM_CALLER } from '../../engine/service.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../engine/log.ts';
@@ -48,7 +49,7 @@ describe('engine under random command sequences (in-memory log)', () => {
     try {
       await fc.assert(
         fc.asyncProperty(fc.array(cmdArb, { minLength: 1, maxLength: 14 }), async (cmds) => {
-          const config = resolveConfig({ stateDir: dir, heartbeatMs: 50, failureDetectionTimeoutMs: 500, retryBackoffMs: 1, runningJobCapacity: 3, workerConcurrency: 2, maxTasksPerWorker: 2 });
+          const config = resolveConfig({ stateDir: dir, heartbeatMs: 50, failureDetectionTimeoutMs: 500, retryBackoffMs: 1, runningJobCapacity: 3, workerConcurrency: 2, maxTasksPerWorker: 2, stopGraceMs: 30 });
           const eventLog = createMemoryEventLog();
           const taskQueue = createMemoryTaskQueue({ ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
           const core = await startEngineCore({
@@ -67,12 +68,12 @@ describe('engine under random command sequences (in-memory log)', () => {
             for (const c of cmds) {
               if (c.kind === 'submit') {
                 const spec = c.type === 'noop' ? { tasks: c.tasks } : { ms: c.ms, tasks: c.tasks, failTimes: c.failTimes };
-                ids.push((await core.service.submit({ type: c.type, spec, maxTaskAttempts: c.maxTaskAttempts }, { actor: 'prop' })).job.id);
+                ids.push((await core.service.submit({ type: c.type, spec, maxTaskAttempts: c.maxTaskAttempts }, { caller: SYSTEM_CALLER })).job.id);
               } else if (c.kind === 'wait') {
                 await new Promise((r) => setTimeout(r, c.ms));
               } else if (ids.length > 0) {
                 const id = ids[c.job % ids.length]!;
-                await core.service[c.kind](id, { actor: 'prop' }).catch((e: unknown) => {
+                await core.service[c.kind](id, { caller: SYSTEM_CALLER }).catch((e: unknown) => {
                   if (!isAppError(e, 'INVALID_TRANSITION')) throw e;
                 });
               }
@@ -81,7 +82,7 @@ describe('engine under random command sequences (in-memory log)', () => {
             await until('all jobs terminal', () => {
               for (const id of ids) {
                 const e = core.projection.get(id);
-                if (e?.state === 'PAUSED') void core.service.resume(id, { actor: 'prop' }).catch(() => undefined);
+                if (e?.state === 'PAUSED') void core.service.resume(id, { caller: SYSTEM_CALLER }).catch(() => undefined);
               }
               return ids.every((id) => TERMINAL_STATES.has(core.projection.get(id)?.state ?? 'WAITING'));
             });

@@ -8,6 +8,7 @@ import type { JobEvent } from '../../actors/events.ts';
 import { createMemoryEventLog } from '../../engine/eventlog/memoryEventLog.ts';
 import type { EventLog } from '../../engine/eventlog/eventLog.ts';
 import { createJobService } from '../../engine/jobService.ts';
+import { SYSTEM_CALLER } from '../../engine/service.ts';
 import { createMemoryLiveness } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../engine/log.ts';
 import { createJobProjection } from '../../engine/projections/jobProjection.ts';
@@ -56,7 +57,7 @@ describe('regressions found by the simulation', () => {
       liveness: createMemoryLiveness({ clock }), registry: env.registry, roots: { dataDir: '/nonexistent', cacheDir: '/nonexistent' },
       clock, random: seededRandom(1), info: () => { throw new Error('unused'); }, checks: () => ({}),
     });
-    const view = await service.get(JOB);
+    const view = await service.get(JOB, SYSTEM_CALLER);
     assert.equal(view.state, 'SUCCEEDED');
     assert.equal(view.progress.tasksSucceeded, 1);
   });

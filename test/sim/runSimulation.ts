@@ -33,6 +33,8 @@ export function simConfig(overrides: Partial<Config> = {}): Readonly<Config> {
     runningJobCapacity: 3,
     maxTasksPerWorker: 2,
     workerConcurrency: 2,
+    // A stop of a running job is cooperative: short enough that runs end within their simulated time.
+    stopGraceMs: 300,
     ...overrides,
   });
 }

@@ -108,6 +108,7 @@ export function createSimNetwork(opts: SimNetworkOptions): SimNetwork {
     return {
       append: (subject, events, o) => rpc(proc, `append ${subject}`, () => recordedAppend(proc, subject, events, o)),
       readSubject: (subject) => rpc(proc, `read ${subject}`, () => log.readSubject(subject)),
+      purge: (subject) => rpc(proc, `purge ${subject}`, () => log.purge(subject)),
       lastSeq: () => rpc(proc, 'lastSeq', () => log.lastSeq()),
       follow(fromSeq, onRecord, fo): Follower {
         return log.follow(fromSeq, async (r: LogRecord) => {

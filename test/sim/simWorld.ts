@@ -13,7 +13,7 @@ import type { JobTypeRegistry } from '../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness, createMemoryLivenessStore, type MemoryLivenessStore } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../engine/log.ts';
 import { createJobProjection, type JobProjection } from '../../engine/projections/jobProjection.ts';
-import type { ActorRef } from '../../engine/service.ts';
+import { SYSTEM_CALLER, type By } from '../../engine/service.ts';
 import { createMemoryTaskQueue } from '../../engine/taskqueue/memoryTaskQueue.ts';
 import { TERMINAL_STATES } from '../../actors/events.ts';
 import type { Random } from '../../engine/clock.ts';
@@ -44,7 +44,7 @@ export interface SimWorldOptions {
   clockRef: ClockRef;
 }
 
-const by: ActorRef = { actor: 'sim' };
+const by: By = { caller: SYSTEM_CALLER, reason: 'sim' };
 
 /** See the module comment. */
 export class SimWorld {

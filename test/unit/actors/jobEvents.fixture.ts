@@ -1,7 +1,12 @@
 /** Builders of job event envelopes for actor tests (not a test file itself). */
 import type {
   EventMeta,
+  JobActiveSet,
   JobClaimed,
+  JobCompacted,
+  JobRecovered,
+  RecoverMode,
+  StopRequested,
   JobEvent,
   JobFailed,
   JobPaused,
@@ -90,6 +95,18 @@ export function jobEvents(jobId = 'job-1') {
       meta: meta(epoch),
     }),
     stopped: (epoch: number, reason?: string): JobStopped => ({ type: 'JobStopped', data: {}, meta: meta(epoch, reason) }),
+    stopRequested: (epoch: number, graceMs = 1000): StopRequested => ({
+      type: 'StopRequested',
+      data: { graceMs, deadline: new Date(Date.parse(AT) + graceMs).toISOString() },
+      meta: meta(epoch),
+    }),
+    recovered: (epoch: number, mode: RecoverMode = 'failed', tasksReset = 0): JobRecovered => ({
+      type: 'JobRecovered',
+      data: { mode, tasksReset },
+      meta: meta(epoch),
+    }),
+    activeSet: (epoch: number, active: boolean): JobActiveSet => ({ type: 'JobActiveSet', data: { active }, meta: meta(epoch) }),
+    compacted: (epoch: number, data: JobCompacted['data']): JobCompacted => ({ type: 'JobCompacted', data, meta: meta(epoch) }),
     taskOk: (taskId: string, attempt = 1, r: TaskResult = result(10), epoch = 1): TaskSucceeded => ({
       type: 'TaskSucceeded',
       data: { taskId, attempt, workerId: 'w1', result: r },

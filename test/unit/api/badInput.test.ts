@@ -113,7 +113,8 @@ const idempotencyKeyCases: Case[] = [
 
 const badIds = ['..%2Fx', encodeURIComponent("' OR 1=1"), '00000000-0000-4000-8000-00000000000G', '00000000-0000-4000-8000-00000000000F', `${UNKNOWN_ID}x`, 'x'.repeat(150)];
 const idCases: Case[] = badIds.flatMap((id) => [
-  { name: `GET job id ${id.slice(0, 40)}`, request: { url: `${JOBS}/${id}` }, status: 400, code: 'INVALID_ID' as const, message: 'params/id' },
+  // An id longer than Fastify's path parameter limit is refused before the schema runs.
+  { name: `GET job id ${id.slice(0, 40)}`, request: { url: `${JOBS}/${id}` }, status: 400, code: 'INVALID_ID' as const, message: id.length > 100 ? 'too long' : 'params/id' },
   { name: `GET history id ${id.slice(0, 40)}`, request: { url: `${JOBS}/${id}/history` }, status: 400, code: 'INVALID_ID' as const },
   { name: `POST stop id ${id.slice(0, 40)}`, request: { method: 'POST' as const, url: `${JOBS}/${id}/stop` }, status: 400, code: 'INVALID_ID' as const },
 ]);

@@ -7,7 +7,10 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { ErrorCode } from '../../../engine/errors.ts';
 import { buildServer, type ServerOptions } from '../../../api/server.ts';
+import { createIdentity, createMemoryControlStore, silentLogger, type ControlStore, type Identity, type UserRole } from '../../../engine/index.ts';
+import { systemClock } from '../../../engine/clock.ts';
 import { createFakeJobService, type FakeJobService } from '../../helpers/fakeJobService.ts';
+import { TEST_ADMIN_TOKEN, withAuth } from '../../helpers/auth.ts';
 
 /** The default API prefix. */
 export const PREFIX = '/native/v1';
@@ -20,14 +23,57 @@ export const VALID_SUBMIT = { type: 'sleep', name: 'nightly copy', spec: { ms: 1
 
 /** A server and the fake behind it. */
 export interface Api {
+  /** Requests made with `app.inject` carry the admin token unless they set `authorization` ('' = none). */
   app: FastifyInstance;
   service: FakeJobService;
+  identity: Identity;
+  controlStore: ControlStore;
 }
 
-/** A server over a fresh fake; close it (`after(() => api.app.close())`). */
+/** Cheap scrypt for tests: the cost is a production setting, not behaviour under test here. */
+const TEST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
+
+/** A server over a fresh fake and an in-memory identity whose static admin token the harness sends; close it (`after(() => api.app.close())`). */
 export function createApi(opts: Partial<Omit<ServerOptions, 'service'>> = {}): Api {
   const service = createFakeJobService();
-  return { app: buildServer({ service, logger: false, ...opts }), service };
+  const controlStore = opts.controlStore ?? createMemoryControlStore();
+  const real =
+    opts.identity ??
+    createIdentity({
+      store: controlStore,
+      config: { tokenTtlMs: 3600_000, tokenMaxTtlMs: 24 * 3600_000, adminToken: TEST_ADMIN_TOKEN, adminPassword: null },
+      clock: systemClock,
+      logger: silentLogger,
+      scryptParams: TEST_SCRYPT,
+    });
+  // `asUser` tokens name their caller directly: these tests are about routes over a fake service, not about identity.
+  const identity: Identity = {
+    ...real,
+    authenticate(header) {
+      const m = /^Bearer test-as\.([a-z][a-z0-9_-]{0,31})\.(admin|operator|viewer)$/.exec(header ?? '');
+      return m ? { user: m[1]!, role: m[2] as UserRole, virtualClusters: ['default'] } : real.authenticate(header);
+    },
+  };
+  const app = buildServer({ service, logger: false, ...opts, identity, controlStore });
+  const inject = app.inject.bind(app) as (o: Record<string, unknown>) => ReturnType<FastifyInstance['inject']>;
+  // Tests that are not about authentication act as the admin.
+  (app as { inject: unknown }).inject = (o: Record<string, unknown>) => inject({ ...o, headers: withAuth((o['headers'] as Record<string, string> | undefined) ?? {}) });
+  return { app, service, identity, controlStore };
+}
+
+/** Headers that make the harness server see `name` with `role` (only servers built by createApi accept them). */
+export function asUser(name: string, role: UserRole): { authorization: string } {
+  return { authorization: `Bearer test-as.${name}.${role}` };
+}
+
+let userSeq = 0;
+
+/** Creates a real user with `role` (and optional VC grants) and returns headers carrying a fresh login token for it. */
+export async function loginAs(api: Api, name: string, role: UserRole, virtualClusters: string[] = []): Promise<{ authorization: string }> {
+  const password = `pw-${name}-${++userSeq}-long-enough`;
+  await api.identity.createUser({ name, password, role, virtualClusters });
+  const { token } = await api.identity.login(name, password);
+  return { authorization: `Bearer ${token}` };
 }
 
 /** POSTs `body` (an object is sent as JSON; a string as is) with JSON content type unless overridden. */

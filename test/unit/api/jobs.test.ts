@@ -1,13 +1,37 @@
-/** Job routes over the fake JobService: happy paths, response shapes, idempotency, transitions. */
+/**
+ * Job routes over the fake JobService: happy paths, response shapes, idempotency, transitions, the
+ * controls (stop with grace, recover, rerun, (de)activate) and per-caller visibility. Requests carry
+ * the harness's admin token unless they use `asUser` headers.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { JobView } from '../../../engine/service.ts';
-import { assertError, createApi, post, PREFIX, submitJob, UNKNOWN_ID, VALID_SUBMIT, type Api } from './harness.ts';
+import type { By, Caller, JobView } from '../../../engine/service.ts';
+import { asUser, assertError, createApi, post, PREFIX, submitJob, UNKNOWN_ID, VALID_SUBMIT, type Api } from './harness.ts';
 
 const JOB_VIEW_KEYS = [
-  'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'name', 'owner', 'priority', 'progress', 'reclaims',
-  'spec', 'startedAt', 'state', 'submittedAt', 'summary', 'type',
+  'active', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'name', 'owner', 'priority',
+  'progress', 'reclaims', 'recoveries', 'rerunOf', 'spec', 'startedAt', 'state', 'stopRequested', 'submittedAt', 'summary',
+  'type', 'virtualCluster',
 ];
+
+/** The last call the service received: its method and arguments, with the By's caller split off. */
+function lastCall(api: Api): { method: string; args: unknown[]; caller: Caller | undefined } {
+  const call = api.service.calls.at(-1)!;
+  let caller: Caller | undefined;
+  const args = call.args.map((a) => {
+    if (a !== null && typeof a === 'object' && 'caller' in a) {
+      const { caller: c, ...rest } = a as By;
+      caller = c;
+      return rest;
+    }
+    if (a !== null && typeof a === 'object' && 'role' in a && 'user' in a) {
+      caller = a as Caller;
+      return '<caller>';
+    }
+    return a;
+  });
+  return { method: call.method, args, caller };
+}
 
 function assertJobView(body: unknown): asserts body is JobView {
   assert.ok(body !== null && typeof body === 'object');
@@ -29,16 +53,34 @@ describe('POST /jobs', () => {
     assert.equal(res.headers['location'], `${PREFIX}/jobs/${job.id}`);
     assert.equal(job.state, 'WAITING');
     assert.equal(job.name, 'noop');
-    assert.equal(job.owner, 'api');
+    const { caller } = lastCall(api);
+    assert.equal(caller?.role, 'admin');
+    assert.equal(job.owner, caller?.user, 'the caller owns the job');
+    assert.deepEqual([job.virtualCluster, job.active, job.stopRequested, job.rerunOf, job.recoveries, job.compacted], ['default', true, null, null, 0, false]);
   });
 
-  it('passes every field and the actor to the service', async () => {
-    const body = { ...VALID_SUBMIT, priority: -1000, maxTaskAttempts: 100, maxFailedRatio: 0.5 };
+  it('passes every field and the caller to the service', async () => {
+    const body = { ...VALID_SUBMIT, priority: -1000, maxTaskAttempts: 100, maxFailedRatio: 0.5, virtualCluster: 'gpu', callbackUrl: 'https://hooks.example/done?k=1' };
     const res = await post(api.app, `${PREFIX}/jobs`, body);
-    assert.equal(res.statusCode, 201);
-    assert.equal(res.json<JobView>().priority, -1000);
-    const call = api.service.calls.at(-1);
-    assert.deepEqual(call, { method: 'submit', args: [body, { actor: 'api' }] });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.deepEqual([res.json<JobView>().priority, res.json<JobView>().virtualCluster, res.json<JobView>().callbackUrl], [-1000, 'gpu', body.callbackUrl]);
+    assert.deepEqual(lastCall(api), { method: 'submit', args: [body, {}], caller: lastCall(api).caller });
+  });
+
+  it('refuses bad virtual cluster names and overlong callback URLs before the service', async () => {
+    const calls = api.service.calls.length;
+    for (const virtualCluster of ['GPU', 'a.b', 'a>', '', 'x'.repeat(33), 'gpu\u202e']) {
+      assertError(await post(api.app, `${PREFIX}/jobs`, { ...VALID_SUBMIT, virtualCluster }), 400, 'VALIDATION_FAILED', 'virtualCluster');
+    }
+    assertError(await post(api.app, `${PREFIX}/jobs`, { ...VALID_SUBMIT, callbackUrl: `https://x.test/${'a'.repeat(2040)}` }), 400, 'VALIDATION_FAILED', 'callbackUrl');
+    assertError(await post(api.app, `${PREFIX}/jobs`, { ...VALID_SUBMIT, callbackUrl: 7 }), 400, 'VALIDATION_FAILED', 'callbackUrl');
+    assert.equal(api.service.calls.length, calls, 'nothing reached the service');
+  });
+
+  it('passes the engine 404 / 403 for a virtual cluster through', async () => {
+    assertError(await post(api.app, `${PREFIX}/jobs`, { ...VALID_SUBMIT, virtualCluster: 'tpu' }), 404, 'VIRTUAL_CLUSTER_NOT_FOUND');
+    assertError(await post(api.app, `${PREFIX}/jobs`, { ...VALID_SUBMIT, virtualCluster: 'gpu' }, asUser('carol', 'operator')), 403, 'VIRTUAL_CLUSTER_FORBIDDEN');
+    assert.deepEqual([lastCall(api).caller?.user, lastCall(api).caller?.role], ['carol', 'operator']);
   });
 
   it('accepts names built from the whole allow-list', async () => {
@@ -57,7 +99,7 @@ describe('POST /jobs', () => {
     assert.equal(second.statusCode, 200);
     assert.equal(second.json<JobView>().id, first.json<JobView>().id);
     assert.equal(second.headers['location'], first.headers['location']);
-    assert.deepEqual(api.service.calls.at(-1)?.args[1], { actor: 'api', idempotencyKey: 'order-42' });
+    assert.deepEqual(lastCall(api).args[1], { idempotencyKey: 'order-42' });
   });
 
   it('propagates 409 IDEMPOTENCY_KEY_REUSED for the same key with another body', async () => {
@@ -98,7 +140,7 @@ describe('GET /jobs', () => {
     assert.deepEqual(body.jobs.map((j) => j.id), ids);
     body.jobs.forEach(assertJobView);
     assert.equal(body.nextCursor, null);
-    assert.deepEqual(api.service.calls.at(-1), { method: 'list', args: [{ limit: 100 }] });
+    assert.deepEqual(lastCall(api).args, [{ limit: 100, active: true }, '<caller>']);
   });
 
   it('pages with limit and cursor', async () => {
@@ -114,13 +156,23 @@ describe('GET /jobs', () => {
   it('filters by a state list (deduplicated), type and exact name', async () => {
     let res = await api.app.inject({ url: `${PREFIX}/jobs?state=RUNNING,PAUSED,RUNNING&limit=1000` });
     assert.deepEqual(res.json<{ jobs: JobView[] }>().jobs.map((j) => j.id), [ids[1]]);
-    assert.deepEqual(api.service.calls.at(-1)?.args[0], { limit: 1000, state: ['RUNNING', 'PAUSED'] });
+    assert.deepEqual(lastCall(api).args[0], { limit: 1000, state: ['RUNNING', 'PAUSED'], active: true });
     res = await api.app.inject({ url: `${PREFIX}/jobs?type=sleep` });
     assert.deepEqual(res.json<{ jobs: JobView[] }>().jobs.map((j) => j.id), [ids[0], ids[2]]);
     res = await api.app.inject({ url: `${PREFIX}/jobs?name=${encodeURIComponent('nightly copy')}` });
     assert.equal(res.json<{ jobs: JobView[] }>().jobs.length, 2);
     res = await api.app.inject({ url: `${PREFIX}/jobs?name=nightly` });
     assert.equal(res.json<{ jobs: JobView[] }>().jobs.length, 0);
+  });
+
+  it('passes owner, virtual cluster and the active filter (true, false, all)', async () => {
+    await api.app.inject({ url: `${PREFIX}/jobs?owner=alice&virtualCluster=gpu&active=all` });
+    assert.deepEqual(lastCall(api).args[0], { limit: 100, owner: 'alice', virtualCluster: 'gpu', active: 'all' });
+    await api.app.inject({ url: `${PREFIX}/jobs?active=false` });
+    assert.deepEqual(lastCall(api).args[0], { limit: 100, active: false });
+    for (const q of ['active=yes', 'active=1', 'owner=Alice', 'owner=a%2Eb', 'virtualCluster=a*', 'owner=']) {
+      assertError(await api.app.inject({ url: `${PREFIX}/jobs?${q}` }), 400, 'VALIDATION_FAILED');
+    }
   });
 });
 
@@ -166,7 +218,7 @@ describe('GET /jobs/:id, /progress, /history', () => {
 
   it('serializes only the documented fields, whatever the service returns', async () => {
     const real = api.service.get.bind(api.service);
-    api.service.get = async (jobId) => Object.assign(await real(jobId), { secret: 'hunter2', ownerToken: 'x' });
+    api.service.get = async (jobId, caller) => Object.assign(await real(jobId, caller), { secret: 'hunter2', ownerToken: 'x' });
     try {
       const res = await api.app.inject({ url: `${PREFIX}/jobs/${id}` });
       assertJobView(res.json());
@@ -177,7 +229,7 @@ describe('GET /jobs/:id, /progress, /history', () => {
   });
 });
 
-describe('POST /jobs/:id/{stop,pause,resume}', () => {
+describe('POST /jobs/:id/{stop,pause,resume,recover,rerun,activate,deactivate}', () => {
   let api: Api;
   before(() => {
     api = createApi();
@@ -191,7 +243,8 @@ describe('POST /jobs/:id/{stop,pause,resume}', () => {
       assert.equal(res.statusCode, 200, res.body);
       assertJobView(res.json());
       assert.equal(res.json<JobView>().state, state);
-      assert.deepEqual(api.service.calls.at(-1), { method: command, args: [id, { actor: 'api' }] });
+      const call = lastCall(api);
+      assert.deepEqual([call.method, call.args, call.caller?.role], [command, [id, {}], 'admin']);
     }
   });
 
@@ -201,7 +254,67 @@ describe('POST /jobs/:id/{stop,pause,resume}', () => {
     assert.equal((await post(api.app, `${PREFIX}/jobs/${id}/resume`, 'null')).statusCode, 200);
     const res = await post(api.app, `${PREFIX}/jobs/${id}/stop`, { reason: 'no longer needed' });
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(api.service.calls.at(-1)?.args, [id, { actor: 'api', reason: 'no longer needed' }]);
+    assert.deepEqual(lastCall(api).args, [id, { reason: 'no longer needed' }]);
+  });
+
+  it('stop passes the grace period and force; recover the mode', async () => {
+    const id = await submitJob(api.app);
+    assert.equal((await post(api.app, `${PREFIX}/jobs/${id}/stop`, { reason: 'drain', graceMs: 3_600_000 })).statusCode, 200);
+    assert.deepEqual(lastCall(api).args, [id, { reason: 'drain', graceMs: 3_600_000 }]);
+    const other = await submitJob(api.app);
+    assert.equal((await post(api.app, `${PREFIX}/jobs/${other}/stop`, { graceMs: 0, force: true })).statusCode, 200);
+    assert.deepEqual(lastCall(api).args, [other, { graceMs: 0, force: true }]);
+    const res = await post(api.app, `${PREFIX}/jobs/${id}/recover`, { mode: 'notSucceeded', reason: 'retry' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual([res.json<JobView>().state, res.json<JobView>().recoveries], ['WAITING', 1]);
+    assert.deepEqual(lastCall(api).args, [id, { mode: 'notSucceeded', reason: 'retry' }]);
+    api.service.setState(id, 'FAILED');
+    assert.equal((await post(api.app, `${PREFIX}/jobs/${id}/recover`)).statusCode, 200);
+    assert.deepEqual(lastCall(api).args, [id, {}]);
+  });
+
+  it('recover of a live job is 409; rerun of a finished job is 201 with the new job\'s location', async () => {
+    const id = await submitJob(api.app);
+    assertError(await post(api.app, `${PREFIX}/jobs/${id}/recover`), 409, 'INVALID_TRANSITION');
+    assertError(await post(api.app, `${PREFIX}/jobs/${id}/rerun`), 409, 'INVALID_TRANSITION');
+    api.service.setState(id, 'SUCCEEDED');
+    const res = await post(api.app, `${PREFIX}/jobs/${id}/rerun`, { reason: 'fresh data' });
+    assert.equal(res.statusCode, 201, res.body);
+    const job = res.json<JobView>();
+    assertJobView(job);
+    assert.deepEqual([job.rerunOf, job.state], [id, 'WAITING']);
+    assert.equal(res.headers['location'], `${PREFIX}/jobs/${job.id}`);
+    assert.deepEqual(lastCall(api).args, [id, { reason: 'fresh data' }]);
+  });
+
+  it('deactivate hides a finished job from the default list; activate brings it back', async () => {
+    const id = await submitJob(api.app);
+    api.service.setState(id, 'STOPPED');
+    const res = await post(api.app, `${PREFIX}/jobs/${id}/deactivate`, { reason: 'archived' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json<JobView>().active, false);
+    assert.deepEqual([lastCall(api).method, lastCall(api).args], ['setActive', [id, false, { reason: 'archived' }]]);
+    const listed = async (q: string) => (await api.app.inject({ url: `${PREFIX}/jobs?${q}` })).json<{ jobs: JobView[] }>().jobs.map((j) => j.id);
+    assert.ok(!(await listed('limit=1000')).includes(id));
+    assert.ok((await listed('active=false')).includes(id));
+    assert.equal((await post(api.app, `${PREFIX}/jobs/${id}/activate`)).json<JobView>().active, true);
+    assert.ok((await listed('limit=1000')).includes(id));
+  });
+
+  it('refuses out-of-range grace periods, unknown modes and unsafe reasons', async () => {
+    const id = await submitJob(api.app);
+    const calls = api.service.calls.length;
+    for (const [command, body, field] of [
+      ['stop', { graceMs: -1 }, 'graceMs'], ['stop', { graceMs: 3_600_001 }, 'graceMs'], ['stop', { graceMs: 1.5 }, 'graceMs'],
+      ['stop', { graceMs: '10' }, 'graceMs'], ['stop', { force: 'yes' }, 'force'], ['recover', { mode: 'all' }, 'mode'],
+      ['pause', { reason: '' }, 'reason'], ['pause', { reason: 'a\u0000b' }, 'reason'], ['resume', { reason: 'line\nbreak' }, 'reason'],
+      ['rerun', { reason: 'evil\u202etxt' }, 'reason'], ['deactivate', { reason: 'zero\u200bwidth' }, 'reason'],
+      ['activate', { reason: 'x'.repeat(501) }, 'reason'], ['recover', { graceMs: 1 }, 'graceMs'],
+    ] as const) {
+      assertError(await post(api.app, `${PREFIX}/jobs/${id}/${command}`, body), 400, 'VALIDATION_FAILED', field);
+    }
+    assert.equal(api.service.calls.length, calls, 'nothing reached the service');
+    assert.equal((await post(api.app, `${PREFIX}/jobs/${id}/pause`, { reason: 'Wartung: Plattentausch ✓ 维护' })).statusCode, 200);
   });
 
   it('stop twice is 200 both times; stopping a finished job is 409 INVALID_TRANSITION', async () => {
@@ -223,9 +336,62 @@ describe('POST /jobs/:id/{stop,pause,resume}', () => {
     assertError(await post(api.app, `${PREFIX}/jobs/${UNKNOWN_ID}/stop`), 404, 'JOB_NOT_FOUND');
     const id = await submitJob(api.app);
     assertError(await post(api.app, `${PREFIX}/jobs/${id}/stop`, { reason: 'x'.repeat(501) }), 400, 'VALIDATION_FAILED', 'body/reason');
-    assertError(await post(api.app, `${PREFIX}/jobs/${id}/stop`, { force: true }), 400, 'VALIDATION_FAILED', 'body/force is not allowed');
+    assertError(await post(api.app, `${PREFIX}/jobs/${id}/stop`, { now: true }), 400, 'VALIDATION_FAILED', 'body/now is not allowed');
     assertError(await post(api.app, `${PREFIX}/jobs/${id}/stop`, { reason: 7 }), 400, 'VALIDATION_FAILED', 'body/reason must be string');
     assertError(await post(api.app, `${PREFIX}/jobs/${id}/stop`, '[]'), 400, 'VALIDATION_FAILED');
     assertError(await post(api.app, `${PREFIX}/jobs/${id}/stop`, 'stop', { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+});
+
+describe('visibility and roles', () => {
+  let api: Api;
+  let alices: string;
+  let alice: Record<string, string>;
+  let bob: Record<string, string>;
+  let viewer: Record<string, string>;
+  before(async () => {
+    api = createApi();
+    alice = asUser('alice', 'operator');
+    bob = asUser('bob', 'operator');
+    viewer = asUser('vera', 'viewer');
+    const res = await post(api.app, `${PREFIX}/jobs`, VALID_SUBMIT, alice);
+    assert.equal(res.statusCode, 201, res.body);
+    alices = res.json<JobView>().id;
+  });
+  after(() => api.app.close());
+
+  it('another user gets 404 for every read and command on a job that is not theirs', async () => {
+    for (const suffix of ['', '/progress', '/history', '/failures']) {
+      assertError(await api.app.inject({ url: `${PREFIX}/jobs/${alices}${suffix}`, headers: bob }), 404, 'JOB_NOT_FOUND');
+    }
+    for (const command of ['stop', 'pause', 'resume', 'recover', 'rerun', 'activate', 'deactivate']) {
+      assertError(await post(api.app, `${PREFIX}/jobs/${alices}/${command}`, undefined, bob), 404, 'JOB_NOT_FOUND');
+    }
+    assert.equal((await api.app.inject({ url: `${PREFIX}/jobs/${alices}`, headers: alice })).json<JobView>().state, 'WAITING');
+    assert.equal(lastCall(api).caller?.user, 'alice');
+  });
+
+  it('lists only the caller\'s own jobs; the admin sees everyone\'s', async () => {
+    const ids = async (headers: Record<string, string> = {}) =>
+      (await api.app.inject({ url: `${PREFIX}/jobs`, headers })).json<{ jobs: JobView[] }>().jobs.map((j) => j.id);
+    assert.deepEqual(await ids(bob), []);
+    assert.deepEqual(await ids(alice), [alices]);
+    assert.ok((await ids()).includes(alices));
+  });
+
+  it('a viewer reads but may not submit or command (403 FORBIDDEN)', async () => {
+    assert.equal((await api.app.inject({ url: `${PREFIX}/jobs`, headers: viewer })).statusCode, 200);
+    assertError(await post(api.app, `${PREFIX}/jobs`, VALID_SUBMIT, viewer), 403, 'FORBIDDEN');
+    for (const command of ['stop', 'pause', 'resume', 'recover', 'rerun', 'activate', 'deactivate']) {
+      assertError(await post(api.app, `${PREFIX}/jobs/${alices}/${command}`, undefined, viewer), 403, 'FORBIDDEN');
+    }
+  });
+
+  it('every route answers 401 without a token', async () => {
+    const none = { authorization: '' };
+    assertError(await api.app.inject({ url: `${PREFIX}/jobs`, headers: none }), 401, 'UNAUTHENTICATED');
+    assertError(await api.app.inject({ url: `${PREFIX}/jobs/${alices}`, headers: none }), 401, 'UNAUTHENTICATED');
+    assertError(await post(api.app, `${PREFIX}/jobs`, VALID_SUBMIT, none), 401, 'UNAUTHENTICATED');
+    assertError(await post(api.app, `${PREFIX}/jobs/${alices}/stop`, undefined, none), 401, 'UNAUTHENTICATED');
   });
 });

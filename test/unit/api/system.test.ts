@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { buildServer, parseServerOptions } from '../../../api/server.ts';
 import { createFakeJobService, FAKE_JOB_TYPES } from '../../helpers/fakeJobService.ts';
+import { withAuth } from '../../helpers/auth.ts';
 import { assertError, createApi, post, PREFIX, VALID_SUBMIT, type Api } from './harness.ts';
 
 describe('system routes', () => {
@@ -101,14 +102,15 @@ describe('server options', () => {
   });
 
   it('rejects options that would build a broken server', () => {
+    const { identity, controlStore } = createApi();
     const service = createFakeJobService();
-    assert.equal(parseServerOptions({ service, logger: false }).prefix, '/native/v1');
-    assert.equal(parseServerOptions({ service, logger: false }).bodyLimitBytes, 1024 * 1024);
+    assert.equal(parseServerOptions({ service, identity, controlStore, logger: false }).prefix, '/native/v1');
+    assert.equal(parseServerOptions({ service, identity, controlStore, logger: false }).bodyLimitBytes, 1024 * 1024);
     for (const prefix of ['', 'native', '/native/', '/a b', '/a/../b/']) {
-      assert.throws(() => parseServerOptions({ service, logger: false, prefix }), /prefix/);
+      assert.throws(() => parseServerOptions({ service, identity, controlStore, logger: false, prefix }), /prefix/);
     }
     for (const bodyLimitBytes of [0, -1, 1.5, Number.NaN]) {
-      assert.throws(() => parseServerOptions({ service, logger: false, bodyLimitBytes }), /bodyLimitBytes/);
+      assert.throws(() => parseServerOptions({ service, identity, controlStore, logger: false, bodyLimitBytes }), /bodyLimitBytes/);
     }
   });
 });
@@ -123,7 +125,8 @@ describe('logging', () => {
       },
     });
     const service = createFakeJobService();
-    const app = buildServer({ service, logger: pino({ level: 'info' }, destination) });
+    const { identity, controlStore } = createApi();
+    const app = buildServer({ service, identity, controlStore, logger: pino({ level: 'info' }, destination) });
     try {
       await app.inject({
         url: `${PREFIX}/workers`,
@@ -132,7 +135,8 @@ describe('logging', () => {
       // Redaction also covers anything a handler might log about the request.
       app.log.info({ req: { headers: { authorization: 'Bearer tok-secret' } }, user: { password: 'pw-secret' } }, 'probe');
       service.crash = new Error('engine exploded');
-      const res = await app.inject({ url: `${PREFIX}/workers` });
+      const res = await app.inject({ url: `${PREFIX}/workers`, headers: withAuth() });
+      assert.equal(res.statusCode, 500);
       assert.ok(!res.body.includes('exploded'));
     } finally {
       await app.close();

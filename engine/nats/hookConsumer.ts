@@ -1,0 +1,188 @@
+/**
+ * The durable pull consumer `hooks` on stream JOBS (filters `job.*.ev` and `job.*.hook`) that feeds
+ * the webhook deliverer. Every coordinator-role process pulls from the same durable, so each record
+ * is handled by one of them. Created with deliver policy `new`: history is not re-notified.
+ * Records that trigger nothing are acked at once by the handler; a trigger runs concurrently with
+ * others, up to `concurrency`, and is acked or nak'ed with a delay (backoff) by the handler.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, type Consumer, type ConsumerConfig, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jserrors } from '@nats-io/jetstream/internal';
+import type { HookConsumerHandle, HookMessage } from '../hooks/hookMessage.ts';
+import type { Logger } from '../log.ts';
+import { CONSUMER_HOOKS, STREAM_JOBS } from '../subjects.ts';
+
+export type { NatsConnection };
+
+/** Options of {@link startHookConsumer}. */
+export interface HookConsumerOptions {
+  nc: NatsConnection;
+  /** Called for every record that passes `mayTrigger`; must ack or nak it (a throw naks it after 1 s). */
+  handler: (m: HookMessage) => Promise<void>;
+  /** Cheap pre-check on the raw record; false = acked at once without calling the handler. */
+  mayTrigger: (subject: string, data: Uint8Array) => boolean;
+  /** A record not acked within this is redelivered (a crashed deliverer). */
+  ackWaitMs: number;
+  /** Handlers running at once. @defaultValue 32 */
+  concurrency?: number;
+  logger: Logger;
+  /** @defaultValue 'JOBS' */
+  stream?: string;
+  /** @defaultValue CONSUMER_HOOKS ('hooks') */
+  durable?: string;
+  /** @defaultValue 5000 */
+  requestTimeoutMs?: number;
+}
+
+/** Records per pull: most are acked at once, so large pulls keep the hot path cheap. */
+const FETCH_BATCH = 256;
+const FETCH_EXPIRES_MS = 5_000;
+const FETCH_GUARD_MS = FETCH_EXPIRES_MS + 5_000;
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5_000;
+const ERROR_RETRY_MS = 1_000;
+const nanos = (ms: number) => Math.round(ms * 1_000_000);
+
+/** The consumer config we want (exported for tests and docs). */
+export function hookConsumerConfig(durable: string, ackWaitMs: number): Partial<ConsumerConfig> {
+  return {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(ackWaitMs),
+    deliver_policy: DeliverPolicy.New,
+    filter_subjects: ['job.*.ev', 'job.*.hook'],
+    // retries are nak'ed with a delay and counted in the delivery log, not by the server
+    max_deliver: -1,
+    // notifications waiting out a backoff stay unacked: do not let them stall new ones
+    max_ack_pending: -1,
+  };
+}
+
+/** Creates (or updates) the durable and pulls from it until stop(). */
+export async function startHookConsumer(opts: HookConsumerOptions): Promise<HookConsumerHandle> {
+  const { nc, handler, logger } = opts;
+  const stream = opts.stream ?? STREAM_JOBS;
+  const durable = opts.durable ?? CONSUMER_HOOKS;
+  const concurrency = opts.concurrency ?? 32;
+  const timeout = opts.requestTimeoutMs ?? 5_000;
+  const js = jetstream(nc, { timeout });
+  let jsmP: Promise<JetStreamManager> | undefined;
+  const jsm = () => (jsmP ??= js.jetstreamManager(false));
+
+  async function ensureConsumer(): Promise<Consumer> {
+    const want = hookConsumerConfig(durable, opts.ackWaitMs);
+    const m = await jsm();
+    try {
+      const c = (await m.consumers.info(stream, durable)).config;
+      if (c.ack_wait !== want.ack_wait || JSON.stringify(c.filter_subjects) !== JSON.stringify(want.filter_subjects) || c.max_ack_pending !== -1) {
+        await m.consumers.update(stream, durable, { ack_wait: want.ack_wait, filter_subjects: want.filter_subjects, max_ack_pending: -1 });
+      }
+    } catch (err) {
+      if (!(err instanceof jserrors.ConsumerNotFoundError)) throw err;
+      try {
+        await m.consumers.add(stream, want);
+      } catch (addErr) {
+        // another process created it meanwhile: use theirs
+        if (!(await m.consumers.info(stream, durable).then(() => true, () => false))) throw addErr;
+      }
+    }
+    return js.consumers.get(stream, durable);
+  }
+
+  // Fail early (e.g. no JetStream) rather than in the background.
+  let consumer: Consumer | undefined = await ensureConsumer();
+
+  let stopping = false;
+  const inflight = new Set<Promise<void>>();
+  let iter: ConsumerMessages | undefined;
+  let wakeLoop: (() => void) | undefined;
+  const wake = () => {
+    const w = wakeLoop;
+    wakeLoop = undefined;
+    w?.();
+  };
+  const sleep = (ms: number) =>
+    new Promise<void>((res) => {
+      const t = setTimeout(res, ms);
+      wakeLoop = () => (clearTimeout(t), res());
+    });
+
+  function toMessage(m: JsMsg): HookMessage {
+    return {
+      subject: m.subject,
+      seq: m.seq,
+      data: m.data,
+      ack: () => m.ack(),
+      nak: (delayMs) => m.nak(delayMs),
+      working: () => m.working(),
+    };
+  }
+
+  /** Waits for a free handler slot; keeps the waiting record's ack timer alive meanwhile. */
+  async function slot(m: JsMsg): Promise<void> {
+    while (inflight.size >= concurrency) {
+      m.working();
+      await Promise.race([...inflight, new Promise((r) => setTimeout(r, Math.max(100, opts.ackWaitMs / 3)))]);
+    }
+  }
+
+  function start(m: JsMsg): void {
+    const hm = toMessage(m);
+    const p: Promise<void> = handler(hm)
+      .catch((err: unknown) => {
+        logger.warn({ err, seq: m.seq, subject: m.subject }, 'webhook handler failed; retrying the record');
+        m.nak(ERROR_RETRY_MS);
+      })
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+  }
+
+  async function loop(): Promise<void> {
+    let retryMs = RETRY_MIN_MS;
+    while (!stopping) {
+      let guard: NodeJS.Timeout | undefined;
+      try {
+        consumer ??= await ensureConsumer();
+        const it = await consumer.fetch({ max_messages: FETCH_BATCH, expires: FETCH_EXPIRES_MS });
+        iter = it;
+        if (stopping) void it.close();
+        guard = setTimeout(() => void it.close(), FETCH_GUARD_MS);
+        for await (const m of it) {
+          if (stopping) {
+            m.nak();
+            continue;
+          }
+          if (!opts.mayTrigger(m.subject, m.data)) {
+            m.ack(); // the hot path: most records are not terminal events
+            continue;
+          }
+          await slot(m);
+          start(m);
+        }
+        retryMs = RETRY_MIN_MS;
+      } catch (err) {
+        if (nc.isClosed() || stopping) break;
+        logger.warn({ err }, 'webhook consumer pull failed; retrying');
+        consumer = undefined;
+        await sleep(retryMs);
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      } finally {
+        clearTimeout(guard);
+        iter = undefined;
+      }
+    }
+  }
+
+  const done = loop();
+  let stopped: Promise<void> | undefined;
+  return {
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        void iter?.close();
+        wake();
+        await done;
+        await Promise.all([...inflight]);
+      })()),
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * Retention (issue 5 §6): terminal jobs are compacted to one snapshot event, then removed by age
+ * and/or count, per job type. Every process runs the same rule over the same stream, so every
+ * projection drops the same jobs (memory stays flat on API-only processes too); only writers
+ * (coordinator-role processes) touch the stream. Several writers may run: the compaction is a
+ * CAS append (one wins), purges are idempotent.
+ */
+import { decide } from '../../actors/decide.ts';
+import type { JobEvent } from '../../actors/events.ts';
+import type { Clock } from '../clock.ts';
+import { parseRetentionByType, type Config, type RetentionRule } from '../config.ts';
+import { isAppError } from '../errors.ts';
+import type { EventLog } from '../eventlog/eventLog.ts';
+import type { Logger } from '../log.ts';
+import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
+import { jobEvSubject, jobHookSubject, jobTaskSubject } from '../subjects.ts';
+
+/** Jobs compacted or removed in one pass at most, so a pass stays short. */
+export const DEFAULT_MAX_JOBS_PER_PASS = 5_000;
+/** Stream requests (appends, purges) a writer keeps in flight during a pass. */
+export const DEFAULT_CONCURRENCY = 16;
+
+/** The settings retention reads (engine/config.ts documents them). */
+export type RetentionConfig = Pick<Config, 'compactAfterMs' | 'retentionMaxAgeMs' | 'retentionMaxCount' | 'retentionByType' | 'retentionIntervalMs'>;
+
+/** Options of {@link createRetention}. */
+export interface RetentionOptions {
+  eventLog: EventLog;
+  projection: JobProjection;
+  config: RetentionConfig;
+  clock: Clock;
+  logger: Logger;
+  /** Appends compactions and purges subjects; false = only drop removed jobs from the projection. */
+  writer: boolean;
+  /** `meta.actor` of JobCompacted. @defaultValue 'retention' */
+  actor?: string;
+  /** @defaultValue {@link DEFAULT_MAX_JOBS_PER_PASS} */
+  maxJobsPerPass?: number;
+  /** @defaultValue {@link DEFAULT_CONCURRENCY} */
+  concurrency?: number;
+}
+
+/** What one pass did. */
+export interface RetentionPassResult {
+  /** JobCompacted records this process appended. */
+  compacted: number;
+  /** Jobs dropped from this process's projection. */
+  removed: number;
+}
+
+export interface Retention {
+  /** Runs a pass every `retentionIntervalMs` (the first one after one interval). */
+  start(): void;
+  /** No new pass starts; a running one stops picking up jobs. */
+  stop(): void;
+  /** One pass now (joins the running one if any). */
+  runOnce(): Promise<RetentionPassResult>;
+}
+
+/** A job type's effective rule: the per-type override over the global settings. */
+export interface EffectiveRule {
+  compactAfterMs: number;
+  /** 0 = never by age. */
+  maxAgeMs: number;
+  /** 0 = no count limit. */
+  maxCount: number;
+}
+
+type Action = { kind: 'compact' | 'remove'; entry: JobEntry };
+
+/** Resolves the rule of each job type (memoized; the overrides are parsed once). */
+export function retentionRules(config: RetentionConfig): (type: string) => EffectiveRule {
+  const overrides: Record<string, RetentionRule> = parseRetentionByType(config.retentionByType);
+  const global: EffectiveRule = Object.freeze({
+    compactAfterMs: config.compactAfterMs,
+    maxAgeMs: config.retentionMaxAgeMs,
+    maxCount: config.retentionMaxCount,
+  });
+  const cache = new Map<string, EffectiveRule>();
+  return (type) => {
+    let rule = cache.get(type);
+    if (rule === undefined) {
+      const o = Object.hasOwn(overrides, type) ? overrides[type] : undefined;
+      rule = o === undefined ? global : Object.freeze({
+        compactAfterMs: o.compactAfterMs ?? global.compactAfterMs,
+        maxAgeMs: o.maxAgeMs ?? global.maxAgeMs,
+        maxCount: o.maxCount ?? global.maxCount,
+      });
+      cache.set(type, rule);
+    }
+    return rule;
+  };
+}
+
+interface TerminalFacts {
+  type: string;
+  finishedAtMs: number;
+  compacted: boolean;
+}
+
+function factsOf(e: JobEntry): TerminalFacts {
+  const c = e.snapshot.context as { type: string; finishedAt?: string; compacted?: boolean };
+  const finishedAtMs = c.finishedAt === undefined ? NaN : Date.parse(c.finishedAt);
+  return { type: c.type, finishedAtMs, compacted: c.compacted === true };
+}
+
+/**
+ * Picks this pass's work from the projection, synchronously (the projection cannot change
+ * meanwhile): removals by age or count, else compactions. "Newest" is submission order.
+ */
+export function planPass(
+  projection: JobProjection,
+  ruleOf: (type: string) => EffectiveRule,
+  nowMs: number,
+  opts: { writer: boolean; limit: number },
+): Action[] {
+  // terminal jobs per type, for count limits (only counted when some rule has one)
+  const totals = new Map<string, number>();
+  for (const e of projection.terminal()) {
+    const type = (e.snapshot.context as { type: string }).type;
+    if (ruleOf(type).maxCount > 0) totals.set(type, (totals.get(type) ?? 0) + 1);
+  }
+  const seen = new Map<string, number>();
+  const out: Action[] = [];
+  for (const e of projection.terminal()) {
+    if (out.length >= opts.limit) break;
+    const f = factsOf(e);
+    const rule = ruleOf(f.type);
+    let overCount = false;
+    if (rule.maxCount > 0) {
+      const i = (seen.get(f.type) ?? 0) + 1; // 1-based position, oldest first
+      seen.set(f.type, i);
+      overCount = (totals.get(f.type) ?? 0) - i >= rule.maxCount;
+    }
+    const age = nowMs - f.finishedAtMs; // NaN (no finishedAt) matches no time rule
+    if (overCount || (rule.maxAgeMs > 0 && age >= rule.maxAgeMs)) out.push({ kind: 'remove', entry: e });
+    else if (opts.writer && !f.compacted && age >= rule.compactAfterMs) out.push({ kind: 'compact', entry: e });
+  }
+  return out;
+}
+
+/** Creates the retention loop of one process (see the module comment). */
+export function createRetention(opts: RetentionOptions): Retention {
+  const { eventLog, projection, clock, logger, writer } = opts;
+  const ruleOf = retentionRules(opts.config);
+  const intervalMs = opts.config.retentionIntervalMs;
+  const limit = opts.maxJobsPerPass ?? DEFAULT_MAX_JOBS_PER_PASS;
+  const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
+  const actor = opts.actor ?? 'retention';
+  let running: Promise<RetentionPassResult> | undefined;
+  let timer: unknown;
+  let started = false;
+  /** Bumped by stop(): a pass started before it stops picking up jobs. */
+  let generation = 0;
+
+  /** Appends JobCompacted as a rollup of job.<id>.ev (CAS on what we folded), then drops the task outcomes. */
+  async function compact(e: JobEntry): Promise<boolean> {
+    const d = decide({ kind: 'compact', submitSeq: e.submitSeq }, e.snapshot, { actor, at: new Date(clock.now()).toISOString(), reason: 'retention' });
+    if (!d.ok || d.events.length === 0) return false; // e.g. changed meanwhile (recovered): next pass decides again
+    await eventLog.append(jobEvSubject(e.id), d.events as JobEvent[], { rollup: true, expectedLastSubjectSeq: e.lastEvSeq });
+    // After the rollup: a crash before this purge leaves task outcomes until the job is removed.
+    await eventLog.purge(jobTaskSubject(e.id));
+    return true;
+  }
+
+  /** Purges the job's subjects, `.ev` last: a crash in between leaves the job known, so it is retried. */
+  async function purgeJob(id: string): Promise<void> {
+    await eventLog.purge(jobTaskSubject(id));
+    await eventLog.purge(jobHookSubject(id));
+    await eventLog.purge(jobEvSubject(id));
+  }
+
+  async function pass(): Promise<RetentionPassResult> {
+    const t0 = clock.monotonic();
+    const gen = generation;
+    const result: RetentionPassResult = { compacted: 0, removed: 0 };
+    const actions = planPass(projection, ruleOf, clock.now(), { writer, limit });
+    let next = 0;
+    let unavailable: unknown;
+    let conflicts = 0;
+    const work = async () => {
+      while (next < actions.length && unavailable === undefined && gen === generation) {
+        const { kind, entry } = actions[next++] as Action;
+        try {
+          if (kind === 'compact') {
+            if (await compact(entry)) result.compacted++;
+          } else {
+            if (writer) await purgeJob(entry.id);
+            if (projection.remove(entry.id)) result.removed++;
+          }
+        } catch (err) {
+          if (isAppError(err, 'CONFLICT')) conflicts++; // another writer compacted it, or it changed: next pass
+          else if (isAppError(err, 'UNAVAILABLE')) unavailable ??= err; // the store is away: stop this pass
+          else logger.error({ err, jobId: entry.id, kind }, 'retention failed on a job; retrying next pass');
+        }
+      }
+    };
+    // removals without a writer are synchronous: no need for a pool
+    await Promise.all(Array.from({ length: writer ? Math.min(concurrency, actions.length) : 1 }, work));
+    const ms = Math.round(clock.monotonic() - t0);
+    if (unavailable !== undefined) logger.warn({ err: unavailable, ...result, ms }, 'retention pass cut short: event store unavailable; retrying next pass');
+    else if (result.compacted + result.removed + conflicts > 0) logger.info({ ...result, conflicts, ms }, 'retention pass');
+    return result;
+  }
+
+  function runOnce(): Promise<RetentionPassResult> {
+    running ??= pass().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  function schedule(): void {
+    if (!started) return;
+    timer = clock.setTimeout(() => {
+      timer = undefined;
+      runOnce()
+        .catch((err: unknown) => logger.error({ err }, 'retention pass failed'))
+        .finally(schedule);
+    }, intervalMs);
+  }
+
+  return {
+    runOnce,
+    start() {
+      if (started) return;
+      started = true;
+      schedule();
+    },
+    stop() {
+      started = false;
+      generation++;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/** Virtual-cluster shares: what a claim pass runs, over the in-memory engine. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHarness, until, type Harness } from './harness.ts';
+
+const twoVcs = [
+  { name: 'a', capacity: 30, maxCapacity: 50 },
+  { name: 'b', capacity: 70, maxCapacity: 100 },
+];
+
+/** Tracks the highest active count per VC seen while `when` holds. */
+function watchActive(h: Harness, when: (counts: ReadonlyMap<string, { waiting: number; active: number }>) => boolean) {
+  const max = new Map<string, number>();
+  const seen: string[] = [];
+  const off = h.projection.onChange(() => {
+    const counts = h.projection.virtualClusterCounts();
+    if (!when(counts)) return;
+    for (const [vc, c] of counts) max.set(vc, Math.max(max.get(vc) ?? 0, c.active));
+    seen.push(`a=${counts.get('a')?.active ?? 0} b=${counts.get('b')?.active ?? 0}`);
+  });
+  return { max, seen, off };
+}
+
+const waitingOf = (counts: ReadonlyMap<string, { waiting: number }>, vc: string) => counts.get(vc)?.waiting ?? 0;
+
+describe('coordinator: virtual-cluster shares', () => {
+  it('splits the running slots by guaranteed share while both VCs have more work than slots', async () => {
+    const h = await startHarness({ runningJobCapacity: 10, virtualClusters: twoVcs });
+    try {
+      await h.startWorker('w1');
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        ids.push(await h.submit({ type: 'sleep', spec: { ms: 100 }, virtualCluster: 'a' }));
+        ids.push(await h.submit({ type: 'sleep', spec: { ms: 100 }, virtualCluster: 'b' }));
+      }
+      const w = watchActive(h, (c) => waitingOf(c, 'a') > 0 && waitingOf(c, 'b') > 0);
+      await h.startCoordinator('c1');
+      await until('all jobs finished', () => ids.every((id) => h.job(id).state === 'SUCCEEDED'), 20_000);
+      w.off();
+      // Never more than the share while the other VC had work waiting, and the shares were reached.
+      assert.equal(w.max.get('a'), 3, `a peaked at ${w.max.get('a')}`);
+      assert.equal(w.max.get('b'), 7, `b peaked at ${w.max.get('b')}`);
+      assert.ok(w.seen.includes('a=3 b=7'), 'the 3/7 split was reached');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('lets a VC alone borrow idle slots up to its max share, never more', async () => {
+    const h = await startHarness({ runningJobCapacity: 10, virtualClusters: twoVcs });
+    try {
+      await h.startWorker('w1');
+      const ids: string[] = [];
+      for (let i = 0; i < 15; i++) ids.push(await h.submit({ type: 'sleep', spec: { ms: 100 }, virtualCluster: 'a' }));
+      const w = watchActive(h, () => true);
+      await h.startCoordinator('c1');
+      await until('all jobs finished', () => ids.every((id) => h.job(id).state === 'SUCCEEDED'), 20_000);
+      w.off();
+      assert.equal(w.max.get('a'), 5); // 50 % of 10 slots, though 5 more sit idle
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('runs jobs of a VC that is no longer defined under default\'s share', async () => {
+    const h = await startHarness({ runningJobCapacity: 10, virtualClusters: [...twoVcs, { name: 'default', capacity: 0, maxCapacity: 20 }] });
+    try {
+      await h.startWorker('w1');
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push(await h.submit({ type: 'sleep', spec: { ms: 100 }, virtualCluster: 'deleted' }));
+      const w = watchActive(h, () => true);
+      await h.startCoordinator('c1');
+      await until('all jobs finished', () => ids.every((id) => h.job(id).state === 'SUCCEEDED'), 20_000);
+      w.off();
+      assert.equal(w.max.get('deleted'), 2); // default's max: 20 % of 10
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('claims by priority, then in submission order, within a VC', async () => {
+    const h = await startHarness({ runningJobCapacity: 1, virtualClusters: twoVcs });
+    try {
+      await h.startWorker('w1');
+      const order: string[] = [];
+      h.projection.onChange((e, before) => {
+        if (before === 'WAITING' && e.state !== 'WAITING') order.push(e.id);
+      });
+      const low = await h.submit({ type: 'noop', spec: {}, virtualCluster: 'a', priority: 1 });
+      const high1 = await h.submit({ type: 'noop', spec: {}, virtualCluster: 'a', priority: 5 });
+      const mid = await h.submit({ type: 'noop', spec: {}, virtualCluster: 'a', priority: 3 });
+      const high2 = await h.submit({ type: 'noop', spec: {}, virtualCluster: 'a', priority: 5 });
+      const c = await h.startCoordinator('c1');
+      await until('all claimed', () => order.length === 4);
+      assert.deepEqual(order, [high1, high2, mid, low]);
+      assert.ok(c.stats().claimPasses >= 4);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,0 +1,289 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { toJobView } from '../../../../actors/jobFold.ts';
+import type { Clock } from '../../../../engine/clock.ts';
+import { AppError } from '../../../../engine/errors.ts';
+import { createMemoryEventLog, type MemoryEventLog } from '../../../../engine/eventlog/memoryEventLog.ts';
+import { silentLogger } from '../../../../engine/log.ts';
+import { createJobProjection, type JobProjection } from '../../../../engine/projections/jobProjection.ts';
+import { createRetention, type RetentionConfig, type RetentionOptions } from '../../../../engine/retention/retention.ts';
+import { jobEvSubject, jobHookSubject, jobTaskSubject } from '../../../../engine/subjects.ts';
+import { appendJobHistory, type JobEnd } from './jobHistory.fixture.ts';
+
+const T0 = Date.parse('2024-05-01T12:00:00.000Z');
+const MIN = 60_000;
+
+/** Wall time moves only when the test says so; timers are real (projection.waitFor, start()). */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let t = T0;
+  return {
+    now: () => t,
+    monotonic: () => performance.now(),
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    advance: (ms) => {
+      t += ms;
+    },
+  };
+}
+
+/** Retention off unless a test turns a knob on. */
+const OFF: RetentionConfig = {
+  compactAfterMs: 365 * 24 * 3600_000,
+  retentionMaxAgeMs: 0,
+  retentionMaxCount: 0,
+  retentionByType: '{}',
+  retentionIntervalMs: 60_000,
+};
+
+interface World {
+  log: MemoryEventLog;
+  clock: ReturnType<typeof manualClock>;
+  /** The projection of a process; `newProcess()` adds another one following the same log. */
+  projection: JobProjection;
+  newProcess(): Promise<JobProjection>;
+  /** Resolves once every projection applied the whole log. */
+  sync(): Promise<void>;
+  retention(config: Partial<RetentionConfig>, o?: Partial<RetentionOptions>): ReturnType<typeof createRetention>;
+  close(): Promise<void>;
+}
+
+async function world(): Promise<World> {
+  const log = createMemoryEventLog();
+  const clock = manualClock();
+  const projections: JobProjection[] = [];
+  const followers: { stop(): Promise<void> }[] = [];
+  const newProcess = async () => {
+    const p = createJobProjection({ logger: silentLogger, clock });
+    const f = log.follow(1, (r) => p.apply(r));
+    followers.push(f);
+    projections.push(p);
+    await f.caughtUp;
+    return p;
+  };
+  const projection = await newProcess();
+  return {
+    log,
+    clock,
+    projection,
+    newProcess,
+    async sync() {
+      const last = await log.lastSeq();
+      for (const p of projections) assert.ok(await p.waitFor(last, 2_000), 'projection caught up');
+    },
+    retention: (config, o = {}) =>
+      createRetention({ eventLog: log, projection, config: { ...OFF, ...config }, clock, logger: silentLogger, writer: true, ...o }),
+    async close() {
+      await Promise.all(followers.map((f) => f.stop()));
+      await log.close();
+    },
+  };
+}
+
+const withWorld = (fn: (w: World) => Promise<void>) => async () => {
+  const w = await world();
+  try {
+    await fn(w);
+  } finally {
+    await w.close();
+  }
+};
+
+/** Appends a job's history with times from the world's clock; returns its id once every projection has it. */
+async function makeJob(w: World, end: JobEnd, type = 'noop'): Promise<string> {
+  const id = await appendJobHistory(w.log, () => w.clock.now(), end, type);
+  await w.sync();
+  return id;
+}
+
+const subjectsOf = (id: string) => [jobEvSubject(id), jobTaskSubject(id), jobHookSubject(id)];
+const recordCounts = async (w: World, id: string) => Promise.all(subjectsOf(id).map(async (s) => (await w.log.readSubject(s)).length));
+
+describe('retention: compaction', () => {
+  it('compacts a terminal job once compactAfterMs passed: one JobCompacted on .ev, no .task, same view', withWorld(async (w) => {
+    const id = await makeJob(w, 'succeeded');
+    const before = toJobView(w.projection.get(id)!.snapshot);
+    assert.equal(before.compacted, false);
+    const r = w.retention({ compactAfterMs: 10 * MIN });
+    w.clock.advance(10 * MIN - 1);
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0 }, 'not yet');
+    assert.deepEqual(await recordCounts(w, id), [4, 2, 1]);
+    w.clock.advance(1);
+    assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0 });
+    await w.sync();
+    const ev = await w.log.readSubject(jobEvSubject(id));
+    assert.deepEqual(ev.map((x) => x.events.map((e) => e.type)), [['JobCompacted']]);
+    assert.deepEqual(await recordCounts(w, id), [1, 0, 1], 'the delivery log stays until the job is removed');
+    // get still answers with the final state and progress
+    const entry = w.projection.get(id)!;
+    assert.equal(entry.lastEvSeq, ev[0]!.seq);
+    const after = toJobView(entry.snapshot);
+    assert.deepEqual(after, { ...before, compacted: true });
+    assert.equal(after.state, 'SUCCEEDED');
+    assert.equal(after.progress.itemsDone, 6);
+    assert.equal(after.progress.itemsFailed, 2);
+    // idempotent: nothing more to do
+    w.clock.advance(MIN);
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0 });
+    assert.equal((await w.log.readSubject(jobEvSubject(id))).length, 1);
+  }));
+
+  it('a process replaying the stream after compaction rebuilds the same terminal view', withWorld(async (w) => {
+    const ids = [await makeJob(w, 'succeeded'), await makeJob(w, 'stopped'), await makeJob(w, 'failed')];
+    w.clock.advance(MIN);
+    assert.deepEqual(await w.retention({ compactAfterMs: 0 }).runOnce(), { compacted: 3, removed: 0 });
+    await w.sync();
+    const fresh = await w.newProcess();
+    for (const id of ids) {
+      assert.deepEqual(toJobView(fresh.get(id)!.snapshot), toJobView(w.projection.get(id)!.snapshot));
+      assert.equal(fresh.get(id)!.lastEvSeq, w.projection.get(id)!.lastEvSeq);
+      assert.equal(fresh.get(id)!.submitSeq, w.projection.get(id)!.submitSeq, 'same place in submission order');
+    }
+    assert.deepEqual([...fresh.terminal()].map((e) => e.id), ids);
+    assert.equal(fresh.rejected, 0);
+  }));
+
+  it('compacts only on writers; a non-writer leaves the stream alone', withWorld(async (w) => {
+    const id = await makeJob(w, 'stopped');
+    w.clock.advance(MIN);
+    assert.deepEqual(await w.retention({ compactAfterMs: 0 }, { writer: false }).runOnce(), { compacted: 0, removed: 0 });
+    assert.deepEqual(await recordCounts(w, id), [2, 0, 0]);
+  }));
+
+  it('two writers racing: CAS makes exactly one compaction', withWorld(async (w) => {
+    const ids = await Promise.all(Array.from({ length: 5 }, () => makeJob(w, 'stopped')));
+    const [a, b] = [w.retention({ compactAfterMs: 0 }), w.retention({ compactAfterMs: 0 })];
+    const [ra, rb] = await Promise.all([a.runOnce(), b.runOnce()]);
+    assert.equal(ra.compacted + rb.compacted, 5);
+    await w.sync();
+    for (const id of ids) assert.deepEqual((await w.log.readSubject(jobEvSubject(id))).map((x) => x.events[0]!.type), ['JobCompacted']);
+  }));
+
+  it('an unavailable store cuts the pass short; the next pass does the work', withWorld(async (w) => {
+    const id = await makeJob(w, 'stopped');
+    const r = w.retention({ compactAfterMs: 0 });
+    w.log.failNextAppend(new AppError('UNAVAILABLE', 'down'));
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0 });
+    assert.equal((await w.log.readSubject(jobEvSubject(id))).length, 2);
+    await w.sync();
+    assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0 });
+  }));
+});
+
+describe('retention: removal', () => {
+  it('removes a job by age on every process; only the writer purges its subjects', withWorld(async (w) => {
+    const id = await makeJob(w, 'succeeded');
+    const keep = await makeJob(w, 'waiting');
+    const apiOnly = await w.newProcess();
+    const cfg = { retentionMaxAgeMs: 60 * MIN };
+    const writer = w.retention(cfg);
+    const reader = createRetention({ eventLog: w.log, projection: apiOnly, config: { ...OFF, ...cfg }, clock: w.clock, logger: silentLogger, writer: false });
+    w.clock.advance(60 * MIN - 1);
+    assert.deepEqual(await writer.runOnce(), { compacted: 0, removed: 0 });
+    w.clock.advance(1);
+    assert.deepEqual(await reader.runOnce(), { compacted: 0, removed: 1 });
+    assert.equal(apiOnly.get(id), undefined);
+    assert.deepEqual(await recordCounts(w, id), [4, 2, 1], 'a non-writer does not purge');
+    assert.deepEqual(await writer.runOnce(), { compacted: 0, removed: 1 });
+    assert.equal(w.projection.get(id), undefined);
+    assert.deepEqual(await recordCounts(w, id), [0, 0, 0]);
+    assert.ok(w.projection.get(keep) && apiOnly.get(keep), 'a non-terminal job stays');
+    // later records on other jobs flow as before, and a fresh replay does not know the job
+    await makeJob(w, 'stopped');
+    const fresh = await w.newProcess();
+    assert.equal(fresh.get(id), undefined);
+    assert.ok(fresh.get(keep));
+  }));
+
+  it('keeps the newest maxCount terminal jobs of each type', withWorld(async (w) => {
+    const noop: string[] = [];
+    const load: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      noop.push(await makeJob(w, 'stopped', 'noop'));
+      if (i < 3) load.push(await makeJob(w, 'failed', 'load'));
+      w.clock.advance(1_000);
+    }
+    const running = await makeJob(w, 'running', 'noop');
+    assert.deepEqual(await w.retention({ retentionMaxCount: 2 }).runOnce(), { compacted: 0, removed: 4 });
+    const left = (ids: string[]) => ids.filter((id) => w.projection.get(id) !== undefined);
+    assert.deepEqual(left(noop), noop.slice(3));
+    assert.deepEqual(left(load), load.slice(1));
+    assert.ok(w.projection.get(running));
+    assert.deepEqual(await recordCounts(w, noop[0]!), [0, 0, 0]);
+  }));
+
+  it('a per-type rule overrides the global settings', withWorld(async (w) => {
+    const noop = await makeJob(w, 'stopped', 'noop');
+    const load = await makeJob(w, 'stopped', 'load');
+    const sleep = await makeJob(w, 'stopped', 'sleep');
+    const cfg = {
+      compactAfterMs: 5 * MIN,
+      retentionMaxAgeMs: 24 * 60 * MIN,
+      retentionByType: JSON.stringify({ noop: { maxAgeMs: 2 * MIN }, load: { compactAfterMs: 0 }, sleep: { maxCount: 1 } }),
+    };
+    const r = w.retention(cfg);
+    w.clock.advance(MIN);
+    assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0 }, 'load compacts at once; the others wait');
+    await w.sync();
+    assert.equal(w.projection.get(load)!.snapshot.context.compacted, true);
+    w.clock.advance(MIN);
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 1 }, 'noop is removed at 2 min, before its compaction');
+    assert.equal(w.projection.get(noop), undefined);
+    await makeJob(w, 'stopped', 'sleep'); // sleep keeps one: the older goes
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 1 });
+    assert.equal(w.projection.get(sleep), undefined);
+    assert.ok(w.projection.get(load));
+  }));
+
+  it('never touches non-terminal jobs, however old', withWorld(async (w) => {
+    const ids = [await makeJob(w, 'waiting'), await makeJob(w, 'running')];
+    const counts = await Promise.all(ids.map((id) => recordCounts(w, id)));
+    w.clock.advance(365 * 24 * 60 * MIN);
+    const r = w.retention({ compactAfterMs: 0, retentionMaxAgeMs: 1, retentionMaxCount: 1 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0 });
+    for (const id of ids) assert.ok(w.projection.get(id));
+    assert.deepEqual(await Promise.all(ids.map((id) => recordCounts(w, id))), counts);
+  }));
+
+  it('does a bounded amount of work per pass', withWorld(async (w) => {
+    for (let i = 0; i < 7; i++) await makeJob(w, 'stopped');
+    w.clock.advance(MIN);
+    const r = w.retention({ retentionMaxAgeMs: 1 }, { maxJobsPerPass: 3 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 3 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 3 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 1 });
+  }));
+
+  it('start() runs passes every retentionIntervalMs until stop()', withWorld(async (w) => {
+    const id = await makeJob(w, 'stopped');
+    w.clock.advance(MIN);
+    // the retention's own timers, to see that stop() leaves none armed
+    const armed = new Set<unknown>();
+    const clock: Clock = {
+      ...w.clock,
+      setTimeout(fn, ms) {
+        const h: NodeJS.Timeout = setTimeout(() => {
+          armed.delete(h);
+          fn();
+        }, ms);
+        armed.add(h);
+        return h;
+      },
+      clearTimeout(h) {
+        armed.delete(h);
+        clearTimeout(h as NodeJS.Timeout);
+      },
+    };
+    const r = w.retention({ retentionMaxAgeMs: 1, retentionIntervalMs: 10 }, { clock });
+    r.start();
+    try {
+      const deadline = Date.now() + 2_000;
+      while (w.projection.get(id) !== undefined && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+      assert.equal(w.projection.get(id), undefined);
+    } finally {
+      r.stop();
+    }
+    await r.runOnce(); // joins a pass that may still run; it must not re-arm the loop
+    assert.equal(armed.size, 0, 'no pass is scheduled after stop()');
+  }));
+});

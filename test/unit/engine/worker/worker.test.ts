@@ -1,0 +1,36 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHarness, until } from '../coordinator/harness.ts';
+
+describe('worker', () => {
+  it('counts the outcomes it recorded: succeeded and failed tasks', async () => {
+    const h = await startHarness();
+    try {
+      const w = await h.startWorker('w1');
+      const c = await h.startCoordinator('c1');
+      // 3 tasks whose first attempt fails (retryable), then succeeds: 3 failed + 3 completed.
+      const id = await h.submit({ type: 'sleep', spec: { ms: 0, tasks: 3, failTimes: 1 } });
+      await until('SUCCEEDED', () => h.job(id).state === 'SUCCEEDED');
+      assert.deepEqual(w.stats(), { running: 0, completed: 3, failed: 3 });
+      assert.deepEqual({ owned: c.stats().owned, inflightTasks: c.stats().inflightTasks }, { owned: 0, inflightTasks: 0 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('aborts the running tasks of a job stopped outright and records no outcome for them', async () => {
+    const h = await startHarness();
+    try {
+      const w = await h.startWorker('w1');
+      const c = await h.startCoordinator('c1');
+      const id = await h.submit({ type: 'sleep', spec: { ms: 30_000, tasks: 3 } });
+      await until('3 tasks running', () => w.running() === 3 && c.stats().inflightTasks === 3);
+      await h.command(id, { kind: 'stop', force: true });
+      await until('tasks aborted', () => w.running() === 0, 2000);
+      assert.equal(h.job(id).state, 'STOPPED');
+      assert.deepEqual(w.stats(), { running: 0, completed: 0, failed: 0 });
+    } finally {
+      await h.close();
+    }
+  });
+});
