@@ -21,6 +21,8 @@ import {
 
 /** The name of the first admin, and of the caller behind `config.adminToken`. */
 export const ADMIN_USER = 'admin';
+/** Names no user may take. */
+export const RESERVED_USER_NAMES: ReadonlySet<string> = new Set(['system']);
 /** Length of a generated first-admin password. */
 export const GENERATED_PASSWORD_LENGTH = 24;
 const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
@@ -264,6 +266,8 @@ export function createIdentity(opts: IdentityOptions): Identity {
 
     async createUser(u) {
       if (!NAME_RE.test(u.name)) throw new AppError('VALIDATION_FAILED', 'name must match ^[a-z][a-z0-9_-]{0,31}$');
+      // `system` owns the jobs the engine itself submits (SYSTEM_CALLER): no person may log in as it.
+      if (RESERVED_USER_NAMES.has(u.name)) throw new AppError('VALIDATION_FAILED', `the user name ${u.name} is reserved`);
       if (!(ROLES as readonly string[]).includes(u.role)) throw new AppError('VALIDATION_FAILED', `role must be one of ${ROLES.join(', ')}`);
       checkPasswordPolicy(u.password);
       if (record(u.name) !== undefined) throw new AppError('USER_EXISTS', `user ${u.name} exists`);

@@ -101,7 +101,7 @@ describe('every job type over HTTP, against a real nats-server', () => {
     await assert.rejects(stat(join(svc.config.filesDir, 'copy3', 'f0.txt')), { code: 'ENOENT' });
   });
 
-  it('sleep and noop succeed; a stopped sleep job ends STOPPED and stays stopped', async () => {
+  it('sleep and noop succeed; a stopped sleep job ends STOPPED (cooperatively, then forced) and stays stopped', async () => {
     const noop = await terminal(svc, (await submit(svc, { type: 'noop', spec: { tasks: 5 } })).id);
     assert.equal(noop.state, 'SUCCEEDED');
     assert.equal(noop.progress.tasksSucceeded, 5);
@@ -109,12 +109,20 @@ describe('every job type over HTTP, against a real nats-server', () => {
     assert.equal(quick.state, 'SUCCEEDED');
     const long = await submit(svc, { type: 'sleep', spec: { ms: 60_000 } });
     await waitFor('sleep running', async () => ((await http<JobView>(svc.baseUrl, 'GET', `${API}/jobs/${long.id}`)).body.state === 'RUNNING' ? true : undefined));
-    const stopped = await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs/${long.id}/stop`);
+    // A cooperative stop: the running task gets the grace period, then the stop is forced.
+    const stopped = await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs/${long.id}/stop`, { graceMs: 300, reason: 'test over' });
     assert.equal(stopped.status, 200);
-    assert.equal(stopped.body.state, 'STOPPED');
+    assert.equal(stopped.body.state, 'RUNNING');
+    assert.equal(stopped.body.stopRequested?.graceMs, 300);
     const again = await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs/${long.id}/stop`);
     assert.equal(again.status, 200, 'stop is idempotent');
-    assert.equal((await terminal(svc, long.id)).state, 'STOPPED');
+    const final = await terminal(svc, long.id);
+    assert.equal(final.state, 'STOPPED');
+    const history = (await http<{ events: { type: string; meta: { actor: string; reason?: string } }[] }>(svc.baseUrl, 'GET', `${API}/jobs/${long.id}/history`)).body.events;
+    const requested = history.find((e) => e.type === 'StopRequested');
+    assert.equal(requested?.meta.reason, 'test over');
+    assert.equal(requested?.meta.actor, 'user:admin');
+    assert.match(history.find((e) => e.type === 'JobStopped')?.meta.reason ?? '', /grace period over/);
     // the worker aborted the task: nothing keeps running
     await waitFor('worker idle', () => (svc.engine.worker!.running() === 0 ? true : undefined));
   });

@@ -75,7 +75,8 @@ describe('restarts against a real nats-server', () => {
     ]) ids.push((await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, body)).body.id);
     await terminal(svc, ids[0]!);
     await terminal(svc, ids[1]!);
-    await http(svc.baseUrl, 'POST', `${API}/jobs/${ids[2]}/stop`);
+    // Forced: a cooperative stop would let the 60 s task run through its grace period.
+    await http(svc.baseUrl, 'POST', `${API}/jobs/${ids[2]}/stop`, { force: true });
     const before = new Map<string, { job: JobView; history: HistoryEntry[] }>();
     for (const id of ids) before.set(id, { job: await getJob(svc, id), history: await historyOf(svc, id) });
     const listBefore = (await http<{ jobs: JobView[] }>(svc.baseUrl, 'GET', `${API}/jobs?limit=1000`)).body.jobs;

@@ -285,3 +285,11 @@ describe('identity: shared store', () => {
     assert.equal(b.authenticate(bearer(token)).user, 'alice');
   });
 });
+
+describe('identity: reserved names', () => {
+  it('refuses a user named system, the owner of jobs the engine submits itself', async () => {
+    const { identity } = setup();
+    await assert.rejects(identity.createUser({ name: 'system', password: PW, role: 'admin' }), { code: 'VALIDATION_FAILED' });
+    assert.throws(() => identity.getUser('system'));
+  });
+});
