@@ -135,7 +135,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const metrics = opts.metrics;
   if (metrics) {
     // Scraped often: keep it out of the request log unless it fails.
-    app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (_req, reply) => {
+    app.get('/metrics', { logLevel: 'warn', schema: { hide: true }, config: { auth: settings.metricsPublic ? 'public' : 'admin' } }, async (_req, reply) => {
       const m = await metrics();
       return reply.type(m.contentType).send(m.text);
     });

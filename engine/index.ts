@@ -54,6 +54,19 @@ export interface Engine extends EngineCore {
   shutdown(): Promise<void>;
 }
 
+/** Runs `fn`, retrying UNAVAILABLE with backoff (10 attempts, ~15 s in all); other errors pass through. */
+async function retryUnavailable<T>(fn: () => Promise<T>, logger: Logger, what: string): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isAppError(err, 'UNAVAILABLE') || i >= 10) throw err;
+      logger.warn({ err, attempt: i + 1 }, what);
+      await new Promise((r) => setTimeout(r, Math.min(3000, 200 * 2 ** i)));
+    }
+  }
+}
+
 export async function startEngine(config: Readonly<Config>, logger: Logger): Promise<Engine> {
   let embedded: EmbeddedNats | undefined;
   let natsUrl = config.natsUrl;
@@ -149,7 +162,8 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
         return c !== undefined && c.waiting + c.active > 0;
       },
     });
-    const boot = await identity.bootstrap();
+    // Right after a fresh R3 cluster created the bucket its leader may not be elected yet: retry, bounded.
+    const boot = await retryUnavailable(() => identity.bootstrap(), logger, 'control store not ready yet; retrying');
     if (boot.adminCreated) logger.warn({ user: 'admin', generated: boot.generatedPassword !== undefined }, 'created the first admin user');
     // Read on every claim pass: cache, and drop the cache when a definition changes.
     let clusters: ReturnType<typeof effectiveClusters> | undefined;
@@ -184,7 +198,13 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
     }, 10 * 60_000);
     sweep.unref();
     const hooks = config.roles.includes('coordinator')
-      ? await startHookDeliverer({ nc, eventLog, projection: core.projection, store: controlStore, config, clock: systemClock, logger })
+      ? await retryUnavailable(
+          () => startHookDeliverer({ nc, eventLog, projection: core.projection, store: controlStore, config, clock: systemClock, logger }).catch((err: unknown) => {
+            throw isAppError(err) ? err : new AppError('UNAVAILABLE', 'could not create the webhook consumer', { cause: err });
+          }),
+          logger,
+          'webhook consumer not ready yet; retrying',
+        )
       : undefined;
     return {
       ...core,

@@ -22,7 +22,7 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
 /** Registers `/healthz` and `/readyz`; mount without a prefix. */
 export const healthRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app, { service }) => {
   // Probes poll every few seconds; log them only when something is wrong.
-  const probe = { logLevel: 'warn' } as const;
+  const probe = { logLevel: 'warn', config: { auth: 'public' } } as const;
 
   // Liveness asks only "is the event loop turning": restarting us would not fix NATS.
   app.get('/healthz', { ...probe, schema: schemas.healthz }, async () => ({ status: 'ok' as const }));

@@ -14,7 +14,8 @@ import { API, eventsByJob, getJob, readJobsStream, request, taskCountProblems } 
 import type { JobView } from '../../engine/service.ts';
 
 /** ~5 s of work per job through one coordinator's window (2 per worker, 2 workers). */
-const JOB = { type: 'sleep', spec: { ms: 250, tasks: 80 } };
+// long enough (~12 s at full speed) that it is still running when the last coordinator has started
+const JOB = { type: 'sleep', spec: { ms: 250, tasks: 200 } };
 
 describe('a paused coordinator (zombie)', () => {
   it('is deposed after the detection timeout and its late writes are rejected', async (t) => {

@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { isAppError } from '../../../engine/errors.ts';
 import type { LogRecord } from '../../../engine/eventlog/eventLog.ts';
 import { createJetStreamEventLog } from '../../../engine/eventlog/jetStreamEventLog.ts';
-import { ensureStreams } from '../../../engine/nats/connection.ts';
+import { ensureStreams, streamConfigs } from '../../../engine/nats/connection.ts';
 import { STREAM_JOBS } from '../../../engine/subjects.ts';
 import { ev, eventLogContract } from '../../contract/eventLog.contract.ts';
 import { connectTest, startTestNats, type TestNats } from '../../helpers/natsServer.ts';
@@ -47,12 +47,21 @@ describe('JetStream event log', () => {
     await srv?.cleanup();
   });
 
-  // a fresh, empty JOBS stream per test (sequences restart at 1)
+  // A fresh, empty stream per test (sequences restart at 1), configured like JOBS, under a new name:
+  // nats-server 2.10 sometimes deletes a stream's files after answering the delete, so a stream
+  // re-created at once under the same name can come back with the old messages.
+  let streamNo = 0;
   eventLogContract('jetstream', async () => {
     const jsm = await jetstreamManager(nc);
-    await jsm.streams.delete(STREAM_JOBS).catch(() => undefined);
-    await ensureStreams(nc);
-    return { log: createJetStreamEventLog({ nc }), cleanup: async () => undefined };
+    const jobs = streamConfigs().find((c) => c.name === STREAM_JOBS)!;
+    await jsm.streams.delete(STREAM_JOBS).catch(() => undefined); // made by connectTest: same subjects
+    const stream = `${STREAM_JOBS}_${++streamNo}`;
+    await jsm.streams.add({ ...jobs, name: stream });
+    const cleanup = async () => {
+      await jsm.streams.delete(stream);
+      await ensureStreams(nc); // JOBS again (empty), for the tests below
+    };
+    return { log: createJetStreamEventLog({ nc, stream }), cleanup };
   });
 
   it('sends expect.lastSubjectSequence 0 on the wire', async () => {

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions, RouteOptions } from 'fastify';
 import { ERROR_CODES, type ErrorCode } from '../../../engine/errors.ts';
+import type { Identity } from '../../../engine/index.ts';
 import * as harness from './harness.ts';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 10_000);
@@ -216,7 +217,7 @@ function servedRoutes(app: FastifyInstance): { method: string; url: string }[] {
   return out;
 }
 
-type AuthMode = 'default' | 'none' | 'empty' | 'forged' | 'malformed' | Role;
+type AuthMode = 'default' | 'none' | 'empty' | 'forged' | 'malformed' | 'expired' | Role;
 /** The harness' `asUser(api, name, role)` (or a bare `asUser(name, role)`). */
 type AsUser = (...args: unknown[]) => Record<string, string> | Promise<Record<string, string>>;
 
@@ -273,6 +274,8 @@ describe('fuzz', () => {
   let enforced = false;
   /** Whether a request without an Authorization header reaches the server without one. */
   let omittedIsAnonymous = false;
+  /** A token that was valid and has expired, when the harness exposes the identity. */
+  let expiredHeader: Record<string, string> | undefined;
   /** Role headers from the harness, when it has `asUser`. */
   const roleHeaders: Partial<Record<Role, Record<string, string>>> = {};
 
@@ -298,6 +301,23 @@ describe('fuzz', () => {
         roleHeaders[role] = await (asUser.length >= 3 ? asUser(api, `fuzz-${role}`, role) : asUser(`fuzz-${role}`, role));
       }
     }
+    // An expired token of a real admin: a 1 ms login, once the identity itself refuses it.
+    const identity = (api as { identity?: Partial<Identity> }).identity;
+    if (identity?.createUser && identity.login && identity.authenticate) {
+      await identity.createUser({ name: 'fuzz-expired', password: 'fuzz-expired-password-long', role: 'admin', virtualClusters: [] });
+      const { token } = await identity.login('fuzz-expired', 'fuzz-expired-password-long', 1);
+      const deadline = Date.now() + 2000;
+      for (;;) {
+        try {
+          identity.authenticate(`Bearer ${token}`);
+        } catch {
+          expiredHeader = { authorization: `Bearer ${token}` };
+          break;
+        }
+        assert.ok(Date.now() < deadline, 'a 1 ms token did not expire within 2 s');
+        await new Promise((r) => setImmediate(r));
+      }
+    }
     const probe = await app.inject({ method: 'GET', url: `${PREFIX}/jobs`, headers: { authorization: 'Bearer forged-token-that-no-one-issued' } });
     enforced = probe.statusCode === 401;
     // The harness may add the admin token to requests that carry none ('' then means "none").
@@ -314,7 +334,7 @@ describe('fuzz', () => {
   it(`${RUNS} generated requests over every route: no 5xx, one error shape, 401/403 where due`, async (t) => {
     t.diagnostic(
       `seed ${SEED} (replay with FUZZ_SEED=${SEED}); ${routes.length} routes; auth enforced: ${enforced}; ` +
-        `no header = anonymous: ${omittedIsAnonymous}; role tokens: ${Object.keys(roleHeaders).join(',') || 'none'}`,
+        `no header = anonymous: ${omittedIsAnonymous}; role tokens: ${Object.keys(roleHeaders).join(',') || 'none'}; expired token: ${expiredHeader !== undefined}`,
     );
     assert.ok(routes.length >= 10, `only ${routes.length} routes discovered`);
 
@@ -322,7 +342,7 @@ describe('fuzz', () => {
     const roles = Object.keys(roleHeaders) as Role[];
     const authMode: fc.Arbitrary<AuthMode> = fc.oneof(
       { weight: 10, arbitrary: fc.constant<AuthMode>('default') },
-      { weight: 2, arbitrary: fc.constantFrom<AuthMode>('none', 'empty', 'forged', 'malformed') },
+      { weight: 2, arbitrary: fc.constantFrom<AuthMode>('none', 'empty', 'forged', 'malformed', ...(expiredHeader ? (['expired'] as const) : [])) },
       ...(roles.length > 0 ? [{ weight: 4, arbitrary: fc.constantFrom<AuthMode>(...roles) }] : []),
     );
     const authHeaders = (mode: AuthMode): fc.Arbitrary<Record<string, string>> => {
@@ -336,6 +356,8 @@ describe('fuzz', () => {
           return fc.constant({ authorization: '' });
         case 'forged':
           return fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{10,60}$/), fc.constantFrom('jj_0000000000000000000000000000', 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.')).map((tok) => ({ authorization: `Bearer ${tok}` }));
+        case 'expired':
+          return fc.constant(expiredHeader ?? {});
         case 'malformed':
           return fc.constantFrom('Bearer', 'Bearer ', 'bearer', 'Basic YWRtaW46YWRtaW4=', 'Token abc', 'Bearer a b', 'Bearer \u00e9', 'Bearer ' + 'x'.repeat(5000)).map((v) => ({ authorization: v }));
         default:
@@ -426,7 +448,7 @@ describe('fuzz', () => {
           if (!matched || matched.handler !== own?.handler) return;
           const authz = (g.request.headers as Record<string, string>)['authorization'];
           const tokenless =
-            g.auth === 'empty' || g.auth === 'forged' || g.auth === 'malformed' || (authz === undefined && omittedIsAnonymous && (g.auth === 'none' || g.auth === 'default'));
+            g.auth === 'empty' || g.auth === 'forged' || g.auth === 'malformed' || g.auth === 'expired' || (authz === undefined && omittedIsAnonymous && (g.auth === 'none' || g.auth === 'default'));
           if (tokenless) {
             assert.equal(a.statusCode, 401, `${where} without a valid token → ${a.statusCode} ${a.body}`);
             if (g.request.method !== 'HEAD') assert.equal(JSON.parse(a.body ?? '{}').code, 'UNAUTHENTICATED', where);
