@@ -3,7 +3,7 @@
  * (compact at once, remove after ~5 s, a pass every second) and then, for contrast, without it.
  * Each phase runs the engine in this process (api+coordinator+worker) on its own nats-server and
  * submits `noop` jobs; every 5 s it prints submitted jobs, jobs in the projection, JOBS messages
- * and bytes, process RSS and heap used. The verdict compares the second half's averages with the
+ * and bytes, process RSS and heap used (after a full GC). The verdict compares the second half's averages with the
  * first half's (after a warm-up). Prints figures; asserts nothing. About 2.5 min by default.
  *
  *   JETJOBS_BENCH_RATE=200 JETJOBS_BENCH_SECS=60 JETJOBS_BENCH_MAX_AGE_MS=5000 JETJOBS_BENCH_FLAT_PCT=25 \
@@ -12,14 +12,13 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { JOB_STATES } from '../actors/events.ts';
-import { systemClock } from '../engine/clock.ts';
-import { createJetStreamEventLog } from '../engine/eventlog/jetStreamEventLog.ts';
 import { resolveConfig, silentLogger, startEngine, type Config, type Engine } from '../engine/index.ts';
 import { connectNats } from '../engine/nats/connection.ts';
 import { findNatsServerBin, startEmbeddedNats } from '../engine/nats/embeddedServer.ts';
-import { createRetention, type Retention } from '../engine/retention/retention.ts';
 import { SYSTEM_CALLER } from '../engine/service.ts';
 import { STREAM_JOBS } from '../engine/subjects.ts';
 
@@ -39,6 +38,10 @@ const TICK_MS = 50;
 /** Samples before this are warm-up (the first removals happen after max age + one interval). */
 const WARMUP_MS = 2 * (MAX_AGE_MS + 1_000);
 const NEVER = 10 * 365 * 24 * 3600_000;
+
+// A full GC before each sample, so "heap used" is the live heap rather than GC timing noise.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 
 interface Sample {
   t: number;
@@ -69,21 +72,13 @@ async function phase(label: string, retentionOn: boolean): Promise<Sample[]> {
   const dir = await mkdtemp(join(tmpdir(), 'jetjobs-bench-retention-'));
   const nats = await startEmbeddedNats({ bin: await findNatsServerBin(), port: 0, storeDir: join(dir, 'nats') });
   let engine: Engine | undefined;
-  let ownRetention: Retention | undefined;
   const nc = await connectNats(nats.url, { name: 'bench-retention-stats' });
   try {
     const overrides: Partial<Config> = retentionOn
       ? { compactAfterMs: 0, retentionMaxAgeMs: MAX_AGE_MS, retentionIntervalMs: 1_000 }
       : { compactAfterMs: NEVER, retentionMaxAgeMs: 0, retentionIntervalMs: 1_000 };
     const config = resolveConfig({ natsUrl: nats.url, stateDir: join(dir, 'svc'), port: 0, logLevel: 'silent', ...overrides });
-    engine = await startEngine(config, silentLogger);
-    // Until the engine runs retention itself (coordinator role), the bench runs the same loop beside it.
-    if (!('retention' in engine)) {
-      ownRetention = createRetention({
-        eventLog: createJetStreamEventLog({ nc }), projection: engine.projection, config, clock: systemClock, logger: silentLogger, writer: true,
-      });
-      ownRetention.start();
-    }
+    engine = await startEngine(config, silentLogger); // its coordinator role runs retention (engine.retention)
     const jsm = await jetstreamManager(nc);
     const service = engine.service;
     const projection = engine.projection;
@@ -94,6 +89,7 @@ async function phase(label: string, retentionOn: boolean): Promise<Sample[]> {
     const t0 = performance.now();
     const sample = async (): Promise<Sample> => {
       const info = await jsm.streams.info(STREAM_JOBS);
+      gc();
       const mem = process.memoryUsage();
       let jobs = 0;
       for (const s of JOB_STATES) jobs += projection.countByState(s);
@@ -127,14 +123,15 @@ async function phase(label: string, retentionOn: boolean): Promise<Sample[]> {
     clearInterval(sampler);
     while (inFlight > 0) await new Promise((r) => setTimeout(r, TICK_MS));
     const last = await sample();
-    print(last);
-    samples.push(last);
+    if (last.t - (samples.at(-1)?.t ?? 0) > 1_000) {
+      print(last);
+      samples.push(last);
+    }
     if (failed > 0) console.log(`  [${label}] ${fmt(failed)} submissions failed`);
     const lag = Math.floor(SECS * RATE) - submitted - failed;
     if (lag > RATE) console.log(`  [${label}] the engine fell ${fmt(lag)} jobs behind the asked rate`);
     return samples;
   } finally {
-    ownRetention?.stop();
     await engine?.shutdown().catch((err: unknown) => console.log(`  [${label}] shutdown: ${String(err)}`));
     await nc.close().catch(() => undefined);
     await nats.stop();

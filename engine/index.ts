@@ -154,11 +154,13 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
     const registry = createJobTypeRegistry(builtinJobTypes());
     const controlStore = createKvControlStore({ nc, logger });
     await controlStore.ready;
-    let projection: EngineCore['projection'] | undefined;
+    // The projection exists only once the core runs; VC deletion asks it (and is refused until then).
+    const started: { projection?: EngineCore['projection'] } = {};
     const identity = createIdentity({
       store: controlStore, config, clock: systemClock, logger,
       hasUnfinishedJobs: (vc) => {
-        const c = projection?.virtualClusterCounts().get(vc);
+        if (started.projection === undefined) return true;
+        const c = started.projection.virtualClusterCounts().get(vc);
         return c !== undefined && c.waiting + c.active > 0;
       },
     });
@@ -185,7 +187,7 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
       checks: () => ({ nats: connected && !nc.isClosed(), store: guard.resetReason() === null }),
     });
     applied = () => core.projection.lastSeq();
-    projection = core.projection;
+    started.projection = core.projection;
     guard.start();
     metrics.attach({
       projection: core.projection,

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventLog } from './eventlog/eventLog.ts';
 import { registerCoordinatorMetrics, registerWorkerMetrics, type CoordinatorStatsSource, type WorkerStatsSource } from './metrics/roleMetrics.ts';
 import { registerStreamMetrics } from './metrics/streamMetrics.ts';
@@ -77,9 +77,11 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     labelNames: ['op', 'code'],
     registers,
   });
-  const replaySeconds = new Gauge({
+  // A histogram, not a gauge: summed over a fleet's restarts it shows how replay cost grows with history.
+  const replaySeconds = new Histogram({
     name: 'jetjobs_scheduler_replay_seconds',
-    help: 'How long this process took to replay the JOBS stream into its projection at start.',
+    help: 'How long this process took to replay the JOBS stream into its projection at start (one observation per start).',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
     registers,
   });
 
@@ -97,7 +99,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       unsubscribe = registerStreamMetrics(registry, sources.projection);
       if (sources.coordinator) registerCoordinatorMetrics(registry, sources.coordinator);
       if (sources.worker) registerWorkerMetrics(registry, sources.worker);
-      if (sources.replayMs !== undefined) replaySeconds.set(sources.replayMs / 1000);
+      if (sources.replayMs !== undefined) replaySeconds.observe(sources.replayMs / 1000);
     },
     stop: () => unsubscribe(),
   };

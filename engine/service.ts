@@ -144,7 +144,18 @@ export interface DeliveryEntry {
 /** What a live stream yields: one snapshot first (unless resuming), then every event in stream order. */
 export type LiveMessage =
   | { kind: 'snapshot'; seq: number; jobs: JobView[]; truncated: boolean }
-  | { kind: 'event'; seq: number; jobId: string; subject: 'ev' | 'task' | 'hook'; type: string; data: unknown; meta: Record<string, unknown>; job: JobView | null };
+  | {
+      kind: 'event';
+      seq: number;
+      jobId: string;
+      subject: 'ev' | 'task' | 'hook';
+      type: string;
+      data: unknown;
+      meta: Record<string, unknown>;
+      job: JobView | null;
+      /** False on all but the last event of one stored record (they share `seq`): resume only after a record's last event. */
+      lastInRecord: boolean;
+    };
 
 /**
  * The engine as the API sees it (api/ talks to the engine only through engine/index.ts).

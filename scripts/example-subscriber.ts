@@ -10,9 +10,9 @@ import { connect } from '@nats-io/transport-node';
 
 const url = process.argv[2] ?? 'nats://127.0.0.1:14222';
 const nc = await connect({ servers: url, name: 'example-subscriber' });
-console.error(`listening on ${url} for job.*.ev, job.*.task and worker.*.ev (Ctrl-C to stop)`);
+console.error(`listening on ${url} for job.*.ev, job.*.task, job.*.hook and worker.*.ev (Ctrl-C to stop)`);
 const decoder = new TextDecoder();
-for (const filter of ['job.*.ev', 'job.*.task', 'worker.*.ev']) {
+for (const filter of ['job.*.ev', 'job.*.task', 'job.*.hook', 'worker.*.ev']) {
   const sub = nc.subscribe(filter);
   void (async () => {
     for await (const m of sub) {

@@ -39,10 +39,15 @@ function resumeAfter(request: FastifyRequest<{ Querystring: { after?: string } }
   return request.query.after === undefined ? undefined : Number(request.query.after);
 }
 
-/** One SSE message. JSON never contains a raw newline, so `data` is a single line. */
+/**
+ * One SSE message. JSON never contains a raw newline, so `data` is a single line. Events stored
+ * together in one record share a sequence: only the record's last event carries `id:`, so a client
+ * that drops mid-record resumes from the previous record and sees the whole group again, never half.
+ */
 export function formatSse(m: LiveMessage): string {
   const event = m.kind === 'snapshot' ? 'snapshot' : m.type;
-  return `id: ${m.seq}\nevent: ${event}\ndata: ${JSON.stringify(m)}\n\n`;
+  const id = m.kind === 'snapshot' || m.lastInRecord ? `id: ${m.seq}\n` : '';
+  return `${id}event: ${event}\ndata: ${JSON.stringify(m)}\n\n`;
 }
 
 /** Registers the SSE routes; mount with the API prefix. */

@@ -160,7 +160,7 @@ const jobViewProperties = {
     additionalProperties: false,
     required: ['graceMs', 'deadline'],
     properties: { graceMs: { type: 'integer' }, deadline: { type: 'string' } },
-    description: 'A cooperative stop in progress: tasks in flight get until `deadline`.',
+    description: 'Set when a cooperative stop was requested: tasks in flight got until `deadline`. Stays set on the STOPPED job; cleared by recover.',
   },
   rerunOf: { type: ['string', 'null'] },
   callbackUrl: { type: ['string', 'null'] },

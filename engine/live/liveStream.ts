@@ -147,9 +147,9 @@ export function liveStream(deps: LiveStreamDeps, opts: LiveStreamOptions): Async
       if (jobId === undefined && (entry === undefined || !canSee(entry))) return;
       const job: JobView | null = entry ? toJobView(entry.snapshot) : null;
       const subject = s.kind === 'job-ev' ? 'ev' : s.kind === 'job-task' ? 'task' : 'hook';
-      for (const ev of r.events) {
-        queue.push({ kind: 'event', seq: r.seq, jobId: s.id, subject, type: ev.type, data: ev.data, meta: { ...ev.meta }, job });
-      }
+      r.events.forEach((ev, i) => {
+        queue.push({ kind: 'event', seq: r.seq, jobId: s.id, subject, type: ev.type, data: ev.data, meta: { ...ev.meta }, job, lastInRecord: i === r.events.length - 1 });
+      });
       if (queue.length - head > maxBuffered) {
         queue = [];
         head = 0;

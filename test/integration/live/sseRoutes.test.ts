@@ -179,6 +179,24 @@ describe('SSE routes', () => {
     }
   });
 
+  it('gives an id only to the last event of a record, so a resume never starts inside a group', async () => {
+    const id = await writer.submit({ owner: 'alice' });
+    await until('projection', () => projection.get(id) !== undefined);
+    const s = openStream(base, `${PREFIX}/jobs/${id}/events`);
+    try {
+      await until('snapshot', () => s.events().length >= 1);
+      // JobClaimed + TasksPlanned are appended as one record
+      const seq = await writer.command(id, { kind: 'claim', coordinatorId: 'c1', tasks: [{ taskId: 't0', payload: null, items: 1, bytes: 0 }] });
+      await until('both events', () => s.events().length >= 3);
+      const [claimed, planned] = s.events().slice(1);
+      assert.deepEqual([claimed!.event, planned!.event], ['JobClaimed', 'TasksPlanned']);
+      assert.equal(claimed!.id, undefined);
+      assert.equal(planned!.id, String(seq));
+    } finally {
+      s.close();
+    }
+  });
+
   it('answers 404 for another user\'s job and 400 for a bad Last-Event-ID, before any stream', async () => {
     const id = await writer.submit({ owner: 'bob' });
     await until('projection', () => projection.get(id) !== undefined);

@@ -118,7 +118,8 @@ describe('createMetrics', () => {
       assert.equal(valueOf(s, 'jetjobs_scheduler_waiting_jobs', { virtual_cluster: 'gpu' }), 0);
       assert.equal(valueOf(s, 'jetjobs_scheduler_active_jobs', { virtual_cluster: 'gpu' }), 1);
       assert.equal(valueOf(s, 'jetjobs_scheduler_active_jobs', { virtual_cluster: 'default' }), 1);
-      assert.equal(valueOf(s, 'jetjobs_scheduler_replay_seconds'), 1.5);
+      assert.equal(valueOf(s, 'jetjobs_scheduler_replay_seconds_sum'), 1.5);
+      assert.equal(valueOf(s, 'jetjobs_scheduler_replay_seconds_count'), 1);
       assert.equal(valueOf(s, 'jetjobs_stream_applied_seq'), projection.lastSeq());
       assert.equal(valueOf(s, 'jetjobs_projection_rejected_events'), 0);
       // Default labels reach every series.
