@@ -148,6 +148,10 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
         refuseAfterReset();
         return jsLog.append(subject, events, opts);
       },
+      purge: (subject) => {
+        refuseAfterReset();
+        return jsLog.purge(subject);
+      },
     };
     const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
     const liveness = createKvLiveness({ nc, clock: systemClock });

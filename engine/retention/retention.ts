@@ -6,7 +6,7 @@
  * CAS append (one wins), purges are idempotent.
  */
 import { decide } from '../../actors/decide.ts';
-import type { JobEvent } from '../../actors/events.ts';
+import { TERMINAL_STATES } from '../../actors/events.ts';
 import type { Clock } from '../clock.ts';
 import { parseRetentionByType, type Config, type RetentionRule } from '../config.ts';
 import { isAppError } from '../errors.ts';
@@ -157,7 +157,7 @@ export function createRetention(opts: RetentionOptions): Retention {
   async function compact(e: JobEntry): Promise<boolean> {
     const d = decide({ kind: 'compact', submitSeq: e.submitSeq }, e.snapshot, { actor, at: new Date(clock.now()).toISOString(), reason: 'retention' });
     if (!d.ok || d.events.length === 0) return false; // e.g. changed meanwhile (recovered): next pass decides again
-    await eventLog.append(jobEvSubject(e.id), d.events as JobEvent[], { rollup: true, expectedLastSubjectSeq: e.lastEvSeq });
+    await eventLog.append(jobEvSubject(e.id), d.events, { rollup: true, expectedLastSubjectSeq: e.lastEvSeq });
     // After the rollup: a crash before this purge leaves task outcomes until the job is removed.
     await eventLog.purge(jobTaskSubject(e.id));
     return true;
@@ -185,6 +185,8 @@ export function createRetention(opts: RetentionOptions): Retention {
           if (kind === 'compact') {
             if (await compact(entry)) result.compacted++;
           } else {
+            // it may have changed while earlier actions ran (a recovered job is WAITING again)
+            if (projection.get(entry.id) !== entry || !TERMINAL_STATES.has(entry.state)) continue;
             if (writer) await purgeJob(entry.id);
             if (projection.remove(entry.id)) result.removed++;
           }
