@@ -11,7 +11,7 @@ import type { JobType } from '../../engine/jobtypes/jobType.ts';
 import { audit } from '../helpers/auditor.ts';
 import { SimClock } from './simClock.ts';
 import { applyCommand, MAX_COORDINATORS, WORKERS, type SimScenario } from './simCommands.ts';
-import { coverage, fencingViolations, staleWriteViolations, stoppedCountViolations } from './simChecks.ts';
+import { coverage, fencingViolations, recoveredProgressViolations, staleWriteViolations, stoppedCountViolations } from './simChecks.ts';
 import { simSleepJobType, type ClockRef } from './simSleepJobType.ts';
 import { SimWorld } from './simWorld.ts';
 
@@ -35,6 +35,10 @@ export function simConfig(overrides: Partial<Config> = {}): Readonly<Config> {
     workerConcurrency: 2,
     // A stop of a running job is cooperative: short enough that runs end within their simulated time.
     stopGraceMs: 300,
+    // Retention within a run: compact soon after a job finishes, remove a few seconds later.
+    compactAfterMs: 300,
+    retentionMaxAgeMs: 4000,
+    retentionIntervalMs: 1000,
     ...overrides,
   });
 }
@@ -59,6 +63,8 @@ export interface SimOutcome {
   simulatedMs: number;
   /** The whole store after the run. */
   records: LogRecord[];
+  /** Every record as appended (before rollups and purges). */
+  journal: LogRecord[];
 }
 
 /** Runs `scenario` with fast-check ordering the I/O through `scheduler`. */
@@ -72,18 +78,25 @@ export async function runSimulation(scheduler: fc.Scheduler, scenario: SimScenar
     for (const c of scenario.jobs) await applyCommand(w, c);
     for (const c of scenario.commands) await applyCommand(w, c);
     await w.heal(CONVERGE_BOUND_MS, Math.min(2, MAX_COORDINATORS), WORKERS);
+    await w.finalChecks();
   } catch (err) {
     w.violations.push(`run aborted: ${err instanceof Error ? err.stack : String(err)}`);
   }
   const records = await w.records();
-  const report = audit(records, { accepted: w.accepted, requireTerminal: true });
+  const journal = w.journal;
+  // The full history, then what retention left in the store (removed jobs are gone from it).
+  const history = audit(journal, { accepted: w.accepted, requireTerminal: true });
+  const stored = audit(records, { accepted: w.accepted.filter((id) => !w.removed.has(id)), requireTerminal: true });
   const violations = [
     ...w.violations,
-    ...report.violations,
+    ...history.violations,
+    ...stored.violations.map((v) => `store after retention: ${v}`),
     ...w.rejectedEvents(),
-    ...fencingViolations(records),
-    ...stoppedCountViolations(records),
+    ...fencingViolations(journal),
+    ...stoppedCountViolations(journal),
+    ...recoveredProgressViolations(journal),
     ...staleWriteViolations(w.net.attempts),
   ];
-  return { violations, trace: w.trace, coverage: coverage(w.net.attempts, records), simulatedMs: w.clock.monotonic(), records };
+  const cov = { ...coverage(w.net.attempts, journal), removed: w.removed.size };
+  return { violations, trace: w.trace, coverage: cov, simulatedMs: w.clock.monotonic(), records, journal };
 }

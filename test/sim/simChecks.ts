@@ -1,6 +1,8 @@
 /**
  * Invariants the simulation checks on top of the auditor (test/helpers/auditor.ts): fencing of
- * coordinators, nothing counted after a stop, and stale (zombie) writes rejected by CAS.
+ * coordinators, nothing counted after a stop, recovered jobs counting each task once, and stale
+ * (zombie) writes rejected by CAS. They read the journal (every record as appended, before
+ * retention's rollups and purges).
  */
 import type { JobEvent } from '../../actors/events.ts';
 import { canApply, evolveJob, startJob, type JobSnapshot } from '../../actors/jobFold.ts';
@@ -41,7 +43,10 @@ export function fencingViolations(records: readonly LogRecord[]): string[] {
   return out;
 }
 
-/** After its JobStopped, no task outcome is counted: a replay's progress stays where the stop left it. */
+/**
+ * After its JobStopped, no task outcome is counted: a replay's progress stays where the stop left
+ * it, until a JobRecovered starts a new run.
+ */
 export function stoppedCountViolations(records: readonly LogRecord[]): string[] {
   const out: string[] = [];
   const jobs = new Map<string, JobSnapshot>();
@@ -65,6 +70,53 @@ export function stoppedCountViolations(records: readonly LogRecord[]): string[] 
       const stopped = atStop.get(s.id);
       if (stopped !== undefined && key(after) !== stopped) out.push(`${s.id}@${r.seq}: ${ev.type} counted after JobStopped`);
       if (ev.type === 'JobStopped') atStop.set(s.id, key(after));
+      if (ev.type === 'JobRecovered') atStop.delete(s.id);
+    }
+  }
+  return out;
+}
+
+/**
+ * A recovered job counts each task once: its progress always matches its task statuses (reset
+ * tasks dropped, re-run ones counted again once), never more tasks succeeded than distinct tasks
+ * ever reported a success, and a recovered job that SUCCEEDED has every task and item done.
+ */
+export function recoveredProgressViolations(records: readonly LogRecord[]): string[] {
+  const out: string[] = [];
+  const jobs = new Map<string, JobSnapshot>();
+  const recovered = new Set<string>();
+  const succeededTasks = new Map<string, Set<string>>();
+  for (const r of records) {
+    const s = parseSubject(r.subject);
+    if (!s || (s.kind !== 'job-ev' && s.kind !== 'job-task')) continue;
+    for (const ev of r.events as JobEvent[]) {
+      const before = jobs.get(s.id);
+      if (!before) {
+        if (ev.type === 'JobSubmitted') jobs.set(s.id, startJob(ev));
+        continue;
+      }
+      if (!canApply(before, ev)) continue; // the auditor reports it
+      const after = evolveJob(before, ev);
+      jobs.set(s.id, after);
+      if (ev.type === 'TaskSucceeded') {
+        let set = succeededTasks.get(s.id);
+        if (!set) succeededTasks.set(s.id, (set = new Set()));
+        set.add(ev.data.taskId);
+      }
+      if (ev.type === 'JobRecovered') recovered.add(s.id);
+      if (!recovered.has(s.id) || after.context.compacted) continue;
+      const c = after.context;
+      const statuses = c.taskStatus.flat();
+      const succeeded = statuses.filter((t) => t.state === 'succeeded').length;
+      const failed = statuses.filter((t) => t.state === 'failed').length;
+      const where = `${s.id}@${r.seq} (${ev.type}, after ${c.recoveries} recoveries)`;
+      if (c.progress.tasksSucceeded !== succeeded || c.progress.tasksFailed !== failed) {
+        out.push(`${where}: progress says ${c.progress.tasksSucceeded} succeeded / ${c.progress.tasksFailed} failed, task statuses ${succeeded} / ${failed}`);
+      }
+      if (c.progress.tasksSucceeded > (succeededTasks.get(s.id)?.size ?? 0)) out.push(`${where}: ${c.progress.tasksSucceeded} tasks counted succeeded, only ${succeededTasks.get(s.id)?.size ?? 0} ever did`);
+      if (after.value === 'SUCCEEDED' && (c.progress.tasksSucceeded !== c.progress.tasksTotal || c.progress.itemsDone + c.progress.itemsFailed !== c.progress.itemsTotal)) {
+        out.push(`${where}: SUCCEEDED with ${JSON.stringify(c.progress)}`);
+      }
     }
   }
   return out;
@@ -89,6 +141,11 @@ export function coverage(attempts: readonly AppendAttempt[], records: readonly L
   let exhausted = 0;
   let paused = 0;
   let verifying = 0;
+  let stopRequests = 0;
+  let recoveries = 0;
+  let reruns = 0;
+  let activeSet = 0;
+  let compactions = 0;
   const outcomes = new Set<string>();
   let repeatedOutcomes = 0;
   for (const r of records) {
@@ -97,6 +154,11 @@ export function coverage(attempts: readonly AppendAttempt[], records: readonly L
       if (ev.type === 'JobStopped') stops++;
       if (ev.type === 'JobPaused') paused++;
       if (ev.type === 'VerificationStarted') verifying++;
+      if (ev.type === 'StopRequested') stopRequests++;
+      if (ev.type === 'JobRecovered') recoveries++;
+      if (ev.type === 'JobSubmitted' && ev.data.rerunOf !== undefined) reruns++;
+      if (ev.type === 'JobActiveSet') activeSet++;
+      if (ev.type === 'JobCompacted') compactions++;
       if (TERMINAL_EVENTS.has(ev.type)) terminal++;
       if (ev.type === 'TaskFailed' && ev.data.error.code === 'DELIVERY_EXHAUSTED') exhausted++;
       if (ev.type === 'TaskSucceeded' || ev.type === 'TaskFailed') {
@@ -108,5 +170,5 @@ export function coverage(attempts: readonly AppendAttempt[], records: readonly L
   }
   const zombieRejected = attempts.filter((a) => a.stale && a.proc.wasFrozen && a.result === 'CONFLICT').length;
   const staleRejected = attempts.filter((a) => a.stale && a.result === 'CONFLICT').length;
-  return { requeues, stops, paused, verifying, terminal, exhausted, repeatedOutcomes, staleRejected, zombieRejected };
+  return { requeues, stops, stopRequests, paused, verifying, recoveries, reruns, activeSet, compactions, terminal, exhausted, repeatedOutcomes, staleRejected, zombieRejected };
 }

@@ -6,9 +6,29 @@
 import fc from 'fast-check';
 import type { SimWorld } from './simWorld.ts';
 
+/**
+ * Who sends a job command: the job's owner, the other user (must get JOB_NOT_FOUND and change
+ * nothing), or an admin.
+ */
+export type SimAs = 'owner' | 'other' | 'admin';
+
 export type SimCommand =
-  | { kind: 'submit'; type: 'noop' | 'sim-sleep' | 'sim-verify'; tasks: number; ms: number; failTimes: number; fatal: number[]; maxTaskAttempts: number; maxFailedRatio: number }
-  | { kind: 'stop' | 'pause' | 'resume'; pick: number }
+  | {
+      kind: 'submit'; type: 'noop' | 'sim-sleep' | 'sim-verify'; tasks: number; ms: number; failTimes: number; fatal: number[]; maxTaskAttempts: number; maxFailedRatio: number;
+      /** Index into SIM_USERS. */
+      user: number;
+      /** `default`, the user's own virtual cluster, or the other user's (must be refused). */
+      vc: 'default' | 'own' | 'other';
+    }
+  | { kind: 'pause' | 'resume' | 'rerun'; pick: number; as: SimAs }
+  /** graceMs undefined = the configured default (config.stopGraceMs). */
+  | { kind: 'stop'; pick: number; as: SimAs; graceMs?: number; force: boolean }
+  | { kind: 'recover'; pick: number; as: SimAs; mode: 'failed' | 'notSucceeded' }
+  | { kind: 'setActive'; pick: number; as: SimAs; active: boolean }
+  /** One retention pass (compaction and removal) now, in a coordinator (writer) or the API process. */
+  | { kind: 'retention'; pick: number }
+  /** A user reads one job and lists all jobs through the service: never sees the other's. */
+  | { kind: 'peek'; pick: number; user: number }
   | { kind: 'crashCoordinator' | 'freezeCoordinator' | 'wakeCoordinator' | 'retireCoordinator'; pick: number }
   | { kind: 'startCoordinator' | 'startWorker' | 'failNextAppend' | 'loseNextAck' }
   | { kind: 'crashWorker' | 'retireWorker' | 'duplicateDelivery'; pick: number }
@@ -40,14 +60,39 @@ const submitArb: fc.Arbitrary<SimCommand> = fc.record({
   fatal: fc.oneof({ weight: 4, arbitrary: fc.constant<number[]>([]) }, { weight: 1, arbitrary: fc.array(fc.nat({ max: 3 }), { maxLength: 2 }) }),
   maxTaskAttempts: fc.integer({ min: 1, max: 3 }),
   maxFailedRatio: fc.constantFrom(0, 0.5),
+  user: fc.integer({ min: 0, max: 1 }),
+  vc: fc.oneof({ weight: 4, arbitrary: fc.constant('default' as const) }, { weight: 4, arbitrary: fc.constant('own' as const) }, { weight: 1, arbitrary: fc.constant('other' as const) }),
 });
+
+const asArb: fc.Arbitrary<SimAs> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('owner' as const) },
+  { weight: 1, arbitrary: fc.constant('other' as const) },
+  { weight: 2, arbitrary: fc.constant('admin' as const) },
+);
+
+const stopArb: fc.Arbitrary<SimCommand> = fc.record(
+  {
+    kind: fc.constant('stop' as const),
+    pick,
+    as: asArb,
+    graceMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 400 }), fc.integer({ min: 400, max: 2000 })),
+    force: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  },
+  { requiredKeys: ['kind', 'pick', 'as', 'force'] },
+);
 
 const commandArb: fc.Arbitrary<SimCommand> = fc.oneof(
   { weight: 10, arbitrary: fc.record({ kind: fc.constant('io' as const), steps: fc.integer({ min: 1, max: 12 }) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 150 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 600, max: 2500 }) }) },
   { weight: 4, arbitrary: submitArb },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('stop' as const, 'pause' as const, 'resume' as const), pick }) },
+  { weight: 3, arbitrary: stopArb },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('pause' as const, 'resume' as const), pick, as: asArb }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('recover' as const), pick, as: asArb, mode: fc.constantFrom('failed' as const, 'notSucceeded' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('rerun' as const), pick, as: asArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('setActive' as const), pick, as: asArb, active: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('retention' as const), pick }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('peek' as const), pick, user: fc.integer({ min: 0, max: 1 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('crashCoordinator' as const, 'freezeCoordinator' as const, 'wakeCoordinator' as const), pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retireCoordinator' as const), pick }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('crashWorker' as const, 'duplicateDelivery' as const), pick }) },
@@ -80,11 +125,22 @@ export async function applyCommand(w: SimWorld, c: SimCommand): Promise<void> {
         spec: c.type === 'noop' ? { tasks: c.tasks } : { tasks: c.tasks, ms: c.ms, failTimes: c.failTimes, fatal: c.fatal },
         maxTaskAttempts: c.maxTaskAttempts,
         maxFailedRatio: c.maxFailedRatio,
-      });
+      }, c.user, c.vc);
     case 'stop':
+      return w.command(c, c.pick, c.as);
     case 'pause':
     case 'resume':
-      return w.command(c.kind, c.pick);
+    case 'recover':
+    case 'setActive':
+    case 'rerun':
+      return w.command(c, c.pick, c.as);
+    case 'retention': {
+      const n = at(w.started('coord', 'running').concat(w.started('api', 'running')), c.pick);
+      if (n) w.retention(n);
+      return;
+    }
+    case 'peek':
+      return w.peek(c.pick, c.user);
     case 'crashCoordinator': {
       const n = at(w.started('coord', 'running').concat(w.started('coord', 'frozen')), c.pick);
       if (n) w.crash(n);

@@ -4,6 +4,7 @@
  * fast-check's scheduler, so fast-check picks the order in which I/O completes. A frozen process
  * neither sends nor receives until woken; a dead one never again.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type fc from 'fast-check';
 import type { Envelope, JobEvent } from '../../actors/events.ts';
 import { isAppError } from '../../engine/errors.ts';
@@ -41,7 +42,14 @@ export interface SimNetwork {
   readonly attempts: AppendAttempt[];
 }
 
+/** The process a task handler runs in (set around every delivery), so a job type can tell which worker runs it. */
+export const currentProc = new AsyncLocalStorage<SimProcess>();
+
 export interface SimNetworkOptions {
+  /** A process sends a task to the queue (before the request hops). */
+  onDispatch?: (proc: SimProcess, task: TaskMessage) => void;
+  /** The store executes a purge of `subject` asked by `proc`. */
+  onPurge?: (proc: SimProcess, subject: string) => void;
   scheduler: fc.Scheduler;
   log: MemoryEventLog;
   queue: TaskQueue;
@@ -108,7 +116,10 @@ export function createSimNetwork(opts: SimNetworkOptions): SimNetwork {
     return {
       append: (subject, events, o) => rpc(proc, `append ${subject}`, () => recordedAppend(proc, subject, events, o)),
       readSubject: (subject) => rpc(proc, `read ${subject}`, () => log.readSubject(subject)),
-      purge: (subject) => rpc(proc, `purge ${subject}`, () => log.purge(subject)),
+      purge: (subject) => rpc(proc, `purge ${subject}`, () => {
+        opts.onPurge?.(proc, subject);
+        return log.purge(subject);
+      }),
       lastSeq: () => rpc(proc, 'lastSeq', () => log.lastSeq()),
       follow(fromSeq, onRecord, fo): Follower {
         return log.follow(fromSeq, async (r: LogRecord) => {
@@ -134,7 +145,10 @@ export function createSimNetwork(opts: SimNetworkOptions): SimNetwork {
 
   function taskQueueFor(proc: SimProcess): TaskQueue {
     return {
-      dispatch: (pool, task) => rpc(proc, `dispatch ${taskLabel(task)}`, () => queue.dispatch(pool, task)),
+      dispatch: (pool, task) => {
+        opts.onDispatch?.(proc, task);
+        return rpc(proc, `dispatch ${taskLabel(task)}`, () => queue.dispatch(pool, task));
+      },
       consume(pool, concurrency, handler, opts = {}) {
         const onExhausted = opts.onExhausted;
         const inner = queue.consume(
@@ -143,7 +157,7 @@ export function createSimNetwork(opts: SimNetworkOptions): SimNetwork {
           async (d) => {
             delivered.push(d.task);
             await hop(proc, `${proc.name}:task ${taskLabel(d.task)}`);
-            await handler(wrapDelivery(proc, d));
+            await currentProc.run(proc, () => handler(wrapDelivery(proc, d)));
           },
           // the queue's notice reaches the process like any other message: not while frozen or dead
           onExhausted ? { onExhausted: async (t) => { await hop(proc, `${proc.name}:exhausted ${taskLabel(t)}`); await onExhausted(t); } } : {},
@@ -170,7 +184,7 @@ export function createSimNetwork(opts: SimNetworkOptions): SimNetwork {
       const d: Delivery = { task, deliveryCount: 2, working: () => undefined, ack: async () => undefined, nak: () => undefined, term: () => undefined };
       void (async () => {
         await hop(c.proc, `${c.proc.name}:dup ${taskLabel(task)}`);
-        await c.handler(wrapDelivery(c.proc, d));
+        await currentProc.run(c.proc, () => c.handler(wrapDelivery(c.proc, d)));
       })();
       return true;
     },

@@ -21,6 +21,8 @@ export type SimSleepSpec = {
 /** Where the job type finds the current run's clock (one registry serves every run). */
 export interface ClockRef {
   clock: Clock;
+  /** Told when a task starts running (the simulation checks the job may still run tasks). */
+  onRun?: (ctx: { jobId: string; taskId: string; attempt: number }) => void;
 }
 
 function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
@@ -61,6 +63,7 @@ export function simSleepJobType(ref: ClockRef, verifyMs?: number): JobType<SimSl
       return Array.from({ length: spec.tasks }, (_, index) => ({ taskId: formatTaskId(index), payload: { index }, items: 1, bytes: 0 }));
     },
     async run(spec, payload, ctx) {
+      ref.onRun?.(ctx);
       const { index } = payload as { index: number };
       if (spec.fatal.includes(index)) throw new TaskRunError('SIM_FATAL', `task ${index} always fails`, false);
       if (ctx.attempt <= spec.failTimes) throw new TaskRunError('SIM_RETRYABLE', `attempt ${ctx.attempt} fails`, true);

@@ -13,14 +13,21 @@ import type { JobTypeRegistry } from '../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness, createMemoryLivenessStore, type MemoryLivenessStore } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../engine/log.ts';
 import { createJobProjection, type JobProjection } from '../../engine/projections/jobProjection.ts';
-import { SYSTEM_CALLER, type By } from '../../engine/service.ts';
+import { SYSTEM_CALLER, type By, type Caller, type JobView } from '../../engine/service.ts';
 import { createMemoryTaskQueue } from '../../engine/taskqueue/memoryTaskQueue.ts';
-import { TERMINAL_STATES } from '../../actors/events.ts';
+import { TERMINAL_STATES, type JobEvent } from '../../actors/events.ts';
+import { restoreJob, toJobView } from '../../actors/jobFold.ts';
 import type { Random } from '../../engine/clock.ts';
+import { effectiveClusters, vcSlots, type VirtualClusterDef } from '../../engine/quota/shares.ts';
+import { parseSubject } from '../../engine/subjects.ts';
+import type { SimAs, SimCommand } from './simCommands.ts';
 import { SimClock, seededRandom, settleMicrotasks } from './simClock.ts';
-import { createSimNetwork, type SimNetwork } from './simNetwork.ts';
+import { createSimNetwork, currentProc, type SimNetwork } from './simNetwork.ts';
 import type { ClockRef } from './simSleepJobType.ts';
 import { createSimProcess, type ProcessKind, type ProcessState, type SimProcess } from './simProcess.ts';
+
+/** Allowed on top of grace + detection timeout for a stop to land: a heartbeat, a claim and a write or two. */
+const STOP_SLACK_MS = 400;
 
 /** A process of the cluster and the engine running in it (once started). */
 export interface SimNode {
@@ -31,7 +38,23 @@ export interface SimNode {
 }
 
 /** Errors a client may legitimately get back from the service under faults. */
-const EXPECTED_CLIENT_ERRORS = new Set(['INVALID_TRANSITION', 'UNAVAILABLE', 'CONFLICT', 'QUEUE_FULL']);
+const EXPECTED_CLIENT_ERRORS: ReadonlySet<string> = new Set(['INVALID_TRANSITION', 'UNAVAILABLE', 'CONFLICT', 'QUEUE_FULL']);
+const plus = (...codes: string[]): ReadonlySet<string> => new Set([...EXPECTED_CLIENT_ERRORS, ...codes]);
+
+/** Two users, each granted one virtual cluster (and `default`). */
+export const SIM_USERS: readonly Caller[] = Object.freeze([
+  Object.freeze({ user: 'ann', role: 'operator' as const, virtualClusters: Object.freeze(['alpha']) }),
+  Object.freeze({ user: 'bob', role: 'operator' as const, virtualClusters: Object.freeze(['beta']) }),
+]);
+
+/** The virtual clusters of every run (one array: the coordinator caches slots by identity). */
+export const SIM_VIRTUAL_CLUSTERS: readonly VirtualClusterDef[] = Object.freeze(effectiveClusters([
+  { name: 'alpha', capacity: 30, maxCapacity: 50 },
+  { name: 'beta', capacity: 20, maxCapacity: 40 },
+]));
+
+/** A job's view without what compaction may change (the flag itself). */
+const comparable = (v: JobView) => JSON.stringify({ ...v, compacted: undefined });
 /** Scheduler steps without the system going quiet: a livelock. */
 const MAX_QUIESCE_STEPS = 50_000;
 
@@ -55,6 +78,18 @@ export class SimWorld {
   readonly nodes: SimNode[] = [];
   /** Ids of jobs whose submission the service acknowledged. */
   readonly accepted: string[] = [];
+  /** Owner of each accepted job. */
+  readonly owners = new Map<string, string>();
+  /** Every record as it was appended, before any rollup or purge: the full history. */
+  readonly journal: LogRecord[] = [];
+  /** Jobs whose `.ev` subject retention purged (removed): gone from the store and the service. */
+  readonly removed = new Set<string>();
+  /** Each compacted job's view just before its JobCompacted. */
+  readonly beforeCompaction = new Map<string, JobView>();
+  /** Simulated time healing started (undefined while faults are injected). */
+  healStartMs: number | undefined;
+  /** Open cooperative stops: when the StopRequested reached the store, and its grace. */
+  readonly #stops = new Map<string, { atMs: number; graceMs: number }>();
   readonly violations: string[] = [];
   /** What happened, for the failure report. */
   readonly trace: string[] = [];
@@ -74,8 +109,80 @@ export class SimWorld {
     const queue = createMemoryTaskQueue({ clock: this.clock, ackWaitMs: opts.config.taskAckWaitMs, maxDeliver: opts.config.taskMaxDeliver });
     this.truth = createJobProjection({ logger: silentLogger, clock: this.clock });
     // Unscheduled: the truth is current whenever the scheduler is between two steps.
-    this.log.follow(1, (r) => this.truth.apply(r));
-    this.net = createSimNetwork({ scheduler: opts.scheduler, log: this.log, queue, truth: this.truth });
+    this.log.follow(1, (r) => this.#observe(r));
+    this.net = createSimNetwork({
+      scheduler: opts.scheduler, log: this.log, queue, truth: this.truth,
+      onDispatch: (proc, task) => this.#checkStillRuns(proc, task.jobId, `${proc.name} dispatched ${task.taskId}#${task.attempt}`),
+      onPurge: (_proc, subject) => {
+        const sub = parseSubject(subject);
+        if (sub?.kind === 'job-ev') this.removed.add(sub.id);
+      },
+    });
+    opts.clockRef.onRun = (ctx) => {
+      const proc = currentProc.getStore();
+      if (proc) this.#checkStillRuns(proc, ctx.jobId, `${proc.name} ran ${ctx.taskId}#${ctx.attempt}`);
+      else this.violations.push(`a task of ${ctx.jobId} ran outside any worker`);
+    };
+  }
+
+  /** A process never starts a task of a job it already knows is terminal (a recovered job is not terminal again). */
+  #checkStillRuns(proc: SimProcess, jobId: string, what: string): void {
+    const e = this.nodes.find((n) => n.proc === proc)?.core?.projection.get(jobId);
+    if (e && TERMINAL_STATES.has(e.state)) this.violations.push(`${what} of ${jobId}, which it knew was ${e.state}`);
+  }
+
+  /** Every record, in order, as it reaches the store: journal, truth, and the checks that need time. */
+  #observe(r: LogRecord): void {
+    this.journal.push(r);
+    const sub = parseSubject(r.subject);
+    const id = sub?.kind === 'job-ev' || sub?.kind === 'job-task' ? sub.id : undefined;
+    const before = id !== undefined ? this.truth.get(id) : undefined;
+    if (id !== undefined && before && sub?.kind === 'job-ev') {
+      for (const ev of r.events as JobEvent[]) {
+        if (ev.type === 'JobCompacted') {
+          // A compacted job looks exactly as it did when it finished (only the flag changes).
+          const pre = toJobView(before.snapshot);
+          const post = toJobView(restoreJob(ev));
+          this.beforeCompaction.set(id, pre);
+          if (comparable(pre) !== comparable(post)) this.violations.push(`compaction changed ${id}'s view: ${comparable(pre)} → ${comparable(post)}`);
+        }
+        if (ev.type === 'StopRequested') this.#stops.set(id, { atMs: this.clock.monotonic(), graceMs: ev.data.graceMs });
+      }
+    }
+    this.truth.apply(r);
+    const after = id !== undefined ? this.truth.get(id) : undefined;
+    if (id !== undefined && after && TERMINAL_STATES.has(after.state)) this.#stopEnded(id, after.state);
+    this.#checkShares();
+  }
+
+  /**
+   * A stop-requested job ends STOPPED; once healing started (every process up, I/O flowing), within
+   * its grace plus the failure detection timeout (a dead owner is requeued, then stopped by the next).
+   */
+  #stopEnded(id: string, state: string): void {
+    const stop = this.#stops.get(id);
+    if (!stop) return;
+    this.#stops.delete(id);
+    if (state !== 'STOPPED') this.violations.push(`stop-requested job ${id} ended ${state}, not STOPPED`);
+    if (this.healStartMs === undefined) return;
+    const c = this.#opts.config;
+    const bound = Math.max(stop.atMs + stop.graceMs, this.healStartMs) + c.failureDetectionTimeoutMs + STOP_SLACK_MS;
+    const now = this.clock.monotonic();
+    if (now > bound) {
+      this.violations.push(`stop-requested job ${id} (at ${stop.atMs} ms, grace ${stop.graceMs} ms, healing from ${this.healStartMs} ms) STOPPED only at ${now} ms, after ${bound} ms`);
+    }
+  }
+
+  /** No VC runs more jobs than its max share of the slots plus one claim race per coordinator. */
+  #checkShares(): void {
+    const active = [...this.truth.active()];
+    const owners = new Set(active.map((e) => e.snapshot.context.coordinatorId));
+    const coordinators = Math.max(1, owners.size, this.nodes.filter((n) => n.proc.kind === 'coord' && n.proc.state() !== 'dead').length);
+    const slots = vcSlots(SIM_VIRTUAL_CLUSTERS, this.#opts.config.runningJobCapacity * coordinators);
+    for (const [vc, n] of this.truth.virtualClusterCounts()) {
+      const max = slots.get(vc)?.max ?? 0;
+      if (n.active > max + coordinators) this.violations.push(`virtual cluster ${vc} runs ${n.active} jobs, max share ${max} + ${coordinators} coordinators`);
+    }
   }
 
   /** Adds a line to the trace, stamped with the simulated time. */
@@ -84,12 +191,12 @@ export class SimWorld {
   }
 
   /** Runs `op` in the background; an error outside EXPECTED_CLIENT_ERRORS is a violation. */
-  client<T>(what: string, op: () => Promise<T>, onOk?: (v: T) => void, onErr?: () => void): void {
+  client<T>(what: string, op: () => Promise<T>, onOk?: (v: T) => void, onErr?: () => void, expected: ReadonlySet<string> = EXPECTED_CLIENT_ERRORS): void {
     void op().then(
       (v) => onOk?.(v),
       (err: unknown) => {
         onErr?.();
-        if (isAppError(err) && EXPECTED_CLIENT_ERRORS.has(err.code)) this.note(`${what} → ${err.code}`);
+        if (isAppError(err) && expected.has(err.code)) this.note(`${what} → ${err.code}`);
         else this.violations.push(`${what} failed unexpectedly: ${err instanceof Error ? err.stack : String(err)}`);
       },
     );
@@ -108,6 +215,7 @@ export class SimWorld {
       config: { ...this.#opts.config, roles }, eventLog: this.net.eventLogFor(proc), taskQueue: this.net.taskQueueFor(proc),
       liveness: createMemoryLiveness({ clock: proc.clock, store: this.#liveness }), registry: this.#opts.registry,
       clock: proc.clock, random: this.#random, logger: silentLogger, info: () => { throw new Error('unused in simulation'); },
+      virtualClusters: () => SIM_VIRTUAL_CLUSTERS,
     }), (core) => {
       node.core = core;
       this.note(`${proc.name} is ${core.coordinator?.id ?? core.worker?.id ?? 'api'}`);
@@ -143,23 +251,131 @@ export class SimWorld {
     return this.live(kind).filter((n) => n.core && n.proc.state() === state);
   }
 
-  /** Submits through the API process; the job counts as accepted once the service answers. */
-  submit(req: { type: string; spec: Record<string, unknown>; maxTaskAttempts: number; maxFailedRatio: number }): void {
-    const service = this.#api?.core?.service;
-    if (!service) return;
-    this.client(`submit ${req.type} ${JSON.stringify(req.spec)}`, () => service.submit(req, by), (r) => {
-      this.accepted.push(r.job.id);
-      this.note(`accepted job ${this.accepted.length - 1} = ${r.job.id}`);
-    });
+  #accept(job: JobView, what: string): void {
+    this.accepted.push(job.id);
+    this.owners.set(job.id, job.owner);
+    this.note(`accepted job ${this.accepted.length - 1} = ${job.id} (${what})`);
   }
 
-  /** Stops, pauses or resumes the `pick`-th accepted job (modulo) through the API process. */
-  command(kind: 'stop' | 'pause' | 'resume', pick: number): void {
+  /**
+   * Submits as SIM_USERS[user] through the API process to `default`, the user's own virtual
+   * cluster or the other user's (which must be refused); accepted once the service answers.
+   */
+  submit(req: { type: string; spec: Record<string, unknown>; maxTaskAttempts: number; maxFailedRatio: number }, user = 0, vc: 'default' | 'own' | 'other' = 'default'): void {
+    const service = this.#api?.core?.service;
+    if (!service) return;
+    const caller = SIM_USERS[user % SIM_USERS.length]!;
+    const other = SIM_USERS[(user + 1) % SIM_USERS.length]!;
+    const virtualCluster = vc === 'own' ? caller.virtualClusters[0]! : vc === 'other' ? other.virtualClusters[0]! : undefined;
+    const what = `submit ${req.type} ${JSON.stringify(req.spec)} as ${caller.user}${virtualCluster ? ` to ${virtualCluster}` : ''}`;
+    this.client(what, () => service.submit({ ...req, ...(virtualCluster ? { virtualCluster } : {}) }, { caller, reason: 'sim' }), (r) => {
+      if (vc === 'other') this.violations.push(`${what}: accepted in a virtual cluster ${caller.user} has no access to`);
+      if (r.job.owner !== caller.user) this.violations.push(`${what}: job owned by ${r.job.owner}`);
+      this.#accept(r.job, `${caller.user}/${r.job.virtualCluster}`);
+    }, undefined, vc === 'other' ? plus('VIRTUAL_CLUSTER_FORBIDDEN') : EXPECTED_CLIENT_ERRORS);
+  }
+
+  /** The caller `as` stands for on job `id`. */
+  #callerFor(id: string, as: SimAs): Caller {
+    if (as === 'admin') return SYSTEM_CALLER;
+    const owner = this.owners.get(id);
+    const i = SIM_USERS.findIndex((u) => u.user === owner);
+    return as === 'owner' ? SIM_USERS[Math.max(0, i)]! : SIM_USERS[(i + 1) % SIM_USERS.length]!;
+  }
+
+  /**
+   * A job command on the `pick`-th accepted job (modulo) through the API process, sent by its
+   * owner, the other user (must be JOB_NOT_FOUND) or an admin.
+   */
+  command(c: Extract<SimCommand, { kind: 'stop' | 'pause' | 'resume' | 'recover' | 'rerun' | 'setActive' }>, pick: number, as: SimAs): void {
     const service = this.#api?.core?.service;
     if (!service || this.accepted.length === 0) return;
     const id = this.accepted[pick % this.accepted.length]!;
-    this.note(`${kind} ${id}`);
-    this.client(`${kind} ${id}`, () => service[kind](id, by));
+    const caller = this.#callerFor(id, as);
+    const b: By = { caller, reason: 'sim' };
+    const foreign = caller !== SYSTEM_CALLER && caller.user !== this.owners.get(id);
+    let what = `${c.kind} ${id} as ${caller.user}`;
+    let op: () => Promise<JobView>;
+    const extra: string[] = [];
+    switch (c.kind) {
+      case 'stop':
+        what += ` grace ${c.graceMs ?? 'default'}${c.force ? ' force' : ''}`;
+        op = () => service.stop(id, { ...b, ...(c.graceMs !== undefined ? { graceMs: c.graceMs } : {}), ...(c.force ? { force: true } : {}) });
+        break;
+      case 'pause':
+      case 'resume':
+        op = () => service[c.kind](id, b);
+        break;
+      case 'recover':
+        what += ` ${c.mode}`;
+        op = () => service.recover(id, { ...b, mode: c.mode });
+        extra.push('JOB_COMPACTED');
+        break;
+      case 'setActive':
+        what += ` ${c.active}`;
+        op = () => service.setActive(id, c.active, b);
+        break;
+      case 'rerun':
+        op = () => service.rerun(id, b);
+        break;
+    }
+    if (foreign || this.removed.has(id)) extra.push('JOB_NOT_FOUND');
+    this.note(what);
+    this.client(what, op, (v) => {
+      if (foreign) this.violations.push(`${what}: ${caller.user} controlled ${this.owners.get(id)}'s job`);
+      if (c.kind === 'rerun') {
+        if (v.rerunOf !== id || v.owner !== this.owners.get(id)) this.violations.push(`${what}: rerun ${v.id} has rerunOf ${v.rerunOf}, owner ${v.owner}`);
+        this.#accept(v, `rerun of ${id}`);
+      }
+    }, undefined, plus(...extra));
+  }
+
+  /** One retention pass now in `node` (compaction and removal if a coordinator, removal from memory if not). */
+  retention(node: SimNode): void {
+    const core = node.core;
+    if (!core) return;
+    this.note(`retention in ${node.proc.name}`);
+    this.client(`retention in ${node.proc.name}`, () => core.retention.runOnce(), (r) => {
+      if (r.compacted + r.removed > 0) this.note(`retention in ${node.proc.name}: ${r.compacted} compacted, ${r.removed} removed`);
+    });
+  }
+
+  /** SIM_USERS[user] reads the `pick`-th accepted job and lists every job: only its own ever show. */
+  peek(pick: number, user: number): void {
+    const service = this.#api?.core?.service;
+    if (!service || this.accepted.length === 0) return;
+    const caller = SIM_USERS[user % SIM_USERS.length]!;
+    const id = this.accepted[pick % this.accepted.length]!;
+    const own = this.owners.get(id) === caller.user;
+    this.#checkVisibility(service, caller, id, own);
+  }
+
+  #checkVisibility(service: EngineCore['service'], caller: Caller, id: string, own: boolean): void {
+    const allowed = own && !this.removed.has(id) ? EXPECTED_CLIENT_ERRORS : plus('JOB_NOT_FOUND');
+    this.client(`get ${id} as ${caller.user}`, () => service.get(id, caller), (v) => {
+      if (v.owner !== caller.user) this.violations.push(`${caller.user} saw ${v.owner}'s job ${id} through get`);
+    }, undefined, allowed);
+    this.client(`list as ${caller.user}`, () => service.list({ limit: 1000, active: 'all' }, caller), (r) => {
+      for (const v of r.jobs) if (v.owner !== caller.user) this.violations.push(`${caller.user} saw ${v.owner}'s job ${v.id} in a list`);
+    });
+  }
+
+  /**
+   * After healing: every user sees only its own jobs, and every compacted job (still there) reads
+   * as it did when it finished: state, progress and error.
+   */
+  async finalChecks(): Promise<void> {
+    const service = this.#api?.core?.service;
+    if (!service) return;
+    for (const caller of SIM_USERS) for (const id of this.accepted) this.#checkVisibility(service, caller, id, this.owners.get(id) === caller.user);
+    for (const [id, pre] of this.beforeCompaction) {
+      this.client(`get compacted ${id}`, () => service.get(id, SYSTEM_CALLER), (v) => {
+        const pick = (x: JobView) => JSON.stringify([x.state, x.progress, x.error]);
+        if (pick(v) !== pick(pre)) this.violations.push(`compacted job ${id} reads ${pick(v)}, finished as ${pick(pre)}`);
+        if (!v.compacted) this.violations.push(`compacted job ${id} reads as not compacted`);
+      }, undefined, this.removed.has(id) ? plus('JOB_NOT_FOUND') : EXPECTED_CLIENT_ERRORS);
+    }
+    await this.quiesce();
   }
 
   /** Releases up to `n` I/O completions, in the order fast-check picks; local work settles after each. */
@@ -195,6 +411,7 @@ export class SimWorld {
    */
   async heal(boundMs: number, coordinators: number, workers: number): Promise<void> {
     this.note('heal');
+    this.healStartMs = this.clock.monotonic();
     for (const n of this.live('coord')) n.proc.wake();
     while (this.live('coord').length < coordinators) this.start('coord');
     while (this.live('worker').length < workers) this.start('worker');

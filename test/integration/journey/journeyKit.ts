@@ -6,6 +6,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JobView } from '../../../engine/service.ts';
+import { withAuth } from '../../helpers/auth.ts';
 import { http, waitFor } from '../../helpers/service.ts';
 
 export const API = '/native/v1';
@@ -127,11 +128,11 @@ export interface SseStream {
   close(): void;
 }
 
-/** Opens an SSE stream with fetch (so it can send the bearer token) and parses it as it arrives. */
+/** Opens an SSE stream with fetch (so it can send the bearer token; admin when undefined) and parses it as it arrives. */
 export async function openSse(base: string, path: string, token: string | undefined, extra: Record<string, string> = {}): Promise<SseStream> {
   const ac = new AbortController();
   const res = await fetch(base + path, {
-    headers: { accept: 'text/event-stream', ...(token ? as(token) : {}), ...extra },
+    headers: withAuth({ accept: 'text/event-stream', ...(token ? as(token) : {}), ...extra }),
     signal: ac.signal,
   });
   const messages: SseMessage[] = [];
@@ -201,7 +202,7 @@ export interface ReceivedHook {
 export interface Receiver {
   url: string;
   received: ReceivedHook[];
-  /** The next `n` requests to `path` answer 500. */
+  /** The next `n` requests to `path` (any query string) answer 500. */
   failNext(path: string, n: number): void;
   close(): Promise<void>;
 }
@@ -215,9 +216,10 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const path = req.url ?? '';
-      const left = failures.get(path) ?? 0;
+      const bare = path.split('?')[0]!;
+      const left = failures.get(bare) ?? 0;
       const status = left > 0 ? 500 : 204;
-      if (left > 0) failures.set(path, left - 1);
+      if (left > 0) failures.set(bare, left - 1);
       const raw = Buffer.concat(chunks);
       let body: ReceivedHook['body'];
       try {

@@ -201,22 +201,6 @@ function routeAuthOf(route: RouteOptions): RouteAuth {
   return auth === 'public' || auth === 'operator' || auth === 'admin' ? auth : 'viewer';
 }
 
-/** Every method and full path the router serves, read from `printRoutes`' tree. */
-function servedRoutes(app: FastifyInstance): { method: string; url: string }[] {
-  const out: { method: string; url: string }[] = [];
-  const parents: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const m = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!m) continue;
-    const depth = m[1]!.length / 4;
-    const url = (depth === 0 ? '' : parents[depth - 1]!) + m[2]!;
-    parents[depth] = url;
-    parents.length = depth + 1;
-    for (const method of m[3]?.split(', ') ?? []) out.push({ method, url });
-  }
-  return out;
-}
-
 type AuthMode = 'default' | 'none' | 'empty' | 'forged' | 'malformed' | 'expired' | Role;
 /** The harness' `asUser(api, name, role)` (or a bare `asUser(name, role)`). */
 type AsUser = (...args: unknown[]) => Record<string, string> | Promise<Record<string, string>>;
@@ -291,7 +275,7 @@ describe('fuzz', () => {
       (Array.isArray(r.method) ? r.method : [r.method]).map((method): FuzzRoute => ({ method, url: r.url, auth: routeAuthOf(r), schema: r.schema as FuzzRoute['schema'] })),
     );
     // Routes added on the root during buildServer itself: known path, unknown auth and schema.
-    routes = servedRoutes(app).map((s) => collected.find((c) => c.method === s.method && c.url === s.url) ?? { ...s, auth: undefined, schema: undefined });
+    routes = harness.servedRoutes(app).map((s) => collected.find((c) => c.method === s.method && c.url === s.url) ?? { ...s, auth: undefined, schema: undefined });
     // Swagger UI's static assets are one wildcard; the fuzz needs no more than one of them.
     routes = routes.filter((r) => !r.url.includes('*') || r.url.endsWith('/static/*'));
 

@@ -102,3 +102,19 @@ export function assertError(res: LightMyRequestResponse, status: number, code: E
   if (typeof message === 'string') assert.ok(String(body['message']).includes(message), `message ${String(body['message'])} lacks ${message}`);
   else if (message !== undefined) assert.match(String(body['message']), message);
 }
+
+/** Every method and full path the router serves, read from `printRoutes`' tree. */
+export function servedRoutes(app: FastifyInstance): { method: string; url: string }[] {
+  const out: { method: string; url: string }[] = [];
+  const parents: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!m) continue;
+    const depth = m[1]!.length / 4;
+    const url = (depth === 0 ? '' : parents[depth - 1]!) + m[2]!;
+    parents[depth] = url;
+    parents.length = depth + 1;
+    for (const method of m[3]?.split(', ') ?? []) out.push({ method, url });
+  }
+  return out;
+}

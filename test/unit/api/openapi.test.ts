@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { BEARER_SCHEME, DOCS_PREFIX, registerOpenApi, routeAuth } from '../../../api/openapi.ts';
-import { createApi } from './harness.ts';
+import { createApi, servedRoutes } from './harness.ts';
 
 interface Operation {
   parameters?: { name: string; in: string; required?: boolean }[];
@@ -55,21 +55,6 @@ const UNDOCUMENTED = new Set(['GET /metrics']);
 const toOpenApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 const pathParams = (url: string) => [...url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
 
-/** Every method and full path the router serves, read from `printRoutes`' tree. */
-export function servedRoutes(app: FastifyInstance): { method: string; url: string }[] {
-  const out: { method: string; url: string }[] = [];
-  const parents: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const m = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!m) continue;
-    const depth = m[1]!.length / 4;
-    const url = (depth === 0 ? '' : parents[depth - 1]!) + m[2]!;
-    parents[depth] = url;
-    parents.length = depth + 1;
-    for (const method of m[3]?.split(', ') ?? []) out.push({ method, url });
-  }
-  return out;
-}
 
 /**
  * The real server (buildServer over the fake service, with /metrics) when it serves the docs;
