@@ -46,7 +46,8 @@ const EVENT_OF_STATE: Partial<Record<JobState, WebhookEventName>> = {
   STOPPED: 'job.stopped',
 };
 
-const TERMINAL_NEEDLES = Object.keys(TERMINAL_EVENTS).map((t) => Buffer.from(`"${t}"`));
+// JobCompacted too: retention may roll a job's terminal record up before its delivery finished.
+const TERMINAL_NEEDLES = [...Object.keys(TERMINAL_EVENTS), 'JobCompacted'].map((t) => Buffer.from(`"${t}"`));
 const REDELIVERY_NEEDLE = Buffer.from('"WebhookRedeliveryRequested"');
 
 /** Retry delay before attempt `attempt + 1`. */
@@ -125,12 +126,19 @@ interface Trigger {
   redelivery: boolean;
   /** Redelivery to one target only. */
   onlyTarget?: string;
+  /**
+   * The job was compacted: its terminal record (and any retry pending on it) is gone. Finish what
+   * the delivery log shows unfinished for this event, and deliver to targets it shows nothing for.
+   */
+  resume?: boolean;
 }
 
 interface Target {
   id: string;
   url: string;
   secret: string;
+  /** When a global webhook was created (ISO); undefined for the job's own callback. */
+  createdAt?: string;
 }
 
 /** What the delivery log says. */
@@ -139,10 +147,12 @@ interface HookHistory {
   byDelivery: Map<string, { attempts: number; delivered: boolean; final: boolean }>;
   /** `${eventSeq} ${target}` of every successful delivery. */
   delivered: Set<string>;
+  /** `${target} ${event}` → the newest delivery of that event to that target. */
+  latest: Map<string, { deliveryId: string; eventSeq: number }>;
 }
 
 function readHistory(records: readonly LogRecord[]): HookHistory {
-  const h: HookHistory = { byDelivery: new Map(), delivered: new Set() };
+  const h: HookHistory = { byDelivery: new Map(), delivered: new Set(), latest: new Map() };
   for (const r of records) {
     for (const ev of r.events) {
       if (ev.type !== 'WebhookDelivered' && ev.type !== 'WebhookFailed') continue;
@@ -154,6 +164,8 @@ function readHistory(records: readonly LogRecord[]): HookHistory {
         h.delivered.add(`${d.eventSeq} ${d.target}`);
       } else if (d.final === true) cur.final = true;
       h.byDelivery.set(d.deliveryId, cur);
+      const key = `${d.target} ${d.event}`;
+      if ((h.latest.get(key)?.eventSeq ?? -1) <= d.eventSeq) h.latest.set(key, { deliveryId: d.deliveryId, eventSeq: d.eventSeq });
     }
   }
   return h;
@@ -205,7 +217,7 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
     }
     for (const w of webhookDefs(store)) {
       if (trig.onlyTarget !== undefined && trig.onlyTarget !== w.id) continue;
-      if (w.events.includes(trig.event)) out.push({ id: w.id, url: w.url, secret: w.secret });
+      if (w.events.includes(trig.event)) out.push({ id: w.id, url: w.url, secret: w.secret, createdAt: w.createdAt });
     }
     return out;
   }
@@ -240,6 +252,9 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
     if (s.kind === 'job-ev') {
       const name = events.map((e) => TERMINAL_EVENTS[e.type]).find((n) => n !== undefined);
       if (name !== undefined) trig = { event: name, eventSeq: m.seq, redelivery: false };
+      const compacted = events.find((e) => e.type === 'JobCompacted');
+      const compactedEvent = compacted === undefined ? undefined : EVENT_OF_STATE[(compacted.data as { state: JobState }).state];
+      if (trig === undefined && compactedEvent !== undefined) trig = { event: compactedEvent, eventSeq: m.seq, redelivery: false, resume: true };
     } else {
       const req = events.find((e) => e.type === 'WebhookRedeliveryRequested');
       if (req !== undefined) trig = await redeliveryTrigger(s.id, (req.data as { target?: string } | null)?.target);
@@ -257,21 +272,27 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
     if (targets.length === 0) return m.ack();
 
     const history = readHistory(await eventLog.readSubject(jobHookSubject(s.id)));
-    const pending: { t: Target; deliveryId: string; n: number }[] = [];
+    const finishedAt = (entry.snapshot.context as { finishedAt?: string }).finishedAt;
+    const pending: { t: Target; deliveryId: string; n: number; trig: Trigger }[] = [];
     for (const t of targets) {
-      const deliveryId = `${s.id}:${m.seq}:${t.id}`;
+      // After a compaction, continue the newest delivery of this event to this target (same id, same seq).
+      const prior = trig.resume ? history.latest.get(`${t.id} ${trig.event}`) : undefined;
+      // A webhook created after the job finished was never owed this notification.
+      if (trig.resume && prior === undefined && t.createdAt !== undefined && t.createdAt > (finishedAt ?? '')) continue;
+      const deliveryId = prior?.deliveryId ?? `${s.id}:${m.seq}:${t.id}`;
+      const tTrig = prior ? { ...trig, eventSeq: prior.eventSeq } : trig;
       const d = history.byDelivery.get(deliveryId);
       if (d?.delivered === true || d?.final === true) continue;
-      if (!trig.redelivery && history.delivered.has(`${trig.eventSeq} ${t.id}`)) continue;
+      if (!trig.redelivery && history.delivered.has(`${tTrig.eventSeq} ${t.id}`)) continue;
       const n = (d?.attempts ?? 0) + 1;
       if (n > config.webhookMaxAttempts) continue;
-      pending.push({ t, deliveryId, n });
+      pending.push({ t, deliveryId, n, trig: tTrig });
     }
     if (pending.length === 0) return m.ack();
 
     const job = toJobView(entry.snapshot);
     const epoch = (entry.snapshot.context as { epoch: number }).epoch;
-    const results = await Promise.all(pending.map((p) => attempt(s.id, epoch, job, trig, p.t, p.deliveryId, p.n)));
+    const results = await Promise.all(pending.map((p) => attempt(s.id, epoch, job, p.trig, p.t, p.deliveryId, p.n)));
     const retry = results.filter((r) => !r.ok && !r.final);
     if (retry.length === 0) return m.ack();
     m.nak(webhookBackoffMs(config.webhookBackoffMs, Math.min(...retry.map((r) => r.attempt))));

@@ -1,6 +1,6 @@
 /**
- * What a simulation run does: a generated list of commands (client requests, faults, time passing
- * and I/O steps), applied one by one to a SimWorld. `pick` fields choose among whatever exists
+ * What a simulation run does: a generated list of commands (client requests by two users, faults,
+ * retention passes, time passing and I/O steps), applied one by one to a SimWorld. `pick` fields choose among whatever exists
  * at that moment (modulo), so every list is valid and shrinks well.
  */
 import fc from 'fast-check';
@@ -127,7 +127,6 @@ export async function applyCommand(w: SimWorld, c: SimCommand): Promise<void> {
         maxFailedRatio: c.maxFailedRatio,
       }, c.user, c.vc);
     case 'stop':
-      return w.command(c, c.pick, c.as);
     case 'pause':
     case 'resume':
     case 'recover':

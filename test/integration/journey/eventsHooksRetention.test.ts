@@ -11,7 +11,7 @@ import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
 import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';
 import {
   API, as, getJob, history, openSse, sawTerminal, startReceiver, submit, userToken, waitState,
-  type ApiError, type LiveData, type Receiver, type ReceivedHook,
+  type ApiError, type LiveData, type Receiver,
 } from './journeyKit.ts';
 
 /** `seq:type` of the stored job events (not webhook records) a stream delivered. */
@@ -209,11 +209,18 @@ describe('journey: live events and webhooks', () => {
 describe('journey: retention', () => {
   let nats: TestNats;
   let svc: TestService;
+  let recv: Receiver;
   before(async () => {
     nats = await startTestNats();
-    svc = await startTestService(nats.url, { compactAfterMs: 0, retentionMaxAgeMs: 2000, retentionIntervalMs: 200 });
+    svc = await startTestService(nats.url, {
+      compactAfterMs: 0, retentionMaxAgeMs: 2000, retentionIntervalMs: 200, webhookBackoffMs: 200,
+      // noop jobs: compacted at once too, but never removed by age
+      retentionByType: JSON.stringify({ noop: { compactAfterMs: 0, maxAgeMs: 0 } }),
+    });
+    recv = await startReceiver();
   });
   after(async () => {
+    await recv?.close();
     await svc?.stop();
     await nats?.cleanup();
   });
@@ -231,9 +238,17 @@ describe('journey: retention', () => {
     const view = await getJob(base, job.id, rhea);
     assert.deepEqual([view.state, view.compacted, view.owner, view.finishedAt], ['SUCCEEDED', true, 'rhea', done.finishedAt]);
     assert.deepEqual(view.progress, done.progress);
-    const progress = await http<{ tasksSucceeded?: number; tasks?: { succeeded: number } }>(base, 'GET', `${API}/jobs/${job.id}/progress`, undefined, as(rhea));
-    assert.equal(progress.status, 200);
-    // a compacted job cannot be recovered, only re-run (docs/api.md)
+    const progress = await http<{ state: string; tasksTotal: number; tasksSucceeded: number }>(base, 'GET', `${API}/jobs/${job.id}/progress`, undefined, as(rhea));
+    assert.deepEqual([progress.status, progress.body.state, progress.body.tasksTotal, progress.body.tasksSucceeded], [200, 'SUCCEEDED', 3, 3]);
+    // a compacted job can no longer be recovered, only re-run
+    const stopped = await submit(base, { type: 'sleep', spec: { ms: 30_000 }, name: 'stopped early' }, rhea);
+    assert.equal((await http(base, 'POST', `${API}/jobs/${stopped.id}/stop`, { force: true }, as(rhea))).status, 200);
+    await waitFor('the stopped job compacted', async () => ((await getJob(base, stopped.id)).compacted ? true : undefined), 5000, 50);
+    const rec = await http<ApiError>(base, 'POST', `${API}/jobs/${stopped.id}/recover`, undefined, as(rhea));
+    assert.deepEqual([rec.status, rec.body.code], [409, 'JOB_COMPACTED']);
+    const rerun = await http<JobView>(base, 'POST', `${API}/jobs/${stopped.id}/rerun`, undefined, as(rhea));
+    assert.deepEqual([rerun.status, rerun.body.rerunOf, rerun.body.spec], [201, stopped.id, { ms: 30_000 }]);
+    await http(base, 'POST', `${API}/jobs/${rerun.body.id}/stop`, { force: true }, as(rhea));
     const gone = await waitFor('removal', async () => {
       const r = await http<ApiError>(base, 'GET', `${API}/jobs/${job.id}`, undefined, as(rhea));
       return r.status === 404 ? r : undefined;
@@ -244,4 +259,17 @@ describe('journey: retention', () => {
     assert.deepEqual(left.map((r) => r.subject), [], 'no message of the job is left in the JOBS stream');
     assert.equal((await http(base, 'GET', `${API}/jobs/${job.id}/history`, undefined, as(rhea))).status, 404);
   });
+
+  it(
+    'a webhook still being retried when its job is compacted is delivered all the same',
+    async () => {
+      const base = svc.baseUrl;
+      recv.failNext('/late', 2);
+      const job = await submit(base, { type: 'noop', spec: {}, callbackUrl: `${recv.url}/late`, name: 'compacted early' });
+      await waitFor('the job compacted', async () => ((await getJob(base, job.id)).compacted ? true : undefined), 5000, 50);
+      await waitFor('the callback delivered after two failures', () => (recv.received.some((r) => r.path === '/late' && r.status === 204) ? true : undefined), 4000);
+      const log = await http<{ deliveries: { type: string; data: { attempt: number } }[] }>(base, 'GET', `${API}/jobs/${job.id}/deliveries`);
+      assert.deepEqual(log.body.deliveries.map((d) => [d.type, d.data.attempt]), [['WebhookFailed', 1], ['WebhookFailed', 2], ['WebhookDelivered', 3]]);
+    },
+  );
 });

@@ -13,6 +13,8 @@ import { createJobProjection } from '../../../../engine/projections/jobProjectio
 import { jobHookSubject } from '../../../../engine/subjects.ts';
 import type { WebhookAttemptData } from '../../../../actors/events.ts';
 import { createJobWriter } from '../live/jobWriter.fixture.ts';
+import { decide } from '../../../../actors/decide.ts';
+import { jobEvSubject } from '../../../../engine/subjects.ts';
 
 interface Sent {
   url: string;
@@ -181,5 +183,39 @@ describe('webhook handler', () => {
     const seq = await s.writer.succeed(id);
     await until('all acked', () => s.acked.includes(seq) && s.acked.length >= 4);
     assert.equal(s.sent.length, 0);
+  });
+
+  /** Retention's compaction of a finished job: its `.ev` history rolled up into one JobCompacted. */
+  async function compact(s: Awaited<ReturnType<typeof setup>>, id: string): Promise<number> {
+    await until('projection has the job finished', () => s.projection.get(id)?.state === 'SUCCEEDED');
+    const e = s.projection.get(id)!;
+    const d = decide({ kind: 'compact', submitSeq: e.submitSeq }, e.snapshot, { actor: 'retention', at: new Date().toISOString() });
+    assert.ok(d.ok);
+    return (await s.log.append(jobEvSubject(id), d.events, { expectedLastSubjectSeq: e.lastEvSeq, rollup: true })).seq;
+  }
+
+  it('compacting a job whose notifications were delivered sends nothing again', async () => {
+    const s = await start(() => ({ status: 200 }));
+    const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
+    await s.writer.succeed(id);
+    await until('delivered', async () => (await s.hookLog(id)).length === 1);
+    const seq = await compact(s, id);
+    await until('compaction record acked', () => s.acked.includes(seq));
+    assert.equal(s.sent.length, 1);
+  });
+
+  it('after compaction, a webhook that existed when the job finished but has no delivery is notified; a newer one is not', async () => {
+    const s = await start(() => ({ status: 200 }));
+    const id = await s.writer.submit();
+    const terminal = await s.writer.succeed(id);
+    await until('terminal record handled (no targets then)', () => s.acked.includes(terminal));
+    const longAgo = { ...systemClock, now: () => Date.parse('2020-01-01T00:00:00Z') };
+    const owed = await createWebhook(s.store, { url: 'https://hooks.example.com/owed' }, 'admin', longAgo);
+    await createWebhook(s.store, { url: 'https://hooks.example.com/newer' }, 'admin', systemClock);
+    const seq = await compact(s, id);
+    await until('compaction record acked', () => s.acked.includes(seq));
+    assert.deepEqual(s.sent.map((x) => x.url), ['https://hooks.example.com/owed']);
+    assert.equal(JSON.parse(s.sent[0]!.body).event, 'job.succeeded');
+    assert.deepEqual((await s.hookLog(id)).map((e) => [e.type, e.data.target]), [['WebhookDelivered', owed.id]]);
   });
 });
