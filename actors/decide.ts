@@ -163,7 +163,21 @@ function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Dra
       if (state !== 'FAILED' && state !== 'STOPPED') return refuse('only a failed or stopped job can be recovered');
       if (ctx.compacted) return { ok: false, code: 'JOB_COMPACTED', message: `job ${ctx.jobId} was compacted by retention; re-run it instead` };
       if (!ctx.active) return refuse('the job is inactive; activate it first');
-      return emit({ type: 'JobRecovered', data: { mode: cmd.mode, tasksReset: countTasksToReset(ctx, cmd.mode) }, meta: m() });
+      {
+        const tasksReset = countTasksToReset(ctx, cmd.mode);
+        const p = ctx.progress;
+        const pending = p.tasksTotal - p.tasksSucceeded - p.tasksFailed;
+        const over = (n: number, total: number) => total > 0 && n / total > ctx.maxFailedRatio;
+        // Nothing would run again and the failures that failed it stay: it would fail again at once.
+        if (ctx.tasks !== null && tasksReset === 0 && pending === 0 && (over(p.itemsFailed, p.itemsTotal) || over(p.tasksFailed, p.tasksTotal))) {
+          return refuse(
+            cmd.mode === 'failed'
+              ? 'no task failed, so nothing would run again; items failed inside tasks that succeeded: use mode notSucceeded'
+              : 'nothing would run again',
+          );
+        }
+        return emit({ type: 'JobRecovered', data: { mode: cmd.mode, tasksReset }, meta: m() });
+      }
     case 'setActive':
       if (!terminal) return refuse('only a finished job can be (de)activated');
       return ctx.active === cmd.active ? emit() : emit({ type: 'JobActiveSet', data: { active: cmd.active }, meta: m() });

@@ -163,6 +163,22 @@ describe('recover', () => {
     given(...h).when({ kind: 'recover', mode: 'failed' }).thenRejects('JOB_COMPACTED');
     assertRejects(foldJob(h), e.recovered(1));
   });
+
+  it('refuses a recovery that would re-run nothing and fail again at once, pointing at notSucceeded', () => {
+    // every task succeeded, but with failed items (a missing file in a load): only notSucceeded re-runs them
+    const itemFailures = [
+      e.submitted({ maxFailedRatio: 0 }), e.claimed(1), e.planned(taskPlans(2), 1),
+      e.taskOk('t0', 1, result(9, 1)), e.taskOk('t1'), e.failed(1),
+    ];
+    const d = decide({ kind: 'recover', mode: 'failed' }, foldJob(itemFailures), cm);
+    assert.equal(d.ok, false);
+    assert.match(d.ok ? '' : d.message, /notSucceeded/);
+    const ok = decide({ kind: 'recover', mode: 'notSucceeded' }, foldJob(itemFailures), cm);
+    assert.ok(ok.ok && ok.events[0]?.type === 'JobRecovered');
+    // a verification failure with no failed items may be recovered (re-verified) in failed mode
+    const verifyFailed = [...verifying, e.failed(1)];
+    assert.ok(decide({ kind: 'recover', mode: 'failed' }, foldJob(verifyFailed), cm).ok);
+  });
 });
 
 describe('active flag', () => {
