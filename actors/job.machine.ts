@@ -15,6 +15,7 @@ import {
   applyTaskSucceeded,
   hasDistinctTaskIds,
   initialJobContext,
+  noteLateAttempt,
   planTasks,
   tasksAllFinal,
   type JobContext,
@@ -135,7 +136,10 @@ export const jobMachine = setup({
     countTaskFailed: assign(({ context, event }) =>
       event.type === 'TaskFailed' ? applyTaskFailed(context, event.data) : {},
     ),
-    ignoreLateTaskOutcome: () => {},
+    // Counts nothing, but the attempt number is taken: a recovered run must not reuse it.
+    ignoreLateTaskOutcome: assign(({ context, event }) =>
+      event.type === 'TaskSucceeded' || event.type === 'TaskFailed' ? noteLateAttempt(context, event.data) : {},
+    ),
   },
 }).createMachine({
   id: 'job',

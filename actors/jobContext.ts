@@ -289,6 +289,19 @@ function beforeFloor(st: TaskStatus, attempt: number): boolean {
 }
 
 /**
+ * A task outcome that arrives after the job finished changes no count, but its attempt number is
+ * taken (the worker's outcome msgId `<job>:<task>:<attempt>` is deduplicated): raise
+ * `maxAttemptSeen` so a recovered run dispatches a higher attempt (found by test/sim).
+ */
+export function noteLateAttempt(ctx: JobContext, data: { taskId: string; attempt: number }): JobContext {
+  const i = indexOf(ctx, data.taskId);
+  if (i < 0) return ctx;
+  const st = statusAt(ctx, i);
+  if (data.attempt <= st.maxAttemptSeen) return ctx;
+  return { ...ctx, taskStatus: withStatus(ctx.taskStatus, i, { ...st, maxAttemptSeen: data.attempt }) };
+}
+
+/**
  * Counts a TaskSucceeded: once per distinct task id. Outcomes for unknown or already final tasks
  * (redeliveries, an earlier epoch's duplicate) leave the context unchanged.
  */
@@ -296,7 +309,9 @@ export function applyTaskSucceeded(ctx: JobContext, data: TaskSucceeded['data'])
   const i = indexOf(ctx, data.taskId);
   if (i < 0) return ctx;
   const st = statusAt(ctx, i);
-  if (st.state !== 'pending' || beforeFloor(st, data.attempt)) return ctx;
+  // Not counted; a final task's extra attempt (a duplicate run) still takes its number.
+  if (st.state !== 'pending') return noteLateAttempt(ctx, data);
+  if (beforeFloor(st, data.attempt)) return ctx;
   const task = ctx.tasks![i]!;
   const r = data.result;
   return {
@@ -321,7 +336,9 @@ export function applyTaskFailed(ctx: JobContext, data: TaskFailed['data']): JobC
   const i = indexOf(ctx, data.taskId);
   if (i < 0) return ctx;
   const st = statusAt(ctx, i);
-  if (st.state !== 'pending' || beforeFloor(st, data.attempt)) return ctx;
+  // Not counted; a final task's extra attempt (a duplicate run) still takes its number.
+  if (st.state !== 'pending') return noteLateAttempt(ctx, data);
+  if (beforeFloor(st, data.attempt)) return ctx;
   const failedAttempts = st.failedAttempts.includes(data.attempt)
     ? st.failedAttempts
     : [...st.failedAttempts, data.attempt];

@@ -8,7 +8,7 @@ import type { Envelope, EventMeta, JobEvent, JobState, JobSubmittedData, Webhook
 import { EVENT_SCHEMA_VERSION, TERMINAL_STATES } from '../actors/events.ts';
 import { decide, type CommandMeta, type JobCommand } from '../actors/decide.ts';
 import { statusAt, type JobContext } from '../actors/jobContext.ts';
-import { foldJob, toJobView, type JobSnapshot } from '../actors/jobFold.ts';
+import { foldJob, IllegalEventError, toJobView, type JobSnapshot } from '../actors/jobFold.ts';
 import type { Clock, Random } from './clock.ts';
 import type { Config } from './config.ts';
 import { AppError, isAppError } from './errors.ts';
@@ -56,6 +56,8 @@ export interface JobServiceDeps {
 /** How long a write waits for the local projection to show it (read-your-writes). */
 const READ_YOUR_WRITES_MS = 2000;
 const MAX_CAS_RETRIES = 8;
+/** Fresh reads of one job that may race retention (see `load`). */
+const READ_RETRIES = 4;
 
 /** Same bytes for the same request, whatever the key order. */
 function canonical(v: unknown): string {
@@ -111,11 +113,19 @@ export function createJobService(deps: JobServiceDeps): JobService {
   async function load(id: string, fresh = false): Promise<{ snapshot: JobSnapshot; lastEvSeq: number }> {
     const e: JobEntry | undefined = fresh ? undefined : projection.get(id);
     if (e) return { snapshot: e.snapshot, lastEvSeq: e.lastEvSeq };
-    const [ev, tasks] = await readJob(id);
-    if (ev.length === 0) throw notFound(id);
-    // Task outcomes gate transitions (VerificationStarted needs every task final): fold both subjects in stream order.
-    const events = [...ev, ...tasks].sort((a, b) => a.seq - b.seq).flatMap((r) => r.events) as JobEvent[];
-    return { snapshot: foldJob(events), lastEvSeq: ev[ev.length - 1]!.seq };
+    for (let attempt = 1; ; attempt++) {
+      const [ev, tasks] = await readJob(id);
+      if (ev.length === 0) throw notFound(id);
+      // Task outcomes gate transitions (VerificationStarted needs every task final): fold both subjects in stream order.
+      const events = [...ev, ...tasks].sort((a, b) => a.seq - b.seq).flatMap((r) => r.events) as JobEvent[];
+      try {
+        return { snapshot: foldJob(events), lastEvSeq: ev[ev.length - 1]!.seq };
+      } catch (err) {
+        // Retention rolled `.ev` up and purged `.task` between our two reads (found by test/sim):
+        // the pair is from two moments. Read again; the next `.ev` read holds the JobCompacted.
+        if (!(err instanceof IllegalEventError) || attempt >= READ_RETRIES) throw err;
+      }
+    }
   }
 
   /** `load`, refusing (as not found) a job the caller may not see. */

@@ -197,6 +197,12 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       }
       if (e.state !== 'WAITING' || ctx.epoch > 0) unclaim(e.id);
     }
+    // A stop was requested and its owner lost it (requeued): nothing runs, so stop it now rather than
+    // claim it, which would wait for a slot in its VC's share (found by test/sim). Peers race; CAS picks one.
+    if (e.state === 'WAITING' && ctx.stopRequested && !writing.has(e.id) && !claiming.has(e.id)) {
+      void write(e, [{ kind: 'stop', force: true }], 'stop: requested before its owner was lost; nothing was running');
+      return;
+    }
     // A job became claimable, or one left its VC's share (maybe a peer's): claims may fit now.
     if (e.state === 'WAITING' || (before !== undefined && isActiveState(before) && !isActiveState(e.state))) scheduleClaims();
   }

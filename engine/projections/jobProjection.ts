@@ -171,12 +171,15 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
       if (ev.type === 'JobCompacted') return add(id, restoreJob(ev), ev.data.submitSeq ?? r.seq, r);
       return undefined; // task outcome of an unknown (e.g. retained-away) job
     }
-    if (!canApply(e.snapshot, ev)) {
+    // A rollup: the stream deleted every earlier `.ev` record, so the record is the whole job whatever
+    // this projection saw before (a lagging follower may never have seen the terminal event).
+    const compacted = ev.type === 'JobCompacted';
+    if (!compacted && !canApply(e.snapshot, ev)) {
       rejected++;
       opts.logger.error({ jobId: id, seq: r.seq, type: ev.type, state: e.state }, 'stored event rejected by the job machine');
       return undefined;
     }
-    const next = evolveJob(e.snapshot, ev);
+    const next = compacted ? restoreJob(ev) : evolveJob(e.snapshot, ev);
     const state = jobState(next);
     if (state !== e.state) {
       index(e, false);

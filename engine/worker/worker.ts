@@ -9,7 +9,7 @@ import { TaskRunError, type FileRoots } from '../jobtypes/jobType.ts';
 import type { JobTypeRegistry } from '../jobtypes/registry.ts';
 import type { Liveness } from '../liveness/liveness.ts';
 import type { Logger } from '../log.ts';
-import type { JobProjection } from '../projections/jobProjection.ts';
+import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { jobTaskSubject, workerEvSubject } from '../subjects.ts';
 import type { Delivery, TaskConsumer, TaskMessage, TaskQueue } from '../taskqueue/taskQueue.ts';
 
@@ -51,6 +51,8 @@ export interface WorkerStats {
 
 interface Running {
   jobId: string;
+  /** Claim epoch of the run that dispatched it. */
+  epoch: number;
   abort: AbortController;
 }
 
@@ -102,8 +104,7 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   async function handle(d: Delivery): Promise<void> {
     const t = d.task;
-    const job = projection.get(t.jobId);
-    if (job && TERMINAL_STATES.has(job.state)) {
+    if (finishedFor(t)) {
       await d.ack(); // finished or stopped: nothing to do
       return;
     }
@@ -117,7 +118,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
     } else {
       const abort = new AbortController();
-      running.set(key, { jobId: t.jobId, abort });
+      running.set(key, { jobId: t.jobId, epoch: t.epoch, abort });
       let keys = runningByJob.get(t.jobId);
       if (!keys) runningByJob.set(t.jobId, (keys = new Set()));
       keys.add(key);
@@ -162,8 +163,7 @@ export function createWorker(deps: WorkerDeps): Worker {
    * instead of waiting forever. Same msgId as a worker's outcome: counted once.
    */
   async function reportExhausted(t: TaskMessage): Promise<void> {
-    const job = projection.get(t.jobId);
-    if (job && TERMINAL_STATES.has(job.state)) return;
+    if (finishedFor(t)) return;
     const error: TaskError = { code: 'DELIVERY_EXHAUSTED', message: `task ${t.taskId} attempt ${t.attempt} used up its deliveries without an outcome`, retryable: true };
     const ev: TaskFailed = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
     await eventLog
@@ -177,11 +177,26 @@ export function createWorker(deps: WorkerDeps): Worker {
    * aborts its tasks still running here; their handler sees the signal and no outcome is recorded.
    * A task that completes anyway is recorded as usual: a terminal job ignores late outcomes.
    */
-  function onJobChange(e: { id: string; state: string }) {
-    if (!TERMINAL_STATES.has(e.state as never)) return;
+  function onJobChange(e: JobEntry) {
+    if (!TERMINAL_STATES.has(e.state)) return;
     const keys = runningByJob.get(e.id);
     if (!keys) return;
-    for (const key of keys) running.get(key)?.abort.abort('job-finished');
+    const epoch = (e.snapshot.context as { epoch: number }).epoch;
+    for (const key of keys) {
+      const r = running.get(key);
+      // a task of a later run (a recovery claimed it again) is not this terminal state's to abort
+      if (r && r.epoch <= epoch) r.abort.abort('job-finished');
+    }
+  }
+
+  /**
+   * True when the task's job is terminal in our projection at the task's epoch or later. A task
+   * from a higher epoch belongs to a recovered run our projection has not caught up with yet: run
+   * it (dropping it would lose the task: found by test/sim).
+   */
+  function finishedFor(t: TaskMessage): boolean {
+    const job = projection.get(t.jobId);
+    return job !== undefined && TERMINAL_STATES.has(job.state) && (job.snapshot.context as { epoch: number }).epoch >= t.epoch;
   }
 
   async function beat() {

@@ -16,11 +16,13 @@ const TERMINAL_EVENTS = new Set(['JobSucceeded', 'JobFailed', 'JobStopped']);
 /**
  * Fencing: an event written by coordinator X on job J is a claim by X, a requeue (X takes the
  * job from its recorded owner), or sits between a JobClaimed by X and J's next JobRequeued or
- * terminal event.
+ * terminal event. One exception: any coordinator may stop an unowned job whose stop was requested
+ * (its owner was lost before it stopped; nothing runs, so no ownership is needed).
  */
 export function fencingViolations(records: readonly LogRecord[]): string[] {
   const out: string[] = [];
   const owner = new Map<string, string | null>();
+  const stopRequested = new Set<string>();
   for (const r of records) {
     const s = parseSubject(r.subject);
     if (s?.kind !== 'job-ev') continue;
@@ -32,10 +34,14 @@ export function fencingViolations(records: readonly LogRecord[]): string[] {
           if (ev.data.coordinatorId !== actor) out.push(`${s.id}@${r.seq}: ${actor} claimed for ${ev.data.coordinatorId}`);
         } else if (ev.type === 'JobRequeued') {
           if (ev.data.fromCoordinator !== cur) out.push(`${s.id}@${r.seq}: ${actor} requeued from ${ev.data.fromCoordinator}, owner ${cur}`);
+        } else if (ev.type === 'JobStopped' && cur === null && stopRequested.has(s.id)) {
+          // a requeued stop request, finished by whichever coordinator saw it
         } else if (cur !== actor) {
           out.push(`${s.id}@${r.seq}: ${actor} wrote ${ev.type} while the owner was ${cur ?? 'nobody'}`);
         }
       }
+      if (ev.type === 'StopRequested') stopRequested.add(s.id);
+      else if (ev.type === 'JobRecovered' || TERMINAL_EVENTS.has(ev.type)) stopRequested.delete(s.id);
       if (ev.type === 'JobClaimed') owner.set(s.id, ev.data.coordinatorId);
       else if (ev.type === 'JobRequeued' || TERMINAL_EVENTS.has(ev.type)) owner.set(s.id, null);
     }
@@ -67,10 +73,13 @@ export function stoppedCountViolations(records: readonly LogRecord[]): string[] 
       if (!canApply(before, ev)) continue; // the auditor reports it
       const after = evolveJob(before, ev);
       jobs.set(s.id, after);
+      if (ev.type === 'JobRecovered') {
+        atStop.delete(s.id); // a new run: it counts again
+        continue;
+      }
       const stopped = atStop.get(s.id);
       if (stopped !== undefined && key(after) !== stopped) out.push(`${s.id}@${r.seq}: ${ev.type} counted after JobStopped`);
       if (ev.type === 'JobStopped') atStop.set(s.id, key(after));
-      if (ev.type === 'JobRecovered') atStop.delete(s.id);
     }
   }
   return out;
@@ -79,7 +88,7 @@ export function stoppedCountViolations(records: readonly LogRecord[]): string[] 
 /**
  * A recovered job counts each task once: its progress always matches its task statuses (reset
  * tasks dropped, re-run ones counted again once), never more tasks succeeded than distinct tasks
- * ever reported a success, and a recovered job that SUCCEEDED has every task and item done.
+ * ever reported a success, and a recovered job that SUCCEEDED has every task and item final.
  */
 export function recoveredProgressViolations(records: readonly LogRecord[]): string[] {
   const out: string[] = [];
@@ -114,7 +123,7 @@ export function recoveredProgressViolations(records: readonly LogRecord[]): stri
         out.push(`${where}: progress says ${c.progress.tasksSucceeded} succeeded / ${c.progress.tasksFailed} failed, task statuses ${succeeded} / ${failed}`);
       }
       if (c.progress.tasksSucceeded > (succeededTasks.get(s.id)?.size ?? 0)) out.push(`${where}: ${c.progress.tasksSucceeded} tasks counted succeeded, only ${succeededTasks.get(s.id)?.size ?? 0} ever did`);
-      if (after.value === 'SUCCEEDED' && (c.progress.tasksSucceeded !== c.progress.tasksTotal || c.progress.itemsDone + c.progress.itemsFailed !== c.progress.itemsTotal)) {
+      if (after.value === 'SUCCEEDED' && (c.progress.tasksSucceeded + c.progress.tasksFailed !== c.progress.tasksTotal || c.progress.itemsDone + c.progress.itemsFailed !== c.progress.itemsTotal)) {
         out.push(`${where}: SUCCEEDED with ${JSON.stringify(c.progress)}`);
       }
     }

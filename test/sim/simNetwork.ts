@@ -48,8 +48,6 @@ export const currentProc = new AsyncLocalStorage<SimProcess>();
 export interface SimNetworkOptions {
   /** A process sends a task to the queue (before the request hops). */
   onDispatch?: (proc: SimProcess, task: TaskMessage) => void;
-  /** A record is about to reach `proc`'s follower (after its hop). */
-  beforeDeliver?: (proc: SimProcess, r: LogRecord) => void;
   /** The store executes a purge of `subject` asked by `proc`. */
   onPurge?: (proc: SimProcess, subject: string) => void;
   scheduler: fc.Scheduler;
@@ -126,7 +124,6 @@ export function createSimNetwork(opts: SimNetworkOptions): SimNetwork {
       follow(fromSeq, onRecord, fo): Follower {
         return log.follow(fromSeq, async (r: LogRecord) => {
           await hop(proc, `${proc.name}:rec ${r.seq}`);
-          opts.beforeDeliver?.(proc, r);
           await onRecord(r);
         }, fo);
       },

@@ -257,13 +257,16 @@ describe('job machine: task outcomes', () => {
     assert.equal(s.context.progress.tasksSucceeded, 2);
   });
 
-  it('accepts late outcomes in terminal states and ignores them', () => {
+  it('accepts late outcomes in terminal states: nothing counts, but the attempt number is taken', () => {
     const stopped = foldJob([...runningWith(e, 2), e.stopped(1)]);
-    for (const ev of [e.taskOk('t0'), e.taskFail('t1', 1, { retryable: false })]) {
+    for (const ev of [e.taskOk('t0', 2), e.taskFail('t1', 3, { retryable: false })]) {
       assert.equal(canApply(stopped, ev), true);
       const after = evolveJob(stopped, ev);
       assert.equal(jobState(after), 'STOPPED');
-      assert.deepEqual(after.context, stopped.context);
+      assert.deepEqual(toJobView(after), toJobView(stopped));
+      assert.equal(taskStatus(after, ev.data.taskId)?.state, 'pending');
+      // a recovered run must dispatch a higher attempt: this one's outcome msgId is taken
+      assert.equal(taskStatus(after, ev.data.taskId)?.maxAttemptSeen, ev.data.attempt);
     }
   });
 
