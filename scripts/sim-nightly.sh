@@ -8,3 +8,5 @@ export SIM_RUNS="${SIM_RUNS:-20000}"
 node --import tsx --test --test-name-pattern='seeded runs' test/sim/simulation.test.ts
 # A small delivery budget makes "every delivery of a task went to a dying worker" common.
 SIM_MAX_DELIVER=3 node --import tsx --test --test-name-pattern='seeded runs' test/sim/simulation.test.ts
+# Retention off: the engine without compaction and removal (the CI default has both on).
+SIM_COMPACT_AFTER_MS=3600000 SIM_REMOVE_AFTER_MS=0 node --import tsx --test --test-name-pattern='seeded runs' test/sim/simulation.test.ts

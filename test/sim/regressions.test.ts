@@ -83,7 +83,7 @@ describe('regressions found by the simulation', () => {
     assert.equal(lagging.get(JOB)?.state, 'SUCCEEDED');
   });
 
-  // Lead: engine/jobService.ts load()/readJob(): `.ev` read before a rollup, `.task` read after the purge that follows it.
+  // engine/jobService.ts load(): `.ev` read before a rollup, `.task` read after the purge that follows it; fixed by re-reading.
   it('a fresh read that races retention compacting the job folds a legal history (jobService readJob)', async () => {
     const { log, clock } = await finishedJob();
     const truth = createJobProjection({ logger: silentLogger, clock });
@@ -102,7 +102,7 @@ describe('regressions found by the simulation', () => {
     assert.equal(view.state, 'SUCCEEDED');
   });
 
-  // Lead: engine/retention/retention.ts purgeJob() purges `.task` before `.ev` (retention.ts:~150): a reader between the two
+  // engine/retention/retention.ts purgeJob() purged `.task` before `.ev`: a reader between the two
   // (a lagging follower, or jobService's fresh read) sees VerificationStarted without the task outcomes it needs.
   it('removing an uncompacted job never leaves .ev history without its task outcomes', async () => {
     const { log, clock } = await finishedJob();
@@ -173,7 +173,7 @@ function serviceOver(eventLog: EventLog, clock: SimClock) {
 
 describe('regressions found by the simulation: recovery', () => {
   // Found by the simulation (SIM_SEED=-425672570 SIM_PATH=990:0:0:0:1:1:1:1:1:6:5:14:18:21:21:22:27:31:32:36:34:43:47:48:48:48:48:30
-  // with SIM_NO_WORKAROUNDS=1). Lead/H2: actors/job.machine.ts (ignoreLateTaskOutcome) + actors/jobRecovery.ts (attemptFloor).
+  // at the time). Fixed in actors/job.machine.ts (ignoreLateTaskOutcome raises maxAttemptSeen).
   it('a recovered task never re-uses an attempt whose outcome is already stored', () => {
     const ev = (type: string, data: unknown, epoch: number, actor = 'coordinator:c1') => ({ type, data, meta: meta(epoch, actor) }) as JobEvent;
     const task = (taskId: string) => ({ taskId, payload: null, items: 1, bytes: 0 });

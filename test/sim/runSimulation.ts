@@ -35,11 +35,10 @@ export function simConfig(overrides: Partial<Config> = {}): Readonly<Config> {
     workerConcurrency: 2,
     // A stop of a running job is cooperative: short enough that runs end within their simulated time.
     stopGraceMs: 300,
-    // Retention within a run (compact soon after a job finishes, remove a few seconds later) is off
-    // by default while the bugs it finds are open (README, regressions.test.ts):
-    // SIM_COMPACT_AFTER_MS=300 SIM_REMOVE_AFTER_MS=4000 turn it on.
-    compactAfterMs: Number(process.env['SIM_COMPACT_AFTER_MS'] ?? 3600_000),
-    retentionMaxAgeMs: Number(process.env['SIM_REMOVE_AFTER_MS'] ?? 0),
+    // Retention within a run: compact soon after a job finishes, remove a few seconds later.
+    // SIM_COMPACT_AFTER_MS=3600000 SIM_REMOVE_AFTER_MS=0 turn it off.
+    compactAfterMs: Number(process.env['SIM_COMPACT_AFTER_MS'] ?? 300),
+    retentionMaxAgeMs: Number(process.env['SIM_REMOVE_AFTER_MS'] ?? 4000),
     retentionIntervalMs: 1000,
     ...overrides,
   });
@@ -87,10 +86,8 @@ export async function runSimulation(scheduler: fc.Scheduler, scenario: SimScenar
   const records = await w.records();
   const journal = w.journal;
   // The full history, then what retention left in the store (removed jobs are gone from it).
-  // Jobs stuck by the known recovery bug are left open (heal checked every other job is terminal).
-  const requireTerminal = w.recoverDedup === 0;
-  const history = audit(journal, { accepted: w.accepted, requireTerminal });
-  const stored = audit(records, { accepted: w.accepted.filter((id) => !w.removed.has(id)), requireTerminal });
+  const history = audit(journal, { accepted: w.accepted, requireTerminal: true });
+  const stored = audit(records, { accepted: w.accepted.filter((id) => !w.removed.has(id)), requireTerminal: true });
   const violations = [
     ...w.violations,
     ...history.violations,
@@ -101,6 +98,6 @@ export async function runSimulation(scheduler: fc.Scheduler, scenario: SimScenar
     ...recoveredProgressViolations(journal),
     ...staleWriteViolations(w.net.attempts),
   ];
-  const cov = { ...coverage(w.net.attempts, journal), removed: w.removed.size, stopsRequeued: w.stopsRequeued, recoverDedup: w.recoverDedup };
+  const cov = { ...coverage(w.net.attempts, journal), removed: w.removed.size };
   return { violations, trace: w.trace, coverage: cov, simulatedMs: w.clock.monotonic(), records, journal };
 }

@@ -56,7 +56,6 @@ export const SIM_VIRTUAL_CLUSTERS: readonly VirtualClusterDef[] = Object.freeze(
   { name: 'beta', capacity: 20, maxCapacity: 40 },
 ]));
 
-const WORKAROUNDS_OFF = process.env['SIM_NO_WORKAROUNDS'] === '1';
 
 /** A job's view without what compaction may change (the flag itself). */
 const comparable = (v: JobView) => JSON.stringify({ ...v, compacted: undefined });
@@ -91,27 +90,10 @@ export class SimWorld {
   readonly removed = new Set<string>();
   /** Each compacted job's view just before its JobCompacted. */
   readonly beforeCompaction = new Map<string, JobView>();
-  /**
-   * KNOWN BUGS (README, regressions.test.ts): a recovered run can lose a task for good, and the job
-   * then runs forever: (a) a task outcome stored while the job was terminal does not raise the
-   * task's attempt, so the new run re-uses that attempt and its outcome (msgId job:task:attempt) is
-   * dropped as a duplicate; (b) a worker whose projection still shows the job terminal acks and
-   * drops the new run's task. Until fixed, a recovered job left running is counted, not reported
-   * (SIM_NO_WORKAROUNDS=1 reports it).
-   */
-  #recoveredRunLostTask(id: string): boolean {
-    if (WORKAROUNDS_OFF) return false;
-    return this.journal.some((r) => parseSubject(r.subject)?.id === id && (r.events as JobEvent[]).some((ev) => ev.type === 'JobRecovered'));
-  }
-
-  /** Recovered jobs left running by the known bugs (see #recoveredRunLostTask). */
-  recoverDedup = 0;
-  /** Stop-requested jobs requeued before they stopped (their time bound waived, see #stopEnded). */
-  stopsRequeued = 0;
   /** Simulated time healing started (undefined while faults are injected). */
   healStartMs: number | undefined;
   /** Open cooperative stops: when the StopRequested reached the store, and its grace. */
-  readonly #stops = new Map<string, { atMs: number; graceMs: number; requeued: boolean }>();
+  readonly #stops = new Map<string, { atMs: number; graceMs: number }>();
   readonly violations: string[] = [];
   /** What happened, for the failure report. */
   readonly trace: string[] = [];
@@ -177,10 +159,7 @@ export class SimWorld {
           this.beforeCompaction.set(id, pre);
           if (comparable(pre) !== comparable(post)) this.violations.push(`compaction changed ${id}'s view: ${comparable(pre)} → ${comparable(post)}`);
         }
-        if (ev.type === 'StopRequested') this.#stops.set(id, { atMs: this.clock.monotonic(), graceMs: ev.data.graceMs, requeued: false });
-        // KNOWN BUG (README): a requeued stop-requested job waits for a claim slot of its virtual cluster before
-        // anyone stops it; until the coordinator stops such jobs without a slot, only the time bound is waived.
-        if (ev.type === 'JobRequeued' && this.#stops.has(id) && !WORKAROUNDS_OFF) this.#stops.get(id)!.requeued = true;
+        if (ev.type === 'StopRequested') this.#stops.set(id, { atMs: this.clock.monotonic(), graceMs: ev.data.graceMs });
       }
     }
     this.truth.apply(r);
@@ -199,10 +178,6 @@ export class SimWorld {
     this.#stops.delete(id);
     if (state !== 'STOPPED') this.violations.push(`stop-requested job ${id} ended ${state}, not STOPPED`);
     if (this.healStartMs === undefined) return;
-    if (stop.requeued) {
-      this.stopsRequeued++;
-      return;
-    }
     const c = this.#opts.config;
     const bound = Math.max(stop.atMs + stop.graceMs, this.healStartMs) + c.failureDetectionTimeoutMs + STOP_SLACK_MS;
     const now = this.clock.monotonic();
@@ -488,11 +463,6 @@ export class SimWorld {
       const next = this.clock.nextDue();
       if (next === undefined || this.clock.monotonic() >= deadline) {
         const stuck = [...this.truth.all()].filter((e) => !TERMINAL_STATES.has(e.state));
-        if (stuck.length > 0 && stuck.every((e) => this.#recoveredRunLostTask(e.id))) {
-          this.recoverDedup += stuck.length;
-          this.note(`known bug: ${stuck.map((e) => e.id).join(', ')} stuck after a recovery lost a task`);
-          return;
-        }
         const open = stuck.map((e) => `${e.id} ${e.state}`);
         this.violations.push(`liveness: not every job terminal ${boundMs} ms after healing: ${open.join(', ') || 'accepted job missing'}`);
         return;
