@@ -211,7 +211,8 @@ describe('webhook handler', () => {
     await until('terminal record handled (no targets then)', () => s.acked.includes(terminal));
     const longAgo = { ...systemClock, now: () => Date.parse('2020-01-01T00:00:00Z') };
     const owed = await createWebhook(s.store, { url: 'https://hooks.example.com/owed' }, 'admin', longAgo);
-    await createWebhook(s.store, { url: 'https://hooks.example.com/newer' }, 'admin', systemClock);
+    const later = { ...systemClock, now: () => Date.now() + 60_000 }; // created after the job finished
+    await createWebhook(s.store, { url: 'https://hooks.example.com/newer' }, 'admin', later);
     const seq = await compact(s, id);
     await until('compaction record acked', () => s.acked.includes(seq));
     assert.deepEqual(s.sent.map((x) => x.url), ['https://hooks.example.com/owed']);
