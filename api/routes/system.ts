@@ -16,7 +16,8 @@ export interface SystemRoutesOptions {
 export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app, { service }) => {
   app.get('/workers', { schema: schemas.workers }, async () => ({ workers: await service.workers() }));
   app.get('/job-types', { schema: schemas.jobTypes }, async () => ({ jobTypes: service.jobTypes() }));
-  app.get('/info', { schema: schemas.info }, async () => service.info());
+  // The data dir and the NATS URL are operators' business.
+  app.get('/info', { schema: schemas.info, config: { auth: 'admin' } }, async () => service.info());
 };
 
 /** Registers `/healthz` and `/readyz`; mount without a prefix. */

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { buildServer, parseServerOptions } from '../../../api/server.ts';
 import { createFakeJobService, FAKE_JOB_TYPES } from '../../helpers/fakeJobService.ts';
 import { withAuth } from '../../helpers/auth.ts';
-import { assertError, createApi, post, PREFIX, VALID_SUBMIT, type Api } from './harness.ts';
+import { asUser, assertError, createApi, post, PREFIX, VALID_SUBMIT, type Api } from './harness.ts';
 
 describe('system routes', () => {
   let api: Api;
@@ -30,10 +30,12 @@ describe('system routes', () => {
     assert.deepEqual(res.json(), { jobTypes: FAKE_JOB_TYPES });
   });
 
-  it('GET /info → ServiceInfo', async () => {
+  it('GET /info → ServiceInfo, for admins only (it shows the data dir and the NATS URL)', async () => {
     const res = await api.app.inject({ url: `${PREFIX}/info` });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), api.service.info());
+    assertError(await api.app.inject({ url: `${PREFIX}/info`, headers: asUser('olga', 'operator') }), 403, 'FORBIDDEN');
+    assertError(await api.app.inject({ url: `${PREFIX}/info`, headers: { authorization: '' } }), 401, 'UNAUTHENTICATED');
   });
 
   it('GET /healthz → 200 { status: ok }, even when the service is unavailable', async () => {
