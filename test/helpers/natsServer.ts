@@ -9,6 +9,7 @@
  * or, inside one test, `await using srv = await startTestNats();`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -67,4 +68,27 @@ export async function connectTest(url: string, opts: EnsureStreamsOptions = {}):
     throw err;
   }
   return nc;
+}
+
+/** A suite's server and connection, valid inside its tests (see {@link useTestNats}). */
+export interface SuiteNats {
+  readonly srv: TestNats;
+  readonly nc: NatsConnection;
+}
+
+/**
+ * Call inside a `describe`: starts a nats-server and a connection (streams ensured) before the
+ * suite's tests and closes both after them, even when a test fails.
+ */
+export function useTestNats(): SuiteNats {
+  const ctx = {} as { srv: TestNats; nc: NatsConnection };
+  before(async () => {
+    ctx.srv = await startTestNats();
+    ctx.nc = await connectTest(ctx.srv.url);
+  });
+  after(async () => {
+    await ctx.nc?.close();
+    await ctx.srv?.cleanup();
+  });
+  return ctx;
 }

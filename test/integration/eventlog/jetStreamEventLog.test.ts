@@ -1,14 +1,13 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { isAppError } from '../../../engine/errors.ts';
 import type { LogRecord } from '../../../engine/eventlog/eventLog.ts';
 import { createJetStreamEventLog } from '../../../engine/eventlog/jetStreamEventLog.ts';
 import { ensureStreams, streamConfigs } from '../../../engine/nats/connection.ts';
 import { STREAM_JOBS } from '../../../engine/subjects.ts';
 import { ev, eventLogContract } from '../../contract/eventLog.contract.ts';
-import { connectTest, startTestNats, type TestNats } from '../../helpers/natsServer.ts';
+import { useTestNats } from '../../helpers/natsServer.ts';
 
 /** Retries `fn` while it fails with UNAVAILABLE (the server is coming back), up to `ms`. */
 async function retryUnavailable<T>(fn: () => Promise<T>, ms = 10_000): Promise<T> {
@@ -36,53 +35,44 @@ function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> 
 }
 
 describe('JetStream event log', () => {
-  let srv: TestNats;
-  let nc: NatsConnection;
-  before(async () => {
-    srv = await startTestNats();
-    nc = await connectTest(srv.url);
-  });
-  after(async () => {
-    await nc?.close();
-    await srv?.cleanup();
-  });
+  const nats = useTestNats();
 
   // A fresh, empty stream per test (sequences restart at 1), configured like JOBS, under a new name:
   // nats-server 2.10 sometimes deletes a stream's files after answering the delete, so a stream
   // re-created at once under the same name can come back with the old messages.
   let streamNo = 0;
   eventLogContract('jetstream', async () => {
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(nats.nc);
     const jobs = streamConfigs().find((c) => c.name === STREAM_JOBS)!;
     await jsm.streams.delete(STREAM_JOBS).catch(() => undefined); // made by connectTest: same subjects
     const stream = `${STREAM_JOBS}_${++streamNo}`;
     await jsm.streams.add({ ...jobs, name: stream });
     const cleanup = async () => {
       await jsm.streams.delete(stream);
-      await ensureStreams(nc); // JOBS again (empty), for the tests below
+      await ensureStreams(nats.nc); // JOBS again (empty), for the tests below
     };
-    return { log: createJetStreamEventLog({ nc, stream }), cleanup };
+    return { log: createJetStreamEventLog({ nc: nats.nc, stream }), cleanup };
   });
 
   it('sends expect.lastSubjectSequence 0 on the wire', async () => {
     const got: (string | undefined)[] = [];
-    const sub = nc.subscribe('job.wire0.ev', { callback: (_e, m) => void got.push(m.headers?.get('Nats-Expected-Last-Subject-Sequence')) });
-    const log = createJetStreamEventLog({ nc });
+    const sub = nats.nc.subscribe('job.wire0.ev', { callback: (_e, m) => void got.push(m.headers?.get('Nats-Expected-Last-Subject-Sequence')) });
+    const log = createJetStreamEventLog({ nc: nats.nc });
     await log.append('job.wire0.ev', [ev('A', 1)], { expectedLastSubjectSeq: 0 });
-    await nc.flush();
+    await nats.nc.flush();
     sub.unsubscribe();
     assert.deepEqual(got, ['0']);
   });
 
   it('replays many records across pull batches, in order, then catches up', async () => {
-    const js = jetstream(nc);
-    const start = (await createJetStreamEventLog({ nc }).lastSeq()) + 1;
+    const js = jetstream(nats.nc);
+    const start = (await createJetStreamEventLog({ nc: nats.nc }).lastSeq()) + 1;
     const n = 12_000;
     const body = JSON.stringify([ev('Bulk', 0)]);
     for (let i = 0; i < n; i += 1_000) {
       await Promise.all(Array.from({ length: 1_000 }, (_, k) => js.publish(`job.bulk${(i + k) % 7}.ev`, body)));
     }
-    const log = createJetStreamEventLog({ nc });
+    const log = createJetStreamEventLog({ nc: nats.nc });
     let count = 0;
     let prev = start - 1;
     let ordered = true;
@@ -100,19 +90,10 @@ describe('JetStream event log', () => {
 });
 
 describe('JetStream event log across server restarts', () => {
-  let srv: TestNats;
-  let nc: NatsConnection;
-  before(async () => {
-    srv = await startTestNats();
-    nc = await connectTest(srv.url);
-  });
-  after(async () => {
-    await nc?.close();
-    await srv?.cleanup();
-  });
+  const nats = useTestNats();
 
   it('follow survives a restart (store kept) and delivers appends made after it', async () => {
-    const log = createJetStreamEventLog({ nc, requestTimeoutMs: 1_000 });
+    const log = createJetStreamEventLog({ nc: nats.nc, requestTimeoutMs: 1_000 });
     const s = 'job.restart1.ev';
     const before = [await log.append(s, [ev('A', 1)]), await log.append(s, [ev('A', 2)])];
     const got: number[] = [];
@@ -120,7 +101,7 @@ describe('JetStream event log across server restarts', () => {
     const f = log.follow(1, (r) => void got.push(r.seq), { onError: (e) => errors.push(e) });
     await f.caughtUp;
     assert.deepEqual(got, before.map((b) => b.seq));
-    await srv.restart();
+    await nats.srv.restart();
     const afterRestart = await retryUnavailable(() => log.append(s, [ev('A', 3)], { msgId: 'restart1:3' }));
     assert.equal(afterRestart.seq, before[1]!.seq + 1, 'the store was kept');
     await waitFor(() => got.includes(afterRestart.seq), 'the post-restart record');
@@ -132,13 +113,13 @@ describe('JetStream event log across server restarts', () => {
   });
 
   it('follow survives a SIGKILL of the server too', async () => {
-    const log = createJetStreamEventLog({ nc, requestTimeoutMs: 1_000 });
+    const log = createJetStreamEventLog({ nc: nats.nc, requestTimeoutMs: 1_000 });
     const start = (await log.lastSeq()) + 1;
     const got: number[] = [];
     const f = log.follow(start, (r) => void got.push(r.seq));
     await f.caughtUp;
-    await srv.kill9();
-    await srv.restart();
+    await nats.srv.kill9();
+    await nats.srv.restart();
     const a = await retryUnavailable(() => log.append('job.kill1.ev', [ev('A', 1)], { msgId: 'kill1:1' }));
     await waitFor(() => got.includes(a.seq), 'the post-crash record');
     assert.deepEqual(got, [a.seq]);
@@ -146,9 +127,9 @@ describe('JetStream event log across server restarts', () => {
   });
 
   it('append while the server is down rejects with UNAVAILABLE quickly; reads too', async () => {
-    const log = createJetStreamEventLog({ nc, requestTimeoutMs: 300 });
+    const log = createJetStreamEventLog({ nc: nats.nc, requestTimeoutMs: 300 });
     await retryUnavailable(() => log.append('job.down1.ev', [ev('A', 1)]));
-    await srv.stop();
+    await nats.srv.stop();
     try {
       const t0 = Date.now();
       await assert.rejects(log.append('job.down1.ev', [ev('A', 2)], { msgId: 'down1:2' }), (e) => isAppError(e, 'UNAVAILABLE'));
@@ -156,7 +137,7 @@ describe('JetStream event log across server restarts', () => {
       await assert.rejects(log.lastSeq(), (e) => isAppError(e, 'UNAVAILABLE'));
       assert.ok(Date.now() - t0 < 3_000, `took ${Date.now() - t0} ms`);
     } finally {
-      await srv.restart();
+      await nats.srv.restart();
     }
     // a request made while disconnected is dropped by the client, never sent later
     const recs = await retryUnavailable(() => log.readSubject('job.down1.ev'));

@@ -1,7 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { toJobView } from '../../../actors/jobFold.ts';
 import type { Clock } from '../../../engine/clock.ts';
 import type { EventLog } from '../../../engine/eventlog/eventLog.ts';
@@ -10,7 +9,7 @@ import { silentLogger } from '../../../engine/log.ts';
 import { createJobProjection, type JobProjection } from '../../../engine/projections/jobProjection.ts';
 import { createRetention, type RetentionConfig } from '../../../engine/retention/retention.ts';
 import { STREAM_JOBS } from '../../../engine/subjects.ts';
-import { connectTest, startTestNats, type TestNats } from '../../helpers/natsServer.ts';
+import { useTestNats } from '../../helpers/natsServer.ts';
 import { appendJobHistory } from '../../unit/engine/retention/jobHistory.fixture.ts';
 
 const HOUR = 3600_000;
@@ -24,20 +23,11 @@ async function follow(log: EventLog): Promise<{ projection: JobProjection; stop(
 }
 
 describe('retention on JetStream', () => {
-  let srv: TestNats;
-  let nc: NatsConnection;
-  before(async () => {
-    srv = await startTestNats();
-    nc = await connectTest(srv.url);
-  });
-  after(async () => {
-    await nc?.close();
-    await srv?.cleanup();
-  });
+  const nats = useTestNats();
 
   /** Messages the JOBS stream holds per subject of one job, straight from the server. */
   async function storedSubjects(jobId: string): Promise<Record<string, number>> {
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(nats.nc);
     const info = await jsm.streams.info(STREAM_JOBS, { subjects_filter: `job.${jobId}.*` });
     return { ...(info.state.subjects ?? {}) };
   }
@@ -50,7 +40,7 @@ describe('retention on JetStream', () => {
       setTimeout: (fn, ms) => setTimeout(fn, ms),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
     };
-    const log = createJetStreamEventLog({ nc });
+    const log = createJetStreamEventLog({ nc: nats.nc });
     const first = await follow(log);
     try {
       const ids = [

@@ -1,24 +1,14 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { createJetStreamTaskQueue } from '../../../engine/taskqueue/jetStreamTaskQueue.ts';
 import type { TaskMessage } from '../../../engine/taskqueue/taskQueue.ts';
-import { connectTest, startTestNats, type TestNats } from '../../helpers/natsServer.ts';
+import { useTestNats } from '../../helpers/natsServer.ts';
 
 describe('JetStream task queue: a task that uses up its deliveries', () => {
-  let srv: TestNats;
-  let nc: NatsConnection;
-  before(async () => {
-    srv = await startTestNats();
-    nc = await connectTest(srv.url);
-  });
-  after(async () => {
-    await nc?.close();
-    await srv?.cleanup();
-  });
+  const nats = useTestNats();
 
   it('is reported to the consumer with its content (so its job can record an outcome), then deleted', async () => {
-    const q = createJetStreamTaskQueue({ nc, ackWaitMs: 300, maxDeliver: 2, requestTimeoutMs: 1_000 });
+    const q = createJetStreamTaskQueue({ nc: nats.nc, ackWaitMs: 300, maxDeliver: 2, requestTimeoutMs: 1_000 });
     const task: TaskMessage = { jobId: 'job-exh', taskId: 't00007', attempt: 2, epoch: 3, type: 'noop', payload: null, spec: {} };
     let deliveries = 0;
     const reported: TaskMessage[] = [];
