@@ -99,6 +99,10 @@ describe('webhooks and live events under process kills', () => {
         return accepted.every((id) => ok.has(pathOf.get(id)!)) ? true : undefined;
       }, Math.max(5_000, killedAt + HOOK_ACK_WAIT_MS + 5_000 - Date.now()), 100);
       const lastHookMs = Math.max(...receiver.hits.map((h) => h.atMs)) - killedAt;
+      for (const [id, path] of pathOf) {
+        const hits = receiver.hits.filter((h) => h.path === path);
+        if (hits.some((h) => h.atMs - killedAt > 5_000)) t.diagnostic(`late callback of ${id}: ${hits.map((h) => `${h.status} at ${h.atMs - killedAt} ms`).join(', ')} after the kill`);
+      }
 
       const problems: string[] = [];
       for (const v of views) {
@@ -138,7 +142,7 @@ describe('webhooks and live events under process kills', () => {
       passed = true;
     } finally {
       if (!passed) t.diagnostic(await procs.describe());
-      await procs.cleanup({ keep: !passed });
+      await procs.cleanup({ keep: !passed || process.env['KEEP_LOGS'] === '1' });
       await receiver.close();
       await nats.cleanup();
     }

@@ -3,6 +3,7 @@
  * and temp dirs. Always `after(() => svc.stop())`; `restart()` keeps the NATS store and dirs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +11,7 @@ import { buildServer, engineServerOptions } from '../../api/server.ts';
 import { createLogger, resolveConfig, silentLogger, startEngine, type Config, type Logger } from '../../engine/index.ts';
 import type { Engine } from '../../engine/index.ts';
 import { TEST_ADMIN_TOKEN, withAuth } from './auth.ts';
+import { startTestNats, type TestNats } from './natsServer.ts';
 
 export interface TestService {
   baseUrl: string;
@@ -95,4 +97,27 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** A suite's nats-server and service, valid inside its tests (see {@link useTestService}). */
+export interface SuiteService {
+  readonly nats: TestNats;
+  readonly svc: TestService;
+}
+
+/**
+ * Call inside a `describe`: starts a nats-server and a whole service on it before the suite's
+ * tests and stops both after them, even when a test fails.
+ */
+export function useTestService(overrides: Partial<Config> = {}): SuiteService {
+  const ctx = {} as { nats: TestNats; svc: TestService };
+  before(async () => {
+    ctx.nats = await startTestNats();
+    ctx.svc = await startTestService(ctx.nats.url, overrides);
+  });
+  after(async () => {
+    await ctx.svc?.stop();
+    await ctx.nats?.cleanup();
+  });
+  return ctx;
 }

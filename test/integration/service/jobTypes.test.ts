@@ -1,9 +1,8 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
-import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';
+import { http, useTestService, waitFor, type TestService } from '../../helpers/service.ts';
 import type { JobView, HistoryEntry } from '../../../engine/service.ts';
 
 const API = '/native/v1';
@@ -38,24 +37,15 @@ async function tree(dir: string, prefix = ''): Promise<Map<string, string>> {
 }
 
 describe('every job type over HTTP, against a real nats-server', () => {
-  let nats: TestNats;
-  let svc: TestService;
-  before(async () => {
-    nats = await startTestNats();
-    svc = await startTestService(nats.url);
-  });
-  after(async () => {
-    await svc?.stop();
-    await nats?.cleanup();
-  });
+  const env = useTestService();
 
   async function dataset(name: string, files: number): Promise<Map<string, string>> {
     const want = new Map<string, string>();
     for (let i = 0; i < files; i++) {
       const rel = `${i % 2 ? 'sub/' : ''}f${i}.txt`;
       const content = `file ${i} of ${name} `.repeat(i + 1);
-      await mkdir(join(svc.config.filesDir, name, i % 2 ? 'sub' : ''), { recursive: true });
-      await writeFile(join(svc.config.filesDir, name, rel), content);
+      await mkdir(join(env.svc.config.filesDir, name, i % 2 ? 'sub' : ''), { recursive: true });
+      await writeFile(join(env.svc.config.filesDir, name, rel), content);
       want.set(rel, content);
     }
     return want;
@@ -63,115 +53,115 @@ describe('every job type over HTTP, against a real nats-server', () => {
 
   it('load copies every file into the cache, in batches, WAITING → RUNNING → VERIFYING → SUCCEEDED', async () => {
     const want = await dataset('ds1', 7);
-    const job = await submit(svc, { type: 'load', spec: { path: 'ds1', batchSize: 3 } });
+    const job = await submit(env.svc, { type: 'load', spec: { path: 'ds1', batchSize: 3 } });
     assert.equal(job.state, 'WAITING');
-    const done = await terminal(svc, job.id);
+    const done = await terminal(env.svc, job.id);
     assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
-    assert.deepEqual(await tree(join(svc.config.cacheDir, 'ds1')), want);
+    assert.deepEqual(await tree(join(env.svc.config.cacheDir, 'ds1')), want);
     assert.equal(done.progress.tasksTotal, 3);
     assert.equal(done.progress.itemsTotal, 7);
     assert.equal(done.progress.itemsDone, 7);
     const bytes = [...want.values()].reduce((a, c) => a + Buffer.byteLength(c), 0);
     assert.equal(done.progress.bytesDone, bytes);
-    const types = (await history(svc, job.id)).filter((e) => e.subject === 'ev').map((e) => e.type);
+    const types = (await history(env.svc, job.id)).filter((e) => e.subject === 'ev').map((e) => e.type);
     assert.deepEqual(types, ['JobSubmitted', 'JobClaimed', 'TasksPlanned', 'VerificationStarted', 'JobSucceeded']);
-    const p = await http<{ itemsDone: number; throughputBytesPerSec: number }>(svc.baseUrl, 'GET', `${API}/jobs/${job.id}/progress`);
+    const p = await http<{ itemsDone: number; throughputBytesPerSec: number }>(env.svc.baseUrl, 'GET', `${API}/jobs/${job.id}/progress`);
     assert.equal(p.body.itemsDone, 7);
   });
 
   it('free evicts a loaded path from the cache', async () => {
     await dataset('ds2', 2);
-    const load = await terminal(svc, (await submit(svc, { type: 'load', spec: { path: 'ds2' } })).id);
+    const load = await terminal(env.svc, (await submit(env.svc, { type: 'load', spec: { path: 'ds2' } })).id);
     assert.equal(load.state, 'SUCCEEDED');
-    await stat(join(svc.config.cacheDir, 'ds2', 'f0.txt'));
-    const free = await terminal(svc, (await submit(svc, { type: 'free', spec: { path: 'ds2' } })).id);
+    await stat(join(env.svc.config.cacheDir, 'ds2', 'f0.txt'));
+    const free = await terminal(env.svc, (await submit(env.svc, { type: 'free', spec: { path: 'ds2' } })).id);
     assert.equal(free.state, 'SUCCEEDED', JSON.stringify(free.error));
-    await assert.rejects(stat(join(svc.config.cacheDir, 'ds2')), { code: 'ENOENT' });
+    await assert.rejects(stat(join(env.svc.config.cacheDir, 'ds2')), { code: 'ENOENT' });
   });
 
   it('copy duplicates a directory; move relocates it and removes the source only after verifying', async () => {
     const want = await dataset('src3', 4);
-    const copy = await terminal(svc, (await submit(svc, { type: 'copy', spec: { src: 'src3', dst: 'copy3' } })).id);
+    const copy = await terminal(env.svc, (await submit(env.svc, { type: 'copy', spec: { src: 'src3', dst: 'copy3' } })).id);
     assert.equal(copy.state, 'SUCCEEDED', JSON.stringify(copy.error));
-    assert.deepEqual(await tree(join(svc.config.filesDir, 'copy3')), want);
-    assert.deepEqual(await tree(join(svc.config.filesDir, 'src3')), want);
-    const move = await terminal(svc, (await submit(svc, { type: 'move', spec: { src: 'copy3', dst: 'moved3' } })).id);
+    assert.deepEqual(await tree(join(env.svc.config.filesDir, 'copy3')), want);
+    assert.deepEqual(await tree(join(env.svc.config.filesDir, 'src3')), want);
+    const move = await terminal(env.svc, (await submit(env.svc, { type: 'move', spec: { src: 'copy3', dst: 'moved3' } })).id);
     assert.equal(move.state, 'SUCCEEDED', JSON.stringify(move.error));
-    assert.deepEqual(await tree(join(svc.config.filesDir, 'moved3')), want);
-    await assert.rejects(stat(join(svc.config.filesDir, 'copy3', 'f0.txt')), { code: 'ENOENT' });
+    assert.deepEqual(await tree(join(env.svc.config.filesDir, 'moved3')), want);
+    await assert.rejects(stat(join(env.svc.config.filesDir, 'copy3', 'f0.txt')), { code: 'ENOENT' });
   });
 
   it('sleep and noop succeed; a stopped sleep job ends STOPPED (cooperatively, then forced) and stays stopped', async () => {
-    const noop = await terminal(svc, (await submit(svc, { type: 'noop', spec: { tasks: 5 } })).id);
+    const noop = await terminal(env.svc, (await submit(env.svc, { type: 'noop', spec: { tasks: 5 } })).id);
     assert.equal(noop.state, 'SUCCEEDED');
     assert.equal(noop.progress.tasksSucceeded, 5);
-    const quick = await terminal(svc, (await submit(svc, { type: 'sleep', spec: { ms: 50 } })).id);
+    const quick = await terminal(env.svc, (await submit(env.svc, { type: 'sleep', spec: { ms: 50 } })).id);
     assert.equal(quick.state, 'SUCCEEDED');
-    const long = await submit(svc, { type: 'sleep', spec: { ms: 60_000 } });
-    await waitFor('sleep running', async () => ((await http<JobView>(svc.baseUrl, 'GET', `${API}/jobs/${long.id}`)).body.state === 'RUNNING' ? true : undefined));
+    const long = await submit(env.svc, { type: 'sleep', spec: { ms: 60_000 } });
+    await waitFor('sleep running', async () => ((await http<JobView>(env.svc.baseUrl, 'GET', `${API}/jobs/${long.id}`)).body.state === 'RUNNING' ? true : undefined));
     // A cooperative stop: the running task gets the grace period, then the stop is forced.
-    const stopped = await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs/${long.id}/stop`, { graceMs: 300, reason: 'test over' });
+    const stopped = await http<JobView>(env.svc.baseUrl, 'POST', `${API}/jobs/${long.id}/stop`, { graceMs: 300, reason: 'test over' });
     assert.equal(stopped.status, 200);
     assert.equal(stopped.body.state, 'RUNNING');
     assert.equal(stopped.body.stopRequested?.graceMs, 300);
-    const again = await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs/${long.id}/stop`);
+    const again = await http<JobView>(env.svc.baseUrl, 'POST', `${API}/jobs/${long.id}/stop`);
     assert.equal(again.status, 200, 'stop is idempotent');
-    const final = await terminal(svc, long.id);
+    const final = await terminal(env.svc, long.id);
     assert.equal(final.state, 'STOPPED');
-    const history = (await http<{ events: { type: string; meta: { actor: string; reason?: string } }[] }>(svc.baseUrl, 'GET', `${API}/jobs/${long.id}/history`)).body.events;
+    const history = (await http<{ events: { type: string; meta: { actor: string; reason?: string } }[] }>(env.svc.baseUrl, 'GET', `${API}/jobs/${long.id}/history`)).body.events;
     const requested = history.find((e) => e.type === 'StopRequested');
     assert.equal(requested?.meta.reason, 'test over');
     assert.equal(requested?.meta.actor, 'user:admin');
     assert.match(history.find((e) => e.type === 'JobStopped')?.meta.reason ?? '', /grace period over/);
     // the worker aborted the task: nothing keeps running
-    await waitFor('worker idle', () => (svc.engine.worker!.running() === 0 ? true : undefined));
+    await waitFor('worker idle', () => (env.svc.engine.worker!.running() === 0 ? true : undefined));
   });
 
   it('a failing load (missing source) ends FAILED with a reason, and a retried task counts once', async () => {
-    const missing = await terminal(svc, (await submit(svc, { type: 'load', spec: { path: 'no-such-dir' } })).id);
+    const missing = await terminal(env.svc, (await submit(env.svc, { type: 'load', spec: { path: 'no-such-dir' } })).id);
     assert.equal(missing.state, 'FAILED');
     assert.ok(missing.error?.code);
-    const doomed = await terminal(svc, (await submit(svc, { type: 'sleep', spec: { ms: 1, failTimes: 9 }, maxTaskAttempts: 2 })).id);
+    const doomed = await terminal(env.svc, (await submit(env.svc, { type: 'sleep', spec: { ms: 1, failTimes: 9 }, maxTaskAttempts: 2 })).id);
     assert.equal(doomed.state, 'FAILED');
-    const report = await http<{ tasksFailed: number; tasks: { taskId: string; attempts: number[] }[] }>(svc.baseUrl, 'GET', `${API}/jobs/${doomed.id}/failures`);
+    const report = await http<{ tasksFailed: number; tasks: { taskId: string; attempts: number[] }[] }>(env.svc.baseUrl, 'GET', `${API}/jobs/${doomed.id}/failures`);
     assert.equal(report.status, 200);
     assert.deepEqual(report.body.tasks.map((t) => t.attempts), [[1, 2]]);
-    const flaky = await terminal(svc, (await submit(svc, { type: 'sleep', spec: { ms: 1, tasks: 3, failTimes: 1 } })).id);
+    const flaky = await terminal(env.svc, (await submit(env.svc, { type: 'sleep', spec: { ms: 1, tasks: 3, failTimes: 1 } })).id);
     assert.equal(flaky.state, 'SUCCEEDED', JSON.stringify(flaky.error));
     assert.equal(flaky.progress.tasksSucceeded, 3);
   });
 
   it('idempotency: same key and body returns the first job; same key, other body is 409', async () => {
     const key = { 'idempotency-key': 'abc-123' };
-    const first = await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} }, key);
+    const first = await http<JobView>(env.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} }, key);
     assert.equal(first.status, 201);
-    const second = await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} }, key);
+    const second = await http<JobView>(env.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} }, key);
     assert.equal(second.status, 200);
     assert.equal(second.body.id, first.body.id);
-    const other = await http<{ code: string }>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: { tasks: 2 } }, key);
+    const other = await http<{ code: string }>(env.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: { tasks: 2 } }, key);
     assert.equal(other.status, 409);
     assert.equal(other.body.code, 'IDEMPOTENCY_KEY_REUSED');
   });
 
   it('lists with filters and pagination', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await submit(svc, { type: 'noop', name: 'page-me', spec: {} })).id);
-    const page1 = await http<{ jobs: JobView[]; nextCursor: string | null }>(svc.baseUrl, 'GET', `${API}/jobs?name=page-me&limit=3`);
+    for (let i = 0; i < 5; i++) ids.push((await submit(env.svc, { type: 'noop', name: 'page-me', spec: {} })).id);
+    const page1 = await http<{ jobs: JobView[]; nextCursor: string | null }>(env.svc.baseUrl, 'GET', `${API}/jobs?name=page-me&limit=3`);
     assert.equal(page1.status, 200);
     assert.deepEqual(page1.body.jobs.map((j) => j.id), ids.slice(2).reverse());
     assert.ok(page1.body.nextCursor);
-    const page2 = await http<{ jobs: JobView[]; nextCursor: string | null }>(svc.baseUrl, 'GET', `${API}/jobs?name=page-me&limit=3&cursor=${page1.body.nextCursor}`);
+    const page2 = await http<{ jobs: JobView[]; nextCursor: string | null }>(env.svc.baseUrl, 'GET', `${API}/jobs?name=page-me&limit=3&cursor=${page1.body.nextCursor}`);
     assert.deepEqual(page2.body.jobs.map((j) => j.id), ids.slice(0, 2).reverse());
     assert.equal(page2.body.nextCursor, null);
-    for (const id of ids) await terminal(svc, id);
-    const ok = await http<{ jobs: JobView[] }>(svc.baseUrl, 'GET', `${API}/jobs?name=page-me&state=SUCCEEDED`);
+    for (const id of ids) await terminal(env.svc, id);
+    const ok = await http<{ jobs: JobView[] }>(env.svc.baseUrl, 'GET', `${API}/jobs?name=page-me&state=SUCCEEDED`);
     assert.equal(ok.body.jobs.length, 5);
   });
 
   it('reports workers, info and readiness', async () => {
-    const w = await http<{ workers: { alive: boolean; state: string }[] }>(svc.baseUrl, 'GET', `${API}/workers`);
+    const w = await http<{ workers: { alive: boolean; state: string }[] }>(env.svc.baseUrl, 'GET', `${API}/workers`);
     assert.ok(w.body.workers.some((x) => x.alive && x.state === 'ACTIVE'));
-    const ready = await http<{ ready: boolean }>(svc.baseUrl, 'GET', '/readyz');
+    const ready = await http<{ ready: boolean }>(env.svc.baseUrl, 'GET', '/readyz');
     assert.equal(ready.status, 200);
     assert.equal(ready.body.ready, true);
   });

@@ -1,47 +1,37 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
-import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';
+import { http, useTestService, waitFor } from '../../helpers/service.ts';
 import type { JobView } from '../../../engine/service.ts';
 
 const API = '/native/v1';
 
 describe('NATS unavailable', () => {
-  let nats: TestNats;
-  let svc: TestService;
-  before(async () => {
-    nats = await startTestNats();
-    svc = await startTestService(nats.url);
-  });
-  after(async () => {
-    await svc?.stop();
-    await nats?.cleanup();
-  });
+  const env = useTestService();
 
   it('answers 503 with retry-after (never 500) while NATS is down, serves reads, and recovers by itself', async () => {
-    const done = (await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} })).body;
-    await waitFor('first job done', async () => ((await http<JobView>(svc.baseUrl, 'GET', `${API}/jobs/${done.id}`)).body.state === 'SUCCEEDED' ? true : undefined));
-    await nats.stop();
+    const done = (await http<JobView>(env.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} })).body;
+    await waitFor('first job done', async () => ((await http<JobView>(env.svc.baseUrl, 'GET', `${API}/jobs/${done.id}`)).body.state === 'SUCCEEDED' ? true : undefined));
+    await env.nats.stop();
     try {
       const r = await waitFor('503 while down', async () => {
-        const res = await http<{ code: string }>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} });
+        const res = await http<{ code: string }>(env.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} });
         return res.status === 503 ? res : undefined;
       });
       assert.equal(r.body.code, 'UNAVAILABLE');
       assert.equal(r.headers.get('retry-after'), '1');
-      const ready = await http<{ ready: boolean }>(svc.baseUrl, 'GET', '/readyz');
+      const ready = await http<{ ready: boolean }>(env.svc.baseUrl, 'GET', '/readyz');
       assert.equal(ready.status, 503);
-      const read = await http<JobView>(svc.baseUrl, 'GET', `${API}/jobs/${done.id}`);
+      const read = await http<JobView>(env.svc.baseUrl, 'GET', `${API}/jobs/${done.id}`);
       assert.equal(read.status, 200, 'jobs already known are still served from the projection');
       assert.equal(read.body.state, 'SUCCEEDED');
     } finally {
-      await nats.restart();
+      await env.nats.restart();
     }
     // no process restart: the connection, follower, queue and liveness come back on their own
     const again = await waitFor('submissions accepted again', async () => {
-      const res = await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} });
+      const res = await http<JobView>(env.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} });
       return res.status === 201 ? res.body : undefined;
     }, 30_000);
-    await waitFor('job after the outage finishes', async () => ((await http<JobView>(svc.baseUrl, 'GET', `${API}/jobs/${again.id}`)).body.state === 'SUCCEEDED' ? true : undefined), 30_000);
+    await waitFor('job after the outage finishes', async () => ((await http<JobView>(env.svc.baseUrl, 'GET', `${API}/jobs/${again.id}`)).body.state === 'SUCCEEDED' ? true : undefined), 30_000);
   });
 });

@@ -1,48 +1,38 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
-import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';
+import { http, useTestService, waitFor } from '../../helpers/service.ts';
 import { isAppError } from '../../../engine/errors.ts';
 import type { JobView } from '../../../engine/service.ts';
 
 const API = '/native/v1';
 
 describe('a NATS restart with its store deleted', () => {
-  let nats: TestNats;
-  let svc: TestService;
-  before(async () => {
-    nats = await startTestNats();
-    svc = await startTestService(nats.url);
-  });
-  after(async () => {
-    await svc?.stop();
-    await nats?.cleanup();
-  });
+  const env = useTestService();
 
   it('is detected: readiness fails and writes get STATE_STORE_RESET; a restart refuses the new store unless told to accept it', async () => {
-    const job = (await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} })).body;
-    await waitFor('job done', async () => ((await http<JobView>(svc.baseUrl, 'GET', `${API}/jobs/${job.id}`)).body.state === 'SUCCEEDED' ? true : undefined));
-    await nats.stop();
-    await rm(join(nats.storeDir, 'jetstream'), { recursive: true, force: true });
-    await nats.restart();
+    const job = (await http<JobView>(env.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} })).body;
+    await waitFor('job done', async () => ((await http<JobView>(env.svc.baseUrl, 'GET', `${API}/jobs/${job.id}`)).body.state === 'SUCCEEDED' ? true : undefined));
+    await env.nats.stop();
+    await rm(join(env.nats.storeDir, 'jetstream'), { recursive: true, force: true });
+    await env.nats.restart();
 
     const ready = await waitFor('readiness fails', async () => {
-      const r = await http<{ ready: boolean; checks: Record<string, boolean> }>(svc.baseUrl, 'GET', '/readyz');
+      const r = await http<{ ready: boolean; checks: Record<string, boolean> }>(env.svc.baseUrl, 'GET', '/readyz');
       return r.status === 503 && r.body.checks['store'] === false ? r.body : undefined;
     });
     assert.equal(ready.ready, false);
-    const submit = await http<{ code: string }>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} });
+    const submit = await http<{ code: string }>(env.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} });
     assert.equal(submit.status, 503);
     assert.equal(submit.body.code, 'STATE_STORE_RESET');
 
     // A restart of the service on the empty store is refused: no silent amnesia.
-    await assert.rejects(svc.restart(), (e) => isAppError(e, 'STATE_STORE_RESET'));
+    await assert.rejects(env.svc.restart(), (e) => isAppError(e, 'STATE_STORE_RESET'));
     // The operator re-bootstraps explicitly.
-    await svc.restart({ acceptNewStore: true });
-    const fresh = await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} });
+    await env.svc.restart({ acceptNewStore: true });
+    const fresh = await http<JobView>(env.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} });
     assert.equal(fresh.status, 201);
-    assert.equal((await http(svc.baseUrl, 'GET', `${API}/jobs/${job.id}`)).status, 404, 'the old job is gone with its store');
+    assert.equal((await http(env.svc.baseUrl, 'GET', `${API}/jobs/${job.id}`)).status, 404, 'the old job is gone with its store');
   });
 });
