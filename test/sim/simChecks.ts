@@ -49,38 +49,56 @@ export function fencingViolations(records: readonly LogRecord[]): string[] {
   return out;
 }
 
+/** One event the job machine accepted, with the job's state before and after it. */
+interface Folded {
+  id: string;
+  seq: number;
+  ev: JobEvent;
+  after: JobSnapshot;
+}
+
 /**
- * After its JobStopped, no task outcome is counted: a replay's progress stays where the stop left
- * it, until a JobRecovered starts a new run.
+ * Folds every job's `.ev` and `.task` events in stream order and yields each one the machine
+ * accepts (a rejected one is skipped here: the auditor reports it).
  */
-export function stoppedCountViolations(records: readonly LogRecord[]): string[] {
-  const out: string[] = [];
+function* foldedEvents(records: readonly LogRecord[]): Generator<Folded> {
   const jobs = new Map<string, JobSnapshot>();
-  const atStop = new Map<string, string>();
-  const key = (s: JobSnapshot) => {
-    const p = s.context.progress;
-    return `${p.tasksSucceeded}/${p.tasksFailed}/${p.itemsDone}/${p.itemsFailed}/${p.bytesDone}`;
-  };
   for (const r of records) {
     const s = parseSubject(r.subject);
-    if (!s || s.kind === 'worker-ev') continue;
+    if (!s || (s.kind !== 'job-ev' && s.kind !== 'job-task')) continue;
     for (const ev of r.events as JobEvent[]) {
       const before = jobs.get(s.id);
       if (!before) {
         if (ev.type === 'JobSubmitted') jobs.set(s.id, startJob(ev));
         continue;
       }
-      if (!canApply(before, ev)) continue; // the auditor reports it
+      if (!canApply(before, ev)) continue;
       const after = evolveJob(before, ev);
       jobs.set(s.id, after);
-      if (ev.type === 'JobRecovered') {
-        atStop.delete(s.id); // a new run: it counts again
-        continue;
-      }
-      const stopped = atStop.get(s.id);
-      if (stopped !== undefined && key(after) !== stopped) out.push(`${s.id}@${r.seq}: ${ev.type} counted after JobStopped`);
-      if (ev.type === 'JobStopped') atStop.set(s.id, key(after));
+      yield { id: s.id, seq: r.seq, ev, after };
     }
+  }
+}
+
+/**
+ * After its JobStopped, no task outcome is counted: a replay's progress stays where the stop left
+ * it, until a JobRecovered starts a new run.
+ */
+export function stoppedCountViolations(records: readonly LogRecord[]): string[] {
+  const out: string[] = [];
+  const atStop = new Map<string, string>();
+  const key = (s: JobSnapshot) => {
+    const p = s.context.progress;
+    return `${p.tasksSucceeded}/${p.tasksFailed}/${p.itemsDone}/${p.itemsFailed}/${p.bytesDone}`;
+  };
+  for (const { id, seq, ev, after } of foldedEvents(records)) {
+    if (ev.type === 'JobRecovered') {
+      atStop.delete(id); // a new run: it counts again
+      continue;
+    }
+    const stopped = atStop.get(id);
+    if (stopped !== undefined && key(after) !== stopped) out.push(`${id}@${seq}: ${ev.type} counted after JobStopped`);
+    if (ev.type === 'JobStopped') atStop.set(id, key(after));
   }
   return out;
 }
@@ -92,40 +110,27 @@ export function stoppedCountViolations(records: readonly LogRecord[]): string[] 
  */
 export function recoveredProgressViolations(records: readonly LogRecord[]): string[] {
   const out: string[] = [];
-  const jobs = new Map<string, JobSnapshot>();
   const recovered = new Set<string>();
   const succeededTasks = new Map<string, Set<string>>();
-  for (const r of records) {
-    const s = parseSubject(r.subject);
-    if (!s || (s.kind !== 'job-ev' && s.kind !== 'job-task')) continue;
-    for (const ev of r.events as JobEvent[]) {
-      const before = jobs.get(s.id);
-      if (!before) {
-        if (ev.type === 'JobSubmitted') jobs.set(s.id, startJob(ev));
-        continue;
-      }
-      if (!canApply(before, ev)) continue; // the auditor reports it
-      const after = evolveJob(before, ev);
-      jobs.set(s.id, after);
-      if (ev.type === 'TaskSucceeded') {
-        let set = succeededTasks.get(s.id);
-        if (!set) succeededTasks.set(s.id, (set = new Set()));
-        set.add(ev.data.taskId);
-      }
-      if (ev.type === 'JobRecovered') recovered.add(s.id);
-      if (!recovered.has(s.id) || after.context.compacted) continue;
-      const c = after.context;
-      const statuses = c.taskStatus.flat();
-      const succeeded = statuses.filter((t) => t.state === 'succeeded').length;
-      const failed = statuses.filter((t) => t.state === 'failed').length;
-      const where = `${s.id}@${r.seq} (${ev.type}, after ${c.recoveries} recoveries)`;
-      if (c.progress.tasksSucceeded !== succeeded || c.progress.tasksFailed !== failed) {
-        out.push(`${where}: progress says ${c.progress.tasksSucceeded} succeeded / ${c.progress.tasksFailed} failed, task statuses ${succeeded} / ${failed}`);
-      }
-      if (c.progress.tasksSucceeded > (succeededTasks.get(s.id)?.size ?? 0)) out.push(`${where}: ${c.progress.tasksSucceeded} tasks counted succeeded, only ${succeededTasks.get(s.id)?.size ?? 0} ever did`);
-      if (after.value === 'SUCCEEDED' && (c.progress.tasksSucceeded + c.progress.tasksFailed !== c.progress.tasksTotal || c.progress.itemsDone + c.progress.itemsFailed !== c.progress.itemsTotal)) {
-        out.push(`${where}: SUCCEEDED with ${JSON.stringify(c.progress)}`);
-      }
+  for (const { id, seq, ev, after } of foldedEvents(records)) {
+    if (ev.type === 'TaskSucceeded') {
+      let set = succeededTasks.get(id);
+      if (!set) succeededTasks.set(id, (set = new Set()));
+      set.add(ev.data.taskId);
+    }
+    if (ev.type === 'JobRecovered') recovered.add(id);
+    if (!recovered.has(id) || after.context.compacted) continue;
+    const c = after.context;
+    const statuses = c.taskStatus.flat();
+    const succeeded = statuses.filter((t) => t.state === 'succeeded').length;
+    const failed = statuses.filter((t) => t.state === 'failed').length;
+    const where = `${id}@${seq} (${ev.type}, after ${c.recoveries} recoveries)`;
+    if (c.progress.tasksSucceeded !== succeeded || c.progress.tasksFailed !== failed) {
+      out.push(`${where}: progress says ${c.progress.tasksSucceeded} succeeded / ${c.progress.tasksFailed} failed, task statuses ${succeeded} / ${failed}`);
+    }
+    if (c.progress.tasksSucceeded > (succeededTasks.get(id)?.size ?? 0)) out.push(`${where}: ${c.progress.tasksSucceeded} tasks counted succeeded, only ${succeededTasks.get(id)?.size ?? 0} ever did`);
+    if (after.value === 'SUCCEEDED' && (c.progress.tasksSucceeded + c.progress.tasksFailed !== c.progress.tasksTotal || c.progress.itemsDone + c.progress.itemsFailed !== c.progress.itemsTotal)) {
+      out.push(`${where}: SUCCEEDED with ${JSON.stringify(c.progress)}`);
     }
   }
   return out;
