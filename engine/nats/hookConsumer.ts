@@ -35,7 +35,8 @@ export interface HookConsumerOptions {
 }
 
 /** Records per pull: most are acked at once, so large pulls keep the hot path cheap. */
-const FETCH_BATCH = 256;
+// Small enough that records waiting behind busy handlers do not outlive the short ack wait.
+const FETCH_BATCH = 64;
 const FETCH_EXPIRES_MS = 5_000;
 const FETCH_GUARD_MS = FETCH_EXPIRES_MS + 5_000;
 const RETRY_MIN_MS = 250;
@@ -128,12 +129,18 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
 
   function start(m: JsMsg): void {
     const hm = toMessage(m);
+    // Keep the record ours while the handler runs (projection wait, reads, POSTs): the ack wait
+    // can then stay short, so a record held by a process that dies is redelivered within seconds.
+    const keepAlive = setInterval(() => m.working(), Math.max(100, Math.floor(opts.ackWaitMs / 3)));
     const p: Promise<void> = handler(hm)
       .catch((err: unknown) => {
         logger.warn({ err, seq: m.seq, subject: m.subject }, 'webhook handler failed; retrying the record');
         m.nak(ERROR_RETRY_MS);
       })
-      .finally(() => inflight.delete(p));
+      .finally(() => {
+        clearInterval(keepAlive);
+        inflight.delete(p);
+      });
     inflight.add(p);
   }
 

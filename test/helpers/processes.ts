@@ -229,7 +229,11 @@ export async function createProcessHarness(opts: ProcessHarnessOptions): Promise
       const ok =
         (!o.roles.includes('coordinator') || ids.coordinatorId !== undefined) &&
         (!o.roles.includes('worker') || ids.workerId !== undefined) &&
-        (p.baseUrl === undefined || (await fetch(`${p.baseUrl}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => (void r.body?.cancel(), r.ok), () => false)));
+        // Our own banner first (printed after listen): the port was free when we picked it, but
+        // another test file's process may have taken it since, and its /readyz would answer.
+        (p.baseUrl === undefined ||
+          ((await readFile(p.logPath, 'utf8').catch(() => '')).includes(' started (roles: ') &&
+            (await fetch(`${p.baseUrl}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => (void r.body?.cancel(), r.ok), () => false))));
       if (ok) return;
       if (Date.now() > deadline) {
         // pino logs asynchronously, so the banner alone proves nothing until the deadline
