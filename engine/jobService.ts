@@ -273,7 +273,9 @@ export function createJobService(deps: JobServiceDeps): JobService {
       const jobs: JobView[] = [];
       let last: JobEntry | undefined;
       let more = false;
-      for (const e of projection.newestFirst(before)) {
+      // Non-admins read only their own jobs: walk that owner's index, not every job.
+      const owner = caller.role === 'admin' ? q.owner : ownerOf(caller);
+      for (const e of projection.newestFirst(before, owner)) {
         if (!matches(q, caller, states, e)) continue;
         if (jobs.length === q.limit) {
           more = true;

@@ -45,7 +45,7 @@ export interface JobProjection {
   /** Jobs in submission order (oldest first). */
   all(): IterableIterator<JobEntry>;
   /** Jobs in submission order, newest first, starting below `beforeSubmitSeq`. */
-  newestFirst(beforeSubmitSeq?: number): Generator<JobEntry>;
+  newestFirst(beforeSubmitSeq?: number, owner?: string): Generator<JobEntry>;
   /** WAITING jobs of one virtual cluster (or of all), highest priority first, FIFO within a priority. */
   waiting(virtualCluster?: string): Generator<JobEntry>;
   /** Jobs that have an owner: RUNNING, PAUSED or VERIFYING. */
@@ -110,6 +110,9 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   let removedInOrder = 0;
   /** A job first seen as JobCompacted (replay) lands behind newer ones: sort before the next read. */
   let unsorted = false;
+  /** Entries by owner, by submitSeq (same lazy sort and sweep as `order`): a user's list reads only its jobs. */
+  const byOwner = new Map<string, JobEntry[]>();
+  let ownersUnsorted = false;
   const waitingAll = createWaitingIndex();
   const waitingByVc = new Map<string, ReturnType<typeof createWaitingIndex>>();
   const counts = new Map<JobState, number>();
@@ -154,9 +157,22 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     return order;
   }
 
+  function sortedOwner(owner: string): JobEntry[] {
+    if (ownersUnsorted) {
+      for (const list of byOwner.values()) list.sort((a, b) => a.submitSeq - b.submitSeq);
+      ownersUnsorted = false;
+    }
+    return byOwner.get(owner) ?? [];
+  }
+
   function add(id: string, snapshot: JobSnapshot, submitSeq: number, r: LogRecord): JobEntry {
     const e: JobEntry = { id, snapshot, state: jobState(snapshot), submitSeq, lastEvSeq: r.seq };
     jobs.set(id, e);
+    const owner = ctxOf(e).owner;
+    let mine = byOwner.get(owner);
+    if (!mine) byOwner.set(owner, (mine = []));
+    if (mine.length > 0 && mine[mine.length - 1]!.submitSeq > submitSeq) ownersUnsorted = true;
+    mine.push(e);
     if (order.length > 0 && order[order.length - 1]!.submitSeq > submitSeq) unsorted = true;
     order.push(e);
     index(e, true);
@@ -234,8 +250,8 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     },
     get: (id) => jobs.get(id),
     all: () => liveEntries(sorted(), false, 0),
-    newestFirst(before) {
-      const o = sorted();
+    newestFirst(before, owner) {
+      const o = owner === undefined ? sorted() : sortedOwner(owner);
       let hi = o.length - 1;
       if (before !== undefined) {
         // binary search: first index with submitSeq >= before, minus one
@@ -268,6 +284,11 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
       // Sweep removed entries once they are most of the order (keeps remove O(1) amortized).
       if (++removedInOrder > 1024 && removedInOrder * 2 > order.length) {
         order = order.filter(live);
+        for (const [owner, list] of byOwner) {
+          const kept = list.filter(live);
+          if (kept.length > 0) byOwner.set(owner, kept);
+          else byOwner.delete(owner);
+        }
         removedInOrder = 0;
       }
       return true;
