@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { jobEvSubject } from '../subjects.ts';
 import type { TaskQueue } from '../taskqueue/taskQueue.ts';
-import { pickBucket, quotaBuckets, type QuotaBucket } from '../quota/claimQuota.ts';
+import { claimOrder, quotaBuckets } from '../quota/claimQuota.ts';
 import { DEFAULT_VIRTUAL_CLUSTER, effectiveClusters, vcSlots, type VcSlots, type VirtualClusterDef } from '../quota/shares.ts';
 
 export type CoordinatorConfig = Pick<
@@ -269,33 +269,6 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     return slotsCache.slots;
   }
 
-  /** Waiting jobs of one bucket's sources, merged by priority then submission, skipping ours in flight. */
-  function claimable(b: QuotaBucket): () => JobEntry | undefined {
-    const its = b.sources.map((vc) => projection.waiting(vc));
-    const heads: (JobEntry | undefined)[] = its.map(() => undefined);
-    const advance = (i: number) => {
-      for (;;) {
-        const r = its[i]!.next();
-        if (r.done) return undefined;
-        if (!claiming.has(r.value.id) && !writing.has(r.value.id)) return r.value;
-      }
-    };
-    for (let i = 0; i < its.length; i++) heads[i] = advance(i);
-    return () => {
-      let best = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i];
-        if (!h) continue;
-        const cur = best === -1 ? undefined : heads[best]!;
-        if (!cur || priorityOf(h) > priorityOf(cur) || (priorityOf(h) === priorityOf(cur) && h.submitSeq < cur.submitSeq)) best = i;
-      }
-      if (best === -1) return undefined;
-      const e = heads[best]!;
-      heads[best] = advance(best);
-      return e;
-    };
-  }
-
   /**
    * Claims WAITING jobs within this coordinator's room (runningJobCapacity − owned − claiming) and
    * within the VC shares of the whole cluster (total slots = runningJobCapacity × live
@@ -310,28 +283,12 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     if (room <= 0) return;
     claimPasses++;
     const buckets = quotaBuckets(currentSlots(), projection.virtualClusterCounts(), claimingPerVc);
-    const next = new Map<QuotaBucket, { take: () => JobEntry | undefined; peeked?: JobEntry | undefined }>();
-    const cursor = (b: QuotaBucket) => {
-      let c = next.get(b);
-      if (!c) {
-        const take = claimable(b);
-        c = { take, peeked: take() };
-        next.set(b, c);
-      }
-      return c;
-    };
-    const hasWaiting = (b: QuotaBucket) => b.sources.length > 0 && cursor(b).peeked !== undefined;
-    while (room > 0) {
-      const b = pickBucket(buckets, hasWaiting);
-      if (!b) break;
-      const c = cursor(b);
-      const e = c.peeked!;
-      c.peeked = c.take();
-      claiming.set(e.id, b.name);
-      claimingPerVc.set(b.name, (claimingPerVc.get(b.name) ?? 0) + 1);
-      b.used++;
-      room--;
+    const skip = (e: JobEntry) => claiming.has(e.id) || writing.has(e.id);
+    for (const { entry: e, vc } of claimOrder(buckets, (name) => projection.waiting(name), priorityOf, skip)) {
+      claiming.set(e.id, vc);
+      claimingPerVc.set(vc, (claimingPerVc.get(vc) ?? 0) + 1);
       void claim(e.id);
+      if (--room <= 0) break;
     }
   }
 

@@ -68,3 +68,67 @@ export function pickBucket(buckets: readonly QuotaBucket[], hasWaiting: (b: Quot
   }
   return best;
 }
+
+/** A job the claim order yields, and the VC whose share it counts against. */
+export interface ClaimPick<E> {
+  entry: E;
+  vc: string;
+}
+
+/**
+ * The order to claim waiting jobs in: each step picks a bucket ({@link pickBucket}) and takes its
+ * next job (its sources' waiting queues merged by priority, then submission); `used` is counted up
+ * as jobs are taken, so a VC never goes past its max. `skip` leaves out jobs already being claimed
+ * or written. The caller stops when it has no room left.
+ */
+export function* claimOrder<E extends { id: string; submitSeq: number }>(
+  buckets: readonly QuotaBucket[],
+  waiting: (vc: string) => Iterator<E>,
+  priorityOf: (e: E) => number,
+  skip: (e: E) => boolean,
+): Generator<ClaimPick<E>> {
+  const cursors = new Map<QuotaBucket, { take: () => E | undefined; peeked: E | undefined }>();
+  const cursor = (b: QuotaBucket) => {
+    let c = cursors.get(b);
+    if (!c) {
+      const take = mergedWaiting(b.sources.map(waiting), priorityOf, skip);
+      c = { take, peeked: take() };
+      cursors.set(b, c);
+    }
+    return c;
+  };
+  for (;;) {
+    const b = pickBucket(buckets, (x) => x.sources.length > 0 && cursor(x).peeked !== undefined);
+    if (!b) return;
+    const c = cursor(b);
+    const entry = c.peeked!;
+    c.peeked = c.take();
+    b.used++;
+    yield { entry, vc: b.name };
+  }
+}
+
+/** Several waiting queues as one: highest priority first, then lowest submission sequence. */
+function mergedWaiting<E extends { submitSeq: number }>(its: Iterator<E>[], priorityOf: (e: E) => number, skip: (e: E) => boolean): () => E | undefined {
+  const advance = (i: number): E | undefined => {
+    for (;;) {
+      const r = its[i]!.next();
+      if (r.done) return undefined;
+      if (!skip(r.value)) return r.value;
+    }
+  };
+  const heads = its.map((_, i) => advance(i));
+  return () => {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i];
+      if (!h) continue;
+      const cur = best === -1 ? undefined : heads[best]!;
+      if (!cur || priorityOf(h) > priorityOf(cur) || (priorityOf(h) === priorityOf(cur) && h.submitSeq < cur.submitSeq)) best = i;
+    }
+    if (best === -1) return undefined;
+    const e = heads[best]!;
+    heads[best] = advance(best);
+    return e;
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { pickBucket, quotaBuckets, type QuotaBucket } from '../../../../engine/quota/claimQuota.ts';
+import { claimOrder, pickBucket, quotaBuckets, type QuotaBucket } from '../../../../engine/quota/claimQuota.ts';
 import { effectiveClusters, vcSlots } from '../../../../engine/quota/shares.ts';
 
 const counts = (o: Record<string, [waiting: number, active: number]>) =>
@@ -59,5 +59,36 @@ describe('quota buckets', () => {
     const s = vcSlots([{ name: 'off', capacity: 0, maxCapacity: 0 }, { name: 'default', capacity: 100, maxCapacity: 100 }], 10);
     const buckets = quotaBuckets(s, counts({ off: [5, 0] }), new Map());
     assert.deepEqual(fill(buckets, new Set(['off']), 10), {});
+  });
+});
+
+describe('claimOrder', () => {
+  type Job = { id: string; submitSeq: number; priority: number; vc: string };
+  const jobs: Job[] = [
+    { id: 'a1', submitSeq: 1, priority: 0, vc: 'a' },
+    { id: 'gone', submitSeq: 2, priority: 0, vc: 'old' }, // its VC was deleted: runs under default
+    { id: 'd1', submitSeq: 3, priority: 0, vc: 'default' },
+    { id: 'a2', submitSeq: 4, priority: 9, vc: 'a' },
+    { id: 'd2', submitSeq: 5, priority: 0, vc: 'default' },
+    { id: 'a3', submitSeq: 6, priority: 0, vc: 'a' },
+  ];
+  const waiting = (vc: string) => jobs.filter((j) => j.vc === vc).sort((x, y) => y.priority - x.priority || x.submitSeq - y.submitSeq)[Symbol.iterator]();
+  const counts2 = counts({ a: [3, 0], default: [2, 0], old: [1, 0] });
+
+  it('merges a share\'s queues by priority then submission, skips jobs in flight, and stops at each max', () => {
+    // 10 slots: a guaranteed 3, max 5; default the rest
+    const slots = vcSlots(effectiveClusters([{ name: 'a', capacity: 30, maxCapacity: 50 }]), 10);
+    const picks = [...claimOrder(quotaBuckets(slots, counts2, new Map()), waiting, (j) => j.priority, (j) => j.id === 'd2')];
+    assert.deepEqual(picks.map((p) => `${p.entry.id}@${p.vc}`).sort(), ['a1@a', 'a2@a', 'a3@a', 'd1@default', 'gone@default'].sort());
+    // within a: priority first, then submission order
+    assert.deepEqual(picks.filter((p) => p.vc === 'a').map((p) => p.entry.id), ['a2', 'a1', 'a3']);
+    // within default (its own queue merged with the deleted VC's): submission order
+    assert.deepEqual(picks.filter((p) => p.vc === 'default').map((p) => p.entry.id), ['gone', 'd1']);
+  });
+
+  it('never yields more of a VC than its max share', () => {
+    const slots = vcSlots(effectiveClusters([{ name: 'a', capacity: 10, maxCapacity: 20 }]), 10);
+    const picks = [...claimOrder(quotaBuckets(slots, counts2, new Map()), waiting, (j) => j.priority, () => false)];
+    assert.equal(picks.filter((p) => p.vc === 'a').length, 2);
   });
 });
