@@ -301,15 +301,9 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
   };
 }
 
-/** Dependencies of {@link startHookDeliverer}. */
-export interface HookDelivererOptions {
+/** Dependencies of {@link startHookDeliverer}: the handler's, plus the connection its consumer pulls on. */
+export interface HookDelivererOptions extends Omit<HookHandlerDeps, 'post'> {
   nc: NatsConnection;
-  eventLog: EventLog;
-  projection: JobProjection;
-  store: ControlStore;
-  config: Pick<Config, 'callbackSecret' | 'webhookMaxAttempts' | 'webhookBackoffMs' | 'webhookTimeoutMs'>;
-  clock: Clock;
-  logger: Logger;
   /** Deliveries in flight at once in this process. @defaultValue 32 */
   concurrency?: number;
 }
