@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { JobView } from '../../../engine/service.ts';
 import { withAuth } from '../../helpers/auth.ts';
 import { http, waitFor } from '../../helpers/service.ts';
+import { createSseParser, type SseMessage } from '../../helpers/sse.ts';
 
 export const API = '/native/v1';
 
@@ -97,11 +98,7 @@ export async function history(base: string, id: string): Promise<HistoryEvent[]>
 
 // ---------------------------------------------------------------- SSE
 
-export interface SseMessage {
-  id?: string;
-  event?: string;
-  data?: string;
-}
+export type { SseMessage } from '../../helpers/sse.ts';
 
 /** A parsed live message (`data:` of a snapshot or an event). */
 export interface LiveData {
@@ -141,26 +138,14 @@ export async function openSse(base: string, path: string, token: string | undefi
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
     void (async () => {
-      let buf = '';
+      const parse = createSseParser((m) => {
+        if (m.id !== undefined || m.event !== undefined) messages.push(m);
+      });
       try {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          buf += decoder.decode(value, { stream: true });
-          let i: number;
-          while ((i = buf.indexOf('\n\n')) !== -1) {
-            const block = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            const m: SseMessage = {};
-            for (const line of block.split('\n')) {
-              if (line.startsWith(':') || line === '') continue;
-              const c = line.indexOf(':');
-              const k = line.slice(0, c);
-              const v = line.slice(c + 1).replace(/^ /, '');
-              if (k === 'id' || k === 'event' || k === 'data') m[k] = v;
-            }
-            if (m.id !== undefined || m.event !== undefined) messages.push(m);
-          }
+          parse(decoder.decode(value, { stream: true }));
         }
       } catch {
         // aborted by close()

@@ -15,16 +15,10 @@ import { silentLogger } from '../../../engine/log.ts';
 import { createJobProjection, type JobEntry } from '../../../engine/projections/jobProjection.ts';
 import type { Caller, JobService } from '../../../engine/service.ts';
 import { createJobWriter } from '../../unit/engine/live/jobWriter.fixture.ts';
+import { createSseParser, type SseMessage } from '../../helpers/sse.ts';
 
 const PREFIX = '/native/v1';
 const owner = (e: JobEntry) => (e.snapshot.context as { owner: string }).owner;
-
-interface SseMessage {
-  id?: string;
-  event?: string;
-  data?: string;
-  comment?: string;
-}
 
 /** An SSE client over node:http that records every message and comment. */
 function openStream(base: string, path: string, headers: Record<string, string> = {}) {
@@ -35,25 +29,10 @@ function openStream(base: string, path: string, headers: Record<string, string> 
   const req = http.get(`${base}${path}`, { headers }, (res) => {
     status = res.statusCode ?? 0;
     res.setEncoding('utf8');
-    let buf = '';
+    const parse = createSseParser((m) => messages.push(m));
     res.on('data', (chunk: string) => {
       body += chunk;
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) !== -1) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const m: SseMessage = {};
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) m.comment = line.slice(1).trim();
-          else {
-            const c = line.indexOf(':');
-            const k = line.slice(0, c) as keyof SseMessage;
-            m[k] = line.slice(c + 1).trimStart();
-          }
-        }
-        messages.push(m);
-      }
+      parse(chunk);
     });
     res.on('end', () => (ended = true));
     res.on('close', () => (ended = true));
