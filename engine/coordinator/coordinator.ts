@@ -1,75 +1,18 @@
-import type { JobEvent, TaskPlan, TaskResult } from '../../actors/events.ts';
+import type { JobEvent, TaskPlan } from '../../actors/events.ts';
 import { decide, decideFolded, type CommandMeta, type JobCommand } from '../../actors/decide.ts';
-import { getTaskStatus, type JobContext } from '../../actors/jobContext.ts';
+import type { JobContext } from '../../actors/jobContext.ts';
 import { allTasksFinal, pendingTasks, shouldFail, failedRatio, type JobSnapshot } from '../../actors/jobFold.ts';
-import type { Clock } from '../clock.ts';
-import type { Config } from '../config.ts';
 import { isAppError } from '../errors.ts';
-import type { EventLog } from '../eventlog/eventLog.ts';
-import type { FileRoots } from '../jobtypes/jobType.ts';
-import type { JobTypeRegistry } from '../jobtypes/registry.ts';
-import type { Liveness } from '../liveness/liveness.ts';
-import type { Logger } from '../log.ts';
-import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
+import type { JobEntry } from '../projections/jobProjection.ts';
 import { jobEvSubject } from '../subjects.ts';
-import type { TaskQueue } from '../taskqueue/taskQueue.ts';
 import { claimOrder, quotaBuckets } from '../quota/claimQuota.ts';
-import { DEFAULT_VIRTUAL_CLUSTER, effectiveClusters, vcSlots, type VcSlots, type VirtualClusterDef } from '../quota/shares.ts';
+import { cachedSlots, effectiveClusters } from '../quota/shares.ts';
 
-export type CoordinatorConfig = Pick<
-  Config,
-  'runningJobCapacity' | 'maxTasksPerWorker' | 'pool' | 'heartbeatMs' | 'failureDetectionTimeoutMs' | 'retryBackoffMs'
->;
+import type { Coordinator, CoordinatorDeps, Owned } from './types.ts';
+import { stopStep } from './cooperativeStop.ts';
+import { verifyJob } from './verification.ts';
 
-export interface CoordinatorDeps {
-  id: string;
-  config: CoordinatorConfig;
-  eventLog: EventLog;
-  taskQueue: TaskQueue;
-  liveness: Liveness;
-  projection: JobProjection;
-  registry: JobTypeRegistry;
-  roots: FileRoots;
-  clock: Clock;
-  logger: Logger;
-  /** The effective virtual clusters (quota pools; `default` included). @defaultValue only `default` */
-  virtualClusters?: () => readonly VirtualClusterDef[];
-}
-
-/** Counters for metrics. */
-export interface CoordinatorStats {
-  /** Jobs this coordinator owns now. */
-  owned: number;
-  /** Tasks dispatched and not yet answered, over all owned jobs. */
-  inflightTasks: number;
-  /** Claim passes run since start (each may claim several jobs, or none). */
-  claimPasses: number;
-}
-
-export interface Coordinator {
-  readonly id: string;
-  /** Start heartbeating, claiming and driving jobs. The projection must already be caught up. */
-  start(): Promise<void>;
-  /** Stop; with `handoff` (default) requeue owned jobs so a peer or restart resumes them at once. */
-  stop(opts?: { handoff?: boolean }): Promise<void>;
-  /** Jobs this coordinator currently owns. */
-  owned(): string[];
-  stats(): CoordinatorStats;
-}
-
-/** Local, non-durable bookkeeping for a job this coordinator owns. */
-interface Owned {
-  epoch: number;
-  /** taskId → attempt dispatched and not yet answered. */
-  dispatched: Map<string, number>;
-  /** taskId → pending retry: its backoff timer, and whether it is due. */
-  retries: Map<string, { timer: unknown; due: boolean }>;
-  verifying: boolean;
-  abort: AbortController;
-  /** Timer of a cooperative stop's deadline (armed from the persisted deadline), and whether it passed. */
-  stopTimer?: unknown;
-  stopDue?: boolean;
-}
+export type { Coordinator, CoordinatorConfig, CoordinatorDeps, CoordinatorStats } from './types.ts';
 
 const isActiveState = (s: string) => s === 'RUNNING' || s === 'PAUSED' || s === 'VERIFYING';
 
@@ -95,8 +38,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   /** Live coordinators (us included), refreshed every heartbeat: sets the cluster's slots. */
   let liveCoordinators = 1;
   const defaultClusters = effectiveClusters([]);
-  const virtualClusters = deps.virtualClusters ?? (() => defaultClusters);
-  let slotsCache: { defs: readonly VirtualClusterDef[]; total: number; slots: Map<string, VcSlots> } | undefined;
+  const slotsFor = cachedSlots(deps.virtualClusters ?? (() => defaultClusters));
   const dirty = new Set<string>();
   const starved = new Set<string>();
   let inflightTasks = 0;
@@ -257,18 +199,6 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     else claimingPerVc.delete(vc);
   }
 
-  function currentSlots(): Map<string, VcSlots> {
-    let defs = virtualClusters();
-    const total = config.runningJobCapacity * liveCoordinators;
-    if (slotsCache?.defs !== defs || slotsCache.total !== total) {
-      const raw = defs;
-      // Jobs of undefined VCs run under `default`: make sure it exists even if the list lacks it.
-      if (!defs.some((d) => d.name === DEFAULT_VIRTUAL_CLUSTER)) defs = effectiveClusters(defs);
-      slotsCache = { defs: raw, total, slots: vcSlots(defs, total) };
-    }
-    return slotsCache.slots;
-  }
-
   /**
    * Claims WAITING jobs within this coordinator's room (runningJobCapacity − owned − claiming) and
    * within the VC shares of the whole cluster (total slots = runningJobCapacity × live
@@ -282,7 +212,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     let room = config.runningJobCapacity - owned.size - claiming.size;
     if (room <= 0) return;
     claimPasses++;
-    const buckets = quotaBuckets(currentSlots(), projection.virtualClusterCounts(), claimingPerVc);
+    const buckets = quotaBuckets(slotsFor(config.runningJobCapacity * liveCoordinators), projection.virtualClusterCounts(), claimingPerVc);
     const skip = (e: JobEntry) => claiming.has(e.id) || writing.has(e.id);
     for (const { entry: e, vc } of claimOrder(buckets, (name) => projection.waiting(name), priorityOf, skip)) {
       claiming.set(e.id, vc);
@@ -367,32 +297,24 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
    * persisted deadline, so a new owner (after a requeue) re-arms it. A verifying job stops at once.
    */
   function stopCooperatively(e: JobEntry, o: Owned) {
-    const req = ctxOf(e).stopRequested!;
     for (const r of o.retries.values()) clock.clearTimeout(r.timer);
     o.retries.clear();
     starved.delete(e.id);
-    if (e.state === 'VERIFYING' || o.verifying) {
-      o.abort.abort('stop requested'); // verification's result is dropped: its write checks the signal
-      void write(e, [{ kind: 'stop', force: true }], 'stop: verification aborted');
-      return;
-    }
-    if (o.dispatched.size === 0) {
-      void write(e, [{ kind: 'stop', force: true }], 'stop: tasks in flight finished');
-      return;
-    }
-    if (o.stopDue) {
-      void write(e, [{ kind: 'stop', force: true }], `stop: grace period over, ${o.dispatched.size} tasks abandoned`);
-      return;
-    }
-    if (o.stopTimer === undefined) {
-      const deadlineMs = Date.parse(req.deadline);
-      const delay = Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - clock.now()) : 0;
+    const step = stopStep({
+      verifying: e.state === 'VERIFYING' || o.verifying, inFlight: o.dispatched.size, deadlinePassed: o.stopDue === true,
+      timerArmed: o.stopTimer !== undefined, deadline: ctxOf(e).stopRequested!.deadline, nowMs: clock.now(),
+    });
+    if (step.kind === 'stop') {
+      if (step.abortVerification) o.abort.abort('stop requested'); // its result is dropped: its write checks the signal
+      void write(e, [{ kind: 'stop', force: true }], step.reason);
+    } else if (step.delayMs !== undefined) {
       o.stopTimer = clock.setTimeout(() => {
         o.stopDue = true;
         markDirty(e.id);
-      }, delay);
+      }, step.delayMs);
     }
   }
+
 
   function dispatch(e: JobEntry, o: Owned, pending: Map<string, { nextAttempt: number; task: TaskPlan }>) {
     const ctx = ctxOf(e);
@@ -447,24 +369,9 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     }
     o.verifying = true;
     try {
-      const results: TaskResult[] = [];
-      for (const t of ctx.tasks ?? []) {
-        const r = getTaskStatus(ctx, t.taskId)?.result;
-        if (r) results.push(r);
-      }
-      let outcome: { ok: true; summary?: unknown } | { ok: false; code: string; message: string };
-      try {
-        outcome = type
-          ? await type.verify(ctx.spec, { jobId: e.id, roots, tasks: ctx.tasks ?? [], results, signal: o.abort.signal })
-          : { ok: false, code: 'UNKNOWN_JOB_TYPE', message: `no job type ${ctx.type}` };
-      } catch (err) {
-        outcome = { ok: false, code: 'VERIFY_ERROR', message: err instanceof Error ? err.message : String(err) };
-      }
+      const finish = await verifyJob(type, ctx, { jobId: e.id, roots, signal: o.abort.signal });
       const cur = projection.get(e.id);
       if (!cur || owned.get(e.id) !== o || o.abort.signal.aborted) return;
-      const finish: JobCommand = outcome.ok
-        ? { kind: 'finish', outcome: 'succeeded', ...(outcome.summary !== undefined ? { summary: outcome.summary } : {}) }
-        : { kind: 'finish', outcome: 'failed', error: { code: outcome.code, message: outcome.message } };
       await write(cur, cur.state === 'RUNNING' ? [{ kind: 'startVerification' }, finish] : [finish]);
     } finally {
       o.verifying = false;

@@ -63,3 +63,20 @@ function clampPercent(p: number): number {
 function percentOf(pct: number, total: number): number {
   return Math.floor((pct * total) / 100 + 1e-9);
 }
+
+/**
+ * `vcSlots` of the current definitions, recomputed only when the definitions (by identity) or the
+ * total change: a claim pass reads it every time. `default` is added when the list lacks it (jobs of
+ * undefined VCs run under its share).
+ */
+export function cachedSlots(virtualClusters: () => readonly VirtualClusterDef[]): (totalSlots: number) => Map<string, VcSlots> {
+  let cache: { defs: readonly VirtualClusterDef[]; total: number; slots: Map<string, VcSlots> } | undefined;
+  return (total) => {
+    const raw = virtualClusters();
+    if (cache?.defs !== raw || cache.total !== total) {
+      const defs = raw.some((d) => d.name === DEFAULT_VIRTUAL_CLUSTER) ? raw : effectiveClusters(raw);
+      cache = { defs: raw, total, slots: vcSlots(defs, total) };
+    }
+    return cache.slots;
+  };
+}

@@ -1,0 +1,28 @@
+/** What the owner of a stop-requested job does next (pure; the coordinator carries it out). */
+
+export type StopStep =
+  /** Append JobStopped now; `abortVerification` first when a verification is running. */
+  | { kind: 'stop'; reason: string; abortVerification: boolean }
+  /** Tasks are still in flight before the deadline: wake up in `delayMs` (undefined: a timer is armed already). */
+  | { kind: 'wait'; delayMs: number | undefined };
+
+/**
+ * A verifying job stops at once; otherwise the job stops once nothing dispatched is in flight, or
+ * when the persisted deadline has passed (forced). The deadline comes from the stored event, so a
+ * new owner after a requeue computes the same one.
+ */
+export function stopStep(s: {
+  verifying: boolean;
+  inFlight: number;
+  deadlinePassed: boolean;
+  timerArmed: boolean;
+  deadline: string;
+  nowMs: number;
+}): StopStep {
+  if (s.verifying) return { kind: 'stop', reason: 'stop: verification aborted', abortVerification: true };
+  if (s.inFlight === 0) return { kind: 'stop', reason: 'stop: tasks in flight finished', abortVerification: false };
+  if (s.deadlinePassed) return { kind: 'stop', reason: `stop: grace period over, ${s.inFlight} tasks abandoned`, abortVerification: false };
+  if (s.timerArmed) return { kind: 'wait', delayMs: undefined };
+  const deadlineMs = Date.parse(s.deadline);
+  return { kind: 'wait', delayMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - s.nowMs) : 0 };
+}

@@ -1,0 +1,66 @@
+/** The coordinator's public shape: its options, its handle and its counters; and the per-job bookkeeping it keeps. */
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import type { EventLog } from '../eventlog/eventLog.ts';
+import type { FileRoots } from '../jobtypes/jobType.ts';
+import type { JobTypeRegistry } from '../jobtypes/registry.ts';
+import type { Liveness } from '../liveness/liveness.ts';
+import type { Logger } from '../log.ts';
+import type { JobProjection } from '../projections/jobProjection.ts';
+import type { VirtualClusterDef } from '../quota/shares.ts';
+import type { TaskQueue } from '../taskqueue/taskQueue.ts';
+
+export type CoordinatorConfig = Pick<
+  Config,
+  'runningJobCapacity' | 'maxTasksPerWorker' | 'pool' | 'heartbeatMs' | 'failureDetectionTimeoutMs' | 'retryBackoffMs'
+>;
+
+export interface CoordinatorDeps {
+  id: string;
+  config: CoordinatorConfig;
+  eventLog: EventLog;
+  taskQueue: TaskQueue;
+  liveness: Liveness;
+  projection: JobProjection;
+  registry: JobTypeRegistry;
+  roots: FileRoots;
+  clock: Clock;
+  logger: Logger;
+  /** The effective virtual clusters (quota pools; `default` included). @defaultValue only `default` */
+  virtualClusters?: () => readonly VirtualClusterDef[];
+}
+
+/** Counters for metrics. */
+export interface CoordinatorStats {
+  /** Jobs this coordinator owns now. */
+  owned: number;
+  /** Tasks dispatched and not yet answered, over all owned jobs. */
+  inflightTasks: number;
+  /** Claim passes run since start (each may claim several jobs, or none). */
+  claimPasses: number;
+}
+
+export interface Coordinator {
+  readonly id: string;
+  /** Start heartbeating, claiming and driving jobs. The projection must already be caught up. */
+  start(): Promise<void>;
+  /** Stop; with `handoff` (default) requeue owned jobs so a peer or restart resumes them at once. */
+  stop(opts?: { handoff?: boolean }): Promise<void>;
+  /** Jobs this coordinator currently owns. */
+  owned(): string[];
+  stats(): CoordinatorStats;
+}
+
+/** Local, non-durable bookkeeping for a job this coordinator owns. */
+export interface Owned {
+  epoch: number;
+  /** taskId → attempt dispatched and not yet answered. */
+  dispatched: Map<string, number>;
+  /** taskId → pending retry: its backoff timer, and whether it is due. */
+  retries: Map<string, { timer: unknown; due: boolean }>;
+  verifying: boolean;
+  abort: AbortController;
+  /** Timer of a cooperative stop's deadline (armed from the persisted deadline), and whether it passed. */
+  stopTimer?: unknown;
+  stopDue?: boolean;
+}
