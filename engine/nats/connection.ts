@@ -183,3 +183,17 @@ export function toAppError(err: unknown, what: string): AppError {
   }
   return new AppError('INTERNAL', `${what}: ${msg}`, { cause: err });
 }
+
+/**
+ * Calls `fn` each time the client reconnects, until the returned function is called. Pull loops use
+ * it to re-pull at once: the client's own recovery of a pending fetch backs off for the fetch's
+ * whole expiry when JetStream is not ready yet after a server restart.
+ */
+export function onReconnect(nc: NatsConnection, fn: () => void): () => void {
+  const status = nc.status();
+  void (async () => {
+    for await (const s of status) if (s.type === 'reconnect') fn();
+  })().catch(() => undefined);
+  // typed as a plain AsyncIterable, but it is the client's QueuedIterator, whose stop() ends it
+  return () => (status as { stop?: () => void }).stop?.();
+}

@@ -10,6 +10,7 @@ import { AckPolicy, DeliverPolicy, jetstream, type Consumer, type ConsumerConfig
 import { jserrors } from '@nats-io/jetstream/internal';
 import type { HookConsumerHandle, HookMessage } from '../hooks/hookMessage.ts';
 import type { Logger } from '../log.ts';
+import { onReconnect } from './connection.ts';
 import { CONSUMER_HOOKS, STREAM_JOBS } from '../subjects.ts';
 
 export type { NatsConnection };
@@ -180,6 +181,8 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
     }
   }
 
+  // a pull made before a server restart is gone: make a new one now, not when its guard fires
+  const stopWatch = onReconnect(nc, () => void iter?.close());
   const done = loop();
   let stopped: Promise<void> | undefined;
   return {
@@ -188,6 +191,7 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
         stopping = true;
         void iter?.close();
         wake();
+        stopWatch();
         await done;
         await Promise.all([...inflight]);
       })()),

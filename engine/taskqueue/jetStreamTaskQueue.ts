@@ -10,7 +10,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { jserrors } from '@nats-io/jetstream/internal';
-import { toAppError } from '../nats/connection.ts';
+import { onReconnect, toAppError } from '../nats/connection.ts';
 import { STREAM_TASKS, taskSubject } from '../subjects.ts';
 import type { ConsumeOptions, Delivery, TaskConsumer, TaskMessage, TaskQueue, TaskQueueOptions } from './taskQueue.ts';
 
@@ -155,6 +155,9 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
       },
     });
 
+    // a pull made before a server restart is gone: make a new one now, not when its guard fires
+    const stopWatch = onReconnect(nc, () => void iter?.close());
+
     function start(m: JsMsg): void {
       let task: TaskMessage;
       try {
@@ -224,6 +227,7 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
           await done;
           await Promise.all([...inflight]);
           advisories.unsubscribe();
+          stopWatch();
         })()),
     };
     consumers.add(tc);

@@ -214,7 +214,13 @@ describe('JetStream task queue', () => {
     await retryUnavailable(() => q.dispatch(pool, task(pool, 'after-crash')));
     await waitFor(() => got.includes('after-crash'), 'a task after the crash');
     await c.drain();
-    assert.deepEqual(got, ['before', 'after-restart', 'after-crash']);
+    // Nothing is lost. The ack of 'after-restart' may not have been synced to disk when the server
+    // was killed (sync_interval defaults to 2 min), so that one task may come again after the
+    // crash: at-least-once, as documented. A clean restart flushes, so 'before' comes once.
+    assert.deepEqual([...new Set(got)], ['before', 'after-restart', 'after-crash']);
+    assert.equal(got.filter((t) => t === 'before').length, 1);
+    assert.ok(got.filter((t) => t === 'after-restart').length <= 2, `${got.join(',')}`);
+    assert.equal(got.filter((t) => t === 'after-crash').length, 1);
   });
 
   it('dispatch to an invalid pool name is rejected before anything is sent', async () => {
