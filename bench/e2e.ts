@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildServer, engineServerOptions } from '../api/server.ts';
 import { readEnv, resolveConfig, silentLogger, startEngine } from '../engine/index.ts';
@@ -76,6 +77,19 @@ async function startWorkerProcess(natsUrl: string, stateDir: string) {
   return child;
 }
 
+/** CPU time (user+system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux build Node supports. */
+const CLOCK_TICKS = 100;
+
 /** The load generator authenticates as admin with this static token (a real, opt-in setting). */
 const BENCH_TOKEN = randomBytes(24).toString('hex');
 
@@ -91,6 +105,7 @@ async function endToEnd(nats: EmbeddedNats, stateDir: string, split: boolean) {
   engine.projection.onChange((e) => {
     if ((e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'STOPPED') && !finishedAt.has(e.id)) finishedAt.set(e.id, wall());
   });
+  const cpu0 = { self: cpuMs(process.pid), nats: cpuMs(nats.pid), worker: workerProc?.pid === undefined ? 0 : cpuMs(workerProc.pid) };
   const t0 = wall();
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./loadgen.ts', import.meta.url)), String(port), String(JOBS), String(CLIENTS)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOADGEN_TOKEN: BENCH_TOKEN } });
   let out = '';
@@ -109,13 +124,19 @@ async function endToEnd(nats: EmbeddedNats, stateDir: string, split: boolean) {
     last = Math.max(last, f);
   }
   const secs = (last - t0) / 1000;
+  const cpu = {
+    service: cpuMs(process.pid) - cpu0.self + (workerProc?.pid === undefined ? 0 : cpuMs(workerProc.pid) - cpu0.worker),
+    nats: cpuMs(nats.pid) - cpu0.nats,
+  };
   await app.close();
   await engine.shutdown();
   if (workerProc) {
     workerProc.kill('SIGTERM');
     await new Promise((r) => workerProc.once('exit', r));
   }
-  return { jobsPerSec: latencies.length / secs, submitPerSec: gen.sent.length / gen.secs, p50: pct(latencies, 50), p99: pct(latencies, 99), done: latencies.length };
+  return { jobsPerSec: latencies.length / secs, submitPerSec: gen.sent.length / gen.secs, p50: pct(latencies, 50), p99: pct(latencies, 99), done: latencies.length,
+    // CPU per finished job: steadier than jobs/s on a shared machine, so the figure to compare changes by
+    cpuUsPerJob: { service: (cpu.service * 1000) / latencies.length, nats: (cpu.nats * 1000) / latencies.length } };
 }
 
 async function replay(nats: EmbeddedNats, stateDir: string) {
@@ -164,9 +185,11 @@ async function main() {
     const e2e = await endToEnd(nats, join(dir, 'svc'), false);
     console.log(`end-to-end noop jobs over HTTP, one process (api+coordinator+worker) (${fmt(JOBS)} jobs, ${CLIENTS} clients): ${fmt(e2e.jobsPerSec)} jobs/s ` +
       `(submit ${fmt(e2e.submitPerSec)}/s; submit→terminal p50 ${fmt(e2e.p50, 1)} ms, p99 ${fmt(e2e.p99, 1)} ms; ${fmt(e2e.done)} finished)`);
+    console.log(`  CPU per job: service ${fmt(e2e.cpuUsPerJob.service)} µs, nats-server ${fmt(e2e.cpuUsPerJob.nats)} µs`);
     const split = await endToEnd(nats, join(dir, 'svc2'), true);
     console.log(`end-to-end noop jobs over HTTP, api+coordinator process + worker process: ${fmt(split.jobsPerSec)} jobs/s ` +
       `(submit ${fmt(split.submitPerSec)}/s; submit→terminal p50 ${fmt(split.p50, 1)} ms, p99 ${fmt(split.p99, 1)} ms; ${fmt(split.done)} finished)`);
+    console.log(`  CPU per job: service (both processes) ${fmt(split.cpuUsPerJob.service)} µs, nats-server ${fmt(split.cpuUsPerJob.nats)} µs`);
     console.log(`ratio: ${fmt(e2e.jobsPerSec / raw, 3)} jobs per raw publish (a job costs 4 JOBS appends + 1 TASKS publish + ack)`);
     const r = await replay(nats, join(dir, 'replay'));
     console.log(`replay: ${fmt(r.total)} records (${fmt(REPLAY_JOBS)} synthetic jobs + the above; written in ${fmt(r.writeSecs, 1)} s) ` +

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Envelope, EventMeta, JobEvent, JobState, JobSubmittedData, WebhookRedeliveryRequested } from '../actors/events.ts';
 import { EVENT_SCHEMA_VERSION, TERMINAL_STATES } from '../actors/events.ts';
-import { decide, type CommandMeta, type JobCommand } from '../actors/decide.ts';
+import { decideFolded, type CommandMeta, type JobCommand } from '../actors/decide.ts';
 import { statusAt, type JobContext } from '../actors/jobContext.ts';
 import { foldJob, IllegalEventError, toJobView, type JobSnapshot } from '../actors/jobFold.ts';
 import type { Clock, Random } from './clock.ts';
@@ -166,7 +166,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
     let fresh = false;
     for (let attempt = 0; ; attempt++) {
       const { snapshot, lastEvSeq } = await loadVisible(id, by.caller, fresh);
-      const d = decide(cmd, snapshot, commandMeta(by));
+      const d = decideFolded(cmd, snapshot, commandMeta(by));
       if (!d.ok) {
         const code = d.code === 'JOB_NOT_FOUND' || d.code === 'JOB_COMPACTED' ? DECISION_ERRORS[d.code] : 'INVALID_TRANSITION';
         throw new AppError(code, `${cmd.kind}: ${d.message}`);
@@ -174,6 +174,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
       if (d.events.length === 0) return toView(snapshot);
       try {
         const r = await eventLog.append(jobEvSubject(id), d.events, { expectedLastSubjectSeq: lastEvSeq });
+        if (!r.duplicate) projection.prefolded(r.seq, id, snapshot, d.state);
         return await viewAfter(id, r.seq);
       } catch (err) {
         if (!isAppError(err, 'CONFLICT') || attempt >= MAX_CAS_RETRIES) throw err;
@@ -198,9 +199,10 @@ export function createJobService(deps: JobServiceDeps): JobService {
 
   /** Appends a new job's JobSubmitted (CAS on an empty subject). */
   async function create(data: JobSubmittedData, meta: CommandMeta, msgId: string): Promise<{ job: JobView; created: boolean }> {
-    const d = decide({ kind: 'submit', data }, undefined, meta);
+    const d = decideFolded({ kind: 'submit', data }, undefined, meta);
     if (!d.ok) throw new AppError('INVALID_TRANSITION', d.message);
     const r = await eventLog.append(jobEvSubject(data.jobId), d.events, { expectedLastSubjectSeq: 0, msgId });
+    if (!r.duplicate) projection.prefolded(r.seq, data.jobId, undefined, d.state);
     return { job: await viewAfter(data.jobId, r.seq), created: !r.duplicate };
   }
 

@@ -151,7 +151,8 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
 
   /** Decide `cmds` in order on the current snapshot and append all resulting events in one CAS write. */
   async function write(e: JobEntry, cmds: JobCommand[], reason?: string): Promise<boolean> {
-    let s: JobSnapshot = e.snapshot;
+    const base = e.snapshot;
+    let s: JobSnapshot = base;
     const events: JobEvent[] = [];
     for (const cmd of cmds) {
       const d = decideFolded(cmd, s, meta(reason));
@@ -170,6 +171,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
         expectedLastSubjectSeq: expected,
         msgId: `${cmds.map((c) => c.kind).join('+')}:${actor}:${e.id}:${expected}`,
       });
+      if (!res.duplicate) projection.prefolded(res.seq, e.id, base, s);
       // The follower may have applied our record before the ack arrived: then settle now.
       if (projection.lastSeq() >= res.seq) settle(e.id);
       else writing.set(e.id, res.seq);

@@ -63,6 +63,17 @@ export interface JobProjection {
   /** Resolves true once a record with seq >= `seq` was applied, false after `timeoutMs`. */
   waitFor(seq: number, timeoutMs: number): Promise<boolean>;
   onChange(listener: ChangeListener): () => void;
+  /**
+   * A writer in this process that folded the record it just appended (seq `seq`, on job.<jobId>.ev,
+   * from snapshot `base`, or from nothing for a JobSubmitted) hands the result over. `apply` then
+   * takes `next` instead of folding the record's events again, if the job is still at `base` (the
+   * same snapshot object: snapshots are immutable, so it is the state the writer folded from). Only
+   * an optimization: a hint that comes after its record, or finds the job moved on, is dropped.
+   * Never hint a duplicate append: the stored record is the earlier one, not the events folded.
+   */
+  prefolded(seq: number, jobId: string, base: JobSnapshot | undefined, next: JobSnapshot): void;
+  /** Records applied from a writer's prefolded state instead of folding them again. */
+  readonly prefoldedHits: number;
   /** Events the machines rejected (a bug if ever non-zero). */
   readonly rejected: number;
 }
@@ -123,6 +134,10 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   const waiters: { seq: number; resolve: (ok: boolean) => void }[] = [];
   let last = 0;
   let rejected = 0;
+  /** Prefolded states by record seq (see prefolded()); each is taken or dropped when its seq is applied. */
+  const hints = new Map<number, { jobId: string; base: JobSnapshot | undefined; next: JobSnapshot }>();
+  const MAX_HINTS = 10_000;
+  let prefoldedHits = 0;
 
   const live = (e: JobEntry) => jobs.get(e.id) === e;
 
@@ -208,6 +223,27 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     return e;
   }
 
+  /** Applies a record from a writer's prefolded state; false if the hint does not fit (fold instead). */
+  function applyPrefolded(id: string, r: LogRecord): JobEntry | undefined {
+    const h = hints.get(r.seq);
+    if (h === undefined) return undefined;
+    hints.delete(r.seq);
+    const e = jobs.get(id);
+    if (h.jobId !== id || (h.base === undefined ? e !== undefined : e?.snapshot !== h.base)) return undefined;
+    prefoldedHits++;
+    if (e === undefined) return add(id, h.next, r.seq, r);
+    const state = jobState(h.next);
+    if (state !== e.state) {
+      index(e, false);
+      e.snapshot = h.next;
+      e.state = state;
+      index(e, true);
+    } else {
+      e.snapshot = h.next;
+    }
+    return e;
+  }
+
   function applyWorkerEvent(id: string, ev: WorkerEvent, r: LogRecord) {
     const w = workers.get(id);
     if (ev.type === 'WorkerRegistered') {
@@ -228,7 +264,10 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
 
   return {
     apply(r) {
-      if (r.seq <= last) return; // already applied (a follower restart may redeliver)
+      if (r.seq <= last) {
+        hints.delete(r.seq);
+        return; // already applied (a follower restart may redeliver)
+      }
       last = r.seq;
       const s = parseSubject(r.subject);
       if (s) {
@@ -238,8 +277,8 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
           for (const ev of r.events) applyWorkerEvent(s.id, ev as WorkerEvent, r);
         } else {
           const before = jobs.get(s.id)?.state;
-          let entry: JobEntry | undefined;
-          for (const ev of r.events) entry = applyJobEvent(s.id, ev as JobEvent, r) ?? entry;
+          let entry: JobEntry | undefined = s.kind === 'job-ev' && hints.size > 0 ? applyPrefolded(s.id, r) : undefined;
+          if (entry === undefined) for (const ev of r.events) entry = applyJobEvent(s.id, ev as JobEvent, r) ?? entry;
           if (entry) {
             if (s.kind === 'job-ev') entry.lastEvSeq = r.seq;
             for (const l of listeners) l(entry, before, r);
@@ -318,6 +357,14 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     onChange(l) {
       listeners.add(l);
       return () => listeners.delete(l);
+    },
+    prefolded(seq, jobId, base, next) {
+      if (seq <= last) return; // the follower was first: the record is folded already
+      if (hints.size >= MAX_HINTS) hints.clear(); // hints whose records never came: only an optimization
+      hints.set(seq, { jobId, base, next });
+    },
+    get prefoldedHits() {
+      return prefoldedHits;
     },
     get rejected() {
       return rejected;

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Envelope, JobEvent, JobSubmittedData } from '../../../../actors/events.ts';
 import { decide } from '../../../../actors/decide.ts';
+import { evolveJob, startJob } from '../../../../actors/jobFold.ts';
 import type { LogRecord } from '../../../../engine/eventlog/eventLog.ts';
 import { silentLogger } from '../../../../engine/log.ts';
 import { createJobProjection, type JobProjection } from '../../../../engine/projections/jobProjection.ts';
@@ -158,5 +159,49 @@ describe('job projection', () => {
     f.ev('a', a.succeeded(0));
     assert.equal(f.p.rejected, 1);
     assert.equal(f.p.get('a')!.state, 'WAITING');
+  });
+
+  it('takes a writer\'s prefolded state only while the job is still where the writer folded from', () => {
+    const f = feed();
+    const plain = feed(); // the same records without hints: what folding gives
+    const a = jobEvents('a');
+    const sub = a.submitted();
+    const submittedState = startJob(sub);
+    f.p.prefolded(1, 'a', undefined, submittedState);
+    f.ev('a', sub);
+    plain.ev('a', sub);
+    assert.equal(f.p.get('a')!.snapshot, submittedState, 'the hinted snapshot is used as is');
+    assert.equal(f.p.prefoldedHits, 1);
+
+    // A claim folded from the current state: taken, and equal to what folding gives.
+    const claimEvents = [a.claimed(1), a.planned(taskPlans(2), 1)];
+    const claimed = claimEvents.reduce(evolveJob, f.p.get('a')!.snapshot);
+    f.p.prefolded(2, 'a', f.p.get('a')!.snapshot, claimed);
+    f.ev('a', ...claimEvents);
+    plain.ev('a', ...claimEvents);
+    assert.equal(f.p.prefoldedHits, 2);
+    assert.equal(f.p.get('a')!.state, 'RUNNING');
+    assert.deepEqual(f.p.get('a')!.snapshot.context, plain.p.get('a')!.snapshot.context);
+    assert.deepEqual(f.p.countByState('RUNNING'), 1);
+
+    // Folded from a state the job has left (a record came in between): dropped, the record is folded.
+    const stale = evolveJob(submittedState, a.stopped(0));
+    f.p.prefolded(3, 'a', submittedState, stale);
+    const paused = a.paused(1);
+    f.ev('a', paused);
+    plain.ev('a', paused);
+    assert.equal(f.p.prefoldedHits, 2);
+    assert.equal(f.p.get('a')!.state, 'PAUSED');
+
+    // A hint that comes after its record was applied changes nothing.
+    f.p.prefolded(3, 'a', f.p.get('a')!.snapshot, stale);
+    assert.equal(f.p.get('a')!.state, 'PAUSED');
+    assert.deepEqual(f.p.get('a')!.snapshot.context, plain.p.get('a')!.snapshot.context);
+
+    // A hint for another job's record at that seq is not taken.
+    f.p.prefolded(4, 'b', f.p.get('a')!.snapshot, stale);
+    f.ev('a', a.resumed(1));
+    assert.equal(f.p.prefoldedHits, 2);
+    assert.equal(f.p.get('a')!.state, 'RUNNING');
   });
 });
