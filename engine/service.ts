@@ -144,6 +144,8 @@ export interface DeliveryEntry {
 /** What a live stream yields: one snapshot first (unless resuming), then every event in stream order. */
 export type LiveMessage =
   | { kind: 'snapshot'; seq: number; jobs: JobView[]; truncated: boolean }
+  /** Retention removed the job (a stream of that one job then ends). Not a stored record: no seq of its own. */
+  | { kind: 'removed'; jobId: string }
   | {
       kind: 'event';
       seq: number;

@@ -45,6 +45,7 @@ function resumeAfter(request: FastifyRequest<{ Querystring: { after?: string } }
  * that drops mid-record resumes from the previous record and sees the whole group again, never half.
  */
 export function formatSse(m: LiveMessage): string {
+  if (m.kind === 'removed') return `event: removed\ndata: ${JSON.stringify(m)}\n\n`; // not a record: no id
   const event = m.kind === 'snapshot' ? 'snapshot' : m.type;
   const id = m.kind === 'snapshot' || m.lastInRecord ? `id: ${m.seq}\n` : '';
   return `${id}event: ${event}\ndata: ${JSON.stringify(m)}\n\n`;

@@ -72,6 +72,7 @@ function snapshotAll(projection: JobProjection, canSee: (e: JobEntry) => boolean
  * Streams live messages. Without `afterSeq`: one `snapshot` message at S = projection.lastSeq(),
  * then every event with seq > S. With `afterSeq`: every event with seq > afterSeq. Each event
  * carries the job's view once the projection has applied its record (null if the job is gone).
+ * When retention removes a streamed job, a `removed` message follows (a one-job stream then ends).
  * For all jobs, worker records and records of jobs the caller cannot see are skipped.
  *
  * If the consumer falls more than `LIVE_MAX_BUFFERED` messages behind, the iterator throws
@@ -111,6 +112,15 @@ export function liveStream(deps: LiveStreamDeps, opts: LiveStreamOptions): Async
       notify();
     };
     signal.addEventListener('abort', onAbort, { once: true });
+    /** Set once the one streamed job was removed: the stream ends after what is queued. */
+    let removed = false;
+    const offRemove = projection.onRemove((e) => {
+      if (done || failure !== undefined || removed) return;
+      if (jobId !== undefined ? e.id !== jobId : !canSee(e)) return;
+      queue.push({ kind: 'removed', jobId: e.id });
+      if (jobId !== undefined) removed = true;
+      notify();
+    });
 
     let snapshot: LiveMessage | undefined;
     let from: number;
@@ -179,12 +189,14 @@ export function liveStream(deps: LiveStreamDeps, opts: LiveStreamOptions): Async
           yield m;
           continue;
         }
+        if (removed) return;
         await new Promise<void>((resolve) => {
           wake = resolve;
         });
       }
     } finally {
       done = true;
+      offRemove();
       signal.removeEventListener('abort', onAbort);
       await follower?.stop();
     }

@@ -57,6 +57,8 @@ export interface JobProjection {
   virtualClusterCounts(): ReadonlyMap<string, VirtualClusterCounts>;
   /** Forgets a job (retention deleted it); true if it was there. Later records of it are ignored, except a JobSubmitted or JobCompacted. */
   remove(id: string): boolean;
+  /** Called with a job's last entry each time remove() forgets one. */
+  onRemove(listener: (job: JobEntry) => void): () => void;
   workers(): IterableIterator<WorkerEntry>;
   /** Last stream sequence applied. */
   lastSeq(): number;
@@ -131,6 +133,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   const active = new Map<string, JobEntry>();
   const workers = new Map<string, WorkerEntry>();
   const listeners = new Set<ChangeListener>();
+  const removeListeners = new Set<(job: JobEntry) => void>();
   const waiters: { seq: number; resolve: (ok: boolean) => void }[] = [];
   let last = 0;
   let rejected = 0;
@@ -330,7 +333,12 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
         }
         removedInOrder = 0;
       }
+      for (const l of removeListeners) l(e);
       return true;
+    },
+    onRemove(listener) {
+      removeListeners.add(listener);
+      return () => void removeListeners.delete(listener);
     },
     workers: () => workers.values(),
     lastSeq: () => last,

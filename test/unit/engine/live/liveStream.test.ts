@@ -203,4 +203,29 @@ describe('liveStream', () => {
     assert.deepEqual(await take(liveStream(s.deps(), { jobId: id, signal: ac.signal })[Symbol.asyncIterator](), 1), []);
     assert.equal(s.openFollowers(), 0);
   });
+
+  it('tells a stream when retention removes a job it shows: a one-job stream then ends, an all-jobs stream goes on', async () => {
+    const s = await start();
+    const mine = await s.writer.submit({ owner: 'alice' });
+    const theirs = await s.writer.submit({ owner: 'bob' });
+    const later = await s.writer.submit({ owner: 'alice' });
+    await s.writer.stop(mine);
+    await s.writer.stop(theirs);
+    await until('projection', () => s.projection.get(theirs)?.state === 'STOPPED');
+    const alice = (e: JobEntry) => (e.snapshot.context as { owner: string }).owner === 'alice';
+    const one = liveStream(s.deps(alice), { jobId: mine, signal: new AbortController().signal })[Symbol.asyncIterator]();
+    const all = liveStream(s.deps(alice), { signal: new AbortController().signal })[Symbol.asyncIterator]();
+    await take(one, 1);
+    await take(all, 1);
+
+    s.projection.remove(theirs); // not alice's: neither stream hears of it
+    s.projection.remove(mine);
+    assert.deepEqual(await take(one, 2), [{ kind: 'removed', jobId: mine }], 'the one-job stream ends after it');
+    assert.deepEqual(await take(all, 1), [{ kind: 'removed', jobId: mine }]);
+    await s.writer.stop(later);
+    const [ev] = (await take(all, 1)) as [EventMsg];
+    assert.deepEqual([ev.jobId, ev.type], [later, 'JobStopped']);
+    await all.return?.();
+    await until('followers stopped', () => s.openFollowers() === 0);
+  });
 });
