@@ -373,8 +373,9 @@ export function createJobService(deps: JobServiceDeps): JobService {
 
     live({ caller, jobId, afterSeq, signal }) {
       const canSee = (e: JobEntry) => canSeeJob(caller, e.snapshot.context);
+      const owner = caller.role === 'admin' ? undefined : ownerOf(caller);
       const stream = () => liveStream(
-        { eventLog, projection, canSee, clock },
+        { eventLog, projection, canSee, clock, ...(owner !== undefined ? { owner } : {}) },
         { signal, ...(jobId !== undefined ? { jobId } : {}), ...(afterSeq !== undefined ? { afterSeq } : {}) },
       );
       if (jobId === undefined) return stream();

@@ -25,6 +25,11 @@ export interface LiveStreamDeps {
   projection: JobProjection;
   /** Whether the caller may see this job (owner or admin). */
   canSee: (e: JobEntry) => boolean;
+  /**
+   * The caller sees only this owner's jobs (`canSee` agrees): the all-jobs snapshot then walks that
+   * owner's index instead of every job. Absent = may see any job (admin).
+   */
+  owner?: string;
   clock: Clock;
   /** Overrides of the limits above (tests). */
   limits?: { maxBuffered?: number; snapshotMaxJobs?: number; projectionWaitMs?: number };
@@ -43,7 +48,7 @@ export interface LiveStreamOptions {
 const isTerminal = (e: JobEntry) => TERMINAL_STATES.has(e.state);
 
 /** The snapshot of all visible jobs: every non-terminal one, then the newest terminal ones, capped. */
-function snapshotAll(projection: JobProjection, canSee: (e: JobEntry) => boolean, max: number): { jobs: JobEntry[]; truncated: boolean } {
+function snapshotAll(projection: JobProjection, canSee: (e: JobEntry) => boolean, max: number, owner?: string): { jobs: JobEntry[]; truncated: boolean } {
   const picked: JobEntry[] = [];
   let truncated = false;
   const take = (e: JobEntry): boolean => {
@@ -55,13 +60,23 @@ function snapshotAll(projection: JobProjection, canSee: (e: JobEntry) => boolean
     picked.push(e);
     return true;
   };
-  // Running, paused and verifying first (what a dashboard watches), then waiting.
-  outer: for (const source of [projection.active(), projection.waiting()]) {
-    for (const e of source) if (!take(e)) break outer;
-  }
-  if (!truncated) {
-    for (const e of projection.newestFirst()) {
-      if (isTerminal(e) && !take(e)) break;
+  if (owner !== undefined) {
+    // One owner's jobs, newest first: unfinished ones (active, then waiting), then the newest finished.
+    const own = [...projection.newestFirst(undefined, owner)].filter(canSee);
+    const rank = (e: JobEntry) => (isTerminal(e) ? 2 : e.state === 'WAITING' ? 1 : 0);
+    for (const r of [0, 1, 2]) {
+      for (const e of own) if (rank(e) === r && !take(e)) break;
+      if (truncated) break;
+    }
+  } else {
+    // Running, paused and verifying first (what a dashboard watches), then waiting.
+    outer: for (const source of [projection.active(), projection.waiting()]) {
+      for (const e of source) if (!take(e)) break outer;
+    }
+    if (!truncated) {
+      for (const e of projection.newestFirst()) {
+        if (isTerminal(e) && !take(e)) break;
+      }
     }
   }
   picked.sort((a, b) => a.submitSeq - b.submitSeq);
@@ -130,7 +145,7 @@ export function liveStream(deps: LiveStreamDeps, opts: LiveStreamOptions): Async
         const e = projection.get(jobId);
         snapshot = { kind: 'snapshot', seq, jobs: e ? [toJobView(e.snapshot)] : [], truncated: false };
       } else {
-        const { jobs, truncated } = snapshotAll(projection, canSee, snapshotMax);
+        const { jobs, truncated } = snapshotAll(projection, canSee, snapshotMax, deps.owner);
         snapshot = { kind: 'snapshot', seq, jobs: jobs.map((e) => toJobView(e.snapshot)), truncated };
       }
       from = seq + 1;

@@ -170,6 +170,36 @@ describe('liveStream', () => {
     await take(it, 1);
   });
 
+  it('an owner-scoped snapshot picks the same jobs from that owner\'s index as a filter over all jobs', async () => {
+    const s = await start();
+    const alice = (e: JobEntry) => (e.snapshot.context as { owner: string }).owner === 'alice';
+    const done: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = await s.writer.submit({ owner: 'alice' });
+      await s.writer.submit({ owner: 'bob' });
+      await s.writer.stop(id);
+      done.push(id);
+    }
+    const running = await s.writer.submit({ owner: 'alice' });
+    await s.writer.command(running, { kind: 'claim', coordinatorId: 'c1', tasks: [] });
+    const waiting = await s.writer.submit({ owner: 'alice' });
+    await s.writer.submit({ owner: 'bob' });
+    await until('projection', () => s.projection.get(waiting) !== undefined);
+    const snapshotOf = async (owner?: string) => {
+      const deps = { ...s.deps(alice, { snapshotMaxJobs: 4 }), ...(owner !== undefined ? { owner } : {}) };
+      const ac = new AbortController();
+      const it = liveStream(deps, { signal: ac.signal })[Symbol.asyncIterator]();
+      const [snap] = (await take(it, 1)) as [SnapshotMsg];
+      ac.abort();
+      await take(it, 1);
+      return { ids: snap.jobs.map((j) => j.id), truncated: snap.truncated };
+    };
+    const scoped = await snapshotOf('alice');
+    // the running and the waiting job, then the two newest finished ones, in submission order
+    assert.deepEqual(scoped, { ids: [done[1], done[2], running, waiting], truncated: true });
+    assert.deepEqual(await snapshotOf(), scoped);
+  });
+
   it('ends with an error when the consumer falls too far behind, and stops following', async () => {
     const s = await start();
     const id = await s.writer.submit();
