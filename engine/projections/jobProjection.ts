@@ -57,6 +57,12 @@ export interface JobProjection {
   virtualClusterCounts(): ReadonlyMap<string, VirtualClusterCounts>;
   /** Forgets a job (retention deleted it); true if it was there. Later records of it are ignored, except a JobSubmitted or JobCompacted. */
   remove(id: string): boolean;
+  /**
+   * Ids of jobs this projection does not know that `.task` or `.hook` records were seen for (at most
+   * {@link MAX_STRAYS} at a time), and forgets them. Most are left behind by a crash between
+   * retention's purges; retention checks each one before purging (see retention.ts).
+   */
+  takeStrays(): string[];
   /** Called with a job's last entry each time remove() forgets one. */
   onRemove(listener: (job: JobEntry) => void): () => void;
   workers(): IterableIterator<WorkerEntry>;
@@ -86,6 +92,9 @@ export interface JobProjectionOptions {
   /** Drives `waitFor` timeouts (simulation injects a simulated clock). @defaultValue systemClock */
   clock?: Clock;
 }
+
+/** Most stray job ids a projection remembers until retention takes them (more wait for a restart's replay). */
+export const MAX_STRAYS = 1_000;
 
 const isActive = (st: JobState) => st === 'RUNNING' || st === 'PAUSED' || st === 'VERIFYING';
 const ctxOf = (e: JobEntry) => e.snapshot.context as JobContext;
@@ -141,6 +150,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   const hints = new Map<number, { jobId: string; base: JobSnapshot | undefined; next: JobSnapshot }>();
   const MAX_HINTS = 10_000;
   let prefoldedHits = 0;
+  const strays = new Set<string>();
 
   const live = (e: JobEntry) => jobs.get(e.id) === e;
 
@@ -276,6 +286,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
       if (s) {
         if (s.kind === 'job-hook') {
           // webhook delivery log: read on demand, not part of job state
+          if (!jobs.has(s.id) && strays.size < MAX_STRAYS) strays.add(s.id);
         } else if (s.kind === 'worker-ev') {
           for (const ev of r.events) applyWorkerEvent(s.id, ev as WorkerEvent, r);
         } else {
@@ -285,6 +296,8 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
           if (entry) {
             if (s.kind === 'job-ev') entry.lastEvSeq = r.seq;
             for (const l of listeners) l(entry, before, r);
+          } else if (s.kind === 'job-task' && !jobs.has(s.id) && strays.size < MAX_STRAYS) {
+            strays.add(s.id);
           }
         }
       }
@@ -335,6 +348,11 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
       }
       for (const l of removeListeners) l(e);
       return true;
+    },
+    takeStrays() {
+      const ids = [...strays];
+      strays.clear();
+      return ids;
     },
     onRemove(listener) {
       removeListeners.add(listener);

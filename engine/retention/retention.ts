@@ -46,6 +46,8 @@ export interface RetentionPassResult {
   compacted: number;
   /** Jobs dropped from this process's projection. */
   removed: number;
+  /** Jobs whose `.task`/`.hook` records outlived their `.ev` (a crash between purges) and were purged now. */
+  strays: number;
 }
 
 export interface Retention {
@@ -166,8 +168,8 @@ export function createRetention(opts: RetentionOptions): Retention {
   /**
    * Purges the job's subjects, `.ev` first: a reader between two purges then finds no job (404),
    * never a history without its task outcomes (which folds to an illegal sequence; found by
-   * test/sim). The price: a crash between the purges leaves the job's `.task`/`.hook` messages,
-   * which replay ignores (their job is unknown) but nothing removes.
+   * test/sim). A crash between the purges leaves the job's `.task`/`.hook` messages: replay ignores
+   * them (their job is unknown) and notes them as strays, which the next pass purges (purgeStray).
    */
   async function purgeJob(id: string): Promise<void> {
     await eventLog.purge(jobEvSubject(id));
@@ -175,10 +177,27 @@ export function createRetention(opts: RetentionOptions): Retention {
     await eventLog.purge(jobHookSubject(id));
   }
 
+  /** Stray ids taken from the projection and not yet settled (kept across passes while the store is away). */
+  const strays = new Set<string>();
+
+  /**
+   * Purges the `.task`/`.hook` records of a job the projection does not know, if its `.ev` is empty
+   * in the stream: the job was removed and a crash cut purgeJob short. A job with `.ev` records is
+   * alive (e.g. this process replayed its task outcomes before the JobCompacted that replaced its
+   * history) and is left alone; so is one the projection knows again.
+   */
+  async function purgeStray(id: string): Promise<boolean> {
+    if (projection.get(id) !== undefined) return false;
+    if ((await eventLog.readSubject(jobEvSubject(id))).length > 0) return false;
+    await eventLog.purge(jobTaskSubject(id));
+    await eventLog.purge(jobHookSubject(id));
+    return true;
+  }
+
   async function pass(): Promise<RetentionPassResult> {
     const t0 = clock.monotonic();
     const gen = generation;
-    const result: RetentionPassResult = { compacted: 0, removed: 0 };
+    const result: RetentionPassResult = { compacted: 0, removed: 0, strays: 0 };
     const actions = planPass(projection, ruleOf, clock.now(), { writer, limit });
     let next = 0;
     let unavailable: unknown;
@@ -208,9 +227,26 @@ export function createRetention(opts: RetentionOptions): Retention {
     };
     // removals without a writer are synchronous: no need for a pool
     await Promise.all(Array.from({ length: writer ? Math.min(concurrency, actions.length) : 1 }, work));
+    const taken = projection.takeStrays();
+    if (writer) {
+      for (const id of taken) strays.add(id);
+      for (const id of [...strays]) {
+        if (unavailable !== undefined || gen !== generation) break;
+        try {
+          if (await purgeStray(id)) result.strays++;
+          strays.delete(id);
+        } catch (err) {
+          if (isAppError(err, 'UNAVAILABLE')) unavailable ??= err; // kept for the next pass
+          else {
+            strays.delete(id);
+            logger.error({ err, jobId: id }, 'retention could not purge stray task/hook records');
+          }
+        }
+      }
+    }
     const ms = Math.round(clock.monotonic() - t0);
     if (unavailable !== undefined) logger.warn({ err: unavailable, ...result, ms }, 'retention pass cut short: event store unavailable; retrying next pass');
-    else if (result.compacted + result.removed + conflicts > 0) logger.info({ ...result, conflicts, ms }, 'retention pass');
+    else if (result.compacted + result.removed + result.strays + conflicts > 0) logger.info({ ...result, conflicts, ms }, 'retention pass');
     return result;
   }
 

@@ -56,7 +56,7 @@ describe('retention on JetStream', () => {
       const config: RetentionConfig = { compactAfterMs: HOUR, retentionMaxAgeMs: 24 * HOUR, retentionMaxCount: 0, retentionByType: '{}', retentionIntervalMs: 1_000 };
       const retention = createRetention({ eventLog: log, projection: first.projection, config, clock, logger: silentLogger, writer: true });
       now += HOUR;
-      assert.deepEqual(await retention.runOnce(), { compacted: 3, removed: 0 });
+      assert.deepEqual(await retention.runOnce(), { compacted: 3, removed: 0, strays: 0 });
       assert.deepEqual(await storedSubjects(ids[0]!), { [`job.${ids[0]}.ev`]: 1, [`job.${ids[0]}.hook`]: 1 });
       assert.deepEqual(await storedSubjects(ids[1]!), { [`job.${ids[1]}.ev`]: 1 });
       assert.equal(Object.keys(await storedSubjects(running)).length, 1, 'a running job keeps its history');
@@ -78,7 +78,7 @@ describe('retention on JetStream', () => {
       }
 
       now += 23 * HOUR;
-      assert.deepEqual(await retention.runOnce(), { compacted: 0, removed: 3 });
+      assert.deepEqual(await retention.runOnce(), { compacted: 0, removed: 3, strays: 0 });
       for (const id of ids) {
         assert.deepEqual(await storedSubjects(id), {}, id);
         assert.equal(first.projection.get(id), undefined);

@@ -106,10 +106,10 @@ describe('retention: compaction', () => {
     assert.equal(before.compacted, false);
     const r = w.retention({ compactAfterMs: 10 * MIN });
     w.clock.advance(10 * MIN - 1);
-    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0 }, 'not yet');
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 0 }, 'not yet');
     assert.deepEqual(await recordCounts(w, id), [4, 2, 1]);
     w.clock.advance(1);
-    assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0 });
+    assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0, strays: 0 });
     await w.sync();
     const ev = await w.log.readSubject(jobEvSubject(id));
     assert.deepEqual(ev.map((x) => x.events.map((e) => e.type)), [['JobCompacted']]);
@@ -124,14 +124,14 @@ describe('retention: compaction', () => {
     assert.equal(after.progress.itemsFailed, 2);
     // idempotent: nothing more to do
     w.clock.advance(MIN);
-    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 0 });
     assert.equal((await w.log.readSubject(jobEvSubject(id))).length, 1);
   }));
 
   it('a process replaying the stream after compaction rebuilds the same terminal view', withWorld(async (w) => {
     const ids = [await makeJob(w, 'succeeded'), await makeJob(w, 'stopped'), await makeJob(w, 'failed')];
     w.clock.advance(MIN);
-    assert.deepEqual(await w.retention({ compactAfterMs: 0 }).runOnce(), { compacted: 3, removed: 0 });
+    assert.deepEqual(await w.retention({ compactAfterMs: 0 }).runOnce(), { compacted: 3, removed: 0, strays: 0 });
     await w.sync();
     const fresh = await w.newProcess();
     for (const id of ids) {
@@ -146,7 +146,7 @@ describe('retention: compaction', () => {
   it('compacts only on writers; a non-writer leaves the stream alone', withWorld(async (w) => {
     const id = await makeJob(w, 'stopped');
     w.clock.advance(MIN);
-    assert.deepEqual(await w.retention({ compactAfterMs: 0 }, { writer: false }).runOnce(), { compacted: 0, removed: 0 });
+    assert.deepEqual(await w.retention({ compactAfterMs: 0 }, { writer: false }).runOnce(), { compacted: 0, removed: 0, strays: 0 });
     assert.deepEqual(await recordCounts(w, id), [2, 0, 0]);
   }));
 
@@ -163,10 +163,10 @@ describe('retention: compaction', () => {
     const id = await makeJob(w, 'stopped');
     const r = w.retention({ compactAfterMs: 0 });
     w.log.failNextAppend(new AppError('UNAVAILABLE', 'down'));
-    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 0 });
     assert.equal((await w.log.readSubject(jobEvSubject(id))).length, 2);
     await w.sync();
-    assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0 });
+    assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0, strays: 0 });
   }));
 });
 
@@ -179,12 +179,12 @@ describe('retention: removal', () => {
     const writer = w.retention(cfg);
     const reader = createRetention({ eventLog: w.log, projection: apiOnly, config: { ...OFF, ...cfg }, clock: w.clock, logger: silentLogger, writer: false });
     w.clock.advance(60 * MIN - 1);
-    assert.deepEqual(await writer.runOnce(), { compacted: 0, removed: 0 });
+    assert.deepEqual(await writer.runOnce(), { compacted: 0, removed: 0, strays: 0 });
     w.clock.advance(1);
-    assert.deepEqual(await reader.runOnce(), { compacted: 0, removed: 1 });
+    assert.deepEqual(await reader.runOnce(), { compacted: 0, removed: 1, strays: 0 });
     assert.equal(apiOnly.get(id), undefined);
     assert.deepEqual(await recordCounts(w, id), [4, 2, 1], 'a non-writer does not purge');
-    assert.deepEqual(await writer.runOnce(), { compacted: 0, removed: 1 });
+    assert.deepEqual(await writer.runOnce(), { compacted: 0, removed: 1, strays: 0 });
     assert.equal(w.projection.get(id), undefined);
     assert.deepEqual(await recordCounts(w, id), [0, 0, 0]);
     assert.ok(w.projection.get(keep) && apiOnly.get(keep), 'a non-terminal job stays');
@@ -193,6 +193,24 @@ describe('retention: removal', () => {
     const fresh = await w.newProcess();
     assert.equal(fresh.get(id), undefined);
     assert.ok(fresh.get(keep));
+  }));
+
+  it('purges the task and delivery records a crash between purges left behind, and nothing of a live job', withWorld(async (w) => {
+    const crashed = await makeJob(w, 'succeeded');
+    const compacted = await makeJob(w, 'succeeded');
+    w.clock.advance(MIN);
+    assert.deepEqual(await w.retention({ compactAfterMs: MIN }).runOnce(), { compacted: 2, removed: 0, strays: 0 });
+    // a removal that died after purging .ev: the job is gone, its .hook (and any .task) is not
+    await w.log.purge(jobEvSubject(crashed));
+    assert.deepEqual(await recordCounts(w, crashed), [0, 0, 1]);
+    // A restarted process replays: both jobs' delivery logs come before anything it knows them by
+    // (the compacted job's JobCompacted is later in the stream).
+    const fresh = await w.newProcess();
+    const r = createRetention({ eventLog: w.log, projection: fresh, config: { ...OFF }, clock: w.clock, logger: silentLogger, writer: true });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 1 });
+    assert.deepEqual(await recordCounts(w, crashed), [0, 0, 0]);
+    assert.deepEqual(await recordCounts(w, compacted), [1, 0, 1], 'a live job keeps its delivery log');
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 0 }, 'nothing left');
   }));
 
   it('keeps the newest maxCount terminal jobs of each type', withWorld(async (w) => {
@@ -204,7 +222,7 @@ describe('retention: removal', () => {
       w.clock.advance(1_000);
     }
     const running = await makeJob(w, 'running', 'noop');
-    assert.deepEqual(await w.retention({ retentionMaxCount: 2 }).runOnce(), { compacted: 0, removed: 4 });
+    assert.deepEqual(await w.retention({ retentionMaxCount: 2 }).runOnce(), { compacted: 0, removed: 4, strays: 0 });
     const left = (ids: string[]) => ids.filter((id) => w.projection.get(id) !== undefined);
     assert.deepEqual(left(noop), noop.slice(3));
     assert.deepEqual(left(load), load.slice(1));
@@ -223,14 +241,14 @@ describe('retention: removal', () => {
     };
     const r = w.retention(cfg);
     w.clock.advance(MIN);
-    assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0 }, 'load compacts at once; the others wait');
+    assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0, strays: 0 }, 'load compacts at once; the others wait');
     await w.sync();
     assert.equal(w.projection.get(load)!.snapshot.context.compacted, true);
     w.clock.advance(MIN);
-    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 1 }, 'noop is removed at 2 min, before its compaction');
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 1, strays: 0 }, 'noop is removed at 2 min, before its compaction');
     assert.equal(w.projection.get(noop), undefined);
     await makeJob(w, 'stopped', 'sleep'); // sleep keeps one: the older goes
-    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 1 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 1, strays: 0 });
     assert.equal(w.projection.get(sleep), undefined);
     assert.ok(w.projection.get(load));
   }));
@@ -240,7 +258,7 @@ describe('retention: removal', () => {
     const counts = await Promise.all(ids.map((id) => recordCounts(w, id)));
     w.clock.advance(365 * 24 * 60 * MIN);
     const r = w.retention({ compactAfterMs: 0, retentionMaxAgeMs: 1, retentionMaxCount: 1 });
-    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 0 });
     for (const id of ids) assert.ok(w.projection.get(id));
     assert.deepEqual(await Promise.all(ids.map((id) => recordCounts(w, id))), counts);
   }));
@@ -249,9 +267,9 @@ describe('retention: removal', () => {
     for (let i = 0; i < 7; i++) await makeJob(w, 'stopped');
     w.clock.advance(MIN);
     const r = w.retention({ retentionMaxAgeMs: 1 }, { maxJobsPerPass: 3 });
-    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 3 });
-    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 3 });
-    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 1 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 3, strays: 0 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 3, strays: 0 });
+    assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 1, strays: 0 });
   }));
 
   it('start() runs passes every retentionIntervalMs until stop()', withWorld(async (w) => {
