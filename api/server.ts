@@ -34,7 +34,7 @@ const API_REDACT_PATHS = [
 ];
 
 /** The settings the API layer reads (defaults: engine/config.ts DEFAULTS). */
-export type ApiSettings = Pick<Config, 'metricsPublic' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'sseMaxPerUser' | 'sseMaxTotal' | 'callbackSecret'>;
+export type ApiSettings = Pick<Config, 'metricsPublic' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'sseMaxPerUser' | 'sseMaxTotal' | 'callbackSecret' | 'webhookAllowPrivate'>;
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
@@ -75,6 +75,7 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
       sseMaxPerUser: opts.settings?.sseMaxPerUser ?? DEFAULTS.sseMaxPerUser,
       sseMaxTotal: opts.settings?.sseMaxTotal ?? DEFAULTS.sseMaxTotal,
       callbackSecret: opts.settings?.callbackSecret ?? DEFAULTS.callbackSecret,
+      webhookAllowPrivate: opts.settings?.webhookAllowPrivate ?? DEFAULTS.webhookAllowPrivate,
     },
     logger: opts.logger,
     bodyLimitBytes: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,

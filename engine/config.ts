@@ -82,6 +82,11 @@ export interface Config {
   webhookBackoffMs: number;
   /** Per-attempt HTTP timeout. @defaultValue 5000 */
   webhookTimeoutMs: number;
+  /**
+   * Let webhooks reach loopback, private, link-local and reserved addresses (and names resolving to
+   * them). Off: such callback URLs are refused, and a delivery to a name that resolves to one fails. @defaultValue false
+   */
+  webhookAllowPrivate: boolean;
   // ---- retention ----
   /** Terminal jobs are compacted to one snapshot event this long after they finish. @defaultValue 3600000 (1 h) */
   compactAfterMs: number;
@@ -131,6 +136,7 @@ export const DEFAULTS: Readonly<Omit<Config, 'filesDir' | 'cacheDir'>> = Object.
   webhookMaxAttempts: 8,
   webhookBackoffMs: 1000,
   webhookTimeoutMs: 5000,
+  webhookAllowPrivate: false,
   compactAfterMs: 3600_000,
   retentionMaxAgeMs: 7 * 24 * 3600_000,
   retentionMaxCount: 0,
@@ -211,6 +217,7 @@ const ENV: Record<string, keyof Config> = {
   JETJOBS_WEBHOOK_MAX_ATTEMPTS: 'webhookMaxAttempts',
   JETJOBS_WEBHOOK_BACKOFF_MS: 'webhookBackoffMs',
   JETJOBS_WEBHOOK_TIMEOUT_MS: 'webhookTimeoutMs',
+  JETJOBS_WEBHOOK_ALLOW_PRIVATE: 'webhookAllowPrivate',
   JETJOBS_COMPACT_AFTER_MS: 'compactAfterMs',
   JETJOBS_RETENTION_MAX_AGE_MS: 'retentionMaxAgeMs',
   JETJOBS_RETENTION_MAX_COUNT: 'retentionMaxCount',
@@ -229,7 +236,7 @@ const NUMERIC = new Set<keyof Config>([
   'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'rateLimitPerMinute', 'stopGraceMs', 'sseMaxPerUser', 'sseMaxTotal',
   'webhookMaxAttempts', 'webhookBackoffMs', 'webhookTimeoutMs', 'compactAfterMs', 'retentionMaxAgeMs', 'retentionMaxCount', 'retentionIntervalMs',
 ]);
-const BOOLEAN = new Set<keyof Config>(['acceptNewStore', 'metricsPublic']);
+const BOOLEAN = new Set<keyof Config>(['acceptNewStore', 'metricsPublic', 'webhookAllowPrivate']);
 
 export class ConfigError extends Error {
   constructor(message: string) {

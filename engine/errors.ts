@@ -9,7 +9,7 @@ export const ERROR_CODES = {
   UNKNOWN_JOB_TYPE: { status: 400, retryable: false, text: 'No job type of that name is registered.' },
   INVALID_SPEC: { status: 400, retryable: false, text: 'The job spec does not match the job type schema.' },
   PATH_OUTSIDE_ROOT: { status: 400, retryable: false, text: 'A path resolves outside the configured roots.' },
-  INVALID_CALLBACK_URL: { status: 400, retryable: false, text: 'The callback URL is not an http(s) URL without credentials.' },
+  INVALID_CALLBACK_URL: { status: 400, retryable: false, text: 'The callback URL is not an http(s) URL without credentials, or targets a private address (see `webhookAllowPrivate`).' },
   UNAUTHENTICATED: { status: 401, retryable: false, text: 'Send a valid, unexpired bearer token (POST /auth/login).' },
   INVALID_CREDENTIALS: { status: 401, retryable: false, text: 'Unknown user or wrong password.' },
   FORBIDDEN: { status: 403, retryable: false, text: 'Your role does not allow this.' },

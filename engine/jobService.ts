@@ -39,7 +39,7 @@ import {
 import { jobEvSubject, jobHookSubject, jobTaskSubject, parseSubject } from './subjects.ts';
 
 export interface JobServiceDeps {
-  config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs' | 'stopGraceMs' | 'runningJobCapacity'>;
+  config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs' | 'stopGraceMs' | 'runningJobCapacity' | 'webhookAllowPrivate'>;
   eventLog: EventLog;
   projection: JobProjection;
   liveness: Liveness;
@@ -240,7 +240,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
       const { caller } = opts;
       const spec = registry.validateSpec(req.type, req.spec, roots);
       const virtualCluster = checkVirtualCluster(caller, req.virtualCluster);
-      const callbackUrl = req.callbackUrl === undefined ? undefined : validateCallbackUrl(req.callbackUrl);
+      const callbackUrl = req.callbackUrl === undefined ? undefined : validateCallbackUrl(req.callbackUrl, config.webhookAllowPrivate);
       checkQueueRoom();
       const owner = ownerOf(caller);
       const body: Record<string, unknown> = {

@@ -19,7 +19,7 @@ export interface WebhookRoutesOptions {
   service: JobService;
   /** The control store (global webhooks live under `hook.<id>`). */
   store: ControlStore;
-  config: Pick<Config, 'callbackSecret'>;
+  config: Pick<Config, 'callbackSecret' | 'webhookAllowPrivate'>;
   /** @defaultValue systemClock */
   clock?: Clock;
 }
@@ -39,7 +39,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     '/webhooks',
     { schema: schemas.create, config: { auth: 'admin' } },
     async (request, reply) => {
-      const hook = await createWebhook(store, request.body, request.caller.user, clock);
+      const hook = await createWebhook(store, request.body, request.caller.user, clock, config.webhookAllowPrivate);
       return reply.code(201).header('cache-control', 'no-store').header('location', `${app.prefix}/webhooks/${hook.id}`).send(hook);
     },
   );

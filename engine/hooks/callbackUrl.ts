@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts';
+import { blockedHostReason } from './targetPolicy.ts';
 
 /** Longest callback URL we accept (raw and normalized). */
 export const MAX_CALLBACK_URL_LENGTH = 2048;
@@ -18,9 +19,11 @@ function invalid(message: string): AppError {
  * Validates a webhook / callback target and returns its normalized form (`new URL(raw).href`).
  * Accepts only absolute http(s) URLs with a host, without userinfo (`user:pass@`) and without a
  * fragment, at most {@link MAX_CALLBACK_URL_LENGTH} characters, without control, whitespace or bidi
- * characters. Throws `AppError('INVALID_CALLBACK_URL')` otherwise.
+ * characters. Unless `allowPrivate`, the host may not be `localhost` or a loopback, private,
+ * link-local or reserved address (names are checked again at delivery, see targetPolicy.ts).
+ * Throws `AppError('INVALID_CALLBACK_URL')` otherwise.
  */
-export function validateCallbackUrl(raw: string): string {
+export function validateCallbackUrl(raw: string, allowPrivate = false): string {
   if (typeof raw !== 'string' || raw.length === 0) throw invalid('The callback URL is empty.');
   if (raw.length > MAX_CALLBACK_URL_LENGTH) throw invalid(`The callback URL is longer than ${MAX_CALLBACK_URL_LENGTH} characters.`);
   if (FORBIDDEN_CHARS.test(raw)) throw invalid('The callback URL contains control, whitespace or bidi characters.');
@@ -37,6 +40,8 @@ export function validateCallbackUrl(raw: string): string {
   if (url.hash !== '' || raw.includes('#')) throw invalid('The callback URL must not contain a fragment.');
   // The WHATWG parser turns `http:///x` or `http:\\x` into `http://x/`: require a literal authority.
   if (url.hostname === '' || !/^https?:\/\/[^/?#\\]/i.test(raw)) throw invalid('The callback URL has no host.');
+  const blocked = allowPrivate ? undefined : blockedHostReason(url.hostname);
+  if (blocked !== undefined) throw invalid(`The callback URL is refused: ${blocked}, which webhooks may not reach unless webhookAllowPrivate is set.`);
   const href = url.href;
   if (href.length > MAX_CALLBACK_URL_LENGTH) throw invalid(`The callback URL is longer than ${MAX_CALLBACK_URL_LENGTH} characters.`);
   return href;

@@ -20,6 +20,7 @@ import type { ControlStore } from '../controlstore/controlStore.ts';
 import type { EventLog, LogRecord } from '../eventlog/eventLog.ts';
 import type { Logger } from '../log.ts';
 import { startHookConsumer, type NatsConnection } from '../nats/hookConsumer.ts';
+import { blockedHostReason, guardedLookup } from './targetPolicy.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { jobEvSubject, jobHookSubject, parseSubject } from '../subjects.ts';
 import { redactUrl } from './callbackUrl.ts';
@@ -75,14 +76,23 @@ export interface PostResult {
 }
 export type PostFn = (url: string, headers: Record<string, string>, body: string, timeoutMs: number) => Promise<PostResult>;
 
-/** POSTs with node:http(s): no redirects followed, whole request bounded by `timeoutMs`, response body discarded. */
-export const postWebhook: PostFn = (url, headers, body, timeoutMs) =>
+/**
+ * POSTs with node:http(s): no redirects followed, whole request bounded by `timeoutMs`, response
+ * body discarded. Unless `allowPrivate`, refuses targets in loopback, private, link-local or reserved
+ * ranges, checking the addresses a name resolves to on every attempt (targetPolicy.ts).
+ */
+export const createPostWebhook = (opts: { allowPrivate: boolean }): PostFn => (url, headers, body, timeoutMs) =>
   new Promise((resolve) => {
     let u: URL;
     try {
       u = new URL(url);
     } catch {
       resolve({ status: null, error: 'invalid url' });
+      return;
+    }
+    const blocked = opts.allowPrivate ? undefined : blockedHostReason(u.hostname);
+    if (blocked !== undefined) {
+      resolve({ status: null, error: `EBLOCKEDTARGET: ${blocked}` });
       return;
     }
     let settled = false;
@@ -95,7 +105,11 @@ export const postWebhook: PostFn = (url, headers, body, timeoutMs) =>
     const mod = u.protocol === 'https:' ? https : http;
     const req = mod.request(
       u,
-      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'jetjobs-webhooks' } },
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'jetjobs-webhooks' },
+        ...(opts.allowPrivate ? {} : { lookup: guardedLookup }),
+      },
       (res) => {
         done({ status: res.statusCode ?? null });
         res.destroy(); // the status is all we need; never buffer a receiver's body
@@ -114,10 +128,10 @@ export interface HookHandlerDeps {
   eventLog: EventLog;
   projection: JobProjection;
   store: ControlStore;
-  config: Pick<Config, 'callbackSecret' | 'webhookMaxAttempts' | 'webhookBackoffMs' | 'webhookTimeoutMs'>;
+  config: Pick<Config, 'callbackSecret' | 'webhookMaxAttempts' | 'webhookBackoffMs' | 'webhookTimeoutMs'> & Partial<Pick<Config, 'webhookAllowPrivate'>>;
   clock: Clock;
   logger: Logger;
-  /** @defaultValue {@link postWebhook} */
+  /** @defaultValue {@link createPostWebhook} with the config's `webhookAllowPrivate` (off when absent) */
   post?: PostFn;
 }
 
@@ -188,7 +202,7 @@ function decodeEvents(data: Uint8Array): Envelope[] | undefined {
  */
 export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Promise<void> {
   const { eventLog, projection, store, config, clock, logger } = deps;
-  const post = deps.post ?? postWebhook;
+  const post = deps.post ?? createPostWebhook({ allowPrivate: deps.config.webhookAllowPrivate === true });
   let secretP: Promise<string> | undefined;
   const cbSecret = () => {
     secretP ??= callbackSecret(store, config).catch((err: unknown) => {

@@ -59,8 +59,8 @@ function parseEvents(events: readonly string[] | undefined): WebhookEventName[] 
 }
 
 /** Creates a global webhook; the result is the only place its secret is ever shown. */
-export async function createWebhook(store: ControlStore, input: CreateWebhookInput, createdBy: string, clock: Clock): Promise<WebhookDef> {
-  const url = validateCallbackUrl(input.url);
+export async function createWebhook(store: ControlStore, input: CreateWebhookInput, createdBy: string, clock: Clock, allowPrivate = false): Promise<WebhookDef> {
+  const url = validateCallbackUrl(input.url, allowPrivate);
   const events = parseEvents(input.events);
   if (input.secret !== undefined && !SECRET_RE.test(input.secret)) {
     throw new AppError('VALIDATION_FAILED', 'secret must be 16 to 256 visible ASCII characters');

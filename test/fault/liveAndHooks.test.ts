@@ -19,17 +19,21 @@ import { waitFor } from '../helpers/service.ts';
 import { openSse, type HistoryEvent, type LiveData, type SseStream } from '../integration/journey/journeyKit.ts';
 import { API, eventsByJob, getJob, readJobsStream, request, runSeed, seededRandom, submitWithRetry } from './faultKit.ts';
 import { duplicates, header, historyKeys, liveKeys, startFlakyReceiver } from './liveKit.ts';
+import { HOOK_ACK_WAIT_MS as ENGINE_HOOK_ACK_WAIT_MS } from '../../engine/hooks/deliverer.ts';
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'STOPPED']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Webhook retries every 200 ms; a POST that hangs gives up after 1 s. */
-const HOOK_FLAGS = { 'webhook-backoff-ms': 200, 'webhook-timeout-ms': 1000 };
+/**
+ * Webhook retries every 200 ms; a POST that hangs gives up after 1 s. The receivers listen on
+ * 127.0.0.1, which webhooks may reach only when private targets are allowed.
+ */
+const HOOK_FLAGS = { 'webhook-backoff-ms': 200, 'webhook-timeout-ms': 1000, 'webhook-allow-private': 'true' };
 /**
  * A notification the killed coordinator was handling at the instant of the kill is redelivered by
- * NATS only after the hooks consumer's ack wait (webhookTimeoutMs + 40 s, engine/hooks/deliverer.ts
- * startHookDeliverer): callbacks must be allowed that long after the kill.
+ * NATS after the hooks consumer's ack wait (HOOK_ACK_WAIT_MS, 5 s). The waits below allow eight times
+ * that before they give up; the assertions hold callbacks to a much tighter bound.
  */
-const HOOK_ACK_WAIT_MS = 1000 + 40_000;
+const HOOK_ACK_WAIT_MS = 8 * ENGINE_HOOK_ACK_WAIT_MS;
 /** What a user may expect of a callback after a crash: failure detection plus a few retries. */
 const CALLBACK_LATENCY_MS = 10_000;
 const TERMINAL_EVENTS = new Set(['JobSucceeded', 'JobFailed', 'JobStopped']);

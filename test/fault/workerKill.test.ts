@@ -18,7 +18,8 @@ import type { JobView } from '../../engine/service.ts';
 const ACK_WAIT_MS = Number(FAULT_TEST_FLAGS['task-ack-wait-ms']);
 /** While a task runs the worker calls working() at least this often (sleep tasks: every second). */
 const KEEPALIVE_MS = 1000;
-const TASK_MS = 3000;
+/** Long enough that the kill lands mid-task even when a loaded machine is slow to show both workers busy. */
+const TASK_MS = 5000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('kill -9 of a worker mid-task', () => {
@@ -39,6 +40,7 @@ describe('kill -9 of a worker mid-task', () => {
         ...['worker-1', 'worker-2', 'worker-3'].map((name) => procs.start({ name, roles: ['worker'] })),
       ]);
       const base = api!.baseUrl!;
+      const submittedAt = Date.now();
       const r = await request<JobView>(base, 'POST', `${API}/jobs`, { type: 'sleep', spec: { ms: TASK_MS, tasks: 2 } });
       assert.equal(r.status, 201);
       const jobId = r.body!.id;
@@ -49,7 +51,10 @@ describe('kill -9 of a worker mid-task', () => {
         return b.length === 2 ? b : undefined;
       }, 10_000);
       const victim = busy[rnd.int(0, 1)]!;
-      await sleep(rnd.int(0, 1000)); // the fault instant, well inside the 3 s task
+      // the fault instant: up to 1 s later, but always at least 1.5 s before the task could end
+      const latest = TASK_MS - 1500 - (Date.now() - submittedAt);
+      assert.ok(latest >= 0, `both workers were seen busy only ${Date.now() - submittedAt} ms after the submission`);
+      await sleep(Math.min(rnd.int(0, 1000), latest));
       const killedAt = Date.now();
       await victim.kill9();
 

@@ -32,7 +32,8 @@ interface Received {
   at: number;
 }
 
-const CONFIG = { callbackSecret: null, webhookMaxAttempts: 3, webhookBackoffMs: 150, webhookTimeoutMs: 2000 };
+/** The receivers listen on 127.0.0.1: private targets must be allowed. */
+const CONFIG = { callbackSecret: null, webhookMaxAttempts: 3, webhookBackoffMs: 150, webhookTimeoutMs: 2000, webhookAllowPrivate: true };
 
 async function until(what: string, f: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
@@ -199,7 +200,7 @@ describe('webhook deliverer on JetStream', () => {
 
   it('two deliverers share the consumer: every notification is delivered once, global webhooks too', async () => {
     await startDeliverer();
-    const hook = await createWebhook(store, { url: `${base}/global`, events: ['job.succeeded'] }, 'admin', systemClock);
+    const hook = await createWebhook(store, { url: `${base}/global`, events: ['job.succeeded'] }, 'admin', systemClock, true);
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(await writer.submit({ callbackUrl: `${base}/pair/${i}` }));
     await Promise.all(ids.map((id) => writer.succeed(id)));

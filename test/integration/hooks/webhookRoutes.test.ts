@@ -50,10 +50,21 @@ describe('webhook routes', () => {
     installErrorHandlers(app);
     registerJsonBodyParser(app);
     await app.register(authPlugin, { identity, metricsPublic: true, rateLimitPerMinute: 100_000, loginRateLimitPerMinute: 100 });
-    await app.register(webhookRoutes, { prefix: PREFIX, service, store, config: { callbackSecret: null } });
+    await app.register(webhookRoutes, { prefix: PREFIX, service, store, config: { callbackSecret: null, webhookAllowPrivate: false } });
     await app.ready();
   });
   after(() => app.close());
+
+  it('refuses a webhook to a loopback, private or link-local address, writing nothing', async () => {
+    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://localhost:8080/x', 'http://[::ffff:10.0.0.1]/x', 'http://2130706433/x']) {
+      const res = await app.inject({ method: 'POST', url: `${PREFIX}/webhooks`, headers: as('root'), payload: { url } });
+      assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+      assert.equal(res.json().code, 'INVALID_CALLBACK_URL');
+      assert.match(res.json().message, /webhookAllowPrivate/);
+    }
+    const list = await app.inject({ method: 'GET', url: `${PREFIX}/webhooks`, headers: as('root') });
+    assert.ok(!list.body.includes('169.254'), list.body);
+  });
 
   it('admin creates (secret shown once), lists (no secret) and deletes global webhooks', async () => {
     const created = await app.inject({ method: 'POST', url: `${PREFIX}/webhooks`, headers: as('root'), payload: { url: 'https://hooks.example.com/x', events: ['job.failed'] } });

@@ -25,7 +25,8 @@ describe('journey: live events and webhooks', () => {
   let recv: Receiver;
   before(async () => {
     nats = await startTestNats();
-    svc = await startTestService(nats.url, { webhookBackoffMs: 100, webhookTimeoutMs: 2000 });
+    // the receiver listens on 127.0.0.1: private targets must be allowed
+    svc = await startTestService(nats.url, { webhookBackoffMs: 100, webhookTimeoutMs: 2000, webhookAllowPrivate: true });
     base = svc.baseUrl;
     recv = await startReceiver();
   });
@@ -213,7 +214,7 @@ describe('journey: retention', () => {
   before(async () => {
     nats = await startTestNats();
     svc = await startTestService(nats.url, {
-      compactAfterMs: 0, retentionMaxAgeMs: 2000, retentionIntervalMs: 200, webhookBackoffMs: 200,
+      compactAfterMs: 0, retentionMaxAgeMs: 2000, retentionIntervalMs: 200, webhookBackoffMs: 200, webhookAllowPrivate: true,
       // noop jobs: compacted at once too, but never removed by age
       retentionByType: JSON.stringify({ noop: { compactAfterMs: 0, maxAgeMs: 0 } }),
     });

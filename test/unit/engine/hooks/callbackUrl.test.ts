@@ -10,8 +10,26 @@ function rejects(raw: string): void {
 test('accepts http(s) URLs and returns them normalized', () => {
   assert.equal(validateCallbackUrl('https://example.com/hook?x=1'), 'https://example.com/hook?x=1');
   assert.equal(validateCallbackUrl('HTTP://Example.COM:8080'), 'http://example.com:8080/');
-  assert.equal(validateCallbackUrl('http://127.0.0.1:9000/a/../b'), 'http://127.0.0.1:9000/b');
-  assert.equal(validateCallbackUrl('http://[::1]:80/x'), 'http://[::1]/x');
+  assert.equal(validateCallbackUrl('http://93.184.215.14:9000/a/../b'), 'http://93.184.215.14:9000/b');
+  assert.equal(validateCallbackUrl('http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:80/x'), 'http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/x');
+});
+
+test('refuses loopback, private, link-local and reserved hosts unless private targets are allowed', () => {
+  const internal = [
+    'http://127.0.0.1:9000/', 'http://127.1/', 'http://2130706433/', 'http://0x7f.0.0.1/', 'http://0.0.0.0/', 'http://10.1.2.3/',
+    'http://172.16.0.1/', 'http://172.31.255.255/', 'http://192.168.1.1/', 'http://169.254.169.254/latest/meta-data',
+    'http://100.64.0.1/', 'http://224.0.0.1/', 'http://255.255.255.255/', 'http://[::1]/', 'http://[::]/', 'http://[fd00::1]/',
+    'http://[fe80::1]/', 'http://[::ffff:127.0.0.1]/', 'http://[::ffff:a9fe:a9fe]/', 'http://localhost/', 'http://LOCALHOST./',
+    'http://api.localhost/',
+  ];
+  for (const raw of internal) {
+    assert.throws(() => validateCallbackUrl(raw), (e) => isAppError(e, 'INVALID_CALLBACK_URL') && /webhookAllowPrivate/.test(e.message), raw);
+    assert.ok(validateCallbackUrl(raw, true), `${raw} with private targets allowed`);
+  }
+  // public addresses next to the private ranges stay allowed
+  for (const raw of ['http://172.32.0.1/', 'http://192.169.0.1/', 'http://11.0.0.1/', 'http://[2001:4860::8888]/', 'https://localhost.example.com/']) {
+    assert.ok(validateCallbackUrl(raw), raw);
+  }
 });
 
 test('rejects other schemes', () => {

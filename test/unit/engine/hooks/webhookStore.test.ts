@@ -11,7 +11,7 @@ test('create returns the secret once; list never shows it; delete removes', asyn
   assert.match(a.secret, /^whsec_/);
   assert.deepEqual(a.events, ['job.succeeded', 'job.failed', 'job.stopped']);
   assert.equal(a.createdBy, 'admin');
-  const b = await createWebhook(store, { url: 'http://10.0.0.1:81/x', events: ['job.stopped', 'job.failed', 'job.failed'], secret: 'my-own-secret-123456' }, 'admin', systemClock);
+  const b = await createWebhook(store, { url: 'http://10.0.0.1:81/x', events: ['job.stopped', 'job.failed', 'job.failed'], secret: 'my-own-secret-123456' }, 'admin', systemClock, true);
   assert.deepEqual(b.events, ['job.failed', 'job.stopped']);
   assert.equal(b.secret, 'my-own-secret-123456');
   const listed = listWebhooks(store);
@@ -29,6 +29,7 @@ test('create validates the url, the events and a given secret, and stores nothin
   const store = createMemoryControlStore();
   await assert.rejects(createWebhook(store, { url: 'file:///etc/passwd' }, 'a', systemClock), (e) => isAppError(e, 'INVALID_CALLBACK_URL'));
   await assert.rejects(createWebhook(store, { url: 'https://u:p@x.com/' }, 'a', systemClock), (e) => isAppError(e, 'INVALID_CALLBACK_URL'));
+  await assert.rejects(createWebhook(store, { url: 'http://10.0.0.1:81/x' }, 'a', systemClock), (e) => isAppError(e, 'INVALID_CALLBACK_URL'), 'a private address, by default');
   await assert.rejects(createWebhook(store, { url: 'https://x.com/', events: ['job.started'] }, 'a', systemClock), (e) => isAppError(e, 'VALIDATION_FAILED'));
   await assert.rejects(createWebhook(store, { url: 'https://x.com/', events: [] }, 'a', systemClock), (e) => isAppError(e, 'VALIDATION_FAILED'));
   await assert.rejects(createWebhook(store, { url: 'https://x.com/', secret: 'short' }, 'a', systemClock), (e) => isAppError(e, 'VALIDATION_FAILED'));
