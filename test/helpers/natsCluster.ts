@@ -116,8 +116,25 @@ async function waitJetStream(servers: readonly EmbeddedNats[]): Promise<void> {
   }
 }
 
-/** Starts three clustered nats-servers (JetStream, R3-capable) and waits until JetStream is usable. */
+/**
+ * Starts three clustered nats-servers (JetStream, R3-capable) and waits until JetStream is usable.
+ * Tries twice with fresh ports: the ports are reserved and released before the servers bind them, so
+ * a test file running alongside can take one meanwhile, and a route then never finds its peer (seen
+ * once in a full suite run as "no suitable peers for placement").
+ */
 export async function startTestCluster(opts: { syncInterval?: string } = {}): Promise<TestCluster> {
+  try {
+    return await startTestClusterOnce(opts);
+  } catch (first) {
+    try {
+      return await startTestClusterOnce(opts);
+    } catch (second) {
+      throw new AggregateError([first, second], `the test cluster did not start twice: ${message(first)} / ${message(second)}`);
+    }
+  }
+}
+
+async function startTestClusterOnce(opts: { syncInterval?: string }): Promise<TestCluster> {
   const bin = await findNatsServerBin();
   const ports = await reservePorts(SIZE * 3);
   const clientPort = (i: number) => ports[i] ?? 0;
