@@ -10,6 +10,7 @@ import { cachedSlots, effectiveClusters } from '../quota/shares.ts';
 
 import type { Coordinator, CoordinatorDeps, Owned } from './types.ts';
 import { stopStep } from './cooperativeStop.ts';
+import { createPeerJudge } from './peerJudge.ts';
 import { verifyJob } from './verification.ts';
 
 export type { Coordinator, CoordinatorConfig, CoordinatorDeps, CoordinatorStats } from './types.ts';
@@ -46,7 +47,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   let flushQueued = false;
   let claimQueued = false;
   let heartbeatTimer: unknown;
-  let startedAtMono = 0;
+  const judge = createPeerJudge(clock, config.failureDetectionTimeoutMs);
   let unsubscribe: (() => void) | undefined;
   /** Aborted on stop: cancels planning and verification in progress. */
   const lifetime = new AbortController();
@@ -381,8 +382,8 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   }
 
   function recoverOrphans() {
-    // Judge peers only after watching them for a full detection timeout ourselves.
-    if (clock.monotonic() - startedAtMono < config.failureDetectionTimeoutMs) return;
+    // Judge peers only after watching them for a full detection timeout ourselves, without a stall.
+    if (!judge.mayJudge()) return;
     const alive = new Set(liveness.alive('coord', config.failureDetectionTimeoutMs).map((x) => x.id));
     alive.add(id);
     for (const e of projection.active()) {
@@ -395,6 +396,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   }
 
   async function beat() {
+    judge.tick();
     try {
       await liveness.beat('coord', id, { owned: owned.size });
     } catch (err) {
@@ -414,7 +416,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     id,
     async start() {
       running = true;
-      startedAtMono = clock.monotonic();
+      judge.restart();
       unsubscribe = projection.onChange(onChange);
       await beat();
       scheduleClaims();
