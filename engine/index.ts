@@ -198,6 +198,7 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
       replayMs: core.replayMs,
       ...(core.coordinator ? { coordinator: core.coordinator } : {}),
       ...(core.worker ? { worker: core.worker } : {}),
+      retention: core.retention,
     });
     const sweep = setInterval(() => {
       identity.sweepExpiredTokens().catch((err: unknown) => logger.warn({ err }, 'expired-token sweep failed'));
@@ -205,7 +206,7 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
     sweep.unref();
     const hooks = config.roles.includes('coordinator')
       ? await retryUnavailable(
-          () => startHookDeliverer({ nc, eventLog, projection: core.projection, store: controlStore, config, clock: systemClock, logger }).catch((err: unknown) => {
+          () => startHookDeliverer({ nc, eventLog, projection: core.projection, store: controlStore, config, clock: systemClock, logger, onAttempt: metrics.webhookAttempt }).catch((err: unknown) => {
             throw isAppError(err) ? err : new AppError('UNAVAILABLE', 'could not create the webhook consumer', { cause: err });
           }),
           logger,

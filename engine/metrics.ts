@@ -3,7 +3,9 @@ import type { EventLog } from './eventlog/eventLog.ts';
 import { registerCoordinatorMetrics, registerWorkerMetrics, type CoordinatorStatsSource, type WorkerStatsSource } from './metrics/roleMetrics.ts';
 import { registerStreamMetrics } from './metrics/streamMetrics.ts';
 import { timedEventLog } from './metrics/timedEventLog.ts';
+import type { WebhookAttemptOutcome } from './hooks/deliverer.ts';
 import type { JobProjection } from './projections/jobProjection.ts';
+import type { Retention } from './retention/retention.ts';
 
 export type { CoordinatorStats, CoordinatorStatsSource, WorkerStats, WorkerStatsSource } from './metrics/roleMetrics.ts';
 
@@ -17,6 +19,8 @@ export interface MetricsSources {
   worker?: WorkerStatsSource;
   /** How long the start-up replay took, in ms (`EngineCore.replayMs`). */
   replayMs?: number;
+  /** This process's retention: its passes are counted into `jetjobs_retention_jobs_total`. */
+  retention?: Pick<Retention, 'onPass'>;
 }
 
 /** Options of {@link createMetrics}: the sources may be given here or later through `attach`. */
@@ -38,6 +42,8 @@ export interface Metrics {
   wrapEventLog<L extends EventLog>(log: L): L;
   /** Starts the stream, coordinator and worker metrics once the engine runs. Once only. */
   attach(sources: MetricsSources): void;
+  /** Counts one webhook attempt made by this process (`jetjobs_webhook_attempts_total`). */
+  webhookAttempt(outcome: WebhookAttemptOutcome): void;
   /** The registry, for tests and for adding metrics of other components. */
   readonly registry: Registry;
   /** Stops following the projection. */
@@ -85,7 +91,20 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     registers,
   });
 
+  const webhookAttempts = new Counter({
+    name: 'jetjobs_webhook_attempts_total',
+    help: 'Webhook delivery attempts made by this process, by outcome: delivered (2xx), retrying (failed, another attempt follows), failed (the last attempt failed).',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const retentionJobs = new Counter({
+    name: 'jetjobs_retention_jobs_total',
+    help: 'Retention work of this process, by action: compacted (JobCompacted appended), removed (dropped from this projection), strays (leftover task/delivery records purged).',
+    labelNames: ['action'],
+    registers,
+  });
   let unsubscribe: () => void = () => undefined;
+  let offRetention: () => void = () => undefined;
   let attached = false;
   const metrics: Metrics = {
     registry,
@@ -100,8 +119,19 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       if (sources.coordinator) registerCoordinatorMetrics(registry, sources.coordinator);
       if (sources.worker) registerWorkerMetrics(registry, sources.worker);
       if (sources.replayMs !== undefined) replaySeconds.observe(sources.replayMs / 1000);
+      if (sources.retention) {
+        offRetention = sources.retention.onPass((r) => {
+          retentionJobs.inc({ action: 'compacted' }, r.compacted);
+          retentionJobs.inc({ action: 'removed' }, r.removed);
+          retentionJobs.inc({ action: 'strays' }, r.strays);
+        });
+      }
     },
-    stop: () => unsubscribe(),
+    webhookAttempt: (outcome) => webhookAttempts.inc({ outcome }),
+    stop: () => {
+      unsubscribe();
+      offRetention();
+    },
   };
   if (opts.projection) {
     metrics.attach({
@@ -109,6 +139,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       ...(opts.coordinator ? { coordinator: opts.coordinator } : {}),
       ...(opts.worker ? { worker: opts.worker } : {}),
       ...(opts.replayMs === undefined ? {} : { replayMs: opts.replayMs }),
+      ...(opts.retention ? { retention: opts.retention } : {}),
     });
   }
   return metrics;

@@ -123,6 +123,9 @@ export const createPostWebhook = (opts: { allowPrivate: boolean }): PostFn => (u
     req.end(body);
   });
 
+/** How one delivery attempt ended. */
+export type WebhookAttemptOutcome = 'delivered' | 'retrying' | 'failed';
+
 /** Dependencies of {@link createHookHandler}. */
 export interface HookHandlerDeps {
   eventLog: EventLog;
@@ -131,6 +134,8 @@ export interface HookHandlerDeps {
   config: Pick<Config, 'callbackSecret' | 'webhookMaxAttempts' | 'webhookBackoffMs' | 'webhookTimeoutMs'> & Partial<Pick<Config, 'webhookAllowPrivate'>>;
   clock: Clock;
   logger: Logger;
+  /** Called after each attempt is logged: delivered, failed (will retry) or failed for good (metrics). */
+  onAttempt?: (outcome: WebhookAttemptOutcome) => void;
   /** @defaultValue {@link createPostWebhook} with the config's `webhookAllowPrivate` (off when absent) */
   post?: PostFn;
 }
@@ -251,6 +256,7 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
     const error = r.error ?? (r.status !== null && r.status >= 300 && r.status < 400 ? `HTTP ${r.status} (redirects are not followed)` : `HTTP ${r.status}`);
     const ev: WebhookDelivered | WebhookFailed = ok ? { type: 'WebhookDelivered', data, meta } : { type: 'WebhookFailed', data: { ...data, error, final }, meta };
     await eventLog.append(jobHookSubject(jobId), [ev], { msgId: `hook:${deliveryId}:${n}` });
+    deps.onAttempt?.(ok ? 'delivered' : final ? 'failed' : 'retrying');
     if (!ok) {
       const fields = { jobId, target: t.id, url: data.url, attempt: n, status: r.status, error };
       if (final) logger.warn(fields, 'webhook delivery failed for good');

@@ -57,6 +57,8 @@ export interface Retention {
   stop(): void;
   /** One pass now (joins the running one if any). */
   runOnce(): Promise<RetentionPassResult>;
+  /** Called with what each finished pass did (metrics). */
+  onPass(listener: (result: RetentionPassResult) => void): () => void;
 }
 
 /** A job type's effective rule: the per-type override over the global settings. */
@@ -177,6 +179,7 @@ export function createRetention(opts: RetentionOptions): Retention {
     await eventLog.purge(jobHookSubject(id));
   }
 
+  const passListeners = new Set<(result: RetentionPassResult) => void>();
   /** Stray ids taken from the projection and not yet settled (kept across passes while the store is away). */
   const strays = new Set<string>();
 
@@ -247,6 +250,7 @@ export function createRetention(opts: RetentionOptions): Retention {
     const ms = Math.round(clock.monotonic() - t0);
     if (unavailable !== undefined) logger.warn({ err: unavailable, ...result, ms }, 'retention pass cut short: event store unavailable; retrying next pass');
     else if (result.compacted + result.removed + result.strays + conflicts > 0) logger.info({ ...result, conflicts, ms }, 'retention pass');
+    for (const l of passListeners) l(result);
     return result;
   }
 
@@ -269,6 +273,10 @@ export function createRetention(opts: RetentionOptions): Retention {
 
   return {
     runOnce,
+    onPass(listener) {
+      passListeners.add(listener);
+      return () => void passListeners.delete(listener);
+    },
     start() {
       if (started) return;
       started = true;

@@ -43,7 +43,8 @@ async function setup(respond: (s: Sent, n: number) => PostResult, config: { webh
     return respond(s, sent.length);
   };
   const cfg = { callbackSecret: null, webhookMaxAttempts: config.webhookMaxAttempts ?? 3, webhookBackoffMs: 20, webhookTimeoutMs: 1000 };
-  const handle = createHookHandler({ eventLog: log, projection, store, config: cfg, clock: systemClock, logger: silentLogger, post });
+  const outcomes: string[] = [];
+  const handle = createHookHandler({ eventLog: log, projection, store, config: cfg, clock: systemClock, logger: silentLogger, post, onAttempt: (o) => outcomes.push(o) });
   const naks: { seq: number; delayMs: number }[] = [];
   const acked: number[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -65,7 +66,7 @@ async function setup(respond: (s: Sent, n: number) => PostResult, config: { webh
   const hookLog = async (jobId: string) =>
     (await log.readSubject(jobHookSubject(jobId))).flatMap((r) => r.events.map((e) => ({ type: e.type, data: e.data as WebhookAttemptData & { final?: boolean; error?: string }, time: r.time })));
   return {
-    log, store, projection, writer: createJobWriter(log), sent, naks, acked, hookLog, handlerErrors,
+    log, store, projection, writer: createJobWriter(log), sent, naks, acked, hookLog, handlerErrors, outcomes,
     close: async () => {
       for (const t of timers) clearTimeout(t);
       await consumer.stop();
@@ -130,6 +131,7 @@ describe('webhook handler', () => {
     const raw = JSON.stringify(await s.log.readSubject(jobHookSubject(id)));
     assert.ok(!raw.includes('token=abc') && !raw.includes(cbSecret) && !raw.includes(all.secret));
     assert.deepEqual(s.handlerErrors, []);
+    assert.deepEqual(s.outcomes, ['delivered', 'delivered']);
   });
 
   it('retries a failing target with growing delays and marks the last failure final', async () => {
@@ -147,6 +149,7 @@ describe('webhook handler', () => {
     assert.deepEqual(s.naks.filter((n) => n.seq === seq).map((n) => n.delayMs), [20, 40]);
     assert.ok(s.acked.includes(seq));
     assert.equal(s.sent.length, 3);
+    assert.deepEqual(s.outcomes, ['retrying', 'retrying', 'failed'], 'each logged attempt is reported (metrics)');
   });
 
   it('a repeated delivery of the record skips targets already delivered; a redelivery request sends again', async () => {

@@ -206,4 +206,27 @@ describe('createMetrics', () => {
       metrics.stop();
     }
   });
+
+  it('counts this process\'s webhook attempts by outcome and its retention work by action', async () => {
+    const projection = createJobProjection({ logger: silentLogger });
+    let report: ((r: { compacted: number; removed: number; strays: number }) => void) | undefined;
+    const m = createMetrics({ labels: {}, processMetrics: false, projection, retention: { onPass: (l) => ((report = l), () => undefined) } });
+    try {
+      m.webhookAttempt('delivered');
+      m.webhookAttempt('retrying');
+      m.webhookAttempt('retrying');
+      m.webhookAttempt('failed');
+      report!({ compacted: 3, removed: 2, strays: 0 });
+      report!({ compacted: 1, removed: 0, strays: 1 });
+      const s = parseExposition((await m.render()).text);
+      assert.equal(valueOf(s, 'jetjobs_webhook_attempts_total', { outcome: 'delivered' }), 1);
+      assert.equal(valueOf(s, 'jetjobs_webhook_attempts_total', { outcome: 'retrying' }), 2);
+      assert.equal(valueOf(s, 'jetjobs_webhook_attempts_total', { outcome: 'failed' }), 1);
+      assert.equal(valueOf(s, 'jetjobs_retention_jobs_total', { action: 'compacted' }), 4);
+      assert.equal(valueOf(s, 'jetjobs_retention_jobs_total', { action: 'removed' }), 2);
+      assert.equal(valueOf(s, 'jetjobs_retention_jobs_total', { action: 'strays' }), 1);
+    } finally {
+      m.stop();
+    }
+  });
 });

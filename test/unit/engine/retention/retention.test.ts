@@ -207,7 +207,10 @@ describe('retention: removal', () => {
     // (the compacted job's JobCompacted is later in the stream).
     const fresh = await w.newProcess();
     const r = createRetention({ eventLog: w.log, projection: fresh, config: { ...OFF }, clock: w.clock, logger: silentLogger, writer: true });
+    const reported: unknown[] = [];
+    r.onPass((x) => reported.push(x));
     assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 1 });
+    assert.deepEqual(reported, [{ compacted: 0, removed: 0, strays: 1 }], 'each pass is reported (metrics)');
     assert.deepEqual(await recordCounts(w, crashed), [0, 0, 0]);
     assert.deepEqual(await recordCounts(w, compacted), [1, 0, 1], 'a live job keeps its delivery log');
     assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 0 }, 'nothing left');
