@@ -26,6 +26,8 @@ export interface JetStreamEventLogOptions {
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 /** Messages per pull while following: large batches make replay fast (see the report in tests). */
 const FOLLOW_BATCH = 2_000;
+/** One pull of a subject read: short, see readSubject. */
+const READ_PULL_MS = 1_000;
 const READ_BATCH = 10_000;
 const FOLLOW_EXPIRES_MS = 5_000;
 /** A follower's consumer left behind by a crash is removed by the server after this. */
@@ -132,15 +134,22 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
       });
       let remaining = (await consumer.info(true)).num_pending;
       const out: LogRecord[] = [];
+      const deadline = Date.now() + timeout;
       while (remaining > 0) {
         const before = out.length;
-        const iter = await consumer.fetch({ max_messages: Math.min(remaining, READ_BATCH), expires: Math.max(timeout, 1_000) });
+        // A short pull: if a purge or rollup removed the messages counted above, a long one would
+        // wait for its whole expiry for messages that no longer exist (a history read racing a
+        // compaction took 5 s). An empty pull asks the server again how many are left.
+        const iter = await consumer.fetch({ max_messages: Math.min(remaining, READ_BATCH), expires: READ_PULL_MS });
         for await (const m of iter) {
           out.push(toRecord(m));
           remaining = m.info.pending === 0 ? 0 : remaining - 1;
           if (remaining === 0) break;
         }
-        if (out.length === before) break; // messages removed meanwhile (purge): nothing more to get
+        if (out.length === before) {
+          remaining = (await consumer.info(true)).num_pending; // 0 once they were removed
+          if (remaining > 0 && Date.now() > deadline) throw new AppError('UNAVAILABLE', `read ${subject}: ${remaining} messages not delivered within ${timeout} ms`);
+        }
       }
       return out;
     } catch (err) {

@@ -159,7 +159,7 @@ export function liveStream(deps: LiveStreamDeps, opts: LiveStreamOptions): Async
     };
 
     const onRecord = async (r: LogRecord): Promise<void> => {
-      if (done || failure !== undefined) return;
+      if (done || failure !== undefined || removed) return; // `removed` is a one-job stream's last message
       const s = parseSubject(r.subject);
       if (s === undefined || s.kind === 'worker-ev') return;
       if (jobId !== undefined && s.id !== jobId) return;
