@@ -83,18 +83,33 @@ function trackChild(child: ChildProcess): void {
   child.once('exit', () => liveChildren.delete(child));
 }
 
-/** Binds a throwaway listener on port 0 and returns the port the OS picked. */
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * Binds `n` throwaway listeners on port 0 at once and returns the ports the OS picked: distinct,
+ * since all are held until every one is known (two picked one after the other can be the same port,
+ * which once made the client and monitor ports collide).
+ */
+async function freePorts(host: string, n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (srv) =>
+          new Promise<number>((resolve, reject) => {
+            srv.once('error', reject);
+            srv.listen(0, host, () => {
+              const addr = srv.address();
+              resolve(typeof addr === 'object' && addr !== null ? addr.port : 0);
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  }
 }
+
+/** Tries of a start on ports we picked ourselves: another process may bind one before the server does. */
+const PORT_TRIES = 3;
 
 interface RenderedConfig {
   host: string;
@@ -182,27 +197,35 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
     throw new Error(`startEmbeddedNats: cluster.port must be a fixed port (the other members route to it), got ${opts.cluster.port}`);
   }
   const host = opts.host ?? DEFAULT_HOST;
-  const port = opts.port !== undefined && opts.port !== 0 ? opts.port : await freePort(host);
-  const httpPort = opts.httpPort !== undefined && opts.httpPort !== 0 ? opts.httpPort : await freePort(host);
+  const fixedPort = opts.port !== undefined && opts.port !== 0 ? opts.port : undefined;
+  const fixedHttpPort = opts.httpPort !== undefined && opts.httpPort !== 0 ? opts.httpPort : undefined;
+  let port = 0;
+  let httpPort = 0;
   await mkdir(opts.storeDir, { recursive: true });
   const configFile = join(opts.storeDir, 'nats-server.conf');
   const pidFile = join(opts.storeDir, 'nats-server.pid');
   await stopOrphan(pidFile, configFile);
-  await writeFile(
-    configFile,
-    renderConfig({
-      host,
-      port,
-      httpPort,
-      storeDir: opts.storeDir,
-      syncInterval: opts.syncInterval ?? DEFAULT_SYNC_INTERVAL,
-      maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-      pidFile,
-      ...(opts.logFile !== undefined ? { logFile: opts.logFile } : {}),
-      ...(opts.serverName !== undefined ? { serverName: opts.serverName } : {}),
-      ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
-    }),
-  );
+  /** Picks the ports not given and writes the config file with them. */
+  async function configure(): Promise<void> {
+    const picked = await freePorts(host, 2);
+    port = fixedPort ?? picked[0]!;
+    httpPort = fixedHttpPort ?? picked[1]!;
+    await writeFile(
+      configFile,
+      renderConfig({
+        host,
+        port,
+        httpPort,
+        storeDir: opts.storeDir,
+        syncInterval: opts.syncInterval ?? DEFAULT_SYNC_INTERVAL,
+        maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+        pidFile,
+        ...(opts.logFile !== undefined ? { logFile: opts.logFile } : {}),
+        ...(opts.serverName !== undefined ? { serverName: opts.serverName } : {}),
+        ...(opts.cluster !== undefined ? { cluster: opts.cluster } : {}),
+      }),
+    );
+  }
 
   let child: ChildProcess | undefined;
   let stderrTail = '';
@@ -259,7 +282,17 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
     if (child === c) child = undefined;
   }
 
-  await launch();
+  // ports we picked may be taken before the server binds them: pick again (fixed ports fail at once)
+  const picksPorts = fixedPort === undefined || fixedHttpPort === undefined;
+  for (let attempt = 1; ; attempt++) {
+    await configure();
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      if (!(picksPorts && attempt < PORT_TRIES && /address already in use/.test(stderrTail))) throw err;
+    }
+  }
   return {
     url: `nats://${host}:${port}`,
     port,
