@@ -140,12 +140,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       }
       if (e.state !== 'WAITING' || ctx.epoch > 0) unclaim(e.id);
     }
-    // A stop was requested and its owner lost it (requeued): nothing runs, so stop it now rather than
-    // claim it, which would wait for a slot in its VC's share (found by test/sim). Peers race; CAS picks one.
-    if (e.state === 'WAITING' && ctx.stopRequested && !writing.has(e.id) && !claiming.has(e.id)) {
-      void write(e, [{ kind: 'stop', force: true }], 'stop: requested before its owner was lost; nothing was running');
-      return;
-    }
+    if (stopIfOwnerLost(e)) return;
     // A job became claimable, or one left its VC's share (maybe a peer's): claims may fit now.
     if (e.state === 'WAITING' || (before !== undefined && isActiveState(before) && !isActiveState(e.state))) scheduleClaims();
   }
@@ -257,11 +252,29 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     }
   }
 
+  /**
+   * A stop was requested and its owner lost it (requeued): nothing runs, so stop it now rather than
+   * claim it, which would wait for a slot in its VC's share (found by test/sim). Peers race; CAS picks
+   * one. Checked on every change and again when our own write settles or fails (drive): a change seen
+   * while our requeue was still in flight must not be missed (found by test/sim: the job waited for a
+   * slot instead).
+   */
+  function stopIfOwnerLost(e: JobEntry): boolean {
+    if (e.state !== 'WAITING' || !ctxOf(e).stopRequested || writing.has(e.id) || claiming.has(e.id)) return false;
+    void write(e, [{ kind: 'stop', force: true }], 'stop: requested before its owner was lost; nothing was running');
+    return true;
+  }
+
   function drive(jobId: string) {
     if (!running) return;
     const e = projection.get(jobId);
     const o = owned.get(jobId);
-    if (!e || !o || writing.has(jobId)) return;
+    if (!e) return;
+    if (!o) {
+      stopIfOwnerLost(e);
+      return;
+    }
+    if (writing.has(jobId)) return;
     const s = e.snapshot;
     const pending = new Map<string, { nextAttempt: number; task: TaskPlan }>();
     for (const p of pendingTasks(s)) pending.set(p.task.taskId, p);
