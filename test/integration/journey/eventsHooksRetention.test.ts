@@ -231,6 +231,7 @@ describe('journey: retention', () => {
     const rhea = await userToken(base, 'rhea', 'operator');
     const job = await submit(base, { type: 'sleep', spec: { ms: 0, tasks: 3 }, name: 'short-lived' }, rhea);
     const done = await waitState(base, job.id, 'SUCCEEDED');
+    const watching = await openSse(base, `${API}/jobs/${job.id}/events`, rhea); // held open until the job is removed
     const compacted = await waitFor('compaction', async () => {
       const h = await history(base, job.id);
       return h.length === 1 && h[0]!.type === 'JobCompacted' ? h : undefined;
@@ -255,6 +256,12 @@ describe('journey: retention', () => {
       return r.status === 404 ? r : undefined;
     }, 8000, 100);
     assert.equal(gone.body.code, 'JOB_NOT_FOUND');
+    // the open stream of that job was told, as its last message, and then ended
+    await watching.until('the removal', (d) => d.some((m) => m.kind === 'removed'));
+    await waitFor('the stream ended', () => (watching.ended() ? true : undefined), 5000);
+    assert.deepEqual(watching.messages.at(-1)?.event, 'removed');
+    assert.equal(watching.messages.at(-1)?.id, undefined, 'a removal carries no id to resume from');
+    assert.deepEqual(watching.data().at(-1), { kind: 'removed', jobId: job.id });
     const records = await readJobsStream(svc.engine.natsUrl);
     const left = records.filter((r) => r.subject.includes(job.id));
     assert.deepEqual(left.map((r) => r.subject), [], 'no message of the job is left in the JOBS stream');

@@ -102,7 +102,8 @@ export type { SseMessage } from '../../helpers/sse.ts';
 
 /** A parsed live message (`data:` of a snapshot or an event). */
 export interface LiveData {
-  kind: 'snapshot' | 'event';
+  /** `removed` carries only `jobId` (it is not a stored record). */
+  kind: 'snapshot' | 'event' | 'removed';
   seq: number;
   jobId?: string;
   subject?: string;
