@@ -210,6 +210,9 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     let room = config.runningJobCapacity - owned.size - claiming.size;
     if (room <= 0) return;
     claimPasses++;
+    // Counted now, not at the last heartbeat: a heartbeat stuck in an outage would keep a dead peer's
+    // slots in the total (found by test/sim: one coordinator took a VC to three times its max).
+    liveCoordinators = countLiveCoordinators();
     const buckets = quotaBuckets(slotsFor(config.runningJobCapacity * liveCoordinators), projection.virtualClusterCounts(), claimingPerVc);
     const skip = (e: JobEntry) => claiming.has(e.id) || writing.has(e.id);
     for (const { entry: e, vc } of claimOrder(buckets, (name) => projection.waiting(name), priorityOf, skip)) {
@@ -408,6 +411,11 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     }
   }
 
+  /** Coordinators alive in our view (heartbeat seen within the detection timeout), ourselves included. */
+  function countLiveCoordinators(): number {
+    return new Set(liveness.alive('coord', config.failureDetectionTimeoutMs).map((x) => x.id)).add(id).size;
+  }
+
   async function beat() {
     judge.tick();
     try {
@@ -415,7 +423,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     } catch (err) {
       log.warn({ err }, 'heartbeat failed');
     }
-    const coordinators = new Set(liveness.alive('coord', config.failureDetectionTimeoutMs).map((x) => x.id)).add(id).size;
+    const coordinators = countLiveCoordinators();
     if (coordinators !== liveCoordinators) {
       // The number of live coordinators sets the cluster's slots: a change may make room for claims.
       liveCoordinators = coordinators;

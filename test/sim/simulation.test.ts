@@ -73,6 +73,9 @@ describe('deterministic simulation', () => {
       // A requeue seen by the requeuing coordinator before its own append was acknowledged: the
       // stop-requested job waited for a VC slot instead of being stopped at once (coordinator.ts stopIfOwnerLost).
       { seed: 692390163, path: '460:0:0:1:0:1:1:7:16:22:22:22:29:29:29:29:36:36:37:35:36:41:41:41:41:41:46:46:46:46:46:51:55:56:57:48:48:48:50:48:54:55:58:60:58:58:58:58:58:64:66:63:65:63:63:64:64:62:62:42:0:53' },
+      // A coordinator whose heartbeat was stuck in an outage still counted a retired peer's slots at
+      // its next claim pass and took a VC to three times its max (coordinator.ts countLiveCoordinators).
+      { seed: 951150069, path: '277:0:2:1:1:1:1:2:2:2:2:2:2:2:2:8:7:10:12:21:27:14:23:25:29:30:30:34:35:37:29:34:35:21:21' },
     ];
     const simEnv = createSimEnv();
     for (const pin of pins) {
