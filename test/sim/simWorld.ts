@@ -165,7 +165,8 @@ export class SimWorld {
     this.truth.apply(r);
     const after = id !== undefined ? this.truth.get(id) : undefined;
     if (id !== undefined && after && TERMINAL_STATES.has(after.state)) this.#stopEnded(id, after.state);
-    if (after && (r.events as JobEvent[]).some((ev) => ev.type === 'JobClaimed')) this.#checkShares(after.snapshot.context.virtualCluster);
+    const claimed = (r.events as JobEvent[]).find((ev) => ev.type === 'JobClaimed');
+    if (after && claimed) this.#checkShares(after.snapshot.context.virtualCluster, Date.parse(claimed.meta.at) - (this.clock.now() - this.clock.monotonic()));
   }
 
   /**
@@ -191,12 +192,14 @@ export class SimWorld {
    * coordinator. Slots = runningJobCapacity × coordinators, counting those gone less than a
    * detection timeout plus a heartbeat ago (a coordinator counts its peers at each heartbeat, from
    * the liveness bucket, where a dead one stays until the detection timeout).
-   * Jobs claimed before coordinators died may stay above a smaller share: only claims are judged.
+   * Jobs claimed before coordinators died may stay above a smaller share: only claims are judged,
+   * by the coordinators there were when the claim was decided (its `meta.at`): an append held up by a
+   * partition lands later, when the peers it rightly counted may be gone (found by a 7,000-run hunt).
    */
-  #checkShares(vc: string): void {
+  #checkShares(vc: string, decidedAtMs: number): void {
     const c = this.#opts.config;
-    const now = this.clock.monotonic();
-    const recent = this.nodes.filter((n) => n.proc.kind === 'coord' && (n.goneAtMs === undefined || now - n.goneAtMs <= c.failureDetectionTimeoutMs + c.heartbeatMs)).length;
+    const at = Math.min(this.clock.monotonic(), decidedAtMs);
+    const recent = this.nodes.filter((n) => n.proc.kind === 'coord' && (n.goneAtMs === undefined || at - n.goneAtMs <= c.failureDetectionTimeoutMs + c.heartbeatMs)).length;
     const coordinators = Math.max(1, recent, this.#livenessView.alive('coord', c.failureDetectionTimeoutMs).length);
     const max = vcSlots(SIM_VIRTUAL_CLUSTERS, c.runningJobCapacity * coordinators).get(vc)?.max ?? 0;
     const active = this.truth.virtualClusterCounts().get(vc)?.active ?? 0;

@@ -73,9 +73,10 @@ describe('deterministic simulation', () => {
       // A requeue seen by the requeuing coordinator before its own append was acknowledged: the
       // stop-requested job waited for a VC slot instead of being stopped at once (coordinator.ts stopIfOwnerLost).
       { seed: 692390163, path: '460:0:0:1:0:1:1:7:16:22:22:22:29:29:29:29:36:36:37:35:36:41:41:41:41:41:46:46:46:46:46:51:55:56:57:48:48:48:50:48:54:55:58:60:58:58:58:58:58:64:66:63:65:63:63:64:64:62:62:42:0:53' },
-      // A coordinator whose heartbeat was stuck in an outage still counted a retired peer's slots at
-      // its next claim pass and took a VC to three times its max (coordinator.ts countLiveCoordinators).
+      // Claims decided while the peers were alive landed after a partition healed, when those peers
+      // were gone: the VC-share check must judge a claim by when it was decided (simWorld #checkShares).
       { seed: 951150069, path: '277:0:2:1:1:1:1:2:2:2:2:2:2:2:2:8:7:10:12:21:27:14:23:25:29:30:30:34:35:37:29:34:35:21:21' },
+      { seed: 951192981, path: '2712:0:3:2:2:2:3:3:3:3:3:3:3:3:3:10:8:8:8:8:8:8:9:14:18:11:14:13:13:13:15:18:31:34:38:40:41:42:41:41:41:41:41:41:41:41:41:41:44:38:46:41:43:45:44:44:47:44:44:44' },
     ];
     const simEnv = createSimEnv();
     for (const pin of pins) {
