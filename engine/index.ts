@@ -153,7 +153,7 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
         return jsLog.purge(subject);
       },
     };
-    const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
+    const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver, logger });
     const liveness = createKvLiveness({ nc, clock: systemClock });
     const registry = createJobTypeRegistry(builtinJobTypes());
     const controlStore = createKvControlStore({ nc, logger });

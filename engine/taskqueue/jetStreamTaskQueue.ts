@@ -8,8 +8,10 @@ import {
   type ConsumerMessages,
   type JetStreamManager,
   type JsMsg,
+  type SeqMsgRequest,
 } from '@nats-io/jetstream';
 import { jserrors } from '@nats-io/jetstream/internal';
+import { silentLogger, type Logger } from '../log.ts';
 import { onReconnect, toAppError } from '../nats/connection.ts';
 import { STREAM_TASKS, taskSubject } from '../subjects.ts';
 import type { ConsumeOptions, Delivery, TaskConsumer, TaskMessage, TaskQueue, TaskQueueOptions } from './taskQueue.ts';
@@ -24,6 +26,8 @@ export interface JetStreamTaskQueueOptions extends TaskQueueOptions {
   durablePrefix?: string;
   /** Timeout of publish / ack / consumer requests. @defaultValue 5000 */
   requestTimeoutMs?: number;
+  /** Where a consumer found blind after a server crash is reported. @defaultValue silent */
+  logger?: Logger;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
@@ -32,6 +36,8 @@ const FETCH_EXPIRES_MS = 5_000;
 /** A pull that outlives this is abandoned (the client's heartbeat checks should end it first). */
 const FETCH_GUARD_MS = FETCH_EXPIRES_MS + 5_000;
 const RETRY_MIN_MS = 250;
+/** How often a pool checks that its consumer still sees what the stream holds. */
+const BLIND_CHECK_MS = 10_000;
 const RETRY_MAX_MS = 5_000;
 
 const encoder = new TextEncoder();
@@ -51,6 +57,7 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
   const prefix = opts.durablePrefix ?? 'pool-';
   const timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const { nc, ackWaitMs, maxDeliver } = opts;
+  const logger = opts.logger ?? silentLogger;
   const js = jetstream(nc, { timeout });
   let jsmP: Promise<JetStreamManager> | undefined;
   const jsm = () => (jsmP ??= js.jetstreamManager(false));
@@ -92,6 +99,37 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
     return js.consumers.get(stream, name);
   }
 
+  /**
+   * True when the pool's consumer cannot see messages the stream holds. After a kill -9, a work
+   * queue that was empty can come back with its sequence reset while the consumer kept its ack
+   * floor (nats-server#6881, fixed only in 2.14): tasks stored at or below that floor are never
+   * delivered. The consumer is read first, so its sequences name messages that existed then;
+   * a stream's last sequence never goes down otherwise.
+   */
+  async function consumerIsBlind(pool: string): Promise<boolean> {
+    const m = await jsm();
+    const ci = await m.consumers.info(stream, prefix + pool);
+    const si = await m.streams.info(stream);
+    if (ci.delivered.stream_seq > si.state.last_seq) return true;
+    // the server's MSG.GET takes next_by_subj (since 2.9); the client types it for direct gets only
+    const first: SeqMsgRequest = { seq: 1, next_by_subj: taskSubject(pool) } as SeqMsgRequest;
+    const oldest = await m.streams.getMessage(stream, first);
+    return oldest !== null && oldest.seq <= ci.ack_floor.stream_seq;
+  }
+
+  /** Checks twice (a moment apart) and, if the consumer is still blind, makes it anew. */
+  async function healIfBlind(pool: string): Promise<boolean> {
+    if (!(await consumerIsBlind(pool))) return false;
+    await new Promise((r) => setTimeout(r, RETRY_MIN_MS));
+    if (!(await consumerIsBlind(pool))) return false;
+    logger.warn({ stream, consumer: prefix + pool }, 'task consumer is ahead of its stream after a nats-server crash; recreating it (tasks it held may run again)');
+    const m = await jsm();
+    await m.consumers.delete(stream, prefix + pool).catch((err: unknown) => {
+      if (!(err instanceof jserrors.ConsumerNotFoundError)) throw err;
+    });
+    return true;
+  }
+
   function toDelivery(m: JsMsg, task: TaskMessage, settle: () => void): Delivery {
     return {
       task,
@@ -122,6 +160,8 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
     const inflight = new Set<Promise<void>>();
     let wakeLoop: (() => void) | undefined;
     let iter: ConsumerMessages | undefined;
+    /** When the next blindness check is due (performance.now()); 0 = at once (start, reconnect). */
+    let checkDueAt = 0;
     const wake = () => {
       const w = wakeLoop;
       wakeLoop = undefined;
@@ -156,7 +196,10 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
     });
 
     // a pull made before a server restart is gone: make a new one now, not when its guard fires
-    const stopWatch = onReconnect(nc, () => void iter?.close());
+    const stopWatch = onReconnect(nc, () => {
+      checkDueAt = 0; // the server may have come back from a crash with its sequences reset
+      void iter?.close();
+    });
 
     function start(m: JsMsg): void {
       let task: TaskMessage;
@@ -193,6 +236,13 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
         try {
           consumer ??= await ensureConsumer(pool);
           if (draining) break;
+          if (performance.now() >= checkDueAt) {
+            checkDueAt = performance.now() + BLIND_CHECK_MS;
+            if (await healIfBlind(pool)) {
+              consumer = undefined;
+              continue;
+            }
+          }
           const it = await consumer.fetch({ max_messages: concurrency - inflight.size, expires: FETCH_EXPIRES_MS });
           iter = it;
           if (draining) void it.close();

@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isAppError } from '../../../engine/errors.ts';
@@ -221,6 +223,36 @@ describe('JetStream task queue', () => {
     assert.equal(got.filter((t) => t === 'before').length, 1);
     assert.ok(got.filter((t) => t === 'after-restart').length <= 2, `${got.join(',')}`);
     assert.equal(got.filter((t) => t === 'after-crash').length, 1);
+  });
+
+  it('a consumer left ahead of its stream (as a nats-server kill -9 can leave it) is made anew and delivers', async () => {
+    // nats-server#6881: an emptied work queue can come back from a crash with its sequence reset
+    // (the crash lost the stream's index) while the consumer kept its ack floor, so new tasks at or
+    // below that floor are never delivered. Made here on purpose: the stream's files are removed
+    // while the server is down, which is what such a crash leaves behind.
+    await using own = await startTestNats();
+    const nc2 = await connectTest(own.url);
+    try {
+      const q = createJetStreamTaskQueue({ nc: nc2, ackWaitMs: 30_000, maxDeliver: 5, requestTimeoutMs: 1_000 });
+      const pool = newPool();
+      const got: string[] = [];
+      const c = q.consume(pool, 2, async (d) => {
+        got.push(d.task.taskId);
+        await d.ack();
+      });
+      for (const id of ['a', 'b', 'c']) await q.dispatch(pool, task(pool, id));
+      await waitFor(() => got.length === 3, 'the first three tasks');
+      await own.stop();
+      const msgs = join(own.storeDir, 'jetstream', '$G', 'streams', STREAM_TASKS, 'msgs');
+      for (const f of await readdir(msgs)) await rm(join(msgs, f));
+      await own.restart();
+      await retryUnavailable(() => q.dispatch(pool, task(pool, 'after-reset')));
+      await waitFor(() => got.includes('after-reset'), 'the task stored below the consumer\'s old ack floor');
+      await c.drain();
+      assert.deepEqual(got.sort(), ['a', 'after-reset', 'b', 'c']);
+    } finally {
+      await nc2.close();
+    }
   });
 
   it('dispatch to an invalid pool name is rejected before anything is sent', async () => {
