@@ -7,6 +7,7 @@ import type { JobEntry } from '../projections/jobProjection.ts';
 import { jobEvSubject } from '../subjects.ts';
 import { claimOrder, quotaBuckets } from '../quota/claimQuota.ts';
 import { cachedSlots, effectiveClusters } from '../quota/shares.ts';
+import { mayDispatch } from '../quota/taskShares.ts';
 
 import type { Coordinator, CoordinatorDeps, Owned } from './types.ts';
 import { stopStep } from './cooperativeStop.ts';
@@ -43,6 +44,10 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   const dirty = new Set<string>();
   const starved = new Set<string>();
   let inflightTasks = 0;
+  /** VC → tasks in flight of our jobs in it (sums to inflightTasks). */
+  const inflightPerVc = new Map<string, number>();
+  /** The VCs' shares of the task window, recomputed when the window or the definitions change. */
+  const taskSlotsFor = cachedSlots(deps.virtualClusters ?? (() => defaultClusters));
   let running = false;
   let flushQueued = false;
   let claimQueued = false;
@@ -90,6 +95,22 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     }, config.retryBackoffMs);
   }
 
+  /** Counts `n` tasks (negative: answered or dropped) in or out of flight for a job of `vc`. */
+  function countInflight(vc: string, n: number) {
+    inflightTasks += n;
+    const k = (inflightPerVc.get(vc) ?? 0) + n;
+    if (k > 0) inflightPerVc.set(vc, k);
+    else inflightPerVc.delete(vc);
+  }
+
+  /** VCs of our jobs that have tasks ready but no slot (besides `except`). */
+  function* wantingVcs(except: string): Generator<string> {
+    for (const id of starved) {
+      const o = id === except ? undefined : owned.get(id);
+      if (o) yield o.vc;
+    }
+  }
+
   function window(): number {
     const workers = liveness.alive('worker', config.failureDetectionTimeoutMs).length;
     return config.maxTasksPerWorker * Math.max(1, workers);
@@ -106,7 +127,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     const o = owned.get(jobId);
     if (!o) return;
     owned.delete(jobId);
-    inflightTasks -= o.dispatched.size;
+    countInflight(o.vc, -o.dispatched.size);
     for (const r of o.retries.values()) clock.clearTimeout(r.timer);
     clock.clearTimeout(o.stopTimer);
     o.abort.abort('released'); // a string reason: no DOMException (and stack) per job
@@ -127,7 +148,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       const o = owned.get(e.id);
       if (!o || o.epoch !== ctx.epoch) {
         if (o) release(e.id, 'epoch changed');
-        owned.set(e.id, { epoch: ctx.epoch, dispatched: new Map(), retries: new Map(), verifying: false, abort: new AbortController() });
+        owned.set(e.id, { epoch: ctx.epoch, vc: ctx.virtualCluster, dispatched: new Map(), retries: new Map(), verifying: false, abort: new AbortController() });
       }
       markDirty(e.id);
     } else {
@@ -286,7 +307,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       const p = pending.get(taskId);
       if (!p || p.nextAttempt > attempt) {
         o.dispatched.delete(taskId);
-        inflightTasks--;
+        countInflight(o.vc, -1);
         freed = true;
       }
     }
@@ -338,11 +359,12 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   function dispatch(e: JobEntry, o: Owned, pending: Map<string, { nextAttempt: number; task: TaskPlan }>) {
     const ctx = ctxOf(e);
     const limit = window();
+    const slots = taskSlotsFor(limit);
     for (const { task, nextAttempt } of pending.values()) {
       if (o.dispatched.has(task.taskId)) continue;
       const retry = o.retries.get(task.taskId);
       if (retry && !retry.due) continue;
-      if (inflightTasks >= limit) {
+      if (!mayDispatch(o.vc, { limit, total: inflightTasks, inflight: inflightPerVc, slots, wanting: wantingVcs(e.id) })) {
         starved.add(e.id);
         return;
       }
@@ -365,14 +387,14 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
 
   function send(e: JobEntry, o: Owned, ctx: JobContext, task: TaskPlan, attempt: number) {
     o.dispatched.set(task.taskId, attempt);
-    inflightTasks++;
+    countInflight(o.vc, 1);
     taskQueue
       .dispatch(config.pool, { jobId: e.id, taskId: task.taskId, attempt, epoch: o.epoch, type: ctx.type, payload: task.payload, spec: ctx.spec })
       .catch((err: unknown) => {
         log.warn({ jobId: e.id, taskId: task.taskId, err }, 'dispatch failed; will retry');
         if (owned.get(e.id) === o && o.dispatched.get(task.taskId) === attempt) {
           o.dispatched.delete(task.taskId);
-          inflightTasks--;
+          countInflight(o.vc, -1);
         }
         clock.setTimeout(() => markDirty(e.id), config.retryBackoffMs);
       });

@@ -54,6 +54,8 @@ export interface Coordinator {
 /** Local, non-durable bookkeeping for a job this coordinator owns. */
 export interface Owned {
   epoch: number;
+  /** The job's virtual cluster: its tasks in flight count against that VC's share of the workers. */
+  vc: string;
   /** taskId → attempt dispatched and not yet answered. */
   dispatched: Map<string, number>;
   /** taskId → pending retry: its backoff timer, and whether it is due. */

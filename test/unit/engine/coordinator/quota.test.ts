@@ -1,6 +1,7 @@
 /** Virtual-cluster shares: what a claim pass runs, over the in-memory engine. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { JobType } from '../../../../engine/jobtypes/jobType.ts';
 import { startHarness, until, type Harness } from './harness.ts';
 
 const twoVcs = [
@@ -94,6 +95,78 @@ describe('coordinator: virtual-cluster shares', () => {
       await until('all claimed', () => order.length === 4);
       assert.deepEqual(order, [high1, high2, mid, low]);
       assert.ok(c.stats().claimPasses >= 4);
+    } finally {
+      await h.close();
+    }
+  });
+
+  /**
+   * A job type that counts its tasks running at once per tag (the test gives each VC's jobs their
+   * own tag); each start also records `sample()`, whatever the test wants to know at that moment.
+   */
+  function probe(sample: () => boolean = () => true) {
+    const running = new Map<string, number>();
+    const starts: { tag: string; running: number; sampled: boolean }[] = [];
+    const type: JobType<{ tag: string; tasks: number; ms: number }> = {
+      name: 'probe',
+      specSchema: {
+        type: 'object', additionalProperties: false, required: ['tag', 'tasks', 'ms'],
+        properties: { tag: { type: 'string' }, tasks: { type: 'integer' }, ms: { type: 'integer' } },
+      },
+      async plan(spec) {
+        return Array.from({ length: spec.tasks }, (_, i) => ({ taskId: `t${i}`, payload: null, items: 1, bytes: 0 }));
+      },
+      async run(spec) {
+        const n = (running.get(spec.tag) ?? 0) + 1;
+        running.set(spec.tag, n);
+        starts.push({ tag: spec.tag, running: n, sampled: sample() });
+        await new Promise((r) => setTimeout(r, spec.ms));
+        running.set(spec.tag, (running.get(spec.tag) ?? 1) - 1);
+        return { itemsDone: 1, itemsFailed: 0, bytesDone: 0, failures: [] };
+      },
+      async verify() {
+        return { ok: true };
+      },
+    };
+    /** Most tasks of `tag` running at once (counted at starts where `sample()` held, if `sampled`). */
+    const peak = (tag: string, sampled = false) =>
+      Math.max(0, ...starts.filter((x) => x.tag === tag && (!sampled || x.sampled)).map((x) => x.running));
+    return { type, peak };
+  }
+
+  it('keeps a VC\'s tasks in flight within its max share of the worker slots', async () => {
+    const p = probe();
+    // one worker of 10 slots: a may use 50 % of them, however many tasks its one job has
+    const h = await startHarness({ maxTasksPerWorker: 10, workerConcurrency: 10, virtualClusters: twoVcs, extraTypes: [p.type as JobType] });
+    try {
+      await h.startWorker('w1');
+      await h.startCoordinator('c1');
+      const id = await h.submit({ type: 'probe', spec: { tag: 'a', tasks: 30, ms: 20 }, virtualCluster: 'a' });
+      await until('the job finished', () => h.job(id).state === 'SUCCEEDED', 20_000);
+      assert.equal(p.peak('a'), 5);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('gives a VC its guaranteed worker slots back from one that borrowed them all, as those tasks finish', async () => {
+    let ja = '';
+    // sampled: a still has tasks the coordinator has not dispatched
+    const p = probe(() => h.dispatched.filter((d) => d.task.jobId === ja).length < 200);
+    const vcs = [
+      { name: 'a', capacity: 30, maxCapacity: 100 },
+      { name: 'b', capacity: 70, maxCapacity: 100 },
+    ];
+    const h = await startHarness({ maxTasksPerWorker: 10, workerConcurrency: 10, virtualClusters: vcs, extraTypes: [p.type as JobType] });
+    try {
+      await h.startWorker('w1');
+      await h.startCoordinator('c1');
+      ja = await h.submit({ type: 'probe', spec: { tag: 'a', tasks: 200, ms: 20 }, virtualCluster: 'a' });
+      await until('a borrowed every slot', () => p.peak('a') === 10);
+      const jb = await h.submit({ type: 'probe', spec: { tag: 'b', tasks: 60, ms: 20 }, virtualCluster: 'b' });
+      await until('both jobs finished', () => h.job(ja).state === 'SUCCEEDED' && h.job(jb).state === 'SUCCEEDED', 30_000);
+      // while a still had tasks to run, b reached its guarantee (7 of 10) and never more
+      assert.equal(p.peak('b', true), 7);
     } finally {
       await h.close();
     }
