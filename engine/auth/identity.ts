@@ -73,6 +73,8 @@ export interface IdentityOptions {
   logger: Pick<Logger, 'info' | 'warn'>;
   /** scrypt cost of new hashes (tests lower it). @defaultValue {@link DEFAULT_SCRYPT_PARAMS} */
   scryptParams?: ScryptParams;
+  /** Checks a password against a stored hash (tests count the calls). @defaultValue {@link verifyPassword} */
+  verifyPassword?: (password: string, stored: string) => Promise<boolean>;
   /** Whether a VC still has unfinished jobs (its deletion is refused then); from the job projection. */
   hasUnfinishedJobs?: (virtualCluster: string) => boolean;
 }
@@ -116,6 +118,7 @@ export function createIdentity(opts: IdentityOptions): Identity {
   const { store, config, clock, logger } = opts;
   const random = opts.random ?? randomBytes;
   const params = opts.scryptParams ?? DEFAULT_SCRYPT_PARAMS;
+  const verify = opts.verifyPassword ?? verifyPassword;
   const iso = (ms: number) => new Date(ms).toISOString();
   // Verified against when the user is unknown, so that case costs what a wrong password costs.
   let dummyHash: Promise<string> | undefined;
@@ -224,10 +227,10 @@ export function createIdentity(opts: IdentityOptions): Identity {
     async login(name, password, ttlMs) {
       const user = record(name);
       if (user === undefined || password.length > PASSWORD_MAX_LENGTH) {
-        await verifyPassword(password, await dummy());
+        await verify(password, await dummy());
         throw invalidCredentials();
       }
-      if (!(await verifyPassword(password, user.value.passwordHash))) throw invalidCredentials();
+      if (!(await verify(password, user.value.passwordHash))) throw invalidCredentials();
       const ttl = Math.max(1, Math.min(ttlMs ?? config.tokenTtlMs, config.tokenMaxTtlMs));
       const now = clock.now();
       const token = newToken(random);
@@ -258,10 +261,10 @@ export function createIdentity(opts: IdentityOptions): Identity {
     async checkPassword(name, password) {
       const user = record(name);
       if (user === undefined || password.length > PASSWORD_MAX_LENGTH) {
-        await verifyPassword(password, await dummy());
+        await verify(password, await dummy());
         return false;
       }
-      return verifyPassword(password, user.value.passwordHash);
+      return verify(password, user.value.passwordHash);
     },
 
     async createUser(u) {

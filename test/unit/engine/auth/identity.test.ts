@@ -1,11 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Clock } from '../../../../engine/clock.ts';
-import { createMemoryControlStore, type ControlStore } from '../../../../engine/controlstore/controlStore.ts';
+import { controlKey, createMemoryControlStore, type ControlStore } from '../../../../engine/controlstore/controlStore.ts';
 import { isAppError, type ErrorCode } from '../../../../engine/errors.ts';
 import { silentLogger } from '../../../../engine/log.ts';
 import { createIdentity, type Identity, type IdentityOptions } from '../../../../engine/auth/identity.ts';
 import { tokenId } from '../../../../engine/auth/tokens.ts';
+import { verifyPassword } from '../../../../engine/auth/passwords.ts';
 
 /** Cheap scrypt for tests; production uses DEFAULT_SCRYPT_PARAMS. */
 const FAST = { N: 2 ** 10, r: 8, p: 1 };
@@ -97,20 +98,24 @@ describe('identity: login and tokens', () => {
   });
 
   it('an unknown user costs a password verification too (no timing shortcut)', async () => {
-    const { identity } = setup({ scryptParams: { N: 2 ** 14, r: 8, p: 1 } });
+    // Counted, not timed: each login runs one scrypt verification at the same cost parameters.
+    const checked: string[] = [];
+    const { identity, store } = setup({
+      verifyPassword: (password, stored) => {
+        checked.push(stored);
+        return verifyPassword(password, stored);
+      },
+    });
     await identity.createUser({ name: 'alice', password: PW, role: 'viewer' });
-    const median = async (fn: () => Promise<unknown>) => {
-      const ts: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t0 = performance.now();
-        await fn().catch(() => undefined);
-        ts.push(performance.now() - t0);
-      }
-      return ts.sort((a, b) => a - b)[2]!;
-    };
-    const wrongPassword = await median(() => identity.login('alice', 'wrong password!!'));
-    const unknownUser = await median(() => identity.login('nobody', 'wrong password!!'));
-    assert.ok(unknownUser > wrongPassword * 0.4, `unknown user ${unknownUser.toFixed(1)} ms vs wrong password ${wrongPassword.toFixed(1)} ms`);
+    const cost = (hash: string) => hash.split('$').slice(0, 4).join('$'); // scrypt$N$r$p
+    const aliceHash = store.get<{ passwordHash: string }>(controlKey('user', 'alice'))!.value;
+    await rejectsWith(identity.login('alice', 'wrong password!!'), 'INVALID_CREDENTIALS');
+    await rejectsWith(identity.login('nobody', 'wrong password!!'), 'INVALID_CREDENTIALS');
+    await rejectsWith(identity.login('alice', 'x'.repeat(10_000)), 'INVALID_CREDENTIALS');
+    assert.equal(checked.length, 3);
+    assert.equal(checked[0], aliceHash.passwordHash);
+    assert.notEqual(checked[1], aliceHash.passwordHash);
+    assert.deepEqual(checked.map(cost), Array(3).fill(cost(aliceHash.passwordHash)));
   });
 
   it('tokens expire; ttl is bounded by tokenMaxTtlMs', async () => {
