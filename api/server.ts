@@ -11,6 +11,7 @@ import { authPlugin } from './auth.ts';
 import { clientErrorHandler, installErrorHandlers, sendError } from './errorResponses.ts';
 import { POISONING_ACTION, registerJsonBodyParser } from './jsonBody.ts';
 import { registerOpenApi } from './openapi.ts';
+import { errorResponses } from './schemas/common.ts';
 import { authRoutes } from './routes/auth.ts';
 import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -135,10 +136,18 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   void app.register(healthRoutes, { service });
   const metrics = opts.metrics;
   if (metrics) {
-    // Scraped often: keep it out of the request log unless it fails.
-    app.get('/metrics', { logLevel: 'warn', schema: { hide: true }, config: { auth: settings.metricsPublic ? 'public' : 'admin' } }, async (_req, reply) => {
-      const m = await metrics();
-      return reply.type(m.contentType).send(m.text);
+    const schema = {
+      tags: ['system'],
+      description: 'Prometheus metrics (text exposition format 0.0.4); names in docs/operations.md.',
+      response: { 200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses },
+    };
+    // In a plugin, like the other routes, so the OpenAPI generator sees it.
+    void app.register(async (r) => {
+      // Scraped often: keep it out of the request log unless it fails.
+      r.get('/metrics', { logLevel: 'warn', schema, config: { auth: settings.metricsPublic ? 'public' : 'admin' } }, async (_req, reply) => {
+        const m = await metrics();
+        return reply.type(m.contentType).send(m.text);
+      });
     });
   }
   return app;
