@@ -10,7 +10,6 @@ import { connect } from '@nats-io/transport-node';
 
 const url = process.argv[2] ?? 'nats://127.0.0.1:14222';
 const nc = await connect({ servers: url, name: 'example-subscriber' });
-console.error(`listening on ${url} for job.*.ev, job.*.task, job.*.hook and worker.*.ev (Ctrl-C to stop)`);
 const decoder = new TextDecoder();
 for (const filter of ['job.*.ev', 'job.*.task', 'job.*.hook', 'worker.*.ev']) {
   const sub = nc.subscribe(filter);
@@ -22,4 +21,6 @@ for (const filter of ['job.*.ev', 'job.*.task', 'job.*.hook', 'worker.*.ev']) {
     }
   })();
 }
+await nc.flush(); // the server has our subscriptions: nothing published from now on is missed
+console.error(`listening on ${url} for job.*.ev, job.*.task, job.*.hook and worker.*.ev (Ctrl-C to stop)`);
 process.on('SIGINT', () => void nc.drain().then(() => process.exit(0)));
