@@ -189,8 +189,11 @@ describe('journey: access and controls', () => {
     assert.deepEqual([resumedEv?.meta.actor, resumedEv?.meta.reason], ['user:olga', 'back']);
 
     // rerun: a new job with the same work and a link back
-    const rerun = await http<JobView>(base, 'POST', `${API}/jobs/${job.id}/rerun`, undefined, as(olga));
+    const rerun = await http<JobView>(base, 'POST', `${API}/jobs/${job.id}/rerun`, { reason: 'once more' }, as(olga));
     assert.equal(rerun.status, 201);
+    // recorded on the new job: who asked, why, and which job it repeats
+    const submitted = (await history(base, rerun.body.id)).find((e) => e.type === 'JobSubmitted');
+    assert.deepEqual([submitted?.meta.actor, submitted?.meta.reason], ['user:olga', 'once more']);
     assert.notEqual(rerun.body.id, job.id);
     assert.deepEqual([rerun.body.rerunOf, rerun.body.type, rerun.body.name, rerun.body.owner], [job.id, 'sleep', 'pausable', 'olga']);
     assert.deepEqual(rerun.body.spec, job.spec);
@@ -200,6 +203,8 @@ describe('journey: access and controls', () => {
     // deactivate: hidden from the default list, shown with active=all (and active=false)
     const deact = await http<JobView>(base, 'POST', `${API}/jobs/${job.id}/deactivate`, { reason: 'archived' }, as(olga));
     assert.deepEqual([deact.status, deact.body.active], [200, false]);
+    const activeEv = (await history(base, job.id)).find((e) => e.type === 'JobActiveSet');
+    assert.deepEqual([activeEv?.meta.actor, activeEv?.meta.reason], ['user:olga', 'archived']);
     const ids = async (q: string) => (await http<{ jobs: JobView[] }>(base, 'GET', `${API}/jobs${q}`, undefined, as(olga))).body.jobs.map((j) => j.id);
     const dflt = await ids('');
     assert.ok(!dflt.includes(job.id) && dflt.includes(rerun.body.id), 'the default list hides the inactive job only');
