@@ -492,6 +492,6 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       log.info({ handedOff: handoff ? jobs.length : 0 }, 'coordinator stopped');
     },
     owned: () => [...owned.keys()],
-    stats: () => ({ owned: owned.size, inflightTasks, claimPasses }),
+    stats: () => ({ owned: owned.size, inflightTasks, inflightTasksPerVc: new Map(inflightPerVc), claimPasses }),
   };
 }

@@ -36,6 +36,8 @@ export interface CoordinatorStats {
   owned: number;
   /** Tasks dispatched and not yet answered, over all owned jobs. */
   inflightTasks: number;
+  /** The same per virtual cluster (as the jobs name it); VCs with none are absent. */
+  inflightTasksPerVc: ReadonlyMap<string, number>;
   /** Claim passes run since start (each may claim several jobs, or none). */
   claimPasses: number;
 }

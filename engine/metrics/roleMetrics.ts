@@ -1,14 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { CoordinatorStats } from '../coordinator/types.ts';
 
-/** What the coordinator reports about itself (`coordinator.stats()`). */
-export interface CoordinatorStats {
-  /** Jobs it owns now. */
-  owned: number;
-  /** Tasks dispatched and not yet reported, over its jobs. */
-  inflightTasks: number;
-  /** Claim passes since start (monotonic). */
-  claimPasses: number;
-}
+export type { CoordinatorStats };
 
 /** What a worker reports about itself (`worker.stats()`). */
 export interface WorkerStats {
@@ -74,6 +67,16 @@ export function registerCoordinatorMetrics(registry: Registry, coordinator: Coor
     registers,
     collect() {
       this.set(labels, coordinator.stats().inflightTasks);
+    },
+  });
+  new Gauge({
+    name: 'jetjobs_coordinator_vc_inflight_tasks',
+    help: 'Tasks this coordinator dispatched that have no outcome yet, per virtual cluster (its share of the workers in use).',
+    labelNames: ['coordinator', 'virtual_cluster'],
+    registers,
+    collect() {
+      this.reset(); // a VC whose tasks all finished drops out
+      for (const [vc, n] of coordinator.stats().inflightTasksPerVc) this.set({ ...labels, virtual_cluster: vc }, n);
     },
   });
 }

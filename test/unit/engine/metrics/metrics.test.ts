@@ -164,7 +164,7 @@ describe('createMetrics', () => {
 
   it('mirrors coordinator and worker stats as gauges and monotonic counters', async () => {
     const { metrics, projection, follower, scrape } = setup();
-    const coord = { owned: 2, inflightTasks: 7, claimPasses: 5 };
+    const coord = { owned: 2, inflightTasks: 7, inflightTasksPerVc: new Map([['default', 5], ['batch', 2]]), claimPasses: 5 };
     const work = { running: 3, completed: 10, failed: 1 };
     try {
       metrics.attach({
@@ -176,15 +176,18 @@ describe('createMetrics', () => {
       assert.equal(valueOf(s, 'jetjobs_scheduler_poll_total', { coordinator: 'c-1' }), 5);
       assert.equal(valueOf(s, 'jetjobs_coordinator_owned_jobs', { coordinator: 'c-1' }), 2);
       assert.equal(valueOf(s, 'jetjobs_coordinator_inflight_tasks', { coordinator: 'c-1' }), 7);
+      assert.equal(valueOf(s, 'jetjobs_coordinator_vc_inflight_tasks', { coordinator: 'c-1', virtual_cluster: 'batch' }), 2);
+      assert.equal(valueOf(s, 'jetjobs_coordinator_vc_inflight_tasks', { coordinator: 'c-1', virtual_cluster: 'default' }), 5);
       assert.equal(valueOf(s, 'jetjobs_worker_running_tasks', { worker: 'w-1' }), 3);
       assert.equal(valueOf(s, 'jetjobs_worker_tasks_total', { worker: 'w-1', outcome: 'completed' }), 10);
       assert.equal(valueOf(s, 'jetjobs_worker_tasks_total', { worker: 'w-1', outcome: 'failed' }), 1);
 
-      Object.assign(coord, { owned: 0, inflightTasks: 0, claimPasses: 9 });
+      Object.assign(coord, { owned: 0, inflightTasks: 0, inflightTasksPerVc: new Map(), claimPasses: 9 });
       Object.assign(work, { running: 0, completed: 12 });
       s = await scrape();
       assert.equal(valueOf(s, 'jetjobs_scheduler_poll_total', { coordinator: 'c-1' }), 9);
       assert.equal(valueOf(s, 'jetjobs_coordinator_owned_jobs', { coordinator: 'c-1' }), 0);
+      assert.equal(valueOf(s, 'jetjobs_coordinator_vc_inflight_tasks', { coordinator: 'c-1', virtual_cluster: 'batch' }), undefined);
       assert.equal(valueOf(s, 'jetjobs_worker_running_tasks', { worker: 'w-1' }), 0);
       assert.equal(valueOf(s, 'jetjobs_worker_tasks_total', { worker: 'w-1', outcome: 'completed' }), 12);
       assert.throws(() => metrics.attach({ projection }), /already attached/);
