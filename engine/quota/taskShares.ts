@@ -46,7 +46,9 @@ export function mayDispatch(vc: string, room: DispatchRoom): boolean {
   const s = slots.get(share);
   if (s === undefined) return true;
   const used = usedBy(share, inflight, slots);
-  if (used >= s.max) return false;
+  // A VC set to 0 % is being retired: nothing more is claimed from it, but the jobs it has running
+  // must still finish, so they keep one task in flight.
+  if (used >= Math.max(1, s.max)) return false;
   if (used < s.guaranteed) return true;
   let reserved = 0;
   const counted = new Set([share]);

@@ -25,6 +25,13 @@ describe('mayDispatch (VC shares of the task slots)', () => {
     assert.equal(mayDispatch('a', room({ a: 5 })), false);
   });
 
+  it('lets the running jobs of a VC set to 0 % finish, one task at a time', () => {
+    const retiring = vcSlots(effectiveClusters([{ name: 'old', capacity: 0, maxCapacity: 0 }]), limit);
+    const r = (n: number): DispatchRoom => ({ limit, total: n, inflight: new Map([['old', n]]), slots: retiring, wanting: [] });
+    assert.equal(mayDispatch('old', r(0)), true);
+    assert.equal(mayDispatch('old', r(1)), false);
+  });
+
   it('never goes past the window', () => {
     assert.equal(mayDispatch('b', room({ b: 2, default: 8 })), false);
   });
