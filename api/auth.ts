@@ -10,9 +10,10 @@
  */
 import fp from 'fastify-plugin';
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../engine/auth/identity.ts';
 import { AppError } from '../engine/errors.ts';
+import { DEFAULTS } from '../engine/index.ts';
 import type { Caller, UserRole } from '../engine/service.ts';
 
 /** Who may call a route. */
@@ -40,6 +41,8 @@ export interface AuthPluginOptions {
   rateLimitPerMinute: number;
   /** Password checks (login, password change) per minute per address and user name. */
   loginRateLimitPerMinute: number;
+  /** Password checks per minute per address, whatever the user names. @defaultValue {@link DEFAULTS}.loginRateLimitPerAddressPerMinute */
+  loginRateLimitPerAddressPerMinute?: number;
 }
 
 const RANK: Readonly<Record<UserRole, number>> = { viewer: 0, operator: 1, admin: 2 };
@@ -108,8 +111,19 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
     keyGenerator: (request) => `login:${request.ip}:${attemptedUser(request)}`,
     errorResponseBuilder: (_request, ctx) => new AppError('RATE_LIMITED', `Too many password attempts; retry in ${ctx.after}.`),
   };
+  // A second, wider limit on the same routes, per address alone: one address trying many user names
+  // (password spraying) is held back too. Created once the rate-limit plugin is in; counted first.
+  const checkAddress = async (request: FastifyRequest, reply: FastifyReply) => {
+    const r = await perAddress(request); // declared below; requests come after the plugin loaded
+    if (r.isAllowed || !r.isExceeded) return; // isAllowed: on an allow list only
+    reply.header('retry-after', String(Math.max(1, r.ttlInSeconds)));
+    throw new AppError('RATE_LIMITED', `Too many password attempts from this address; retry in ${Math.max(1, r.ttlInSeconds)} s.`);
+  };
   app.addHook('onRoute', (route) => {
-    if (route.config?.loginRateLimit === true) route.config = { ...route.config, rateLimit: loginLimit };
+    if (route.config?.loginRateLimit !== true) return;
+    route.config = { ...route.config, rateLimit: loginLimit };
+    const own = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [checkAddress, ...own];
   });
 
   await app.register(rateLimit, {
@@ -120,6 +134,11 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
     keyGenerator: (request) => (request.caller ? `user:${request.caller.user}` : `ip:${request.ip}`),
     allowList: (request) => PROBES.has(request.routeOptions.url ?? ''),
     errorResponseBuilder: (_request, ctx) => new AppError('RATE_LIMITED', `More than ${ctx.max} requests per minute; retry in ${ctx.after}.`),
+  });
+  const perAddress = app.createRateLimit({
+    max: opts.loginRateLimitPerAddressPerMinute ?? DEFAULTS.loginRateLimitPerAddressPerMinute,
+    timeWindow: WINDOW_MS,
+    keyGenerator: (request) => `login-address:${request.ip}`,
   });
 };
 

@@ -35,7 +35,7 @@ const API_REDACT_PATHS = [
 ];
 
 /** The settings the API layer reads (defaults: engine/config.ts DEFAULTS). */
-export type ApiSettings = Pick<Config, 'metricsPublic' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'sseMaxPerUser' | 'sseMaxTotal' | 'callbackSecret' | 'webhookAllowPrivate'>;
+export type ApiSettings = Pick<Config, 'metricsPublic' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'loginRateLimitPerAddressPerMinute' | 'sseMaxPerUser' | 'sseMaxTotal' | 'callbackSecret' | 'webhookAllowPrivate'>;
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
@@ -73,6 +73,7 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
       metricsPublic: opts.settings?.metricsPublic ?? DEFAULTS.metricsPublic,
       rateLimitPerMinute: opts.settings?.rateLimitPerMinute ?? DEFAULTS.rateLimitPerMinute,
       loginRateLimitPerMinute: opts.settings?.loginRateLimitPerMinute ?? DEFAULTS.loginRateLimitPerMinute,
+      loginRateLimitPerAddressPerMinute: opts.settings?.loginRateLimitPerAddressPerMinute ?? DEFAULTS.loginRateLimitPerAddressPerMinute,
       sseMaxPerUser: opts.settings?.sseMaxPerUser ?? DEFAULTS.sseMaxPerUser,
       sseMaxTotal: opts.settings?.sseMaxTotal ?? DEFAULTS.sseMaxTotal,
       callbackSecret: opts.settings?.callbackSecret ?? DEFAULTS.callbackSecret,
@@ -125,6 +126,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     metricsPublic: settings.metricsPublic,
     rateLimitPerMinute: settings.rateLimitPerMinute,
     loginRateLimitPerMinute: settings.loginRateLimitPerMinute,
+    loginRateLimitPerAddressPerMinute: settings.loginRateLimitPerAddressPerMinute,
   });
   void app.register(authRoutes, { prefix, identity, service });
   void app.register(userRoutes, { prefix, identity, service });

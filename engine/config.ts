@@ -61,6 +61,8 @@ export interface Config {
   tokenMaxTtlMs: number;
   /** Login attempts per minute per client address and user name. @defaultValue 10 */
   loginRateLimitPerMinute: number;
+  /** Password checks per minute per client address, whatever the user names (password spraying). @defaultValue 100 */
+  loginRateLimitPerAddressPerMinute: number;
   /** Requests per minute per user (per address when unauthenticated). @defaultValue 120000 */
   rateLimitPerMinute: number;
   /** `GET /metrics` without a token (Prometheus default). @defaultValue true */
@@ -127,6 +129,7 @@ export const DEFAULTS: Readonly<Omit<Config, 'filesDir' | 'cacheDir'>> = Object.
   tokenTtlMs: 12 * 3600_000,
   tokenMaxTtlMs: 30 * 24 * 3600_000,
   loginRateLimitPerMinute: 10,
+  loginRateLimitPerAddressPerMinute: 100,
   rateLimitPerMinute: 120_000,
   metricsPublic: true,
   stopGraceMs: 10_000,
@@ -208,6 +211,7 @@ const ENV: Record<string, keyof Config> = {
   JETJOBS_TOKEN_TTL_MS: 'tokenTtlMs',
   JETJOBS_TOKEN_MAX_TTL_MS: 'tokenMaxTtlMs',
   JETJOBS_LOGIN_RATE_LIMIT_PER_MINUTE: 'loginRateLimitPerMinute',
+  JETJOBS_LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: 'loginRateLimitPerAddressPerMinute',
   JETJOBS_RATE_LIMIT_PER_MINUTE: 'rateLimitPerMinute',
   JETJOBS_METRICS_PUBLIC: 'metricsPublic',
   JETJOBS_STOP_GRACE_MS: 'stopGraceMs',
@@ -233,7 +237,7 @@ const FLAGS: Record<string, keyof Config> = Object.fromEntries(
 const NUMERIC = new Set<keyof Config>([
   'port', 'natsPort', 'runningJobCapacity', 'waitingJobCapacity', 'heartbeatMs', 'failureDetectionTimeoutMs',
   'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'retryBackoffMs', 'drainTimeoutMs', 'replicas',
-  'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'rateLimitPerMinute', 'stopGraceMs', 'sseMaxPerUser', 'sseMaxTotal',
+  'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'loginRateLimitPerAddressPerMinute', 'rateLimitPerMinute', 'stopGraceMs', 'sseMaxPerUser', 'sseMaxTotal',
   'webhookMaxAttempts', 'webhookBackoffMs', 'webhookTimeoutMs', 'compactAfterMs', 'retentionMaxAgeMs', 'retentionMaxCount', 'retentionIntervalMs',
 ]);
 const BOOLEAN = new Set<keyof Config>(['acceptNewStore', 'metricsPublic', 'webhookAllowPrivate']);
@@ -299,7 +303,7 @@ export function resolveConfig(...layers: Partial<Config>[]): Readonly<Config> {
   merged.cacheDir = path.resolve(merged.cacheDir ?? path.join(merged.stateDir, 'cache'));
   const positive: (keyof Config)[] = ['runningJobCapacity', 'waitingJobCapacity', 'heartbeatMs', 'failureDetectionTimeoutMs',
     'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'replicas',
-    'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'rateLimitPerMinute', 'sseMaxPerUser', 'sseMaxTotal',
+    'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'loginRateLimitPerAddressPerMinute', 'rateLimitPerMinute', 'sseMaxPerUser', 'sseMaxTotal',
     'webhookMaxAttempts', 'webhookBackoffMs', 'webhookTimeoutMs', 'retentionIntervalMs'];
   for (const k of positive) if (!((merged[k] as number) >= 1)) throw new ConfigError(`${k} must be >= 1`);
   if (merged.port > 65535 || merged.natsPort > 65535) throw new ConfigError('ports must be <= 65535');

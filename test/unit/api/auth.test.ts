@@ -221,6 +221,20 @@ describe('api auth: rate limits', () => {
     }
   });
 
+  it('password checks from one address are also limited whatever the user names (password spraying)', async () => {
+    const { app } = await createTestApi({ loginRateLimitPerMinute: 3, loginRateLimitPerAddressPerMinute: 5 });
+    try {
+      for (let i = 0; i < 5; i++) assertError(await login(app, `user${i}`, 'wrong password'), 401, 'INVALID_CREDENTIALS');
+      const res = await login(app, 'admin', ADMIN_PW); // a fresh user name, the right password: still refused
+      assertError(res, 429, 'RATE_LIMITED');
+      assert.ok(Number(res.headers['retry-after']) >= 1, `retry-after ${String(res.headers['retry-after'])}`);
+      // other routes from the same address are not affected
+      assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('requests are limited per user: 429 RATE_LIMITED with retry-after; other users and probes are not affected', async () => {
     const api = await createTestApi({ rateLimitPerMinute: 5 });
     try {
