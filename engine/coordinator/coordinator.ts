@@ -7,10 +7,10 @@ import type { JobEntry } from '../projections/jobProjection.ts';
 import { jobEvSubject } from '../subjects.ts';
 import { claimOrder, quotaBuckets } from '../quota/claimQuota.ts';
 import { cachedSlots, effectiveClusters } from '../quota/shares.ts';
-import { mayDispatch } from '../quota/taskShares.ts';
 
 import type { Coordinator, CoordinatorDeps, Owned } from './types.ts';
 import { stopStep } from './cooperativeStop.ts';
+import { createTaskWindow } from './taskWindow.ts';
 import { createPeerJudge } from './peerJudge.ts';
 import { verifyJob } from './verification.ts';
 
@@ -43,11 +43,11 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
   const slotsFor = cachedSlots(deps.virtualClusters ?? (() => defaultClusters));
   const dirty = new Set<string>();
   const starved = new Set<string>();
-  let inflightTasks = 0;
-  /** VC → tasks in flight of our jobs in it (sums to inflightTasks). */
-  const inflightPerVc = new Map<string, number>();
-  /** The VCs' shares of the task window, recomputed when the window or the definitions change. */
-  const taskSlotsFor = cachedSlots(deps.virtualClusters ?? (() => defaultClusters));
+  const tasks = createTaskWindow({
+    maxTasksPerWorker: config.maxTasksPerWorker,
+    liveWorkers: () => liveness.alive('worker', config.failureDetectionTimeoutMs).length,
+    virtualClusters: deps.virtualClusters ?? (() => defaultClusters),
+  });
   let running = false;
   let flushQueued = false;
   let claimQueued = false;
@@ -95,25 +95,12 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     }, config.retryBackoffMs);
   }
 
-  /** Counts `n` tasks (negative: answered or dropped) in or out of flight for a job of `vc`. */
-  function countInflight(vc: string, n: number) {
-    inflightTasks += n;
-    const k = (inflightPerVc.get(vc) ?? 0) + n;
-    if (k > 0) inflightPerVc.set(vc, k);
-    else inflightPerVc.delete(vc);
-  }
-
   /** VCs of our jobs that have tasks ready but no slot (besides `except`). */
   function* wantingVcs(except: string): Generator<string> {
     for (const id of starved) {
       const o = id === except ? undefined : owned.get(id);
       if (o) yield o.vc;
     }
-  }
-
-  function window(): number {
-    const workers = liveness.alive('worker', config.failureDetectionTimeoutMs).length;
-    return config.maxTasksPerWorker * Math.max(1, workers);
   }
 
   /** Our write is in the projection: the job may be driven (or claimed) again. */
@@ -127,7 +114,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     const o = owned.get(jobId);
     if (!o) return;
     owned.delete(jobId);
-    countInflight(o.vc, -o.dispatched.size);
+    tasks.count(o.vc, -o.dispatched.size);
     for (const r of o.retries.values()) clock.clearTimeout(r.timer);
     clock.clearTimeout(o.stopTimer);
     o.abort.abort('released'); // a string reason: no DOMException (and stack) per job
@@ -307,7 +294,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       const p = pending.get(taskId);
       if (!p || p.nextAttempt > attempt) {
         o.dispatched.delete(taskId);
-        countInflight(o.vc, -1);
+        tasks.count(o.vc, -1);
         freed = true;
       }
     }
@@ -358,13 +345,12 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
 
   function dispatch(e: JobEntry, o: Owned, pending: Map<string, { nextAttempt: number; task: TaskPlan }>) {
     const ctx = ctxOf(e);
-    const limit = window();
-    const slots = taskSlotsFor(limit);
+    const mayDispatch = tasks.pass();
     for (const { task, nextAttempt } of pending.values()) {
       if (o.dispatched.has(task.taskId)) continue;
       const retry = o.retries.get(task.taskId);
       if (retry && !retry.due) continue;
-      if (!mayDispatch(o.vc, { limit, total: inflightTasks, inflight: inflightPerVc, slots, wanting: wantingVcs(e.id) })) {
+      if (!mayDispatch(o.vc, () => wantingVcs(e.id))) {
         starved.add(e.id);
         return;
       }
@@ -387,14 +373,14 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
 
   function send(e: JobEntry, o: Owned, ctx: JobContext, task: TaskPlan, attempt: number) {
     o.dispatched.set(task.taskId, attempt);
-    countInflight(o.vc, 1);
+    tasks.count(o.vc, 1);
     taskQueue
       .dispatch(config.pool, { jobId: e.id, taskId: task.taskId, attempt, epoch: o.epoch, type: ctx.type, payload: task.payload, spec: ctx.spec })
       .catch((err: unknown) => {
         log.warn({ jobId: e.id, taskId: task.taskId, err }, 'dispatch failed; will retry');
         if (owned.get(e.id) === o && o.dispatched.get(task.taskId) === attempt) {
           o.dispatched.delete(task.taskId);
-          countInflight(o.vc, -1);
+          tasks.count(o.vc, -1);
         }
         clock.setTimeout(() => markDirty(e.id), config.retryBackoffMs);
       });
@@ -492,6 +478,6 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
       log.info({ handedOff: handoff ? jobs.length : 0 }, 'coordinator stopped');
     },
     owned: () => [...owned.keys()],
-    stats: () => ({ owned: owned.size, inflightTasks, inflightTasksPerVc: new Map(inflightPerVc), claimPasses }),
+    stats: () => ({ owned: owned.size, inflightTasks: tasks.total, inflightTasksPerVc: tasks.perVc(), claimPasses }),
   };
 }
