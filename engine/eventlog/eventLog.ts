@@ -67,6 +67,12 @@ export interface EventLog {
   /** Sequence of the last record in the stream (0 when empty). */
   lastSeq(): Promise<number>;
   /**
+   * The subjects matching `filter` (NATS wildcards) that hold at least one record now. A follower
+   * that skipped deleted records reconciles with it (retention.ts): a job whose `.ev` subject is
+   * gone was removed, even if the records saying so were deleted before it could read them.
+   */
+  listSubjects(filter: string): Promise<Set<string>>;
+  /**
    * Deliver every record with seq >= fromSeq in order, then keep delivering new ones live.
    * `onRecord` is awaited before the next record is delivered.
    */

@@ -94,6 +94,17 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
     }
   }
 
+  async function listSubjects(filter: string): Promise<Set<string>> {
+    checkConnected(`list ${filter}`);
+    try {
+      // the client pages through large answers (the server sends at most 100,000 subjects a page)
+      const si = await (await jsm()).streams.info(stream, { subjects_filter: filter });
+      return new Set(Object.keys(si.state.subjects ?? {}));
+    } catch (err) {
+      throw toAppError(err, `list subjects ${filter} of ${stream}`);
+    }
+  }
+
   async function append(subject: string, events: readonly Envelope[], o: AppendOptions = {}): Promise<AppendResult> {
     if (events.length === 0) throw new AppError('INTERNAL', 'append needs at least one event');
     checkConnected(`append to ${subject}`);
@@ -107,8 +118,25 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
       });
       return { seq: pa.seq, duplicate: pa.duplicate };
     } catch (err) {
-      throw toAppError(err, `append to ${subject}`);
+      const e = toAppError(err, `append to ${subject}`);
+      // A retry of an append whose ack was lost: its expectation is stale because our own message
+      // is stored. Servers answer `duplicate` or a CAS loss depending on version and topology
+      // (PITFALLS.md), so look for our msg id on the subject rather than trust either.
+      if (e.code === 'CONFLICT' && o.msgId !== undefined) {
+        const own = await findMsgId(subject, o.msgId);
+        if (own !== undefined) return { seq: own, duplicate: true };
+      }
+      throw e;
     }
+  }
+
+  /** Sequence of the message on `subject` stored with `Nats-Msg-Id: msgId`, if any. */
+  async function findMsgId(subject: string, msgId: string): Promise<number | undefined> {
+    let seq: number | undefined;
+    await scanSubject(subject, (m) => {
+      if (m.headers?.get('Nats-Msg-Id') === msgId) seq = m.seq;
+    });
+    return seq;
   }
 
   async function purge(subject: string): Promise<void> {
@@ -122,6 +150,13 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
   }
 
   async function readSubject(subject: string): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
+    await scanSubject(subject, (m) => void out.push(toRecord(m)));
+    return out;
+  }
+
+  /** Hands every message on one exact subject to `visit`, oldest first. */
+  async function scanSubject(subject: string, visit: (m: JsMsg) => void): Promise<void> {
     checkConnected(`read ${subject}`);
     let consumer: Consumer | undefined;
     try {
@@ -133,25 +168,24 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
         inactive_threshold: READ_INACTIVE_MS,
       });
       let remaining = (await consumer.info(true)).num_pending;
-      const out: LogRecord[] = [];
       const deadline = Date.now() + timeout;
       while (remaining > 0) {
-        const before = out.length;
+        let got = 0;
         // A short pull: if a purge or rollup removed the messages counted above, a long one would
         // wait for its whole expiry for messages that no longer exist (a history read racing a
         // compaction took 5 s). An empty pull asks the server again how many are left.
         const iter = await consumer.fetch({ max_messages: Math.min(remaining, READ_BATCH), expires: READ_PULL_MS });
         for await (const m of iter) {
-          out.push(toRecord(m));
+          visit(m);
+          got++;
           remaining = m.info.pending === 0 ? 0 : remaining - 1;
           if (remaining === 0) break;
         }
-        if (out.length === before) {
+        if (got === 0) {
           remaining = (await consumer.info(true)).num_pending; // 0 once they were removed
           if (remaining > 0 && Date.now() > deadline) throw new AppError('UNAVAILABLE', `read ${subject}: ${remaining} messages not delivered within ${timeout} ms`);
         }
       }
-      return out;
     } catch (err) {
       throw toAppError(err, `read ${subject}`);
     } finally {
@@ -289,6 +323,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
     purge,
     readSubject,
     lastSeq,
+    listSubjects,
     follow,
     close: async () => {
       await Promise.all([...followers].map((f) => f.stop()));

@@ -49,6 +49,8 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
   /** Seqs of the live records per subject, oldest first (purge and rollup touch only these). */
   const seqsBySubject = new Map<string, number[]>();
   const dedup = new Map<string, { seq: number; atMs: number }>();
+  /** The msg id each live record was stored with (Nats-Msg-Id), to recognise a retry after the window. */
+  const msgIdBySeq = new Map<number, string>();
   const waiters = new Set<() => void>();
   const followers = new Set<Follower>();
   let failNext: unknown;
@@ -61,6 +63,9 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
     }
     const last = lastBySubject.get(subject) ?? 0;
     if (o.expectedLastSubjectSeq !== undefined && o.expectedLastSubjectSeq !== last) {
+      // past the dedup window, a retry still finds its own stored message (as the JetStream log does)
+      const own = o.msgId === undefined ? undefined : seqsBySubject.get(subject)?.find((q) => msgIdBySeq.get(q) === o.msgId);
+      if (own !== undefined) return { seq: own, duplicate: true };
       throw new AppError('CONFLICT', `wrong last sequence on ${subject}: ${last}`);
     }
     const seq = records.length + 1;
@@ -71,14 +76,20 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
     let seqs = seqsBySubject.get(subject);
     if (seqs === undefined) seqsBySubject.set(subject, (seqs = []));
     seqs.push(seq);
-    if (o.msgId !== undefined) dedup.set(o.msgId, { seq, atMs: clock.monotonic() });
+    if (o.msgId !== undefined) {
+      dedup.set(o.msgId, { seq, atMs: clock.monotonic() });
+      msgIdBySeq.set(seq, o.msgId);
+    }
     for (const w of [...waiters]) w();
     return { seq, duplicate: false };
   }
 
   /** Deletes the live records on `subject` and forgets its last sequence (like a JetStream purge). */
   function deleteSubject(subject: string): void {
-    for (const seq of seqsBySubject.get(subject) ?? []) records[seq - 1] = undefined;
+    for (const seq of seqsBySubject.get(subject) ?? []) {
+      records[seq - 1] = undefined;
+      msgIdBySeq.delete(seq);
+    }
     seqsBySubject.delete(subject);
     lastBySubject.delete(subject);
   }
@@ -191,6 +202,10 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
     lastSeq: async () => {
       await hop();
       return records.length;
+    },
+    listSubjects: async (filter) => {
+      await hop();
+      return new Set([...seqsBySubject.keys()].filter((s) => subjectMatches(filter, s)));
     },
     follow,
     close: async () => {

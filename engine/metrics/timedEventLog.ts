@@ -3,16 +3,16 @@ import { isAppError } from '../errors.ts';
 import type { EventLog } from '../eventlog/eventLog.ts';
 
 /** Event-log operations timed by {@link timedEventLog} (the `op` label). */
-export type EventLogOp = 'append' | 'readSubject' | 'lastSeq' | 'purge';
+export type EventLogOp = 'append' | 'readSubject' | 'lastSeq' | 'listSubjects' | 'purge';
 
 /** Access kinds counted by {@link timedEventLog} (the `type` label), after Alluxio's list/get/transaction. */
 export type EventLogAccess = 'append' | 'read' | 'list' | 'purge';
 
-const ACCESS_OF: Readonly<Record<EventLogOp, EventLogAccess>> = { append: 'append', readSubject: 'read', lastSeq: 'list', purge: 'purge' };
+const ACCESS_OF: Readonly<Record<EventLogOp, EventLogAccess>> = { append: 'append', readSubject: 'read', lastSeq: 'list', listSubjects: 'list', purge: 'purge' };
 
 /** Optional companions of the latency histogram. */
 export interface TimedEventLogExtras {
-  /** Counts every access by kind: append, read (readSubject), list (lastSeq and each follow() start), purge. */
+  /** Counts every access by kind: append, read (readSubject), list (lastSeq, listSubjects and each follow() start), purge. */
   access?: Counter<'type'>;
   /** Counts failed operations by op and error code (`CONFLICT` = a lost CAS). */
   errors?: Counter<'op' | 'code'>;
@@ -21,7 +21,7 @@ export interface TimedEventLogExtras {
 }
 
 /**
- * Wraps an event log so every append, readSubject, lastSeq and purge is timed into `latencyMs{op}`
+ * Wraps an event log so every append, readSubject, lastSeq, listSubjects and purge is timed into `latencyMs{op}`
  * (failures too: a slow timeout is latency an operator wants to see). Other members (follow, close,
  * and any an implementation adds) pass through unchanged.
  */
@@ -44,6 +44,7 @@ export function timedEventLog<L extends EventLog>(log: L, latencyMs: Histogram<'
     append: (subject, events, opts) => timed('append', () => log.append(subject, events, opts)),
     readSubject: (subject) => timed('readSubject', () => log.readSubject(subject)),
     lastSeq: () => timed('lastSeq', () => log.lastSeq()),
+    listSubjects: (filter) => timed('listSubjects', () => log.listSubjects(filter)),
     purge: (subject) => timed('purge', () => log.purge(subject)),
     follow: (fromSeq, onRecord, opts) => {
       extras.access?.inc({ type: 'list' });

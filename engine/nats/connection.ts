@@ -157,7 +157,8 @@ export async function ensureStreams(nc: NatsConnection, opts: EnsureStreamsOptio
 }
 
 /**
- * Translates a NATS client error into an AppError at the edge: a lost CAS (10071) is CONFLICT;
+ * Translates a NATS client error into an AppError at the edge: a lost CAS (10071, or 10164 on a
+ * 2.15 cluster) is CONFLICT;
  * timeouts, no responders, closed/disconnected connections and 503s are UNAVAILABLE (retryable);
  * anything else is INTERNAL. AppErrors pass through.
  */
@@ -165,7 +166,8 @@ export function toAppError(err: unknown, what: string): AppError {
   if (err instanceof AppError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof JetStreamApiError) {
-    if (err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+    // 10164 (StreamWrongLastSequenceUnknown): how a 2.15 cluster can answer a losing CAS too
+    if (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown) {
       return new AppError('CONFLICT', undefined, { cause: err });
     }
     if (err.status === 503) return new AppError('UNAVAILABLE', `${what}: ${msg}`, { cause: err });

@@ -68,6 +68,12 @@ export interface JobProjection {
   workers(): IterableIterator<WorkerEntry>;
   /** Last stream sequence applied. */
   lastSeq(): number;
+  /**
+   * Times a record came with a sequence past `lastSeq() + 1`: records between were deleted before
+   * this projection read them. If they were a removed job's, it still holds that job as it last saw
+   * it (perhaps RUNNING); retention reconciles with the store when this grows (retention.ts).
+   */
+  readonly gapsSeen: number;
   /** Resolves true once a record with seq >= `seq` was applied, false after `timeoutMs`. */
   waitFor(seq: number, timeoutMs: number): Promise<boolean>;
   onChange(listener: ChangeListener): () => void;
@@ -146,6 +152,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   const waiters: { seq: number; resolve: (ok: boolean) => void }[] = [];
   let last = 0;
   let rejected = 0;
+  let gapsSeen = 0;
   /** Prefolded states by record seq (see prefolded()); each is taken or dropped when its seq is applied. */
   const hints = new Map<number, { jobId: string; base: JobSnapshot | undefined; next: JobSnapshot }>();
   const MAX_HINTS = 10_000;
@@ -281,6 +288,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
         hints.delete(r.seq);
         return; // already applied (a follower restart may redeliver)
       }
+      if (r.seq > last + 1) gapsSeen++;
       last = r.seq;
       const s = parseSubject(r.subject);
       if (s) {
@@ -394,6 +402,9 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     },
     get rejected() {
       return rejected;
+    },
+    get gapsSeen() {
+      return gapsSeen;
     },
   };
 }

@@ -14,6 +14,7 @@ import type { EventLog } from '../eventlog/eventLog.ts';
 import type { Logger } from '../log.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { jobEvSubject, jobHookSubject, jobTaskSubject } from '../subjects.ts';
+import { createRemovalReconciler } from './removalReconciler.ts';
 
 /** Jobs compacted or removed in one pass at most, so a pass stays short. */
 export const DEFAULT_MAX_JOBS_PER_PASS = 5_000;
@@ -44,7 +45,7 @@ export interface RetentionOptions {
 export interface RetentionPassResult {
   /** JobCompacted records this process appended. */
   compacted: number;
-  /** Jobs dropped from this process's projection. */
+  /** Jobs dropped from this process's projection (also those another writer removed before this process could read it: removalReconciler.ts). */
   removed: number;
   /** Jobs whose `.task`/`.hook` records outlived their `.ev` (a crash between purges) and were purged now. */
   strays: number;
@@ -179,6 +180,7 @@ export function createRetention(opts: RetentionOptions): Retention {
     await eventLog.purge(jobHookSubject(id));
   }
 
+  const reconciler = createRemovalReconciler({ eventLog, projection, logger });
   const passListeners = new Set<(result: RetentionPassResult) => void>();
   /** Stray ids taken from the projection and not yet settled (kept across passes while the store is away). */
   const strays = new Set<string>();
@@ -245,6 +247,14 @@ export function createRetention(opts: RetentionOptions): Retention {
             logger.error({ err, jobId: id }, 'retention could not purge stray task/hook records');
           }
         }
+      }
+    }
+    if (unavailable === undefined && gen === generation) {
+      try {
+        result.removed += await reconciler.check();
+      } catch (err) {
+        if (isAppError(err, 'UNAVAILABLE')) unavailable ??= err;
+        else logger.error({ err }, 'retention could not reconcile the projection with the store; retrying next pass');
       }
     }
     const ms = Math.round(clock.monotonic() - t0);

@@ -124,6 +124,20 @@ export function eventLogContract(name: string, makeLog: () => Promise<LogFixture
       assert.equal(await log.lastSeq(), a.seq);
     }));
 
+    it('a retried append (its ack lost) is recognised as ours, even behind a newer record: duplicate, stored once', withLog(async (log) => {
+      const s = evSubject(newId());
+      const first = await log.append(s, [ev('A', 1)], { expectedLastSubjectSeq: 0, msgId: 'retry-a' });
+      // the same append again, as a writer does after a lost ack: its expectation is now stale
+      const again = await log.append(s, [ev('A', 1)], { expectedLastSubjectSeq: 0, msgId: 'retry-a' });
+      assert.deepEqual(again, { seq: first.seq, duplicate: true });
+      const b = await log.append(s, [ev('B', 2)], { expectedLastSubjectSeq: first.seq, msgId: 'retry-b' });
+      const late = await log.append(s, [ev('A', 1)], { expectedLastSubjectSeq: 0, msgId: 'retry-a' });
+      assert.deepEqual(late, { seq: first.seq, duplicate: true }, 'found behind a newer record');
+      // a real loser (another msg id) is still a conflict
+      await assert.rejects(log.append(s, [ev('C', 3)], { expectedLastSubjectSeq: first.seq, msgId: 'retry-c' }), isConflict);
+      assert.deepEqual((await log.readSubject(s)).map((r) => r.seq), [first.seq, b.seq], 'nothing written twice');
+    }));
+
     it('a multi-event append round-trips as one record', withLog(async (log) => {
       const s = evSubject(newId());
       const events = [ev('A', 1), ev('B', 2), { ...ev('C', 3), data: { nested: { list: [1, 'x', null] } } }];
@@ -291,6 +305,22 @@ export function eventLogContract(name: string, makeLog: () => Promise<LogFixture
       // PITFALLS.md: a purged subject's last sequence is 0 again, hence purge only terminal jobs
       const again = await log.append(ev1, [ev('A', 3)], { expectedLastSubjectSeq: 0 });
       assert.ok(again.seq > last.seq);
+    }));
+
+    it('listSubjects names the subjects that hold records now: not purged ones, not other filters', withLog(async (log) => {
+      const [a, b, gone] = [newId(), newId(), newId()];
+      await log.append(evSubject(a), [ev('A', 1)]);
+      await log.append(evSubject(a), [ev('A', 2)], { rollup: true });
+      await log.append(`job.${a}.task`, [ev('T', 1)]);
+      await log.append(evSubject(b), [ev('B', 1)]);
+      await log.append(evSubject(gone), [ev('G', 1)]);
+      await log.purge(evSubject(gone));
+      const evs = await log.listSubjects('job.*.ev');
+      assert.ok(evs.has(evSubject(a)) && evs.has(evSubject(b)), 'rolled-up and plain subjects are listed');
+      assert.ok(!evs.has(evSubject(gone)), 'a purged subject is not');
+      assert.ok(!evs.has(`job.${a}.task`), 'the filter holds');
+      assert.deepEqual([...await log.listSubjects(`job.${a}.>`)].sort(), [evSubject(a), `job.${a}.task`]);
+      assert.equal((await log.listSubjects(`job.${gone}.>`)).size, 0);
     }));
 
     it('purge refuses wildcards and empty tokens', withLog(async (log) => {

@@ -134,6 +134,78 @@ describe('regressions found by the simulation', () => {
   });
 });
 
+describe('regressions found by the simulation: removals a follower was too late to read', () => {
+  // SIM_SEED=210895484 (run 564) and SIM_SEED=1062622884 (run 570): an API process lagged while a
+  // coordinator compacted and removed a job; the deleted records were never delivered to it, and it
+  // kept showing the job (as RUNNING, or finished but not compacted) for as long as it lived.
+  // engine/retention/removalReconciler.ts reconciles once the gap or a lost tail shows.
+  for (const tail of [false, true]) {
+    it(`a projection that held a job RUNNING forgets it after the job was removed unseen (${tail ? 'the removed records were the newest' : 'newer records came'})`, async () => {
+      const { log, clock } = await finishedJob();
+      const lagging = createJobProjection({ logger: silentLogger, clock });
+      let release!: () => void;
+      const open = new Promise<void>((r) => (release = r));
+      log.follow(1, async (r) => {
+        if (r.seq >= 3) await open; // has read the claim; the task outcome is in flight
+        lagging.apply(r);
+      });
+      await releaseAndSettle();
+      await removeJob(log, clock, !tail);
+      release();
+      await releaseAndSettle();
+      assert.equal(lagging.get(JOB)?.state, 'RUNNING', 'it missed the end of the job');
+      const retention = createRetention({ eventLog: log, projection: lagging, clock, logger: silentLogger, writer: false, config: RETAIN_FOREVER });
+      await retention.runOnce();
+      if (tail) await retention.runOnce(); // the head seen in the first pass is never reached
+      assert.equal(lagging.get(JOB), undefined);
+      assert.equal(lagging.countByState('RUNNING'), 0);
+    });
+  }
+
+  it('a caught-up projection reconciles nothing and lists nothing', async () => {
+    const { log, clock } = await finishedJob();
+    const projection = createJobProjection({ logger: silentLogger, clock });
+    log.follow(1, (r) => projection.apply(r));
+    await settleMicrotasks();
+    let listed = 0;
+    const counting: EventLog = { ...log, listSubjects: (f) => (listed++, log.listSubjects(f)) };
+    const retention = createRetention({ eventLog: counting, projection, clock, logger: silentLogger, writer: false, config: RETAIN_FOREVER });
+    assert.equal((await retention.runOnce()).removed, 0);
+    assert.equal((await retention.runOnce()).removed, 0);
+    assert.equal(listed, 0);
+    assert.equal(projection.get(JOB)?.state, 'SUCCEEDED');
+  });
+});
+
+/** Retention settings that never compact nor remove anything by themselves. */
+const RETAIN_FOREVER = { compactAfterMs: 3600_000, retentionMaxAgeMs: 0, retentionMaxCount: 0, retentionByType: '{}', retentionIntervalMs: 60_000 };
+
+/** Lets held followers run until nothing moves. */
+async function releaseAndSettle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await settleMicrotasks();
+}
+
+/** JOB (finished) is compacted and removed by a writer; then, if `newer`, another job is submitted. */
+async function removeJob(log: EventLog, clock: SimClock, newer: boolean): Promise<void> {
+  const truth = createJobProjection({ logger: silentLogger, clock });
+  const f = log.follow(1, (r) => truth.apply(r));
+  await f.caughtUp;
+  const writer = createRetention({
+    eventLog: log, projection: truth, clock, logger: silentLogger, writer: true,
+    config: { ...RETAIN_FOREVER, retentionMaxAgeMs: 1 },
+  });
+  await clock.advance(10);
+  assert.equal((await writer.runOnce()).removed, 1);
+  await f.stop();
+  assert.deepEqual(await log.readSubject(jobEvSubject(JOB)), [], 'removed from the store');
+  if (!newer) return;
+  const other = '00000000-0000-4000-8000-000000000002';
+  await log.append(jobEvSubject(other), [{
+    type: 'JobSubmitted', meta: { ...meta(0, 'user:ann'), jobId: other },
+    data: { jobId: other, type: 'noop', name: 'noop', spec: { tasks: 1 }, priority: 0, maxTaskAttempts: 1, maxFailedRatio: 0, requestHash: 'h', owner: 'ann' },
+  }]);
+}
+
 /** A noop job with one task, claimed, run and SUCCEEDED, in a fresh memory log. */
 async function finishedJob() {
   const clock = new SimClock();

@@ -121,6 +121,7 @@ export function createSimNetwork(opts: SimNetworkOptions): SimNetwork {
         return log.purge(subject);
       }),
       lastSeq: () => rpc(proc, 'lastSeq', () => log.lastSeq()),
+      listSubjects: (filter) => rpc(proc, `list ${filter}`, () => log.listSubjects(filter)),
       follow(fromSeq, onRecord, fo): Follower {
         return log.follow(fromSeq, async (r: LogRecord) => {
           await hop(proc, `${proc.name}:rec ${r.seq}`);

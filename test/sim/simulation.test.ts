@@ -76,6 +76,10 @@ describe('deterministic simulation', () => {
       // Claims decided while the peers were alive landed after a partition healed, when those peers
       // were gone: the VC-share check must judge a claim by when it was decided (simWorld #checkShares).
       { seed: 951150069, path: '277:0:2:1:1:1:1:2:2:2:2:2:2:2:2:8:7:10:12:21:27:14:23:25:29:30:30:34:35:37:29:34:35:21:21' },
+      // A lagging API process skipped the records of a job that a coordinator compacted and removed
+      // meanwhile, and kept showing it (RUNNING, or finished but not compacted): removalReconciler.ts.
+      { seed: 210895484, path: '564:0:0:1:1:1:1:1:4:0:10:10:13:13:17:22:31:34:34:35:35:35:35:35:40:40:40:57:54:55:54:56:62:61:62:62:64:73:78:78:78' },
+      { seed: 1062622884, path: '570:0:0:0:0:0:8:15:24:31:31:31:31:31:35:43:43:50:49:49:49:49:53:65:68:65:66:65:66:70:70:70' },
       { seed: 951192981, path: '2712:0:3:2:2:2:3:3:3:3:3:3:3:3:3:10:8:8:8:8:8:8:9:14:18:11:14:13:13:13:15:18:31:34:38:40:41:42:41:41:41:41:41:41:41:41:41:41:44:38:46:41:43:45:44:44:47:44:44:44' },
     ];
     const simEnv = createSimEnv();
