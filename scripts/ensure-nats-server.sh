@@ -1,58 +1,102 @@
 #!/usr/bin/env bash
-# Prints the path of a nats-server >= 2.10.23, installing one into a project-local cache when none
-# is found. Order: $NATS_SERVER_BIN, nats-server on PATH, the project cache (.cache/nats-server),
-# and on Debian-family systems Debian 13's package fetched by name with apt-get (no system change:
-# a private apt state under .cache/apt, using the mirror this machine's apt sources already name).
+# Prints the path of the nats-server to use, installing one into a project-local cache when needed.
+#  1. $NATS_SERVER_BIN, an operator's own server: any version >= 2.10.23 (older ones are unsafe:
+#     PITFALLS.md). On 2.10-2.13 the task queue's nats-server#6881 check stays on.
+#  2. The project cache (.cache/nats-server) or nats-server on PATH, if >= 2.14 (the default line:
+#     R3 keeps every acked message across a leader kill and #6881 is fixed; docs/operations.md).
+#  3. Otherwise, on Debian-family systems, the newest nats-server of Debian's forky/sid indexes,
+#     fetched by name with a private apt state under .cache/apt (no system change, the mirror this
+#     machine's apt sources name, the archive's keyring), its SHA256 checked against the index.
+#  4. Failing that, nats-server on PATH >= 2.10.23, with a warning.
+#
+# `ensure-nats-server.sh --suite trixie` instead prints Debian 13's nats-server (the 2.10 line),
+# kept in .cache/nats-server-trixie: the tests that hold both server lines to one contract use it.
 set -euo pipefail
 MIN="2.10.23"
+DEFAULT_MIN="2.14.0"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="$root/.cache"
+suites=(forky sid)
+target="$cache/nats-server"
+want_min="$DEFAULT_MIN"
+only_debian=0
+if [ "${1:-}" = "--suite" ]; then
+  [ -n "${2:-}" ] || { echo "usage: $0 [--suite SUITE]" >&2; exit 2; }
+  suites=("$2"); target="$cache/nats-server-$2"; want_min="$MIN"; only_debian=1
+fi
 
-version_of() { "$1" --version 2>/dev/null | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p' | head -n1; }
-new_enough() { # $1 = binary
+version_of() { "$1" --version 2>/dev/null | sed -n 's/^nats-server: v\([0-9][0-9.]*\).*/\1/p' | head -n1; }
+at_least() { # $1 = binary, $2 = minimum version
   local v; v="$(version_of "$1")"; [ -n "$v" ] || return 1
-  [ "$(printf '%s\n%s\n' "$MIN" "$v" | sort -V | head -n1)" = "$MIN" ]
+  [ "$(printf '%s\n%s\n' "$2" "$v" | sort -V | head -n1)" = "$2" ]
 }
 found() { echo "$1"; exit 0; }
 
-[ -n "${NATS_SERVER_BIN:-}" ] && new_enough "$NATS_SERVER_BIN" && found "$NATS_SERVER_BIN"
-if command -v nats-server >/dev/null 2>&1 && new_enough "$(command -v nats-server)"; then found "$(command -v nats-server)"; fi
-local_bin="$cache/nats-server/usr/sbin/nats-server"
-[ -x "$local_bin" ] && new_enough "$local_bin" && found "$local_bin"
+local_bin="$target/usr/sbin/nats-server"
+on_path=""
+if [ "$only_debian" = 0 ]; then
+  if [ -n "${NATS_SERVER_BIN:-}" ]; then
+    at_least "$NATS_SERVER_BIN" "$MIN" && found "$NATS_SERVER_BIN"
+    echo "error: NATS_SERVER_BIN=$NATS_SERVER_BIN is not a nats-server >= $MIN ($(version_of "$NATS_SERVER_BIN" || true))" >&2
+    exit 2
+  fi
+  [ -x "$local_bin" ] && at_least "$local_bin" "$DEFAULT_MIN" && found "$local_bin"
+  on_path="$(command -v nats-server 2>/dev/null || true)"
+  [ -n "$on_path" ] && at_least "$on_path" "$DEFAULT_MIN" && found "$on_path"
+else
+  [ -x "$local_bin" ] && at_least "$local_bin" "$MIN" && found "$local_bin"
+fi
+fallback() { # a server on PATH that is only new enough, else the error in $1
+  if [ -n "$on_path" ] && at_least "$on_path" "$MIN"; then
+    echo "warning: $1; using $on_path ($(version_of "$on_path")), older than the default line $DEFAULT_MIN" >&2
+    found "$on_path"
+  fi
+  echo "error: $1. Install nats-server >= $want_min (https://github.com/nats-io/nats-server/releases)" >&2
+  echo "       and put it on PATH, or set NATS_SERVER_BIN=/path/to/nats-server (>= $MIN)." >&2
+  exit 2
+}
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
-  echo "error: no nats-server >= $MIN found. Install one (https://github.com/nats-io/nats-server/releases)" >&2
-  echo "       and put it on PATH, or set NATS_SERVER_BIN=/path/to/nats-server." >&2
-  exit 2
+  fallback "no nats-server >= $want_min found and this is no Debian-family system"
 fi
 
-# Derive the Debian mirror from this machine's own apt sources, and ask for Debian 13 (trixie).
+# Derive the Debian mirror from this machine's own apt sources.
 mirror=""
 for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
   [ -f "$f" ] || continue
   m="$(grep -hE '^[[:space:]]*(URIs:|deb )' "$f" 2>/dev/null | grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ' || true)"
   [ -n "$m" ] && { mirror="${m%/}"; break; }
 done
-if [ -z "$mirror" ]; then
-  echo "error: no Debian mirror found in /etc/apt sources; install nats-server >= $MIN by hand" >&2
-  echo "       or set NATS_SERVER_BIN=/path/to/nats-server." >&2
-  exit 2
-fi
+[ -n "$mirror" ] || fallback "no Debian mirror found in /etc/apt sources"
 arch="$(dpkg --print-architecture)"
-apt="$cache/apt"
-mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/etc" "$cache/nats-server"
+apt="$cache/apt-${suites[0]}"
+mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/etc"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 signed=""; [ -f "$keyring" ] && signed="[signed-by=$keyring]"
-echo "deb $signed $mirror trixie main" > "$apt/etc/sources.list"
+: > "$apt/etc/sources.list"
+for s in "${suites[@]}"; do echo "deb $signed $mirror $s main" >> "$apt/etc/sources.list"; done
 opts=(-o Dir::Etc::SourceList="$apt/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
       -o Dir::State::Lists="$apt/lists" -o Dir::Cache::Archives="$apt/archives"
       -o Dir::State::Status=/dev/null -o APT::Architecture="$arch" -o Debug::NoLocking=1)
-echo "fetching Debian 13's nats-server package into $cache (one time)..." >&2
-apt-get "${opts[@]}" -qq update >&2 || { echo "error: apt-get update for trixie failed; install nats-server >= $MIN by hand or set NATS_SERVER_BIN" >&2; exit 2; }
-( cd "$apt/archives" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -qq download nats-server >&2 ) || { echo "error: could not download nats-server; install nats-server >= $MIN by hand or set NATS_SERVER_BIN" >&2; exit 2; }
-deb="$(ls -t "$apt/archives"/nats-server_*.deb | head -n1)"
-dpkg-deb -x "$deb" "$cache/nats-server"
-rm -rf "$apt/lists"
-if [ -x "$local_bin" ] && new_enough "$local_bin"; then found "$local_bin"; fi
-echo "error: the fetched nats-server is older than $MIN ($(version_of "$local_bin" || true))" >&2
-exit 2
+echo "fetching the newest nats-server of Debian ${suites[*]} into $target (one time)..." >&2
+apt-get "${opts[@]}" -qq update >&2 || fallback "apt-get update for Debian ${suites[*]} failed"
+version="$(apt-cache "${opts[@]}" policy nats-server 2>/dev/null | sed -n 's/^ *Candidate: *//p')"
+{ [ -n "$version" ] && [ "$version" != "(none)" ]; } || fallback "Debian ${suites[*]} list no nats-server"
+# The index entry of that version (the index itself is signed): its file name and SHA256.
+entry="$(apt-cache "${opts[@]}" show "nats-server=$version" | awk 'BEGIN{RS=""} NR==1')"
+want_sha="$(printf '%s\n' "$entry" | sed -n 's/^SHA256: *//p')"
+file="$(basename "$(printf '%s\n' "$entry" | sed -n 's/^Filename: *//p')")"
+rm -f "$apt/archives"/nats-server_*.deb
+( cd "$apt/archives" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -qq download "nats-server=$version" >&2 ) || fallback "could not download nats-server $version"
+deb="$apt/archives/$file"
+got_sha="$(sha256sum "$deb" | cut -d' ' -f1)"
+if [ -z "$want_sha" ] || [ "$got_sha" != "$want_sha" ]; then
+  rm -f "$deb"
+  fallback "the downloaded $file has SHA256 $got_sha, the index says ${want_sha:-nothing}"
+fi
+rm -rf "$target.new" && mkdir -p "$target.new"
+dpkg-deb -x "$deb" "$target.new"
+rm -rf "$apt/lists" "$target" && mv "$target.new" "$target"
+echo "nats-server $version (sha256 $got_sha) is in $target" >&2
+at_least "$local_bin" "$want_min" && found "$local_bin"
+fallback "the fetched nats-server is older than $want_min ($(version_of "$local_bin" || true))"
