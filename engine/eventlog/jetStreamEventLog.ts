@@ -6,6 +6,7 @@ import {
   type ConsumerMessages,
   type JetStreamManager,
   type JsMsg,
+  type MsgRequest,
 } from '@nats-io/jetstream';
 import type { Envelope } from '../../actors/events.ts';
 import { AppError } from '../errors.ts';
@@ -121,22 +122,29 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
       const e = toAppError(err, `append to ${subject}`);
       // A retry of an append whose ack was lost: its expectation is stale because our own message
       // is stored. Servers answer `duplicate` or a CAS loss depending on version and topology
-      // (PITFALLS.md), so look for our msg id on the subject rather than trust either.
-      if (e.code === 'CONFLICT' && o.msgId !== undefined) {
-        const own = await findMsgId(subject, o.msgId);
+      // (PITFALLS.md), so look for our msg id rather than trust either.
+      if (e.code === 'CONFLICT' && o.msgId !== undefined && o.expectedLastSubjectSeq !== undefined) {
+        const own = await storedAfter(subject, o.expectedLastSubjectSeq, o.msgId);
         if (own !== undefined) return { seq: own, duplicate: true };
       }
       throw e;
     }
   }
 
-  /** Sequence of the message on `subject` stored with `Nats-Msg-Id: msgId`, if any. */
-  async function findMsgId(subject: string, msgId: string): Promise<number | undefined> {
-    let seq: number | undefined;
-    await scanSubject(subject, (m) => {
-      if (m.headers?.get('Nats-Msg-Id') === msgId) seq = m.seq;
-    });
-    return seq;
+  /**
+   * The seq of our message if it was stored: a CAS append lands right after the message it
+   * expected, so it is the first message on `subject` past `expected` (one request). Undefined
+   * when that message is another writer's (we lost the race) or there is none.
+   */
+  async function storedAfter(subject: string, expected: number, msgId: string): Promise<number | undefined> {
+    try {
+      const m = await (await jsm()).streams.getMessage(stream, { next_by_subj: subject, seq: expected + 1 } as unknown as MsgRequest);
+      return m !== null && m.header.get('Nats-Msg-Id') === msgId ? m.seq : undefined;
+    } catch (err) {
+      // cannot tell whether ours is stored: not a conflict to report, an outage to retry
+      const u = toAppError(err, `look up ${msgId} on ${subject}`);
+      throw u.code === 'UNAVAILABLE' ? u : new AppError('UNAVAILABLE', u.message, { cause: err });
+    }
   }
 
   async function purge(subject: string): Promise<void> {
@@ -150,13 +158,6 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
   }
 
   async function readSubject(subject: string): Promise<LogRecord[]> {
-    const out: LogRecord[] = [];
-    await scanSubject(subject, (m) => void out.push(toRecord(m)));
-    return out;
-  }
-
-  /** Hands every message on one exact subject to `visit`, oldest first. */
-  async function scanSubject(subject: string, visit: (m: JsMsg) => void): Promise<void> {
     checkConnected(`read ${subject}`);
     let consumer: Consumer | undefined;
     try {
@@ -168,24 +169,25 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
         inactive_threshold: READ_INACTIVE_MS,
       });
       let remaining = (await consumer.info(true)).num_pending;
+      const out: LogRecord[] = [];
       const deadline = Date.now() + timeout;
       while (remaining > 0) {
-        let got = 0;
+        const before = out.length;
         // A short pull: if a purge or rollup removed the messages counted above, a long one would
         // wait for its whole expiry for messages that no longer exist (a history read racing a
         // compaction took 5 s). An empty pull asks the server again how many are left.
         const iter = await consumer.fetch({ max_messages: Math.min(remaining, READ_BATCH), expires: READ_PULL_MS });
         for await (const m of iter) {
-          visit(m);
-          got++;
+          out.push(toRecord(m));
           remaining = m.info.pending === 0 ? 0 : remaining - 1;
           if (remaining === 0) break;
         }
-        if (got === 0) {
+        if (out.length === before) {
           remaining = (await consumer.info(true)).num_pending; // 0 once they were removed
           if (remaining > 0 && Date.now() > deadline) throw new AppError('UNAVAILABLE', `read ${subject}: ${remaining} messages not delivered within ${timeout} ms`);
         }
       }
+      return out;
     } catch (err) {
       throw toAppError(err, `read ${subject}`);
     } finally {

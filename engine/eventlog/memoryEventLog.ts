@@ -64,7 +64,9 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
     const last = lastBySubject.get(subject) ?? 0;
     if (o.expectedLastSubjectSeq !== undefined && o.expectedLastSubjectSeq !== last) {
       // past the dedup window, a retry still finds its own stored message (as the JetStream log does)
-      const own = o.msgId === undefined ? undefined : seqsBySubject.get(subject)?.find((q) => msgIdBySeq.get(q) === o.msgId);
+      // (a CAS append lands right after the message it expected: ours is the first one past it)
+      const next = seqsBySubject.get(subject)?.find((q) => q > (o.expectedLastSubjectSeq ?? 0));
+      const own = o.msgId !== undefined && next !== undefined && msgIdBySeq.get(next) === o.msgId ? next : undefined;
       if (own !== undefined) return { seq: own, duplicate: true };
       throw new AppError('CONFLICT', `wrong last sequence on ${subject}: ${last}`);
     }

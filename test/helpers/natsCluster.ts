@@ -39,6 +39,8 @@ const SIZE = 3;
 const CLUSTER_NAME = 'jetjobs-test';
 /** Meta leader election plus the probe stream; ~1-2 s here. */
 const READY_TIMEOUT_MS = 20_000;
+/** Members agreeing on a meta leader that hears them all: ~1 s idle, much more on a loaded machine. */
+const META_READY_TIMEOUT_MS = 60_000;
 /** Stream leader elections take a few seconds after a kill (PITFALLS.md). */
 const LEADER_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 2_000;
@@ -86,12 +88,57 @@ async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<
   throw new Error(`${what}: not within ${timeoutMs} ms (last: ${last})`);
 }
 
+/** One member's view of the JetStream meta group, from its monitor's /jsz (2.10 omits `replicas` on non-leaders). */
+interface MetaView {
+  leader?: string;
+  cluster_size?: number;
+  replicas?: { name: string; current: boolean }[];
+}
+
+async function metaView(monitorUrl: string): Promise<MetaView | undefined> {
+  const res = await fetch(`${monitorUrl}/jsz`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  return ((await res.json()) as { meta_cluster?: MetaView }).meta_cluster;
+}
+
+/**
+ * Placement needs a meta leader that hears from every peer: until then a replicated stream fails
+ * with "no suitable peers for placement" (seen on a loaded 2-core machine after a fixed budget).
+ * Waits while the members converge, and on timeout says what each one sees.
+ */
+async function waitMetaReady(running: readonly EmbeddedNats[], monitorOf: (s: EmbeddedNats) => string | undefined): Promise<void> {
+  const views = new Map<string, MetaView | string>();
+  const ready = async () => {
+    const names = running.map((s) => s.serverName ?? s.url);
+    for (const s of running) {
+      const url = monitorOf(s);
+      if (url === undefined) return true; // no monitor known: the probe stream decides
+      views.set(s.serverName ?? s.url, await metaView(url).catch((e: unknown) => message(e)) ?? 'no meta_cluster');
+    }
+    const seen = [...views.values()];
+    const leaders = new Set(seen.map((v) => (typeof v === 'string' ? undefined : v.leader)));
+    const leader = [...leaders][0];
+    if (leaders.size !== 1 || leader === undefined || leader === '' || !names.includes(leader)) return false;
+    const lv = views.get(leader);
+    // the leader lists its followers (2.15): each running one must be current
+    if (typeof lv === 'object' && lv.replicas !== undefined) {
+      const current = new Set(lv.replicas.filter((r) => r.current).map((r) => r.name));
+      if (names.some((n) => n !== leader && !current.has(n))) return false;
+    }
+    return true;
+  };
+  try {
+    await until('a JetStream meta leader that every member follows', META_READY_TIMEOUT_MS, async () => ((await ready()) ? true : undefined));
+  } catch (err) {
+    throw new Error(`${message(err)}; members see: ${JSON.stringify(Object.fromEntries(views))}`);
+  }
+}
+
 /**
  * healthz says only "JetStream enabled"; a cluster is usable once a meta leader exists and knows
- * the peers. Proof: each running member answers $JS.API.INFO, and a stream replicated on every
- * running member can be created.
+ * the peers. Proof: each running member answers $JS.API.INFO, they agree on a meta leader that sees
+ * them all, and a stream replicated on every running member can be created.
  */
-async function waitJetStream(servers: readonly EmbeddedNats[]): Promise<void> {
+async function waitJetStream(servers: readonly EmbeddedNats[], monitorOf: (s: EmbeddedNats) => string | undefined = () => undefined): Promise<void> {
   const running = servers.filter((s) => s.pid !== 0);
   for (const srv of running) {
     // a direct, non-reconnecting connection: we want this member's answer, not a neighbour's
@@ -103,6 +150,7 @@ async function waitJetStream(servers: readonly EmbeddedNats[]): Promise<void> {
       const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: REQUEST_TIMEOUT_MS });
       await until(`JetStream API on ${name}`, READY_TIMEOUT_MS, async () => (await jsm.getAccountInfo()) ?? undefined);
       if (srv === running[0]) {
+        await waitMetaReady(running, monitorOf);
         // as many replicas as members run: a stream placed on every live peer
         await until(`creating an R${running.length} probe stream`, READY_TIMEOUT_MS, async () => {
           await jsm.streams.add({ name: PROBE_STREAM, subjects: ['jetjobs.ready.probe'], num_replicas: running.length, storage: StorageType.Memory });
@@ -122,7 +170,7 @@ async function waitJetStream(servers: readonly EmbeddedNats[]): Promise<void> {
  * a test file running alongside can take one meanwhile, and a route then never finds its peer (seen
  * once in a full suite run as "no suitable peers for placement").
  */
-export async function startTestCluster(opts: { syncInterval?: string } = {}): Promise<TestCluster> {
+export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   try {
     return await startTestClusterOnce(opts);
   } catch (first) {
@@ -134,14 +182,25 @@ export async function startTestCluster(opts: { syncInterval?: string } = {}): Pr
   }
 }
 
-async function startTestClusterOnce(opts: { syncInterval?: string }): Promise<TestCluster> {
-  const bin = await findNatsServerBin();
+/** Options of {@link startTestCluster}. */
+export interface TestClusterOptions {
+  syncInterval?: string;
+  /** @defaultValue the default line ({@link findNatsServerBin}) */
+  bin?: string;
+}
+
+async function startTestClusterOnce(opts: TestClusterOptions): Promise<TestCluster> {
+  const bin = opts.bin ?? (await findNatsServerBin());
   const ports = await reservePorts(SIZE * 3);
   const clientPort = (i: number) => ports[i] ?? 0;
   const routePort = (i: number) => ports[SIZE + i] ?? 0;
   const httpPort = (i: number) => ports[2 * SIZE + i] ?? 0;
   const dirs: string[] = [];
   const started: EmbeddedNats[] = [];
+  const monitorOf = (s: EmbeddedNats) => {
+    const i = started.indexOf(s);
+    return i < 0 ? undefined : `http://${HOST}:${httpPort(i)}`;
+  };
   let admin: NatsConnection | undefined;
 
   let cleaned: Promise<void> | undefined;
@@ -177,7 +236,7 @@ async function startTestClusterOnce(opts: { syncInterval?: string }): Promise<Te
       else failures.push(message(r.reason));
     }
     if (failures.length > 0) throw new Error(`cluster member(s) failed to start:\n${failures.join('\n')}`);
-    await waitJetStream(started);
+    await waitJetStream(started, monitorOf);
   } catch (err) {
     await cleanup();
     throw err;
@@ -206,7 +265,7 @@ async function startTestClusterOnce(opts: { syncInterval?: string }): Promise<Te
     servers,
     urls,
     streamLeader,
-    waitReady: () => waitJetStream(servers),
+    waitReady: () => waitJetStream(servers, monitorOf),
     cleanup,
     [Symbol.asyncDispose]: cleanup,
   };

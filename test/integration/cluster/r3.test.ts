@@ -16,6 +16,7 @@ import { connectNats, ensureStreams } from '../../../engine/nats/connection.ts';
 import { createJetStreamEventLog } from '../../../engine/eventlog/jetStreamEventLog.ts';
 import type { EventLog, LogRecord } from '../../../engine/eventlog/eventLog.ts';
 import { startTestCluster, type TestCluster } from '../../helpers/natsCluster.ts';
+import { NO_OLDER_SERVER, OLDER_NATS_SERVER_BIN } from '../../helpers/natsServer.ts';
 
 const RACERS = 8;
 const ROUNDS = 25;
@@ -210,6 +211,10 @@ describe('R3 streams on a 3-node cluster', () => {
     await raceRounds('job.race1.ev', ROUNDS);
   });
 
+  it('an append retried after a lost ack is recognised as ours on any server: duplicate, never CONFLICT, stored once', async () => {
+    await retriedAppendIsOurs(racers, 'job.retry1.ev');
+  });
+
   it('kill -9 of the JOBS leader under load: appends resume by themselves, CAS keeps one winner', async (t) => {
     const c = cluster!;
     const writerConn = await connectNats(c.urls, { name: 'r3-writer' });
@@ -302,3 +307,46 @@ describe('R3 streams on a 3-node cluster', () => {
     await check();
   });
 });
+
+// Servers answer a retried CAS append differently by version and topology (PITFALLS.md): the 2.10
+// line keeps the same contract on R3. (The leader-kill checks above run on the default line only.)
+describe('R3 streams on a 3-node cluster of the 2.10 server line', { skip: OLDER_NATS_SERVER_BIN === undefined ? NO_OLDER_SERVER : false }, () => {
+  let cluster: TestCluster | undefined;
+  const conns: NatsConnection[] = [];
+  let logs: EventLog[] = [];
+
+  before(async () => {
+    cluster = await startTestCluster({ bin: OLDER_NATS_SERVER_BIN ?? '' });
+    for (let i = 0; i < 4; i++) conns.push(await connectNats(cluster.servers[i % cluster.servers.length]!.url, { name: `old-line-${i}` }));
+    await ensureStreams(conns[0]!, { replicas: 3 });
+    logs = conns.map((nc) => createJetStreamEventLog({ nc, requestTimeoutMs: REQUEST_TIMEOUT_MS }));
+  });
+
+  after(async () => {
+    await Promise.all(logs.map((l) => l.close()));
+    await Promise.all(conns.map((nc) => nc.close().catch(() => undefined)));
+    await cluster?.cleanup();
+  });
+
+  it('an append retried after a lost ack is recognised as ours on any server: duplicate, never CONFLICT, stored once', async () => {
+    await retriedAppendIsOurs(logs, 'job.retry1.ev');
+  });
+});
+
+/**
+ * A writer whose ack was lost appends again with the same msg id and expectation, through other
+ * servers, before and after another writer built on its record: each retry is a duplicate of the
+ * first append; a writer with another msg id and the same stale expectation still loses.
+ */
+async function retriedAppendIsOurs(logs: EventLog[], subject: string): Promise<void> {
+  const [a, b, c, d] = [logs[0]!, logs[1 % logs.length]!, logs[2 % logs.length]!, logs[3 % logs.length]!];
+  const append = (log: EventLog, n: number, expected: number, msgId: string) =>
+    retryUnavailable(() => log.append(subject, [env(subject, { n })], { expectedLastSubjectSeq: expected, msgId }));
+  const first = await append(a, 1, 0, `${subject}:1`);
+  assert.deepEqual(await append(b, 1, 0, `${subject}:1`), { seq: first.seq, duplicate: true });
+  const next = await append(c, 2, first.seq, `${subject}:2`);
+  assert.deepEqual(await append(d, 1, 0, `${subject}:1`), { seq: first.seq, duplicate: true }, 'found behind a newer record');
+  await assert.rejects(append(a, 3, first.seq, `${subject}:3`), (e) => isAppError(e, 'CONFLICT'));
+  const stored = await retryUnavailable(() => a.readSubject(subject));
+  assert.deepEqual(stored.map((r) => [r.seq, field(r, 'n')]), [[first.seq, 1], [next.seq, 2]], 'nothing stored twice');
+}
