@@ -160,6 +160,14 @@ export type WorkerDraining = Envelope<'WorkerDraining', Record<string, never>>;
 export type WorkerLeft = Envelope<'WorkerLeft', Record<string, never>>;
 export type WorkerEvent = WorkerRegistered | WorkerDraining | WorkerLeft;
 
+// ---- retention: subject retention.removed (rolled up: only the newest is kept) ----
+/**
+ * A retention writer removed these jobs (their subjects are purged): every projection forgets them,
+ * whatever its own clock says of their age. `meta.jobId` is ''. A reader too late to see one
+ * (rolled up by a newer notice) notices the gap and lists what the store still holds.
+ */
+export type JobsRemoved = Envelope<'JobsRemoved', { jobIds: string[] }>;
+
 // ---- webhook delivery log: subject job.<jobId>.hook (no CAS) ----
 /** `target` is `callback` (the job's callbackUrl) or a global webhook id. */
 export interface WebhookAttemptData {

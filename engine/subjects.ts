@@ -17,6 +17,8 @@ export const KV_CONTROL = 'control';
 /** Durable consumer on JOBS that delivers webhooks. */
 export const CONSUMER_HOOKS = 'hooks';
 
+/** Retention's notice of the jobs it removed (JobsRemoved, rolled up); not a per-id subject. */
+export const RETENTION_REMOVED_SUBJECT = 'retention.removed';
 export const jobEvSubject = (jobId: string) => `job.${checkId(jobId)}.ev`;
 export const jobTaskSubject = (jobId: string) => `job.${checkId(jobId)}.task`;
 export const jobHookSubject = (jobId: string) => `job.${checkId(jobId)}.hook`;

@@ -8,21 +8,20 @@ export type StopStep =
 
 /**
  * A verifying job stops at once; otherwise the job stops once nothing dispatched is in flight, or
- * when the persisted deadline has passed (forced). The deadline comes from the stored event, so a
- * new owner after a requeue computes the same one.
+ * when the grace period has passed (forced). The grace is timed on the owner's own monotonic clock
+ * from when it learns of the request: the stored `deadline` is the requester's wall clock, and an
+ * owner whose clock ran 30 s ahead would have abandoned the tasks at once.
  */
 export function stopStep(s: {
   verifying: boolean;
   inFlight: number;
   deadlinePassed: boolean;
   timerArmed: boolean;
-  deadline: string;
-  nowMs: number;
+  graceMs: number;
 }): StopStep {
   if (s.verifying) return { kind: 'stop', reason: 'stop: verification aborted', abortVerification: true };
   if (s.inFlight === 0) return { kind: 'stop', reason: 'stop: tasks in flight finished', abortVerification: false };
   if (s.deadlinePassed) return { kind: 'stop', reason: `stop: grace period over, ${s.inFlight} tasks abandoned`, abortVerification: false };
   if (s.timerArmed) return { kind: 'wait', delayMs: undefined };
-  const deadlineMs = Date.parse(s.deadline);
-  return { kind: 'wait', delayMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - s.nowMs) : 0 };
+  return { kind: 'wait', delayMs: Number.isFinite(s.graceMs) ? Math.max(0, s.graceMs) : 0 };
 }

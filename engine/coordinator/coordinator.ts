@@ -320,8 +320,8 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
 
   /**
    * A stop was requested: dispatch nothing more, drop pending retries, and append JobStopped once
-   * nothing we dispatched is in flight, or at the deadline (forced). The timer comes from the
-   * persisted deadline, so a new owner (after a requeue) re-arms it. A verifying job stops at once.
+   * nothing we dispatched is in flight, or once the grace period passed on our own monotonic clock
+   * from when we learnt of the request (forced; cooperativeStop.ts). A verifying job stops at once.
    */
   function stopCooperatively(e: JobEntry, o: Owned) {
     for (const r of o.retries.values()) clock.clearTimeout(r.timer);
@@ -329,7 +329,7 @@ export function createCoordinator(deps: CoordinatorDeps): Coordinator {
     starved.delete(e.id);
     const step = stopStep({
       verifying: e.state === 'VERIFYING' || o.verifying, inFlight: o.dispatched.size, deadlinePassed: o.stopDue === true,
-      timerArmed: o.stopTimer !== undefined, deadline: ctxOf(e).stopRequested!.deadline, nowMs: clock.now(),
+      timerArmed: o.stopTimer !== undefined, graceMs: ctxOf(e).stopRequested!.graceMs,
     });
     if (step.kind === 'stop') {
       if (step.abortVerification) o.abort.abort('stop requested'); // its result is dropped: its write checks the signal

@@ -16,7 +16,7 @@ import {
 import { jserrors } from '@nats-io/jetstream/internal';
 import { Kvm } from '@nats-io/kv';
 import { AppError } from '../errors.ts';
-import { KV_CONTROL, KV_LIVENESS, STREAM_JOBS, STREAM_TASKS } from '../subjects.ts';
+import { KV_CONTROL, KV_LIVENESS, RETENTION_REMOVED_SUBJECT, STREAM_JOBS, STREAM_TASKS } from '../subjects.ts';
 import { DEFAULT_MAX_PAYLOAD } from './embeddedServer.ts';
 
 /** The pino methods we use (pino itself satisfies this). */
@@ -100,7 +100,7 @@ export function streamConfigs(opts: EnsureStreamsOptions = {}): StreamSpec[] {
   return [
     {
       name: STREAM_JOBS,
-      subjects: ['job.*.ev', 'job.*.task', 'job.*.hook', 'worker.*.ev'],
+      subjects: ['job.*.ev', 'job.*.task', 'job.*.hook', 'worker.*.ev', RETENTION_REMOVED_SUBJECT],
       storage: StorageType.File,
       retention: RetentionPolicy.Limits,
       num_replicas: replicas,

@@ -1,9 +1,9 @@
-import { TERMINAL_STATES, type JobEvent, type JobState, type WorkerEvent, type WorkerInfo } from '../../actors/events.ts';
+import { TERMINAL_STATES, type JobEvent, type JobsRemoved, type JobState, type WorkerEvent, type WorkerInfo } from '../../actors/events.ts';
 import type { JobContext } from '../../actors/jobContext.ts';
 import { canApply, evolveJob, jobState, restoreJob, startJob, type JobSnapshot } from '../../actors/jobFold.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { LogRecord } from '../eventlog/eventLog.ts';
-import { parseSubject } from '../subjects.ts';
+import { parseSubject, RETENTION_REMOVED_SUBJECT } from '../subjects.ts';
 import type { Logger } from '../log.ts';
 
 /** A job as the projection holds it. */
@@ -274,6 +274,25 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     }
   }
 
+  function removeJob(id: string): boolean {
+    const e = jobs.get(id);
+    if (!e) return false;
+    index(e, false);
+    jobs.delete(id);
+    // Sweep removed entries once they are most of the order (keeps remove O(1) amortized).
+    if (++removedInOrder > 1024 && removedInOrder * 2 > order.length) {
+      order = order.filter(live);
+      for (const [owner, list] of byOwner) {
+        const kept = list.filter(live);
+        if (kept.length > 0) byOwner.set(owner, kept);
+        else byOwner.delete(owner);
+      }
+      removedInOrder = 0;
+    }
+    for (const l of removeListeners) l(e);
+    return true;
+  }
+
   function* liveEntries(from: JobEntry[], reverse: boolean, start: number): Generator<JobEntry> {
     if (reverse) {
       for (let i = start; i >= 0; i--) if (live(from[i]!)) yield from[i]!;
@@ -291,7 +310,9 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
       if (r.seq > last + 1) gapsSeen++;
       last = r.seq;
       const s = parseSubject(r.subject);
-      if (s) {
+      if (r.subject === RETENTION_REMOVED_SUBJECT) {
+        for (const ev of r.events as JobsRemoved[]) if (ev.type === 'JobsRemoved') for (const id of ev.data.jobIds) removeJob(id);
+      } else if (s) {
         if (s.kind === 'job-hook') {
           // webhook delivery log: read on demand, not part of job state
           if (!jobs.has(s.id) && strays.size < MAX_STRAYS) strays.add(s.id);
@@ -339,24 +360,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     },
     countByState: (s) => counts.get(s) ?? 0,
     virtualClusterCounts: () => vcCounts,
-    remove(id) {
-      const e = jobs.get(id);
-      if (!e) return false;
-      index(e, false);
-      jobs.delete(id);
-      // Sweep removed entries once they are most of the order (keeps remove O(1) amortized).
-      if (++removedInOrder > 1024 && removedInOrder * 2 > order.length) {
-        order = order.filter(live);
-        for (const [owner, list] of byOwner) {
-          const kept = list.filter(live);
-          if (kept.length > 0) byOwner.set(owner, kept);
-          else byOwner.delete(owner);
-        }
-        removedInOrder = 0;
-      }
-      for (const l of removeListeners) l(e);
-      return true;
-    },
+    remove: removeJob,
     takeStrays() {
       const ids = [...strays];
       strays.clear();

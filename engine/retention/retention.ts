@@ -6,14 +6,14 @@
  * CAS append (one wins), purges are idempotent.
  */
 import { decide } from '../../actors/decide.ts';
-import { TERMINAL_STATES } from '../../actors/events.ts';
+import { EVENT_SCHEMA_VERSION, TERMINAL_STATES, type JobsRemoved } from '../../actors/events.ts';
 import type { Clock } from '../clock.ts';
 import { parseRetentionByType, type Config, type RetentionRule } from '../config.ts';
 import { isAppError } from '../errors.ts';
 import type { EventLog } from '../eventlog/eventLog.ts';
 import type { Logger } from '../log.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
-import { jobEvSubject, jobHookSubject, jobTaskSubject } from '../subjects.ts';
+import { jobEvSubject, jobHookSubject, jobTaskSubject, RETENTION_REMOVED_SUBJECT } from '../subjects.ts';
 import { createRemovalReconciler } from './removalReconciler.ts';
 
 /** Jobs compacted or removed in one pass at most, so a pass stays short. */
@@ -180,6 +180,15 @@ export function createRetention(opts: RetentionOptions): Retention {
     await eventLog.purge(jobHookSubject(id));
   }
 
+  /**
+   * Tells every projection which jobs were removed (JobsRemoved), so that none keeps one until its
+   * own clock agrees they are old enough. Rolled up: the stream keeps only the newest notice.
+   */
+  async function announce(jobIds: string[]): Promise<void> {
+    const ev: JobsRemoved = { type: 'JobsRemoved', data: { jobIds }, meta: { jobId: '', epoch: 0, actor, at: new Date(clock.now()).toISOString(), v: EVENT_SCHEMA_VERSION } };
+    await eventLog.append(RETENTION_REMOVED_SUBJECT, [ev], { rollup: true });
+  }
+
   const reconciler = createRemovalReconciler({ eventLog, projection, logger });
   const passListeners = new Set<(result: RetentionPassResult) => void>();
   /** Stray ids taken from the projection and not yet settled (kept across passes while the store is away). */
@@ -204,6 +213,8 @@ export function createRetention(opts: RetentionOptions): Retention {
     const gen = generation;
     const result: RetentionPassResult = { compacted: 0, removed: 0, strays: 0 };
     const actions = planPass(projection, ruleOf, clock.now(), { writer, limit });
+    /** Jobs this writer purged: announced to every projection at the end of the pass. */
+    const purged: string[] = [];
     let next = 0;
     let unavailable: unknown;
     let conflicts = 0;
@@ -220,7 +231,10 @@ export function createRetention(opts: RetentionOptions): Retention {
             // unseen fails it, and once compacted a job can no longer be recovered, so the purge
             // cannot delete a live run (found by test/sim with a lagging writer).
             if (writer && !(entry.snapshot.context as { compacted?: boolean }).compacted && !(await compact(entry))) continue;
-            if (writer) await purgeJob(entry.id);
+            if (writer) {
+              await purgeJob(entry.id);
+              purged.push(entry.id);
+            }
             if (projection.remove(entry.id)) result.removed++;
           }
         } catch (err) {
@@ -232,6 +246,7 @@ export function createRetention(opts: RetentionOptions): Retention {
     };
     // removals without a writer are synchronous: no need for a pool
     await Promise.all(Array.from({ length: writer ? Math.min(concurrency, actions.length) : 1 }, work));
+    if (purged.length > 0) await announce(purged).catch((err: unknown) => logger.warn({ err, jobs: purged.length }, 'retention could not announce the jobs it removed; other processes drop them by their own rules'));
     const taken = projection.takeStrays();
     if (writer) {
       for (const id of taken) strays.add(id);

@@ -12,7 +12,8 @@ import { SYSTEM_CALLER } from '../../engine/service.ts';
 import { createMemoryLiveness } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../engine/log.ts';
 import { createJobProjection } from '../../engine/projections/jobProjection.ts';
-import { jobEvSubject, jobTaskSubject } from '../../engine/subjects.ts';
+import { jobEvSubject, jobTaskSubject, RETENTION_REMOVED_SUBJECT } from '../../engine/subjects.ts';
+import { AppError } from '../../engine/errors.ts';
 import { decide } from '../../actors/decide.ts';
 import { foldJob, pendingTasks } from '../../actors/jobFold.ts';
 import { createRetention } from '../../engine/retention/retention.ts';
@@ -138,7 +139,9 @@ describe('regressions found by the simulation: removals a follower was too late 
   // SIM_SEED=210895484 (run 564) and SIM_SEED=1062622884 (run 570): an API process lagged while a
   // coordinator compacted and removed a job; the deleted records were never delivered to it, and it
   // kept showing the job (as RUNNING, or finished but not compacted) for as long as it lived.
-  // engine/retention/removalReconciler.ts reconciles once the gap or a lost tail shows.
+  // Retention now announces removals (JobsRemoved); when a process misses that too (the writer died
+  // before announcing, or a newer notice rolled it up), removalReconciler.ts reconciles once the gap
+  // or a lost tail shows.
   for (const tail of [false, true]) {
     it(`a projection that held a job RUNNING forgets it after the job was removed unseen (${tail ? 'the removed records were the newest' : 'newer records came'})`, async () => {
       const { log, clock } = await finishedJob();
@@ -161,6 +164,23 @@ describe('regressions found by the simulation: removals a follower was too late 
       assert.equal(lagging.countByState('RUNNING'), 0);
     });
   }
+
+  it('a projection that held a job RUNNING forgets it on the JobsRemoved notice, without listing the store', async () => {
+    const { log, clock } = await finishedJob();
+    const lagging = createJobProjection({ logger: silentLogger, clock });
+    let release!: () => void;
+    const open = new Promise<void>((r) => (release = r));
+    log.follow(1, async (r) => {
+      if (r.seq >= 3) await open;
+      lagging.apply(r);
+    });
+    await releaseAndSettle();
+    await removeJob(log, clock, false, true);
+    release();
+    await releaseAndSettle();
+    assert.equal(lagging.get(JOB), undefined);
+    assert.equal(lagging.countByState('RUNNING'), 0);
+  });
 
   it('a caught-up projection reconciles nothing and lists nothing', async () => {
     const { log, clock } = await finishedJob();
@@ -185,13 +205,20 @@ async function releaseAndSettle(): Promise<void> {
   for (let i = 0; i < 20; i++) await settleMicrotasks();
 }
 
-/** JOB (finished) is compacted and removed by a writer; then, if `newer`, another job is submitted. */
-async function removeJob(log: EventLog, clock: SimClock, newer: boolean): Promise<void> {
+/**
+ * JOB (finished) is compacted and removed by a writer; then, if `newer`, another job is submitted.
+ * Unless `announced`, the writer dies before its JobsRemoved notice (a crash right after the purges).
+ */
+async function removeJob(log: EventLog, clock: SimClock, newer: boolean, announced = false): Promise<void> {
   const truth = createJobProjection({ logger: silentLogger, clock });
   const f = log.follow(1, (r) => truth.apply(r));
   await f.caughtUp;
+  const dying: EventLog = {
+    ...log,
+    append: (subject, events, o) => (subject === RETENTION_REMOVED_SUBJECT && !announced ? Promise.reject(new AppError('UNAVAILABLE', 'writer gone')) : log.append(subject, events, o)),
+  };
   const writer = createRetention({
-    eventLog: log, projection: truth, clock, logger: silentLogger, writer: true,
+    eventLog: dying, projection: truth, clock, logger: silentLogger, writer: true,
     config: { ...RETAIN_FOREVER, retentionMaxAgeMs: 1 },
   });
   await clock.advance(10);

@@ -49,12 +49,14 @@ export interface SimEnv {
   config: Readonly<Config>;
   registry: JobTypeRegistry;
   clockRef: ClockRef;
+  /** Wall-clock skew of the n-th coordinator started (cycled); none by default. */
+  coordinatorSkewsMs: readonly number[];
 }
 
-export function createSimEnv(overrides: Partial<Config> = {}): SimEnv {
+export function createSimEnv(overrides: Partial<Config> = {}, coordinatorSkewsMs: readonly number[] = []): SimEnv {
   const clockRef: ClockRef = { clock: new SimClock() };
   const types: JobType[] = [noopJobType, simSleepJobType(clockRef), simSleepJobType(clockRef, SIM_VERIFY_MS)];
-  return { config: simConfig(overrides), registry: createJobTypeRegistry(types), clockRef };
+  return { config: simConfig(overrides), registry: createJobTypeRegistry(types), clockRef, coordinatorSkewsMs };
 }
 
 export interface SimOutcome {
@@ -70,7 +72,7 @@ export interface SimOutcome {
 
 /** Runs `scenario` with fast-check ordering the I/O through `scheduler`. */
 export async function runSimulation(scheduler: fc.Scheduler, scenario: SimScenario, env: SimEnv): Promise<SimOutcome> {
-  const w = new SimWorld({ scheduler, seed: scenario.seed, config: env.config, registry: env.registry, clockRef: env.clockRef });
+  const w = new SimWorld({ scheduler, seed: scenario.seed, config: env.config, registry: env.registry, clockRef: env.clockRef, coordinatorSkewsMs: env.coordinatorSkewsMs });
   try {
     w.start('api');
     for (let i = 0; i < scenario.coordinators; i++) w.start('coord');

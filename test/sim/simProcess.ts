@@ -35,8 +35,8 @@ export interface SimProcess {
 
 const never = new Promise<void>(() => undefined);
 
-/** A process over the shared clock `sim`. */
-export function createSimProcess(name: string, kind: ProcessKind, sim: SimClock): SimProcess {
+/** A process over the shared clock `sim`; its wall clock reads `skewMs` off (hosts' clocks disagree), its monotonic clock does not. */
+export function createSimProcess(name: string, kind: ProcessKind, sim: SimClock, skewMs = 0): SimProcess {
   let state: ProcessState = 'running';
   let wasFrozen = false;
   /** Work held while frozen (due timers, I/O completions), run in order on wake. */
@@ -44,7 +44,7 @@ export function createSimProcess(name: string, kind: ProcessKind, sim: SimClock)
   const timers = new Set<ProcTimer>();
 
   const clock: Clock = {
-    now: () => sim.now(),
+    now: () => sim.now() + skewMs,
     monotonic: () => sim.monotonic(),
     setTimeout(fn, ms) {
       const t: ProcTimer = { inner: undefined, fired: false };

@@ -20,7 +20,7 @@ import { TERMINAL_STATES, type JobEvent } from '../../actors/events.ts';
 import { restoreJob, toJobView } from '../../actors/jobFold.ts';
 import type { Random } from '../../engine/clock.ts';
 import { effectiveClusters, vcSlots, type VirtualClusterDef } from '../../engine/quota/shares.ts';
-import { parseSubject } from '../../engine/subjects.ts';
+import { parseSubject, RETENTION_REMOVED_SUBJECT } from '../../engine/subjects.ts';
 import type { SimAs, SimCommand } from './simCommands.ts';
 import { SimClock, seededRandom, settleMicrotasks } from './simClock.ts';
 import { createSimNetwork, currentProc, type SimNetwork } from './simNetwork.ts';
@@ -71,6 +71,8 @@ export interface SimWorldOptions {
   registry: JobTypeRegistry;
   /** The clock the registry's `sim-sleep` job type reads; set to this world's clock. */
   clockRef: ClockRef;
+  /** Wall-clock skew of the n-th coordinator started (cycled); none when empty or absent. */
+  coordinatorSkewsMs?: readonly number[];
 }
 
 const by: By = { caller: SYSTEM_CALLER, reason: 'sim' };
@@ -96,6 +98,8 @@ export class SimWorld {
   healStartMs: number | undefined;
   /** Open cooperative stops: when the StopRequested reached the store, and its grace. */
   readonly #stops = new Map<string, { atMs: number; graceMs: number }>();
+  /** Wall-clock skew by event actor (`coordinator:<id>`): maps the `at` it writes back to the simulated time. */
+  readonly #skewByActor = new Map<string, number>();
   readonly violations: string[] = [];
   /** What happened, for the failure report. */
   readonly trace: string[] = [];
@@ -162,13 +166,28 @@ export class SimWorld {
           if (comparable(pre) !== comparable(post)) this.violations.push(`compaction changed ${id}'s view: ${comparable(pre)} → ${comparable(post)}`);
         }
         if (ev.type === 'StopRequested') this.#stops.set(id, { atMs: this.clock.monotonic(), graceMs: ev.data.graceMs });
+        if (ev.type === 'JobStopped') this.#checkGraceKept(id, ev);
       }
     }
-    this.truth.apply(r);
+    // the truth keeps every job it ever saw (converged() and the checks need them): not told of removals
+    if (r.subject !== RETENTION_REMOVED_SUBJECT) this.truth.apply(r);
     const after = id !== undefined ? this.truth.get(id) : undefined;
     if (id !== undefined && after && TERMINAL_STATES.has(after.state)) this.#stopEnded(id, after.state);
     const claimed = (r.events as JobEvent[]).find((ev) => ev.type === 'JobClaimed');
-    if (after && claimed) this.#checkShares(after.snapshot.context.virtualCluster, Date.parse(claimed.meta.at) - (this.clock.now() - this.clock.monotonic()));
+    const skew = claimed ? (this.#skewByActor.get(claimed.meta.actor) ?? 0) : 0;
+    if (after && claimed) this.#checkShares(after.snapshot.context.virtualCluster, Date.parse(claimed.meta.at) - skew - (this.clock.now() - this.clock.monotonic()));
+  }
+
+  /**
+   * A cooperative stop abandons running tasks only after its whole grace: the owner times it on its
+   * own monotonic clock from when it learns of the request, so a clock ahead of the requester's
+   * cannot cut it short (the owner learns after the append, hence the bound).
+   */
+  #checkGraceKept(id: string, ev: JobEvent): void {
+    const stop = this.#stops.get(id);
+    if (!stop || !ev.meta.reason?.startsWith('stop: grace period over')) return;
+    const waited = this.clock.monotonic() - stop.atMs;
+    if (waited < stop.graceMs) this.violations.push(`stop of ${id} abandoned its tasks ${waited} ms after StopRequested, before its grace of ${stop.graceMs} ms`);
   }
 
   /**
@@ -235,7 +254,9 @@ export class SimWorld {
   start(kind: ProcessKind): SimNode {
     const n = (this.#names.get(kind) ?? 0) + 1;
     this.#names.set(kind, n);
-    const proc = createSimProcess(`${kind}${n}`, kind, this.clock);
+    const skews = this.#opts.coordinatorSkewsMs ?? [];
+    const skewMs = kind === 'coord' && skews.length > 0 ? skews[(n - 1) % skews.length]! : 0;
+    const proc = createSimProcess(`${kind}${n}`, kind, this.clock, skewMs);
     const node: SimNode = { proc };
     this.nodes.push(node);
     const roles: Role[] = [kind === 'coord' ? 'coordinator' : kind];
@@ -247,7 +268,8 @@ export class SimWorld {
       virtualClusters: () => SIM_VIRTUAL_CLUSTERS,
     }), (core) => {
       node.core = core;
-      this.note(`${proc.name} is ${core.coordinator?.id ?? core.worker?.id ?? 'api'}`);
+      if (core.coordinator) this.#skewByActor.set(`coordinator:${core.coordinator.id}`, skewMs);
+      this.note(`${proc.name} is ${core.coordinator?.id ?? core.worker?.id ?? 'api'}${skewMs !== 0 ? ` (clock ${skewMs > 0 ? '+' : ''}${skewMs} ms)` : ''}`);
     }, () => this.crash(node)); // a process that cannot start exits (a supervisor restarts one in heal)
     if (kind === 'api') this.#api = node;
     return node;
