@@ -126,26 +126,45 @@ export function installErrorHandlers(app: FastifyInstance): void {
   );
 }
 
+/** An error body for a status the table has no code of its own for (408, 417, 431): the code says what kind of fault it is. */
+export function statusErrorBody(status: number, code: ErrorCode, message: string): ErrorBody {
+  return { statusCode: status, code, error: STATUS_CODES[status] ?? 'Error', message };
+}
+
 /**
- * Errors Node's HTTP parser raises before a request exists (malformed request line, headers over
- * 16 KiB, a body shorter than its Content-Length), written in our shape straight to the socket.
- * The table has no 431/408 codes yet, so those keep their status under VALIDATION_FAILED.
+ * A whole HTTP/1.1 response carrying `body` that closes the connection: for answers written
+ * straight to a socket, where no request or reply object exists.
+ */
+export function rawErrorResponse(body: ErrorBody, headers: Readonly<Record<string, string>> = {}): string {
+  const json = JSON.stringify(body);
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  return (
+    `HTTP/1.1 ${body.statusCode} ${body.error}\r\nContent-Type: application/json; charset=utf-8\r\n${extra}` +
+    `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`
+  );
+}
+
+/** True when a response has started on the socket: writing another one into it would corrupt it. */
+function responseStarted(socket: Socket): boolean {
+  // Node keeps the in-flight response here; its own clientError fallback checks the same field.
+  return (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+}
+
+function clientErrorBody(err: Error & { code?: string }): ErrorBody {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return statusErrorBody(431, 'VALIDATION_FAILED', 'The request headers are too large.');
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return statusErrorBody(408, 'VALIDATION_FAILED', 'The request took too long to arrive.');
+  return statusErrorBody(400, 'VALIDATION_FAILED', 'The request is not well-formed HTTP.');
+}
+
+/**
+ * Errors Node's HTTP server raises before or outside a request (malformed request line, headers
+ * over 16 KiB, headers or body not arriving within httpHeadersTimeoutMs / httpRequestTimeoutMs),
+ * written in our shape straight to the socket, which is then closed.
+ * The table has no 408/431 codes, so those keep their status under VALIDATION_FAILED.
  */
 export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
   // A reset or already-closed socket has nobody left to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, message] =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'The request headers are too large.']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'The request took too long to arrive.']
-        : [400, 'The request is not well-formed HTTP.'];
-  const body = JSON.stringify({ statusCode: status, code: 'VALIDATION_FAILED', error: STATUS_CODES[status], message });
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
+  if (socket.writable && !responseStarted(socket)) socket.write(rawErrorResponse(clientErrorBody(err)));
   socket.destroy(err);
 }

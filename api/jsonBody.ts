@@ -1,18 +1,23 @@
 /**
  * The one body parser: `application/json` only (anything else is 415), parsed by Fastify's
- * secure parser, with four additions: an empty body is allowed on routes that say so, a
+ * secure parser, with five additions: an empty body is allowed on routes that say so, a
  * `__proto__` / `constructor.prototype` key is told apart from broken JSON, deep nesting is
- * refused before anything downstream recurses over it, and compressed bodies are a 415 (we do not
+ * refused before anything downstream recurses over it, a key written twice in one object is a 400
+ * (JSON.parse would keep the last silently), and compressed bodies are a 415 (we do not
  * decompress, so there is no zip bomb to defuse).
  */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../engine/errors.ts';
+import { firstDuplicateKey } from './duplicateKeys.ts';
 
 /** What the secure parser does with `__proto__` and `constructor.prototype` keys. */
 export const POISONING_ACTION = 'error';
 
 /** Bodies may nest at most this deep (objects and arrays); deeper ones are a 400. */
 export const MAX_JSON_DEPTH = 64;
+
+/** Longest part of a duplicated key named in the error message. */
+const MAX_KEY_ECHO_CHARS = 64;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -69,7 +74,9 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
       } else if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
         done(new AppError('VALIDATION_FAILED', `body is nested deeper than ${MAX_JSON_DEPTH} levels`));
       } else {
-        done(null, value);
+        const duplicate = firstDuplicateKey(text);
+        if (duplicate === undefined) done(null, value);
+        else done(new AppError('VALIDATION_FAILED', `body has the key ${JSON.stringify(duplicate.slice(0, MAX_KEY_ECHO_CHARS))} twice in one object`));
       }
     });
   });

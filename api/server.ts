@@ -9,6 +9,7 @@ import type { JobService } from '../engine/service.ts';
 import { DEFAULTS, VERSION, type Config, type ControlStore, type Engine, type Identity } from '../engine/index.ts';
 import { authPlugin } from './auth.ts';
 import { clientErrorHandler, installErrorHandlers, sendError } from './errorResponses.ts';
+import { httpTimeoutOptions, installHttpLimits, validateHttpLimits, type HttpLimitSettings } from './httpLimits.ts';
 import { POISONING_ACTION, registerJsonBodyParser } from './jsonBody.ts';
 import { registerOpenApi } from './openapi.ts';
 import { errorResponses } from './schemas/common.ts';
@@ -35,7 +36,8 @@ const API_REDACT_PATHS = [
 ];
 
 /** The settings the API layer reads (defaults: engine/config.ts DEFAULTS). */
-export type ApiSettings = Pick<Config, 'metricsPublic' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'loginRateLimitPerAddressPerMinute' | 'sseMaxPerUser' | 'sseMaxTotal' | 'callbackSecret' | 'webhookAllowPrivate'>;
+export type ApiSettings = HttpLimitSettings &
+  Pick<Config, 'metricsPublic' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'loginRateLimitPerAddressPerMinute' | 'sseMaxPerUser' | 'sseMaxTotal' | 'callbackSecret' | 'webhookAllowPrivate'>;
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
@@ -78,6 +80,10 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
       sseMaxTotal: opts.settings?.sseMaxTotal ?? DEFAULTS.sseMaxTotal,
       callbackSecret: opts.settings?.callbackSecret ?? DEFAULTS.callbackSecret,
       webhookAllowPrivate: opts.settings?.webhookAllowPrivate ?? DEFAULTS.webhookAllowPrivate,
+      httpRequestTimeoutMs: opts.settings?.httpRequestTimeoutMs ?? DEFAULTS.httpRequestTimeoutMs,
+      httpHeadersTimeoutMs: opts.settings?.httpHeadersTimeoutMs ?? DEFAULTS.httpHeadersTimeoutMs,
+      httpKeepAliveTimeoutMs: opts.settings?.httpKeepAliveTimeoutMs ?? DEFAULTS.httpKeepAliveTimeoutMs,
+      httpMaxConnectionsPerAddress: opts.settings?.httpMaxConnectionsPerAddress ?? DEFAULTS.httpMaxConnectionsPerAddress,
     },
     logger: opts.logger,
     bodyLimitBytes: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -90,6 +96,7 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
   if (!/^(?:\/[A-Za-z0-9._~-]+)+$/.test(resolved.prefix)) {
     throw new TypeError(`prefix must look like /a/b (no trailing slash), got ${JSON.stringify(resolved.prefix)}`);
   }
+  validateHttpLimits(resolved.settings);
   return Object.freeze(resolved);
 }
 
@@ -112,10 +119,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     // The router answers bad URLs itself, in its own shape, unless handed this.
     frameworkErrors: (err, request, reply) => sendError(request, reply, err),
     clientErrorHandler,
+    ...httpTimeoutOptions(opts.settings),
     // Request logging is on by default; `disableRequestLogging` is deprecated in Fastify 5.12.
   });
 
   installErrorHandlers(app);
+  // First hook: a request without Host is refused before authentication.
+  installHttpLimits(app, opts.settings);
   registerJsonBodyParser(app);
   // Before every route: the document is built from the routes registered after it.
   registerOpenApi(app, { version: VERSION });

@@ -67,6 +67,15 @@ export interface Config {
   rateLimitPerMinute: number;
   /** `GET /metrics` without a token (Prometheus default). @defaultValue true */
   metricsPublic: boolean;
+  // ---- HTTP connections ----
+  /** A request (headers and body) must arrive within this, else 408 and the connection is closed. @defaultValue 30000 */
+  httpRequestTimeoutMs: number;
+  /** Request headers must arrive within this (also bounds a connection that sends nothing); <= httpRequestTimeoutMs. @defaultValue 10000 */
+  httpHeadersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. @defaultValue 72000 */
+  httpKeepAliveTimeoutMs: number;
+  /** Open connections per client address; more are answered 429 and closed. 0 = no limit. @defaultValue 256 */
+  httpMaxConnectionsPerAddress: number;
   // ---- controls ----
   /** Grace period of a cooperative stop before tasks in flight are abandoned. @defaultValue 10000 */
   stopGraceMs: number;
@@ -132,6 +141,10 @@ export const DEFAULTS: Readonly<Omit<Config, 'filesDir' | 'cacheDir'>> = Object.
   loginRateLimitPerAddressPerMinute: 100,
   rateLimitPerMinute: 120_000,
   metricsPublic: true,
+  httpRequestTimeoutMs: 30_000,
+  httpHeadersTimeoutMs: 10_000,
+  httpKeepAliveTimeoutMs: 72_000,
+  httpMaxConnectionsPerAddress: 256,
   stopGraceMs: 10_000,
   sseMaxPerUser: 16,
   sseMaxTotal: 1000,
@@ -214,6 +227,10 @@ const ENV: Record<string, keyof Config> = {
   JETJOBS_LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: 'loginRateLimitPerAddressPerMinute',
   JETJOBS_RATE_LIMIT_PER_MINUTE: 'rateLimitPerMinute',
   JETJOBS_METRICS_PUBLIC: 'metricsPublic',
+  JETJOBS_HTTP_REQUEST_TIMEOUT_MS: 'httpRequestTimeoutMs',
+  JETJOBS_HTTP_HEADERS_TIMEOUT_MS: 'httpHeadersTimeoutMs',
+  JETJOBS_HTTP_KEEP_ALIVE_TIMEOUT_MS: 'httpKeepAliveTimeoutMs',
+  JETJOBS_HTTP_MAX_CONNECTIONS_PER_ADDRESS: 'httpMaxConnectionsPerAddress',
   JETJOBS_STOP_GRACE_MS: 'stopGraceMs',
   JETJOBS_SSE_MAX_PER_USER: 'sseMaxPerUser',
   JETJOBS_SSE_MAX_TOTAL: 'sseMaxTotal',
@@ -238,6 +255,7 @@ const NUMERIC = new Set<keyof Config>([
   'port', 'natsPort', 'runningJobCapacity', 'waitingJobCapacity', 'heartbeatMs', 'failureDetectionTimeoutMs',
   'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'retryBackoffMs', 'drainTimeoutMs', 'replicas',
   'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'loginRateLimitPerAddressPerMinute', 'rateLimitPerMinute', 'stopGraceMs', 'sseMaxPerUser', 'sseMaxTotal',
+  'httpRequestTimeoutMs', 'httpHeadersTimeoutMs', 'httpKeepAliveTimeoutMs', 'httpMaxConnectionsPerAddress',
   'webhookMaxAttempts', 'webhookBackoffMs', 'webhookTimeoutMs', 'compactAfterMs', 'retentionMaxAgeMs', 'retentionMaxCount', 'retentionIntervalMs',
 ]);
 const BOOLEAN = new Set<keyof Config>(['acceptNewStore', 'metricsPublic', 'webhookAllowPrivate']);
@@ -304,11 +322,13 @@ export function resolveConfig(...layers: Partial<Config>[]): Readonly<Config> {
   const positive: (keyof Config)[] = ['runningJobCapacity', 'waitingJobCapacity', 'heartbeatMs', 'failureDetectionTimeoutMs',
     'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'replicas',
     'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'loginRateLimitPerAddressPerMinute', 'rateLimitPerMinute', 'sseMaxPerUser', 'sseMaxTotal',
+    'httpRequestTimeoutMs', 'httpHeadersTimeoutMs', 'httpKeepAliveTimeoutMs',
     'webhookMaxAttempts', 'webhookBackoffMs', 'webhookTimeoutMs', 'retentionIntervalMs'];
   for (const k of positive) if (!((merged[k] as number) >= 1)) throw new ConfigError(`${k} must be >= 1`);
   if (merged.port > 65535 || merged.natsPort > 65535) throw new ConfigError('ports must be <= 65535');
   if (merged.failureDetectionTimeoutMs <= merged.heartbeatMs) throw new ConfigError('failureDetectionTimeoutMs must exceed heartbeatMs');
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(merged.pool)) throw new ConfigError('pool must be 1-32 of [A-Za-z0-9_-]');
+  if (merged.httpHeadersTimeoutMs > merged.httpRequestTimeoutMs) throw new ConfigError('httpHeadersTimeoutMs must not exceed httpRequestTimeoutMs');
   if (merged.tokenTtlMs > merged.tokenMaxTtlMs) throw new ConfigError('tokenTtlMs must not exceed tokenMaxTtlMs');
   if (merged.adminToken !== null && merged.adminToken.length < 32) throw new ConfigError('adminToken must be at least 32 characters');
   if (merged.adminPassword !== null && merged.adminPassword.length < 12) throw new ConfigError('adminPassword must be at least 12 characters');

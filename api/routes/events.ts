@@ -6,6 +6,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '../auth.ts';
 import { AppError } from '../../engine/errors.ts';
+import { liveMessageFor } from '../../engine/hooks/deliveryView.ts';
 import type { Caller, JobService, LiveMessage } from '../../engine/service.ts';
 import { errorBody, toAppError } from '../errorResponses.ts';
 import { eventRouteSchemas as schemas } from '../schemas/events.ts';
@@ -133,7 +134,8 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, o
       for (;;) {
         const r = await iterator.next();
         if (r.done || ac.signal.aborted) break;
-        await write(formatSse(r.value));
+        // Delivery records show a global webhook's URL to admins only.
+        await write(formatSse(liveMessageFor(caller, r.value)));
       }
     } catch (err) {
       const e = toAppError(err);

@@ -1,7 +1,8 @@
 /**
  * Webhook routes. Admin: global webhooks (`GET/POST /webhooks`, `DELETE /webhooks/:id`) and the
  * per-job callback signing key (`GET /webhooks/callback-secret`). Per job (own jobs, or admin):
- * the delivery log (`GET /jobs/:id/deliveries`) and redelivery (`POST /jobs/:id/deliveries/redeliver`).
+ * the delivery log (`GET /jobs/:id/deliveries`; non-admins see a global webhook by its id, never its
+ * URL) and redelivery (`POST /jobs/:id/deliveries/redeliver`).
  * Secrets are answered with `cache-control: no-store` and never logged.
  */
 import type { FastifyPluginAsync } from 'fastify';
@@ -9,6 +10,7 @@ import type {} from '../auth.ts';
 import { systemClock, type Clock } from '../../engine/clock.ts';
 import type { Config } from '../../engine/config.ts';
 import type { ControlStore } from '../../engine/controlstore/controlStore.ts';
+import { deliveryLogFor } from '../../engine/hooks/deliveryView.ts';
 import { callbackSecret, createWebhook, deleteWebhook, listWebhooks } from '../../engine/hooks/webhookStore.ts';
 import type { JobService } from '../../engine/service.ts';
 import { by } from '../actor.ts';
@@ -54,7 +56,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
   );
 
   app.get<{ Params: IdParams }>('/jobs/:id/deliveries', { schema: schemas.deliveries, config: { auth: 'viewer' } }, async (request) => ({
-    deliveries: await service.deliveries(request.params.id, request.caller),
+    deliveries: deliveryLogFor(request.caller, await service.deliveries(request.params.id, request.caller)),
   }));
 
   app.post<{ Params: IdParams; Body: { target?: string; reason?: string } | null }>(
