@@ -1,9 +1,12 @@
 /**
  * The one binary: `start [--roles api,coordinator,worker] [--port 8080] [--nats-url nats://...] ...`.
- * Every flag is also an environment variable (docs/configuration.md).
+ * Every flag is also an environment variable (docs/configuration.md). SIGINT/SIGTERM stop it in
+ * order and its last log lines say what stopped and that it exited (docs/operations.md).
  */
-import { buildServer, engineServerOptions } from './server.ts';
-import { ConfigError, createLogger, parseFlags, readEnv, resolveConfig, startEngine, VERSION } from '../engine/index.ts';
+import { constants as osConstants } from 'node:os';
+import { DOCS_PREFIX } from './openapi.ts';
+import { buildServer, DEFAULT_PREFIX, engineServerOptions } from './server.ts';
+import { ConfigError, createLogger, parseFlags, readEnv, resolveConfig, startEngine, VERSION, type Config, type Engine, type Logger } from '../engine/index.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
@@ -30,43 +33,113 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
+  // Until the service runs, a signal just exits: the exit hook kills the embedded server, if any.
+  const early = (signal: NodeJS.Signals) => {
+    logger.warn({ signal }, 'interrupted while starting');
+    exit(logger, 128 + osConstants.signals[signal]);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, early);
   const engine = await startEngine(config, logger);
   let app: ReturnType<typeof buildServer> | undefined;
   if (config.roles.includes('api')) {
     app = buildServer({ ...engineServerOptions(engine, config), logger: logger.child({ role: 'api' }) });
     await app.listen({ host: config.host, port: config.port });
   }
-  const where = app ? `http://${config.host}:${config.port}/native/v1` : '(no api role)';
-  process.stdout.write(
-    `jetjobs ${VERSION} started (roles: ${config.roles.join(', ')})\n` +
-      `  API:   ${where}\n` +
-      `  NATS:  ${engine.embedded ? `${engine.natsUrl} (embedded, store ${config.stateDir}/nats, sync_interval ${config.syncInterval})` : 'external (NATS_URL)'}\n` +
-      `  files: ${config.filesDir}   cache: ${config.cacheDir}\n`,
-  );
-  if (engine.generatedAdminPassword !== undefined) {
-    // Shown once, on the terminal only (never through the logger): it is not stored anywhere in clear.
-    process.stdout.write(
-      `  first start: created user "admin" with password ${engine.generatedAdminPassword}\n` +
-        `  (log in with POST /native/v1/auth/login; change it with PUT /native/v1/users/admin/password)\n`,
-    );
-  }
+  process.stdout.write(banner(config, engine, app));
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: NodeJS.Signals) => {
+    // npm forwards the terminal's Ctrl-C that we also received: one shutdown
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
     const hard = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, config.drainTimeoutMs + 15_000);
+      exit(logger, 1);
+    }, API_CLOSE_GRACE_MS + config.drainTimeoutMs + 15_000);
     hard.unref();
-    await app?.close();
-    await engine.shutdown();
-    process.exit(0);
+    let code = 0;
+    try {
+      // in order: the API stops accepting, the roles stop, then NATS and the embedded server
+      const stopped: string[] = [];
+      if (app) {
+        await closeApi(app, logger);
+        stopped.push('api');
+      }
+      stopped.push(...(await engine.shutdown()));
+      logger.info({ stopped }, `stopped: ${stopped.join(', ')}`);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      code = 1;
+    }
+    exit(logger, code);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  for (const signal of STOP_SIGNALS) {
+    process.off(signal, early);
+    process.on(signal, (s: NodeJS.Signals) => void stop(s));
+  }
   return -1; // keep running
+}
+
+/**
+ * Signals that stop the service in order. Not SIGHUP: a listener would override `nohup`'s
+ * inherited ignore.
+ */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** How long requests in flight may finish once the API stops accepting; then their connections are closed. */
+const API_CLOSE_GRACE_MS = 10_000;
+
+/**
+ * Stops accepting and waits for requests in flight, bounded: a client that holds a connection
+ * Node does not count as idle (seen with fetch() cancelling a body mid-way) would hold close() forever.
+ */
+async function closeApi(app: ReturnType<typeof buildServer>, logger: Logger): Promise<void> {
+  const force = setTimeout(() => {
+    logger.warn({ graceMs: API_CLOSE_GRACE_MS }, 'API connections still open after the grace; closing them');
+    app.server.closeAllConnections();
+  }, API_CLOSE_GRACE_MS);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(force);
+  }
+}
+
+/** The last line of every run that gets as far as a logger; the exit hooks then stop any child left. */
+function exit(logger: Logger, code: number): never {
+  logger.info({ code }, 'exited');
+  process.exit(code);
+}
+
+/** What started and where: the API, its docs, metrics and probes, NATS and the data dirs. */
+function banner(config: Readonly<Config>, engine: Engine, app: ReturnType<typeof buildServer> | undefined): string {
+  const lines = [`jetjobs ${VERSION} started (roles: ${config.roles.join(', ')})`];
+  const addr = app?.server.address();
+  if (addr !== undefined && addr !== null && typeof addr === 'object') {
+    // the port actually bound (`--port 0` picks one); an IPv6 host needs brackets in a URL
+    const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${addr.port}`;
+    lines.push(
+      `  API:     ${origin}${DEFAULT_PREFIX}`,
+      `  docs:    ${origin}${DOCS_PREFIX}`,
+      `  metrics: ${origin}/metrics`,
+      `  health:  ${origin}/healthz`,
+    );
+  } else {
+    lines.push('  API:     (no api role)');
+  }
+  lines.push(
+    `  NATS:    ${engine.embedded ? `${engine.natsUrl} (embedded, pid ${engine.embedded.pid}, sync_interval ${config.syncInterval})` : 'external (NATS_URL)'}`,
+    `  data:    ${config.stateDir}${engine.embedded ? ` (NATS store ${engine.embedded.storeDir})` : ''}`,
+    `  files:   ${config.filesDir}   cache: ${config.cacheDir}`,
+  );
+  if (engine.generatedAdminPassword !== undefined) {
+    // Shown once, on the terminal only (never through the logger): it is not stored anywhere in clear.
+    lines.push(
+      `  first start: created user "admin" with password ${engine.generatedAdminPassword}`,
+      `  (log in with POST ${DEFAULT_PREFIX}/auth/login; change it with PUT ${DEFAULT_PREFIX}/users/admin/password)`,
+    );
+  }
+  return lines.join('\n') + '\n';
 }
 
 main(process.argv.slice(2)).then(

@@ -50,9 +50,15 @@ export interface Engine extends EngineCore {
   generatedAdminPassword: string | undefined;
   metrics: Metrics;
   embedded: EmbeddedNats | undefined;
-  /** Stop roles (workers drain, coordinators hand their jobs off), close NATS, stop the embedded server. */
-  shutdown(): Promise<void>;
+  /**
+   * Stop roles (workers drain, then coordinators hand their jobs off), close NATS, then stop the
+   * embedded server. Resolves with what it stopped, in order (e.g. `embedded nats-server (pid 42)`).
+   */
+  shutdown(): Promise<string[]>;
 }
+
+/** How long an exit of the embedded server we did not ask for waits for a shutdown to claim it. */
+const UNEXPECTED_EXIT_SETTLE_MS = 250;
 
 /** Runs `fn`, retrying UNAVAILABLE with backoff (10 attempts, ~15 s in all); other errors pass through. */
 async function retryUnavailable<T>(fn: () => Promise<T>, logger: Logger, what: string): Promise<T> {
@@ -70,33 +76,49 @@ async function retryUnavailable<T>(fn: () => Promise<T>, logger: Logger, what: s
 export async function startEngine(config: Readonly<Config>, logger: Logger): Promise<Engine> {
   let embedded: EmbeddedNats | undefined;
   let natsUrl = config.natsUrl;
+  /** Set once shutdown begins: from then on the embedded server is stopped, never restarted. */
+  let stopping = false;
   if (natsUrl === null) {
     const storeDir = path.join(config.stateDir, 'nats');
+    const logFile = path.join(config.stateDir, 'nats-server.log');
     await mkdir(storeDir, { recursive: true });
     embedded = await startEmbeddedNats({
       bin: await findNatsServerBin(),
       port: config.natsPort,
       storeDir,
       syncInterval: config.syncInterval,
-      logFile: path.join(config.stateDir, 'nats-server.log'),
+      logFile,
+      // a terminal's Ctrl-C reaches only this process, which stops the server last, in order
+      ownProcessGroup: true,
       onUnexpectedExit: (code, signal) => {
-        logger.error({ code, signal, log: path.join(config.stateDir, 'nats-server.log') }, 'embedded nats-server exited unexpectedly; restarting it');
-        void restartEmbedded(1);
+        // A signal sent to several processes at once (systemd's whole cgroup) may end the server just
+        // before our own handler starts the shutdown: decide after the handler has had its turn.
+        setTimeout(() => {
+          if (stopping) {
+            logger.info({ code, signal }, 'embedded nats-server exited during shutdown');
+            return;
+          }
+          logger.error({ code, signal, log: logFile }, 'embedded nats-server exited unexpectedly; restarting it');
+          void restartEmbedded(1);
+        }, UNEXPECTED_EXIT_SETTLE_MS).unref();
       },
     });
     const server = embedded;
     const restartEmbedded = async (attempt: number): Promise<void> => {
+      if (stopping) return;
       try {
         await server.restart();
-        logger.info({ pid: server.pid }, 'embedded nats-server restarted');
+        logger.info({ serverPid: server.pid }, 'embedded nats-server restarted');
       } catch (err) {
+        if (stopping) return;
         const delayMs = Math.min(10_000, 250 * 2 ** attempt);
         logger.error({ err, attempt, delayMs }, 'embedded nats-server did not restart; trying again');
         setTimeout(() => void restartEmbedded(attempt + 1), delayMs).unref();
       }
     };
     natsUrl = embedded.url;
-    logger.info({ pid: embedded.pid, storeDir, syncInterval: config.syncInterval }, 'embedded nats-server started');
+    // `serverPid`, not `pid`: every line already carries this process's pid
+    logger.info({ serverPid: embedded.pid, storeDir, syncInterval: config.syncInterval }, 'embedded nats-server started');
   }
   let ncToClose: { close(): Promise<void> } | undefined;
   try {
@@ -169,8 +191,8 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
       },
     });
     // Right after a fresh R3 cluster created the bucket its leader may not be elected yet: retry, bounded.
+    // bootstrap() logs the creation of the first admin itself
     const boot = await retryUnavailable(() => identity.bootstrap(), logger, 'control store not ready yet; retrying');
-    if (boot.adminCreated) logger.warn({ user: 'admin', generated: boot.generatedPassword !== undefined }, 'created the first admin user');
     // Read on every claim pass: cache, and drop the cache when a definition changes.
     let clusters: ReturnType<typeof effectiveClusters> | undefined;
     controlStore.onChange((key) => {
@@ -222,6 +244,7 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
       controlStore,
       generatedAdminPassword: boot.generatedPassword,
       async shutdown() {
+        stopping = true;
         guard.stop();
         metrics.stop();
         clearInterval(sweep);
@@ -232,10 +255,17 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
         await liveness.close();
         await eventLog.close();
         await nc.drain().catch(() => undefined);
-        await embedded?.stop();
+        const stopped: string[] = (['worker', 'coordinator'] as const).filter((r) => config.roles.includes(r));
+        if (embedded) {
+          const serverPid = embedded.pid;
+          await embedded.stop();
+          stopped.push(`embedded nats-server (pid ${serverPid})`);
+        }
+        return stopped;
       },
     };
   } catch (err) {
+    stopping = true;
     await ncToClose?.close().catch(() => undefined);
     await embedded?.stop();
     throw err;

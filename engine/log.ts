@@ -13,7 +13,10 @@ export const REDACT_PATHS = [
   'config.natsUrl',
 ];
 
-/** The one root logger; children are passed down. */
+/**
+ * The one root logger; children are passed down. Every line carries `name` and this process's `pid`:
+ * log another process's id under another key (`serverPid`), or the line has two `pid` keys.
+ */
 export function createLogger(opts: { level: string; name?: string; destination?: NodeJS.WritableStream }): Logger {
   const options: LoggerOptions = {
     level: opts.level,

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Starts the service on the embedded default: installs node modules and a nats-server when missing.
+# Ends in `exec`, as package.json's `start` does: npm forwards SIGINT/SIGTERM only to its own child,
+# and a shell in between would not pass them on, so node must be that child (docs/operations.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

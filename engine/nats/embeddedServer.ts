@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,13 @@ export interface EmbeddedNatsOptions {
   serverName?: string;
   /** Makes the server a member of a cluster (requires {@link EmbeddedNatsOptions.serverName}). */
   cluster?: EmbeddedNatsCluster;
+  /**
+   * Start the server in its own session and process group, so a signal to ours (a terminal's
+   * Ctrl-C) does not reach it and the parent stops it itself, last. The exit hook still kills it
+   * when the parent exits; a parent killed outright leaves it to the next start's pid-file check.
+   * @defaultValue false
+   */
+  ownProcessGroup?: boolean;
 }
 
 /** Cluster membership of one server, rendered as `cluster { name, listen, routes }`. */
@@ -54,7 +61,7 @@ export interface EmbeddedNats {
   readonly serverName?: string;
   /** PID of the current child (changes on restart; 0 when stopped). */
   readonly pid: number;
-  /** SIGTERM, then SIGKILL after a grace; resolves when the process has exited. */
+  /** SIGTERM, then SIGKILL after a grace; resolves when the process has exited and its pid file is gone. */
   stop(): Promise<void>;
   /** SIGKILL (a crash); resolves when the process has exited. */
   kill9(): Promise<void>;
@@ -234,7 +241,7 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
 
   async function launch(): Promise<void> {
     stderrTail = '';
-    const c = spawn(opts.bin, ['-c', configFile], { detached: false, stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(opts.bin, ['-c', configFile], { detached: opts.ownProcessGroup ?? false, stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
     trackChild(c);
     // always drain stderr: a full pipe would block the server
@@ -271,15 +278,23 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
     throw new Error(`nats-server (${opts.bin}, port ${port}) ${why}; stderr tail:\n${stderrTail}${logHint}`);
   }
 
-  async function terminate(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+  /** Ends the current child; resolves with its PID (0 when none ran). */
+  async function terminate(signal: 'SIGTERM' | 'SIGKILL'): Promise<number> {
     const c = child;
-    if (c === undefined) return;
+    if (c === undefined) return 0;
     expected.add(c);
     c.kill(signal);
     const grace = setTimeout(() => c.kill('SIGKILL'), STOP_GRACE_MS);
     await waitExit(c);
     clearTimeout(grace);
     if (child === c) child = undefined;
+    return c.pid ?? 0;
+  }
+
+  /** nats-server leaves its pid file behind on a clean exit: remove it if it still names `pid`. */
+  async function removePidFile(pid: number): Promise<void> {
+    const named = await readFile(pidFile, 'utf8').catch(() => '');
+    if (pid !== 0 && named.trim() === String(pid)) await rm(pidFile, { force: true });
   }
 
   // ports we picked may be taken before the server binds them: pick again (fixed ports fail at once)
@@ -301,8 +316,13 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
     get pid() {
       return child?.pid ?? 0;
     },
-    stop: () => terminate('SIGTERM'),
-    kill9: () => terminate('SIGKILL'),
+    stop: async () => {
+      await removePidFile(await terminate('SIGTERM'));
+    },
+    // a crash leaves the pid file, as a real one would
+    kill9: async () => {
+      await terminate('SIGKILL');
+    },
     restart: async () => {
       await terminate('SIGTERM');
       await launch();
