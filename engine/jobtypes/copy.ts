@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { AppError } from '../errors.ts';
-import { BATCH_SIZE_SCHEMA, DEFAULT_BATCH_SIZE, listFiles, parseFileBatchPayload, planFileBatches } from './fileBatches.ts';
+import { BATCH_SIZE_SCHEMA, DEFAULT_BATCH_SIZE, parseFileBatchPayload, planFileBatches } from './fileBatches.ts';
 import { runFileBatch, type CopyTarget } from './fileCopy.ts';
 import { checkLanded, mismatchMessage, type LandedCheck } from './fileVerify.ts';
 import type { FileRoots, JobType, RunContext, VerifyContext } from './jobType.ts';
+import { listFiles } from './listFiles.ts';
 import { PATH_SCHEMA, canonicalPath, isInside, resolveInside } from './paths.ts';
 
 /** Spec of `copy` and `move`: both paths relative to `dataDir`. */

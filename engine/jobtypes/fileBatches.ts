@@ -1,18 +1,14 @@
 /**
- * Planning shared by the file job types (`load`, `copy`, `move`): walk a source tree, then group
- * its files into tasks of `batchSize` files, splitting files larger than `partitionSizeBytes`
- * into byte ranges (Alluxio's `alluxio.job.batch.size` and `alluxio.worker.load.file.partition.size`).
+ * Planning shared by the file job types (`load`, `copy`, `move`): group the files `listFiles.ts`
+ * found into tasks of `batchSize` files, splitting files larger than `partitionSizeBytes` into
+ * byte ranges (Alluxio's `alluxio.job.batch.size` and `alluxio.worker.load.file.partition.size`).
  *
  * Item rule: an entry counts as one item when its `offset` is 0. Whole files always start at 0;
  * a partitioned file counts once, on its first part. So the sum of `items` over all tasks is the
  * number of files, and the sum of `bytes` is the number of bytes.
  */
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { TaskPlan } from '../../actors/events.ts';
-import { AppError } from '../errors.ts';
 import { TaskRunError } from './jobType.ts';
-import { isInside } from './paths.ts';
 import { formatTaskId } from './taskId.ts';
 
 /** Default files per task (Alluxio `alluxio.job.batch.size`). */
@@ -34,7 +30,7 @@ export const BATCH_SIZE_SCHEMA = Object.freeze({
   default: DEFAULT_BATCH_SIZE,
 });
 
-/** One file found by `listFiles`; `rel` is relative to the walk's base, `/`-separated. */
+/** One file found by `listFiles` (listFiles.ts); `rel` is relative to the walk's base, `/`-separated. */
 export interface SourceFile {
   rel: string;
   size: number;
@@ -56,56 +52,6 @@ export interface FileBatchPayload {
 /** Whether an entry is one range of a split file (as opposed to a whole file). */
 export function isPartition(entry: FileEntry): boolean {
   return entry.offset !== 0 || entry.length !== entry.size;
-}
-
-function toRel(base: string, abs: string): string {
-  return path.relative(base, abs).split(path.sep).join('/');
-}
-
-/**
- * Lists the regular files at `startAbs` (a file or a directory, walked recursively), sorted by
- * `rel` (relative to `baseAbs`) in code-unit order so the plan is deterministic.
- * Symlinked files are followed only when their target is inside `rootAbs`; symlinked directories
- * are never followed (no cycles, no double counting); sockets, FIFOs and devices are skipped.
- * @throws AppError INVALID_SPEC when `startAbs` does not exist or is not a file or directory.
- */
-export async function listFiles(rootAbs: string, startAbs: string, baseAbs: string, signal: AbortSignal): Promise<SourceFile[]> {
-  const realRoot = await realpath(rootAbs);
-  const shown = toRel(rootAbs, startAbs) || '.';
-  const start = await stat(startAbs).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new AppError('INVALID_SPEC', `path "${shown}" does not exist`);
-    throw e;
-  });
-  if (start.isFile()) return [{ rel: toRel(baseAbs, startAbs), size: start.size }];
-  if (!start.isDirectory()) throw new AppError('INVALID_SPEC', `path "${shown}" is neither a file nor a directory`);
-
-  const out: SourceFile[] = [];
-  const dirs = [startAbs];
-  for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
-    signal.throwIfAborted();
-    for (const ent of await readdir(dir, { withFileTypes: true })) {
-      const abs = path.join(dir, ent.name);
-      if (ent.isDirectory()) dirs.push(abs);
-      else if (ent.isFile()) out.push({ rel: toRel(baseAbs, abs), size: (await lstat(abs)).size });
-      else if (ent.isSymbolicLink()) {
-        const size = await symlinkedFileSize(abs, realRoot);
-        if (size !== undefined) out.push({ rel: toRel(baseAbs, abs), size });
-      }
-    }
-  }
-  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-}
-
-/** Size of the regular file a symlink points to, or undefined to skip it (dangling, outside, a dir). */
-async function symlinkedFileSize(abs: string, realRoot: string): Promise<number | undefined> {
-  try {
-    const target = await realpath(abs);
-    if (!isInside(realRoot, target)) return undefined;
-    const st = await stat(target);
-    return st.isFile() ? st.size : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Resolved sizing options of a file plan. */

@@ -1,9 +1,10 @@
-import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, isAppError } from '../errors.ts';
-import { listFiles } from './fileBatches.ts';
 import { TaskRunError, type FileRoots, type JobType } from './jobType.ts';
-import { PATH_SCHEMA, canonicalPath, resolveInside } from './paths.ts';
+import { listFiles } from './listFiles.ts';
+import { PATH_SCHEMA, canonicalPath, resolveInside, rootRelative } from './paths.ts';
+import { removeTree } from './removeTree.ts';
+import { lstatEntry, openRootIfExists } from './rootedDir.ts';
 import { formatTaskId } from './taskId.ts';
 
 /** Spec of a `free` job: evict `cacheDir/path` (a file or a directory, recursively). */
@@ -33,19 +34,36 @@ function count(payload: unknown, key: keyof FreePayload): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
 }
 
-async function exists(p: string): Promise<boolean> {
-  return lstat(p).then(
-    () => true,
-    (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return false;
-      throw e;
-    },
-  );
+/** Whether `userPath` exists below the cache (as an entry: a symlink counts, its target is not looked at). */
+async function cached(cacheDir: string, userPath: string): Promise<boolean> {
+  const root = await openRootIfExists(cacheDir);
+  if (root === undefined) return false;
+  try {
+    await lstatEntry(root, rootRelative(cacheDir, userPath));
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw e;
+  } finally {
+    await root.close();
+  }
+}
+
+/** Removes `userPath` below the cache by name in checked directories (removeTree.ts). */
+async function evict(cacheDir: string, userPath: string): Promise<void> {
+  const root = await openRootIfExists(cacheDir);
+  if (root === undefined) return; // no cache, nothing cached
+  try {
+    await removeTree(root, rootRelative(cacheDir, userPath));
+  } finally {
+    await root.close();
+  }
 }
 
 /**
  * `free` (Alluxio `job free`): one task removes `cacheDir/path` recursively (like `rm -rf`,
- * without following symlinks). A path that is not cached is freed trivially. Planning counts
+ * without following symlinks, and by name inside checked directories: never outside the cache). A path that is not cached is freed trivially. Planning counts
  * the files and bytes so progress reports what was evicted.
  */
 export const freeJobType: JobType<FreeSpec> = {
@@ -64,7 +82,7 @@ export const freeJobType: JobType<FreeSpec> = {
   async plan(spec, ctx) {
     const target = freeTarget(spec, ctx.roots);
     const cacheDir = path.resolve(ctx.roots.cacheDir);
-    const files = (await exists(target)) ? await listFiles(cacheDir, target, cacheDir, ctx.signal) : [];
+    const files = (await cached(cacheDir, spec.path)) ? await listFiles(cacheDir, target, cacheDir, ctx.signal) : [];
     const bytes = files.reduce((n, f) => n + f.size, 0);
     const payload: FreePayload = { path: spec.path, files: files.length, bytes };
     return [{ taskId: formatTaskId(0), payload, items: files.length, bytes }];
@@ -73,25 +91,19 @@ export const freeJobType: JobType<FreeSpec> = {
   async run(spec, payload, ctx) {
     if (ctx.signal.aborted) throw new TaskRunError('ABORTED', 'task aborted', false);
     // The spec is the authority on what to delete; the payload only carries counts.
-    let target: string;
     try {
-      target = freeTarget(spec, ctx.roots);
+      freeTarget(spec, ctx.roots);
+      await evict(ctx.roots.cacheDir, spec.path);
     } catch (e) {
-      if (isAppError(e)) throw new TaskRunError(e.code, e.message, false);
-      throw e;
-    }
-    try {
-      await rm(target, { recursive: true, force: true });
-    } catch (e) {
-      throw new TaskRunError('IO_ERROR', `free failed: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, true);
+      if (isAppError(e)) throw new TaskRunError(e.code, e.message, e.retryable);
+      throw new TaskRunError('IO_ERROR', `free failed: ${(e as NodeJS.ErrnoException).code ?? 'unknown error'}`, true);
     }
     ctx.heartbeat();
     return { itemsDone: count(payload, 'files'), itemsFailed: 0, bytesDone: count(payload, 'bytes'), failures: [] };
   },
 
   async verify(spec, ctx) {
-    const target = resolveInside(ctx.roots.cacheDir, spec.path);
-    if (await exists(target)) return { ok: false, code: 'VERIFY_MISMATCH', message: `${spec.path} is still in the cache` };
+    if (await cached(ctx.roots.cacheDir, spec.path)) return { ok: false, code: 'VERIFY_MISMATCH', message: `${spec.path} is still in the cache` };
     const files = ctx.tasks.reduce((n, t) => n + t.items, 0);
     const bytes = ctx.tasks.reduce((n, t) => n + t.bytes, 0);
     return { ok: true, summary: { files, bytes } };

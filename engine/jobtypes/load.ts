@@ -4,13 +4,13 @@ import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_PARTITION_SIZE_BYTES,
   MIN_PARTITION_SIZE_BYTES,
-  listFiles,
   parseFileBatchPayload,
   planFileBatches,
 } from './fileBatches.ts';
 import { runFileBatch } from './fileCopy.ts';
 import { checkLanded, mismatchMessage } from './fileVerify.ts';
 import type { JobType } from './jobType.ts';
+import { listFiles } from './listFiles.ts';
 import { PATH_SCHEMA, resolveInside } from './paths.ts';
 
 /** Largest accepted partition size (1 TiB): far above any sensible shard, well inside safe integers. */

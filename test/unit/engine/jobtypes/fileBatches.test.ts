@@ -5,13 +5,8 @@ import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { isAppError } from '../../../../engine/errors.ts';
 import { TaskRunError } from '../../../../engine/jobtypes/jobType.ts';
-import {
-  listFiles,
-  parseFileBatchPayload,
-  planFileBatches,
-  plannedFiles,
-  type SourceFile,
-} from '../../../../engine/jobtypes/fileBatches.ts';
+import { parseFileBatchPayload, planFileBatches, plannedFiles, type SourceFile } from '../../../../engine/jobtypes/fileBatches.ts';
+import { listFiles } from '../../../../engine/jobtypes/listFiles.ts';
 import { makeRoots, writeTree, type TempRoots } from './fileJobs.fixture.ts';
 
 const signal = new AbortController().signal;

@@ -28,10 +28,21 @@ export async function writeTree(dir: string, files: Record<string, string | Buff
   }
 }
 
-/** Every entry under `dir` (files and dirs), relative and sorted; dot-files included. */
+/** Every entry under `dir` (files and dirs), relative and sorted; dot-files included. Follows symlinked directories. */
 export async function listTree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true });
   return entries.map((e) => e.split(path.sep).join('/')).sort();
+}
+
+/** Like `listTree`, but a symlink is listed as itself, never entered. */
+export async function listEntries(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const ent of await readdir(dir, { withFileTypes: true })) {
+    const rel = path.posix.join(prefix, ent.name);
+    out.push(rel);
+    if (ent.isDirectory()) out.push(...(await listEntries(path.join(dir, ent.name), rel)));
+  }
+  return out.sort();
 }
 
 /** Deterministic bytes of the given length (so partitions are distinguishable). */

@@ -137,6 +137,30 @@ describe('load', () => {
     for (const code of ['ENOTDIR', 'EISDIR']) assert.ok(!(classifyDestinationError(errno(code)) instanceof TaskRunError), code);
   });
 
+  it('never writes through a cache directory that leads out of the cache; the failure names only the user path', async () => {
+    await writeTree(r.dataDir, { 'ds/a.txt': 'a', 'ds/sub/b.txt': 'b' });
+    await symlink(r.outside, path.join(r.cacheDir, 'ds'));
+    const { results } = await planAndRun(loadJobType, { path: 'ds' }, r);
+    assert.deepEqual(results[0]?.itemsFailed, 2);
+    for (const f of results[0]?.failures ?? []) {
+      assert.match(f.error, /^destination: path "ds(\/sub)?" leaves its root through a symlink$/);
+    }
+    assert.deepEqual(await listTree(r.outside), [], 'nothing created outside');
+  });
+
+  it('replaces a symlink standing at a cached file (whole file), and refuses to write a range through one', async () => {
+    await writeTree(r.dataDir, { 'whole.txt': 'w', 'big.bin': pattern(MIB + 1) });
+    await writeTree(r.outside, { 'target.txt': 'untouched' });
+    await symlink(path.join(r.outside, 'target.txt'), path.join(r.cacheDir, 'whole.txt'));
+    await symlink(path.join(r.outside, 'target.txt'), path.join(r.cacheDir, 'big.bin'));
+    const spec: LoadSpec = { path: '', partitionSizeBytes: MIB };
+    const tasks = await loadJobType.plan(spec, planCtx(r));
+    const results = await Promise.all(tasks.map((t) => loadJobType.run(spec, t.payload, runCtx(r))));
+    assert.equal(await readFile(path.join(r.cacheDir, 'whole.txt'), 'utf8'), 'w');
+    assert.deepEqual([...new Set(results.flatMap((x) => x.failures.map((f) => `${f.item}: ${f.error.replace(/ \(bytes .*/, '')}`)))], ['big.bin: destination: ELOOP']);
+    assert.equal(await readFile(path.join(r.outside, 'target.txt'), 'utf8'), 'untouched');
+  });
+
   it('reports an unusable destination (a file where a directory should be) as an item failure', async () => {
     await writeTree(r.dataDir, { 'ds/sub/x.txt': 'x', 'ds/y.txt': 'y' });
     await writeTree(r.cacheDir, { 'ds/sub': 'not a directory' });

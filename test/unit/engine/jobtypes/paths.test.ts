@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isAppError } from '../../../../engine/errors.ts';
-import { isInside, relativeInside, resolveInside } from '../../../../engine/jobtypes/paths.ts';
+import { isInside, lexicalInside, relativeInside, resolveInside, rootRelative } from '../../../../engine/jobtypes/paths.ts';
 import { makeRoots, type TempRoots } from './fileJobs.fixture.ts';
 
 describe('resolveInside', () => {
@@ -89,5 +89,20 @@ describe('relativeInside and isInside', () => {
     assert.equal(isInside('/r', '/r/..x'), true);
     assert.equal(isInside('/r', '/rx'), false);
     assert.equal(isInside('/r/a', '/r'), false);
+  });
+});
+
+describe('lexicalInside and rootRelative (by name only, for opening beneath a root handle)', () => {
+  it('resolve and normalise without touching the file system', () => {
+    assert.equal(lexicalInside('/r', 'a/./b/../c'), '/r/a/c');
+    assert.equal(rootRelative('/r', 'a/./b/../c'), 'a/c');
+    assert.equal(rootRelative('/r', '/r/a/'), 'a');
+    assert.equal(rootRelative('/r', ''), '');
+  });
+
+  it('reject what resolveInside rejects by name', () => {
+    for (const p of ['../x', '/etc/passwd', 'a/../../b', 'a\\b', 'a\u0000b']) {
+      assert.throws(() => rootRelative('/r', p), (e) => isAppError(e, 'PATH_OUTSIDE_ROOT'), JSON.stringify(p));
+    }
   });
 });
