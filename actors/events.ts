@@ -163,10 +163,12 @@ export type WorkerEvent = WorkerRegistered | WorkerDraining | WorkerLeft;
 // ---- retention: subject retention.removed (rolled up: only the newest is kept) ----
 /**
  * A retention writer removed these jobs (their subjects are purged): every projection forgets them,
- * whatever its own clock says of their age. `meta.jobId` is ''. A reader too late to see one
- * (rolled up by a newer notice) notices the gap and lists what the store still holds.
+ * whatever its own clock says of their age. Each names the removed run by the stream sequence of
+ * its JobSubmitted (`submitSeq`), so a job submitted again under the same id (an idempotency key
+ * reused after the purge) is left alone. `meta.jobId` is ''. A reader too late to see one (rolled up
+ * by a newer notice) notices the gap and lists what the store still holds.
  */
-export type JobsRemoved = Envelope<'JobsRemoved', { jobIds: string[] }>;
+export type JobsRemoved = Envelope<'JobsRemoved', { jobs: { jobId: string; submitSeq: number }[] }>;
 
 // ---- webhook delivery log: subject job.<jobId>.hook (no CAS) ----
 /** `target` is `callback` (the job's callbackUrl) or a global webhook id. */

@@ -174,6 +174,11 @@ export async function startEngine(config: Readonly<Config>, logger: Logger): Pro
         refuseAfterReset();
         return jsLog.purge(subject);
       },
+      // a reset store holds none of our jobs: retention must not conclude they were all removed
+      listSubjects: (filter) => {
+        refuseAfterReset();
+        return jsLog.listSubjects(filter);
+      },
     };
     const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver, logger });
     const liveness = createKvLiveness({ nc, clock: systemClock });

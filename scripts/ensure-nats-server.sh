@@ -46,18 +46,27 @@ if [ "$only_debian" = 0 ]; then
 else
   [ -x "$local_bin" ] && at_least "$local_bin" "$MIN" && found "$local_bin"
 fi
-fallback() { # a server on PATH that is only new enough, else the error in $1
-  if [ -n "$on_path" ] && at_least "$on_path" "$MIN"; then
-    echo "warning: $1; using $on_path ($(version_of "$on_path")), older than the default line $DEFAULT_MIN" >&2
-    found "$on_path"
-  fi
+fallback() { # an older server we already have (PATH, then the cache of an earlier setup), else the error in $1
+  for b in "$on_path" "$local_bin"; do
+    if [ "$only_debian" = 0 ] && [ -n "$b" ] && [ -x "$b" ] && at_least "$b" "$MIN"; then
+      echo "warning: $1; using $b ($(version_of "$b")), older than the default line $DEFAULT_MIN (docs/operations.md)" >&2
+      found "$b"
+    fi
+  done
   echo "error: $1. Install nats-server >= $want_min (https://github.com/nats-io/nats-server/releases)" >&2
   echo "       and put it on PATH, or set NATS_SERVER_BIN=/path/to/nats-server (>= $MIN)." >&2
   exit 2
 }
 
+# A fetch that failed less than an hour ago is not tried again on every start (offline machines).
+failed_mark="$target.fetch-failed"
+if [ -f "$failed_mark" ] && [ -n "$(find "$failed_mark" -mmin -60 2>/dev/null)" ]; then
+  fallback "fetching nats-server failed less than an hour ago ($(cat "$failed_mark")); remove $failed_mark to try now"
+fi
+give_up() { mkdir -p "$cache" && echo "$1" > "$failed_mark"; fallback "$1"; }
+
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
-  fallback "no nats-server >= $want_min found and this is no Debian-family system"
+  give_up "no nats-server >= $want_min found and this is no Debian-family system"
 fi
 
 # Derive the Debian mirror from this machine's own apt sources.
@@ -67,36 +76,39 @@ for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/source
   m="$(grep -hE '^[[:space:]]*(URIs:|deb )' "$f" 2>/dev/null | grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ' || true)"
   [ -n "$m" ] && { mirror="${m%/}"; break; }
 done
-[ -n "$mirror" ] || fallback "no Debian mirror found in /etc/apt sources"
+[ -n "$mirror" ] || give_up "no Debian mirror found in /etc/apt sources"
 arch="$(dpkg --print-architecture)"
 apt="$cache/apt-${suites[0]}"
-mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/etc"
+mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/etc" "$apt/cache"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 signed=""; [ -f "$keyring" ] && signed="[signed-by=$keyring]"
 : > "$apt/etc/sources.list"
 for s in "${suites[@]}"; do echo "deb $signed $mirror $s main" >> "$apt/etc/sources.list"; done
+# Everything private: sources, lists, caches, pins (the system's preferences could hide a suite).
 opts=(-o Dir::Etc::SourceList="$apt/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
-      -o Dir::State::Lists="$apt/lists" -o Dir::Cache::Archives="$apt/archives"
+      -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
+      -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o Dir::Cache::Archives="$apt/archives"
       -o Dir::State::Status=/dev/null -o APT::Architecture="$arch" -o Debug::NoLocking=1)
 echo "fetching the newest nats-server of Debian ${suites[*]} into $target (one time)..." >&2
-apt-get "${opts[@]}" -qq update >&2 || fallback "apt-get update for Debian ${suites[*]} failed"
+# A mirror may lack one of the suites: what the others list is still used.
+apt-get "${opts[@]}" -qq update >&2 || echo "warning: apt-get update for Debian ${suites[*]} reported errors" >&2
 version="$(apt-cache "${opts[@]}" policy nats-server 2>/dev/null | sed -n 's/^ *Candidate: *//p')"
-{ [ -n "$version" ] && [ "$version" != "(none)" ]; } || fallback "Debian ${suites[*]} list no nats-server"
+{ [ -n "$version" ] && [ "$version" != "(none)" ]; } || give_up "Debian ${suites[*]} list no nats-server here (network or mirror)"
 # The index entry of that version (the index itself is signed): its file name and SHA256.
 entry="$(apt-cache "${opts[@]}" show "nats-server=$version" | awk 'BEGIN{RS=""} NR==1')"
 want_sha="$(printf '%s\n' "$entry" | sed -n 's/^SHA256: *//p')"
 file="$(basename "$(printf '%s\n' "$entry" | sed -n 's/^Filename: *//p')")"
 rm -f "$apt/archives"/nats-server_*.deb
-( cd "$apt/archives" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -qq download "nats-server=$version" >&2 ) || fallback "could not download nats-server $version"
+( cd "$apt/archives" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -qq download "nats-server=$version" >&2 ) || give_up "could not download nats-server $version"
 deb="$apt/archives/$file"
 got_sha="$(sha256sum "$deb" | cut -d' ' -f1)"
 if [ -z "$want_sha" ] || [ "$got_sha" != "$want_sha" ]; then
   rm -f "$deb"
-  fallback "the downloaded $file has SHA256 $got_sha, the index says ${want_sha:-nothing}"
+  give_up "the downloaded $file has SHA256 $got_sha, the index says ${want_sha:-nothing}"
 fi
 rm -rf "$target.new" && mkdir -p "$target.new"
 dpkg-deb -x "$deb" "$target.new"
-rm -rf "$apt/lists" "$target" && mv "$target.new" "$target"
+rm -rf "$apt/lists" "$apt/cache" "$target" "$failed_mark" && mv "$target.new" "$target"
 echo "nats-server $version (sha256 $got_sha) is in $target" >&2
 at_least "$local_bin" "$want_min" && found "$local_bin"
 fallback "the fetched nats-server is older than $want_min ($(version_of "$local_bin" || true))"

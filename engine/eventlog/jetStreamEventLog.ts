@@ -141,9 +141,11 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
       const m = await (await jsm()).streams.getMessage(stream, { next_by_subj: subject, seq: expected + 1 } as unknown as MsgRequest);
       return m !== null && m.header.get('Nats-Msg-Id') === msgId ? m.seq : undefined;
     } catch (err) {
-      // cannot tell whether ours is stored: not a conflict to report, an outage to retry
-      const u = toAppError(err, `look up ${msgId} on ${subject}`);
-      throw u.code === 'UNAVAILABLE' ? u : new AppError('UNAVAILABLE', u.message, { cause: err });
+      // unreachable: we cannot tell whether ours is stored, so the append is to be retried (an outage);
+      // any other answer (e.g. no permission to read messages) keeps the conflict the server reported
+      const e = toAppError(err, `look up ${msgId} on ${subject}`);
+      if (e.code === 'UNAVAILABLE') throw e;
+      return undefined;
     }
   }
 

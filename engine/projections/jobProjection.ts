@@ -311,7 +311,11 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
       last = r.seq;
       const s = parseSubject(r.subject);
       if (r.subject === RETENTION_REMOVED_SUBJECT) {
-        for (const ev of r.events as JobsRemoved[]) if (ev.type === 'JobsRemoved') for (const id of ev.data.jobIds) removeJob(id);
+        for (const ev of r.events as JobsRemoved[]) {
+          if (ev.type !== 'JobsRemoved') continue;
+          // only the run that was removed: the same id may have been submitted again since
+          for (const j of ev.data.jobs) if (jobs.get(j.jobId)?.submitSeq === j.submitSeq) removeJob(j.jobId);
+        }
       } else if (s) {
         if (s.kind === 'job-hook') {
           // webhook delivery log: read on demand, not part of job state

@@ -13,7 +13,7 @@
  */
 import type { EventLog } from '../eventlog/eventLog.ts';
 import type { Logger } from '../log.ts';
-import type { JobProjection } from '../projections/jobProjection.ts';
+import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { jobEvSubject } from '../subjects.ts';
 
 /** Every job's event subject. */
@@ -43,11 +43,16 @@ export function createRemovalReconciler(opts: { eventLog: EventLog; projection: 
     const head = await eventLog.lastSeq();
     // A store that went backwards was reset: not a removal (storeGuard reports it).
     if (head < upTo) return 0;
-    const gone: string[] = [];
     // Only jobs last seen before the listing: a record applied meanwhile may be newer than it.
-    for (const e of projection.all()) if (e.lastEvSeq <= upTo && !present.has(jobEvSubject(e.id))) gone.push(e.id);
+    const candidates: JobEntry[] = [];
+    for (const e of projection.all()) if (e.lastEvSeq <= upTo && !present.has(jobEvSubject(e.id))) candidates.push(e);
     let dropped = 0;
-    for (const id of gone) if (projection.remove(id)) dropped++;
+    for (const e of candidates) {
+      // A listing of many subjects comes in pages, each sorted anew: a purge between two pages can
+      // shift live subjects out of it. Ask for each candidate itself before forgetting it.
+      if ((await eventLog.readSubject(jobEvSubject(e.id))).length > 0) continue;
+      if (projection.get(e.id) === e && projection.remove(e.id)) dropped++;
+    }
     reconciledGaps = gaps;
     reconciledHead = head;
     if (dropped > 0) logger.info({ dropped, upToSeq: upTo }, 'projection reconciled: forgot jobs removed by retention before this process could read it');

@@ -184,8 +184,8 @@ export function createRetention(opts: RetentionOptions): Retention {
    * Tells every projection which jobs were removed (JobsRemoved), so that none keeps one until its
    * own clock agrees they are old enough. Rolled up: the stream keeps only the newest notice.
    */
-  async function announce(jobIds: string[]): Promise<void> {
-    const ev: JobsRemoved = { type: 'JobsRemoved', data: { jobIds }, meta: { jobId: '', epoch: 0, actor, at: new Date(clock.now()).toISOString(), v: EVENT_SCHEMA_VERSION } };
+  async function announce(jobs: JobsRemoved['data']['jobs']): Promise<void> {
+    const ev: JobsRemoved = { type: 'JobsRemoved', data: { jobs }, meta: { jobId: '', epoch: 0, actor, at: new Date(clock.now()).toISOString(), v: EVENT_SCHEMA_VERSION } };
     await eventLog.append(RETENTION_REMOVED_SUBJECT, [ev], { rollup: true });
   }
 
@@ -214,7 +214,7 @@ export function createRetention(opts: RetentionOptions): Retention {
     const result: RetentionPassResult = { compacted: 0, removed: 0, strays: 0 };
     const actions = planPass(projection, ruleOf, clock.now(), { writer, limit });
     /** Jobs this writer purged: announced to every projection at the end of the pass. */
-    const purged: string[] = [];
+    const purged: JobsRemoved['data']['jobs'] = [];
     let next = 0;
     let unavailable: unknown;
     let conflicts = 0;
@@ -233,7 +233,7 @@ export function createRetention(opts: RetentionOptions): Retention {
             if (writer && !(entry.snapshot.context as { compacted?: boolean }).compacted && !(await compact(entry))) continue;
             if (writer) {
               await purgeJob(entry.id);
-              purged.push(entry.id);
+              purged.push({ jobId: entry.id, submitSeq: entry.submitSeq });
             }
             if (projection.remove(entry.id)) result.removed++;
           }
@@ -268,7 +268,8 @@ export function createRetention(opts: RetentionOptions): Retention {
       try {
         result.removed += await reconciler.check();
       } catch (err) {
-        if (isAppError(err, 'UNAVAILABLE')) unavailable ??= err;
+        // a reset store is storeGuard's alarm, not ours to repeat every pass
+        if (isAppError(err, 'UNAVAILABLE') || isAppError(err, 'STATE_STORE_RESET')) unavailable ??= err;
         else logger.error({ err }, 'retention could not reconcile the projection with the store; retrying next pass');
       }
     }

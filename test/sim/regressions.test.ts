@@ -182,6 +182,55 @@ describe('regressions found by the simulation: removals a follower was too late 
     assert.equal(lagging.countByState('RUNNING'), 0);
   });
 
+  it('a JobsRemoved notice leaves alone a job submitted again under the same id after the purge', async () => {
+    // An idempotency key reused once retention purged its job makes a new job with the same id
+    // (idempotentJobId); the notice of the old removal, appended after it, must not hide the new one.
+    const { log, clock } = await finishedJob();
+    const truth = createJobProjection({ logger: silentLogger, clock });
+    log.follow(1, (r) => truth.apply(r));
+    await settleMicrotasks();
+    const resubmitting: EventLog = {
+      ...log,
+      append: async (subject, events, o) => {
+        if (subject === RETENTION_REMOVED_SUBJECT) {
+          await log.append(jobEvSubject(JOB), [{
+            type: 'JobSubmitted', meta: { ...meta(0, 'user:ann'), at: new Date(clock.now()).toISOString() },
+            data: { jobId: JOB, type: 'noop', name: 'again', spec: { tasks: 1 }, priority: 0, maxTaskAttempts: 1, maxFailedRatio: 0, requestHash: 'h2', owner: 'ann' },
+          }], { expectedLastSubjectSeq: 0 });
+        }
+        return log.append(subject, events, o);
+      },
+    };
+    const writer = createRetention({ eventLog: resubmitting, projection: truth, clock, logger: silentLogger, writer: true, config: { ...RETAIN_FOREVER, retentionMaxAgeMs: 1 } });
+    await clock.advance(10);
+    assert.equal((await writer.runOnce()).removed, 1);
+    await releaseAndSettle();
+    const replayed = createJobProjection({ logger: silentLogger, clock });
+    await log.follow(1, (r) => replayed.apply(r)).caughtUp;
+    for (const [who, p] of [['the writer', truth], ['a replay', replayed]] as const) {
+      assert.equal(p.get(JOB)?.state, 'WAITING', `${who} still has the new job`);
+      assert.equal((p.get(JOB)?.snapshot.context as { name?: string } | undefined)?.name, 'again');
+    }
+  });
+
+  it('a listing that misses a live job (its page shifted by a purge meanwhile) forgets nothing live', async () => {
+    // JetStream lists many subjects in pages, each sorted anew: a purge between two pages shifts
+    // live subjects out of the listing. The reconciler asks for each missing job before dropping it.
+    const { log, clock } = await finishedJob();
+    // a record purged before the projection reads it: a gap, so that the next pass reconciles
+    const [gone, other] = ['00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000004'];
+    await log.append(jobEvSubject(gone), [{ type: 'Probe', data: {}, meta: meta(0) }]);
+    await log.purge(jobEvSubject(gone));
+    await log.append(jobEvSubject(other), [{ type: 'Probe', data: {}, meta: meta(0) }]);
+    const projection = createJobProjection({ logger: silentLogger, clock });
+    await log.follow(1, (r) => projection.apply(r)).caughtUp;
+    assert.ok(projection.gapsSeen > 0);
+    const shifted: EventLog = { ...log, listSubjects: async () => new Set<string>() };
+    const retention = createRetention({ eventLog: shifted, projection, clock, logger: silentLogger, writer: false, config: RETAIN_FOREVER });
+    assert.equal((await retention.runOnce()).removed, 0);
+    assert.equal(projection.get(JOB)?.state, 'SUCCEEDED');
+  });
+
   it('a caught-up projection reconciles nothing and lists nothing', async () => {
     const { log, clock } = await finishedJob();
     const projection = createJobProjection({ logger: silentLogger, clock });

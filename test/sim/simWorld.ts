@@ -192,7 +192,8 @@ export class SimWorld {
 
   /**
    * A stop-requested job ends STOPPED; once healing started (every process up, I/O flowing), within
-   * its grace plus the failure detection timeout (a dead owner is requeued, then stopped by the next).
+   * its grace from then (or from the request, if later) plus the failure detection timeout (a dead
+   * owner is requeued, then stopped by the next).
    */
   #stopEnded(id: string, state: string): void {
     const stop = this.#stops.get(id);
@@ -201,7 +202,9 @@ export class SimWorld {
     if (state !== 'STOPPED') this.violations.push(`stop-requested job ${id} ended ${state}, not STOPPED`);
     if (this.healStartMs === undefined) return;
     const c = this.#opts.config;
-    const bound = Math.max(stop.atMs + stop.graceMs, this.healStartMs) + c.failureDetectionTimeoutMs + STOP_SLACK_MS;
+    // The owner times the grace from when it learns of the request (cooperativeStop.ts): a frozen or
+    // cut-off owner learns it once healing starts, at the latest.
+    const bound = Math.max(stop.atMs, this.healStartMs) + stop.graceMs + c.failureDetectionTimeoutMs + STOP_SLACK_MS;
     const now = this.clock.monotonic();
     if (now > bound) {
       this.violations.push(`stop-requested job ${id} (at ${stop.atMs} ms, grace ${stop.graceMs} ms, healing from ${this.healStartMs} ms) STOPPED only at ${now} ms, after ${bound} ms`);
@@ -437,6 +440,11 @@ export class SimWorld {
       this.client(`get removed ${id}`, () => service.get(id, SYSTEM_CALLER), (v) => {
         this.violations.push(`removed job ${id} still reads as ${v.state}${v.compacted ? ' (compacted)' : ''} after ${SETTLE_PASSES} retention passes`);
       }, undefined, plus('JOB_NOT_FOUND'));
+      // coordinators too: one holding a removed job as running would keep a slot for it
+      for (const n of this.nodes) {
+        const held = n.core && n.proc.state() === 'running' ? n.core.projection.get(id) : undefined;
+        if (held) this.violations.push(`${n.proc.name} still holds removed job ${id} as ${held.state} after ${SETTLE_PASSES} retention passes`);
+      }
     }
     for (const caller of SIM_USERS) for (const id of this.accepted) this.#checkVisibility(service, caller, id, this.owners.get(id) === caller.user);
     for (const [id, pre] of this.beforeCompaction) {
