@@ -24,12 +24,13 @@ const seed = env['SIM_SEED'] !== undefined ? Number(env['SIM_SEED']) : (Date.now
 const replayPath = env['SIM_SEED'] !== undefined ? env['SIM_PATH'] : undefined;
 /** Time fast-check may spend shrinking a failure before it reports the smallest found so far. */
 const SHRINK_LIMIT_MS = Number(env['SIM_SHRINK_MS'] ?? 30_000);
-/** The whole property (runs and shrinking) stops by then, well inside the runner's 120 s per-file timeout, so a failure is always reported. */
-const TIME_LIMIT_MS = Number(env['SIM_TIME_LIMIT_MS'] ?? (runs > 1000 ? SHRINK_LIMIT_MS + runs * 200 : 90_000));
+/**
+ * The whole property (runs and shrinking) stops by then, inside the runner's 120 s timeout for the
+ * file with room for the pins and the determinism check on a loaded machine, so a failure is always
+ * reported (the skewed-clock runs are in skewedClocks.test.ts, a file of their own).
+ */
+const TIME_LIMIT_MS = Number(env['SIM_TIME_LIMIT_MS'] ?? (runs > 1000 ? SHRINK_LIMIT_MS + runs * 200 : 75_000));
 const MAX_COMMANDS = 40;
-/** Runs of the skewed-clock property; its coordinators' wall clocks are off the API's by these. */
-const SKEW_RUNS = Number(env['SIM_SKEW_RUNS'] ?? 200);
-const SKEWS_MS = [30_000, -30_000] as const;
 /** Lower than the default 10 makes exhausted deliveries (and the lost-task bug, see README) reachable. */
 const maxDeliver = env['SIM_MAX_DELIVER'] !== undefined ? Number(env['SIM_MAX_DELIVER']) : undefined;
 
@@ -96,24 +97,6 @@ describe('deterministic simulation', () => {
       assert.ok(ran, `pin ${pin.seed} ran`);
       assert.equal(details.failed, false, `pin ${pin.seed}: ${details.errorInstance instanceof Error ? details.errorInstance.message : ''}`);
     }
-  });
-
-  it(`${SKEW_RUNS} seeded runs with the coordinators' clocks ${SKEWS_MS.join(' and ')} ms off the API's: stops keep their grace`, async () => {
-    // The grace of a cooperative stop used to be the requester's wall clock plus graceMs, compared with
-    // the owner's wall clock: an owner 30 s ahead abandoned the tasks at once (simWorld #checkGraceKept).
-    const simEnv = createSimEnv(maxDeliver !== undefined ? { taskMaxDeliver: maxDeliver } : {}, SKEWS_MS);
-    const skewSeed = seed ^ 0x5f3759df;
-    console.log(`skewed simulation seed ${skewSeed}`);
-    const property = fc.asyncProperty(replayableScheduler(), scenarioArb(MAX_COMMANDS), async (s, scenario) => {
-      const out = await runSimulation(s, scenario, simEnv);
-      if (out.violations.length > 0) throw new Error(`${out.violations.join('\n')}\n--- trace (last 60) ---\n${out.trace.slice(-60).join('\n')}`);
-    });
-    const details = await fc.check(property, { numRuns: SKEW_RUNS, seed: skewSeed, interruptAfterTimeLimit: 60_000, markInterruptAsFailure: false });
-    if (details.failed) {
-      const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-      assert.fail(`skewed simulation failed; replay with seed ${details.seed} path ${details.counterexamplePath ?? ''}\n${error}\n--- scenario ---\n${JSON.stringify(details.counterexample?.[1])}`);
-    }
-    assert.ok(details.numRuns > 0);
   });
 
   it('is deterministic: the same seed gives the same history, byte for byte', async () => {
