@@ -41,18 +41,24 @@ describe('a paused coordinator (zombie)', () => {
       // debug level: the zombie's "released job" / "lost a CAS race" lines are what we grep for
       zombie = await procs.start({ name: 'coord-zombie', roles: ['coordinator'], flags: { 'log-level': 'debug' } });
       const victim = await submitOwnedBy(zombie);
-      const peer = await procs.start({ name: 'coord-peer', roles: ['coordinator'] });
+      // debug too: if the take-over stalls, their claims and lost races are in the failure report
+      const peer = await procs.start({ name: 'coord-peer', roles: ['coordinator'], flags: { 'log-level': 'debug' } });
       const bystander = await submitOwnedBy(peer);
-      const spare = await procs.start({ name: 'coord-spare', roles: ['coordinator'] });
+      const spare = await procs.start({ name: 'coord-spare', roles: ['coordinator'], flags: { 'log-level': 'debug' } });
       await waitFor('tasks of the victim done under its owner', async () => ((await getJob(base, victim.id))?.progress.tasksSucceeded ?? 0) >= 4 || undefined, 10_000);
 
       zombie.sigstop();
       const stoppedAt = Date.now();
       // stays stopped until a peer has requeued the job, claimed it and made progress with it
+      let seen: JobView | undefined;
       const taken = await waitFor('the victim taken over by a peer', async () => {
-        const v = await getJob(base, victim.id);
+        const v = (seen = await getJob(base, victim.id));
         return v && v.state === 'RUNNING' && v.coordinatorId !== zombie!.coordinatorId && v.epoch >= victim.epoch + 2 ? v : undefined;
-      }, 15_000);
+      }, 15_000).catch((err: unknown) => {
+        // what the take-over got to: requeued (WAITING, epoch + 1) or not at all
+        const last = seen && { state: seen.state, epoch: seen.epoch, coordinatorId: seen.coordinatorId, reclaims: seen.reclaims };
+        throw new Error(`${err instanceof Error ? err.message : String(err)}; last seen ${JSON.stringify(last)} (claimed at epoch ${victim.epoch})`);
+      });
       await waitFor('progress under the new owner', async () => ((await getJob(base, victim.id))?.progress.tasksSucceeded ?? 0) > taken.progress.tasksSucceeded + 2 || undefined, 10_000);
       const stoppedMs = Date.now() - stoppedAt;
       zombie.sigcont();
