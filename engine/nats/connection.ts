@@ -13,7 +13,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { jserrors } from '@nats-io/jetstream/internal';
+import { jserrors, JetStreamStatusError } from '@nats-io/jetstream/internal';
 import { Kvm } from '@nats-io/kv';
 import { AppError } from '../errors.ts';
 import { KV_CONTROL, KV_LIVENESS, RETENTION_REMOVED_SUBJECT, STREAM_JOBS, STREAM_TASKS } from '../subjects.ts';
@@ -172,6 +172,9 @@ export function toAppError(err: unknown, what: string): AppError {
     }
     if (err.status === 503) return new AppError('UNAVAILABLE', `${what}: ${msg}`, { cause: err });
   }
+  // a pull answered 503 "no responders" (a stream or consumer without a leader for a moment: seen
+  // right after an R3 stream was created on a 2.10 cluster): retryable like any outage
+  if (err instanceof JetStreamStatusError && err.code === 503) return new AppError('UNAVAILABLE', `${what}: ${msg}`, { cause: err });
   if (
     err instanceof jserrors.JetStreamNotEnabled ||
     err instanceof coreErrors.TimeoutError ||
