@@ -417,6 +417,9 @@ describe(title, () => {
         payload: bodyFor(undefined),
         auth: authMode.chain(authHeaders),
       })
+      // As on the routes: a role token must not log itself out (found with FUZZ_SEED=1125869812, a
+      // stray POST to the logout URL revoked the operator's token and later 403s became 401s).
+      .filter(({ path, auth }) => !(path.includes('/auth/logout') && Object.values(roleHeaders).some((h) => h.authorization !== undefined && h.authorization === auth['authorization'])))
       .map(({ method, path, payload, auth }): Generated => ({
         auth: 'default',
         request: { method: method as InjectOptions['method'], url: path, ...(payload === undefined ? {} : { payload }), headers: { ...auth, 'content-type': 'application/json' } },
