@@ -36,13 +36,14 @@ export function createRemovalReconciler(opts: { eventLog: EventLog; projection: 
   /** The head when we last reconciled: a tail deleted before it is settled. */
   let reconciledHead = 0;
 
-  async function reconcile(): Promise<number> {
+  /** Forgets the removed jobs; resolves with how many, and the stream head it read. */
+  async function reconcile(): Promise<{ dropped: number; head: number }> {
     const upTo = projection.lastSeq();
     const gaps = projection.gapsSeen;
     const present = await eventLog.listSubjects(JOB_EV_FILTER);
     const head = await eventLog.lastSeq();
     // A store that went backwards was reset: not a removal (storeGuard reports it).
-    if (head < upTo) return 0;
+    if (head < upTo) return { dropped: 0, head };
     // Only jobs last seen before the listing: a record applied meanwhile may be newer than it.
     const candidates: JobEntry[] = [];
     for (const e of projection.all()) if (e.lastEvSeq <= upTo && !present.has(jobEvSubject(e.id))) candidates.push(e);
@@ -56,14 +57,14 @@ export function createRemovalReconciler(opts: { eventLog: EventLog; projection: 
     reconciledGaps = gaps;
     reconciledHead = head;
     if (dropped > 0) logger.info({ dropped, upToSeq: upTo }, 'projection reconciled: forgot jobs removed by retention before this process could read it');
-    return dropped;
+    return { dropped, head };
   }
 
   return {
     async check() {
       const tailLost = suspectHead !== undefined && projection.lastSeq() < suspectHead;
-      const dropped = projection.gapsSeen !== reconciledGaps || tailLost ? await reconcile() : 0;
-      const head = await eventLog.lastSeq();
+      // one stream-head read per pass: the reconcile's, when it ran
+      const { dropped, head } = projection.gapsSeen !== reconciledGaps || tailLost ? await reconcile() : { dropped: 0, head: await eventLog.lastSeq() };
       suspectHead = head > projection.lastSeq() && head > reconciledHead ? head : undefined;
       return dropped;
     },
