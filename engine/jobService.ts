@@ -35,7 +35,7 @@ import {
   type SubmitRequest,
   type VirtualClusterStatus,
   type WorkerView,
-} from './service.ts';
+} from './serviceTypes.ts';
 import { jobEvSubject, jobHookSubject, jobTaskSubject, parseSubject } from './subjects.ts';
 
 export interface JobServiceDeps {

@@ -17,7 +17,7 @@ export interface MetricsSources {
   projection: JobProjection;
   coordinator?: CoordinatorStatsSource;
   worker?: WorkerStatsSource;
-  /** How long the start-up replay took, in ms (`EngineCore.replayMs`). */
+  /** How long the start-up replay took, in ms (`Roles.replayMs`). */
   replayMs?: number;
   /** This process's retention: its passes are counted into `jetjobs_retention_jobs_total`. */
   retention?: Pick<Retention, 'onPass'>;

@@ -11,7 +11,7 @@ import { controlKey, NAME_RE, type ControlStore } from '../controlstore/controlS
 import { AppError, isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { DEFAULT_VIRTUAL_CLUSTER, type VirtualClusterDef } from '../quota/shares.ts';
-import { ROLES, type Caller, type UserRole } from '../service.ts';
+import { ROLES, type Caller, type UserRole } from '../serviceTypes.ts';
 import { checkPasswordPolicy, DEFAULT_SCRYPT_PARAMS, PASSWORD_MAX_LENGTH, hashPassword, verifyPassword, type ScryptParams } from './passwords.ts';
 import { bearerToken, looksLikeToken, newToken, secretEquals, tokenId, type TokenRecord } from './tokens.ts';
 import {

@@ -4,7 +4,7 @@
  * with `url: "global"`. The job's own callback (`target: "callback"`) was given by the job's owner
  * and is shown as recorded.
  */
-import type { Caller, DeliveryEntry, LiveMessage } from '../service.ts';
+import type { Caller, DeliveryEntry, LiveMessage } from '../serviceTypes.ts';
 import { CALLBACK_TARGET } from './deliverer.ts';
 
 /** The `url` non-admins see for a global webhook. */

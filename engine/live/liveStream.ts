@@ -9,7 +9,7 @@ import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import type { EventLog, Follower, LogRecord } from '../eventlog/eventLog.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
-import type { LiveMessage } from '../service.ts';
+import type { LiveMessage } from '../serviceTypes.ts';
 import { checkId, parseSubject } from '../subjects.ts';
 
 /** Most jobs in a snapshot of all jobs (non-terminal first, then the newest terminal ones). */

@@ -8,14 +8,14 @@ import { createJobService } from './jobService.ts';
 import type { Liveness } from './liveness/liveness.ts';
 import type { Logger } from './log.ts';
 import { createJobProjection, type JobProjection } from './projections/jobProjection.ts';
-import type { JobService, ServiceInfo } from './service.ts';
+import type { JobService, ServiceInfo } from './serviceTypes.ts';
 import type { TaskQueue } from './taskqueue/taskQueue.ts';
 import { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
 import { createRetention, type Retention } from './retention/retention.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
 
 /** Everything the engine needs from outside; NATS-backed in production, in-memory in simulation. */
-export interface CoreDeps {
+export interface RoleDeps {
   config: Readonly<Config>;
   eventLog: EventLog;
   taskQueue: TaskQueue;
@@ -31,7 +31,7 @@ export interface CoreDeps {
   virtualClusters?: () => readonly VirtualClusterDef[];
 }
 
-export interface EngineCore {
+export interface Roles {
   service: JobService;
   projection: JobProjection;
   coordinator?: Coordinator;
@@ -44,7 +44,7 @@ export interface EngineCore {
 }
 
 /** Replays the stream into a projection, then starts the roles this process has. */
-export async function startEngineCore(deps: CoreDeps): Promise<EngineCore> {
+export async function startRoles(deps: RoleDeps): Promise<Roles> {
   const { config, eventLog, clock, random, logger, registry } = deps;
   const roots: FileRoots = { dataDir: config.filesDir, cacheDir: config.cacheDir };
   const projection = createJobProjection({ logger, clock });
