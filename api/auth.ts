@@ -14,7 +14,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../engine/auth/identity.ts';
 import { AppError } from '../engine/errors.ts';
 import { DEFAULTS } from '../engine/index.ts';
-import type { Caller, UserRole } from '../engine/service.ts';
+import type { Caller, UserRole } from '../engine/serviceTypes.ts';
 
 /** Who may call a route. */
 export type RouteAuth = 'public' | UserRole;

@@ -5,7 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { REDACT_PATHS } from '../engine/log.ts';
-import type { JobService } from '../engine/service.ts';
+import type { JobService } from '../engine/serviceTypes.ts';
 import { DEFAULTS, VERSION, type Config, type ControlStore, type Engine, type Identity } from '../engine/index.ts';
 import { authPlugin } from './auth.ts';
 import { clientErrorHandler, installErrorHandlers, sendError } from './errorResponses.ts';

@@ -16,7 +16,7 @@ import { readEnv, resolveConfig, silentLogger, startEngine } from '../engine/ind
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../engine/nats/embeddedServer.ts';
 import { connectNats, ensureStreams } from '../engine/nats/connection.ts';
 import { createJetStreamEventLog } from '../engine/eventlog/jetStreamEventLog.ts';
-import { startEngineCore } from '../engine/core.ts';
+import { startRoles } from '../engine/startRoles.ts';
 import { createJetStreamTaskQueue } from '../engine/taskqueue/jetStreamTaskQueue.ts';
 import { createKvLiveness } from '../engine/liveness/kvLiveness.ts';
 import { createJobTypeRegistry } from '../engine/jobtypes/registry.ts';
@@ -152,7 +152,7 @@ async function replay(nats: EmbeddedNats, stateDir: string) {
   const registry = createJobTypeRegistry(builtinJobTypes());
   const total = await log.lastSeq();
   const t1 = performance.now();
-  const core = await startEngineCore({ config, eventLog: log, taskQueue, liveness, registry, clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); } });
+  const core = await startRoles({ config, eventLog: log, taskQueue, liveness, registry, clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); } });
   const readyMs = performance.now() - t1;
   const rss = process.memoryUsage().rss;
   await core.stop({ handoff: false });

@@ -16,7 +16,7 @@ import type { LogRecord } from '../engine/eventlog/eventLog.ts';
 import { createJetStreamEventLog } from '../engine/eventlog/jetStreamEventLog.ts';
 import { createKvLiveness } from '../engine/liveness/kvLiveness.ts';
 import { connectNats } from '../engine/nats/connection.ts';
-import type { JobView } from '../engine/service.ts';
+import type { JobView } from '../engine/serviceTypes.ts';
 import { API, eventsByJob, getJob, request, seededRandom, type StoredEvent } from '../test/fault/faultKit.ts';
 import { startTestNats, type TestNats } from '../test/helpers/natsServer.ts';
 import { createProcessHarness, type ProcessHarness, type ServiceProcess } from '../test/helpers/processes.ts';

@@ -19,7 +19,7 @@ import { JOB_STATES } from '../actors/events.ts';
 import { resolveConfig, silentLogger, startEngine, type Config, type Engine } from '../engine/index.ts';
 import { connectNats } from '../engine/nats/connection.ts';
 import { findNatsServerBin, startEmbeddedNats } from '../engine/nats/embeddedServer.ts';
-import { SYSTEM_CALLER } from '../engine/service.ts';
+import { SYSTEM_CALLER } from '../engine/serviceTypes.ts';
 import { STREAM_JOBS } from '../engine/subjects.ts';
 
 const num = (name: string, dflt: number) => {

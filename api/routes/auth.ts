@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Identity } from '../../engine/auth/identity.ts';
-import type { JobService } from '../../engine/service.ts';
+import type { JobService } from '../../engine/serviceTypes.ts';
 import { presentedToken } from '../auth.ts';
 import { authRouteSchemas as schemas } from '../schemas/auth.ts';
 

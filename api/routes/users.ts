@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../../engine/errors.ts';
-import type { UserRole } from '../../engine/service.ts';
+import type { UserRole } from '../../engine/serviceTypes.ts';
 import type {} from '../auth.ts';
 import { NAME_PATTERN, userRouteSchemas as schemas } from '../schemas/auth.ts';
 import type { IdentityRoutesOptions } from './auth.ts';

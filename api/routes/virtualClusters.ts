@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { VirtualClusterDef } from '../../engine/quota/shares.ts';
 import { AppError } from '../../engine/errors.ts';
-import type { VirtualClusterStatus } from '../../engine/service.ts';
+import type { VirtualClusterStatus } from '../../engine/serviceTypes.ts';
 import type {} from '../auth.ts';
 import { virtualClusterRouteSchemas as schemas } from '../schemas/auth.ts';
 import type { IdentityRoutesOptions } from './auth.ts';

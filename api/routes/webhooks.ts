@@ -12,7 +12,7 @@ import type { Config } from '../../engine/config.ts';
 import type { ControlStore } from '../../engine/controlstore/controlStore.ts';
 import { deliveryLogFor } from '../../engine/hooks/deliveryView.ts';
 import { callbackSecret, createWebhook, deleteWebhook, listWebhooks } from '../../engine/hooks/webhookStore.ts';
-import type { JobService } from '../../engine/service.ts';
+import type { JobService } from '../../engine/serviceTypes.ts';
 import { by } from '../actor.ts';
 import { webhookRouteSchemas as schemas } from '../schemas/webhooks.ts';
 

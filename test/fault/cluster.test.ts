@@ -12,7 +12,7 @@ import { startTestCluster } from '../helpers/natsCluster.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/service.ts';
 import { API, getJob, readJobsStream, request, runSeed, seededRandom, submitWithRetry } from './faultKit.ts';
-import type { JobView } from '../../engine/service.ts';
+import type { JobView } from '../../engine/serviceTypes.ts';
 
 const JOB = { type: 'sleep', spec: { ms: 200, tasks: 20 } };
 

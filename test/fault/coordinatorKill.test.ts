@@ -10,7 +10,7 @@ import { startTestNats } from '../helpers/natsServer.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS, type ServiceProcess } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/service.ts';
 import { API, eventsByJob, getJob, readJobsStream, request, runSeed, seededRandom, taskCountProblems, taskRuns } from './faultKit.ts';
-import type { JobView } from '../../engine/service.ts';
+import type { JobView } from '../../engine/serviceTypes.ts';
 
 const KILLS = 3;
 const MAX_ROUNDS = 8;

@@ -11,7 +11,7 @@ import { startTestNats } from '../helpers/natsServer.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS, type ServiceProcess } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/service.ts';
 import { API, eventsByJob, getJob, readJobsStream, request, taskCountProblems } from './faultKit.ts';
-import type { JobView } from '../../engine/service.ts';
+import type { JobView } from '../../engine/serviceTypes.ts';
 
 /** ~5 s of work per job through one coordinator's window (2 per worker, 2 workers). */
 // long enough (~12 s at full speed) that it is still running when the last coordinator has started

@@ -7,7 +7,7 @@ import type { JobEvent } from '../../actors/events.ts';
 import type { LogRecord } from '../../engine/eventlog/eventLog.ts';
 import { createJetStreamEventLog } from '../../engine/eventlog/jetStreamEventLog.ts';
 import { connectNats } from '../../engine/nats/connection.ts';
-import type { JobView } from '../../engine/service.ts';
+import type { JobView } from '../../engine/serviceTypes.ts';
 import { parseSubject } from '../../engine/subjects.ts';
 import { withTimeout } from '../helpers/processes.ts';
 import { withAuth } from '../helpers/auth.ts';

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WebhookAttemptData } from '../../actors/events.ts';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verifySignature } from '../../engine/hooks/sign.ts';
-import type { DeliveryEntry, JobView } from '../../engine/service.ts';
+import type { DeliveryEntry, JobView } from '../../engine/serviceTypes.ts';
 import { audit } from '../helpers/auditor.ts';
 import { startTestNats } from '../helpers/natsServer.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';

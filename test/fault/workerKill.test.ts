@@ -13,7 +13,7 @@ import { startTestNats } from '../helpers/natsServer.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';
 import { waitFor } from '../helpers/service.ts';
 import { API, eventsByJob, getJob, readJobsStream, request, runSeed, seededRandom, taskCountProblems } from './faultKit.ts';
-import type { JobView } from '../../engine/service.ts';
+import type { JobView } from '../../engine/serviceTypes.ts';
 
 const ACK_WAIT_MS = Number(FAULT_TEST_FLAGS['task-ack-wait-ms']);
 /** While a task runs the worker calls working() at least this often (sleep tasks: every second). */

@@ -20,7 +20,7 @@ import type {
   ServiceInfo,
   SubmitRequest,
   WorkerView,
-} from '../../engine/service.ts';
+} from '../../engine/serviceTypes.ts';
 
 /** The double plus its switches and a back door into job state. */
 export interface FakeJobService extends JobService {

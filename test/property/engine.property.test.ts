@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { TERMINAL_STATES } from '../../actors/events.ts';
 import { systemClock, systemRandom } from '../../engine/clock.ts';
 import { resolveConfig } from '../../engine/config.ts';
-import { startEngineCore } from '../../engine/core.ts';
+import { startRoles } from '../../engine/startRoles.ts';
 import { isAppError } from '../../engine/errors.ts';
 import type { LogRecord } from '../../engine/eventlog/eventLog.ts';
 import { createMemoryEventLog } from '../../engine/eventlog/memoryEventLog.ts';
 import { toView } from '../../engine/jobService.ts';
-import { SYSTEM_CALLER } from '../../engine/service.ts';
+import { SYSTEM_CALLER } from '../../engine/serviceTypes.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../engine/log.ts';
@@ -52,7 +52,7 @@ describe('engine under random command sequences (in-memory log)', () => {
           const config = resolveConfig({ stateDir: dir, heartbeatMs: 50, failureDetectionTimeoutMs: 500, retryBackoffMs: 1, runningJobCapacity: 3, workerConcurrency: 2, maxTasksPerWorker: 2, stopGraceMs: 30 });
           const eventLog = createMemoryEventLog();
           const taskQueue = createMemoryTaskQueue({ ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
-          const core = await startEngineCore({
+          const core = await startRoles({
             config, eventLog, taskQueue, liveness: createMemoryLiveness({ clock: systemClock }), registry: createJobTypeRegistry(builtinJobTypes()),
             clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); },
           });

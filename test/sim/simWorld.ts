@@ -5,7 +5,7 @@
  */
 import type fc from 'fast-check';
 import type { Config, Role } from '../../engine/config.ts';
-import { startEngineCore, type EngineCore } from '../../engine/core.ts';
+import { startRoles, type Roles } from '../../engine/startRoles.ts';
 import { isAppError } from '../../engine/errors.ts';
 import type { LogRecord } from '../../engine/eventlog/eventLog.ts';
 import { createMemoryEventLog, type MemoryEventLog } from '../../engine/eventlog/memoryEventLog.ts';
@@ -14,7 +14,7 @@ import { createMemoryLiveness, createMemoryLivenessStore, type MemoryLivenessSto
 import { silentLogger, type Logger } from '../../engine/log.ts';
 import { pino } from 'pino';
 import { createJobProjection, type JobProjection } from '../../engine/projections/jobProjection.ts';
-import { SYSTEM_CALLER, type By, type Caller, type JobView } from '../../engine/service.ts';
+import { SYSTEM_CALLER, type By, type Caller, type JobView } from '../../engine/serviceTypes.ts';
 import { createMemoryTaskQueue } from '../../engine/taskqueue/memoryTaskQueue.ts';
 import { TERMINAL_STATES, type JobEvent } from '../../actors/events.ts';
 import { restoreJob, toJobView } from '../../actors/jobFold.ts';
@@ -33,7 +33,7 @@ const STOP_SLACK_MS = 400;
 /** A process of the cluster and the engine running in it (once started). */
 export interface SimNode {
   proc: SimProcess;
-  core?: EngineCore;
+  core?: Roles;
   /** Graceful stop (handoff) under way. */
   retiring?: boolean;
   /** Simulated time it was crashed or began retiring (peers keep counting it for a while). */
@@ -264,7 +264,7 @@ export class SimWorld {
     this.nodes.push(node);
     const roles: Role[] = [kind === 'coord' ? 'coordinator' : kind];
     this.note(`start ${proc.name}`);
-    this.client(`start ${proc.name}`, () => startEngineCore({
+    this.client(`start ${proc.name}`, () => startRoles({
       config: { ...this.#opts.config, roles }, eventLog: this.net.eventLogFor(proc), taskQueue: this.net.taskQueueFor(proc),
       liveness: createMemoryLiveness({ clock: proc.clock, store: this.#liveness }), registry: this.#opts.registry,
       clock: proc.clock, random: this.#random, logger: this.#errorLogger(proc.name), info: () => { throw new Error('unused in simulation'); },
@@ -410,7 +410,7 @@ export class SimWorld {
     this.#checkVisibility(service, caller, id, own);
   }
 
-  #checkVisibility(service: EngineCore['service'], caller: Caller, id: string, own: boolean): void {
+  #checkVisibility(service: Roles['service'], caller: Caller, id: string, own: boolean): void {
     const allowed = () => (own && !this.removed.has(id) ? EXPECTED_CLIENT_ERRORS : plus('JOB_NOT_FOUND'));
     this.client(`get ${id} as ${caller.user}`, () => service.get(id, caller), (v) => {
       if (v.owner !== caller.user) this.violations.push(`${caller.user} saw ${v.owner}'s job ${id} through get`);

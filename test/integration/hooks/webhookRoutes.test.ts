@@ -12,7 +12,7 @@ import { createMemoryControlStore } from '../../../engine/controlstore/controlSt
 import { AppError } from '../../../engine/errors.ts';
 import { webhookDefs } from '../../../engine/hooks/webhookStore.ts';
 import { silentLogger } from '../../../engine/log.ts';
-import type { By, Caller, DeliveryEntry, JobService } from '../../../engine/service.ts';
+import type { By, Caller, DeliveryEntry, JobService } from '../../../engine/serviceTypes.ts';
 
 const PREFIX = '/native/v1';
 const PW = 'correct horse battery';

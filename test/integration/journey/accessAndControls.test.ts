@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, silentLogger, startEngine, type Engine } from '../../../engine/index.ts';
-import type { JobView, VirtualClusterStatus } from '../../../engine/service.ts';
+import type { JobView, VirtualClusterStatus } from '../../../engine/serviceTypes.ts';
 import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
 import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
 import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';

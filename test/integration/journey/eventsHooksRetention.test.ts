@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifySignature } from '../../../engine/hooks/sign.ts';
-import type { JobView } from '../../../engine/service.ts';
+import type { JobView } from '../../../engine/serviceTypes.ts';
 import { readJobsStream } from '../../fault/faultKit.ts';
 import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
 import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';

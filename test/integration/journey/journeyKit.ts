@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { JobView } from '../../../engine/service.ts';
+import type { JobView } from '../../../engine/serviceTypes.ts';
 import { withAuth } from '../../helpers/auth.ts';
 import { http, waitFor } from '../../helpers/service.ts';
 import { createSseParser, type SseMessage } from '../../helpers/sse.ts';

@@ -9,7 +9,7 @@ import { createJetStreamEventLog } from '../../../engine/eventlog/jetStreamEvent
 import { liveStream } from '../../../engine/live/liveStream.ts';
 import { silentLogger } from '../../../engine/log.ts';
 import { createJobProjection, type JobEntry, type JobProjection } from '../../../engine/projections/jobProjection.ts';
-import type { LiveMessage } from '../../../engine/service.ts';
+import type { LiveMessage } from '../../../engine/serviceTypes.ts';
 import { STREAM_JOBS } from '../../../engine/subjects.ts';
 import { connectTest, startTestNats, type TestNats } from '../../helpers/natsServer.ts';
 import { createJobWriter, type JobWriter } from '../../unit/engine/live/jobWriter.fixture.ts';

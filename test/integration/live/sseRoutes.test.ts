@@ -13,7 +13,7 @@ import { createMemoryEventLog } from '../../../engine/eventlog/memoryEventLog.ts
 import { liveStream } from '../../../engine/live/liveStream.ts';
 import { silentLogger } from '../../../engine/log.ts';
 import { createJobProjection, type JobEntry } from '../../../engine/projections/jobProjection.ts';
-import type { Caller, JobService } from '../../../engine/service.ts';
+import type { Caller, JobService } from '../../../engine/serviceTypes.ts';
 import { createJobWriter } from '../../unit/engine/live/jobWriter.fixture.ts';
 import { createSseParser, type SseMessage } from '../../helpers/sse.ts';
 

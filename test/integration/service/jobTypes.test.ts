@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { http, useTestService, waitFor, type TestService } from '../../helpers/service.ts';
-import type { JobView, HistoryEntry } from '../../../engine/service.ts';
+import type { JobView, HistoryEntry } from '../../../engine/serviceTypes.ts';
 
 const API = '/native/v1';
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, useTestService, waitFor } from '../../helpers/service.ts';
-import type { JobView } from '../../../engine/service.ts';
+import type { JobView } from '../../../engine/serviceTypes.ts';
 
 const API = '/native/v1';
 

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
 import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';
-import type { HistoryEntry, JobView } from '../../../engine/service.ts';
+import type { HistoryEntry, JobView } from '../../../engine/serviceTypes.ts';
 
 const API = '/native/v1';
 

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { http, useTestService, waitFor } from '../../helpers/service.ts';
 import { isAppError } from '../../../engine/errors.ts';
-import type { JobView } from '../../../engine/service.ts';
+import type { JobView } from '../../../engine/serviceTypes.ts';
 
 const API = '/native/v1';
 

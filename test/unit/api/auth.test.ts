@@ -20,7 +20,7 @@ import type { Clock } from '../../../engine/clock.ts';
 import { createMemoryControlStore } from '../../../engine/controlstore/controlStore.ts';
 import { silentLogger } from '../../../engine/log.ts';
 import { effectiveClusters } from '../../../engine/quota/shares.ts';
-import type { Caller, VirtualClusterStatus } from '../../../engine/service.ts';
+import type { Caller, VirtualClusterStatus } from '../../../engine/serviceTypes.ts';
 import type { ErrorCode } from '../../../engine/errors.ts';
 
 const PREFIX = '/native/v1';

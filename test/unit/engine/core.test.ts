@@ -6,20 +6,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, systemRandom } from '../../../engine/clock.ts';
 import { resolveConfig, type Config } from '../../../engine/config.ts';
-import { startEngineCore, type EngineCore } from '../../../engine/core.ts';
+import { startRoles, type Roles } from '../../../engine/startRoles.ts';
 import { isAppError } from '../../../engine/errors.ts';
 import { createMemoryEventLog, type MemoryEventLog } from '../../../engine/eventlog/memoryEventLog.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness } from '../../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../../engine/log.ts';
 import { createMemoryTaskQueue } from '../../../engine/taskqueue/memoryTaskQueue.ts';
-import { SYSTEM_CALLER, type Caller, type JobView } from '../../../engine/service.ts';
+import { SYSTEM_CALLER, type Caller, type JobView } from '../../../engine/serviceTypes.ts';
 import { TaskRunError, type JobType } from '../../../engine/jobtypes/jobType.ts';
 import type { VirtualClusterDef } from '../../../engine/quota/shares.ts';
 
 async function withEngine(
   overrides: Partial<Config>,
-  body: (core: EngineCore, log: MemoryEventLog, config: Readonly<Config>) => Promise<void>,
+  body: (core: Roles, log: MemoryEventLog, config: Readonly<Config>) => Promise<void>,
   extraTypes: JobType[] = [],
   virtualClusters?: () => readonly VirtualClusterDef[],
 ) {
@@ -28,7 +28,7 @@ async function withEngine(
   const eventLog = createMemoryEventLog();
   const taskQueue = createMemoryTaskQueue({ ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
   const liveness = createMemoryLiveness({ clock: systemClock });
-  const core = await startEngineCore({
+  const core = await startRoles({
     config, eventLog, taskQueue, liveness, registry: createJobTypeRegistry([...builtinJobTypes(), ...extraTypes]),
     clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); },
     ...(virtualClusters ? { virtualClusters } : {}),
@@ -52,7 +52,7 @@ async function until<T>(what: string, f: () => Promise<T | undefined> | T | unde
   }
 }
 
-const terminal = (core: EngineCore, id: string) =>
+const terminal = (core: Roles, id: string) =>
   until(`job ${id} terminal`, async () => {
     const j = await core.service.get(id, SYSTEM_CALLER);
     return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;

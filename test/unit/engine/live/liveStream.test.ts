@@ -7,7 +7,7 @@ import { createMemoryEventLog } from '../../../../engine/eventlog/memoryEventLog
 import { liveStream, type LiveStreamDeps } from '../../../../engine/live/liveStream.ts';
 import { silentLogger } from '../../../../engine/log.ts';
 import { createJobProjection, type JobEntry } from '../../../../engine/projections/jobProjection.ts';
-import type { LiveMessage } from '../../../../engine/service.ts';
+import type { LiveMessage } from '../../../../engine/serviceTypes.ts';
 import { workerEvSubject } from '../../../../engine/subjects.ts';
 import { createJobWriter } from './jobWriter.fixture.ts';
 
