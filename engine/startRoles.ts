@@ -4,7 +4,7 @@ import { createCoordinator, type Coordinator } from './coordinator/coordinator.t
 import type { EventLog, Follower } from './eventlog/eventLog.ts';
 import type { FileRoots } from './jobtypes/jobType.ts';
 import type { JobTypeRegistry } from './jobtypes/registry.ts';
-import { createJobService } from './jobService.ts';
+import { createJobService } from './jobservice/createJobService.ts';
 import type { Liveness } from './liveness/liveness.ts';
 import type { Logger } from './log.ts';
 import { createJobProjection, type JobProjection } from './projections/jobProjection.ts';

@@ -15,7 +15,7 @@ import { startRoles } from '../../engine/startRoles.ts';
 import { isAppError } from '../../engine/errors.ts';
 import type { LogRecord } from '../../engine/eventlog/eventLog.ts';
 import { createMemoryEventLog } from '../../engine/eventlog/memoryEventLog.ts';
-import { toView } from '../../engine/jobService.ts';
+import { toView } from '../../engine/jobservice/createJobService.ts';
 import { SYSTEM_CALLER } from '../../engine/serviceTypes.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness } from '../../engine/liveness/memoryLiveness.ts';

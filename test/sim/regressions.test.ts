@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { JobEvent } from '../../actors/events.ts';
 import { createMemoryEventLog } from '../../engine/eventlog/memoryEventLog.ts';
 import type { EventLog } from '../../engine/eventlog/eventLog.ts';
-import { createJobService } from '../../engine/jobService.ts';
+import { createJobService } from '../../engine/jobservice/createJobService.ts';
 import { SYSTEM_CALLER } from '../../engine/serviceTypes.ts';
 import { createMemoryLiveness } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../engine/log.ts';

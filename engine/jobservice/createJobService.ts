@@ -4,22 +4,22 @@
  * controls only the jobs it owns, and any other job is JOB_NOT_FOUND (404, never 403).
  */
 import { createHash } from 'node:crypto';
-import type { Envelope, EventMeta, JobEvent, JobState, JobSubmittedData, WebhookRedeliveryRequested } from '../actors/events.ts';
-import { EVENT_SCHEMA_VERSION, TERMINAL_STATES } from '../actors/events.ts';
-import { decideFolded, type CommandMeta, type JobCommand } from '../actors/decide.ts';
-import { statusAt, type JobContext } from '../actors/jobContext.ts';
-import { foldJob, IllegalEventError, toJobView, type JobSnapshot } from '../actors/jobFold.ts';
-import type { Clock, Random } from './clock.ts';
-import type { Config } from './config.ts';
-import { AppError, isAppError } from './errors.ts';
-import type { EventLog, LogRecord } from './eventlog/eventLog.ts';
-import { validateCallbackUrl } from './hooks/callbackUrl.ts';
-import type { FileRoots } from './jobtypes/jobType.ts';
-import type { JobTypeRegistry } from './jobtypes/registry.ts';
-import { liveStream } from './live/liveStream.ts';
-import type { Liveness } from './liveness/liveness.ts';
-import type { JobEntry, JobProjection } from './projections/jobProjection.ts';
-import { DEFAULT_VIRTUAL_CLUSTER, effectiveClusters, vcSlots, type VirtualClusterDef } from './quota/shares.ts';
+import type { Envelope, EventMeta, JobEvent, JobState, JobSubmittedData, WebhookRedeliveryRequested } from '../../actors/events.ts';
+import { EVENT_SCHEMA_VERSION, TERMINAL_STATES } from '../../actors/events.ts';
+import { decideFolded, type CommandMeta, type JobCommand } from '../../actors/decide.ts';
+import { statusAt, type JobContext } from '../../actors/jobContext.ts';
+import { foldJob, IllegalEventError, toJobView, type JobSnapshot } from '../../actors/jobFold.ts';
+import type { Clock, Random } from '../clock.ts';
+import type { Config } from '../config.ts';
+import { AppError, isAppError } from '../errors.ts';
+import type { EventLog, LogRecord } from '../eventlog/eventLog.ts';
+import { validateCallbackUrl } from '../hooks/callbackUrl.ts';
+import type { FileRoots } from '../jobtypes/jobType.ts';
+import type { JobTypeRegistry } from '../jobtypes/registry.ts';
+import { liveStream } from '../live/liveStream.ts';
+import type { Liveness } from '../liveness/liveness.ts';
+import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
+import { DEFAULT_VIRTUAL_CLUSTER, effectiveClusters, vcSlots, type VirtualClusterDef } from '../quota/shares.ts';
 import {
   SYSTEM_CALLER,
   type By,
@@ -35,8 +35,8 @@ import {
   type SubmitRequest,
   type VirtualClusterStatus,
   type WorkerView,
-} from './serviceTypes.ts';
-import { jobEvSubject, jobHookSubject, jobTaskSubject, parseSubject } from './subjects.ts';
+} from '../serviceTypes.ts';
+import { jobEvSubject, jobHookSubject, jobTaskSubject, parseSubject } from '../subjects.ts';
 
 export interface JobServiceDeps {
   config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs' | 'stopGraceMs' | 'runningJobCapacity' | 'webhookAllowPrivate'>;
