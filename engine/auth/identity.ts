@@ -11,6 +11,7 @@ import { controlKey, NAME_RE, type ControlStore } from '../controlstore/controlS
 import { AppError, isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { DEFAULT_VIRTUAL_CLUSTER, type VirtualClusterDef } from '../quota/shares.ts';
+import { handleCommand } from '../retry.ts';
 import { ROLES, type Caller, type UserRole } from '../serviceTypes.ts';
 import { checkPasswordPolicy, DEFAULT_SCRYPT_PARAMS, PASSWORD_MAX_LENGTH, hashPassword, verifyPassword, type ScryptParams } from './passwords.ts';
 import { bearerToken, looksLikeToken, newToken, secretEquals, tokenId, type TokenRecord } from './tokens.ts';
@@ -26,6 +27,7 @@ export const RESERVED_USER_NAMES: ReadonlySet<string> = new Set(['system']);
 /** Length of a generated first-admin password. */
 export const GENERATED_PASSWORD_LENGTH = 24;
 const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+/** Tries of a user update in all, when other writers keep winning the CAS race. */
 const MAX_CAS_ATTEMPTS = 5;
 
 /** What the control store keeps per user (`user.<name>`). */
@@ -149,16 +151,20 @@ export function createIdentity(opts: IdentityOptions): Identity {
 
   /** Read-modify-write of a user record with CAS, retried on a concurrent change. */
   async function mutateUser(name: string, change: (u: UserRecord) => UserRecord): Promise<UserRecord> {
-    for (let attempt = 1; ; attempt++) {
-      const cur = mustGet(name);
-      const next = { ...change(cur.value), updatedAt: iso(clock.now()) };
-      try {
-        await store.update(userKey(name), next, cur.revision);
-        return next;
-      } catch (err) {
-        if (!isAppError(err, 'CONFLICT') || attempt >= MAX_CAS_ATTEMPTS) throw err;
-      }
-    }
+    return handleCommand(
+      {
+        read: () => mustGet(name),
+        decide: (cur) => {
+          const next = { ...change(cur.value), updatedAt: iso(clock.now()) };
+          return { write: next, result: next };
+        },
+        append: async (cur, next) => {
+          await store.update(userKey(name), next, cur.revision);
+          return next;
+        },
+      },
+      { attempts: MAX_CAS_ATTEMPTS },
+    );
   }
 
   /** Deletes the token records of `name` (all, or those failing `keep`). Best effort per record. */

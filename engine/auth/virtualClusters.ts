@@ -6,11 +6,13 @@
 import { AppError, isAppError } from '../errors.ts';
 import { controlKey, NAME_RE, type ControlStore } from '../controlstore/controlStore.ts';
 import { DEFAULT_VIRTUAL_CLUSTER, type VirtualClusterDef } from '../quota/shares.ts';
+import { handleCommand } from '../retry.ts';
 
 export const VC_DESCRIPTION_MAX_LENGTH = 256;
 /** Control, zero-width and bidi characters: never in a description. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE_TEXT_RE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+/** Tries of a VC update in all, when other writers keep winning the CAS race. */
 const MAX_CAS_ATTEMPTS = 5;
 
 /** What may change on a VC. */
@@ -83,19 +85,26 @@ export async function createVirtualCluster(store: ControlStore, def: VirtualClus
 /** Changes a defined VC (CAS, retried on a concurrent change). */
 export async function updateVirtualCluster(store: ControlStore, name: string, patch: VirtualClusterPatch): Promise<VirtualClusterDef> {
   const key = controlKey('vc', name);
-  for (let attempt = 1; ; attempt++) {
-    const cur = store.get<VirtualClusterDef>(key);
-    if (cur === undefined || !isDef(cur.value)) throw new AppError('VIRTUAL_CLUSTER_NOT_FOUND', `no virtual cluster ${name}`);
-    const next = normalized({ ...cur.value, ...patch, name });
-    checkVirtualClusterDef(next);
-    checkTotal(store, next);
-    try {
-      await store.update(key, next, cur.revision);
-      return next;
-    } catch (err) {
-      if (!isAppError(err, 'CONFLICT') || attempt >= MAX_CAS_ATTEMPTS) throw err;
-    }
-  }
+  return handleCommand(
+    {
+      read: () => {
+        const cur = store.get<VirtualClusterDef>(key);
+        if (cur === undefined || !isDef(cur.value)) throw new AppError('VIRTUAL_CLUSTER_NOT_FOUND', `no virtual cluster ${name}`);
+        return { value: cur.value, revision: cur.revision };
+      },
+      decide: (cur) => {
+        const next = normalized({ ...cur.value, ...patch, name });
+        checkVirtualClusterDef(next);
+        checkTotal(store, next);
+        return { write: next, result: next };
+      },
+      append: async (cur, next) => {
+        await store.update(key, next, cur.revision);
+        return next;
+      },
+    },
+    { attempts: MAX_CAS_ATTEMPTS },
+  );
 }
 
 /**

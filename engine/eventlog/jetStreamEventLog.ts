@@ -11,6 +11,7 @@ import {
 import type { Envelope } from '../../actors/events.ts';
 import { AppError } from '../errors.ts';
 import { toAppError } from '../nats/connection.ts';
+import { backoffDelay, createPause, type Backoff } from '../retry.ts';
 import { STREAM_JOBS } from '../subjects.ts';
 import { checkExactSubject, type AppendOptions, type AppendResult, type EventLog, type Follower, type FollowOptions, type LogRecord } from './eventLog.ts';
 
@@ -34,8 +35,8 @@ const FOLLOW_EXPIRES_MS = 5_000;
 /** A follower's consumer left behind by a crash is removed by the server after this. */
 const FOLLOW_INACTIVE_MS = 60_000;
 const READ_INACTIVE_MS = 10_000;
-const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 5_000;
+/** A follower starts again after a failed pull this long after the last, doubling (reset by a record). */
+const RESTART_BACKOFF: Backoff = { baseMs: 250, maxMs: 5_000 };
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -203,7 +204,8 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
     let delivered = 0;
     let cursor = Math.max(1, fromSeq);
     let current: { consumer?: Consumer; msgs?: ConsumerMessages } = {};
-    let wake: (() => void) | undefined;
+    /** The wait before starting again; a reconnect or stop() ends it. */
+    const pause = createPause();
     let settled = false;
     let resolveCaughtUp!: () => void;
     let rejectCaughtUp!: (e: unknown) => void;
@@ -219,15 +221,6 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
     });
     caughtUp.catch(() => undefined); // a caller who never awaits it must not see an unhandled rejection
 
-    const sleep = (ms: number) =>
-      new Promise<void>((res) => {
-        const t = setTimeout(res, ms);
-        wake = () => {
-          clearTimeout(t);
-          res();
-        };
-      });
-
     const fail = (err: unknown) => {
       if (stopped) return;
       const e = toAppError(err, 'follow');
@@ -238,7 +231,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
 
     async function run(): Promise<void> {
       let target: number | undefined; // stream last_seq when follow() was called
-      let retryMs = RETRY_MIN_MS;
+      let failures = 0; // consecutive restarts without a record delivered
       while (!stopped) {
         try {
           if (target === undefined) {
@@ -275,7 +268,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
             }
             delivered = rec.seq;
             cursor = rec.seq + 1;
-            retryMs = RETRY_MIN_MS;
+            failures = 0;
             if (!settled && (rec.seq >= target || m.info.pending === 0)) resolveCaughtUp();
           }
         } catch {
@@ -287,8 +280,8 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
           return;
         }
         current.consumer?.delete().catch(() => undefined);
-        if (!stopped) await sleep(retryMs);
-        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+        if (!stopped) await pause(backoffDelay(RESTART_BACKOFF, failures));
+        failures++;
       }
     }
 
@@ -296,7 +289,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
     // never saw: end the iteration so run() resumes from the cursor on a fresh consumer at once.
     const restart = () => {
       void current.msgs?.close();
-      wake?.();
+      pause.wake();
     };
     onReconnect.add(restart);
 
@@ -309,7 +302,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
           stopped = true;
           followers.delete(follower);
           onReconnect.delete(restart);
-          wake?.();
+          pause.wake();
           if (!settled) rejectCaughtUp(new AppError('UNAVAILABLE', 'follower stopped before catching up'));
           // not awaiting close(): its promise settles only once the loop takes the next message,
           // which never happens if stop() is called from inside onRecord

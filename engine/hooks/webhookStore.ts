@@ -8,6 +8,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { controlKey, type ControlStore } from '../controlstore/controlStore.ts';
 import { AppError, isAppError } from '../errors.ts';
+import { sleep } from '../retry.ts';
 import { validateCallbackUrl } from './callbackUrl.ts';
 import { WEBHOOK_EVENTS, type WebhookEventName } from './sign.ts';
 
@@ -34,6 +35,10 @@ export interface CreateWebhookInput {
 
 const HOOK_PREFIX = 'hook.';
 const SETTING_CALLBACK_SECRET = controlKey('setting', 'callbackSecret');
+/** Reads or creates of the callback secret before giving up (UNAVAILABLE). */
+const CALLBACK_SECRET_TRIES = 5;
+/** After a lost create race, wait this times the try number for the winner's value to reach the mirror. */
+const CALLBACK_SECRET_WAIT_STEP_MS = 20;
 /** A secret given by a client: 16..256 visible ASCII characters. */
 const SECRET_RE = /^[\x21-\x7e]{16,256}$/;
 
@@ -102,7 +107,7 @@ export async function deleteWebhook(store: ControlStore, id: string): Promise<vo
 export async function callbackSecret(store: ControlStore, config: Pick<Config, 'callbackSecret'>): Promise<string> {
   if (config.callbackSecret !== null) return config.callbackSecret;
   await store.ready;
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < CALLBACK_SECRET_TRIES; i++) {
     const cur = store.get<{ secret: string }>(SETTING_CALLBACK_SECRET);
     if (cur !== undefined && typeof cur.value?.secret === 'string') return cur.value.secret;
     try {
@@ -111,8 +116,8 @@ export async function callbackSecret(store: ControlStore, config: Pick<Config, '
       return secret;
     } catch (err) {
       if (!isAppError(err, 'CONFLICT')) throw err;
-      // another process created it first: wait for our mirror to see it
-      await new Promise((r) => setTimeout(r, 20 * (i + 1)));
+      // another process created it first: wait for our mirror to see it (a linear wait, longer each try)
+      await sleep(CALLBACK_SECRET_WAIT_STEP_MS * (i + 1));
     }
   }
   throw new AppError('UNAVAILABLE', 'could not read or create the callback secret');

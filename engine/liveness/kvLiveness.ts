@@ -3,6 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { Clock } from '../clock.ts';
 import { toAppError } from '../nats/connection.ts';
+import { backoffDelay, createPause, type Backoff } from '../retry.ts';
 import { checkId, KV_LIVENESS } from '../subjects.ts';
 import type { Liveness, LivenessEntry, ProcessKind } from './liveness.ts';
 
@@ -19,8 +20,8 @@ export interface KvLivenessOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
-const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 5_000;
+/** A failed watch is started again this long after, doubling (reset by a delivered entry). */
+const WATCH_RESTART_BACKOFF: Backoff = { baseMs: 250, maxMs: 5_000 };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -73,7 +74,8 @@ export function createKvLiveness(opts: KvLivenessOptions): Liveness {
   });
   let closed = false;
   let watch: QueuedIterator<KvWatchEntry> | undefined;
-  let wake: (() => void) | undefined;
+  /** The wait before restarting the watch; a reconnect or close() ends it. */
+  const pause = createPause();
   const status = nc.status();
   // typed as a plain AsyncIterable, but it is the client's QueuedIterator, whose stop() ends it
   const stopStatus = () => (status as { stop?: () => void }).stop?.();
@@ -94,7 +96,7 @@ export function createKvLiveness(opts: KvLivenessOptions): Liveness {
   }
 
   async function watchLoop(): Promise<void> {
-    let retryMs = RETRY_MIN_MS;
+    let failures = 0; // consecutive restarts without an entry delivered
     while (!closed) {
       try {
         const w = await (await kv()).watch({ key: '>' });
@@ -102,19 +104,15 @@ export function createKvLiveness(opts: KvLivenessOptions): Liveness {
         if (closed) w.stop();
         for await (const e of w) {
           apply(e);
-          retryMs = RETRY_MIN_MS;
+          failures = 0;
         }
       } catch {
         // server down or bucket missing: retried below
       }
       watch = undefined;
       if (closed) break;
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, retryMs);
-        wake = () => (clearTimeout(t), res());
-      });
-      wake = undefined;
-      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      await pause(backoffDelay(WATCH_RESTART_BACKOFF, failures));
+      failures++;
     }
   }
 
@@ -124,7 +122,7 @@ export function createKvLiveness(opts: KvLivenessOptions): Liveness {
     for await (const s of status) {
       if (s.type !== 'reconnect') continue;
       watch?.stop();
-      wake?.();
+      pause.wake();
     }
   })();
   void watchLoop();
@@ -153,7 +151,7 @@ export function createKvLiveness(opts: KvLivenessOptions): Liveness {
       closed = true;
       stopStatus();
       watch?.stop();
-      wake?.();
+      pause.wake();
     },
   };
 }

@@ -10,6 +10,7 @@ import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { ControlChangeListener, ControlStore, Versioned } from '../controlstore/controlStore.ts';
 import { KV_CONTROL } from '../subjects.ts';
 import { toAppError } from './connection.ts';
+import { backoffDelay, createPause, type Backoff } from '../retry.ts';
 
 /** The pino method we use. */
 interface WarnLogger {
@@ -29,8 +30,8 @@ export interface KvControlStoreOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
-const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 5_000;
+/** A failed watch is started again this long after, doubling (reset by a delivered entry). */
+const WATCH_RESTART_BACKOFF: Backoff = { baseMs: 250, maxMs: 5_000 };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -53,7 +54,8 @@ export function createKvControlStore(opts: KvControlStoreOptions): ControlStore 
   let watermark = 0;
   let closed = false;
   let watch: QueuedIterator<KvWatchEntry> | undefined;
-  let wake: (() => void) | undefined;
+  /** The wait before restarting the watch; a reconnect or close() ends it. */
+  const pause = createPause();
   let markReady!: () => void;
   const ready = new Promise<void>((res) => (markReady = res));
 
@@ -142,7 +144,7 @@ export function createKvControlStore(opts: KvControlStoreOptions): ControlStore 
   }
 
   async function watchLoop(): Promise<void> {
-    let retryMs = RETRY_MIN_MS;
+    let failures = 0; // consecutive restarts without an entry delivered
     while (!closed) {
       try {
         const store = await kv();
@@ -156,19 +158,15 @@ export function createKvControlStore(opts: KvControlStoreOptions): ControlStore 
         for await (const e of w) {
           applyWatched(e);
           if (e.delta === 0 || watermark >= lastSeq) markReady();
-          retryMs = RETRY_MIN_MS;
+          failures = 0;
         }
       } catch (err) {
         if (!closed) opts.logger?.warn({ err }, 'control store watch failed; retrying');
       }
       watch = undefined;
       if (closed) break;
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, retryMs);
-        wake = () => (clearTimeout(t), res());
-      });
-      wake = undefined;
-      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      await pause(backoffDelay(WATCH_RESTART_BACKOFF, failures));
+      failures++;
     }
   }
 
@@ -179,7 +177,7 @@ export function createKvControlStore(opts: KvControlStoreOptions): ControlStore 
     for await (const s of status) {
       if (s.type !== 'reconnect') continue;
       watch?.stop();
-      wake?.();
+      pause.wake();
     }
   })();
   void watchLoop();
@@ -228,7 +226,7 @@ export function createKvControlStore(opts: KvControlStoreOptions): ControlStore 
       closed = true;
       stopStatus();
       watch?.stop();
-      wake?.();
+      pause.wake();
     },
   };
 }

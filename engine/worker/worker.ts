@@ -3,15 +3,23 @@ import type { TaskError, TaskFailed, TaskResult, TaskSucceeded, WorkerInfo } fro
 import { EVENT_SCHEMA_VERSION, TERMINAL_STATES } from '../../actors/events.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { isAppError } from '../errors.ts';
 import type { EventLog } from '../eventlog/eventLog.ts';
 import { TaskRunError, type FileRoots } from '../jobtypes/jobType.ts';
 import type { JobTypeRegistry } from '../jobtypes/registry.ts';
 import type { Liveness } from '../liveness/liveness.ts';
 import type { Logger } from '../log.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
+import { retry, type Backoff } from '../retry.ts';
 import { jobTaskSubject, workerEvSubject } from '../subjects.ts';
 import type { Delivery, TaskConsumer, TaskMessage, TaskQueue } from '../taskqueue/taskQueue.ts';
+
+/** Tries to record a task's outcome while the store is unavailable (the first and 20 retries). */
+const PUBLISH_ATTEMPTS = 21;
+/** Cap of the wait between them (from `retryBackoffMs`, doubling). */
+const PUBLISH_BACKOFF_MAX_MS = 5_000;
+/** Tries to register at start: a stream just created on a cluster may have no leader yet. */
+const REGISTER_ATTEMPTS = 31;
+const REGISTER_BACKOFF: Backoff = { baseMs: 100, maxMs: 2_000 };
 
 export type WorkerConfig = Pick<Config, 'pool' | 'workerConcurrency' | 'heartbeatMs' | 'taskAckWaitMs' | 'taskMaxDeliver' | 'drainTimeoutMs' | 'retryBackoffMs'>;
 
@@ -85,21 +93,21 @@ export function createWorker(deps: WorkerDeps): Worker {
   /** Publish an outcome, retrying while the store is unavailable (the message is held with working()). */
   async function publish(d: Delivery, ev: TaskSucceeded | TaskFailed): Promise<boolean> {
     const t = d.task;
-    for (let i = 0; ; i++) {
-      try {
-        await eventLog.append(jobTaskSubject(t.jobId), [ev], { msgId: `${t.jobId}:${t.taskId}:${t.attempt}` });
-        if (ev.type === 'TaskSucceeded') completed++;
-        else failed++;
-        return true;
-      } catch (err) {
-        if (!isAppError(err, 'UNAVAILABLE') || i >= 20) {
-          log.error({ jobId: t.jobId, taskId: t.taskId, err }, 'could not publish task outcome; returning the task');
-          return false;
-        }
-        d.working();
-        await new Promise((r) => clock.setTimeout(() => r(undefined), Math.min(5000, config.retryBackoffMs * 2 ** i)));
-      }
+    try {
+      await retry(() => eventLog.append(jobTaskSubject(t.jobId), [ev], { msgId: `${t.jobId}:${t.taskId}:${t.attempt}` }), {
+        retryOn: ['UNAVAILABLE'],
+        attempts: PUBLISH_ATTEMPTS,
+        backoff: { baseMs: config.retryBackoffMs, maxMs: PUBLISH_BACKOFF_MAX_MS },
+        clock,
+        onRetry: () => d.working(),
+      });
+    } catch (err) {
+      log.error({ jobId: t.jobId, taskId: t.taskId, err }, 'could not publish task outcome; returning the task');
+      return false;
     }
+    if (ev.type === 'TaskSucceeded') completed++;
+    else failed++;
+    return true;
   }
 
   async function handle(d: Delivery): Promise<void> {
@@ -214,16 +222,13 @@ export function createWorker(deps: WorkerDeps): Worker {
       active = true;
       unsubscribe = projection.onChange(onJobChange);
       // A stream just created on a cluster may have no leader yet ("jetstream not enabled"): retry.
-      for (let i = 0; ; i++) {
-        try {
-          await workerEvent('WorkerRegistered');
-          break;
-        } catch (err) {
-          if (!isAppError(err, 'UNAVAILABLE') || i >= 30) throw err;
-          log.warn({ err, attempt: i + 1 }, 'could not register yet; retrying');
-          await new Promise((r) => clock.setTimeout(() => r(undefined), Math.min(2000, 100 * 2 ** i)));
-        }
-      }
+      await retry(() => workerEvent('WorkerRegistered'), {
+        retryOn: ['UNAVAILABLE'],
+        attempts: REGISTER_ATTEMPTS,
+        backoff: REGISTER_BACKOFF,
+        clock,
+        onRetry: (err, attempt) => log.warn({ err, attempt }, 'could not register yet; retrying'),
+      });
       await beat();
       consumer = taskQueue.consume(
         config.pool,
