@@ -15,7 +15,7 @@ import { startRoles } from '../../engine/startRoles.ts';
 import { isAppError } from '../../engine/errors.ts';
 import type { LogRecord } from '../../engine/eventlog/eventLog.ts';
 import { createMemoryEventLog } from '../../engine/eventlog/memoryEventLog.ts';
-import { toView } from '../../engine/jobservice/createJobService.ts';
+import { toView } from '../../engine/jobservice/jobReader.ts';
 import { SYSTEM_CALLER } from '../../engine/serviceTypes.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness } from '../../engine/liveness/memoryLiveness.ts';
@@ -23,6 +23,7 @@ import { silentLogger } from '../../engine/log.ts';
 import { createJobProjection } from '../../engine/projections/jobProjection.ts';
 import { audit } from '../helpers/auditor.ts';
 import { createMemoryTaskQueue } from '../../engine/taskqueue/memoryTaskQueue.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 type Cmd =
   | { kind: 'submit'; type: 'noop' | 'sleep'; tasks: number; ms: number; failTimes: number; maxTaskAttempts: number }
@@ -34,14 +35,6 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('stop' as const, 'pause' as const, 'resume' as const), job: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 10 }) }) },
 );
-
-async function until(what: string, f: () => boolean, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('engine under random command sequences (in-memory log)', () => {
   it('every job ends in exactly one terminal state, and a replay equals the live projection', async () => {
@@ -79,13 +72,13 @@ describe('engine under random command sequences (in-memory log)', () => {
               }
             }
             // Paused jobs wait for a human: resume them so every job can finish.
-            await until('all jobs terminal', () => {
+            await waitFor(() => {
               for (const id of ids) {
                 const e = core.projection.get(id);
                 if (e?.state === 'PAUSED') void core.service.resume(id, { caller: SYSTEM_CALLER }).catch(() => undefined);
               }
               return ids.every((id) => TERMINAL_STATES.has(core.projection.get(id)?.state ?? 'WAITING'));
-            });
+            }, { what: 'all jobs terminal', timeoutMs: 15_000, intervalMs: 2 });
             assert.equal(core.projection.rejected, 0, 'no stored event was rejected');
             const records: LogRecord[] = [];
             const f = eventLog.follow(1, (r) => void records.push(r));

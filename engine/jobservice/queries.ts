@@ -1,0 +1,100 @@
+/**
+ * What the API reads about one job (each refused, as not found, to a caller that may not see it):
+ * its view, progress, failures, full history, webhook deliveries, and a live stream of its changes.
+ */
+import type { JobContext } from '../../actors/jobContext.ts';
+import { statusAt } from '../../actors/jobContext.ts';
+import type { JobSnapshot } from '../../actors/jobFold.ts';
+import type { Clock } from '../clock.ts';
+import type { EventLog, LogRecord } from '../eventlog/eventLog.ts';
+import { liveStream } from '../live/liveStream.ts';
+import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
+import type { DeliveryEntry, FailuresView, HistoryEntry, JobService, ProgressView } from '../serviceTypes.ts';
+import { jobHookSubject, parseSubject } from '../subjects.ts';
+import { canSeeJob, listedOwner } from './access.ts';
+import { notFound, toView, type JobReader } from './jobReader.ts';
+
+export type JobQueries = Pick<JobService, 'get' | 'progress' | 'failures' | 'history' | 'deliveries' | 'live'>;
+
+export function createJobQueries(deps: { eventLog: EventLog; projection: JobProjection; clock: Clock }, reader: JobReader): JobQueries {
+  const { eventLog, projection, clock } = deps;
+
+  function progressOf(s: JobSnapshot): ProgressView {
+    const v = toView(s);
+    const c = s.context as JobContext;
+    const start = v.startedAt ? Date.parse(v.startedAt) : NaN;
+    const end = v.finishedAt ? Date.parse(v.finishedAt) : clock.now();
+    const elapsedMs = Number.isFinite(start) ? Math.max(0, end - start) : 0;
+    return {
+      jobId: v.id,
+      state: v.state,
+      ...v.progress,
+      elapsedMs,
+      throughputBytesPerSec: elapsedMs > 0 ? Math.round((v.progress.bytesDone * 1000) / elapsedMs) : 0,
+      failures: c.failures.map((f) => ({ taskId: f.taskId, item: f.item, error: f.error })),
+    };
+  }
+
+  return {
+    async get(id, caller) {
+      return toView((await reader.loadVisible(id, caller)).snapshot);
+    },
+
+    async progress(id, caller) {
+      return progressOf((await reader.loadVisible(id, caller)).snapshot);
+    },
+
+    async failures(id, caller) {
+      const s = (await reader.loadVisible(id, caller)).snapshot;
+      const c = s.context as JobContext;
+      const tasks: FailuresView['tasks'] = [];
+      for (let i = 0; i < (c.tasks?.length ?? 0); i++) {
+        const st = statusAt(c, i);
+        if (st.state === 'failed') tasks.push({ taskId: c.tasks![i]!.taskId, attempts: [...st.failedAttempts], error: st.error ? { ...st.error } : null });
+      }
+      const items = c.failures.map((f) => ({ taskId: f.taskId, item: f.item, error: f.error }));
+      return {
+        jobId: c.jobId, state: s.value, itemsFailed: c.progress.itemsFailed, tasksFailed: c.progress.tasksFailed,
+        items, truncated: c.progress.itemsFailed > items.length, tasks,
+      };
+    },
+
+    async history(id, caller) {
+      await reader.loadVisible(id, caller);
+      const [ev, tasks] = await reader.readJob(id);
+      if (ev.length === 0) throw notFound(id);
+      const records: LogRecord[] = [...ev, ...tasks].sort((a, b) => a.seq - b.seq);
+      const out: HistoryEntry[] = [];
+      for (const r of records) {
+        const kind = parseSubject(r.subject)?.kind === 'job-task' ? 'task' : 'ev';
+        for (const e of r.events) out.push({ seq: r.seq, time: r.time, subject: kind, type: e.type, data: e.data, meta: { ...e.meta } });
+      }
+      return out;
+    },
+
+    async deliveries(id, caller) {
+      await reader.loadVisible(id, caller);
+      const out: DeliveryEntry[] = [];
+      for (const r of await eventLog.readSubject(jobHookSubject(id))) {
+        for (const e of r.events) {
+          out.push({ seq: r.seq, time: r.time, type: e.type as DeliveryEntry['type'], data: e.data, meta: { ...e.meta } });
+        }
+      }
+      return out;
+    },
+
+    live({ caller, jobId, afterSeq, signal }) {
+      const canSee = (e: JobEntry) => canSeeJob(caller, e.snapshot.context);
+      const owner = listedOwner(caller, undefined);
+      const stream = () => liveStream(
+        { eventLog, projection, canSee, clock, ...(owner !== undefined ? { owner } : {}) },
+        { signal, ...(jobId !== undefined ? { jobId } : {}), ...(afterSeq !== undefined ? { afterSeq } : {}) },
+      );
+      if (jobId === undefined) return stream();
+      return (async function* visibleJob() {
+        await reader.loadVisible(jobId, caller);
+        yield* stream();
+      })();
+    },
+  };
+}
