@@ -3,7 +3,7 @@
  * client's reason. Events record it as meta.actor `user:<name>`.
  */
 import type { FastifyRequest } from 'fastify';
-import type { By } from '../engine/serviceTypes.ts';
+import type { By } from '../engine/index.ts';
 import type {} from './auth.ts';
 
 /** The actor written into event metadata for a request: `user:<name>`. */

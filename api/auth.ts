@@ -11,10 +11,8 @@
 import fp from 'fastify-plugin';
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Identity } from '../engine/auth/identity.ts';
-import { AppError } from '../engine/errors.ts';
+import { AppError, type Caller, type Identity, type UserRole } from '../engine/index.ts';
 import { DEFAULTS } from '../engine/index.ts';
-import type { Caller, UserRole } from '../engine/serviceTypes.ts';
 
 /** Who may call a route. */
 export type RouteAuth = 'public' | UserRole;

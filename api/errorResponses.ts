@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ERROR_CODES, type ErrorCode, isAppError } from '../engine/errors.ts';
+import { AppError, ERROR_CODES, type ErrorCode, isAppError } from '../engine/index.ts';
 
 /** Seconds a client should wait before retrying a 429 or 503. */
 export const RETRY_AFTER_SECONDS = 1;

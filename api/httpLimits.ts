@@ -8,8 +8,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../engine/config.ts';
-import { AppError } from '../engine/errors.ts';
+import { AppError, type Config } from '../engine/index.ts';
 import { errorBody, rawErrorResponse, RETRY_AFTER_SECONDS, statusErrorBody } from './errorResponses.ts';
 
 /** The settings this module reads (defaults: engine/config.ts DEFAULTS). */

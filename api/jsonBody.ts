@@ -7,7 +7,7 @@
  * decompress, so there is no zip bomb to defuse).
  */
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../engine/errors.ts';
+import { AppError } from '../engine/index.ts';
 import { firstDuplicateKey } from './duplicateKeys.ts';
 
 /** What the secure parser does with `__proto__` and `constructor.prototype` keys. */

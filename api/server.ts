@@ -1,12 +1,10 @@
 /**
  * Builds the native REST API (no listen): strict JSON in, schema-shaped JSON out, one error shape.
- * The engine is reached only through the JobService passed in.
+ * The engine is reached only through the services passed in (JobService, Identity, WebhookService).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { REDACT_PATHS } from '../engine/log.ts';
-import type { JobService } from '../engine/serviceTypes.ts';
-import { DEFAULTS, VERSION, type Config, type ControlStore, type Engine, type Identity } from '../engine/index.ts';
+import { DEFAULTS, REDACT_PATHS, VERSION, type Config, type Engine, type Identity, type JobService, type WebhookService } from '../engine/index.ts';
 import { authPlugin } from './auth.ts';
 import { clientErrorHandler, installErrorHandlers, sendError } from './errorResponses.ts';
 import { httpTimeoutOptions, installHttpLimits, validateHttpLimits, type HttpLimitSettings } from './httpLimits.ts';
@@ -37,15 +35,15 @@ const API_REDACT_PATHS = [
 
 /** The settings the API layer reads (defaults: engine/config.ts DEFAULTS). */
 export type ApiSettings = HttpLimitSettings &
-  Pick<Config, 'metricsPublic' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'loginRateLimitPerAddressPerMinute' | 'sseMaxPerUser' | 'sseMaxTotal' | 'callbackSecret' | 'webhookAllowPrivate'>;
+  Pick<Config, 'metricsPublic' | 'rateLimitPerMinute' | 'loginRateLimitPerMinute' | 'loginRateLimitPerAddressPerMinute' | 'sseMaxPerUser' | 'sseMaxTotal'>;
 
 /** Options of {@link buildServer}. */
 export interface ServerOptions {
   service: JobService;
   /** Users, tokens and roles: every route but the probes, `/docs` and login needs a bearer token. */
   identity: Identity;
-  /** Global webhooks and the callback secret live here. */
-  controlStore: ControlStore;
+  /** Global webhooks, the callback secret and the delivery log (`engine.webhooks`). */
+  webhooks: WebhookService;
   /** @defaultValue the engine defaults */
   settings?: Partial<ApiSettings>;
   /** Request logs go here (with credentials redacted); `false` for none. */
@@ -61,8 +59,8 @@ export interface ServerOptions {
 type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics' | 'settings'>> & Pick<ServerOptions, 'metrics'> & { settings: ApiSettings }>;
 
 /** The engine-provided options of a server in front of a started engine (the caller adds `logger`). */
-export function engineServerOptions(engine: Pick<Engine, 'service' | 'identity' | 'controlStore' | 'metrics'>, settings: ApiSettings): Omit<ServerOptions, 'logger'> {
-  return { service: engine.service, identity: engine.identity, controlStore: engine.controlStore, settings, metrics: () => engine.metrics.render() };
+export function engineServerOptions(engine: Pick<Engine, 'service' | 'identity' | 'webhooks' | 'metrics'>, settings: ApiSettings): Omit<ServerOptions, 'logger'> {
+  return { service: engine.service, identity: engine.identity, webhooks: engine.webhooks, settings, metrics: () => engine.metrics.render() };
 }
 
 /** Applies defaults and rejects options that would build a broken server. */
@@ -70,7 +68,7 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
   const resolved = {
     service: opts.service,
     identity: opts.identity,
-    controlStore: opts.controlStore,
+    webhooks: opts.webhooks,
     settings: {
       metricsPublic: opts.settings?.metricsPublic ?? DEFAULTS.metricsPublic,
       rateLimitPerMinute: opts.settings?.rateLimitPerMinute ?? DEFAULTS.rateLimitPerMinute,
@@ -78,8 +76,6 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
       loginRateLimitPerAddressPerMinute: opts.settings?.loginRateLimitPerAddressPerMinute ?? DEFAULTS.loginRateLimitPerAddressPerMinute,
       sseMaxPerUser: opts.settings?.sseMaxPerUser ?? DEFAULTS.sseMaxPerUser,
       sseMaxTotal: opts.settings?.sseMaxTotal ?? DEFAULTS.sseMaxTotal,
-      callbackSecret: opts.settings?.callbackSecret ?? DEFAULTS.callbackSecret,
-      webhookAllowPrivate: opts.settings?.webhookAllowPrivate ?? DEFAULTS.webhookAllowPrivate,
       httpRequestTimeoutMs: opts.settings?.httpRequestTimeoutMs ?? DEFAULTS.httpRequestTimeoutMs,
       httpHeadersTimeoutMs: opts.settings?.httpHeadersTimeoutMs ?? DEFAULTS.httpHeadersTimeoutMs,
       httpKeepAliveTimeoutMs: opts.settings?.httpKeepAliveTimeoutMs ?? DEFAULTS.httpKeepAliveTimeoutMs,
@@ -129,7 +125,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   registerJsonBodyParser(app);
   // Before every route: the document is built from the routes registered after it.
   registerOpenApi(app, { version: VERSION });
-  const { service, identity, controlStore, settings, prefix } = opts;
+  const { service, identity, webhooks, settings, prefix } = opts;
   // Authentication and rate limits apply to every route registered after this.
   void app.register(authPlugin, {
     identity,
@@ -143,7 +139,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   void app.register(virtualClusterRoutes, { prefix, identity, service });
   void app.register(jobRoutes, { prefix, service });
   void app.register(eventRoutes, { prefix, service, sseMaxPerUser: settings.sseMaxPerUser, sseMaxTotal: settings.sseMaxTotal });
-  void app.register(webhookRoutes, { prefix, service, store: controlStore, config: settings });
+  void app.register(webhookRoutes, { prefix, webhooks });
   void app.register(systemRoutes, { prefix, service });
   void app.register(healthRoutes, { service });
   const metrics = opts.metrics;

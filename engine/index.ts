@@ -5,14 +5,17 @@
  */
 export { startEngine, type Engine } from './startEngine.ts';
 export { VERSION } from './version.ts';
-export type { JobService, Caller, By, UserRole } from './serviceTypes.ts';
+export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMessage, DeliveryEntry, VirtualClusterStatus } from './serviceTypes.ts';
 export { SYSTEM_CALLER } from './serviceTypes.ts';
 export { createIdentity, type Identity } from './auth/identity.ts';
 export { createMemoryControlStore, type ControlStore } from './controlstore/controlStore.ts';
-export { AppError, ERROR_CODES, isAppError } from './errors.ts';
+export { AppError, ERROR_CODES, isAppError, type ErrorCode } from './errors.ts';
 export { resolveConfig, readEnv, parseFlags, ConfigError, DEFAULTS, type Config } from './config.ts';
 export { virtualClusterDefs } from './auth/virtualClusters.ts';
 export { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
-export { createWebhook, listWebhooks, deleteWebhook, callbackSecret } from './hooks/webhookStore.ts';
-export { createLogger, silentLogger, type Logger } from './log.ts';
+export { createWebhookService, type WebhookService, type WebhookServiceOptions } from './hooks/webhookService.ts';
+export type { CreateWebhookInput, WebhookDef, WebhookSummary } from './hooks/webhookStore.ts';
+export { liveMessageFor } from './hooks/deliveryView.ts';
+export { createLogger, silentLogger, REDACT_PATHS, type Logger } from './log.ts';
+export { systemClock, type Clock } from './clock.ts';
 

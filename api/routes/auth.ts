@@ -3,8 +3,7 @@
  * (api/auth.ts); the token is shown once, the server keeps only its hash.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { Identity } from '../../engine/auth/identity.ts';
-import type { JobService } from '../../engine/serviceTypes.ts';
+import type { Identity, JobService } from '../../engine/index.ts';
 import { presentedToken } from '../auth.ts';
 import { authRouteSchemas as schemas } from '../schemas/auth.ts';
 

@@ -5,9 +5,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '../auth.ts';
-import { AppError } from '../../engine/errors.ts';
-import { liveMessageFor } from '../../engine/hooks/deliveryView.ts';
-import type { Caller, JobService, LiveMessage } from '../../engine/serviceTypes.ts';
+import { AppError, liveMessageFor, type Caller, type JobService, type LiveMessage } from '../../engine/index.ts';
 import { errorBody, toAppError } from '../errorResponses.ts';
 import { eventRouteSchemas as schemas } from '../schemas/events.ts';
 

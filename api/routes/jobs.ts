@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { JOB_STATES, type JobState, type RecoverMode } from '../../actors/events.ts';
-import type { JobService, ListQuery, SubmitRequest } from '../../engine/serviceTypes.ts';
+import type { JobService, ListQuery, SubmitRequest } from '../../engine/index.ts';
 import { by } from '../actor.ts';
 import type {} from '../auth.ts';
 import { jobRouteSchemas as schemas } from '../schemas/jobs.ts';

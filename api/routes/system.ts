@@ -3,7 +3,7 @@
  * and readiness (`/readyz`) at the root, where probes expect them.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { JobService } from '../../engine/serviceTypes.ts';
+import type { JobService } from '../../engine/index.ts';
 import { RETRY_AFTER_SECONDS } from '../errorResponses.ts';
 import { systemRouteSchemas as schemas } from '../schemas/system.ts';
 

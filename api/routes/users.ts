@@ -3,8 +3,7 @@
  * current password. A password change or deletion revokes the user's tokens.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError } from '../../engine/errors.ts';
-import type { UserRole } from '../../engine/serviceTypes.ts';
+import { AppError, type UserRole } from '../../engine/index.ts';
 import type {} from '../auth.ts';
 import { NAME_PATTERN, userRouteSchemas as schemas } from '../schemas/auth.ts';
 import type { IdentityRoutesOptions } from './auth.ts';

@@ -3,9 +3,7 @@
  * define, change and delete them.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { VirtualClusterDef } from '../../engine/quota/shares.ts';
-import { AppError } from '../../engine/errors.ts';
-import type { VirtualClusterStatus } from '../../engine/serviceTypes.ts';
+import { AppError, type VirtualClusterDef, type VirtualClusterStatus } from '../../engine/index.ts';
 import type {} from '../auth.ts';
 import { virtualClusterRouteSchemas as schemas } from '../schemas/auth.ts';
 import type { IdentityRoutesOptions } from './auth.ts';

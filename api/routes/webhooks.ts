@@ -7,23 +7,14 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type {} from '../auth.ts';
-import { systemClock, type Clock } from '../../engine/clock.ts';
-import type { Config } from '../../engine/config.ts';
-import type { ControlStore } from '../../engine/controlstore/controlStore.ts';
-import { deliveryLogFor } from '../../engine/hooks/deliveryView.ts';
-import { callbackSecret, createWebhook, deleteWebhook, listWebhooks } from '../../engine/hooks/webhookStore.ts';
-import type { JobService } from '../../engine/serviceTypes.ts';
+import type { WebhookService } from '../../engine/index.ts';
 import { by } from '../actor.ts';
 import { webhookRouteSchemas as schemas } from '../schemas/webhooks.ts';
 
 /** Options of {@link webhookRoutes}. */
 export interface WebhookRoutesOptions {
-  service: JobService;
-  /** The control store (global webhooks live under `hook.<id>`). */
-  store: ControlStore;
-  config: Pick<Config, 'callbackSecret' | 'webhookAllowPrivate'>;
-  /** @defaultValue systemClock */
-  clock?: Clock;
+  /** The engine's webhooks (`engine.webhooks`). */
+  webhooks: WebhookService;
 }
 
 interface IdParams {
@@ -32,31 +23,30 @@ interface IdParams {
 
 /** Registers the webhook routes; mount with the API prefix. */
 export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (app, opts) => {
-  const { service, store, config } = opts;
-  const clock = opts.clock ?? systemClock;
+  const { webhooks } = opts;
 
-  app.get('/webhooks', { schema: schemas.list, config: { auth: 'admin' } }, async () => ({ webhooks: listWebhooks(store) }));
+  app.get('/webhooks', { schema: schemas.list, config: { auth: 'admin' } }, async (request) => ({ webhooks: webhooks.list(request.caller) }));
 
   app.post<{ Body: { url: string; events?: string[]; secret?: string } }>(
     '/webhooks',
     { schema: schemas.create, config: { auth: 'admin' } },
     async (request, reply) => {
-      const hook = await createWebhook(store, request.body, request.caller.user, clock, config.webhookAllowPrivate);
+      const hook = await webhooks.create(request.body, request.caller);
       return reply.code(201).header('cache-control', 'no-store').header('location', `${app.prefix}/webhooks/${hook.id}`).send(hook);
     },
   );
 
   app.delete<{ Params: IdParams }>('/webhooks/:id', { schema: schemas.remove, config: { auth: 'admin' } }, async (request, reply) => {
-    await deleteWebhook(store, request.params.id);
+    await webhooks.delete(request.params.id, request.caller);
     return reply.code(204).send();
   });
 
-  app.get('/webhooks/callback-secret', { schema: schemas.callbackSecret, config: { auth: 'admin' } }, async (_request, reply) =>
-    reply.header('cache-control', 'no-store').send({ secret: await callbackSecret(store, config) }),
+  app.get('/webhooks/callback-secret', { schema: schemas.callbackSecret, config: { auth: 'admin' } }, async (request, reply) =>
+    reply.header('cache-control', 'no-store').send({ secret: await webhooks.callbackSecret(request.caller) }),
   );
 
   app.get<{ Params: IdParams }>('/jobs/:id/deliveries', { schema: schemas.deliveries, config: { auth: 'viewer' } }, async (request) => ({
-    deliveries: deliveryLogFor(request.caller, await service.deliveries(request.params.id, request.caller)),
+    deliveries: await webhooks.deliveries(request.params.id, request.caller),
   }));
 
   app.post<{ Params: IdParams; Body: { target?: string; reason?: string } | null }>(
@@ -64,7 +54,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     { schema: schemas.redeliver, config: { auth: 'operator', bodyOptional: true } },
     async (request, reply) => {
       const target = request.body?.target;
-      await service.redeliver(request.params.id, { ...by(request, request.body?.reason), ...(target === undefined ? {} : { target }) });
+      await webhooks.redeliver(request.params.id, { ...by(request, request.body?.reason), ...(target === undefined ? {} : { target }) });
       return reply.code(202).send();
     },
   );

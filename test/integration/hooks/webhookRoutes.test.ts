@@ -10,6 +10,7 @@ import { createIdentity } from '../../../engine/auth/identity.ts';
 import { systemClock } from '../../../engine/clock.ts';
 import { createMemoryControlStore } from '../../../engine/controlstore/controlStore.ts';
 import { AppError } from '../../../engine/errors.ts';
+import { createWebhookService } from '../../../engine/hooks/webhookService.ts';
 import { webhookDefs } from '../../../engine/hooks/webhookStore.ts';
 import { silentLogger } from '../../../engine/log.ts';
 import type { By, Caller, DeliveryEntry, JobService } from '../../../engine/serviceTypes.ts';
@@ -50,7 +51,8 @@ describe('webhook routes', () => {
     installErrorHandlers(app);
     registerJsonBodyParser(app);
     await app.register(authPlugin, { identity, metricsPublic: true, rateLimitPerMinute: 100_000, loginRateLimitPerMinute: 100 });
-    await app.register(webhookRoutes, { prefix: PREFIX, service, store, config: { callbackSecret: null, webhookAllowPrivate: false } });
+    const webhooks = createWebhookService({ store, jobs: service, config: { callbackSecret: null, webhookAllowPrivate: false }, clock: systemClock });
+    await app.register(webhookRoutes, { prefix: PREFIX, webhooks });
     await app.ready();
   });
   after(() => app.close());

@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { ErrorCode } from '../../../engine/errors.ts';
 import { buildServer, type ServerOptions } from '../../../api/server.ts';
-import { createIdentity, createMemoryControlStore, silentLogger, type ControlStore, type Identity, type UserRole } from '../../../engine/index.ts';
+import { createIdentity, createMemoryControlStore, createWebhookService, silentLogger, type ControlStore, type Identity, type UserRole, type WebhookService } from '../../../engine/index.ts';
 import { systemClock } from '../../../engine/clock.ts';
 import { createFakeJobService, type FakeJobService } from '../../helpers/fakeJobService.ts';
 import { TEST_ADMIN_TOKEN, withAuth } from '../../helpers/auth.ts';
@@ -28,13 +28,15 @@ export interface Api {
   service: FakeJobService;
   identity: Identity;
   controlStore: ControlStore;
+  /** The engine's webhook service over `controlStore` and the fake. */
+  webhooks: WebhookService;
 }
 
 /** Cheap scrypt for tests: the cost is a production setting, not behaviour under test here. */
 const TEST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
 
 /** A server over a fresh fake and an in-memory identity whose static admin token the harness sends; close it (`after(() => api.app.close())`). */
-export function createApi(opts: Partial<Omit<ServerOptions, 'service'>> = {}): Api {
+export function createApi(opts: Partial<Omit<ServerOptions, 'service'>> & { controlStore?: ControlStore } = {}): Api {
   const service = createFakeJobService();
   const controlStore = opts.controlStore ?? createMemoryControlStore();
   const real =
@@ -54,11 +56,13 @@ export function createApi(opts: Partial<Omit<ServerOptions, 'service'>> = {}): A
       return m ? { user: m[1]!, role: m[2] as UserRole, virtualClusters: ['default'] } : real.authenticate(header);
     },
   };
-  const app = buildServer({ service, logger: false, ...opts, identity, controlStore });
+  const webhooks = opts.webhooks ?? createWebhookService({ store: controlStore, jobs: service, config: { callbackSecret: null, webhookAllowPrivate: false }, clock: systemClock });
+  const { controlStore: _store, ...serverOpts } = opts;
+  const app = buildServer({ service, logger: false, ...serverOpts, identity, webhooks });
   const inject = app.inject.bind(app) as (o: Record<string, unknown>) => ReturnType<FastifyInstance['inject']>;
   // Tests that are not about authentication act as the admin.
   (app as { inject: unknown }).inject = (o: Record<string, unknown>) => inject({ ...o, headers: withAuth((o['headers'] as Record<string, string> | undefined) ?? {}) });
-  return { app, service, identity, controlStore };
+  return { app, service, identity, controlStore, webhooks };
 }
 
 /** Headers that make the harness server see `name` with `role` (only servers built by createApi accept them). */

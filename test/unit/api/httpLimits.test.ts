@@ -216,7 +216,7 @@ describe('HTTP limit settings', () => {
   it('refuses a headers timeout above the request timeout and non-positive timeouts', () => {
     const base = createApi();
     try {
-      const opts = { service: base.service, identity: base.identity, controlStore: base.controlStore, logger: false as const };
+      const opts = { service: base.service, identity: base.identity, webhooks: base.webhooks, logger: false as const };
       assert.throws(() => parseServerOptions({ ...opts, settings: { httpRequestTimeoutMs: 1000, httpHeadersTimeoutMs: 2000 } }), /httpHeadersTimeoutMs/);
       assert.throws(() => parseServerOptions({ ...opts, settings: { httpKeepAliveTimeoutMs: 0 } }), /httpKeepAliveTimeoutMs/);
       assert.throws(() => parseServerOptions({ ...opts, settings: { httpMaxConnectionsPerAddress: -1 } }), /httpMaxConnectionsPerAddress/);

@@ -104,15 +104,15 @@ describe('server options', () => {
   });
 
   it('rejects options that would build a broken server', () => {
-    const { identity, controlStore } = createApi();
+    const { identity, webhooks } = createApi();
     const service = createFakeJobService();
-    assert.equal(parseServerOptions({ service, identity, controlStore, logger: false }).prefix, '/native/v1');
-    assert.equal(parseServerOptions({ service, identity, controlStore, logger: false }).bodyLimitBytes, 1024 * 1024);
+    assert.equal(parseServerOptions({ service, identity, webhooks, logger: false }).prefix, '/native/v1');
+    assert.equal(parseServerOptions({ service, identity, webhooks, logger: false }).bodyLimitBytes, 1024 * 1024);
     for (const prefix of ['', 'native', '/native/', '/a b', '/a/../b/']) {
-      assert.throws(() => parseServerOptions({ service, identity, controlStore, logger: false, prefix }), /prefix/);
+      assert.throws(() => parseServerOptions({ service, identity, webhooks, logger: false, prefix }), /prefix/);
     }
     for (const bodyLimitBytes of [0, -1, 1.5, Number.NaN]) {
-      assert.throws(() => parseServerOptions({ service, identity, controlStore, logger: false, bodyLimitBytes }), /bodyLimitBytes/);
+      assert.throws(() => parseServerOptions({ service, identity, webhooks, logger: false, bodyLimitBytes }), /bodyLimitBytes/);
     }
   });
 });
@@ -127,8 +127,8 @@ describe('logging', () => {
       },
     });
     const service = createFakeJobService();
-    const { identity, controlStore } = createApi();
-    const app = buildServer({ service, identity, controlStore, logger: pino({ level: 'info' }, destination) });
+    const { identity, webhooks } = createApi();
+    const app = buildServer({ service, identity, webhooks, logger: pino({ level: 'info' }, destination) });
     try {
       await app.inject({
         url: `${PREFIX}/workers`,
