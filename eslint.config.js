@@ -2,6 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/** `no-restricted-imports` pattern: @nats-io/* outside engine/nats/ and the JetStream adapters. */
+const NATS_ONLY_IN_ADAPTERS = {
+  group: ['@nats-io/*'],
+  message: 'NATS is used only in engine/nats/ and the JetStream adapters (eventlog, liveness, taskqueue); go through the engine\'s interfaces.',
+};
+
+/** `no-restricted-imports` pattern: any engine module but engine/index.ts (types included). */
+const ENGINE_ONLY_THROUGH_INDEX = {
+  group: ['**/engine/**', '!**/engine/index.ts'],
+  message: 'api/ reaches the engine only through engine/index.ts; export what you need there.',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.cache/', 'data/', 'dist/'] },
   js.configs.recommended,
@@ -12,6 +24,30 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'inject a Random instead' }],
+    },
+  },
+  // NATS stays behind the adapters: engine/nats/ and the JetStream implementations of the engine's
+  // interfaces. Tests and benches start real servers; the example subscriber is an outside client.
+  {
+    files: ['**/*.ts'],
+    ignores: [
+      'engine/nats/**',
+      'engine/eventlog/jetStreamEventLog.ts',
+      'engine/liveness/kvLiveness.ts',
+      'engine/taskqueue/jetStreamTaskQueue.ts',
+      'test/**',
+      'bench/**',
+      'scripts/example-subscriber.ts',
+    ],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [NATS_ONLY_IN_ADAPTERS] }],
+    },
+  },
+  // The API (and the facades under api/compat/) sees the engine only through its public face.
+  {
+    files: ['api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [ENGINE_ONLY_THROUGH_INDEX, NATS_ONLY_IN_ADAPTERS] }],
     },
   },
   {
