@@ -6,11 +6,12 @@
  * others, up to `concurrency`, and is acked or nak'ed with a delay (backoff) by the handler.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, type Consumer, type ConsumerConfig, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, type Consumer, type ConsumerConfig, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { jserrors } from '@nats-io/jetstream/internal';
 import type { HookConsumerHandle, HookMessage } from '../hooks/hookMessage.ts';
 import type { Logger } from '../log.ts';
-import { onReconnect } from './connection.ts';
+import { sleep } from '../retry.ts';
+import { startPullLoop } from './pullLoop.ts';
 import { CONSUMER_HOOKS, STREAM_JOBS } from '../subjects.ts';
 
 export type { NatsConnection };
@@ -38,11 +39,10 @@ export interface HookConsumerOptions {
 /** Records per pull: most are acked at once, so large pulls keep the hot path cheap. */
 // Small enough that records waiting behind busy handlers do not outlive the short ack wait.
 const FETCH_BATCH = 64;
-const FETCH_EXPIRES_MS = 5_000;
-const FETCH_GUARD_MS = FETCH_EXPIRES_MS + 5_000;
-const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 5_000;
+/** A handler that threw: its record is nak'ed with this delay. */
 const ERROR_RETRY_MS = 1_000;
+/** Floor of the interval at which a held record's ack timer is reset (a third of the ack wait). */
+const MIN_KEEP_ALIVE_MS = 100;
 const nanos = (ms: number) => Math.round(ms * 1_000_000);
 
 /** The consumer config we want (exported for tests and docs). */
@@ -91,24 +91,6 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
     return js.consumers.get(stream, durable);
   }
 
-  // Fail early (e.g. no JetStream) rather than in the background.
-  let consumer: Consumer | undefined = await ensureConsumer();
-
-  let stopping = false;
-  const inflight = new Set<Promise<void>>();
-  let iter: ConsumerMessages | undefined;
-  let wakeLoop: (() => void) | undefined;
-  const wake = () => {
-    const w = wakeLoop;
-    wakeLoop = undefined;
-    w?.();
-  };
-  const sleep = (ms: number) =>
-    new Promise<void>((res) => {
-      const t = setTimeout(res, ms);
-      wakeLoop = () => (clearTimeout(t), res());
-    });
-
   function toMessage(m: JsMsg): HookMessage {
     return {
       subject: m.subject,
@@ -122,9 +104,9 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
 
   /** Waits for a free handler slot; keeps the waiting record's ack timer alive meanwhile. */
   async function slot(m: JsMsg): Promise<void> {
-    while (inflight.size >= concurrency) {
+    while (pull.running() >= concurrency) {
       m.working();
-      await Promise.race([...inflight, new Promise((r) => setTimeout(r, Math.max(100, opts.ackWaitMs / 3)))]);
+      await Promise.race([pull.anySettled(), sleep(Math.max(MIN_KEEP_ALIVE_MS, opts.ackWaitMs / 3))]);
     }
   }
 
@@ -132,68 +114,34 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
     const hm = toMessage(m);
     // Keep the record ours while the handler runs (projection wait, reads, POSTs): the ack wait
     // can then stay short, so a record held by a process that dies is redelivered within seconds.
-    const keepAlive = setInterval(() => m.working(), Math.max(100, Math.floor(opts.ackWaitMs / 3)));
-    const p: Promise<void> = handler(hm)
-      .catch((err: unknown) => {
-        logger.warn({ err, seq: m.seq, subject: m.subject }, 'webhook handler failed; retrying the record');
-        m.nak(ERROR_RETRY_MS);
-      })
-      .finally(() => {
-        clearInterval(keepAlive);
-        inflight.delete(p);
-      });
-    inflight.add(p);
+    const keepAlive = setInterval(() => m.working(), Math.max(MIN_KEEP_ALIVE_MS, Math.floor(opts.ackWaitMs / 3)));
+    pull.track(
+      handler(hm)
+        .catch((err: unknown) => {
+          logger.warn({ err, seq: m.seq, subject: m.subject }, 'webhook handler failed; retrying the record');
+          m.nak(ERROR_RETRY_MS);
+        })
+        .finally(() => clearInterval(keepAlive)),
+    );
   }
 
-  async function loop(): Promise<void> {
-    let retryMs = RETRY_MIN_MS;
-    while (!stopping) {
-      let guard: NodeJS.Timeout | undefined;
-      try {
-        consumer ??= await ensureConsumer();
-        const it = await consumer.fetch({ max_messages: FETCH_BATCH, expires: FETCH_EXPIRES_MS });
-        iter = it;
-        if (stopping) void it.close();
-        guard = setTimeout(() => void it.close(), FETCH_GUARD_MS);
-        for await (const m of it) {
-          if (stopping) {
-            m.nak();
-            continue;
-          }
-          if (!opts.mayTrigger(m.subject, m.data)) {
-            m.ack(); // the hot path: most records are not terminal events
-            continue;
-          }
-          await slot(m);
-          start(m);
-        }
-        retryMs = RETRY_MIN_MS;
-      } catch (err) {
-        if (nc.isClosed() || stopping) break;
-        logger.warn({ err }, 'webhook consumer pull failed; retrying');
-        consumer = undefined;
-        await sleep(retryMs);
-        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
-      } finally {
-        clearTimeout(guard);
-        iter = undefined;
-      }
+  async function onMessage(m: JsMsg): Promise<void> {
+    if (!opts.mayTrigger(m.subject, m.data)) {
+      m.ack(); // the hot path: most records are not terminal events
+      return;
     }
+    await slot(m);
+    start(m);
   }
 
-  // a pull made before a server restart is gone: make a new one now, not when its guard fires
-  const stopWatch = onReconnect(nc, () => void iter?.close());
-  const done = loop();
-  let stopped: Promise<void> | undefined;
-  return {
-    stop: () =>
-      (stopped ??= (async () => {
-        stopping = true;
-        void iter?.close();
-        wake();
-        stopWatch();
-        await done;
-        await Promise.all([...inflight]);
-      })()),
-  };
+  const pull = startPullLoop({
+    nc,
+    // Fail early (e.g. no JetStream) rather than in the background.
+    consumer: await ensureConsumer(),
+    ensureConsumer,
+    batchSize: () => FETCH_BATCH,
+    onMessage,
+    onError: (err) => logger.warn({ err }, 'webhook consumer pull failed; retrying'),
+  });
+  return { stop: () => pull.stop() };
 }

@@ -1,18 +1,10 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  type Consumer,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  type JetStreamManager,
-  type JsMsg,
-  type SeqMsgRequest,
-} from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, type Consumer, type ConsumerConfig, type JetStreamManager, type JsMsg, type SeqMsgRequest } from '@nats-io/jetstream';
 import { jserrors } from '@nats-io/jetstream/internal';
 import { silentLogger, type Logger } from '../log.ts';
-import { onReconnect, toAppError } from '../nats/connection.ts';
+import { toAppError } from '../nats/connection.ts';
+import { startPullLoop } from '../nats/pullLoop.ts';
+import { sleep } from '../retry.ts';
 import { STREAM_TASKS, taskSubject } from '../subjects.ts';
 import type { ConsumeOptions, Delivery, TaskConsumer, TaskMessage, TaskQueue, TaskQueueOptions } from './taskQueue.ts';
 
@@ -31,14 +23,10 @@ export interface JetStreamTaskQueueOptions extends TaskQueueOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
-/** How long one pull waits for messages; a slot freed meanwhile is requested on the next pull. */
-const FETCH_EXPIRES_MS = 5_000;
-/** A pull that outlives this is abandoned (the client's heartbeat checks should end it first). */
-const FETCH_GUARD_MS = FETCH_EXPIRES_MS + 5_000;
-const RETRY_MIN_MS = 250;
 /** How often a pool checks that its consumer still sees what the stream holds. */
 const BLIND_CHECK_MS = 10_000;
-const RETRY_MAX_MS = 5_000;
+/** A consumer found blind is checked once more after this before it is made anew. */
+const BLIND_RECHECK_MS = 250;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -120,7 +108,7 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
   /** Checks twice (a moment apart) and, if the consumer is still blind, makes it anew. */
   async function healIfBlind(pool: string): Promise<boolean> {
     if (!(await consumerIsBlind(pool))) return false;
-    await new Promise((r) => setTimeout(r, RETRY_MIN_MS));
+    await sleep(BLIND_RECHECK_MS);
     if (!(await consumerIsBlind(pool))) return false;
     logger.warn({ stream, consumer: prefix + pool }, 'task consumer is ahead of its stream after a nats-server crash; recreating it (tasks it held may run again)');
     const m = await jsm();
@@ -156,22 +144,8 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
 
   function consume(pool: string, concurrency: number, handler: (d: Delivery) => Promise<void>, copts: ConsumeOptions = {}): TaskConsumer {
     const name = prefix + pool;
-    let draining = false;
-    const inflight = new Set<Promise<void>>();
-    let wakeLoop: (() => void) | undefined;
-    let iter: ConsumerMessages | undefined;
     /** When the next blindness check is due (performance.now()); 0 = at once (start, reconnect). */
     let checkDueAt = 0;
-    const wake = () => {
-      const w = wakeLoop;
-      wakeLoop = undefined;
-      w?.();
-    };
-    const pause = (ms: number) =>
-      new Promise<void>((res) => {
-        const t = setTimeout(res, ms);
-        wakeLoop = () => (clearTimeout(t), res());
-      });
 
     // past max_deliver the server stops delivering but a work queue keeps the message: delete it
     const advisories: Subscription = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${name}`, {
@@ -195,12 +169,6 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
       },
     });
 
-    // a pull made before a server restart is gone: make a new one now, not when its guard fires
-    const stopWatch = onReconnect(nc, () => {
-      checkDueAt = 0; // the server may have come back from a crash with its sequences reset
-      void iter?.close();
-    });
-
     function start(m: JsMsg): void {
       let task: TaskMessage;
       try {
@@ -211,73 +179,39 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
       }
       let settled = false;
       const d = toDelivery(m, task, () => (settled = true));
-      const p: Promise<void> = (async () => {
-        try {
-          await handler(d);
-        } catch {
-          if (!settled) m.nak(); // unsettled and failed: let another delivery try
-        }
-      })().finally(() => {
-        inflight.delete(p);
-        wake();
-      });
-      inflight.add(p);
+      pull.track(
+        (async () => {
+          try {
+            await handler(d);
+          } catch {
+            if (!settled) m.nak(); // unsettled and failed: let another delivery try
+          }
+        })(),
+      );
     }
 
-    async function loop(): Promise<void> {
-      let consumer: Consumer | undefined;
-      let retryMs = RETRY_MIN_MS;
-      while (!draining) {
-        if (inflight.size >= concurrency) {
-          await new Promise<void>((res) => (wakeLoop = res));
-          continue;
-        }
-        let guard: NodeJS.Timeout | undefined;
-        try {
-          consumer ??= await ensureConsumer(pool);
-          if (draining) break;
-          if (performance.now() >= checkDueAt) {
-            checkDueAt = performance.now() + BLIND_CHECK_MS;
-            if (await healIfBlind(pool)) {
-              consumer = undefined;
-              continue;
-            }
-          }
-          const it = await consumer.fetch({ max_messages: concurrency - inflight.size, expires: FETCH_EXPIRES_MS });
-          iter = it;
-          if (draining) void it.close();
-          guard = setTimeout(() => void it.close(), FETCH_GUARD_MS);
-          for await (const m of it) {
-            if (draining) m.nak();
-            else start(m);
-          }
-          retryMs = RETRY_MIN_MS;
-        } catch {
-          // server restart, timeout, missed heartbeats, consumer deleted: look it up again and retry
-          if (nc.isClosed()) break;
-          consumer = undefined;
-          await pause(retryMs);
-          retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
-        } finally {
-          clearTimeout(guard);
-          iter = undefined;
-        }
-      }
-    }
+    // Pulled only for free handler slots, so no message waits in a local buffer while its ack timer runs.
+    const pull = startPullLoop({
+      nc,
+      ensureConsumer: () => ensureConsumer(pool),
+      batchSize: (running) => concurrency - running,
+      onMessage: start,
+      beforePull: async () => {
+        if (performance.now() < checkDueAt) return false;
+        checkDueAt = performance.now() + BLIND_CHECK_MS;
+        return healIfBlind(pool);
+      },
+      onReconnect: () => (checkDueAt = 0), // the server may have come back from a crash with its sequences reset
+      settledEndsBackoff: true,
+    });
 
-    const done = loop();
     let draining$: Promise<void> | undefined;
     const tc: TaskConsumer = {
       drain: () =>
         (draining$ ??= (async () => {
-          draining = true;
           consumers.delete(tc);
-          void iter?.close();
-          wake();
-          await done;
-          await Promise.all([...inflight]);
+          await pull.stop();
           advisories.unsubscribe();
-          stopWatch();
         })()),
     };
     consumers.add(tc);
