@@ -1,167 +1,254 @@
+/**
+ * Settings, declared once in `SETTINGS`: each with its type, default, environment variable, flag
+ * (the kebab-case of its name), validation and one line of docs. `DEFAULTS`, `readEnv`,
+ * `parseFlags`, `resolveConfig`, the `Config` type and the table in docs/configuration.md
+ * (`node --import tsx scripts/configTable.ts --write`) all come from it.
+ */
 import path from 'node:path';
 
 /** Roles a process can take; the embedded default runs all three. */
 export const ROLES = ['api', 'coordinator', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Every setting, with its default. Resolved once by `resolveConfig`; frozen afterwards. */
-export interface Config {
-  roles: Role[];
-  /** API bind address. @defaultValue '127.0.0.1' */
-  host: string;
-  /** API port. @defaultValue 8080 */
-  port: number;
-  /** Existing NATS server or cluster (comma-separated URLs); unset = start an embedded nats-server. */
-  natsUrl: string | null;
-  /** Embedded nats-server port. @defaultValue 14222 */
-  natsPort: number;
-  /** Service state: the embedded server's JetStream store lives in `<stateDir>/nats`. @defaultValue './data' */
-  stateDir: string;
-  /** Root of the files jobs read and write (load sources, copy/move). @defaultValue '<stateDir>/files' */
-  filesDir: string;
-  /** The worker's cache directory (`load` writes here, `free` evicts). @defaultValue '<stateDir>/cache' */
-  cacheDir: string;
-  /** nats-server `sync_interval` for the embedded server: 'always', or a duration like '1s'. @defaultValue '1s' */
-  syncInterval: string;
-  /** Jobs one coordinator runs at once. @defaultValue 100 */
-  runningJobCapacity: number;
-  /** WAITING jobs allowed before submissions are refused (429 QUEUE_FULL). @defaultValue 300000 */
-  waitingJobCapacity: number;
-  /** Liveness heartbeat period. @defaultValue 1000 */
-  heartbeatMs: number;
-  /** A peer whose heartbeat has not changed this long (observer's clock) is dead. @defaultValue 5000 */
-  failureDetectionTimeoutMs: number;
-  /** Dispatch window per live worker, per coordinator. @defaultValue 64 */
-  maxTasksPerWorker: number;
-  /** Tasks one worker runs at once. @defaultValue 64 */
-  workerConcurrency: number;
-  /** Worker pool (task subject `task.<pool>`). @defaultValue 'default' */
-  pool: string;
-  /** Unacked task redelivery deadline. @defaultValue 30000 */
-  taskAckWaitMs: number;
-  /** Deliveries of one task message before the queue gives up. @defaultValue 10 */
-  taskMaxDeliver: number;
-  /** First retry delay after a retryable task failure; doubles per attempt. @defaultValue 500 */
-  retryBackoffMs: number;
-  /** How long a worker waits for running tasks on SIGTERM before returning them. @defaultValue 30000 */
-  drainTimeoutMs: number;
-  /** JetStream replicas for the streams (3 on a cluster). @defaultValue 1 */
-  replicas: number;
-  /** Start on an event store other than the one this state dir remembers (re-bootstrap after loss). @defaultValue false */
-  acceptNewStore: boolean;
-  logLevel: string;
-  // ---- identity ----
-  /** Password of the `admin` user created on first start; unset = generate one and print it once. Secret. */
-  adminPassword: string | null;
-  /** A static bearer token acting as `admin` (for automation and test harnesses); unset = none. Secret, >= 32 chars. */
-  adminToken: string | null;
-  /** Lifetime of a login token. @defaultValue 43200000 (12 h) */
-  tokenTtlMs: number;
-  /** Longest lifetime a client may ask for. @defaultValue 2592000000 (30 days) */
-  tokenMaxTtlMs: number;
-  /** Login attempts per minute per client address and user name. @defaultValue 10 */
-  loginRateLimitPerMinute: number;
-  /** Password checks per minute per client address, whatever the user names (password spraying). @defaultValue 100 */
-  loginRateLimitPerAddressPerMinute: number;
-  /** Requests per minute per user (per address when unauthenticated). @defaultValue 120000 */
-  rateLimitPerMinute: number;
-  /** `GET /metrics` without a token (Prometheus default). @defaultValue true */
-  metricsPublic: boolean;
-  // ---- HTTP connections ----
-  /** A request (headers and body) must arrive within this, else 408 and the connection is closed. @defaultValue 30000 */
-  httpRequestTimeoutMs: number;
-  /** Request headers must arrive within this (also bounds a connection that sends nothing); <= httpRequestTimeoutMs. @defaultValue 10000 */
-  httpHeadersTimeoutMs: number;
-  /** An idle keep-alive connection is closed after this. @defaultValue 72000 */
-  httpKeepAliveTimeoutMs: number;
-  /** Open connections per client address; more are answered 429 and closed. 0 = no limit. @defaultValue 256 */
-  httpMaxConnectionsPerAddress: number;
-  // ---- controls ----
-  /** Grace period of a cooperative stop before tasks in flight are abandoned. @defaultValue 10000 */
-  stopGraceMs: number;
-  // ---- live events ----
-  /** Open SSE streams per user. @defaultValue 16 */
-  sseMaxPerUser: number;
-  /** Open SSE streams per process. @defaultValue 1000 */
-  sseMaxTotal: number;
-  // ---- webhooks ----
-  /** HMAC-SHA256 key of per-job callbacks; unset = generated once and kept in the control store. Secret. */
-  callbackSecret: string | null;
-  /** Delivery attempts per target before giving up. @defaultValue 8 */
-  webhookMaxAttempts: number;
-  /** First retry delay; doubles per attempt (capped at 5 min). @defaultValue 1000 */
-  webhookBackoffMs: number;
-  /** Per-attempt HTTP timeout. @defaultValue 5000 */
-  webhookTimeoutMs: number;
-  /**
-   * Let webhooks reach loopback, private, link-local and reserved addresses (and names resolving to
-   * them). Off: such callback URLs are refused, and a delivery to a name that resolves to one fails. @defaultValue false
-   */
-  webhookAllowPrivate: boolean;
-  // ---- retention ----
-  /** Terminal jobs are compacted to one snapshot event this long after they finish. @defaultValue 3600000 (1 h) */
-  compactAfterMs: number;
-  /** Terminal jobs are removed this long after they finish; 0 = never by age. @defaultValue 604800000 (7 days) */
-  retentionMaxAgeMs: number;
-  /** Terminal jobs kept per job type (newest first); 0 = no count limit. @defaultValue 0 */
-  retentionMaxCount: number;
-  /** Per-type overrides, JSON: `{"noop":{"maxAgeMs":60000,"maxCount":1000,"compactAfterMs":0}}`. @defaultValue '{}' */
-  retentionByType: string;
-  /** How often the retention pass runs. @defaultValue 60000 */
-  retentionIntervalMs: number;
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
 }
 
-export const DEFAULTS: Readonly<Omit<Config, 'filesDir' | 'cacheDir'>> = Object.freeze({
-  roles: [...ROLES],
-  host: '127.0.0.1',
-  port: 8080,
-  natsUrl: null,
-  natsPort: 14222,
-  stateDir: './data',
-  syncInterval: '1s',
-  runningJobCapacity: 100,
-  waitingJobCapacity: 300_000,
-  heartbeatMs: 1000,
-  failureDetectionTimeoutMs: 5000,
-  maxTasksPerWorker: 64,
-  workerConcurrency: 64,
-  pool: 'default',
-  taskAckWaitMs: 30_000,
-  taskMaxDeliver: 10,
-  retryBackoffMs: 500,
-  drainTimeoutMs: 30_000,
-  replicas: 1,
-  acceptNewStore: false,
-  logLevel: 'info',
-  adminPassword: null,
-  adminToken: null,
-  tokenTtlMs: 12 * 3600_000,
-  tokenMaxTtlMs: 30 * 24 * 3600_000,
-  loginRateLimitPerMinute: 10,
-  loginRateLimitPerAddressPerMinute: 100,
-  rateLimitPerMinute: 120_000,
-  metricsPublic: true,
-  httpRequestTimeoutMs: 30_000,
-  httpHeadersTimeoutMs: 10_000,
-  httpKeepAliveTimeoutMs: 72_000,
-  httpMaxConnectionsPerAddress: 256,
-  stopGraceMs: 10_000,
-  sseMaxPerUser: 16,
-  sseMaxTotal: 1000,
-  callbackSecret: null,
-  webhookMaxAttempts: 8,
-  webhookBackoffMs: 1000,
-  webhookTimeoutMs: 5000,
-  webhookAllowPrivate: false,
-  compactAfterMs: 3600_000,
-  retentionMaxAgeMs: 7 * 24 * 3600_000,
-  retentionMaxCount: 0,
-  retentionByType: '{}',
-  retentionIntervalMs: 60_000,
+/** One setting; `T` is its resolved value's type. */
+export interface Setting<T> {
+  readonly kind: 'integer' | 'boolean' | 'string' | 'roles' | 'path';
+  /** Environment variable. The flag is `--` + the kebab-case of the name (`flagOf`). */
+  readonly env: string;
+  /** Absent only on a directory derived from `stateDir` (`<stateDir>/<under>`). */
+  readonly default?: T;
+  readonly under?: string;
+  /** Integers: `ms` for durations, absent for counts. */
+  readonly unit?: 'ms';
+  /** Integers below this are refused by `resolveConfig` (`<name> must be >= 1`); env and flags take no negatives anyway. */
+  readonly min?: 0 | 1;
+  /** The values accepted, as the docs show them. */
+  readonly values: string;
+  /** Never logged, never printed, never in /info (`SECRET_SETTINGS`). */
+  readonly secret?: boolean;
+  /** `--flag` alone (no value) means `true`. */
+  readonly bareFlag?: boolean;
+  /** One line for the docs table. */
+  readonly doc: string;
+  /** Env/flag text → value; throws ConfigError. */
+  parse(raw: string, key: string): T;
+  /** Checks a merged value (whatever layer it came from); throws ConfigError. */
+  check?(value: T, key: string): void;
+}
+
+interface Described {
+  env: string;
+  doc: string;
+}
+
+function parseInteger(raw: string, key: string): number {
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+function integer(o: Described & { default: number; min: 0 | 1 }): Setting<number> {
+  return { kind: 'integer', values: `integer ≥ ${o.min}`, parse: parseInteger, ...o };
+}
+
+function ms(o: Described & { default: number; min: 0 | 1 }): Setting<number> {
+  return { kind: 'integer', unit: 'ms', values: `ms ≥ ${o.min}`, parse: parseInteger, ...o };
+}
+
+const MAX_PORT = 65535;
+function port(o: Described & { default: number }): Setting<number> {
+  return {
+    kind: 'integer', min: 0, values: `0–${MAX_PORT}`, parse: parseInteger, ...o,
+    check: (v) => {
+      if (v > MAX_PORT) throw new ConfigError(`ports must be <= ${MAX_PORT}`);
+    },
+  };
+}
+
+function flag(o: Described & { default: boolean; bareFlag?: true }): Setting<boolean> {
+  return {
+    kind: 'boolean', values: '`true`, `false`', ...o,
+    parse: (raw, key) => {
+      if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(raw)}`);
+      return raw === 'true';
+    },
+  };
+}
+
+function text(o: Described & { default: string; values?: string; check?: (v: string) => void }): Setting<string> {
+  return { kind: 'string', values: 'string', parse: (raw) => raw, ...o };
+}
+
+/** A string that may be unset (`null`); `minLength` is checked when set. */
+function optionalText(o: Described & { values?: string; secret?: true; minLength?: number }): Setting<string | null> {
+  const { minLength, ...rest } = o;
+  return {
+    kind: 'string', default: null, values: minLength ? `≥ ${minLength} characters` : 'string', parse: (raw) => raw, ...rest,
+    ...(minLength
+      ? { check: (v: string | null, key: string) => {
+          if (v !== null && v.length < minLength) throw new ConfigError(`${key} must be at least ${minLength} characters`);
+        } }
+      : {}),
+  };
+}
+
+/** A directory, resolved against the working directory; `under`: defaults to `<stateDir>/<under>`. */
+function dir(o: Described & ({ default: string } | { under: string })): Setting<string> {
+  return { kind: 'path', values: 'path', parse: (raw) => raw, ...o };
+}
+
+function roles(o: Described): Setting<Role[]> {
+  return {
+    kind: 'roles', default: [...ROLES], values: `${ROLES.map((r) => `\`${r}\``).join(', ')} (comma-separated)`, ...o,
+    parse: (raw) => {
+      const rs = raw.split(',').map((r) => r.trim()).filter(Boolean);
+      for (const r of rs) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`unknown role ${JSON.stringify(r)} (roles: ${ROLES.join(', ')})`);
+      if (rs.length === 0) throw new ConfigError('roles must name at least one role');
+      return rs as Role[];
+    },
+  };
+}
+
+/** Every setting, in the order of the docs table. */
+export const SETTINGS = Object.freeze({
+  roles: roles({ env: 'JETJOBS_ROLES',
+    doc: 'roles of this process; any subset runs against a shared NATS' }),
+  host: text({ default: '127.0.0.1', values: 'address', env: 'JETJOBS_HOST',
+    doc: 'API bind address (loopback unless you say otherwise)' }),
+  port: port({ default: 8080, env: 'JETJOBS_PORT',
+    doc: 'API port' }),
+  natsUrl: optionalText({ values: 'URLs, comma-separated', env: 'NATS_URL',
+    doc: 'existing NATS server/cluster (comma-separated URLs); unset starts an embedded `nats-server`' }),
+  natsPort: port({ default: 14_222, env: 'JETJOBS_NATS_PORT',
+    doc: "embedded server's client port (127.0.0.1 only)" }),
+  stateDir: dir({ default: './data', env: 'JETJOBS_STATE_DIR',
+    doc: 'embedded JetStream store (`<stateDir>/nats`) and its log' }),
+  filesDir: dir({ under: 'files', env: 'JETJOBS_FILES_DIR',
+    doc: 'root that `load`, `copy`, `move` read and write; paths in specs must stay inside' }),
+  cacheDir: dir({ under: 'cache', env: 'JETJOBS_CACHE_DIR',
+    doc: 'worker cache; `load` writes here, `free` evicts' }),
+  syncInterval: text({
+    default: '1s',
+    values: '`always` or a duration (`ms`, `s`, `m`, `h`)',
+    check: (v) => {
+      if (!/^(always|\d+(ms|s|m|h))$/.test(v)) throw new ConfigError(`syncInterval must be 'always' or a duration like 1s, got ${v}`);
+    },
+    env: 'JETJOBS_SYNC_INTERVAL',
+    doc: "embedded server's `jetstream.sync_interval`: `always` or a duration (see operations.md for the cost)" }),
+  runningJobCapacity: integer({ min: 1, default: 100, env: 'JETJOBS_RUNNING_JOB_CAPACITY',
+    doc: 'jobs one coordinator runs at once; more stay WAITING' }),
+  waitingJobCapacity: integer({ min: 1, default: 300_000, env: 'JETJOBS_WAITING_JOB_CAPACITY',
+    doc: 'WAITING jobs before submissions get 429 `QUEUE_FULL` (nothing written)' }),
+  heartbeatMs: ms({ min: 1, default: 1000, env: 'JETJOBS_HEARTBEAT_MS',
+    doc: 'liveness heartbeat period' }),
+  failureDetectionTimeoutMs: ms({ min: 1, default: 5000, env: 'JETJOBS_FAILURE_DETECTION_TIMEOUT_MS',
+    doc: "a coordinator/worker whose heartbeat has not changed this long, measured on the observer's monotonic clock, is dead" }),
+  maxTasksPerWorker: integer({ min: 1, default: 64, env: 'JETJOBS_MAX_TASKS_PER_WORKER',
+    doc: 'dispatch window per live worker, per coordinator; virtual clusters share this window by their percentages (docs/api.md)' }),
+  workerConcurrency: integer({ min: 1, default: 64, env: 'JETJOBS_WORKER_CONCURRENCY',
+    doc: 'tasks one worker runs at once' }),
+  pool: text({
+    default: 'default',
+    values: '1–32 of `[A-Za-z0-9_-]`',
+    check: (v) => {
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(v)) throw new ConfigError('pool must be 1-32 of [A-Za-z0-9_-]');
+    },
+    env: 'JETJOBS_POOL',
+    doc: 'worker pool (work-queue subject `task.<pool>`)' }),
+  taskAckWaitMs: ms({ min: 1, default: 30_000, env: 'JETJOBS_TASK_ACK_WAIT_MS',
+    doc: 'an unacked task is redelivered after this (workers extend it while running)' }),
+  taskMaxDeliver: integer({ min: 1, default: 10, env: 'JETJOBS_TASK_MAX_DELIVER',
+    doc: 'deliveries of one task message; at the last one the worker records `DELIVERY_EXHAUSTED`' }),
+  retryBackoffMs: ms({ min: 0, default: 500, env: 'JETJOBS_RETRY_BACKOFF_MS',
+    doc: 'first retry delay after a retryable task failure; doubles per attempt' }),
+  drainTimeoutMs: ms({ min: 0, default: 30_000, env: 'JETJOBS_DRAIN_TIMEOUT_MS',
+    doc: 'on SIGTERM a worker waits this long for running tasks, then returns them to the queue' }),
+  replicas: integer({ min: 1, default: 1, env: 'JETJOBS_REPLICAS',
+    doc: 'JetStream replicas of the streams (3 on a cluster)' }),
+  acceptNewStore: flag({ default: false, bareFlag: true, env: 'JETJOBS_ACCEPT_NEW_STORE',
+    doc: 'start on an event store other than the one `<stateDir>/store-identity.json` remembers (re-bootstrap after the store was lost)' }),
+  logLevel: text({ default: 'info', values: 'pino level', env: 'LOG_LEVEL',
+    doc: 'pino level; tests are silent unless `LOG_LEVEL` is set' }),
+  adminPassword: optionalText({ secret: true, minLength: 12, env: 'JETJOBS_ADMIN_PASSWORD',
+    doc: 'password of the `admin` user created at first start (≥ 12 characters); unset: a generated one is printed once. Ignored once any user exists' }),
+  adminToken: optionalText({ secret: true, minLength: 32, env: 'JETJOBS_ADMIN_TOKEN',
+    doc: 'a static bearer token (≥ 32 characters) acting as `admin` with role admin; for automation and recovery; never expires' }),
+  tokenTtlMs: ms({ min: 1, default: 12 * 3600_000, env: 'JETJOBS_TOKEN_TTL_MS',
+    doc: 'lifetime of a login token when the client asks for none; ≤ `tokenMaxTtlMs`' }),
+  tokenMaxTtlMs: ms({ min: 1, default: 30 * 24 * 3600_000, env: 'JETJOBS_TOKEN_MAX_TTL_MS',
+    doc: 'longest lifetime a login may ask for (`ttlMs`)' }),
+  loginRateLimitPerMinute: integer({ min: 1, default: 10, env: 'JETJOBS_LOGIN_RATE_LIMIT_PER_MINUTE',
+    doc: 'password checks (login, password change) per minute per client address and user name; then 429' }),
+  loginRateLimitPerAddressPerMinute: integer({ min: 1, default: 100, env: 'JETJOBS_LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE',
+    doc: 'password checks per minute per client address, whatever the user names; then 429' }),
+  rateLimitPerMinute: integer({ min: 1, default: 120_000, env: 'JETJOBS_RATE_LIMIT_PER_MINUTE',
+    doc: 'requests per minute per user (per address without a valid token), per API process; then 429' }),
+  metricsPublic: flag({ default: true, env: 'JETJOBS_METRICS_PUBLIC',
+    doc: '`GET /metrics` without a token; `false`: admin token needed' }),
+  httpRequestTimeoutMs: ms({ min: 1, default: 30_000, env: 'JETJOBS_HTTP_REQUEST_TIMEOUT_MS',
+    doc: 'a request, headers and body, must arrive within this; else 408 and the connection is closed' }),
+  httpHeadersTimeoutMs: ms({ min: 1, default: 10_000, env: 'JETJOBS_HTTP_HEADERS_TIMEOUT_MS',
+    doc: 'request headers must arrive within this (also ends a connection that sends nothing); else 408; ≤ `httpRequestTimeoutMs`' }),
+  httpKeepAliveTimeoutMs: ms({ min: 1, default: 72_000, env: 'JETJOBS_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    doc: "an idle keep-alive connection is closed after this; keep it above a load balancer's idle timeout" }),
+  httpMaxConnectionsPerAddress: integer({ min: 0, default: 256, env: 'JETJOBS_HTTP_MAX_CONNECTIONS_PER_ADDRESS',
+    doc: "open connections per client address (the socket's: behind a proxy, the proxy's); one more gets 429 `RATE_LIMITED` and is closed; `0`: no limit" }),
+  stopGraceMs: ms({ min: 0, default: 10_000, env: 'JETJOBS_STOP_GRACE_MS',
+    doc: 'grace period of a cooperative stop when the request gives no `graceMs`; `0` stops at once' }),
+  sseMaxPerUser: integer({ min: 1, default: 16, env: 'JETJOBS_SSE_MAX_PER_USER',
+    doc: 'open live-event streams per user, per API process; then 429 `TOO_MANY_STREAMS`' }),
+  sseMaxTotal: integer({ min: 1, default: 1000, env: 'JETJOBS_SSE_MAX_TOTAL',
+    doc: 'open live-event streams per API process' }),
+  callbackSecret: optionalText({ secret: true, env: 'JETJOBS_CALLBACK_SECRET',
+    doc: 'HMAC-SHA256 key signing per-job `callbackUrl` notifications; unset: generated once and kept in the `control` bucket (`GET /webhooks/callback-secret` shows it to admins)' }),
+  webhookMaxAttempts: integer({ min: 1, default: 8, env: 'JETJOBS_WEBHOOK_MAX_ATTEMPTS',
+    doc: 'delivery attempts per notification and target; the last failure is final (dead letter)' }),
+  webhookBackoffMs: ms({ min: 1, default: 1000, env: 'JETJOBS_WEBHOOK_BACKOFF_MS',
+    doc: 'delay before the second attempt; doubles per attempt, capped at 5 min' }),
+  webhookTimeoutMs: ms({ min: 1, default: 5000, env: 'JETJOBS_WEBHOOK_TIMEOUT_MS',
+    doc: 'per-attempt HTTP timeout (the whole request)' }),
+  webhookAllowPrivate: flag({ default: false, env: 'JETJOBS_WEBHOOK_ALLOW_PRIVATE',
+    doc: 'let webhooks reach `localhost`, loopback, private, link-local and reserved addresses (and names resolving to them); off, such URLs are refused and such deliveries fail (SSRF guard; see operations.md)' }),
+  compactAfterMs: ms({ min: 0, default: 3600_000, env: 'JETJOBS_COMPACT_AFTER_MS',
+    doc: "a finished job's history is rolled up into one `JobCompacted` event this long after it finished; `0`: at the next pass" }),
+  retentionMaxAgeMs: ms({ min: 0, default: 7 * 24 * 3600_000, env: 'JETJOBS_RETENTION_MAX_AGE_MS',
+    doc: 'a finished job is removed this long after it finished; `0`: never by age' }),
+  retentionMaxCount: integer({ min: 0, default: 0, env: 'JETJOBS_RETENTION_MAX_COUNT',
+    doc: 'finished jobs kept per job type (newest by submission), older ones removed; `0`: no count limit' }),
+  retentionByType: text({ default: '{}', values: 'JSON object', check: (v) => void parseRetentionByType(v), env: 'JETJOBS_RETENTION_BY_TYPE',
+    doc: 'per-type overrides, JSON: `{"noop":{"maxAgeMs":60000,"maxCount":1000,"compactAfterMs":0}}` (keys optional, integers ≥ 0; a missing key falls back to the global setting)' }),
+  retentionIntervalMs: ms({ min: 1, default: 60_000, env: 'JETJOBS_RETENTION_INTERVAL_MS',
+    doc: 'how often the retention pass runs (the first one after one interval)' }),
 });
 
+type Settings = typeof SETTINGS;
+type ValueOf<S> = S extends Setting<infer T> ? T : never;
+
+/** Every setting's value. Resolved once by `resolveConfig`; frozen afterwards. */
+export type Config = { -readonly [K in keyof Settings]: ValueOf<Settings[K]> };
+type Key = keyof Config;
+/** Settings whose default derives from `stateDir`. */
+type DerivedKey = { [K in Key]: Settings[K] extends { under: string } ? K : never }[Key];
+
+const ENTRIES = Object.entries(SETTINGS) as [Key, Setting<unknown>][];
+
+/** The CLI flag of a setting, without `--`: `natsUrl` → `nats-url`. */
+export function flagOf(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+export const DEFAULTS = Object.freeze(
+  Object.fromEntries(ENTRIES.filter(([, s]) => s.under === undefined).map(([k, s]) => [k, s.default])),
+) as Readonly<Omit<Config, DerivedKey>>;
+
 /** Settings that are secrets: never logged, never printed, never in /info. */
-export const SECRET_SETTINGS: readonly (keyof Config)[] = ['adminPassword', 'adminToken', 'callbackSecret'];
+export const SECRET_SETTINGS: readonly Key[] = ENTRIES.filter(([, s]) => s.secret).map(([k]) => k);
 
 /** A per-type retention override (see `retentionByType`). */
 export interface RetentionRule {
@@ -194,96 +281,14 @@ export function parseRetentionByType(raw: string): Record<string, RetentionRule>
   return out;
 }
 
-/** Environment variable → setting. The only place that reads process.env for settings. */
-const ENV: Record<string, keyof Config> = {
-  JETJOBS_ROLES: 'roles',
-  JETJOBS_HOST: 'host',
-  JETJOBS_PORT: 'port',
-  NATS_URL: 'natsUrl',
-  JETJOBS_NATS_PORT: 'natsPort',
-  JETJOBS_STATE_DIR: 'stateDir',
-  JETJOBS_FILES_DIR: 'filesDir',
-  JETJOBS_CACHE_DIR: 'cacheDir',
-  JETJOBS_SYNC_INTERVAL: 'syncInterval',
-  JETJOBS_RUNNING_JOB_CAPACITY: 'runningJobCapacity',
-  JETJOBS_WAITING_JOB_CAPACITY: 'waitingJobCapacity',
-  JETJOBS_HEARTBEAT_MS: 'heartbeatMs',
-  JETJOBS_FAILURE_DETECTION_TIMEOUT_MS: 'failureDetectionTimeoutMs',
-  JETJOBS_MAX_TASKS_PER_WORKER: 'maxTasksPerWorker',
-  JETJOBS_WORKER_CONCURRENCY: 'workerConcurrency',
-  JETJOBS_POOL: 'pool',
-  JETJOBS_TASK_ACK_WAIT_MS: 'taskAckWaitMs',
-  JETJOBS_TASK_MAX_DELIVER: 'taskMaxDeliver',
-  JETJOBS_RETRY_BACKOFF_MS: 'retryBackoffMs',
-  JETJOBS_DRAIN_TIMEOUT_MS: 'drainTimeoutMs',
-  JETJOBS_REPLICAS: 'replicas',
-  JETJOBS_ACCEPT_NEW_STORE: 'acceptNewStore',
-  LOG_LEVEL: 'logLevel',
-  JETJOBS_ADMIN_PASSWORD: 'adminPassword',
-  JETJOBS_ADMIN_TOKEN: 'adminToken',
-  JETJOBS_TOKEN_TTL_MS: 'tokenTtlMs',
-  JETJOBS_TOKEN_MAX_TTL_MS: 'tokenMaxTtlMs',
-  JETJOBS_LOGIN_RATE_LIMIT_PER_MINUTE: 'loginRateLimitPerMinute',
-  JETJOBS_LOGIN_RATE_LIMIT_PER_ADDRESS_PER_MINUTE: 'loginRateLimitPerAddressPerMinute',
-  JETJOBS_RATE_LIMIT_PER_MINUTE: 'rateLimitPerMinute',
-  JETJOBS_METRICS_PUBLIC: 'metricsPublic',
-  JETJOBS_HTTP_REQUEST_TIMEOUT_MS: 'httpRequestTimeoutMs',
-  JETJOBS_HTTP_HEADERS_TIMEOUT_MS: 'httpHeadersTimeoutMs',
-  JETJOBS_HTTP_KEEP_ALIVE_TIMEOUT_MS: 'httpKeepAliveTimeoutMs',
-  JETJOBS_HTTP_MAX_CONNECTIONS_PER_ADDRESS: 'httpMaxConnectionsPerAddress',
-  JETJOBS_STOP_GRACE_MS: 'stopGraceMs',
-  JETJOBS_SSE_MAX_PER_USER: 'sseMaxPerUser',
-  JETJOBS_SSE_MAX_TOTAL: 'sseMaxTotal',
-  JETJOBS_CALLBACK_SECRET: 'callbackSecret',
-  JETJOBS_WEBHOOK_MAX_ATTEMPTS: 'webhookMaxAttempts',
-  JETJOBS_WEBHOOK_BACKOFF_MS: 'webhookBackoffMs',
-  JETJOBS_WEBHOOK_TIMEOUT_MS: 'webhookTimeoutMs',
-  JETJOBS_WEBHOOK_ALLOW_PRIVATE: 'webhookAllowPrivate',
-  JETJOBS_COMPACT_AFTER_MS: 'compactAfterMs',
-  JETJOBS_RETENTION_MAX_AGE_MS: 'retentionMaxAgeMs',
-  JETJOBS_RETENTION_MAX_COUNT: 'retentionMaxCount',
-  JETJOBS_RETENTION_BY_TYPE: 'retentionByType',
-  JETJOBS_RETENTION_INTERVAL_MS: 'retentionIntervalMs',
-};
+/** Rules between settings, checked after each setting's own. */
+const RELATIONS: readonly ((c: Config) => string | undefined)[] = [
+  (c) => (c.failureDetectionTimeoutMs <= c.heartbeatMs ? 'failureDetectionTimeoutMs must exceed heartbeatMs' : undefined),
+  (c) => (c.httpHeadersTimeoutMs > c.httpRequestTimeoutMs ? 'httpHeadersTimeoutMs must not exceed httpRequestTimeoutMs' : undefined),
+  (c) => (c.tokenTtlMs > c.tokenMaxTtlMs ? 'tokenTtlMs must not exceed tokenMaxTtlMs' : undefined),
+];
 
-/** CLI flag (kebab-case of the setting, e.g. --nats-url) → setting. */
-const FLAGS: Record<string, keyof Config> = Object.fromEntries(
-  [...Object.keys(DEFAULTS), 'filesDir', 'cacheDir'].map((k) => [k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()), k as keyof Config]),
-);
-
-const NUMERIC = new Set<keyof Config>([
-  'port', 'natsPort', 'runningJobCapacity', 'waitingJobCapacity', 'heartbeatMs', 'failureDetectionTimeoutMs',
-  'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'retryBackoffMs', 'drainTimeoutMs', 'replicas',
-  'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'loginRateLimitPerAddressPerMinute', 'rateLimitPerMinute', 'stopGraceMs', 'sseMaxPerUser', 'sseMaxTotal',
-  'httpRequestTimeoutMs', 'httpHeadersTimeoutMs', 'httpKeepAliveTimeoutMs', 'httpMaxConnectionsPerAddress',
-  'webhookMaxAttempts', 'webhookBackoffMs', 'webhookTimeoutMs', 'compactAfterMs', 'retentionMaxAgeMs', 'retentionMaxCount', 'retentionIntervalMs',
-]);
-const BOOLEAN = new Set<keyof Config>(['acceptNewStore', 'metricsPublic', 'webhookAllowPrivate']);
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-function parseValue(key: keyof Config, raw: string): unknown {
-  if (NUMERIC.has(key)) {
-    if (!/^\d+$/.test(raw)) throw new ConfigError(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-    return Number(raw);
-  }
-  if (BOOLEAN.has(key)) {
-    if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(raw)}`);
-    return raw === 'true';
-  }
-  if (key === 'roles') {
-    const roles = raw.split(',').map((r) => r.trim()).filter(Boolean);
-    for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`unknown role ${JSON.stringify(r)} (roles: ${ROLES.join(', ')})`);
-    if (roles.length === 0) throw new ConfigError('roles must name at least one role');
-    return roles;
-  }
-  return raw;
-}
+const FLAGS = new Map(ENTRIES.map(([k]) => [flagOf(k), k]));
 
 /** Parses `--flag value` / `--flag=value` arguments. */
 export function parseFlags(argv: readonly string[]): Partial<Config> {
@@ -293,22 +298,23 @@ export function parseFlags(argv: readonly string[]): Partial<Config> {
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const key = FLAGS[name];
+    const key = FLAGS.get(name);
     if (!key) throw new ConfigError(`unknown flag --${name}`);
-    const bare = eq === -1 && key === 'acceptNewStore' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'));
+    const s: Setting<unknown> = SETTINGS[key];
+    const bare = eq === -1 && s.bareFlag === true && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'));
     const value = bare ? 'true' : eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
-    out[key] = parseValue(key, value);
+    out[key] = s.parse(value, key);
   }
   return out as Partial<Config>;
 }
 
-/** Reads settings from the environment. */
+/** Reads settings from the environment. The only place that reads process.env for settings. */
 export function readEnv(env: NodeJS.ProcessEnv = process.env): Partial<Config> {
   const out: Record<string, unknown> = {};
-  for (const [name, key] of Object.entries(ENV)) {
-    const raw = env[name];
-    if (raw !== undefined && raw !== '') out[key] = parseValue(key, raw);
+  for (const [key, s] of ENTRIES) {
+    const raw = env[s.env];
+    if (raw !== undefined && raw !== '') out[key] = s.parse(raw, key);
   }
   return out as Partial<Config>;
 }
@@ -316,23 +322,17 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Partial<Config> {
 /** Defaults < environment < flags < explicit overrides; validated and frozen. */
 export function resolveConfig(...layers: Partial<Config>[]): Readonly<Config> {
   const merged = Object.assign({}, DEFAULTS, ...layers) as Config;
-  merged.stateDir = path.resolve(merged.stateDir);
-  merged.filesDir = path.resolve(merged.filesDir ?? path.join(merged.stateDir, 'files'));
-  merged.cacheDir = path.resolve(merged.cacheDir ?? path.join(merged.stateDir, 'cache'));
-  const positive: (keyof Config)[] = ['runningJobCapacity', 'waitingJobCapacity', 'heartbeatMs', 'failureDetectionTimeoutMs',
-    'maxTasksPerWorker', 'workerConcurrency', 'taskAckWaitMs', 'taskMaxDeliver', 'replicas',
-    'tokenTtlMs', 'tokenMaxTtlMs', 'loginRateLimitPerMinute', 'loginRateLimitPerAddressPerMinute', 'rateLimitPerMinute', 'sseMaxPerUser', 'sseMaxTotal',
-    'httpRequestTimeoutMs', 'httpHeadersTimeoutMs', 'httpKeepAliveTimeoutMs',
-    'webhookMaxAttempts', 'webhookBackoffMs', 'webhookTimeoutMs', 'retentionIntervalMs'];
-  for (const k of positive) if (!((merged[k] as number) >= 1)) throw new ConfigError(`${k} must be >= 1`);
-  if (merged.port > 65535 || merged.natsPort > 65535) throw new ConfigError('ports must be <= 65535');
-  if (merged.failureDetectionTimeoutMs <= merged.heartbeatMs) throw new ConfigError('failureDetectionTimeoutMs must exceed heartbeatMs');
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(merged.pool)) throw new ConfigError('pool must be 1-32 of [A-Za-z0-9_-]');
-  if (merged.httpHeadersTimeoutMs > merged.httpRequestTimeoutMs) throw new ConfigError('httpHeadersTimeoutMs must not exceed httpRequestTimeoutMs');
-  if (merged.tokenTtlMs > merged.tokenMaxTtlMs) throw new ConfigError('tokenTtlMs must not exceed tokenMaxTtlMs');
-  if (merged.adminToken !== null && merged.adminToken.length < 32) throw new ConfigError('adminToken must be at least 32 characters');
-  if (merged.adminPassword !== null && merged.adminPassword.length < 12) throw new ConfigError('adminPassword must be at least 12 characters');
-  parseRetentionByType(merged.retentionByType);
-  if (!/^(always|\d+(ms|s|m|h))$/.test(merged.syncInterval)) throw new ConfigError(`syncInterval must be 'always' or a duration like 1s, got ${merged.syncInterval}`);
+  const values = merged as Record<Key, unknown>;
+  for (const [k, s] of ENTRIES) {
+    if (s.kind !== 'path') continue;
+    const v = values[k] as string | undefined;
+    values[k] = path.resolve(s.under === undefined ? v! : v ?? path.join(merged.stateDir, s.under)); // stateDir comes first
+  }
+  for (const [k, s] of ENTRIES) if (s.min === 1 && !((values[k] as number) >= 1)) throw new ConfigError(`${k} must be >= 1`);
+  for (const [k, s] of ENTRIES) s.check?.(values[k], k);
+  for (const rule of RELATIONS) {
+    const problem = rule(merged);
+    if (problem) throw new ConfigError(problem);
+  }
   return Object.freeze(merged);
 }
