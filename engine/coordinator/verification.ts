@@ -3,6 +3,34 @@ import type { JobCommand } from '../../actors/decide.ts';
 import type { TaskResult } from '../../actors/events.ts';
 import { getTaskStatus, type JobContext } from '../../actors/jobContext.ts';
 import type { FileRoots, JobType } from '../jobtypes/jobType.ts';
+import type { JobEntry } from '../projections/jobProjection.ts';
+import { ctxOf, type CoordinatorContext } from './context.ts';
+import type { FencedWriter } from './fencedWriter.ts';
+import type { Owned } from './types.ts';
+
+/**
+ * Verifies a job we own and finishes it. From RUNNING, a type without `instantVerify` first moves
+ * the job to VERIFYING (and is verified when that write is in the projection). A verification whose
+ * job was released or stopped meanwhile writes nothing.
+ */
+export async function verify(cx: CoordinatorContext, writer: FencedWriter, e: JobEntry, o: Owned, fromRunning: boolean): Promise<void> {
+  if (o.verifying) return;
+  const ctx = ctxOf(e);
+  const type = cx.registry.get(ctx.type);
+  if (fromRunning && !type?.instantVerify) {
+    await writer.write(e, [{ kind: 'startVerification' }]);
+    return;
+  }
+  o.verifying = true;
+  try {
+    const finish = await verifyJob(type, ctx, { jobId: e.id, roots: cx.roots, signal: o.abort.signal });
+    const cur = cx.projection.get(e.id);
+    if (!cur || cx.owned.get(e.id) !== o || o.abort.signal.aborted) return;
+    await writer.write(cur, cur.state === 'RUNNING' ? [{ kind: 'startVerification' }, finish] : [finish]);
+  } finally {
+    o.verifying = false;
+  }
+}
 
 /** Runs the type's verification (an unknown type or a throw fails the job) and returns the `finish` command. */
 export async function verifyJob(

@@ -1,0 +1,41 @@
+/** Driving one job: carries out what nextStep.ts decides for it. */
+import type { ClaimPass } from './claimPass.ts';
+import type { CoordinatorContext } from './context.ts';
+import { dispatch } from './dispatcher.ts';
+import type { FencedWriter } from './fencedWriter.ts';
+import { nextStep } from './nextStep.ts';
+import { stopCooperatively, stopIfOwnerLost } from './stopJob.ts';
+import { verify } from './verification.ts';
+
+/** Drives the job (called from the wake-ups, after it was marked dirty). */
+export function drive(cx: CoordinatorContext, writer: FencedWriter, claims: ClaimPass, jobId: string): void {
+  if (!cx.running) return;
+  const o = cx.owned.get(jobId);
+  const step = nextStep(cx.projection.get(jobId), o, writer.busy(jobId));
+  if (step.kind === 'notOwned') stopIfOwnerLost(writer, claims, step.entry);
+  if (step.kind !== 'owned' || !o) return;
+  const e = step.entry;
+  for (const taskId of step.answered) {
+    o.dispatched.delete(taskId);
+    cx.tasks.count(o.vc, -1);
+  }
+  if (step.answered.length > 0) for (const sid of cx.starved) if (sid !== jobId) cx.wake.markDirty(sid);
+
+  const a = step.action;
+  switch (a.kind) {
+    case 'stop':
+      stopCooperatively(cx, writer, e, o, a.step);
+      break;
+    case 'fail':
+      void writer.write(e, [a.finish]);
+      break;
+    case 'verify':
+      void verify(cx, writer, e, o, a.fromRunning);
+      break;
+    case 'dispatch':
+      dispatch(cx, e, o, a.pending);
+      break;
+    case 'none':
+      break;
+  }
+}

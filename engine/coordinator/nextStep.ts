@@ -1,0 +1,80 @@
+/**
+ * What the coordinator does next for one job (pure; drive.ts carries it out): given the job's entry
+ * in the projection, our bookkeeping if we own it, and whether our write on it is in flight.
+ */
+import type { JobCommand } from '../../actors/decide.ts';
+import type { TaskPlan } from '../../actors/events.ts';
+import { allTasksFinal, failedRatio, pendingTasks, shouldFail } from '../../actors/jobFold.ts';
+import type { JobEntry } from '../projections/jobProjection.ts';
+import { ctxOf } from './context.ts';
+import { stopStep, type StopStep } from './cooperativeStop.ts';
+import type { Owned } from './types.ts';
+
+/** A task ready to go, with the attempt it would be. */
+export interface PendingTask {
+  task: TaskPlan;
+  nextAttempt: number;
+}
+
+/** What to do with a job we own, once its answered tasks are out of the window. */
+export type OwnedAction =
+  /** A stop was requested: carry out the cooperative stop's step. */
+  | { kind: 'stop'; step: StopStep }
+  /** Too many items or tasks failed: fail the job with `finish`. */
+  | { kind: 'fail'; finish: JobCommand }
+  /** Every task is final (`fromRunning`), or the job is VERIFYING: verify it. */
+  | { kind: 'verify'; fromRunning: boolean }
+  /** Dispatch the pending tasks (those not in flight nor waiting for a retry's backoff). */
+  | { kind: 'dispatch'; pending: PendingTask[] }
+  /** PAUSED: nothing to do. */
+  | { kind: 'none' };
+
+export type NextStep =
+  /** Unknown job, or our write on it is in flight (the job is driven again when it settles). */
+  | { kind: 'wait' }
+  /** Not ours: only a stop whose owner was lost concerns us (stopJob.ts stopIfOwnerLost). */
+  | { kind: 'notOwned'; entry: JobEntry }
+  /** Ours: drop the `answered` tasks (answered or re-attempted) from the window, then `action`. */
+  | { kind: 'owned'; entry: JobEntry; answered: string[]; action: OwnedAction };
+
+/** What of our bookkeeping the decision reads. */
+export type OwnedView = Readonly<Pick<Owned, 'verifying' | 'stopTimer' | 'stopDue'>> & { dispatched: ReadonlyMap<string, number> };
+
+export function nextStep(entry: JobEntry | undefined, owned: OwnedView | undefined, writing: boolean): NextStep {
+  if (!entry) return { kind: 'wait' };
+  if (!owned) return { kind: 'notOwned', entry };
+  if (writing) return { kind: 'wait' };
+  const s = entry.snapshot;
+  const pending = new Map<string, PendingTask>();
+  for (const p of pendingTasks(s)) pending.set(p.task.taskId, p);
+  const answered: string[] = [];
+  for (const [taskId, attempt] of owned.dispatched) {
+    const p = pending.get(taskId);
+    if (!p || p.nextAttempt > attempt) answered.push(taskId);
+  }
+  return { kind: 'owned', entry, answered, action: ownedAction(entry, owned, owned.dispatched.size - answered.length, pending) };
+}
+
+function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<string, PendingTask>): OwnedAction {
+  const s = e.snapshot;
+  const ctx = ctxOf(e);
+  if (ctx.stopRequested) {
+    const step = stopStep({
+      verifying: e.state === 'VERIFYING' || o.verifying, inFlight, deadlinePassed: o.stopDue === true,
+      timerArmed: o.stopTimer !== undefined, graceMs: ctx.stopRequested.graceMs,
+    });
+    return { kind: 'stop', step };
+  }
+  if (e.state === 'RUNNING') {
+    const p = ctx.progress;
+    // Items decide, but a failed task also counts: a failed part of a split file carries no item.
+    if (shouldFail(s) || (p.tasksTotal > 0 && p.tasksFailed / p.tasksTotal > ctx.maxFailedRatio)) {
+      const message = `${p.itemsFailed} of ${p.itemsTotal} items and ${p.tasksFailed} of ${p.tasksTotal} tasks failed (item ratio ${failedRatio(s).toFixed(3)}, allowed ${ctx.maxFailedRatio})`;
+      return { kind: 'fail', finish: { kind: 'finish', outcome: 'failed', error: { code: 'TOO_MANY_FAILURES', message } } };
+    }
+    if (allTasksFinal(s)) return { kind: 'verify', fromRunning: true };
+    return { kind: 'dispatch', pending: [...pending.values()] };
+  }
+  if (e.state === 'VERIFYING') return { kind: 'verify', fromRunning: false };
+  return { kind: 'none' };
+}
