@@ -18,7 +18,7 @@ describe('deterministic simulation: pinned failures', () => {
     // change, a pin replays some other run, so move its bug into regressions.test.ts as a directed test.
     const pins = [
       // A requeue seen by the requeuing coordinator before its own append was acknowledged: the
-      // stop-requested job waited for a VC slot instead of being stopped at once (coordinator.ts stopIfOwnerLost).
+      // stop-requested job waited for a VC slot instead of being stopped at once (engine/coordinator/stopJob.ts stopIfOwnerLost).
       { seed: 692390163, path: '460:0:0:1:0:1:1:7:16:22:22:22:29:29:29:29:36:36:37:35:36:41:41:41:41:41:46:46:46:46:46:51:55:56:57:48:48:48:50:48:54:55:58:60:58:58:58:58:58:64:66:63:65:63:63:64:64:62:62:42:0:53' },
       // Claims decided while the peers were alive landed after a partition healed, when those peers
       // were gone: the VC-share check must judge a claim by when it was decided (simWorld #checkShares).
