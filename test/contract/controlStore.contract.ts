@@ -7,23 +7,15 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ControlStore } from '../../engine/controlstore/controlStore.ts';
 import { isAppError } from '../../engine/errors.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const WAIT_MS = 5_000;
 
 export interface ControlStoreFixture {
   store: ControlStore;
   /** A second store on the same backing data (another process); absent when the backend has no such thing. */
   openPeer?: () => Promise<ControlStore>;
   cleanup(): Promise<void>;
-}
-
-const WAIT_MS = 5_000;
-
-/** Resolves when `cond()` holds (checked every few ms); rejects after `ms`. */
-export async function waitFor(cond: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function withStore(make: () => Promise<ControlStoreFixture>, fn: (f: ControlStoreFixture) => Promise<void>): Promise<void> {
@@ -105,7 +97,7 @@ export function controlStoreContract(name: string, makeStore: () => Promise<Cont
         const r = await store.create('vc.a', { c: 1 });
         await store.update('vc.a', { c: 2 }, r);
         await store.delete('vc.a');
-        await waitFor(() => seen.length >= 3, 'three changes');
+        await waitFor(() => seen.length >= 3, { what: 'three changes', timeoutMs: WAIT_MS, intervalMs: 5 });
         assert.deepEqual(seen, [['vc.a', { c: 1 }], ['vc.a', { c: 2 }], ['vc.a', undefined]]);
         off();
         await store.create('vc.b', { c: 1 });
@@ -124,18 +116,18 @@ export function controlStoreContract(name: string, makeStore: () => Promise<Cont
           const changes: string[] = [];
           b.onChange((key) => changes.push(key));
           const r1 = await a.create('user.shared', { v: 1 });
-          await waitFor(() => b.get('user.shared')?.revision === r1, 'b sees a create');
+          await waitFor(() => b.get('user.shared')?.revision === r1, { what: 'b sees a create', timeoutMs: WAIT_MS, intervalMs: 5 });
           assert.deepEqual(b.get('user.shared')?.value, { v: 1 });
           assert.deepEqual(changes, ['user.shared']);
           // b updates; a's stale revision loses
           const r2 = await b.update('user.shared', { v: 2 }, r1);
           await assert.rejects(a.update('user.shared', { v: 3 }, r1), (err) => isAppError(err, 'CONFLICT'));
-          await waitFor(() => a.get('user.shared')?.revision === r2, 'a sees b update');
+          await waitFor(() => a.get('user.shared')?.revision === r2, { what: 'a sees b update', timeoutMs: WAIT_MS, intervalMs: 5 });
           assert.deepEqual(a.get('user.shared')?.value, { v: 2 });
           await assert.rejects(a.create('user.shared', { v: 9 }), (err) => isAppError(err, 'CONFLICT'));
           // a deletes; b sees it gone
           await a.delete('user.shared');
-          await waitFor(() => b.get('user.shared') === undefined, 'b sees a delete');
+          await waitFor(() => b.get('user.shared') === undefined, { what: 'b sees a delete', timeoutMs: WAIT_MS, intervalMs: 5 });
         } finally {
           await b.close();
         }

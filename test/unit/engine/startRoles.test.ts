@@ -16,6 +16,7 @@ import { createMemoryTaskQueue } from '../../../engine/taskqueue/memoryTaskQueue
 import { SYSTEM_CALLER, type Caller, type JobView } from '../../../engine/serviceTypes.ts';
 import { TaskRunError, type JobType } from '../../../engine/jobtypes/jobType.ts';
 import type { VirtualClusterDef } from '../../../engine/quota/shares.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 async function withEngine(
   overrides: Partial<Config>,
@@ -42,21 +43,11 @@ async function withEngine(
   }
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 const terminal = (core: Roles, id: string) =>
-  until(`job ${id} terminal`, async () => {
+  waitFor(async () => {
     const j = await core.service.get(id, SYSTEM_CALLER);
     return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
-  });
+  }, { what: `job ${id} terminal`, intervalMs: 5 });
 
 describe('engine over the in-memory log', () => {
   it('runs a noop job with several tasks to SUCCEEDED, counting each task once', async () => {
@@ -99,11 +90,11 @@ describe('engine over the in-memory log', () => {
   it('pause stops dispatch and keeps state; resume finishes the job', async () => {
     await withEngine({ workerConcurrency: 1, maxTasksPerWorker: 1 }, async (core) => {
       const { job } = await core.service.submit({ type: 'sleep', spec: { ms: 30, tasks: 6 } }, { caller: SYSTEM_CALLER });
-      await until('running', async () => ((await core.service.get(job.id, SYSTEM_CALLER)).state === 'RUNNING' ? true : undefined));
+      await waitFor(async () => ((await core.service.get(job.id, SYSTEM_CALLER)).state === 'RUNNING' ? true : undefined), { what: 'running', intervalMs: 5 });
       const paused = await core.service.pause(job.id, { caller: SYSTEM_CALLER, reason: 'maintenance' });
       assert.equal(paused.state, 'PAUSED');
       // the one task in flight may finish; nothing new is dispatched
-      await until('in-flight task settled', () => (core.worker!.running() === 0 ? true : undefined));
+      await waitFor(() => (core.worker!.running() === 0 ? true : undefined), { what: 'in-flight task settled', intervalMs: 5 });
       const settled = (await core.service.get(job.id, SYSTEM_CALLER)).progress.tasksSucceeded;
       await new Promise((r) => setTimeout(r, 150)); // would be enough for several more 30 ms tasks
       const still = await core.service.get(job.id, SYSTEM_CALLER);
@@ -279,7 +270,7 @@ describe('job scoping and controls through the engine', () => {
   it('stop with a grace period keeps the job RUNNING until the task in flight finishes', async () => {
     await withEngine({ workerConcurrency: 1, maxTasksPerWorker: 1 }, async (core) => {
       const { job } = await core.service.submit({ type: 'sleep', spec: { ms: 300, tasks: 4 } }, { caller: alice });
-      await until('a task in flight', () => (core.worker!.running() > 0 ? true : undefined));
+      await waitFor(() => (core.worker!.running() > 0 ? true : undefined), { what: 'a task in flight', intervalMs: 5 });
       const stopping = await core.service.stop(job.id, { caller: alice, graceMs: 10_000, reason: 'enough' });
       assert.equal(stopping.state, 'RUNNING');
       assert.equal(stopping.stopRequested?.graceMs, 10_000);

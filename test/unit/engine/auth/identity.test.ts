@@ -1,26 +1,22 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../../../engine/clock.ts';
 import { controlKey, createMemoryControlStore, type ControlStore } from '../../../../engine/controlstore/controlStore.ts';
 import { isAppError, type ErrorCode } from '../../../../engine/errors.ts';
 import { silentLogger } from '../../../../engine/log.ts';
 import { createIdentity, type Identity, type IdentityOptions } from '../../../../engine/auth/identity.ts';
 import { tokenId } from '../../../../engine/auth/tokens.ts';
 import { verifyPassword } from '../../../../engine/auth/passwords.ts';
+import { createFakeClock } from '../../../helpers/fakeClock.ts';
 
 /** Cheap scrypt for tests; production uses DEFAULT_SCRYPT_PARAMS. */
 const FAST = { N: 2 ** 10, r: 8, p: 1 };
 const PW = 'correct horse battery';
 const ADMIN_TOKEN = 'static-admin-token-0123456789abcdef';
-
-function manualClock(): Clock & { advance(ms: number): void } {
-  let t = Date.parse('2030-01-01T00:00:00Z');
-  return { now: () => t, monotonic: () => t, setTimeout: () => undefined, clearTimeout: () => undefined, advance: (ms) => void (t += ms) };
-}
+const T2030 = Date.parse('2030-01-01T00:00:00Z');
 
 function setup(overrides: Partial<IdentityOptions> = {}, config: Partial<IdentityOptions['config']> = {}) {
   const store = overrides.store ?? createMemoryControlStore();
-  const clock = manualClock();
+  const clock = createFakeClock({ wallMs: T2030, monotonicMs: T2030 });
   const identity = createIdentity({
     store,
     clock,
@@ -125,10 +121,10 @@ describe('identity: login and tokens', () => {
     assert.equal(Date.parse(short.expiresAt) - clock.now(), 60_000);
     const long = await identity.login('alice', PW, 10 * 600_000);
     assert.equal(Date.parse(long.expiresAt) - clock.now(), 600_000);
-    clock.advance(60_000);
+    await clock.advance(60_000);
     throwsWith(() => identity.authenticate(bearer(short.token)), 'UNAUTHENTICATED');
     identity.authenticate(bearer(long.token));
-    clock.advance(540_000);
+    await clock.advance(540_000);
     throwsWith(() => identity.authenticate(bearer(long.token)), 'UNAUTHENTICATED');
   });
 
@@ -192,7 +188,7 @@ describe('identity: login and tokens', () => {
     await identity.createUser({ name: 'alice', password: PW, role: 'viewer' });
     await identity.login('alice', PW, 1_000);
     const live = (await identity.login('alice', PW)).token;
-    clock.advance(1_000);
+    await clock.advance(1_000);
     assert.equal(await identity.sweepExpiredTokens(), 1);
     assert.deepEqual(store.list('token.').map((e) => e.key), [`token.${tokenId(live)}`]);
     assert.equal(await identity.sweepExpiredTokens(), 0);

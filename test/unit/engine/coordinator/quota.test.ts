@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobType } from '../../../../engine/jobtypes/jobType.ts';
-import { startHarness, until, type Harness } from './harness.ts';
+import { startHarness, type Harness } from './harness.ts';
+import { waitFor } from '../../../helpers/wait.ts';
 
 const twoVcs = [
   { name: 'a', capacity: 30, maxCapacity: 50 },
@@ -36,7 +37,7 @@ describe('coordinator: virtual-cluster shares', () => {
       }
       const w = watchActive(h, (c) => waitingOf(c, 'a') > 0 && waitingOf(c, 'b') > 0);
       await h.startCoordinator('c1');
-      await until('all jobs finished', () => ids.every((id) => h.job(id).state === 'SUCCEEDED'), 20_000);
+      await waitFor(() => ids.every((id) => h.job(id).state === 'SUCCEEDED'), { what: 'all jobs finished', timeoutMs: 20_000, intervalMs: 2 });
       w.off();
       // Never more than the share while the other VC had work waiting, and the shares were reached.
       assert.equal(w.max.get('a'), 3, `a peaked at ${w.max.get('a')}`);
@@ -55,7 +56,7 @@ describe('coordinator: virtual-cluster shares', () => {
       for (let i = 0; i < 15; i++) ids.push(await h.submit({ type: 'sleep', spec: { ms: 100 }, virtualCluster: 'a' }));
       const w = watchActive(h, () => true);
       await h.startCoordinator('c1');
-      await until('all jobs finished', () => ids.every((id) => h.job(id).state === 'SUCCEEDED'), 20_000);
+      await waitFor(() => ids.every((id) => h.job(id).state === 'SUCCEEDED'), { what: 'all jobs finished', timeoutMs: 20_000, intervalMs: 2 });
       w.off();
       assert.equal(w.max.get('a'), 5); // 50 % of 10 slots, though 5 more sit idle
     } finally {
@@ -71,7 +72,7 @@ describe('coordinator: virtual-cluster shares', () => {
       for (let i = 0; i < 6; i++) ids.push(await h.submit({ type: 'sleep', spec: { ms: 100 }, virtualCluster: 'deleted' }));
       const w = watchActive(h, () => true);
       await h.startCoordinator('c1');
-      await until('all jobs finished', () => ids.every((id) => h.job(id).state === 'SUCCEEDED'), 20_000);
+      await waitFor(() => ids.every((id) => h.job(id).state === 'SUCCEEDED'), { what: 'all jobs finished', timeoutMs: 20_000, intervalMs: 2 });
       w.off();
       assert.equal(w.max.get('deleted'), 2); // default's max: 20 % of 10
     } finally {
@@ -92,7 +93,7 @@ describe('coordinator: virtual-cluster shares', () => {
       const mid = await h.submit({ type: 'noop', spec: {}, virtualCluster: 'a', priority: 3 });
       const high2 = await h.submit({ type: 'noop', spec: {}, virtualCluster: 'a', priority: 5 });
       const c = await h.startCoordinator('c1');
-      await until('all claimed', () => order.length === 4);
+      await waitFor(() => order.length === 4, { what: 'all claimed', intervalMs: 2 });
       assert.deepEqual(order, [high1, high2, mid, low]);
       assert.ok(c.stats().claimPasses >= 4);
     } finally {
@@ -142,7 +143,7 @@ describe('coordinator: virtual-cluster shares', () => {
       await h.startWorker('w1');
       await h.startCoordinator('c1');
       const id = await h.submit({ type: 'probe', spec: { tag: 'a', tasks: 30, ms: 20 }, virtualCluster: 'a' });
-      await until('the job finished', () => h.job(id).state === 'SUCCEEDED', 20_000);
+      await waitFor(() => h.job(id).state === 'SUCCEEDED', { what: 'the job finished', timeoutMs: 20_000, intervalMs: 2 });
       assert.equal(p.peak('a'), 5);
     } finally {
       await h.close();
@@ -162,9 +163,9 @@ describe('coordinator: virtual-cluster shares', () => {
       await h.startWorker('w1');
       await h.startCoordinator('c1');
       ja = await h.submit({ type: 'probe', spec: { tag: 'a', tasks: 200, ms: 20 }, virtualCluster: 'a' });
-      await until('a borrowed every slot', () => p.peak('a') === 10);
+      await waitFor(() => p.peak('a') === 10, { what: 'a borrowed every slot', intervalMs: 2 });
       const jb = await h.submit({ type: 'probe', spec: { tag: 'b', tasks: 60, ms: 20 }, virtualCluster: 'b' });
-      await until('both jobs finished', () => h.job(ja).state === 'SUCCEEDED' && h.job(jb).state === 'SUCCEEDED', 30_000);
+      await waitFor(() => h.job(ja).state === 'SUCCEEDED' && h.job(jb).state === 'SUCCEEDED', { what: 'both jobs finished', timeoutMs: 30_000, intervalMs: 2 });
       // while a still had tasks to run, b reached its guarantee (7 of 10) and never more
       assert.equal(p.peak('b', true), 7);
     } finally {

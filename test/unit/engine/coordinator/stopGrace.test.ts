@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobType } from '../../../../engine/jobtypes/jobType.ts';
 import { jobTaskSubject } from '../../../../engine/subjects.ts';
-import { startHarness, until } from './harness.ts';
+import { startHarness } from './harness.ts';
+import { waitFor } from '../../../helpers/wait.ts';
 
 /** One instant task, then a verification that lasts until aborted. */
 const slowVerify: JobType = {
@@ -29,7 +30,7 @@ describe('coordinator: stop with a grace period', () => {
       const w = await h.startWorker('w1');
       await h.startCoordinator('c1');
       const id = await h.submit({ type: 'sleep', spec: { ms: 400, tasks: 6 } });
-      await until('2 tasks running', () => w.running() === 2);
+      await waitFor(() => w.running() === 2, { what: '2 tasks running', intervalMs: 2 });
       let dispatchedAtStop = -1;
       h.projection.onChange((e) => {
         const ctx = e.snapshot.context as { stopRequested: unknown };
@@ -37,7 +38,7 @@ describe('coordinator: stop with a grace period', () => {
       });
       const t0 = Date.now();
       await h.command(id, { kind: 'stop', graceMs: 10_000 }, 'user wants it gone');
-      await until('STOPPED', () => h.job(id).state === 'STOPPED');
+      await waitFor(() => h.job(id).state === 'STOPPED', { what: 'STOPPED', intervalMs: 2 });
       assert.equal(dispatchedAtStop, 2);
       assert.equal(h.dispatched.length, 2, 'no task dispatched after StopRequested');
       assert.equal(h.ctx(id).progress.tasksSucceeded, 2, 'the tasks in flight finished');
@@ -56,17 +57,17 @@ describe('coordinator: stop with a grace period', () => {
       const w = await h.startWorker('w1');
       await h.startCoordinator('c1');
       const id = await h.submit({ type: 'sleep', spec: { ms: 30_000, tasks: 2 } });
-      await until('2 tasks running', () => w.running() === 2);
+      await waitFor(() => w.running() === 2, { what: '2 tasks running', intervalMs: 2 });
       const t0 = Date.now();
       await h.command(id, { kind: 'stop', graceMs: 300 });
-      await until('STOPPED', () => h.job(id).state === 'STOPPED');
+      await waitFor(() => h.job(id).state === 'STOPPED', { what: 'STOPPED', intervalMs: 2 });
       const elapsed = Date.now() - t0;
       assert.ok(elapsed >= 250 && elapsed < 5000, `stopped after ${elapsed} ms`);
       const last = (await h.history(id)).at(-1)!;
       assert.equal(last.type, 'JobStopped');
       assert.equal(last.reason, 'stop: grace period over, 2 tasks abandoned');
       // The worker aborts the abandoned tasks and records no outcome for them.
-      await until('tasks aborted', () => w.running() === 0, 2000);
+      await waitFor(() => w.running() === 0, { what: 'tasks aborted', timeoutMs: 2000, intervalMs: 2 });
       assert.equal(w.stats().completed + w.stats().failed, 0);
       assert.equal((await h.log.readSubject(jobTaskSubject(id))).length, 0);
     } finally {
@@ -80,20 +81,20 @@ describe('coordinator: stop with a grace period', () => {
       const w = await h.startWorker('w1');
       const c1 = await h.startCoordinator('c1');
       const id = await h.submit({ type: 'sleep', spec: { ms: 30_000, tasks: 2 } });
-      await until('2 tasks running', () => w.running() === 2);
+      await waitFor(() => w.running() === 2, { what: '2 tasks running', intervalMs: 2 });
       const t0 = Date.now();
       await h.command(id, { kind: 'stop', graceMs: 20_000 });
       await c1.stop({ handoff: true }); // requeues the job: WAITING, stop still requested
-      await until('requeued', () => h.job(id).state === 'WAITING');
+      await waitFor(() => h.job(id).state === 'WAITING', { what: 'requeued', intervalMs: 2 });
       assert.ok(h.ctx(id).stopRequested, 'the stop request survives the requeue');
       const before = h.dispatched.length;
       await h.startCoordinator('c2');
-      await until('STOPPED', () => h.job(id).state === 'STOPPED');
+      await waitFor(() => h.job(id).state === 'STOPPED', { what: 'STOPPED', intervalMs: 2 });
       assert.ok(Date.now() - t0 < 20_000 - 5000, 'well before the deadline');
       assert.equal(h.dispatched.length, before, 'the new owner dispatched nothing');
       const types = (await h.history(id)).map((e) => `${e.type}@${e.actor}`);
       assert.deepEqual(types.slice(-3), ['JobRequeued@coordinator:c1', 'JobClaimed@coordinator:c2', 'JobStopped@coordinator:c2']);
-      await until('tasks aborted', () => w.running() === 0, 2000);
+      await waitFor(() => w.running() === 0, { what: 'tasks aborted', timeoutMs: 2000, intervalMs: 2 });
     } finally {
       await h.close();
     }
@@ -105,9 +106,9 @@ describe('coordinator: stop with a grace period', () => {
       await h.startWorker('w1');
       await h.startCoordinator('c1');
       const id = await h.submit({ type: 'slow-verify', spec: {} });
-      await until('VERIFYING', () => h.job(id).state === 'VERIFYING');
+      await waitFor(() => h.job(id).state === 'VERIFYING', { what: 'VERIFYING', intervalMs: 2 });
       await h.command(id, { kind: 'stop', graceMs: 10_000 });
-      await until('STOPPED', () => h.job(id).state === 'STOPPED', 3000);
+      await waitFor(() => h.job(id).state === 'STOPPED', { what: 'STOPPED', timeoutMs: 3000, intervalMs: 2 });
       assert.equal((await h.history(id)).at(-1)?.reason, 'stop: verification aborted');
     } finally {
       await h.close();

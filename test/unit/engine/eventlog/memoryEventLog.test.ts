@@ -1,25 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../../../engine/clock.ts';
 import { AppError, isAppError } from '../../../../engine/errors.ts';
 import { createMemoryEventLog, subjectMatches } from '../../../../engine/eventlog/memoryEventLog.ts';
 import { ev, eventLogContract } from '../../../contract/eventLog.contract.ts';
+import { createFakeClock } from '../../../helpers/fakeClock.ts';
 
 eventLogContract('memory', async () => ({ log: createMemoryEventLog(), cleanup: async () => undefined }));
-
-/** Time moves only when the test says so. */
-function manualClock(): Clock & { advance(ms: number): void } {
-  let t = 1_000_000;
-  return {
-    now: () => t,
-    monotonic: () => t,
-    setTimeout: () => undefined,
-    clearTimeout: () => undefined,
-    advance: (ms) => {
-      t += ms;
-    },
-  };
-}
 
 describe('memoryEventLog fault hooks', () => {
   it('failNextAppend rejects with UNAVAILABLE and stores nothing; the append after it works', async () => {
@@ -65,12 +51,12 @@ describe('memoryEventLog fault hooks', () => {
 
 describe('memoryEventLog details', () => {
   it('forgets msgIds after the duplicate window of its clock', async () => {
-    const clock = manualClock();
+    const clock = createFakeClock({ wallMs: 1_000_000, monotonicMs: 1_000_000 });
     const log = createMemoryEventLog({ clock, duplicateWindowMs: 1_000 });
     assert.equal((await log.append('job.a.ev', [ev('A', 1)], { msgId: 'x' })).seq, 1);
-    clock.advance(999);
+    await clock.advance(999);
     assert.deepEqual(await log.append('job.a.ev', [ev('A', 1)], { msgId: 'x' }), { seq: 1, duplicate: true });
-    clock.advance(1);
+    await clock.advance(1);
     assert.deepEqual(await log.append('job.a.ev', [ev('A', 1)], { msgId: 'x' }), { seq: 2, duplicate: false });
     assert.equal((await log.readSubject('job.a.ev'))[0]?.time, new Date(1_000_000).toISOString());
   });

@@ -10,6 +10,7 @@ import { createJobProjection, type JobEntry } from '../../../../engine/projectio
 import type { LiveMessage } from '../../../../engine/serviceTypes.ts';
 import { workerEvSubject } from '../../../../engine/subjects.ts';
 import { createJobWriter } from './jobWriter.fixture.ts';
+import { waitFor } from '../../../helpers/wait.ts';
 
 type EventMsg = Extract<LiveMessage, { kind: 'event' }>;
 type SnapshotMsg = Extract<LiveMessage, { kind: 'snapshot' }>;
@@ -63,14 +64,6 @@ async function take(it: AsyncIterator<LiveMessage>, n: number, ms = 5000): Promi
   return out;
 }
 
-async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 describe('liveStream', () => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
@@ -86,7 +79,7 @@ describe('liveStream', () => {
     const s = await start();
     const id = await s.writer.submit();
     const other = await s.writer.submit();
-    await until('projection', () => s.projection.lastSeq() >= 2);
+    await waitFor(() => s.projection.lastSeq() >= 2, { what: 'projection', timeoutMs: 5000, intervalMs: 2 });
     const ac = new AbortController();
     const it = liveStream(s.deps(), { jobId: id, signal: ac.signal })[Symbol.asyncIterator]();
     const [snap] = (await take(it, 1)) as [SnapshotMsg];
@@ -129,7 +122,7 @@ describe('liveStream', () => {
     const s = await start();
     const mine = await s.writer.submit({ owner: 'alice' });
     const theirs = await s.writer.submit({ owner: 'bob' });
-    await until('projection', () => s.projection.lastSeq() >= 2);
+    await waitFor(() => s.projection.lastSeq() >= 2, { what: 'projection', timeoutMs: 5000, intervalMs: 2 });
     const canSee = (e: JobEntry) => (e.snapshot.context as { owner: string }).owner === 'alice';
     const ac = new AbortController();
     const it = liveStream(s.deps(canSee), { signal: ac.signal })[Symbol.asyncIterator]();
@@ -159,7 +152,7 @@ describe('liveStream', () => {
       done.push(id);
     }
     const waiting = await s.writer.submit();
-    await until('projection', () => s.projection.get(waiting) !== undefined);
+    await waitFor(() => s.projection.get(waiting) !== undefined, { what: 'projection', timeoutMs: 5000, intervalMs: 2 });
     const ac = new AbortController();
     const it = liveStream(s.deps(() => true, { snapshotMaxJobs: 3 }), { signal: ac.signal })[Symbol.asyncIterator]();
     const [snap] = (await take(it, 1)) as [SnapshotMsg];
@@ -184,7 +177,7 @@ describe('liveStream', () => {
     await s.writer.command(running, { kind: 'claim', coordinatorId: 'c1', tasks: [] });
     const waiting = await s.writer.submit({ owner: 'alice' });
     await s.writer.submit({ owner: 'bob' });
-    await until('projection', () => s.projection.get(waiting) !== undefined);
+    await waitFor(() => s.projection.get(waiting) !== undefined, { what: 'projection', timeoutMs: 5000, intervalMs: 2 });
     const snapshotOf = async (owner?: string) => {
       const deps = { ...s.deps(alice, { snapshotMaxJobs: 4 }), ...(owner !== undefined ? { owner } : {}) };
       const ac = new AbortController();
@@ -203,21 +196,21 @@ describe('liveStream', () => {
   it('ends with an error when the consumer falls too far behind, and stops following', async () => {
     const s = await start();
     const id = await s.writer.submit();
-    await until('projection', () => s.projection.lastSeq() >= 1);
+    await waitFor(() => s.projection.lastSeq() >= 1, { what: 'projection', timeoutMs: 5000, intervalMs: 2 });
     const ac = new AbortController();
     const it = liveStream(s.deps(() => true, { maxBuffered: 5 }), { jobId: id, signal: ac.signal })[Symbol.asyncIterator]();
     await take(it, 1); // snapshot; then do not read while events pile up
     for (let i = 0; i < 10; i++) {
       await s.writer.command(id, i % 2 === 0 ? { kind: 'claim', coordinatorId: 'c1', tasks: [] } : { kind: 'requeue', fromCoordinator: 'c1' });
     }
-    await until('projection', () => s.projection.lastSeq() >= 11);
+    await waitFor(() => s.projection.lastSeq() >= 11, { what: 'projection', timeoutMs: 5000, intervalMs: 2 });
     await assert.rejects(
       async () => {
         for (;;) if ((await it.next()).done) break;
       },
       (e) => isAppError(e, 'UNAVAILABLE'),
     );
-    await until('follower stopped', () => s.openFollowers() === 0);
+    await waitFor(() => s.openFollowers() === 0, { what: 'follower stopped', timeoutMs: 5000, intervalMs: 2 });
   });
 
   it('stops the follower when the consumer leaves the loop or the signal was already aborted', async () => {
@@ -241,7 +234,7 @@ describe('liveStream', () => {
     const later = await s.writer.submit({ owner: 'alice' });
     await s.writer.stop(mine);
     await s.writer.stop(theirs);
-    await until('projection', () => s.projection.get(theirs)?.state === 'STOPPED');
+    await waitFor(() => s.projection.get(theirs)?.state === 'STOPPED', { what: 'projection', timeoutMs: 5000, intervalMs: 2 });
     const alice = (e: JobEntry) => (e.snapshot.context as { owner: string }).owner === 'alice';
     const one = liveStream(s.deps(alice), { jobId: mine, signal: new AbortController().signal })[Symbol.asyncIterator]();
     const all = liveStream(s.deps(alice), { signal: new AbortController().signal })[Symbol.asyncIterator]();
@@ -256,6 +249,6 @@ describe('liveStream', () => {
     const [ev] = (await take(all, 1)) as [EventMsg];
     assert.deepEqual([ev.jobId, ev.type], [later, 'JobStopped']);
     await all.return?.();
-    await until('followers stopped', () => s.openFollowers() === 0);
+    await waitFor(() => s.openFollowers() === 0, { what: 'followers stopped', timeoutMs: 5000, intervalMs: 2 });
   });
 });

@@ -1,24 +1,21 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { systemClock, type Clock } from '../../../../engine/clock.ts';
+import { systemClock } from '../../../../engine/clock.ts';
 import { createMemoryLiveness, createMemoryLivenessStore } from '../../../../engine/liveness/memoryLiveness.ts';
+import { createFakeClock } from '../../../helpers/fakeClock.ts';
 
-function manualClock(): Clock & { advance(ms: number): void } {
-  let t = 0;
-  return { ...systemClock, monotonic: () => t, now: () => t, advance: (ms) => void (t += ms) };
-}
 const settle = () => new Promise((r) => setImmediate(r));
 
 describe('memoryLiveness', () => {
   it('observers sharing a store see beats by their own clocks, and leaves', async () => {
     const store = createMemoryLivenessStore();
-    const worker = createMemoryLiveness({ clock: manualClock(), store });
-    const obsClock = manualClock();
+    const worker = createMemoryLiveness({ clock: createFakeClock(), store });
+    const obsClock = createFakeClock();
     const observer = createMemoryLiveness({ clock: obsClock, store });
     await worker.beat('worker', 'w1', { pool: 'p' });
     await settle();
     assert.deepEqual(observer.alive('worker', 100).map((e) => [e.id, e.info, e.seenAtMonotonic]), [['w1', { pool: 'p' }, 0]]);
-    obsClock.advance(150);
+    await obsClock.advance(150);
     assert.deepEqual(observer.alive('worker', 100), []);
     await worker.beat('worker', 'w1', { pool: 'p' }); // same info, new revision: a sign of life
     await settle();
@@ -32,10 +29,10 @@ describe('memoryLiveness', () => {
 
   it('a late observer counts existing keys as seen at its start; a private store is isolated', async () => {
     const store = createMemoryLivenessStore();
-    const a = createMemoryLiveness({ clock: manualClock(), store });
+    const a = createMemoryLiveness({ clock: createFakeClock(), store });
     await a.beat('coord', 'c1', {});
-    const clock = manualClock();
-    clock.advance(42);
+    const clock = createFakeClock();
+    await clock.advance(42);
     const late = createMemoryLiveness({ clock, store });
     assert.equal(late.alive('coord', 0)[0]?.seenAtMonotonic, 42);
     const alone = createMemoryLiveness({ clock: systemClock });

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { toJobView } from '../../../../actors/jobFold.ts';
-import type { Clock } from '../../../../engine/clock.ts';
 import { AppError } from '../../../../engine/errors.ts';
 import { createMemoryEventLog, type MemoryEventLog } from '../../../../engine/eventlog/memoryEventLog.ts';
 import { silentLogger } from '../../../../engine/log.ts';
@@ -9,23 +8,11 @@ import { createJobProjection, type JobProjection } from '../../../../engine/proj
 import { createRetention, type RetentionConfig, type RetentionOptions } from '../../../../engine/retention/retention.ts';
 import { jobEvSubject, jobHookSubject, jobTaskSubject } from '../../../../engine/subjects.ts';
 import { appendJobHistory, type JobEnd } from './jobHistory.fixture.ts';
+import type { Clock } from '../../../../engine/clock.ts';
+import { createFakeClock, type FakeClock } from '../../../helpers/fakeClock.ts';
 
 const T0 = Date.parse('2024-05-01T12:00:00.000Z');
 const MIN = 60_000;
-
-/** Wall time moves only when the test says so; timers are real (projection.waitFor, start()). */
-function manualClock(): Clock & { advance(ms: number): void } {
-  let t = T0;
-  return {
-    now: () => t,
-    monotonic: () => performance.now(),
-    setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-    advance: (ms) => {
-      t += ms;
-    },
-  };
-}
 
 /** Retention off unless a test turns a knob on. */
 const OFF: RetentionConfig = {
@@ -38,7 +25,7 @@ const OFF: RetentionConfig = {
 
 interface World {
   log: MemoryEventLog;
-  clock: ReturnType<typeof manualClock>;
+  clock: FakeClock;
   /** The projection of a process; `newProcess()` adds another one following the same log. */
   projection: JobProjection;
   newProcess(): Promise<JobProjection>;
@@ -50,7 +37,8 @@ interface World {
 
 async function world(): Promise<World> {
   const log = createMemoryEventLog();
-  const clock = manualClock();
+  // wall time moves only when the test says so; timers are real (projection.waitFor, start())
+  const clock = createFakeClock({ wallMs: T0, timers: 'real' });
   const projections: JobProjection[] = [];
   const followers: { stop(): Promise<void> }[] = [];
   const newProcess = async () => {
@@ -105,10 +93,10 @@ describe('retention: compaction', () => {
     const before = toJobView(w.projection.get(id)!.snapshot);
     assert.equal(before.compacted, false);
     const r = w.retention({ compactAfterMs: 10 * MIN });
-    w.clock.advance(10 * MIN - 1);
+    await w.clock.advance(10 * MIN - 1);
     assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 0 }, 'not yet');
     assert.deepEqual(await recordCounts(w, id), [4, 2, 1]);
-    w.clock.advance(1);
+    await w.clock.advance(1);
     assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0, strays: 0 });
     await w.sync();
     const ev = await w.log.readSubject(jobEvSubject(id));
@@ -123,14 +111,14 @@ describe('retention: compaction', () => {
     assert.equal(after.progress.itemsDone, 6);
     assert.equal(after.progress.itemsFailed, 2);
     // idempotent: nothing more to do
-    w.clock.advance(MIN);
+    await w.clock.advance(MIN);
     assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 0 });
     assert.equal((await w.log.readSubject(jobEvSubject(id))).length, 1);
   }));
 
   it('a process replaying the stream after compaction rebuilds the same terminal view', withWorld(async (w) => {
     const ids = [await makeJob(w, 'succeeded'), await makeJob(w, 'stopped'), await makeJob(w, 'failed')];
-    w.clock.advance(MIN);
+    await w.clock.advance(MIN);
     assert.deepEqual(await w.retention({ compactAfterMs: 0 }).runOnce(), { compacted: 3, removed: 0, strays: 0 });
     await w.sync();
     const fresh = await w.newProcess();
@@ -145,7 +133,7 @@ describe('retention: compaction', () => {
 
   it('compacts only on writers; a non-writer leaves the stream alone', withWorld(async (w) => {
     const id = await makeJob(w, 'stopped');
-    w.clock.advance(MIN);
+    await w.clock.advance(MIN);
     assert.deepEqual(await w.retention({ compactAfterMs: 0 }, { writer: false }).runOnce(), { compacted: 0, removed: 0, strays: 0 });
     assert.deepEqual(await recordCounts(w, id), [2, 0, 0]);
   }));
@@ -178,9 +166,9 @@ describe('retention: removal', () => {
     const cfg = { retentionMaxAgeMs: 60 * MIN };
     const writer = w.retention(cfg);
     const reader = createRetention({ eventLog: w.log, projection: apiOnly, config: { ...OFF, ...cfg }, clock: w.clock, logger: silentLogger, writer: false });
-    w.clock.advance(60 * MIN - 1);
+    await w.clock.advance(60 * MIN - 1);
     assert.deepEqual(await writer.runOnce(), { compacted: 0, removed: 0, strays: 0 });
-    w.clock.advance(1);
+    await w.clock.advance(1);
     assert.deepEqual(await reader.runOnce(), { compacted: 0, removed: 1, strays: 0 });
     assert.equal(apiOnly.get(id), undefined);
     assert.deepEqual(await recordCounts(w, id), [4, 2, 1], 'a non-writer does not purge');
@@ -198,7 +186,7 @@ describe('retention: removal', () => {
   it('purges the task and delivery records a crash between purges left behind, and nothing of a live job', withWorld(async (w) => {
     const crashed = await makeJob(w, 'succeeded');
     const compacted = await makeJob(w, 'succeeded');
-    w.clock.advance(MIN);
+    await w.clock.advance(MIN);
     assert.deepEqual(await w.retention({ compactAfterMs: MIN }).runOnce(), { compacted: 2, removed: 0, strays: 0 });
     // a removal that died after purging .ev: the job is gone, its .hook (and any .task) is not
     await w.log.purge(jobEvSubject(crashed));
@@ -222,7 +210,7 @@ describe('retention: removal', () => {
     for (let i = 0; i < 5; i++) {
       noop.push(await makeJob(w, 'stopped', 'noop'));
       if (i < 3) load.push(await makeJob(w, 'failed', 'load'));
-      w.clock.advance(1_000);
+      await w.clock.advance(1_000);
     }
     const running = await makeJob(w, 'running', 'noop');
     assert.deepEqual(await w.retention({ retentionMaxCount: 2 }).runOnce(), { compacted: 0, removed: 4, strays: 0 });
@@ -243,11 +231,11 @@ describe('retention: removal', () => {
       retentionByType: JSON.stringify({ noop: { maxAgeMs: 2 * MIN }, load: { compactAfterMs: 0 }, sleep: { maxCount: 1 } }),
     };
     const r = w.retention(cfg);
-    w.clock.advance(MIN);
+    await w.clock.advance(MIN);
     assert.deepEqual(await r.runOnce(), { compacted: 1, removed: 0, strays: 0 }, 'load compacts at once; the others wait');
     await w.sync();
     assert.equal(w.projection.get(load)!.snapshot.context.compacted, true);
-    w.clock.advance(MIN);
+    await w.clock.advance(MIN);
     assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 1, strays: 0 }, 'noop is removed at 2 min, before its compaction');
     assert.equal(w.projection.get(noop), undefined);
     await makeJob(w, 'stopped', 'sleep'); // sleep keeps one: the older goes
@@ -259,7 +247,7 @@ describe('retention: removal', () => {
   it('never touches non-terminal jobs, however old', withWorld(async (w) => {
     const ids = [await makeJob(w, 'waiting'), await makeJob(w, 'running')];
     const counts = await Promise.all(ids.map((id) => recordCounts(w, id)));
-    w.clock.advance(365 * 24 * 60 * MIN);
+    await w.clock.advance(365 * 24 * 60 * MIN);
     const r = w.retention({ compactAfterMs: 0, retentionMaxAgeMs: 1, retentionMaxCount: 1 });
     assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 0, strays: 0 });
     for (const id of ids) assert.ok(w.projection.get(id));
@@ -268,7 +256,7 @@ describe('retention: removal', () => {
 
   it('does a bounded amount of work per pass', withWorld(async (w) => {
     for (let i = 0; i < 7; i++) await makeJob(w, 'stopped');
-    w.clock.advance(MIN);
+    await w.clock.advance(MIN);
     const r = w.retention({ retentionMaxAgeMs: 1 }, { maxJobsPerPass: 3 });
     assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 3, strays: 0 });
     assert.deepEqual(await r.runOnce(), { compacted: 0, removed: 3, strays: 0 });
@@ -277,7 +265,7 @@ describe('retention: removal', () => {
 
   it('start() runs passes every retentionIntervalMs until stop()', withWorld(async (w) => {
     const id = await makeJob(w, 'stopped');
-    w.clock.advance(MIN);
+    await w.clock.advance(MIN);
     // the retention's own timers, to see that stop() leaves none armed
     const armed = new Set<unknown>();
     const clock: Clock = {

@@ -1,41 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../../../engine/clock.ts';
 import { isAppError } from '../../../../engine/errors.ts';
 import { createMemoryTaskQueue } from '../../../../engine/taskqueue/memoryTaskQueue.ts';
 import type { Delivery, TaskMessage } from '../../../../engine/taskqueue/taskQueue.ts';
-
-/** Timers fire only when the test advances time. */
-function manualClock() {
-  let t = 0;
-  let nextId = 1;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  const clock: Clock & { advance(ms: number): Promise<void> } = {
-    now: () => t,
-    monotonic: () => t,
-    setTimeout: (fn, ms) => {
-      const id = nextId++;
-      timers.set(id, { at: t + ms, fn });
-      return id;
-    },
-    clearTimeout: (h) => void timers.delete(h as number),
-    /** Moves time forward, firing due timers in order and letting their effects run. */
-    advance: async (ms) => {
-      const end = t + ms;
-      for (;;) {
-        const due = [...timers.entries()].filter(([, x]) => x.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-        if (due === undefined) break;
-        timers.delete(due[0]);
-        t = due[1].at;
-        due[1].fn();
-        await settle();
-      }
-      t = end;
-      await settle();
-    },
-  };
-  return clock;
-}
+import { createFakeClock } from '../../../helpers/fakeClock.ts';
 
 /** Lets queued microtasks and immediate callbacks run. */
 const settle = () => new Promise((r) => setImmediate(r));
@@ -46,7 +14,7 @@ const task = (taskId: string, attempt = 1): TaskMessage => ({
 
 describe('memoryTaskQueue', () => {
   it('delivers each dispatch once (dedup by dispatch id) in order; ack removes it', async () => {
-    const q = createMemoryTaskQueue({ ackWaitMs: 1_000, maxDeliver: 3, clock: manualClock() });
+    const q = createMemoryTaskQueue({ ackWaitMs: 1_000, maxDeliver: 3, clock: createFakeClock() });
     const seen: Delivery[] = [];
     const c = q.consume('p', 4, async (d) => {
       seen.push(d);
@@ -62,7 +30,7 @@ describe('memoryTaskQueue', () => {
   });
 
   it('never runs more than `concurrency` handlers at once', async () => {
-    const q = createMemoryTaskQueue({ ackWaitMs: 1_000, maxDeliver: 3, clock: manualClock() });
+    const q = createMemoryTaskQueue({ ackWaitMs: 1_000, maxDeliver: 3, clock: createFakeClock() });
     let running = 0;
     let max = 0;
     let done = 0;
@@ -80,7 +48,7 @@ describe('memoryTaskQueue', () => {
   });
 
   it('redelivers after the ack deadline with deliveryCount 2; working() extends it', async () => {
-    const clock = manualClock();
+    const clock = createFakeClock();
     const q = createMemoryTaskQueue({ ackWaitMs: 1_000, maxDeliver: 5, clock });
     const got: Delivery[] = [];
     const c = q.consume('p', 2, async (d) => void got.push(d)); // never acks by itself
@@ -101,7 +69,7 @@ describe('memoryTaskQueue', () => {
   });
 
   it('gives up after maxDeliver deliveries', async () => {
-    const clock = manualClock();
+    const clock = createFakeClock();
     const q = createMemoryTaskQueue({ ackWaitMs: 100, maxDeliver: 3, clock });
     const counts: number[] = [];
     const c = q.consume('p', 1, async (d) => void counts.push(d.deliveryCount));
@@ -113,7 +81,7 @@ describe('memoryTaskQueue', () => {
   });
 
   it('nak(delay) redelivers after the delay; a throwing handler naks; term() drops', async () => {
-    const clock = manualClock();
+    const clock = createFakeClock();
     const q = createMemoryTaskQueue({ ackWaitMs: 10_000, maxDeliver: 5, clock });
     const log: string[] = [];
     const c = q.consume('p', 3, async (d) => {
@@ -136,7 +104,7 @@ describe('memoryTaskQueue', () => {
   });
 
   it('shares a pool between consumers; drain waits for running handlers and stops pulling', async () => {
-    const q = createMemoryTaskQueue({ ackWaitMs: 1_000, maxDeliver: 3, clock: manualClock() });
+    const q = createMemoryTaskQueue({ ackWaitMs: 1_000, maxDeliver: 3, clock: createFakeClock() });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const byA: string[] = [];

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, until } from '../coordinator/harness.ts';
+import { startHarness } from '../coordinator/harness.ts';
+import { waitFor } from '../../../helpers/wait.ts';
 
 describe('worker', () => {
   it('counts the outcomes it recorded: succeeded and failed tasks', async () => {
@@ -10,7 +11,7 @@ describe('worker', () => {
       const c = await h.startCoordinator('c1');
       // 3 tasks whose first attempt fails (retryable), then succeeds: 3 failed + 3 completed.
       const id = await h.submit({ type: 'sleep', spec: { ms: 0, tasks: 3, failTimes: 1 } });
-      await until('SUCCEEDED', () => h.job(id).state === 'SUCCEEDED');
+      await waitFor(() => h.job(id).state === 'SUCCEEDED', { what: 'SUCCEEDED', intervalMs: 2 });
       assert.deepEqual(w.stats(), { running: 0, completed: 3, failed: 3 });
       assert.deepEqual({ owned: c.stats().owned, inflightTasks: c.stats().inflightTasks }, { owned: 0, inflightTasks: 0 });
     } finally {
@@ -24,9 +25,9 @@ describe('worker', () => {
       const w = await h.startWorker('w1');
       const c = await h.startCoordinator('c1');
       const id = await h.submit({ type: 'sleep', spec: { ms: 30_000, tasks: 3 } });
-      await until('3 tasks running', () => w.running() === 3 && c.stats().inflightTasks === 3);
+      await waitFor(() => w.running() === 3 && c.stats().inflightTasks === 3, { what: '3 tasks running', intervalMs: 2 });
       await h.command(id, { kind: 'stop', force: true });
-      await until('tasks aborted', () => w.running() === 0, 2000);
+      await waitFor(() => w.running() === 0, { what: 'tasks aborted', timeoutMs: 2000, intervalMs: 2 });
       assert.equal(h.job(id).state, 'STOPPED');
       assert.deepEqual(w.stats(), { running: 0, completed: 0, failed: 0 });
     } finally {
