@@ -12,6 +12,7 @@ import {
   type RecoverMode,
   type TaskPlan,
 } from './events.ts';
+import type { JobFailure } from './failureCodes.ts';
 import { hasDistinctTaskIds } from './jobContext.ts';
 import { allTasksFinal, canApply, compactedContext, evolveJob, isTerminal, jobState, startJob, type JobSnapshot } from './jobFold.ts';
 import { countTasksToReset } from './jobRecovery.ts';
@@ -40,7 +41,7 @@ export type JobCommand =
   | { kind: 'requeue'; fromCoordinator: string }
   | { kind: 'startVerification' }
   | { kind: 'finish'; outcome: 'succeeded'; summary?: unknown }
-  | { kind: 'finish'; outcome: 'failed'; error: { code: string; message: string } }
+  | { kind: 'finish'; outcome: 'failed'; error: JobFailure }
   /** FAILED/STOPPED, active, not compacted → JobRecovered (→ WAITING). */
   | { kind: 'recover'; mode: RecoverMode }
   /** Terminal jobs only; the same value again → nothing. */

@@ -5,6 +5,8 @@
  * belong to the same subject and were appended atomically.
  */
 
+import type { JobFailure, OtherCode, TaskErrorCode } from './failureCodes.ts';
+
 /** Schema version written into `meta.v`; readers accept every version up to this one. */
 export const EVENT_SCHEMA_VERSION = 1;
 
@@ -55,7 +57,8 @@ export interface TaskResult {
 }
 
 export interface TaskError {
-  code: string;
+  /** TASK_ERROR_CODES (actors/failureCodes.ts), or a job type's own code. */
+  code: TaskErrorCode | OtherCode;
   message: string;
   retryable: boolean;
 }
@@ -91,7 +94,7 @@ export type JobResumed = Envelope<'JobResumed', Record<string, never>>;
 export type JobRequeued = Envelope<'JobRequeued', { fromCoordinator: string; epoch: number }>;
 export type VerificationStarted = Envelope<'VerificationStarted', Record<string, never>>;
 export type JobSucceeded = Envelope<'JobSucceeded', { summary?: unknown }>;
-export type JobFailed = Envelope<'JobFailed', { error: { code: string; message: string } }>;
+export type JobFailed = Envelope<'JobFailed', { error: JobFailure }>;
 export type JobStopped = Envelope<'JobStopped', Record<string, never>>;
 /**
  * A cooperative stop: the owner dispatches nothing more, lets tasks in flight finish until

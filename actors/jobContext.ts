@@ -4,6 +4,7 @@
  * progress) read and test as plain functions.
  */
 import type { JobSubmitted, TaskError, TaskFailed, TaskPlan, TaskResult, TaskSucceeded } from './events.ts';
+import type { JobFailure } from './failureCodes.ts';
 
 /** Virtual cluster of a job submitted without one (and of every job written before quotas existed). */
 export const DEFAULT_VIRTUAL_CLUSTER = 'default';
@@ -85,7 +86,7 @@ export interface JobContext {
   /** Item failures from task results, at most MAX_RECORDED_FAILURES. */
   failures: ItemFailure[];
   /** Why the job FAILED. */
-  error?: { code: string; message: string };
+  error?: JobFailure;
   /** What verification reported when the job SUCCEEDED. */
   summary?: unknown;
   /** How many times the job was requeued (JobRequeued count). */

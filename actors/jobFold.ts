@@ -4,6 +4,7 @@
  */
 import { createActor, type ActorScope, type SnapshotFrom } from 'xstate';
 import { TERMINAL_STATES, type JobCompacted, type JobEvent, type JobState, type JobSubmitted, type TaskPlan } from './events.ts';
+import type { JobFailure } from './failureCodes.ts';
 import { IllegalEventError } from './illegalEventError.ts';
 import { jobMachine } from './job.machine.ts';
 import { restoreJob } from './jobCompaction.ts';
@@ -152,7 +153,7 @@ export interface JobView {
   startedAt: string | null;
   finishedAt: string | null;
   progress: JobProgress;
-  error: { code: string; message: string } | null;
+  error: JobFailure | null;
   summary: unknown;
   reclaims: number;
   virtualCluster: string;

@@ -1,6 +1,7 @@
 /**
  * One error type with a stable code, an HTTP status and a retryable flag. The table below is the
- * single source for codes; docs/api.md lists them.
+ * single source for codes; docs/api.md lists them (scripts/errorTable.ts). Why a job or task failed
+ * is data in events, not an error: those codes are in actors/failureCodes.ts (docs/events.md).
  */
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, retryable: false, text: 'The request does not match the schema.' },

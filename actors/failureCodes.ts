@@ -1,0 +1,42 @@
+/**
+ * Failure codes recorded in events: why a job FAILED (`JobFailed.error.code`) and why a task attempt
+ * failed (`TaskFailed.error.code`). These are data in events, not API errors (those are
+ * `ERROR_CODES` in engine/errors.ts). docs/events.md lists both tables (scripts/failureCodeTable.ts).
+ *
+ * Neither set is closed, and the types say so: the tables hold every code the engine and its
+ * built-in job types write; a job type may add its own, and an API error a job type throws keeps
+ * its code (`INVALID_SPEC`, `PATH_OUTSIDE_ROOT`, …). Events already stored keep whatever code they
+ * were written with.
+ */
+
+/** Codes of `JobFailed.error`, with who writes them. */
+export const JOB_FAILURE_CODES = {
+  TOO_MANY_FAILURES: { by: 'coordinator', text: 'The share of failed items (or of tasks that failed for good) exceeded the job\'s `maxFailedRatio`.' },
+  UNKNOWN_JOB_TYPE: { by: 'coordinator', text: 'The coordinator that owns the job has no job type of that name, so it could not plan or verify it.' },
+  PLAN_FAILED: { by: 'coordinator', text: 'The job type\'s `plan` threw. An API error keeps its own code instead (e.g. `INVALID_SPEC`, `PATH_OUTSIDE_ROOT`: the table in docs/api.md).' },
+  VERIFY_ERROR: { by: 'coordinator', text: 'The job type\'s `verify` threw.' },
+  VERIFY_MISMATCH: { by: 'job type', text: 'Verification found the result differs from the spec (built-in file types: a planned file missing, of another size, or with a failed part; a freed path still cached).' },
+} as const satisfies Record<string, { by: string; text: string }>;
+
+/** Codes of `TaskFailed.error`, with who writes them and the `retryable` they come with. */
+export const TASK_ERROR_CODES = {
+  TASK_ERROR: { by: 'worker', retryable: true, text: 'The job type\'s `run` threw something other than a `TaskRunError`.' },
+  DELIVERY_EXHAUSTED: { by: 'worker', retryable: true, text: 'The task queue delivered the task `taskMaxDeliver` times without an outcome (workers died or hung).' },
+  UNKNOWN_JOB_TYPE: { by: 'worker', retryable: false, text: 'The worker has no job type of that name.' },
+  IO_ERROR: { by: 'job type', retryable: true, text: 'An I/O error that may pass on retry (ENOSPC, EACCES, EIO, …; the OS code is in the message).' },
+  BAD_PAYLOAD: { by: 'job type', retryable: false, text: 'The task payload is not what the type\'s plan writes.' },
+  INJECTED_FAILURE: { by: 'job type', retryable: true, text: 'The `sleep` type failing on purpose (`failTimes`), for tests and demos.' },
+  ABORTED: { by: 'job type', retryable: false, text: 'The worker aborted the task (job stopped, worker draining); the worker drops such a task, so this code is not normally recorded.' },
+} as const satisfies Record<string, { by: string; retryable: boolean; text: string }>;
+
+export type JobFailureCode = keyof typeof JOB_FAILURE_CODES;
+export type TaskErrorCode = keyof typeof TASK_ERROR_CODES;
+
+/** A code outside the tables (a job type's own, or an API error's). Keeps the known codes offered by editors. */
+export type OtherCode = string & Record<never, never>;
+
+/** Why a job FAILED (`JobFailed.error`, the job context's `error`). */
+export interface JobFailure {
+  code: JobFailureCode | OtherCode;
+  message: string;
+}
