@@ -2,11 +2,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSeqWaiters } from '../../../../engine/projections/seqWaiters.ts';
-import { SimClock } from '../../../sim/simClock.ts';
+import { createFakeClock } from '../../../helpers/fakeClock.ts';
 
 describe('seqWaiters', () => {
   it('resolves true at once when reached, and each wait once the sequence it waits for is applied', async () => {
-    const clock = new SimClock();
+    const clock = createFakeClock();
     let last = 3;
     const w = createSeqWaiters({ clock, lastSeq: () => last });
     assert.equal(await w.waitFor(3, 100), true);
@@ -25,7 +25,7 @@ describe('seqWaiters', () => {
   });
 
   it('resolves false after the timeout, and a later release does not resolve it again', async () => {
-    const clock = new SimClock();
+    const clock = createFakeClock();
     let last = 0;
     const w = createSeqWaiters({ clock, lastSeq: () => last });
     const p = w.waitFor(2, 50);
