@@ -8,8 +8,9 @@ import { createIdentity } from '../../../engine/auth/identity.ts';
 import { systemClock } from '../../../engine/clock.ts';
 import { isAppError } from '../../../engine/errors.ts';
 import { silentLogger } from '../../../engine/log.ts';
-import { controlStoreContract, waitFor } from '../../contract/controlStore.contract.ts';
+import { controlStoreContract } from '../../contract/controlStore.contract.ts';
 import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 let srv: TestNats;
 let nc: NatsConnection;
@@ -102,7 +103,7 @@ describe('kvControlStore', () => {
           await peer.close();
           await b.close();
         }
-        await waitFor(() => store.get('user.after') !== undefined && store.get('user.before') === undefined, 'mirror catches up', 15_000);
+        await waitFor(() => store.get('user.after') !== undefined && store.get('user.before') === undefined, { what: 'mirror catches up', timeoutMs: 15_000, intervalMs: 5 });
       } finally {
         await store.close();
       }
@@ -136,7 +137,7 @@ describe('identity over the KV store (two processes)', () => {
         } catch {
           return false;
         }
-      }, 'process b accepts the token');
+      }, { what: 'process b accepts the token', timeoutMs: 5_000, intervalMs: 5 });
       await b.setPassword('admin', 'second admin password');
       await waitFor(() => {
         try {
@@ -145,7 +146,7 @@ describe('identity over the KV store (two processes)', () => {
         } catch (err) {
           return isAppError(err, 'UNAUTHENTICATED');
         }
-      }, 'process a rejects the revoked token');
+      }, { what: 'process a rejects the revoked token', timeoutMs: 5_000, intervalMs: 5 });
     } finally {
       await storeA.close();
       await storeB.close();

@@ -8,6 +8,7 @@ import { ensureStreams, streamConfigs } from '../../../engine/nats/connection.ts
 import { STREAM_JOBS } from '../../../engine/subjects.ts';
 import { ev, eventLogContract } from '../../contract/eventLog.contract.ts';
 import { NO_OLDER_SERVER, OLDER_NATS_SERVER_BIN, useTestNats, type SuiteNats } from '../../helpers/natsServer.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 /** Retries `fn` while it fails with UNAVAILABLE (the server is coming back), up to `ms`. */
 async function retryUnavailable<T>(fn: () => Promise<T>, ms = 10_000): Promise<T> {
@@ -20,18 +21,6 @@ async function retryUnavailable<T>(fn: () => Promise<T>, ms = 10_000): Promise<T
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-}
-
-function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (cond()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
 }
 
 /**
@@ -114,9 +103,9 @@ describe('JetStream event log across server restarts', () => {
     await nats.srv.restart();
     const afterRestart = await retryUnavailable(() => log.append(s, [ev('A', 3)], { msgId: 'restart1:3' }));
     assert.equal(afterRestart.seq, before[1]!.seq + 1, 'the store was kept');
-    await waitFor(() => got.includes(afterRestart.seq), 'the post-restart record');
+    await waitFor(() => got.includes(afterRestart.seq), { what: 'the post-restart record' });
     const more = await log.append(s, [ev('A', 4)], { expectedLastSubjectSeq: afterRestart.seq });
-    await waitFor(() => got.includes(more.seq), 'one more record');
+    await waitFor(() => got.includes(more.seq), { what: 'one more record' });
     assert.deepEqual(got, [...before.map((b) => b.seq), afterRestart.seq, more.seq], 'no gaps, no duplicates');
     assert.deepEqual(errors, []);
     await f.stop();
@@ -131,7 +120,7 @@ describe('JetStream event log across server restarts', () => {
     await nats.srv.kill9();
     await nats.srv.restart();
     const a = await retryUnavailable(() => log.append('job.kill1.ev', [ev('A', 1)], { msgId: 'kill1:1' }));
-    await waitFor(() => got.includes(a.seq), 'the post-crash record');
+    await waitFor(() => got.includes(a.seq), { what: 'the post-crash record' });
     assert.deepEqual(got, [a.seq]);
     await f.stop();
   });

@@ -12,11 +12,12 @@ import { resolveConfig, silentLogger, startEngine, type Engine } from '../../../
 import type { JobView, VirtualClusterStatus } from '../../../engine/serviceTypes.ts';
 import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
 import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
-import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';
+import { http, startTestService, type TestService } from '../../helpers/service.ts';
 import {
   API, anonymous, as, createUser, getJob, history, login, loginRaw, passwordOf, submit, userToken, waitJob, waitState,
   type ApiError,
 } from './journeyKit.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const LOGIN_LIMIT = 6;
 
@@ -99,10 +100,10 @@ describe('journey: access and controls', () => {
     // a short-lived token works, then expires
     const short = await login(base, 'oscar', passwordOf('oscar'), 1000);
     assert.equal((await http(base, 'GET', `${API}/auth/me`, undefined, as(short))).status, 200);
-    const expired = await waitFor('the 1 s token to expire', async () => {
+    const expired = await waitFor(async () => {
       const r = await http<ApiError>(base, 'GET', `${API}/auth/me`, undefined, as(short));
       return r.status === 200 ? undefined : r;
-    }, 5000, 100);
+    }, { what: 'the 1 s token to expire', timeoutMs: 5000, intervalMs: 100, retryErrors: true });
     assert.deepEqual([expired.status, expired.body.code], [401, 'UNAUTHENTICATED']);
     assert.equal((await http(base, 'GET', `${API}/auth/me`, undefined, as(oscar))).status, 200, 'the long-lived token still works');
 
@@ -143,19 +144,19 @@ describe('journey: access and controls', () => {
     for (let i = 0; i < 4; i++) jobs.push(await submit(base, { type: 'sleep', spec: { ms: 1500 }, virtualCluster: 'gpu', name: `gpu-${i}` }, gina));
     assert.ok(jobs.every((j) => j.virtualCluster === 'gpu'));
     const status = () => http<VirtualClusterStatus>(base, 'GET', `${API}/virtual-clusters/gpu`, undefined, as(gina)).then((r) => r.body);
-    const busy = await waitFor('gpu to run 2 and hold 2 waiting', async () => {
+    const busy = await waitFor(async () => {
       const s = await status();
       return s.numActiveJobs === 2 && s.numPendingJobs === 2 ? s : undefined;
-    }, 10_000);
+    }, { what: 'gpu to run 2 and hold 2 waiting', intervalMs: 50, retryErrors: true });
     assert.equal(busy.numJobs, 4);
     assert.equal(busy.slots.used, 2);
     const states = await Promise.all(jobs.map((j) => getJob(base, j.id).then((v) => v.state)));
     assert.equal(states.filter((s) => s === 'WAITING').length, 2, `states ${states.join(',')}`);
     // as the first two finish, the waiting ones start
-    await waitFor('gpu to drain its queue', async () => {
+    await waitFor(async () => {
       const s = await status();
       return s.numPendingJobs === 0 && s.numActiveJobs > 0 ? s : undefined;
-    }, 10_000);
+    }, { what: 'gpu to drain its queue', intervalMs: 50, retryErrors: true });
     await Promise.all(jobs.map((j) => waitState(base, j.id, 'SUCCEEDED')));
     const done = await status();
     assert.deepEqual([done.numActiveJobs, done.numPendingJobs, done.numJobs], [0, 0, 4]);

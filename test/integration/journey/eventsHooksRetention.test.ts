@@ -8,11 +8,12 @@ import { verifySignature } from '../../../engine/hooks/sign.ts';
 import type { JobView } from '../../../engine/serviceTypes.ts';
 import { readJobsStream } from '../../fault/faultKit.ts';
 import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
-import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';
+import { http, startTestService, type TestService } from '../../helpers/service.ts';
 import {
   API, as, getJob, history, openSse, sawTerminal, startReceiver, submit, userToken, waitState,
   type ApiError, type LiveData, type Receiver,
 } from './journeyKit.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 /** `seq:type` of the stored job events (not webhook records) a stream delivered. */
 const eventKeys = (d: LiveData[], jobId: string) =>
@@ -104,7 +105,7 @@ describe('journey: live events and webhooks', () => {
     const s = await openSse(base, `${API}/jobs/${job.id}/events`, lisa);
     await s.until('snapshot', (x) => x.length > 0);
     s.close();
-    await waitFor('stream to end', () => (s.ended() ? true : undefined), 2000);
+    await waitFor(() => (s.ended() ? true : undefined), { what: 'stream to end', timeoutMs: 2000, intervalMs: 50, retryErrors: true });
     const done = await waitState(base, job.id, 'SUCCEEDED');
     assert.equal(done.progress.tasksSucceeded, 2);
     assert.ok(!(await history(base, job.id)).some((e) => e.type === 'StopRequested' || e.type === 'JobStopped'));
@@ -127,11 +128,11 @@ describe('journey: live events and webhooks', () => {
 
     const got = (path: string, id: string) => recv.received.find((r) => r.path === path && r.body.job.id === id && r.status === 204);
     for (const [job, event, state] of [[ok, 'job.succeeded', 'SUCCEEDED'], [long, 'job.stopped', 'STOPPED']] as const) {
-      const [c, g] = await waitFor(`both notifications of ${state}`, () => {
+      const [c, g] = await waitFor(() => {
         const c = got('/cb', job.id);
         const g = got('/global', job.id);
         return c && g ? [c, g] : undefined;
-      });
+      }, { what: `both notifications of ${state}`, timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
       for (const [r, secret, other] of [[c, cb.body.secret, hook.body.secret], [g, hook.body.secret, cb.body.secret]] as const) {
         assert.equal(r.headers['x-jetjobs-event'], event);
         assert.equal(r.body.event, event);
@@ -146,7 +147,7 @@ describe('journey: live events and webhooks', () => {
     }
     // the webhook is global: every job's terminal state, not only those with a callback
     const plain = await submit(base, { type: 'sleep', spec: { ms: 0 }, name: 'no callback' }, wendy);
-    await waitFor('global webhook for a job without callbackUrl', () => got('/global', plain.id));
+    await waitFor(() => got('/global', plain.id), { what: 'global webhook for a job without callbackUrl', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
     const del = await http(base, 'DELETE', `${API}/webhooks/${hook.body.id}`);
     assert.equal(del.status, 204);
   });
@@ -157,17 +158,17 @@ describe('journey: live events and webhooks', () => {
     const job = await submit(base, { type: 'sleep', spec: { ms: 0 }, callbackUrl: `${recv.url}/flaky?token=abc`, name: 'flaky' }, wes);
     await waitState(base, job.id, 'SUCCEEDED');
     const mine = () => recv.received.filter((r) => r.path.startsWith('/flaky') && r.body.job.id === job.id);
-    await waitFor('delivered on the third attempt', () => (mine().some((r) => r.status === 204) ? true : undefined), 10_000);
+    await waitFor(() => (mine().some((r) => r.status === 204) ? true : undefined), { what: 'delivered on the third attempt', intervalMs: 50, retryErrors: true });
     const attempts = mine();
     assert.deepEqual(attempts.map((r) => r.status), [500, 500, 204]);
     assert.equal(new Set(attempts.map((r) => r.headers['x-jetjobs-delivery'])).size, 1, 'one delivery id across retries');
 
     type Delivery = { seq: number; type: string; data: { target?: string; attempt?: number; status?: number; url?: string; final?: boolean; deliveryId?: string } };
     const log = async () => (await http<{ deliveries: Delivery[] }>(base, 'GET', `${API}/jobs/${job.id}/deliveries`, undefined, as(wes))).body.deliveries;
-    const entries = await waitFor('three attempts in the log', async () => {
+    const entries = await waitFor(async () => {
       const l = await log();
       return l.filter((e) => e.type !== 'WebhookRedeliveryRequested').length >= 3 ? l : undefined;
-    });
+    }, { what: 'three attempts in the log', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
     assert.deepEqual(entries.map((e) => [e.type, e.data.target, e.data.attempt, e.data.status]), [
       ['WebhookFailed', 'callback', 1, 500],
       ['WebhookFailed', 'callback', 2, 500],
@@ -178,13 +179,13 @@ describe('journey: live events and webhooks', () => {
 
     const redo = await http(base, 'POST', `${API}/jobs/${job.id}/deliveries/redeliver`, { target: 'callback', reason: 'lost it' }, as(wes));
     assert.equal(redo.status, 202);
-    const again = await waitFor('the redelivery', () => mine().find((r, i) => i >= 3 && r.status === 204));
+    const again = await waitFor(() => mine().find((r, i) => i >= 3 && r.status === 204), { what: 'the redelivery', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
     assert.notEqual(again.headers['x-jetjobs-delivery'], attempts[0]!.headers['x-jetjobs-delivery'], 'a redelivery has a new id');
     assert.equal(again.body.event, 'job.succeeded');
-    const after = await waitFor('redelivery in the log', async () => {
+    const after = await waitFor(async () => {
       const l = await log();
       return l.some((e) => e.type === 'WebhookDelivered' && e.seq > entries[2]!.seq) ? l : undefined;
-    });
+    }, { what: 'redelivery in the log', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
     assert.ok(after.some((e) => e.type === 'WebhookRedeliveryRequested' && e.data.target === 'callback'));
     // a job still running cannot be redelivered; another user's job is 404
     const running = await submit(base, { type: 'sleep', spec: { ms: 2000 }, name: 'still running' }, wes);
@@ -232,10 +233,10 @@ describe('journey: retention', () => {
     const job = await submit(base, { type: 'sleep', spec: { ms: 0, tasks: 3 }, name: 'short-lived' }, rhea);
     const done = await waitState(base, job.id, 'SUCCEEDED');
     const watching = await openSse(base, `${API}/jobs/${job.id}/events`, rhea); // held open until the job is removed
-    const compacted = await waitFor('compaction', async () => {
+    const compacted = await waitFor(async () => {
       const h = await history(base, job.id);
       return h.length === 1 && h[0]!.type === 'JobCompacted' ? h : undefined;
-    }, 5000, 50);
+    }, { what: 'compaction', timeoutMs: 5000, intervalMs: 50, retryErrors: true });
     assert.equal(compacted.length, 1);
     const view = await getJob(base, job.id, rhea);
     assert.deepEqual([view.state, view.compacted, view.owner, view.finishedAt], ['SUCCEEDED', true, 'rhea', done.finishedAt]);
@@ -245,20 +246,20 @@ describe('journey: retention', () => {
     // a compacted job can no longer be recovered, only re-run
     const stopped = await submit(base, { type: 'sleep', spec: { ms: 30_000 }, name: 'stopped early' }, rhea);
     assert.equal((await http(base, 'POST', `${API}/jobs/${stopped.id}/stop`, { force: true }, as(rhea))).status, 200);
-    await waitFor('the stopped job compacted', async () => ((await getJob(base, stopped.id)).compacted ? true : undefined), 5000, 50);
+    await waitFor(async () => ((await getJob(base, stopped.id)).compacted ? true : undefined), { what: 'the stopped job compacted', timeoutMs: 5000, intervalMs: 50, retryErrors: true });
     const rec = await http<ApiError>(base, 'POST', `${API}/jobs/${stopped.id}/recover`, undefined, as(rhea));
     assert.deepEqual([rec.status, rec.body.code], [409, 'JOB_COMPACTED']);
     const rerun = await http<JobView>(base, 'POST', `${API}/jobs/${stopped.id}/rerun`, undefined, as(rhea));
     assert.deepEqual([rerun.status, rerun.body.rerunOf, rerun.body.spec], [201, stopped.id, { ms: 30_000 }]);
     await http(base, 'POST', `${API}/jobs/${rerun.body.id}/stop`, { force: true }, as(rhea));
-    const gone = await waitFor('removal', async () => {
+    const gone = await waitFor(async () => {
       const r = await http<ApiError>(base, 'GET', `${API}/jobs/${job.id}`, undefined, as(rhea));
       return r.status === 404 ? r : undefined;
-    }, 8000, 100);
+    }, { what: 'removal', timeoutMs: 8000, intervalMs: 100, retryErrors: true });
     assert.equal(gone.body.code, 'JOB_NOT_FOUND');
     // the open stream of that job was told, as its last message, and then ended
     await watching.until('the removal', (d) => d.some((m) => m.kind === 'removed'));
-    await waitFor('the stream ended', () => (watching.ended() ? true : undefined), 5000);
+    await waitFor(() => (watching.ended() ? true : undefined), { what: 'the stream ended', timeoutMs: 5000, intervalMs: 50, retryErrors: true });
     assert.deepEqual(watching.messages.at(-1)?.event, 'removed');
     assert.equal(watching.messages.at(-1)?.id, undefined, 'a removal carries no id to resume from');
     assert.deepEqual(watching.data().at(-1), { kind: 'removed', jobId: job.id });
@@ -274,8 +275,8 @@ describe('journey: retention', () => {
       const base = svc.baseUrl;
       recv.failNext('/late', 2);
       const job = await submit(base, { type: 'noop', spec: {}, callbackUrl: `${recv.url}/late`, name: 'compacted early' });
-      await waitFor('the job compacted', async () => ((await getJob(base, job.id)).compacted ? true : undefined), 5000, 50);
-      await waitFor('the callback delivered after two failures', () => (recv.received.some((r) => r.path === '/late' && r.status === 204) ? true : undefined), 4000);
+      await waitFor(async () => ((await getJob(base, job.id)).compacted ? true : undefined), { what: 'the job compacted', timeoutMs: 5000, intervalMs: 50, retryErrors: true });
+      await waitFor(() => (recv.received.some((r) => r.path === '/late' && r.status === 204) ? true : undefined), { what: 'the callback delivered after two failures', timeoutMs: 4000, intervalMs: 50, retryErrors: true });
       const log = await http<{ deliveries: { type: string; data: { attempt: number } }[] }>(base, 'GET', `${API}/jobs/${job.id}/deliveries`);
       assert.deepEqual(log.body.deliveries.map((d) => [d.type, d.data.attempt]), [['WebhookFailed', 1], ['WebhookFailed', 2], ['WebhookDelivered', 3]]);
     },

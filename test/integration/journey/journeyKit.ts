@@ -7,8 +7,9 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JobView } from '../../../engine/serviceTypes.ts';
 import { withAuth } from '../../helpers/auth.ts';
-import { http, waitFor } from '../../helpers/service.ts';
+import { http } from '../../helpers/service.ts';
 import { createSseParser, type SseMessage } from '../../helpers/sse.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 export const API = '/native/v1';
 
@@ -68,10 +69,10 @@ export async function getJob(base: string, id: string, token?: string): Promise<
 
 /** Waits until the job (read as admin) satisfies `pred`; returns that view. */
 export function waitJob(base: string, id: string, what: string, pred: (j: JobView) => boolean, timeoutMs = 20_000): Promise<JobView> {
-  return waitFor(`job ${id} ${what}`, async () => {
+  return waitFor(async () => {
     const j = await getJob(base, id);
     return pred(j) ? j : undefined;
-  }, timeoutMs);
+  }, { what: `job ${id} ${what}`, timeoutMs, intervalMs: 50, retryErrors: true });
 }
 
 /** Waits until the job is in one of `states`. */
@@ -164,7 +165,7 @@ export async function openSse(base: string, path: string, token: string | undefi
     data,
     lastId: () => [...messages].reverse().find((m) => m.id !== undefined)?.id,
     ended: () => ended,
-    until: (what, pred, timeoutMs = 20_000) => waitFor(`stream: ${what}`, () => (pred(data()) ? true : undefined), timeoutMs).then(() => undefined),
+    until: (what, pred, timeoutMs = 20_000) => waitFor(() => (pred(data()) ? true : undefined), { what: `stream: ${what}`, timeoutMs, intervalMs: 50, retryErrors: true }).then(() => undefined),
     close: () => ac.abort(),
   };
 }

@@ -16,6 +16,7 @@ import { createJobProjection, type JobEntry } from '../../../engine/projections/
 import type { Caller, JobService } from '../../../engine/serviceTypes.ts';
 import { createJobWriter } from '../../unit/engine/live/jobWriter.fixture.ts';
 import { createSseParser, type SseMessage } from '../../helpers/sse.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const PREFIX = '/native/v1';
 const owner = (e: JobEntry) => (e.snapshot.context as { owner: string }).owner;
@@ -52,14 +53,6 @@ function openStream(base: string, path: string, headers: Record<string, string> 
     events: () => messages.filter((m) => m.event !== undefined && m.comment === undefined && m.data !== undefined),
     close: () => req.destroy(),
   };
-}
-
-async function until(what: string, f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('SSE routes', () => {
@@ -114,28 +107,28 @@ describe('SSE routes', () => {
 
   it('streams a snapshot then the events of one job, with ids, event names and keep-alives', async () => {
     const id = await writer.submit({ owner: 'alice' });
-    await until('projection', () => projection.get(id) !== undefined);
+    await waitFor(() => projection.get(id) !== undefined, { what: 'projection', timeoutMs: 5000, intervalMs: 5 });
     const s = openStream(base, `${PREFIX}/jobs/${id}/events`);
     try {
-      await until('snapshot', () => s.events().length >= 1);
+      await waitFor(() => s.events().length >= 1, { what: 'snapshot', timeoutMs: 5000, intervalMs: 5 });
       assert.equal(s.status, 200);
       const [snap] = s.events();
       assert.equal(snap!.event, 'snapshot');
       assert.equal(snap!.id, String(projection.lastSeq()));
       assert.deepEqual((JSON.parse(snap!.data!) as { jobs: { id: string }[] }).jobs.map((j) => j.id), [id]);
       const seq = await writer.stop(id);
-      await until('event', () => s.events().length >= 2);
+      await waitFor(() => s.events().length >= 2, { what: 'event', timeoutMs: 5000, intervalMs: 5 });
       const ev = s.events()[1]!;
       assert.equal(ev.event, 'JobStopped');
       assert.equal(ev.id, String(seq));
       const data = JSON.parse(ev.data!) as { jobId: string; job: { state: string } };
       assert.equal(data.jobId, id);
       assert.equal(data.job.state, 'STOPPED');
-      await until('keep-alive', () => s.messages.some((m) => m.comment === 'keep-alive'));
+      await waitFor(() => s.messages.some((m) => m.comment === 'keep-alive'), { what: 'keep-alive', timeoutMs: 5000, intervalMs: 5 });
     } finally {
       s.close();
     }
-    await until('stream released', () => openIterators === 0);
+    await waitFor(() => openIterators === 0, { what: 'stream released', timeoutMs: 5000, intervalMs: 5 });
   });
 
   it('resumes from Last-Event-ID (header) or ?after without a snapshot, each event once', async () => {
@@ -150,7 +143,7 @@ describe('SSE routes', () => {
     ] as const) {
       const s = openStream(base, path, headers);
       try {
-        await until('events', () => s.events().length >= 2);
+        await waitFor(() => s.events().length >= 2, { what: 'events', timeoutMs: 5000, intervalMs: 5 });
         assert.deepEqual(s.events().map((m) => m.event), ['VerificationStarted', 'JobSucceeded']);
       } finally {
         s.close();
@@ -160,13 +153,13 @@ describe('SSE routes', () => {
 
   it('gives an id only to the last event of a record, so a resume never starts inside a group', async () => {
     const id = await writer.submit({ owner: 'alice' });
-    await until('projection', () => projection.get(id) !== undefined);
+    await waitFor(() => projection.get(id) !== undefined, { what: 'projection', timeoutMs: 5000, intervalMs: 5 });
     const s = openStream(base, `${PREFIX}/jobs/${id}/events`);
     try {
-      await until('snapshot', () => s.events().length >= 1);
+      await waitFor(() => s.events().length >= 1, { what: 'snapshot', timeoutMs: 5000, intervalMs: 5 });
       // JobClaimed + TasksPlanned are appended as one record
       const seq = await writer.command(id, { kind: 'claim', coordinatorId: 'c1', tasks: [{ taskId: 't0', payload: null, items: 1, bytes: 0 }] });
-      await until('both events', () => s.events().length >= 3);
+      await waitFor(() => s.events().length >= 3, { what: 'both events', timeoutMs: 5000, intervalMs: 5 });
       const [claimed, planned] = s.events().slice(1);
       assert.deepEqual([claimed!.event, planned!.event], ['JobClaimed', 'TasksPlanned']);
       assert.equal(claimed!.id, undefined);
@@ -178,7 +171,7 @@ describe('SSE routes', () => {
 
   it('answers 404 for another user\'s job and 400 for a bad Last-Event-ID, before any stream', async () => {
     const id = await writer.submit({ owner: 'bob' });
-    await until('projection', () => projection.get(id) !== undefined);
+    await waitFor(() => projection.get(id) !== undefined, { what: 'projection', timeoutMs: 5000, intervalMs: 5 });
     const before = liveCalls;
     const res = await app.inject({ method: 'GET', url: `${PREFIX}/jobs/${id}/events`, headers: { 'x-user': 'alice' } });
     assert.equal(res.statusCode, 404);
@@ -193,11 +186,11 @@ describe('SSE routes', () => {
   it('all-jobs stream shows only the caller\'s jobs', async () => {
     const s = openStream(base, `${PREFIX}/events`, { 'x-user': 'carol' });
     try {
-      await until('snapshot', () => s.events().length >= 1);
+      await waitFor(() => s.events().length >= 1, { what: 'snapshot', timeoutMs: 5000, intervalMs: 5 });
       assert.deepEqual((JSON.parse(s.events()[0]!.data!) as { jobs: unknown[] }).jobs, []);
       await writer.submit({ owner: 'dave' });
       const mine = await writer.submit({ owner: 'carol' });
-      await until('event', () => s.events().length >= 2);
+      await waitFor(() => s.events().length >= 2, { what: 'event', timeoutMs: 5000, intervalMs: 5 });
       assert.equal(s.events().length, 2);
       assert.equal((JSON.parse(s.events()[1]!.data!) as { jobId: string }).jobId, mine);
     } finally {
@@ -210,7 +203,7 @@ describe('SSE routes', () => {
     const a2 = openStream(base, `${PREFIX}/events`, { 'x-user': 'erin' });
     const b1 = openStream(base, `${PREFIX}/events`, { 'x-user': 'frank' });
     try {
-      await until('3 streams', () => [a1, a2, b1].every((s) => s.events().length >= 1));
+      await waitFor(() => [a1, a2, b1].every((s) => s.events().length >= 1), { what: '3 streams', timeoutMs: 5000, intervalMs: 5 });
       const third = await app.inject({ method: 'GET', url: `${PREFIX}/events`, headers: { 'x-user': 'erin' } });
       assert.equal(third.statusCode, 429);
       assert.equal(third.json().code, 'TOO_MANY_STREAMS');
@@ -218,10 +211,10 @@ describe('SSE routes', () => {
       const total = await app.inject({ method: 'GET', url: `${PREFIX}/events`, headers: { 'x-user': 'gina' } });
       assert.equal(total.statusCode, 429);
       a1.close();
-      await until('slot freed', () => openIterators === 2);
+      await waitFor(() => openIterators === 2, { what: 'slot freed', timeoutMs: 5000, intervalMs: 5 });
       const again = openStream(base, `${PREFIX}/events`, { 'x-user': 'erin' });
       try {
-        await until('new stream', () => again.events().length >= 1);
+        await waitFor(() => again.events().length >= 1, { what: 'new stream', timeoutMs: 5000, intervalMs: 5 });
         assert.equal(again.status, 200);
       } finally {
         again.close();
@@ -231,7 +224,7 @@ describe('SSE routes', () => {
       a2.close();
       b1.close();
     }
-    await until('all released', () => openIterators === 0);
+    await waitFor(() => openIterators === 0, { what: 'all released', timeoutMs: 5000, intervalMs: 5 });
   });
 
   it('closing the server ends open streams instead of hanging', async () => {
@@ -244,9 +237,9 @@ describe('SSE routes', () => {
     await other.listen({ host: '127.0.0.1', port: 0 });
     const s = openStream(`http://127.0.0.1:${(other.server.address() as AddressInfo).port}`, `${PREFIX}/events`);
     try {
-      await until('snapshot', () => s.events().length >= 1);
+      await waitFor(() => s.events().length >= 1, { what: 'snapshot', timeoutMs: 5000, intervalMs: 5 });
       const closed = other.close();
-      await until('stream ended', () => s.ended);
+      await waitFor(() => s.ended, { what: 'stream ended', timeoutMs: 5000, intervalMs: 5 });
       await closed;
     } finally {
       s.close();

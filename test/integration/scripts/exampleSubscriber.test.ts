@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { http, useTestService, waitFor } from '../../helpers/service.ts';
+import { http, useTestService } from '../../helpers/service.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/example-subscriber.ts', import.meta.url));
 
@@ -18,13 +19,14 @@ describe('scripts/example-subscriber.ts', () => {
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     try {
-      await waitFor('the subscriber to listen', () => (err.includes('listening on') ? true : undefined), 30_000);
+      await waitFor(() => (err.includes('listening on') ? true : undefined), { what: 'the subscriber to listen', timeoutMs: 30_000, intervalMs: 50, retryErrors: true });
       const job = await http<{ id: string }>(env.svc.baseUrl, 'POST', '/native/v1/jobs', { type: 'noop', spec: { tasks: 2 } });
       assert.equal(job.status, 201);
       const lines = () =>
         out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { subject: string; type: string; jobId: string });
-      await waitFor('the job to succeed, as the subscriber saw it', () =>
-        lines().some((l) => l.jobId === job.body.id && l.type === 'JobSucceeded') ? true : undefined);
+      await waitFor(() => lines().some((l) => l.jobId === job.body.id && l.type === 'JobSucceeded'), {
+        what: 'the job to succeed, as the subscriber saw it', timeoutMs: 20_000, intervalMs: 50, retryErrors: true,
+      });
       const mine = lines().filter((l) => l.jobId === job.body.id);
       assert.equal(mine[0]?.type, 'JobSubmitted');
       assert.equal(mine[0]?.subject, `job.${job.body.id}.ev`);

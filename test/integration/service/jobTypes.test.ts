@@ -2,8 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { http, useTestService, waitFor, type TestService } from '../../helpers/service.ts';
+import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import type { JobView, HistoryEntry } from '../../../engine/serviceTypes.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const API = '/native/v1';
 
@@ -14,10 +15,10 @@ async function submit(svc: TestService, body: unknown, headers: Record<string, s
 }
 
 async function terminal(svc: TestService, id: string, timeoutMs = 30_000): Promise<JobView> {
-  return waitFor(`job ${id} terminal`, async () => {
+  return waitFor(async () => {
     const r = await http<JobView>(svc.baseUrl, 'GET', `${API}/jobs/${id}`);
     return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(r.body.state) ? r.body : undefined;
-  }, timeoutMs);
+  }, { what: `job ${id} terminal`, timeoutMs, intervalMs: 50, retryErrors: true });
 }
 
 async function history(svc: TestService, id: string) {
@@ -98,7 +99,7 @@ describe('every job type over HTTP, against a real nats-server', () => {
     const quick = await terminal(env.svc, (await submit(env.svc, { type: 'sleep', spec: { ms: 50 } })).id);
     assert.equal(quick.state, 'SUCCEEDED');
     const long = await submit(env.svc, { type: 'sleep', spec: { ms: 60_000 } });
-    await waitFor('sleep running', async () => ((await http<JobView>(env.svc.baseUrl, 'GET', `${API}/jobs/${long.id}`)).body.state === 'RUNNING' ? true : undefined));
+    await waitFor(async () => ((await http<JobView>(env.svc.baseUrl, 'GET', `${API}/jobs/${long.id}`)).body.state === 'RUNNING' ? true : undefined), { what: 'sleep running', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
     // A cooperative stop: the running task gets the grace period, then the stop is forced.
     const stopped = await http<JobView>(env.svc.baseUrl, 'POST', `${API}/jobs/${long.id}/stop`, { graceMs: 300, reason: 'test over' });
     assert.equal(stopped.status, 200);
@@ -114,7 +115,7 @@ describe('every job type over HTTP, against a real nats-server', () => {
     assert.equal(requested?.meta.actor, 'user:admin');
     assert.match(history.find((e) => e.type === 'JobStopped')?.meta.reason ?? '', /grace period over/);
     // the worker aborted the task: nothing keeps running
-    await waitFor('worker idle', () => (env.svc.engine.worker!.running() === 0 ? true : undefined));
+    await waitFor(() => (env.svc.engine.worker!.running() === 0 ? true : undefined), { what: 'worker idle', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
   });
 
   it('a failing load (missing source) ends FAILED with a reason, and a retried task counts once', async () => {

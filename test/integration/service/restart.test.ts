@@ -1,17 +1,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
-import { http, startTestService, waitFor, type TestService } from '../../helpers/service.ts';
+import { http, startTestService, type TestService } from '../../helpers/service.ts';
 import type { HistoryEntry, JobView } from '../../../engine/serviceTypes.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const API = '/native/v1';
 
 const getJob = async (svc: TestService, id: string) => (await http<JobView>(svc.baseUrl, 'GET', `${API}/jobs/${id}`)).body;
 const terminal = (svc: TestService, id: string) =>
-  waitFor(`job ${id} terminal`, async () => {
+  waitFor(async () => {
     const j = await getJob(svc, id);
     return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
-  }, 30_000);
+  }, { what: `job ${id} terminal`, timeoutMs: 30_000, intervalMs: 50, retryErrors: true });
 const historyOf = async (svc: TestService, id: string) => (await http<{ events: HistoryEntry[] }>(svc.baseUrl, 'GET', `${API}/jobs/${id}/history`)).body.events;
 
 describe('restarts against a real nats-server', () => {
@@ -29,7 +30,7 @@ describe('restarts against a real nats-server', () => {
     const svc = await startTestService(nats.url, { workerConcurrency: 2, maxTasksPerWorker: 2 });
     services.push(svc);
     const job = (await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'sleep', spec: { ms: 150, tasks: 8 } })).body;
-    await waitFor('some tasks done', async () => ((await getJob(svc, job.id)).progress.tasksSucceeded >= 2 ? true : undefined));
+    await waitFor(async () => ((await getJob(svc, job.id)).progress.tasksSucceeded >= 2 ? true : undefined), { what: 'some tasks done', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
     await svc.restart();
     const done = await terminal(svc, job.id);
     assert.equal(done.state, 'SUCCEEDED');
@@ -46,7 +47,7 @@ describe('restarts against a real nats-server', () => {
     const a = await startTestService(nats.url, { roles: ['api', 'coordinator', 'worker'] });
     services.push(a);
     const job = (await http<JobView>(a.baseUrl, 'POST', `${API}/jobs`, { type: 'sleep', spec: { ms: 200, tasks: 6 } })).body;
-    await waitFor('job running on a', async () => ((await getJob(a, job.id)).coordinatorId === a.engine.coordinator!.id ? true : undefined));
+    await waitFor(async () => ((await getJob(a, job.id)).coordinatorId === a.engine.coordinator!.id ? true : undefined), { what: 'job running on a', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
     const deadOwner = a.engine.coordinator!.id;
     await a.engine.coordinator!.stop({ handoff: false }); // like a crash: no requeue, no more heartbeats
     const b = await startTestService(nats.url, { roles: ['api', 'coordinator'] });

@@ -9,6 +9,7 @@ import { STREAM_TASKS, taskSubject } from '../../../engine/subjects.ts';
 import { createJetStreamTaskQueue } from '../../../engine/taskqueue/jetStreamTaskQueue.ts';
 import type { Delivery, TaskMessage, TaskQueue } from '../../../engine/taskqueue/taskQueue.ts';
 import { connectTest, startTestNats, type TestNats } from '../../helpers/natsServer.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 let poolCounter = 0;
 const newPool = () => `p${++poolCounter}`;
@@ -16,18 +17,6 @@ const newPool = () => `p${++poolCounter}`;
 const task = (pool: string, taskId: string, attempt = 1): TaskMessage => ({
   jobId: `job-${pool}`, taskId, attempt, epoch: 1, type: 'sleep', payload: { ms: 1 }, spec: {},
 });
-
-function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = async () => {
-      if (await cond()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 10);
-    };
-    void tick();
-  });
-}
 
 async function retryUnavailable(fn: () => Promise<void>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -77,8 +66,8 @@ describe('JetStream task queue', () => {
     });
     for (const id of ['t1', 't2', 't3']) await q.dispatch(pool, task(pool, id));
     await q.dispatch(pool, task(pool, 't1')); // same dispatch id: deduplicated by the stream
-    await waitFor(() => seen.length >= 3, '3 deliveries');
-    await waitFor(async () => (await stored(pool)) === 0, 'acked messages removed');
+    await waitFor(() => seen.length >= 3, { what: '3 deliveries' });
+    await waitFor(async () => (await stored(pool)) === 0, { what: 'acked messages removed' });
     await c.drain();
     assert.deepEqual(seen.map((d) => d.task.taskId).sort(), ['t1', 't2', 't3']);
     assert.ok(seen.every((d) => d.deliveryCount === 1));
@@ -99,7 +88,7 @@ describe('JetStream task queue', () => {
       done++;
     });
     await Promise.all(Array.from({ length: 12 }, (_, i) => q.dispatch(pool, task(pool, `t${i}`))));
-    await waitFor(() => done === 12, '12 tasks');
+    await waitFor(() => done === 12, { what: '12 tasks' });
     await c.drain();
     assert.equal(maxRunning, 3);
   });
@@ -114,9 +103,9 @@ describe('JetStream task queue', () => {
     });
     const t0 = Date.now();
     await q.dispatch(pool, task(pool, 't1'));
-    await waitFor(() => counts.length === 2, 'the redelivery');
+    await waitFor(() => counts.length === 2, { what: 'the redelivery' });
     assert.ok(Date.now() - t0 >= 350, `redelivered after ${Date.now() - t0} ms`);
-    await waitFor(async () => (await stored(pool)) === 0, 'ack after redelivery');
+    await waitFor(async () => (await stored(pool)) === 0, { what: 'ack after redelivery' });
     await c.drain();
     assert.deepEqual(counts, [1, 2]);
   });
@@ -140,7 +129,7 @@ describe('JetStream task queue', () => {
     await q.dispatch(pool, task(pool, 'slow'));
     await q.dispatch(pool, task(pool, 'nak'));
     await q.dispatch(pool, task(pool, 'term'));
-    await waitFor(async () => log.includes('nak#2') && log.includes('term#1') && (await stored(pool)) === 0, 'all settled');
+    await waitFor(async () => log.includes('nak#2') && log.includes('term#1') && (await stored(pool)) === 0, { what: 'all settled' });
     await c.drain();
     assert.deepEqual(log.filter((l) => l.startsWith('slow')), ['slow#1'], 'no redelivery while working');
     assert.deepEqual(log.filter((l) => l.startsWith('term')), ['term#1']);
@@ -152,7 +141,7 @@ describe('JetStream task queue', () => {
     const counts: number[] = [];
     const c = q.consume(pool, 1, async (d) => void counts.push(d.deliveryCount)); // never acks
     await q.dispatch(pool, task(pool, 't1'));
-    await waitFor(async () => counts.length === 2 && (await stored(pool)) === 0, 'deletion after 2 deliveries');
+    await waitFor(async () => counts.length === 2 && (await stored(pool)) === 0, { what: 'deletion after 2 deliveries' });
     await c.drain();
     assert.deepEqual(counts, [1, 2]);
   });
@@ -167,7 +156,7 @@ describe('JetStream task queue', () => {
       await d.ack();
     });
     await q.dispatch(pool, task(pool, 't1'));
-    await waitFor(() => counts.length === 2, 'the redelivery', 3_000);
+    await waitFor(() => counts.length === 2, { what: 'the redelivery', timeoutMs: 3_000 });
     await c.drain();
   });
 
@@ -183,7 +172,7 @@ describe('JetStream task queue', () => {
       finished++;
     });
     await q.dispatch(pool, task(pool, 'a'));
-    await waitFor(() => started === 1, 'a running handler');
+    await waitFor(() => started === 1, { what: 'a running handler' });
     await c.drain();
     assert.equal(finished, 1);
     await q.dispatch(pool, task(pool, 'b'));
@@ -193,7 +182,7 @@ describe('JetStream task queue', () => {
       got = d.task.taskId;
       await d.ack();
     });
-    await waitFor(() => got === 'b', 'b on the second consumer');
+    await waitFor(() => got === 'b', { what: 'b on the second consumer' });
     await c2.drain();
     assert.equal(started, 1);
   });
@@ -207,14 +196,14 @@ describe('JetStream task queue', () => {
       await d.ack();
     });
     await q.dispatch(pool, task(pool, 'before'));
-    await waitFor(() => got.includes('before'), 'the first task');
+    await waitFor(() => got.includes('before'), { what: 'the first task' });
     await srv.restart();
     await retryUnavailable(() => q.dispatch(pool, task(pool, 'after-restart')));
-    await waitFor(() => got.includes('after-restart'), 'a task after the restart');
+    await waitFor(() => got.includes('after-restart'), { what: 'a task after the restart' });
     await srv.kill9();
     await srv.restart();
     await retryUnavailable(() => q.dispatch(pool, task(pool, 'after-crash')));
-    await waitFor(() => got.includes('after-crash'), 'a task after the crash');
+    await waitFor(() => got.includes('after-crash'), { what: 'a task after the crash' });
     await c.drain();
     // Nothing is lost. The ack of 'after-restart' may not have been synced to disk when the server
     // was killed (sync_interval defaults to 2 min), so that one task may come again after the
@@ -241,13 +230,13 @@ describe('JetStream task queue', () => {
         await d.ack();
       });
       for (const id of ['a', 'b', 'c']) await q.dispatch(pool, task(pool, id));
-      await waitFor(() => got.length === 3, 'the first three tasks');
+      await waitFor(() => got.length === 3, { what: 'the first three tasks' });
       await own.stop();
       const msgs = join(own.storeDir, 'jetstream', '$G', 'streams', STREAM_TASKS, 'msgs');
       for (const f of await readdir(msgs)) await rm(join(msgs, f));
       await own.restart();
       await retryUnavailable(() => q.dispatch(pool, task(pool, 'after-reset')));
-      await waitFor(() => got.includes('after-reset'), 'the task stored below the consumer\'s old ack floor');
+      await waitFor(() => got.includes('after-reset'), { what: 'the task stored below the consumer\'s old ack floor' });
       await c.drain();
       assert.deepEqual(got.sort(), ['a', 'after-reset', 'b', 'c']);
     } finally {

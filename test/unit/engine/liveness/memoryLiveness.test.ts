@@ -2,41 +2,32 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { systemClock } from '../../../../engine/clock.ts';
 import { createMemoryLiveness, createMemoryLivenessStore } from '../../../../engine/liveness/memoryLiveness.ts';
+import type { Liveness } from '../../../../engine/liveness/liveness.ts';
+import { livenessContract } from '../../../contract/liveness.contract.ts';
 import { createFakeClock } from '../../../helpers/fakeClock.ts';
+import { waitFor } from '../../../helpers/wait.ts';
 
-const settle = () => new Promise((r) => setImmediate(r));
+livenessContract('memory', async () => {
+  const store = createMemoryLivenessStore();
+  const opened: Liveness[] = [];
+  return {
+    open: (clock) => {
+      const l = createMemoryLiveness({ clock, store });
+      opened.push(l);
+      return l;
+    },
+    cleanup: async () => void (await Promise.all(opened.map((l) => l.close()))),
+  };
+});
 
 describe('memoryLiveness', () => {
-  it('observers sharing a store see beats by their own clocks, and leaves', async () => {
-    const store = createMemoryLivenessStore();
-    const worker = createMemoryLiveness({ clock: createFakeClock(), store });
-    const obsClock = createFakeClock();
-    const observer = createMemoryLiveness({ clock: obsClock, store });
-    await worker.beat('worker', 'w1', { pool: 'p' });
-    await settle();
-    assert.deepEqual(observer.alive('worker', 100).map((e) => [e.id, e.info, e.seenAtMonotonic]), [['w1', { pool: 'p' }, 0]]);
-    await obsClock.advance(150);
-    assert.deepEqual(observer.alive('worker', 100), []);
-    await worker.beat('worker', 'w1', { pool: 'p' }); // same info, new revision: a sign of life
-    await settle();
-    assert.equal(observer.alive('worker', 100)[0]?.seenAtMonotonic, 150);
-    assert.deepEqual(observer.alive('coord', 100), []);
-    await worker.leave('worker', 'w1');
-    await settle();
-    assert.deepEqual(observer.entries(), []);
-    await Promise.all([worker.close(), observer.close()]);
-  });
-
-  it('a late observer counts existing keys as seen at its start; a private store is isolated', async () => {
-    const store = createMemoryLivenessStore();
-    const a = createMemoryLiveness({ clock: createFakeClock(), store });
-    await a.beat('coord', 'c1', {});
-    const clock = createFakeClock();
-    await clock.advance(42);
-    const late = createMemoryLiveness({ clock, store });
-    assert.equal(late.alive('coord', 0)[0]?.seenAtMonotonic, 42);
+  it('without a store, a process has a private one', async () => {
+    const shared = createMemoryLivenessStore();
+    await createMemoryLiveness({ clock: createFakeClock(), store: shared }).beat('coord', 'c1', {});
     const alone = createMemoryLiveness({ clock: systemClock });
-    assert.deepEqual(alone.entries(), []);
-    await assert.rejects(alone.beat('worker', 'bad id', {}));
+    await alone.beat('worker', 'w1', {});
+    await waitFor(() => alone.entries().length === 1, { what: 'its own beat' });
+    assert.deepEqual(alone.entries().map((e) => e.id), ['w1']);
+    assert.deepEqual([...shared.values.keys()], ['coord.c1']);
   });
 });
