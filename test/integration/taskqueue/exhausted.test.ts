@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createJetStreamTaskQueue } from '../../../engine/taskqueue/jetStreamTaskQueue.ts';
 import type { TaskMessage } from '../../../engine/taskqueue/taskQueue.ts';
 import { useTestNats } from '../../helpers/natsServer.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 describe('JetStream task queue: a task that uses up its deliveries', () => {
   const nats = useTestNats();
@@ -15,8 +16,7 @@ describe('JetStream task queue: a task that uses up its deliveries', () => {
     const c = q.consume('exh', 1, async () => void deliveries++, { onExhausted: async (t) => void reported.push(t) }); // never acks
     try {
       await q.dispatch('exh', task);
-      const deadline = Date.now() + 10_000;
-      while (reported.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => reported.length > 0, { what: 'the report', intervalMs: 20 });
       assert.equal(deliveries, 2);
       assert.deepEqual(reported[0], task);
     } finally {

@@ -8,8 +8,23 @@ import { isAppError } from '../../../engine/errors.ts';
 import { STREAM_TASKS, taskSubject } from '../../../engine/subjects.ts';
 import { createJetStreamTaskQueue } from '../../../engine/taskqueue/jetStreamTaskQueue.ts';
 import type { Delivery, TaskMessage, TaskQueue } from '../../../engine/taskqueue/taskQueue.ts';
-import { connectTest, startTestNats, type TestNats } from '../../helpers/natsServer.ts';
-import { waitFor } from '../../helpers/wait.ts';
+import { taskQueueContract } from '../../contract/taskQueue.contract.ts';
+import { connectTest, startTestNats, useTestNats, type TestNats } from '../../helpers/natsServer.ts';
+import { sleep, waitFor } from '../../helpers/wait.ts';
+
+describe('JetStream task queue: the contract', () => {
+  const nats = useTestNats();
+  // each test uses pools of its own on the suite's TASKS stream
+  taskQueueContract('JetStream', async (opts) => {
+    const queue = createJetStreamTaskQueue({ nc: nats.nc, ...opts, requestTimeoutMs: 1_000 });
+    return {
+      queue,
+      passTime: sleep,
+      until: (cond, what, withinMs) => waitFor(cond, { what, ...(withinMs !== undefined ? { timeoutMs: withinMs } : {}) }).then(() => undefined),
+      cleanup: () => queue.close(),
+    };
+  });
+});
 
 let poolCounter = 0;
 const newPool = () => `p${++poolCounter}`;
@@ -30,7 +45,7 @@ async function retryUnavailable(fn: () => Promise<void>, ms = 10_000): Promise<v
   }
 }
 
-describe('JetStream task queue', () => {
+describe('JetStream task queue: the stream behind it', () => {
   let srv: TestNats;
   let nc: NatsConnection;
   const queues: TaskQueue[] = [];
@@ -74,25 +89,6 @@ describe('JetStream task queue', () => {
     assert.deepEqual(seen[0]?.task.payload, { ms: 1 });
   });
 
-  it('never runs more than `concurrency` handlers at once, and uses all of them', async () => {
-    const q = queue();
-    const pool = newPool();
-    let running = 0;
-    let maxRunning = 0;
-    let done = 0;
-    const c = q.consume(pool, 3, async (d) => {
-      maxRunning = Math.max(maxRunning, ++running);
-      await new Promise((r) => setTimeout(r, 30));
-      running--;
-      await d.ack();
-      done++;
-    });
-    await Promise.all(Array.from({ length: 12 }, (_, i) => q.dispatch(pool, task(pool, `t${i}`))));
-    await waitFor(() => done === 12, { what: '12 tasks' });
-    await c.drain();
-    assert.equal(maxRunning, 3);
-  });
-
   it('redelivers an unacked message after ackWait with deliveryCount 2', async () => {
     const q = queue(400);
     const pool = newPool();
@@ -110,31 +106,6 @@ describe('JetStream task queue', () => {
     assert.deepEqual(counts, [1, 2]);
   });
 
-  it('working() holds off redelivery; nak(delay) redelivers; term() drops', async () => {
-    const q = queue(300);
-    const pool = newPool();
-    const log: string[] = [];
-    const c = q.consume(pool, 2, async (d) => {
-      log.push(`${d.task.taskId}#${d.deliveryCount}`);
-      if (d.task.taskId === 'slow') {
-        for (let i = 0; i < 6; i++) {
-          await new Promise((r) => setTimeout(r, 100));
-          d.working();
-        }
-        await d.ack();
-      } else if (d.task.taskId === 'nak' && d.deliveryCount === 1) d.nak(50);
-      else if (d.task.taskId === 'term') d.term();
-      else await d.ack();
-    });
-    await q.dispatch(pool, task(pool, 'slow'));
-    await q.dispatch(pool, task(pool, 'nak'));
-    await q.dispatch(pool, task(pool, 'term'));
-    await waitFor(async () => log.includes('nak#2') && log.includes('term#1') && (await stored(pool)) === 0, { what: 'all settled' });
-    await c.drain();
-    assert.deepEqual(log.filter((l) => l.startsWith('slow')), ['slow#1'], 'no redelivery while working');
-    assert.deepEqual(log.filter((l) => l.startsWith('term')), ['term#1']);
-  });
-
   it('after maxDeliver deliveries the message is deleted from the work queue', async () => {
     const q = queue(200, 2);
     const pool = newPool();
@@ -144,47 +115,6 @@ describe('JetStream task queue', () => {
     await waitFor(async () => counts.length === 2 && (await stored(pool)) === 0, { what: 'deletion after 2 deliveries' });
     await c.drain();
     assert.deepEqual(counts, [1, 2]);
-  });
-
-  it('a throwing handler naks: the message comes back at once', async () => {
-    const q = queue();
-    const pool = newPool();
-    const counts: number[] = [];
-    const c = q.consume(pool, 1, async (d) => {
-      counts.push(d.deliveryCount);
-      if (d.deliveryCount === 1) throw new Error('boom');
-      await d.ack();
-    });
-    await q.dispatch(pool, task(pool, 't1'));
-    await waitFor(() => counts.length === 2, { what: 'the redelivery', timeoutMs: 3_000 });
-    await c.drain();
-  });
-
-  it('drain() waits for running handlers and stops pulling', async () => {
-    const q = queue();
-    const pool = newPool();
-    let finished = 0;
-    let started = 0;
-    const c = q.consume(pool, 2, async (d) => {
-      started++;
-      await new Promise((r) => setTimeout(r, 100));
-      await d.ack();
-      finished++;
-    });
-    await q.dispatch(pool, task(pool, 'a'));
-    await waitFor(() => started === 1, { what: 'a running handler' });
-    await c.drain();
-    assert.equal(finished, 1);
-    await q.dispatch(pool, task(pool, 'b'));
-    // another consumer of the pool gets b, proving the drained one no longer pulls
-    let got = '';
-    const c2 = q.consume(pool, 1, async (d) => {
-      got = d.task.taskId;
-      await d.ack();
-    });
-    await waitFor(() => got === 'b', { what: 'b on the second consumer' });
-    await c2.drain();
-    assert.equal(started, 1);
   });
 
   it('keeps consuming across nats-server restarts and crashes', async () => {
@@ -242,9 +172,5 @@ describe('JetStream task queue', () => {
     } finally {
       await nc2.close();
     }
-  });
-
-  it('dispatch to an invalid pool name is rejected before anything is sent', async () => {
-    await assert.rejects(queue().dispatch('a.b', task('p0', 'x')), (e) => isAppError(e, 'INVALID_ID'));
   });
 });
