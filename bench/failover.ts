@@ -20,6 +20,7 @@ import type { JobView } from '../engine/serviceTypes.ts';
 import { API, eventsByJob, getJob, request, seededRandom, type StoredEvent } from '../test/fault/faultKit.ts';
 import { startTestNats, type TestNats } from '../test/helpers/natsServer.ts';
 import { createProcessHarness, type ProcessHarness, type ServiceProcess } from '../test/helpers/processes.ts';
+import { sleep, waitFor, WaitTimeoutError } from '../test/helpers/wait.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -37,19 +38,16 @@ const TASK_MS = 4000;
 const OUTAGE_MS = 2000;
 
 const rnd = seededRandom(SEED);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
 const stats = (xs: number[]) => (xs.length ? `p50 ${pct(xs, 50).toFixed(0)} ms, p99 ${pct(xs, 99).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length})` : 'no samples');
 const flags = { 'heartbeat-ms': HEARTBEAT_MS, 'failure-detection-timeout-ms': DETECTION_MS, 'task-ack-wait-ms': ACK_WAIT_MS, 'log-level': 'info' };
 
-/** Polls `check` every 20 ms until it returns a value; undefined after `ms`. */
-async function until<T>(ms: number, check: () => T | undefined | Promise<T | undefined>): Promise<T | undefined> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined || Date.now() > deadline) return v;
-    await sleep(20);
-  }
+/** Polls `check` every 20 ms until it returns a value; undefined after `ms` (a bench counts a miss, it does not fail). */
+function until<T>(ms: number, check: () => T | undefined | Promise<T | undefined>): Promise<T | undefined> {
+  return waitFor(check, { timeoutMs: ms, intervalMs: 20 }).catch((err: unknown) => {
+    if (err instanceof WaitTimeoutError) return undefined;
+    throw err;
+  });
 }
 
 /** A cluster: its own nats-server, processes, and a live copy of the JOBS stream's events per job. */

@@ -8,15 +8,14 @@ import assert from 'node:assert/strict';
 import { audit } from '../helpers/auditor.ts';
 import { startTestNats } from '../helpers/natsServer.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS, type ServiceProcess } from '../helpers/processes.ts';
-import { waitFor } from '../helpers/service.ts';
 import { API, eventsByJob, getJob, readJobsStream, request, runSeed, seededRandom, taskCountProblems, taskRuns } from './faultKit.ts';
 import type { JobView } from '../../engine/serviceTypes.ts';
+import { waitFor, sleep } from '../helpers/wait.ts';
 
 const KILLS = 3;
 const MAX_ROUNDS = 8;
 /** 40 tasks of 250 ms through a window of 2 per worker: a job runs for ~2.5 s on one owner. */
 const JOB = { type: 'sleep', spec: { ms: 250, tasks: 40 } };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('kill -9 of the owning coordinator', () => {
   it(`peers requeue and finish every job (${KILLS} kills at random instants)`, async (t) => {
@@ -47,33 +46,33 @@ describe('kill -9 of the owning coordinator', () => {
       const liveCoordinator = (id: string | null) => procs.all().find((p) => p.running() && p.coordinatorId !== undefined && p.coordinatorId === id);
       for (let round = 0; round < MAX_ROUNDS && midJob.length < KILLS; round++) {
         // a job running under a live coordinator; keep one in the system
-        const target = await waitFor('a job running under a live coordinator', async () => {
+        const target = await waitFor(async () => {
           const views = (await Promise.all(accepted.map((id) => getJob(base, id)))).filter((v): v is JobView => v !== undefined);
           if (views.length === accepted.length && views.every((v) => v.state === 'SUCCEEDED')) await submit();
           const v = views.find((j) => j.state === 'RUNNING' && liveCoordinator(j.coordinatorId));
           return v ? { job: v, owner: liveCoordinator(v.coordinatorId)! } : undefined;
-        }, 20_000);
+        }, { what: 'a job running under a live coordinator', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
         await sleep(rnd.int(0, 1200)); // the fault instant
         const owner: ServiceProcess = target.owner;
         await owner.kill9();
         killed.push(owner.coordinatorId!);
         const replacement = procs.start({ name: `coord-${++spawned}`, roles: ['coordinator'] });
         // reclaimed by a peer (epoch raised, owner changed), or it had finished before the kill
-        const after = await waitFor(`job ${target.job.id} reclaimed from ${owner.coordinatorId}`, async () => {
+        const after = await waitFor(async () => {
           const v = await getJob(base, target.job.id);
           if (!v) return undefined;
           if (v.reclaims > target.job.reclaims && v.coordinatorId !== owner.coordinatorId && v.state !== 'WAITING') return v;
           return v.state === 'SUCCEEDED' && v.reclaims === target.job.reclaims ? v : undefined;
-        }, 15_000);
+        }, { what: `job ${target.job.id} reclaimed from ${owner.coordinatorId}`, timeoutMs: 15_000, intervalMs: 50, retryErrors: true });
         if (after.reclaims > target.job.reclaims) midJob.push(owner.coordinatorId!);
         await replacement;
       }
       assert.ok(midJob.length >= KILLS, `only ${midJob.length} kills hit a running job in ${MAX_ROUNDS} rounds`);
 
-      const done = await waitFor('every job finished', async () => {
+      const done = await waitFor(async () => {
         const views = await Promise.all(accepted.map((id) => getJob(base, id)));
         return views.every((v) => v !== undefined && v.state === 'SUCCEEDED') ? (views as JobView[]) : undefined;
-      }, 60_000);
+      }, { what: 'every job finished', timeoutMs: 60_000, intervalMs: 50, retryErrors: true });
 
       const records = await readJobsStream(nats.url);
       const report = audit(records, { accepted, requireTerminal: true });

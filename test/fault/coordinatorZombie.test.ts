@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { audit } from '../helpers/auditor.ts';
 import { startTestNats } from '../helpers/natsServer.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS, type ServiceProcess } from '../helpers/processes.ts';
-import { waitFor } from '../helpers/service.ts';
 import { API, eventsByJob, getJob, readJobsStream, request, taskCountProblems } from './faultKit.ts';
 import type { JobView } from '../../engine/serviceTypes.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** ~5 s of work per job through one coordinator's window (2 per worker, 2 workers). */
 // long enough (~12 s at full speed) that it is still running when the last coordinator has started
@@ -33,10 +33,10 @@ describe('a paused coordinator (zombie)', () => {
       const submitOwnedBy = async (p: ServiceProcess): Promise<JobView> => {
         const r = await request<JobView>(base, 'POST', `${API}/jobs`, JOB);
         assert.equal(r.status, 201);
-        return waitFor(`job claimed by ${p.name}`, async () => {
+        return waitFor(async () => {
           const v = await getJob(base, r.body!.id);
           return v?.state === 'RUNNING' && v.coordinatorId === p.coordinatorId ? v : undefined;
-        }, 10_000);
+        }, { what: `job claimed by ${p.name}`, intervalMs: 50, retryErrors: true });
       };
       // debug level: the zombie's "released job" / "lost a CAS race" lines are what we grep for
       zombie = await procs.start({ name: 'coord-zombie', roles: ['coordinator'], flags: { 'log-level': 'debug' } });
@@ -45,32 +45,32 @@ describe('a paused coordinator (zombie)', () => {
       const peer = await procs.start({ name: 'coord-peer', roles: ['coordinator'], flags: { 'log-level': 'debug' } });
       const bystander = await submitOwnedBy(peer);
       const spare = await procs.start({ name: 'coord-spare', roles: ['coordinator'], flags: { 'log-level': 'debug' } });
-      await waitFor('tasks of the victim done under its owner', async () => ((await getJob(base, victim.id))?.progress.tasksSucceeded ?? 0) >= 4 || undefined, 10_000);
+      await waitFor(async () => ((await getJob(base, victim.id))?.progress.tasksSucceeded ?? 0) >= 4 || undefined, { what: 'tasks of the victim done under its owner', intervalMs: 50, retryErrors: true });
 
       zombie.sigstop();
       const stoppedAt = Date.now();
       // stays stopped until a peer has requeued the job, claimed it and made progress with it
       let seen: JobView | undefined;
-      const taken = await waitFor('the victim taken over by a peer', async () => {
+      const taken = await waitFor(async () => {
         const v = (seen = await getJob(base, victim.id));
         return v && v.state === 'RUNNING' && v.coordinatorId !== zombie!.coordinatorId && v.epoch >= victim.epoch + 2 ? v : undefined;
-      }, 15_000).catch((err: unknown) => {
+      }, { what: 'the victim taken over by a peer', timeoutMs: 15_000, intervalMs: 50, retryErrors: true }).catch((err: unknown) => {
         // what the take-over got to: requeued (WAITING, epoch + 1) or not at all
         const last = seen && { state: seen.state, epoch: seen.epoch, coordinatorId: seen.coordinatorId, reclaims: seen.reclaims };
         throw new Error(`${err instanceof Error ? err.message : String(err)}; last seen ${JSON.stringify(last)} (claimed at epoch ${victim.epoch})`);
       });
-      await waitFor('progress under the new owner', async () => ((await getJob(base, victim.id))?.progress.tasksSucceeded ?? 0) > taken.progress.tasksSucceeded + 2 || undefined, 10_000);
+      await waitFor(async () => ((await getJob(base, victim.id))?.progress.tasksSucceeded ?? 0) > taken.progress.tasksSucceeded + 2 || undefined, { what: 'progress under the new owner', intervalMs: 50, retryErrors: true });
       const stoppedMs = Date.now() - stoppedAt;
       zombie.sigcont();
 
-      await waitFor('both jobs finished', async () => {
+      await waitFor(async () => {
         const vs = await Promise.all([victim.id, bystander.id].map((id) => getJob(base, id)));
         return vs.every((v) => v?.state === 'SUCCEEDED') || undefined;
-      }, 60_000);
+      }, { what: 'both jobs finished', timeoutMs: 60_000, intervalMs: 50, retryErrors: true });
       // the zombie lives on as an ordinary coordinator
       assert.ok(zombie.running(), 'the zombie crashed after SIGCONT');
-      await waitFor('the zombie drops the job it lost', async () =>
-        (await zombie!.logLines()).some((l) => l.msg === 'released job' && l['jobId'] === victim.id) || undefined, 10_000);
+      const released = async () => (await zombie!.logLines()).some((l) => l.msg === 'released job' && l['jobId'] === victim.id);
+      await waitFor(released, { what: 'the zombie drops the job it lost', intervalMs: 50, retryErrors: true });
 
       const records = await readJobsStream(nats.url);
       const report = audit(records, { accepted: [victim.id, bystander.id], requireTerminal: true });

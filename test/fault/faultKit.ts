@@ -11,11 +11,10 @@ import type { JobView } from '../../engine/serviceTypes.ts';
 import { parseSubject } from '../../engine/subjects.ts';
 import { withTimeout } from '../helpers/processes.ts';
 import { withAuth } from '../helpers/auth.ts';
+import { sleep } from '../helpers/wait.ts';
 
 /** The native API prefix. */
 export const API = '/native/v1';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every record of the JOBS stream as it is now (for the auditor). */
 export async function readJobsStream(natsUrl: string, timeoutMs = 30_000): Promise<LogRecord[]> {

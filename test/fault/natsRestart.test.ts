@@ -18,8 +18,8 @@ import { connectNats } from '../../engine/nats/connection.ts';
 import { audit } from '../helpers/auditor.ts';
 import { startTestNats } from '../helpers/natsServer.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';
-import { waitFor } from '../helpers/service.ts';
 import { getJob, readJobsStream, request, runSeed, seededRandom, submitWithRetry, type SubmitOutcome } from './faultKit.ts';
+import { waitFor, sleep } from '../helpers/wait.ts';
 
 const SUBMISSIONS = 200;
 const CLIENTS = 4;
@@ -31,7 +31,6 @@ const DOWN_MS = 1000;
  * rest is how fast the processes' consumers resume (research/reliability.md §4: writes ≤ 10 s p99).
  */
 const RECOVERY_BOUND_MS = 20_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function natsOutageUnderLoad(t: TestContext, mode: 'stop' | 'kill9'): Promise<void> {
   const seed = runSeed();
@@ -69,7 +68,7 @@ async function natsOutageUnderLoad(t: TestContext, mode: 'stop' | 'kill9'): Prom
       }
     };
     const fault = async () => {
-      await waitFor('a quarter of the load accepted', () => (outcomes.length >= SUBMISSIONS / 4 ? true : undefined), 30_000);
+      await waitFor(() => (outcomes.length >= SUBMISSIONS / 4 ? true : undefined), { what: 'a quarter of the load accepted', timeoutMs: 30_000, intervalMs: 50, retryErrors: true });
       await sleep(rnd.int(0, 300)); // the fault instant
       if (mode === 'kill9') await nats.kill9();
       else await nats.stop();
@@ -96,16 +95,16 @@ async function natsOutageUnderLoad(t: TestContext, mode: 'stop' | 'kill9'): Prom
     const retried = outcomes.filter((o) => o.statuses.length > 1);
     assert.ok(retried.length > 0, 'no submission met the outage');
 
-    await waitFor('every accepted job finished', async () => {
+    await waitFor(async () => {
       const views = await Promise.all(ids.map((id) => getJob(base, id)));
       return views.every((v) => v?.state === 'SUCCEEDED') ? true : undefined;
-    }, 60_000, 250);
+    }, { what: 'every accepted job finished', timeoutMs: 60_000, intervalMs: 250, retryErrors: true });
     phase('all finished');
     const recoveryMs = Date.now() - backAt;
     // no process was restarted, and each is ready again
     assert.deepEqual(procs.all().filter((p) => !p.running()).map((p) => p.name), [], 'a process exited');
     assert.deepEqual(procs.all().map((p) => p.pid), pids);
-    await waitFor('api ready', async () => ((await request(base, 'GET', '/readyz')).status === 200 ? true : undefined), 10_000);
+    await waitFor(async () => ((await request(base, 'GET', '/readyz')).status === 200 ? true : undefined), { what: 'api ready', intervalMs: 50, retryErrors: true });
 
     const records = await readJobsStream(nats.url);
     const report = audit(records, { accepted: ids, requireTerminal: true });

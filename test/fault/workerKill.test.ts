@@ -11,16 +11,15 @@ import { connectNats } from '../../engine/nats/connection.ts';
 import { audit } from '../helpers/auditor.ts';
 import { startTestNats } from '../helpers/natsServer.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';
-import { waitFor } from '../helpers/service.ts';
 import { API, eventsByJob, getJob, readJobsStream, request, runSeed, seededRandom, taskCountProblems } from './faultKit.ts';
 import type { JobView } from '../../engine/serviceTypes.ts';
+import { waitFor, sleep } from '../helpers/wait.ts';
 
 const ACK_WAIT_MS = Number(FAULT_TEST_FLAGS['task-ack-wait-ms']);
 /** While a task runs the worker calls working() at least this often (sleep tasks: every second). */
 const KEEPALIVE_MS = 1000;
 /** Long enough that the kill lands mid-task even when a loaded machine is slow to show both workers busy. */
 const TASK_MS = 5000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('kill -9 of a worker mid-task', () => {
   it('redelivers the task after the ack wait to another worker; it counts once', async (t) => {
@@ -45,11 +44,11 @@ describe('kill -9 of a worker mid-task', () => {
       assert.equal(r.status, 201);
       const jobId = r.body!.id;
       // two workers report a running task in their heartbeat
-      const busy = await waitFor('two workers running a task', () => {
+      const busy = await waitFor(() => {
         const ids = new Set(liveness.entries().filter((e) => e.kind === 'worker' && e.info['running'] === 1).map((e) => e.id));
         const b = workers.filter((w) => ids.has(w.workerId!));
         return b.length === 2 ? b : undefined;
-      }, 10_000);
+      }, { what: 'two workers running a task', intervalMs: 50, retryErrors: true });
       const victim = busy[rnd.int(0, 1)]!;
       // the fault instant: up to 1 s later, but always at least 1.5 s before the task could end
       const latest = TASK_MS - 1500 - (Date.now() - submittedAt);
@@ -58,10 +57,10 @@ describe('kill -9 of a worker mid-task', () => {
       const killedAt = Date.now();
       await victim.kill9();
 
-      const done = await waitFor('job finished', async () => {
+      const done = await waitFor(async () => {
         const v = await getJob(base, jobId);
         return v?.state === 'SUCCEEDED' ? v : undefined;
-      }, 20_000);
+      }, { what: 'job finished', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
       assert.equal(done.progress.tasksSucceeded, 2);
 
       const records = await readJobsStream(nats.url);

@@ -15,6 +15,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../../engine/nats/embeddedServer.ts';
 import { connectNats } from '../../engine/nats/connection.ts';
+import { waitFor, type WaitOptions } from './wait.ts';
 
 /** Three clustered servers and what a test needs to reach them. */
 export interface TestCluster {
@@ -46,8 +47,9 @@ const LEADER_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 2_000;
 const POLL_MS = 100;
 const PROBE_STREAM = 'CLUSTER_READY_PROBE';
+/** Retries (a member may refuse while it starts) with a backoff of 100, 200, … up to 500 ms. */
+const RETRY: WaitOptions = { intervalMs: (i) => Math.min(POLL_MS * (i + 1), 500), retryErrors: true };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Holds n listeners open at once so the OS cannot hand out the same port twice. */
@@ -69,23 +71,6 @@ async function reservePorts(n: number): Promise<number[]> {
   } finally {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   }
-}
-
-/** Retries `attempt` until it resolves or `timeoutMs` passes; the error names the last failure. */
-async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no attempt finished';
-  for (let i = 0; Date.now() < deadline; i++) {
-    try {
-      const v = await attempt();
-      if (v !== undefined) return v;
-      last = 'condition not met';
-    } catch (e) {
-      last = message(e);
-    }
-    await sleep(Math.min(POLL_MS * (i + 1), 500));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms (last: ${last})`);
 }
 
 /** One member's view of the JetStream meta group, from its monitor's /jsz (2.10 omits `replicas` on non-leaders). */
@@ -127,7 +112,7 @@ async function waitMetaReady(running: readonly EmbeddedNats[], monitorOf: (s: Em
     return true;
   };
   try {
-    await until('a JetStream meta leader that every member follows', META_READY_TIMEOUT_MS, async () => ((await ready()) ? true : undefined));
+    await waitFor(async () => ((await ready()) ? true : undefined), { what: 'a JetStream meta leader that every member follows', timeoutMs: META_READY_TIMEOUT_MS, ...RETRY });
   } catch (err) {
     throw new Error(`${message(err)}; members see: ${JSON.stringify(Object.fromEntries(views))}`);
   }
@@ -143,20 +128,19 @@ async function waitJetStream(servers: readonly EmbeddedNats[], monitorOf: (s: Em
   for (const srv of running) {
     // a direct, non-reconnecting connection: we want this member's answer, not a neighbour's
     const name = srv.serverName ?? srv.url;
-    const nc = await until(`connecting to ${name}`, READY_TIMEOUT_MS, () =>
-      connect({ servers: srv.url, reconnect: false, timeout: REQUEST_TIMEOUT_MS, name: 'cluster-ready' }),
-    );
+    const connectOnce = () => connect({ servers: srv.url, reconnect: false, timeout: REQUEST_TIMEOUT_MS, name: 'cluster-ready' });
+    const nc = await waitFor(connectOnce, { what: `connecting to ${name}`, timeoutMs: READY_TIMEOUT_MS, ...RETRY });
     try {
       const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: REQUEST_TIMEOUT_MS });
-      await until(`JetStream API on ${name}`, READY_TIMEOUT_MS, async () => (await jsm.getAccountInfo()) ?? undefined);
+      await waitFor(async () => (await jsm.getAccountInfo()) ?? undefined, { what: `JetStream API on ${name}`, timeoutMs: READY_TIMEOUT_MS, ...RETRY });
       if (srv === running[0]) {
         await waitMetaReady(running, monitorOf);
         // as many replicas as members run: a stream placed on every live peer
-        await until(`creating an R${running.length} probe stream`, READY_TIMEOUT_MS, async () => {
+        await waitFor(async () => {
           await jsm.streams.add({ name: PROBE_STREAM, subjects: ['jetjobs.ready.probe'], num_replicas: running.length, storage: StorageType.Memory });
           await jsm.streams.delete(PROBE_STREAM);
           return true;
-        });
+        }, { what: `creating an R${running.length} probe stream`, timeoutMs: READY_TIMEOUT_MS, ...RETRY });
       }
     } finally {
       await nc.close();
@@ -253,12 +237,12 @@ async function startTestClusterOnce(opts: TestClusterOptions): Promise<TestClust
 
   async function streamLeader(stream: string): Promise<number> {
     const m = await jsm();
-    return until(`a running leader of stream ${stream}`, LEADER_TIMEOUT_MS, async () => {
+    return waitFor(async () => {
       const leader = (await m.streams.info(stream)).cluster?.leader;
       const i = servers.findIndex((s) => s.serverName === leader);
       // a killed leader cannot answer, but stale info may still name it: only a live one counts
       return i >= 0 && servers[i]?.pid !== 0 ? i : undefined;
-    });
+    }, { what: `a running leader of stream ${stream}`, timeoutMs: LEADER_TIMEOUT_MS, ...RETRY });
   }
 
   return {

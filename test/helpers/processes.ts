@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Role } from '../../engine/config.ts';
+import { sleep } from './wait.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -141,8 +142,6 @@ export function parseLog(text: string): LogLine[] {
   }
   return out;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Creates a harness whose processes talk to `natsUrl`. */
 export async function createProcessHarness(opts: ProcessHarnessOptions): Promise<ProcessHarness> {

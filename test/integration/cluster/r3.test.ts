@@ -17,6 +17,7 @@ import { createJetStreamEventLog } from '../../../engine/eventlog/jetStreamEvent
 import type { EventLog, LogRecord } from '../../../engine/eventlog/eventLog.ts';
 import { startTestCluster, type TestCluster } from '../../helpers/natsCluster.ts';
 import { NO_OLDER_SERVER, OLDER_NATS_SERVER_BIN } from '../../helpers/natsServer.ts';
+import { waitFor, sleep } from '../../helpers/wait.ts';
 
 const RACERS = 8;
 const ROUNDS = 25;
@@ -50,8 +51,6 @@ interface Ack {
   atMs: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function env(jobId: string, data: Record<string, number>): Envelope {
   return { type: 'Probe', data, meta: { jobId, epoch: 0, actor: 'test', at: new Date().toISOString(), v: 1 } };
 }
@@ -62,16 +61,6 @@ function field(r: LogRecord, key: string): number {
   const v = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[key] : undefined;
   assert.equal(typeof v, 'number', `record ${r.seq} has no numeric ${key}`);
   return v as number;
-}
-
-/** Polls `cond` until true; bounded in count and time. */
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
-    if (await cond()) return;
-    await sleep(20);
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
 
 /**
@@ -94,11 +83,11 @@ async function retryUnavailable<T>(op: () => Promise<T>, onRetry: (e: unknown) =
 /** Stream info once the stream has a leader and `replicas` followers, all current. */
 async function waitHealthy(jsm: JetStreamManager, stream: string, replicas: number): Promise<StreamInfo> {
   let info: StreamInfo | undefined;
-  await waitFor(`${stream}: a leader and ${replicas} current replicas`, async () => {
+  await waitFor(async () => {
     info = await jsm.streams.info(stream).catch(() => undefined);
     const c = info?.cluster;
     return !!c?.leader && c.replicas?.length === replicas && c.replicas.every((r) => r.current && (r.lag ?? 0) === 0);
-  });
+  }, { what: `${stream}: a leader and ${replicas} current replicas`, timeoutMs: WAIT_MS, intervalMs: 20 });
   return info!;
 }
 
@@ -250,13 +239,13 @@ describe('R3 streams on a 3-node cluster', () => {
     let killed = -1;
     let deadAt = Infinity;
     try {
-      await waitFor('writer warm-up', writerCond(() => acks.length >= KILL_AFTER_ACKS));
+      await waitFor(writerCond(() => acks.length >= KILL_AFTER_ACKS), { what: 'writer warm-up', timeoutMs: WAIT_MS, intervalMs: 20 });
       killed = await c.streamLeader('JOBS');
       const killAt = performance.now();
       await c.servers[killed]!.kill9();
       // acks that arrive before the process is gone were the old leader's: count from its exit
       deadAt = performance.now();
-      await waitFor('first append acked after the kill', writerCond(() => acks.some((a) => a.atMs > deadAt)));
+      await waitFor(writerCond(() => acks.some((a) => a.atMs > deadAt)), { what: 'first append acked after the kill', timeoutMs: WAIT_MS, intervalMs: 20 });
       const stallMs = Math.round(acks.find((a) => a.atMs > deadAt)!.atMs - killAt);
       const newLeader = await c.streamLeader('JOBS');
       assert.notEqual(newLeader, killed, 'a new leader took over');
@@ -269,9 +258,9 @@ describe('R3 streams on a 3-node cluster', () => {
 
       const restartAt = performance.now();
       await c.servers[killed]!.restart();
-      await waitFor('appends after the restart (or the writer is done)', writerCond(() => writerDone || acks.some((a) => a.atMs > restartAt)));
+      await waitFor(writerCond(() => writerDone || acks.some((a) => a.atMs > restartAt)), { what: 'appends after the restart (or the writer is done)', timeoutMs: WAIT_MS, intervalMs: 20 });
       t.diagnostic(`n${killed} restarted ${Math.round(restartAt - killAt)} ms after the kill`);
-      await waitFor('the writer to finish', writerCond(() => writerDone), WRITER_MAX_MS + RETRY_DEADLINE_MS);
+      await waitFor(writerCond(() => writerDone), { what: 'the writer to finish', timeoutMs: WRITER_MAX_MS + RETRY_DEADLINE_MS, intervalMs: 20 });
       ok = true;
     } finally {
       stopWriter = !ok; // a failed assertion must not leave the writer running

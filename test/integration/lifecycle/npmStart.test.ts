@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_ADMIN_TOKEN, withAuth } from '../../helpers/auth.ts';
 import { freePort, parseLog, withTimeout, type LogLine } from '../../helpers/processes.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -106,15 +107,6 @@ interface Started {
   running(): boolean;
 }
 
-/** Polls `check` until it returns true; rejects naming `what` after `timeoutMs`. */
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await Promise.resolve().then(check).catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** `npm start` in its own process group on a temp state dir, a free API port and a free NATS port. */
 async function npmStart(stateDir: string): Promise<Started> {
   const port = await freePort();
@@ -183,13 +175,13 @@ async function signalledRun(signal: NodeJS.Signals, to: 'npm pid' | 'process gro
     s = await npmStart(stateDir);
     const started = s;
     const describeLog = async () => `\n--- ${started.logPath}\n${(await logOf(started)).split('\n').slice(-25).join('\n')}`;
-    await waitFor('the service to be ready', async () => (await logOf(started)).includes(' started (roles: ') && (await readyz(started.baseUrl)), READY_TIMEOUT_MS).catch(async (err: unknown) => {
+    await waitFor(async () => (await logOf(started)).includes(' started (roles: ') && (await readyz(started.baseUrl)), { what: 'the service to be ready', timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, retryErrors: true }).catch(async (err: unknown) => {
       throw new Error(`${String(err)}${await describeLog()}`);
     });
     await checkBanner(await logOf(started), started.baseUrl, stateDir);
     // A job in flight: its coordinator must hand it off and its worker drain before NATS stops.
     const job = await api<{ id: string }>(started.baseUrl, 'POST', '/jobs', { type: 'sleep', spec: { ms: 60_000, tasks: 2 } });
-    await waitFor('the job to run', async () => (await api<{ state: string }>(started.baseUrl, 'GET', `/jobs/${job.id}`)).state === 'RUNNING', 20_000);
+    await waitFor(async () => (await api<{ state: string }>(started.baseUrl, 'GET', `/jobs/${job.id}`)).state === 'RUNNING', { what: 'the job to run', timeoutMs: 20_000, intervalMs: 100, retryErrors: true });
 
     seen = descendants(started.npmPid);
     for (const p of seen) leftovers.add(p);
@@ -208,7 +200,7 @@ async function signalledRun(signal: NodeJS.Signals, to: 'npm pid' | 'process gro
     });
     // what we saw before the signal, and anything started since (a restarted server) or reparented
     const left = () => [...seen.filter(alive), ...processesNaming(stateDir).filter((p) => !seen.some((q) => q.pid === p.pid))];
-    await waitFor('every process of the service to end', () => left().length === 0, EXIT_TIMEOUT_MS).catch(async () => {
+    await waitFor(() => left().length === 0, { what: 'every process of the service to end', timeoutMs: EXIT_TIMEOUT_MS, intervalMs: 100, retryErrors: true }).catch(async () => {
       throw new Error(`still running after ${signal} to the ${to}: ${JSON.stringify(left())}${await describeLog()}`);
     });
 
