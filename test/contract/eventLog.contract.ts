@@ -302,7 +302,7 @@ export function eventLogContract(name: string, makeLog: () => Promise<LogFixture
       assert.equal(await log.lastSeq(), last.seq);
       await log.purge(ev1); // idempotent
       await log.purge(evSubject(newId())); // nothing there: a no-op
-      // PITFALLS.md: a purged subject's last sequence is 0 again, hence purge only terminal jobs
+      // NATS: a purged subject's last sequence is 0 again, hence purge only terminal jobs
       const again = await log.append(ev1, [ev('A', 3)], { expectedLastSubjectSeq: 0 });
       assert.ok(again.seq > last.seq);
     }));

@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { audit } from '../helpers/auditor.ts';
 import { startTestCluster } from '../helpers/natsCluster.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';
-import { waitFor } from '../helpers/service.ts';
 import { API, getJob, readJobsStream, request, runSeed, seededRandom, submitWithRetry } from './faultKit.ts';
 import type { JobView } from '../../engine/serviceTypes.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const JOB = { type: 'sleep', spec: { ms: 200, tasks: 20 } };
 
@@ -38,14 +38,14 @@ describe('faults on a 3-node cluster with R3 streams', () => {
         accepted.push(r.body!.id);
       }
       const liveOwner = (id: string | null) => procs.all().find((p) => p.running() && p.coordinatorId !== undefined && p.coordinatorId === id);
-      const target = await waitFor('a running job', async () => {
+      const target = await waitFor(async () => {
         for (const id of accepted) {
           const v = await getJob(base, id);
           const owner = v?.state === 'RUNNING' ? liveOwner(v.coordinatorId) : undefined;
           if (v && owner) return { job: v, owner };
         }
         return undefined;
-      }, 20_000);
+      }, { what: 'a running job', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
       await new Promise((r) => setTimeout(r, rnd.int(0, 800))); // the fault instant
       await target.owner.kill9();
       // a worker dies mid-task too: its task is redelivered after the ack wait
@@ -71,10 +71,10 @@ describe('faults on a 3-node cluster with R3 streams', () => {
       assert.equal(new Set(submitted.map((o) => o.id)).size, submitted.length, 'one job per idempotency key');
       accepted.push(...submitted.map((o) => o.id!));
 
-      const done = await waitFor('every job finished', async () => {
+      const done = await waitFor(async () => {
         const views = await Promise.all(accepted.map((id) => getJob(base, id)));
         return views.every((v) => v?.state === 'SUCCEEDED') ? (views as JobView[]) : undefined;
-      }, 90_000);
+      }, { what: 'every job finished', timeoutMs: 90_000, intervalMs: 50, retryErrors: true });
       assert.equal(done.length, accepted.length);
       const records = await readJobsStream(cluster.urls);
       const report = audit(records, { accepted, requireTerminal: true });

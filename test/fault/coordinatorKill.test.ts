@@ -1,5 +1,5 @@
 /**
- * S1 (research/reliability.md §2.3): kill -9 the coordinator that owns a running job, at seeded
+ * S1 (docs/operations.md, Failure model): kill -9 the coordinator that owns a running job, at seeded
  * random instants, several times. Peers must requeue and finish every job; the auditor must find
  * nothing; every task of every job must be counted once.
  */

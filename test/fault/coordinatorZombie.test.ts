@@ -1,5 +1,5 @@
 /**
- * S5 (research/reliability.md §2.3): SIGSTOP the owning coordinator past the detection timeout,
+ * S5 (docs/operations.md, Failure model): SIGSTOP the owning coordinator past the detection timeout,
  * let a peer requeue and take the job, then SIGCONT the old owner (a zombie with a stale view).
  * The zombie's late writes must be fenced off by CAS: no event of its actor on the job after the
  * JobRequeued that deposed it; it must notice and drop the job; every job still finishes once.

@@ -15,14 +15,13 @@ import type { DeliveryEntry, JobView } from '../../engine/serviceTypes.ts';
 import { audit } from '../helpers/auditor.ts';
 import { startTestNats } from '../helpers/natsServer.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';
-import { waitFor } from '../helpers/service.ts';
 import { openSse, type HistoryEvent, type LiveData, type SseStream } from '../integration/journey/journeyKit.ts';
 import { API, eventsByJob, getJob, readJobsStream, request, runSeed, seededRandom, submitWithRetry } from './faultKit.ts';
 import { duplicates, header, historyKeys, liveKeys, startFlakyReceiver } from './liveKit.ts';
 import { HOOK_ACK_WAIT_MS as ENGINE_HOOK_ACK_WAIT_MS } from '../../engine/hooks/deliverer.ts';
+import { waitFor, sleep } from '../helpers/wait.ts';
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'STOPPED']);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Webhook retries every 200 ms; a POST that hangs gives up after 1 s. The receivers listen on
  * 127.0.0.1, which webhooks may reach only when private targets are allowed.
@@ -40,10 +39,10 @@ const TERMINAL_EVENTS = new Set(['JobSucceeded', 'JobFailed', 'JobStopped']);
 
 /** GET /jobs/:id of every id through `base`, once all are terminal. */
 function allTerminal(base: string, ids: readonly string[], timeoutMs: number): Promise<JobView[]> {
-  return waitFor(`all ${ids.length} jobs terminal`, async () => {
+  return waitFor(async () => {
     const views = await Promise.all(ids.map((id) => getJob(base, id)));
     return views.every((v) => v !== undefined && TERMINAL.has(v.state)) ? (views as JobView[]) : undefined;
-  }, timeoutMs, 100);
+  }, { what: `all ${ids.length} jobs terminal`, timeoutMs, intervalMs: 100, retryErrors: true });
 }
 
 describe('webhooks and live events under process kills', () => {
@@ -104,18 +103,18 @@ describe('webhooks and live events under process kills', () => {
       const terminalMs = Date.now() - submitStart;
 
       // every job's callback answered 204 at least once
-      await waitFor('a 204 callback for every job', () => {
+      await waitFor(() => {
         const ok = new Set(receiver.hits.filter((h) => h.status === 204).map((h) => h.path));
         return accepted.every((id) => ok.has(pathOf.get(id)!)) ? true : undefined;
-      }, Math.max(5_000, killedAt + HOOK_ACK_WAIT_MS + 5_000 - Date.now()), 100);
+      }, { what: 'a 204 callback for every job', timeoutMs: Math.max(5_000, killedAt + HOOK_ACK_WAIT_MS + 5_000 - Date.now()), intervalMs: 100, retryErrors: true });
       const lastHookMs = Math.max(...receiver.hits.map((h) => h.atMs)) - killedAt;
 
       // the delivery log shows each job's WebhookDelivered (a POST answered 204 just before the kill
       // is recorded only when a peer repeats it, after the ack wait: at least once)
-      const logs = await waitFor('a WebhookDelivered in the delivery log of every job', async () => {
+      const logs = await waitFor(async () => {
         const all = await Promise.all(accepted.map((id) => request<{ deliveries: DeliveryEntry[] }>(base, 'GET', `${API}/jobs/${id}/deliveries`)));
         return all.every((r) => r.status === 200 && r.body!.deliveries.some((e) => e.type === 'WebhookDelivered')) ? new Map(accepted.map((id, i) => [id, all[i]!.body!.deliveries])) : undefined;
-      }, Math.max(5_000, killedAt + HOOK_ACK_WAIT_MS + 5_000 - Date.now()), 250);
+      }, { what: 'a WebhookDelivered in the delivery log of every job', timeoutMs: Math.max(5_000, killedAt + HOOK_ACK_WAIT_MS + 5_000 - Date.now()), intervalMs: 250, retryErrors: true });
 
       const problems: string[] = [];
       for (const v of views) {
@@ -223,7 +222,7 @@ describe('webhooks and live events under process kills', () => {
       await s1.until('a first job event', (d) => d.some((m) => m.kind === 'event'), 10_000);
       await sleep(killAfterMs); // the fault instant
       await api1!.kill9();
-      await waitFor('the stream on api-1 to end', () => (s1.ended() ? true : undefined), 10_000);
+      await waitFor(() => (s1.ended() ? true : undefined), { what: 'the stream on api-1 to end', intervalMs: 50, retryErrors: true });
       const lastId = s1.lastId();
       assert.ok(lastId !== undefined && /^\d+$/.test(lastId), `last id ${lastId}`);
       const seenBeforeKill = s1.data().filter((m) => m.kind === 'event').length;

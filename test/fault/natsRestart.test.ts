@@ -1,5 +1,5 @@
 /**
- * S3 (research/reliability.md §2.3): nats-server goes away under submit load, store kept, and
+ * S3 (docs/operations.md, Failure model): nats-server goes away under submit load, store kept, and
  * comes back: stopped (SIGTERM) or crashed (SIGKILL). Clients retry 503s and network errors with the
  * same Idempotency-Key. No accepted job may be lost or doubled, every job must finish, and the
  * service processes must recover without being restarted.
@@ -8,7 +8,7 @@
  * crash case runs with exactly that. A process crash loses nothing written before it: the server
  * write()s each message to its block file before acking, and the data sits in the OS page cache,
  * which survives the process. Only power loss or an OS crash needs fsync (sync_interval); that is not
- * reproducible here (research/reliability.md §2.3, last row).
+ * reproducible here (docs/operations.md, Durability).
  */
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +28,7 @@ const PACE_MS = 20;
 const DOWN_MS = 1000;
 /**
  * From nats-server healthy again until every accepted job is SUCCEEDED. The work left is ~2 s; the
- * rest is how fast the processes' consumers resume (research/reliability.md §4: writes ≤ 10 s p99).
+ * rest is how fast the processes' consumers resume (the aim: writes within 10 s p99 of the server's return).
  */
 const RECOVERY_BOUND_MS = 20_000;
 

@@ -1,5 +1,5 @@
 /**
- * S2 (research/reliability.md §2.3): kill -9 a worker in the middle of a long task. JetStream
+ * S2 (docs/operations.md, Failure model): kill -9 a worker in the middle of a long task. JetStream
  * redelivers the unacked task after the ack wait (the worker kept extending it while alive); another
  * worker runs it; the job succeeds with every task counted once.
  */

@@ -1,6 +1,6 @@
 /**
  * The auditor: replays every record of the JOBS stream and checks the invariants a user relies on
- * (research/reliability.md §2.1). Used after simulation runs, fault tests and property tests.
+ * (docs/operations.md, Failure model). Used after simulation runs, fault tests and property tests.
  *
  * Legal on top of the plain lifecycle (issue 5):
  * - a cooperative stop: StopRequested (graceMs > 0, deadline = meta.at + graceMs) on an owned job;

@@ -42,7 +42,7 @@ const CLUSTER_NAME = 'jetjobs-test';
 const READY_TIMEOUT_MS = 20_000;
 /** Members agreeing on a meta leader that hears them all: ~1 s idle, much more on a loaded machine. */
 const META_READY_TIMEOUT_MS = 60_000;
-/** Stream leader elections take a few seconds after a kill (PITFALLS.md). */
+/** Stream leader elections take a few seconds after a kill. */
 const LEADER_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 2_000;
 const POLL_MS = 100;

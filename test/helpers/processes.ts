@@ -1,5 +1,5 @@
 /**
- * Real service processes for fault tests and the failover bench (research/reliability.md §2.2):
+ * Real service processes for fault tests and the failover bench:
  * `node --import tsx api/main.ts start --roles ...` against a shared NATS, each in its own process
  * group with its own temp state dir, API port and log file. Kill, pause and resume them by PID.
  *

@@ -1,6 +1,6 @@
 /**
  * The event log's guarantees on R3 streams of a real 3-node cluster: one CAS winner per round with
- * 8 racers on 3 servers (nats-server#4320 broke this in 2.9.x; see PITFALLS.md), appends that
+ * 8 racers on 3 servers (nats-server#4320 broke this in 2.9.x; see docs/operations.md, nats-server versions), appends that
  * resume by themselves when the stream leader is SIGKILLed under load, and no acked append lost or
  * stored twice afterwards.
  */
@@ -297,7 +297,7 @@ describe('R3 streams on a 3-node cluster', () => {
   });
 });
 
-// Servers answer a retried CAS append differently by version and topology (PITFALLS.md): the 2.10
+// Servers answer a retried CAS append differently by version and topology (docs/operations.md, nats-server versions): the 2.10
 // line keeps the same contract on R3. (The leader-kill checks above run on the default line only.)
 describe('R3 streams on a 3-node cluster of the 2.10 server line', { skip: OLDER_NATS_SERVER_BIN === undefined ? NO_OLDER_SERVER : false }, () => {
   let cluster: TestCluster | undefined;

@@ -44,7 +44,7 @@ function contractOn(nats: SuiteNats, label: string): void {
   });
 }
 
-// Servers differ in how they answer a retried CAS append (PITFALLS.md): both lines keep one contract.
+// Servers differ in how they answer a retried CAS append (docs/operations.md, nats-server versions): both lines keep one contract.
 describe('JetStream event log on the 2.10 server line', { skip: OLDER_NATS_SERVER_BIN === undefined ? NO_OLDER_SERVER : false }, () => {
   contractOn(useTestNats({ bin: OLDER_NATS_SERVER_BIN ?? '' }), 'jetstream (2.10 line)');
 });
