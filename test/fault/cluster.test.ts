@@ -12,7 +12,7 @@ import { startTestCluster } from '../helpers/natsCluster.ts';
 import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts';
 import { API, getJob, readJobsStream, request, runSeed, seededRandom, submitWithRetry } from './faultKit.ts';
 import type { JobView } from '../../engine/serviceTypes.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { sleep, waitFor } from '../helpers/wait.ts';
 
 const JOB = { type: 'sleep', spec: { ms: 200, tasks: 20 } };
 
@@ -46,7 +46,7 @@ describe('faults on a 3-node cluster with R3 streams', () => {
         }
         return undefined;
       }, { what: 'a running job', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
-      await new Promise((r) => setTimeout(r, rnd.int(0, 800))); // the fault instant
+      await sleep(rnd.int(0, 800)); // the fault instant
       await target.owner.kill9();
       // a worker dies mid-task too: its task is redelivered after the ack wait
       const worker = procs.all().find((p) => p.running() && p.name === 'worker-1')!;
@@ -57,7 +57,7 @@ describe('faults on a 3-node cluster with R3 streams', () => {
       const load = (async () => {
         for (let i = 0; submitting && i < 40; i++) {
           keyed.push(submitWithRetry(base, `cluster-${seed}-${i}`, { type: 'noop', spec: { tasks: 2 } }, { deadlineMs: 60_000 }));
-          await new Promise((r) => setTimeout(r, 50));
+          await sleep(50); // pacing only
         }
       })();
       const leader = await cluster.streamLeader('JOBS');

@@ -170,10 +170,12 @@ describe('journey: access and controls', () => {
     const paused = await http<JobView>(base, 'POST', `${API}/jobs/${job.id}/pause`, { reason: 'lunch' }, as(olga));
     assert.deepEqual([paused.status, paused.body.state], [200, 'PAUSED']);
     // tasks in flight finish (≤ 300 ms); after that nothing moves while paused
-    const settle = async () => (await getJob(base, job.id)).progress.tasksSucceeded;
-    await new Promise((r) => setTimeout(r, 700));
-    const before = await settle();
-    await new Promise((r) => setTimeout(r, 900));
+    await waitFor(() => svc.engine.worker!.running() === 0, { what: 'the tasks in flight to finish', intervalMs: 20 });
+    const before = (await getJob(base, job.id)).progress.tasksSucceeded;
+    // a later job's task goes through the same pool and worker: a task the paused job had
+    // dispatched meanwhile would be in the queue before it and would have run first
+    const marker = await submit(base, { type: 'sleep', spec: { ms: 10, tasks: 1 }, name: 'marker' }, olga);
+    await waitState(base, marker.id, 'SUCCEEDED');
     const held = await getJob(base, job.id);
     assert.equal(held.state, 'PAUSED');
     assert.equal(held.progress.tasksSucceeded, before, 'no progress while paused');

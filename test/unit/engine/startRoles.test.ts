@@ -96,7 +96,10 @@ describe('engine over the in-memory log', () => {
       // the one task in flight may finish; nothing new is dispatched
       await waitFor(() => (core.worker!.running() === 0 ? true : undefined), { what: 'in-flight task settled', intervalMs: 5 });
       const settled = (await core.service.get(job.id, SYSTEM_CALLER)).progress.tasksSucceeded;
-      await new Promise((r) => setTimeout(r, 150)); // would be enough for several more 30 ms tasks
+      // a later job's task goes through the same pool and the one worker slot: a task the paused job
+      // had dispatched meanwhile would be in the queue before it and would have run first
+      const { job: marker } = await core.service.submit({ type: 'sleep', spec: { ms: 1, tasks: 1 } }, { caller: SYSTEM_CALLER });
+      assert.equal((await terminal(core, marker.id)).state, 'SUCCEEDED');
       const still = await core.service.get(job.id, SYSTEM_CALLER);
       assert.equal(still.state, 'PAUSED');
       assert.equal(still.progress.tasksSucceeded, settled);
