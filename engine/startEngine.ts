@@ -30,6 +30,7 @@ import { virtualClusterDefs } from './auth/virtualClusters.ts';
 import { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
 import type { ControlStore } from './controlstore/controlStore.ts';
 import { startHookDeliverer } from './hooks/deliverer.ts';
+import { createJetStreamHookQueue } from './nats/jetStreamHookQueue.ts';
 import { createWebhookService, type WebhookService } from './hooks/webhookService.ts';
 import { retry, type Backoff } from './retry.ts';
 import { VERSION } from './version.ts';
@@ -186,7 +187,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
   sweep.unref();
   const hooks = config.roles.includes('coordinator')
     ? await retryUnavailable(
-        () => startHookDeliverer({ nc, eventLog, projection: roles.projection, store: controlStore, config, clock: systemClock, logger, onAttempt: metrics.webhookAttempt }).catch((err: unknown) => {
+        () => startHookDeliverer({ queue: createJetStreamHookQueue({ nc }), eventLog, projection: roles.projection, store: controlStore, config, clock: systemClock, logger, onAttempt: metrics.webhookAttempt }).catch((err: unknown) => {
           throw isAppError(err) ? err : new AppError('UNAVAILABLE', 'could not create the webhook consumer', { cause: err });
         }),
         logger,

@@ -19,12 +19,13 @@ import type { Config } from '../config.ts';
 import type { ControlStore } from '../controlstore/controlStore.ts';
 import type { EventLog, LogRecord } from '../eventlog/eventLog.ts';
 import type { Logger } from '../log.ts';
-import { startHookConsumer, type NatsConnection } from '../nats/hookConsumer.ts';
 import { blockedHostReason, guardedLookup } from './targetPolicy.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { jobEvSubject, jobHookSubject, parseSubject } from '../subjects.ts';
 import { redactUrl } from './callbackUrl.ts';
-import type { HookMessage } from './hookMessage.ts';
+import type { HookConsumerHandle, HookMessage } from './hookMessage.ts';
+import type { HookQueue } from './hookQueue.ts';
+import { backoffDelay, type Backoff } from '../retry.ts';
 import { webhookHeaders, type WebhookEventName } from './sign.ts';
 import { callbackSecret, webhookDefs } from './webhookStore.ts';
 
@@ -53,9 +54,10 @@ const EVENT_OF_STATE: Partial<Record<JobState, WebhookEventName>> = {
 const TERMINAL_NEEDLES = [...Object.keys(TERMINAL_EVENTS), 'JobCompacted'].map((t) => Buffer.from(`"${t}"`));
 const REDELIVERY_NEEDLE = Buffer.from('"WebhookRedeliveryRequested"');
 
-/** Retry delay before attempt `attempt + 1`. */
+/** Retry delay before attempt `attempt + 1`: `baseMs` doubling per failed attempt, capped at {@link WEBHOOK_MAX_BACKOFF_MS}. */
 export function webhookBackoffMs(baseMs: number, attempt: number): number {
-  return Math.min(baseMs * 2 ** Math.max(0, attempt - 1), WEBHOOK_MAX_BACKOFF_MS);
+  const backoff: Backoff = { baseMs, maxMs: WEBHOOK_MAX_BACKOFF_MS };
+  return backoffDelay(backoff, attempt - 1);
 }
 
 /**
@@ -321,9 +323,10 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
   };
 }
 
-/** Dependencies of {@link startHookDeliverer}: the handler's, plus the connection its consumer pulls on. */
-export interface HookDelivererOptions extends Omit<HookHandlerDeps, 'post'> {
-  nc: NatsConnection;
+/** Dependencies of {@link startHookDeliverer}: the handler's, plus the queue it consumes. */
+export interface HookDelivererOptions extends HookHandlerDeps {
+  /** The shared durable queue of records (JetStream in production, memory in the simulation). */
+  queue: HookQueue;
   /** Deliveries in flight at once in this process. @defaultValue 32 */
   concurrency?: number;
 }
@@ -332,16 +335,16 @@ export interface HookDelivererOptions extends Omit<HookHandlerDeps, 'post'> {
  * Starts delivering webhooks from the shared durable consumer (call it in every process with the
  * coordinator role; they share the work). `stop()` stops pulling and waits for deliveries in flight.
  */
-export async function startHookDeliverer(opts: HookDelivererOptions): Promise<{ stop(): Promise<void> }> {
+export async function startHookDeliverer(opts: HookDelivererOptions): Promise<HookConsumerHandle> {
   const handler = createHookHandler(opts);
-  return startHookConsumer({
-    nc: opts.nc,
+  return opts.queue.consume({
     handler,
     mayTrigger,
     // Short: the consumer extends it (working()) while a record is handled, so this only bounds how
     // long a record held by a process that died waits before a peer gets it (found by test/fault).
     ackWaitMs: HOOK_ACK_WAIT_MS,
     logger: opts.logger,
+    clock: opts.clock,
     ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
   });
 }

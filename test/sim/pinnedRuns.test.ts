@@ -29,7 +29,8 @@ describe('deterministic simulation: pinned failures', () => {
       { seed: 1062622884, path: '570:0:0:0:0:0:8:15:24:31:31:31:31:31:35:43:43:50:49:49:49:49:53:65:68:65:66:65:66:70:70:70' },
       { seed: 951192981, path: '2712:0:3:2:2:2:3:3:3:3:3:3:3:3:3:10:8:8:8:8:8:8:9:14:18:11:14:13:13:13:15:18:31:34:38:40:41:42:41:41:41:41:41:41:41:41:41:41:44:38:46:41:43:45:44:44:47:44:44:44' },
     ];
-    const simEnv = createSimEnv();
+    // Pinned before submissions carried callbacks: without them each pin replays its run unchanged.
+    const simEnv = { ...createSimEnv(), callbacks: false };
     for (const pin of pins) {
       let ran: SimOutcome | undefined;
       const property = fc.asyncProperty(replayableScheduler(), scenarioArb(MAX_COMMANDS), async (s, scenario) => {

@@ -51,6 +51,8 @@ export interface SimEnv {
   clockRef: ClockRef;
   /** Wall-clock skew of the n-th coordinator started (cycled); none by default. */
   coordinatorSkewsMs: readonly number[];
+  /** Some submissions carry a callbackUrl (SimWorldOptions.callbacks). @defaultValue true */
+  callbacks?: boolean;
 }
 
 export function createSimEnv(overrides: Partial<Config> = {}, coordinatorSkewsMs: readonly number[] = []): SimEnv {
@@ -72,7 +74,7 @@ export interface SimOutcome {
 
 /** Runs `scenario` with fast-check ordering the I/O through `scheduler`. */
 export async function runSimulation(scheduler: fc.Scheduler, scenario: SimScenario, env: SimEnv): Promise<SimOutcome> {
-  const w = new SimWorld({ scheduler, seed: scenario.seed, config: env.config, registry: env.registry, clockRef: env.clockRef, coordinatorSkewsMs: env.coordinatorSkewsMs });
+  const w = new SimWorld({ scheduler, seed: scenario.seed, config: env.config, registry: env.registry, clockRef: env.clockRef, coordinatorSkewsMs: env.coordinatorSkewsMs, ...(env.callbacks === false ? { callbacks: false } : {}) });
   try {
     w.start('api');
     for (let i = 0; i < scenario.coordinators; i++) w.start('coord');

@@ -1,7 +1,7 @@
 /**
  * Invariants the simulation checks on top of the auditor (test/helpers/auditor.ts): fencing of
  * coordinators, nothing counted after a stop, recovered jobs counting each task once, and stale
- * (zombie) writes rejected by CAS. They read the journal (every record as appended, before
+ * (zombie) writes rejected by CAS, webhooks delivered at least once. They read the journal (every record as appended, before
  * retention's rollups and purges).
  */
 import type { JobEvent } from '../../actors/events.ts';
@@ -143,6 +143,54 @@ export function staleWriteViolations(attempts: readonly AppendAttempt[]): string
     if (!a.stale) continue;
     if (a.result === 'stored') out.push(`${a.proc.name}: stale ${a.types.join('+')} on ${a.jobId} was stored`);
     else if (a.proc.wasFrozen && a.result === 'other') out.push(`${a.proc.name} (zombie): stale ${a.types.join('+')} on ${a.jobId} failed without CONFLICT`);
+  }
+  return out;
+}
+
+/** One POST the simulated webhook receiver got. */
+export interface ReceivedNotification {
+  jobId: string;
+  deliveryId: string;
+  event: string;
+  /** The `seq` of the body: the terminal record notified. */
+  seq: number;
+  /** The job's state in the body. */
+  state: string;
+  /** What the receiver answered. */
+  status: number;
+  /** The process that sent it. */
+  by: string;
+}
+
+const EVENT_OF_STATE: Readonly<Record<string, string>> = { SUCCEEDED: 'job.succeeded', FAILED: 'job.failed', STOPPED: 'job.stopped' };
+
+/**
+ * What the webhook deliverer guarantees (engine/hooks/deliverer.ts): at least once, with retries.
+ * Every job that ended with a callbackUrl (and was not removed meanwhile: retention may take a job
+ * before its retries are done) had its last terminal event POSTed, and one such POST was accepted
+ * (2xx), the receiver refusing fewer times than `webhookMaxAttempts`. Such a POST names that event's
+ * record, or a later one (a compaction that rolled the record up before the deliverer read it is
+ * notified under its own seq). Duplicates are allowed.
+ */
+export function undeliveredNotifications(
+  journal: readonly LogRecord[],
+  jobs: readonly { id: string; state: string | undefined; callbackUrl: string | undefined }[],
+  received: readonly ReceivedNotification[],
+): string[] {
+  const lastTerminal = new Map<string, number>();
+  for (const r of journal) {
+    const s = parseSubject(r.subject);
+    if (s?.kind === 'job-ev' && (r.events as JobEvent[]).some((ev) => TERMINAL_EVENTS.has(ev.type))) lastTerminal.set(s.id, r.seq);
+  }
+  const out: string[] = [];
+  for (const j of jobs) {
+    const event = j.state === undefined ? undefined : EVENT_OF_STATE[j.state];
+    if (j.callbackUrl === undefined || event === undefined) continue;
+    const seq = lastTerminal.get(j.id) ?? 0;
+    const posts = received.filter((n) => n.jobId === j.id && n.event === event && n.seq >= seq);
+    if (!posts.some((n) => n.status >= 200 && n.status < 300)) {
+      out.push(`webhook: ${j.id} ended ${j.state} (record ${seq}) with a callback; no POST of ${event} for it was accepted (${posts.length} refused)`);
+    }
   }
   return out;
 }

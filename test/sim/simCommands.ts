@@ -4,7 +4,7 @@
  * at that moment (modulo), so every list is valid and shrinks well.
  */
 import fc from 'fast-check';
-import type { SimWorld } from './simWorld.ts';
+import { SIM_RECEIVER_URL, type SimWorld } from './simWorld.ts';
 
 /**
  * Who sends a job command: the job's owner, the other user (must get JOB_NOT_FOUND and change
@@ -100,6 +100,16 @@ const commandArb: fc.Arbitrary<SimCommand> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('startCoordinator' as const, 'startWorker' as const, 'failNextAppend' as const, 'loseNextAck' as const) }) },
 );
 
+/**
+ * A third of the submissions carry a callbackUrl, whose receiver refuses the first 0–2 POSTs of each
+ * delivery (webhook retries). Derived from the generated fields, not drawn: a new field would change
+ * every scenario a seed and path generate, and with them the pinned runs.
+ */
+function callbackOf(w: SimWorld, c: Extract<SimCommand, { kind: 'submit' }>): { callbackUrl?: string } {
+  if (!w.callbacks || (c.tasks + c.ms) % 3 !== 0) return {};
+  return { callbackUrl: `${SIM_RECEIVER_URL}?fail=${Math.floor(c.ms / 3) % 3}` };
+}
+
 /** Scenarios of up to `maxCommands` commands. */
 export function scenarioArb(maxCommands: number): fc.Arbitrary<SimScenario> {
   return fc.record({
@@ -125,6 +135,7 @@ export async function applyCommand(w: SimWorld, c: SimCommand): Promise<void> {
         spec: c.type === 'noop' ? { tasks: c.tasks } : { tasks: c.tasks, ms: c.ms, failTimes: c.failTimes, fatal: c.fatal },
         maxTaskAttempts: c.maxTaskAttempts,
         maxFailedRatio: c.maxFailedRatio,
+        ...callbackOf(w, c),
       }, c.user, c.vc);
     case 'stop':
     case 'pause':

@@ -16,11 +16,17 @@ import { pino } from 'pino';
 import { createJobProjection, type JobProjection } from '../../engine/projections/jobProjection.ts';
 import { SYSTEM_CALLER, type By, type Caller, type JobView } from '../../engine/serviceTypes.ts';
 import { createMemoryTaskQueue } from '../../engine/taskqueue/memoryTaskQueue.ts';
+import { createMemoryControlStore } from '../../engine/controlstore/controlStore.ts';
+import { startHookDeliverer, type PostFn } from '../../engine/hooks/deliverer.ts';
+import type { HookConsumerHandle, HookMessage } from '../../engine/hooks/hookMessage.ts';
+import type { HookQueue } from '../../engine/hooks/hookQueue.ts';
+import { createMemoryHookQueue, type MemoryHookQueue } from '../../engine/hooks/memoryHookQueue.ts';
 import { TERMINAL_STATES, type JobEvent } from '../../actors/events.ts';
 import { restoreJob, toJobView } from '../../actors/jobFold.ts';
 import type { Random } from '../../engine/clock.ts';
 import { effectiveClusters, vcSlots, type VirtualClusterDef } from '../../engine/quota/shares.ts';
 import { parseSubject, RETENTION_REMOVED_SUBJECT } from '../../engine/subjects.ts';
+import { undeliveredNotifications, type ReceivedNotification } from './simChecks.ts';
 import type { SimAs, SimCommand } from './simCommands.ts';
 import { SimClock, seededRandom, settleMicrotasks } from './simClock.ts';
 import { createSimNetwork, currentProc, type SimNetwork } from './simNetwork.ts';
@@ -38,6 +44,8 @@ export interface SimNode {
   retiring?: boolean;
   /** Simulated time it was crashed or began retiring (peers keep counting it for a while). */
   goneAtMs?: number;
+  /** A coordinator's webhook deliverer. */
+  hooks?: HookConsumerHandle;
 }
 
 /** Errors a client may legitimately get back from the service under faults. */
@@ -63,6 +71,12 @@ const comparable = (v: JobView) => JSON.stringify({ ...v, compacted: undefined }
 const MAX_QUIESCE_STEPS = 50_000;
 /** Retention passes every process gets before the final checks: a lost tail is suspected in one, reconciled in the next. */
 const SETTLE_PASSES = 3;
+/** Simulated time the webhook deliverers get after the run to deliver what they owe (retries back off). */
+const WEBHOOK_SETTLE_MS = 120_000;
+/** Fixed, so that a run's signatures replay (the generated one comes from node:crypto). */
+const SIM_CALLBACK_SECRET = 'sim-callback-secret-0123456789';
+/** Where simulated jobs' callbacks go: `?fail=k` makes the receiver refuse the first k POSTs of each delivery. */
+export const SIM_RECEIVER_URL = 'https://receiver.sim/hook';
 
 export interface SimWorldOptions {
   scheduler: fc.Scheduler;
@@ -73,6 +87,12 @@ export interface SimWorldOptions {
   clockRef: ClockRef;
   /** Wall-clock skew of the n-th coordinator started (cycled); none when empty or absent. */
   coordinatorSkewsMs?: readonly number[];
+  /**
+   * Some submissions carry a callbackUrl (simCommands.ts). Off for replays of runs pinned before
+   * callbacks existed: with it off (and hence no notification to deliver) a run replays as it did.
+   * @defaultValue true
+   */
+  callbacks?: boolean;
 }
 
 const by: By = { caller: SYSTEM_CALLER, reason: 'sim' };
@@ -101,6 +121,14 @@ export class SimWorld {
   /** Wall-clock skew by event actor (`coordinator:<id>`): maps the `at` it writes back to the simulated time. */
   readonly #skewByActor = new Map<string, number>();
   readonly violations: string[] = [];
+  /** Every POST the simulated webhook receiver got, in order. */
+  readonly received: ReceivedNotification[] = [];
+  /** The webhooks' durable queue (one, shared by the coordinators' deliverers, like the JetStream durable). */
+  readonly hookQueue: MemoryHookQueue;
+  /** See {@link SimWorldOptions.callbacks}. */
+  readonly callbacks: boolean;
+  /** Global webhooks and settings (none are created: the runs exercise per-job callbacks). */
+  readonly #controlStore = createMemoryControlStore();
   /** What happened, for the failure report. */
   readonly trace: string[] = [];
   readonly #scheduler: fc.Scheduler;
@@ -116,8 +144,12 @@ export class SimWorld {
     this.#opts = opts;
     this.#scheduler = opts.scheduler;
     this.#random = seededRandom(opts.seed);
+    this.callbacks = opts.callbacks ?? true;
     opts.clockRef.clock = this.clock;
     this.log = createMemoryEventLog({ clock: this.clock });
+    // Unscheduled, like the truth: records reach the queue as they are stored; handing one to a
+    // deliverer, and everything the deliverer does, is I/O of its process.
+    this.hookQueue = createMemoryHookQueue({ eventLog: this.log, clock: this.clock });
     const queue = createMemoryTaskQueue({ clock: this.clock, ackWaitMs: opts.config.taskAckWaitMs, maxDeliver: opts.config.taskMaxDeliver });
     this.truth = createJobProjection({ logger: silentLogger, clock: this.clock });
     // Unscheduled: the truth is current whenever the scheduler is between two steps.
@@ -235,6 +267,56 @@ export class SimWorld {
     this.trace.push(`${this.clock.monotonic()}ms ${line}`);
   }
 
+  /** One network hop of `proc` (scheduled by fast-check, held while the process is stopped). */
+  async #hop(proc: SimProcess, label: string): Promise<void> {
+    await this.#scheduler.schedule(Promise.resolve(), `${proc.name}${label}`);
+    await proc.gate();
+  }
+
+  /** The shared hook queue as `proc` sees it: records reach it only while it runs; a dead one acks nothing. */
+  #hookQueueFor(proc: SimProcess): HookQueue {
+    const alive = () => proc.state() !== 'dead';
+    return {
+      consume: (c) => this.hookQueue.consume({
+        ...c,
+        handler: async (m) => {
+          await proc.gate();
+          const own: HookMessage = { ...m, ack: () => alive() && m.ack(), nak: (ms) => alive() && m.nak(ms), working: () => alive() && m.working() };
+          await c.handler(own);
+        },
+      }),
+    };
+  }
+
+  /**
+   * The simulated receiver of `proc`'s POSTs: a network hop there and one back; `?fail=k` in the URL
+   * answers 503 to the first k POSTs of each delivery, then 204.
+   */
+  #postFrom(proc: SimProcess): PostFn {
+    return async (url, _headers, body) => {
+      await this.#hop(proc, '>post');
+      const b = JSON.parse(body) as { deliveryId: string; event: string; seq: number; job: { id: string; state: string } };
+      const failFirst = Number(new URL(url).searchParams.get('fail') ?? 0);
+      const before = this.received.filter((r) => r.deliveryId === b.deliveryId).length;
+      const status = before < failFirst ? 503 : 204;
+      this.received.push({ jobId: b.job.id, deliveryId: b.deliveryId, event: b.event, seq: b.seq, state: b.job.state, status, by: proc.name });
+      await this.#hop(proc, '<post');
+      return { status };
+    };
+  }
+
+  /** A coordinator delivers webhooks from the shared queue, over its own I/O and clock. */
+  #startDeliverer(node: SimNode, core: Roles): void {
+    const proc = node.proc;
+    this.client(`start webhooks in ${proc.name}`, () => startHookDeliverer({
+      queue: this.#hookQueueFor(proc), eventLog: this.net.eventLogFor(proc), projection: core.projection, store: this.#controlStore,
+      config: { ...this.#opts.config, callbackSecret: SIM_CALLBACK_SECRET }, clock: proc.clock, logger: this.#errorLogger(proc.name), post: this.#postFrom(proc),
+    }), (h) => {
+      node.hooks = h;
+      if (proc.state() === 'dead' || node.retiring) void h.stop();
+    });
+  }
+
   /** Runs `op` in the background; an error outside EXPECTED_CLIENT_ERRORS is a violation. */
   client<T>(what: string, op: () => Promise<T>, onOk?: (v: T) => void, onErr?: () => void, expected: ReadonlySet<string> | (() => ReadonlySet<string>) = EXPECTED_CLIENT_ERRORS): void {
     void op().then(
@@ -272,6 +354,7 @@ export class SimWorld {
     }), (core) => {
       node.core = core;
       if (core.coordinator) this.#skewByActor.set(`coordinator:${core.coordinator.id}`, skewMs);
+      if (kind === 'coord') this.#startDeliverer(node, core);
       this.note(`${proc.name} is ${core.coordinator?.id ?? core.worker?.id ?? 'api'}${skewMs !== 0 ? ` (clock ${skewMs > 0 ? '+' : ''}${skewMs} ms)` : ''}`);
     }, () => this.crash(node)); // a process that cannot start exits (a supervisor restarts one in heal)
     if (kind === 'api') this.#api = node;
@@ -285,6 +368,7 @@ export class SimWorld {
     node.goneAtMs ??= this.clock.monotonic();
     node.proc.kill();
     if (node.proc.kind === 'worker') this.net.cutOff(node.proc);
+    void node.hooks?.stop(); // pulls no more; what it held comes back after the ack wait
   }
 
   /** Graceful stop: a coordinator hands its jobs off, a worker drains. */
@@ -294,7 +378,10 @@ export class SimWorld {
     node.retiring = true;
     node.goneAtMs = this.clock.monotonic();
     this.note(`retire ${node.proc.name}`);
-    this.client(`retire ${node.proc.name}`, () => core.stop({ handoff: true }), () => this.crash(node));
+    this.client(`retire ${node.proc.name}`, () => {
+      void node.hooks?.stop(); // as in a shutdown: the deliverer first, then the roles
+      return core.stop({ handoff: true });
+    }, () => this.crash(node));
   }
 
   /** Nodes of `kind` that may still act (not dead, not being stopped). */
@@ -317,7 +404,7 @@ export class SimWorld {
    * Submits as SIM_USERS[user] through the API process to `default`, the user's own virtual
    * cluster or the other user's (which must be refused); accepted once the service answers.
    */
-  submit(req: { type: string; spec: Record<string, unknown>; maxTaskAttempts: number; maxFailedRatio: number }, user = 0, vc: 'default' | 'own' | 'other' = 'default'): void {
+  submit(req: { type: string; spec: Record<string, unknown>; maxTaskAttempts: number; maxFailedRatio: number; callbackUrl?: string }, user = 0, vc: 'default' | 'own' | 'other' = 'default'): void {
     const service = this.#api?.core?.service;
     if (!service) return;
     const caller = SIM_USERS[user % SIM_USERS.length]!;
@@ -455,6 +542,38 @@ export class SimWorld {
       }, undefined, () => (this.removed.has(id) ? plus('JOB_NOT_FOUND') : EXPECTED_CLIENT_ERRORS));
     }
     await this.quiesce();
+    await this.#settleWebhooks();
+  }
+
+  /** Notifications owed now: see {@link undeliveredNotifications}. */
+  #undelivered(): string[] {
+    const jobs = this.accepted.filter((id) => !this.removed.has(id)).map((id) => {
+      const e = this.truth.get(id);
+      return { id, state: e?.state, callbackUrl: (e?.snapshot.context as { callbackUrl?: string } | undefined)?.callbackUrl };
+    });
+    return undeliveredNotifications(this.journal, jobs, this.received);
+  }
+
+  /**
+   * Lets the deliverers finish (time passes while their retries back off; retention is stopped), then
+   * checks that every job still there that ended with a callback had its last terminal event
+   * notified and accepted.
+   */
+  async #settleWebhooks(): Promise<void> {
+    // The deliverer owes a notification while the job exists: no removal may end what is owed now.
+    for (const n of this.nodes) n.core?.retention.stop();
+    const deadline = this.clock.monotonic() + WEBHOOK_SETTLE_MS;
+    for (;;) {
+      await this.quiesce();
+      const owed = this.#undelivered();
+      if (owed.length === 0) return;
+      const next = this.clock.nextDue();
+      if (next === undefined || this.clock.monotonic() >= deadline) {
+        this.violations.push(...owed.map((v) => `${v} (${WEBHOOK_SETTLE_MS} ms after the final checks)`));
+        return;
+      }
+      await this.clock.advance(Math.max(1, Math.min(next, deadline) - this.clock.monotonic()));
+    }
   }
 
   /** Releases up to `n` I/O completions, in the order fast-check picks; local work settles after each. */

@@ -13,6 +13,7 @@ import { createMemoryControlStore } from '../../../engine/controlstore/controlSt
 import type { EventLog, Follower } from '../../../engine/eventlog/eventLog.ts';
 import { createJetStreamEventLog } from '../../../engine/eventlog/jetStreamEventLog.ts';
 import { startHookDeliverer } from '../../../engine/hooks/deliverer.ts';
+import { createJetStreamHookQueue } from '../../../engine/nats/jetStreamHookQueue.ts';
 import { verifySignature } from '../../../engine/hooks/sign.ts';
 import { callbackSecret, createWebhook } from '../../../engine/hooks/webhookStore.ts';
 import { silentLogger } from '../../../engine/log.ts';
@@ -20,6 +21,7 @@ import { createJobProjection, type JobProjection } from '../../../engine/project
 import { jobHookSubject } from '../../../engine/subjects.ts';
 import { connectTest, startTestNats, type TestNats } from '../../helpers/natsServer.ts';
 import { createJobWriter, type JobWriter } from '../../unit/engine/live/jobWriter.fixture.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 interface Received {
   path: string;
@@ -34,14 +36,6 @@ interface Received {
 
 /** The receivers listen on 127.0.0.1: private targets must be allowed. */
 const CONFIG = { callbackSecret: null, webhookMaxAttempts: 3, webhookBackoffMs: 150, webhookTimeoutMs: 2000, webhookAllowPrivate: true };
-
-async function until(what: string, f: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('webhook deliverer on JetStream', () => {
   let srv: TestNats;
@@ -65,7 +59,7 @@ describe('webhook deliverer on JetStream', () => {
   const startDeliverer = async () => {
     const nc = await connectTest(srv.url);
     conns.push(nc);
-    const d = await startHookDeliverer({ nc, eventLog, projection, store, config: CONFIG, clock: systemClock, logger: silentLogger });
+    const d = await startHookDeliverer({ queue: createJetStreamHookQueue({ nc }), eventLog, projection, store, config: CONFIG, clock: systemClock, logger: silentLogger });
     stops.push(() => d.stop());
     return d;
   };
@@ -121,7 +115,7 @@ describe('webhook deliverer on JetStream', () => {
     const failed = await writer.submit({ callbackUrl: `${base}/cb/failed` });
     const stopped = await writer.submit({ callbackUrl: `${base}/cb/stopped?token=t0ps3cret` });
     const seqs = { ok: await writer.succeed(ok), failed: await writer.fail(failed), stopped: await writer.stop(stopped) };
-    await until('3 callbacks', () => received.filter((r) => r.path.startsWith('/cb/')).length >= 3);
+    await waitFor(() => received.filter((r) => r.path.startsWith('/cb/')).length >= 3, { what: '3 callbacks', timeoutMs: 15_000 });
     const byPath = new Map(received.map((r) => [r.path, r]));
     for (const [path, id, event, state, seq] of [
       ['/cb/ok', ok, 'job.succeeded', 'SUCCEEDED', seqs.ok],
@@ -138,7 +132,7 @@ describe('webhook deliverer on JetStream', () => {
       assert.equal(r.body.job.state, state);
       assert.equal(r.deliveryId, r.body.deliveryId);
     }
-    await until('delivery logged', async () => (await hookLog(stopped)).length === 1);
+    await waitFor(async () => (await hookLog(stopped)).length === 1, { what: 'delivery logged', timeoutMs: 15_000 });
     const [entry] = await hookLog(stopped);
     assert.equal(entry!.type, 'WebhookDelivered');
     assert.equal(entry!.data.url, `${base}/cb/stopped`);
@@ -149,7 +143,7 @@ describe('webhook deliverer on JetStream', () => {
   it('retries a receiver that fails twice: 3 attempts logged, with growing delays', async () => {
     const id = await writer.submit({ callbackUrl: `${base}/flaky/a` });
     await writer.succeed(id);
-    await until('delivered', async () => (await hookLog(id)).some((e) => e.type === 'WebhookDelivered'));
+    await waitFor(async () => (await hookLog(id)).some((e) => e.type === 'WebhookDelivered'), { what: 'delivered', timeoutMs: 15_000 });
     const log = await hookLog(id);
     assert.deepEqual(log.map((e) => [e.type, e.data.attempt, e.data.status]), [
       ['WebhookFailed', 1, 503],
@@ -172,7 +166,7 @@ describe('webhook deliverer on JetStream', () => {
     await new Promise((r) => closed.close(r));
     const id = await writer.submit({ callbackUrl: `http://127.0.0.1:${port}/gone` });
     await writer.fail(id);
-    await until('final failure', async () => (await hookLog(id)).some((e) => e.data.final === true));
+    await waitFor(async () => (await hookLog(id)).some((e) => e.data.final === true), { what: 'final failure', timeoutMs: 15_000 });
     const log = await hookLog(id);
     assert.deepEqual(log.map((e) => [e.type, e.data.attempt, e.data.status, e.data.final]), [
       ['WebhookFailed', 1, null, false],
@@ -185,17 +179,17 @@ describe('webhook deliverer on JetStream', () => {
   it('sends again on a redelivery request, with a new delivery id', async () => {
     const id = await writer.submit({ callbackUrl: `${base}/redo` });
     const seq = await writer.stop(id);
-    await until('first delivery', () => received.some((r) => r.path === '/redo'));
+    await waitFor(() => received.some((r) => r.path === '/redo'), { what: 'first delivery', timeoutMs: 15_000 });
     await eventLog.append(jobHookSubject(id), [
       { type: 'WebhookRedeliveryRequested', data: {}, meta: { jobId: id, epoch: 0, actor: 'user:alice', at: new Date().toISOString(), v: 1 } },
     ]);
-    await until('second delivery', () => received.filter((r) => r.path === '/redo').length >= 2);
+    await waitFor(() => received.filter((r) => r.path === '/redo').length >= 2, { what: 'second delivery', timeoutMs: 15_000 });
     const [first, second] = received.filter((r) => r.path === '/redo');
     assert.equal(second!.body.event, 'job.stopped');
     assert.equal(second!.body.seq, seq);
     assert.equal(second!.signatureOk, true);
     assert.notEqual(second!.deliveryId, first!.deliveryId);
-    await until('logged twice', async () => (await hookLog(id)).filter((e) => e.type === 'WebhookDelivered').length === 2);
+    await waitFor(async () => (await hookLog(id)).filter((e) => e.type === 'WebhookDelivered').length === 2, { what: 'logged twice', timeoutMs: 15_000 });
   });
 
   it('two deliverers share the consumer: every notification is delivered once, global webhooks too', async () => {
@@ -204,9 +198,9 @@ describe('webhook deliverer on JetStream', () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(await writer.submit({ callbackUrl: `${base}/pair/${i}` }));
     await Promise.all(ids.map((id) => writer.succeed(id)));
-    await until('20 callbacks + 20 global', () => received.filter((r) => r.path.startsWith('/pair/')).length >= 20 && received.filter((r) => r.path === '/global').length >= 20);
+    await waitFor(() => received.filter((r) => r.path.startsWith('/pair/')).length >= 20 && received.filter((r) => r.path === '/global').length >= 20, { what: '20 callbacks + 20 global', timeoutMs: 15_000 });
     // let any duplicate arrive before counting
-    await until('logs complete', async () => (await Promise.all(ids.map(hookLog))).every((l) => l.length === 2));
+    await waitFor(async () => (await Promise.all(ids.map(hookLog))).every((l) => l.length === 2), { what: 'logs complete', timeoutMs: 15_000 });
     const pair = received.filter((r) => r.path.startsWith('/pair/'));
     const global = received.filter((r) => r.path === '/global');
     assert.equal(pair.length, 20);
