@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GLOBAL_WEBHOOK_URL, hideGlobalTarget } from '../../../engine/hooks/deliveryView.ts';
-import { http, useTestService, waitFor } from '../../helpers/service.ts';
+import { http, useTestService } from '../../helpers/service.ts';
 import { API, as, openSse, startReceiver, submit, userToken, type Receiver } from '../journey/journeyKit.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 interface Delivery {
   seq: number;
@@ -38,10 +39,10 @@ describe('delivery records by role', () => {
       const log = async (token?: string) =>
         (await http<{ deliveries: Delivery[] }>(base, 'GET', `${API}/jobs/${job.id}/deliveries`, undefined, token ? as(token) : {})).body;
       const delivered = (ds: Delivery[], target: string) => ds.find((d) => d.type === 'WebhookDelivered' && d.data.target === target);
-      const adminLog = await waitFor('both deliveries logged', async () => {
+      const adminLog = await waitFor(async () => {
         const l = (await log()).deliveries;
         return delivered(l, 'callback') && delivered(l, hook.body.id) ? l : undefined;
-      });
+      }, { what: 'both deliveries logged', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
       assert.equal(delivered(adminLog, hook.body.id)!.data.url, `${recv.url}${ADMIN_PATH}`);
 
       const olgaLog = await log(olga);

@@ -15,19 +15,12 @@ import type { WebhookAttemptData } from '../../../../actors/events.ts';
 import { createJobWriter } from '../live/jobWriter.fixture.ts';
 import { decide } from '../../../../actors/decide.ts';
 import { jobEvSubject } from '../../../../engine/subjects.ts';
+import { waitFor } from '../../../helpers/wait.ts';
 
 interface Sent {
   url: string;
   headers: Record<string, string>;
   body: string;
-}
-
-async function until(what: string, f: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 /** A deliverer over a memory log; `respond` decides each POST's outcome. */
@@ -105,7 +98,7 @@ describe('webhook handler', () => {
     await createWebhook(s.store, { url: 'https://hooks.example.com/failed-only', events: ['job.failed'] }, 'admin', systemClock);
     const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/done?token=abc' });
     const seq = await s.writer.succeed(id);
-    await until('two deliveries logged', async () => (await s.hookLog(id)).length === 2);
+    await waitFor(async () => (await s.hookLog(id)).length === 2, { what: 'two deliveries logged', timeoutMs: 5000, intervalMs: 2 });
     assert.equal(s.sent.length, 2);
     const cbSecret = await callbackSecret(s.store, { callbackSecret: null });
     const byUrl = new Map(s.sent.map((x) => [x.url, x]));
@@ -138,7 +131,7 @@ describe('webhook handler', () => {
     const s = await start((_x, n) => (n === 3 ? { status: 301 } : n % 2 === 0 ? { status: null, error: 'ECONNREFUSED' } : { status: 500 }));
     const id = await s.writer.submit({ callbackUrl: 'http://127.0.0.1:9/x' });
     const seq = await s.writer.fail(id);
-    await until('final failure', async () => (await s.hookLog(id)).some((e) => e.data.final === true));
+    await waitFor(async () => (await s.hookLog(id)).some((e) => e.data.final === true), { what: 'final failure', timeoutMs: 5000, intervalMs: 2 });
     const entries = await s.hookLog(id);
     assert.deepEqual(entries.map((e) => [e.type, e.data.attempt, e.data.status, e.data.final]), [
       ['WebhookFailed', 1, 500, false],
@@ -157,7 +150,7 @@ describe('webhook handler', () => {
     const hook = await createWebhook(s.store, { url: 'https://hooks.example.com/all' }, 'admin', systemClock);
     const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
     const seq = await s.writer.stop(id);
-    await until('delivered', async () => (await s.hookLog(id)).length === 2);
+    await waitFor(async () => (await s.hookLog(id)).length === 2, { what: 'delivered', timeoutMs: 5000, intervalMs: 2 });
     assert.equal(JSON.parse(s.sent[0]!.body).event, 'job.stopped');
     // NATS redelivers the terminal record (e.g. an ack lost): nothing is sent twice
     const again = createHookHandler({
@@ -171,7 +164,7 @@ describe('webhook handler', () => {
     assert.equal(acked, true);
 
     await s.log.append(jobHookSubject(id), [{ type: 'WebhookRedeliveryRequested', data: { target: hook.id }, meta: { jobId: id, epoch: 0, actor: 'user:alice', at: new Date().toISOString(), v: 1 } }]);
-    await until('redelivered', async () => (await s.hookLog(id)).filter((e) => e.type === 'WebhookDelivered').length === 3);
+    await waitFor(async () => (await s.hookLog(id)).filter((e) => e.type === 'WebhookDelivered').length === 3, { what: 'redelivered', timeoutMs: 5000, intervalMs: 2 });
     assert.equal(s.sent.length, 3);
     assert.equal(s.sent[2]!.url, 'https://hooks.example.com/all');
     const p = JSON.parse(s.sent[2]!.body) as { event: string; seq: number; deliveryId: string };
@@ -184,13 +177,13 @@ describe('webhook handler', () => {
     const s = await start(() => assert.fail('must not post'));
     const id = await s.writer.submit();
     const seq = await s.writer.succeed(id);
-    await until('all acked', () => s.acked.includes(seq) && s.acked.length >= 4);
+    await waitFor(() => s.acked.includes(seq) && s.acked.length >= 4, { what: 'all acked', timeoutMs: 5000, intervalMs: 2 });
     assert.equal(s.sent.length, 0);
   });
 
   /** Retention's compaction of a finished job: its `.ev` history rolled up into one JobCompacted. */
   async function compact(s: Awaited<ReturnType<typeof setup>>, id: string): Promise<number> {
-    await until('projection has the job finished', () => s.projection.get(id)?.state === 'SUCCEEDED');
+    await waitFor(() => s.projection.get(id)?.state === 'SUCCEEDED', { what: 'projection has the job finished', timeoutMs: 5000, intervalMs: 2 });
     const e = s.projection.get(id)!;
     const d = decide({ kind: 'compact', submitSeq: e.submitSeq }, e.snapshot, { actor: 'retention', at: new Date().toISOString() });
     assert.ok(d.ok);
@@ -201,9 +194,9 @@ describe('webhook handler', () => {
     const s = await start(() => ({ status: 200 }));
     const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
     await s.writer.succeed(id);
-    await until('delivered', async () => (await s.hookLog(id)).length === 1);
+    await waitFor(async () => (await s.hookLog(id)).length === 1, { what: 'delivered', timeoutMs: 5000, intervalMs: 2 });
     const seq = await compact(s, id);
-    await until('compaction record acked', () => s.acked.includes(seq));
+    await waitFor(() => s.acked.includes(seq), { what: 'compaction record acked', timeoutMs: 5000, intervalMs: 2 });
     assert.equal(s.sent.length, 1);
   });
 
@@ -211,13 +204,13 @@ describe('webhook handler', () => {
     const s = await start(() => ({ status: 200 }));
     const id = await s.writer.submit();
     const terminal = await s.writer.succeed(id);
-    await until('terminal record handled (no targets then)', () => s.acked.includes(terminal));
+    await waitFor(() => s.acked.includes(terminal), { what: 'terminal record handled (no targets then)', timeoutMs: 5000, intervalMs: 2 });
     const longAgo = { ...systemClock, now: () => Date.parse('2020-01-01T00:00:00Z') };
     const owed = await createWebhook(s.store, { url: 'https://hooks.example.com/owed' }, 'admin', longAgo);
     const later = { ...systemClock, now: () => Date.now() + 60_000 }; // created after the job finished
     await createWebhook(s.store, { url: 'https://hooks.example.com/newer' }, 'admin', later);
     const seq = await compact(s, id);
-    await until('compaction record acked', () => s.acked.includes(seq));
+    await waitFor(() => s.acked.includes(seq), { what: 'compaction record acked', timeoutMs: 5000, intervalMs: 2 });
     assert.deepEqual(s.sent.map((x) => x.url), ['https://hooks.example.com/owed']);
     assert.equal(JSON.parse(s.sent[0]!.body).event, 'job.succeeded');
     assert.deepEqual((await s.hookLog(id)).map((e) => [e.type, e.data.target]), [['WebhookDelivered', owed.id]]);
