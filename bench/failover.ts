@@ -1,5 +1,5 @@
 /**
- * Failover figures (research/reliability.md §4.3), with real processes on one machine:
+ * Failover figures (bench/README.md), with real processes on one machine:
  *   (i)   coordinator kill -9 → the job claimed by a peer, and its first task done under the new owner
  *   (ii)  worker kill -9 → the task it was running re-run on another worker
  *   (iii) POST /jobs response time while nats-server is down (the API should answer 503 fast)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the path of the nats-server to use, installing one into a project-local cache when needed.
 #  1. $NATS_SERVER_BIN, an operator's own server: any version >= 2.10.23 (older ones are unsafe:
-#     PITFALLS.md). On 2.10-2.13 the task queue's nats-server#6881 check stays on.
+#     docs/nats-notes.md). On 2.10-2.13 the task queue's nats-server#6881 check stays on.
 #  2. The project cache (.cache/nats-server) or nats-server on PATH, if >= 2.14 (the default line:
 #     R3 keeps every acked message across a leader kill and #6881 is fixed; docs/operations.md).
 #  3. Otherwise, on Debian-family systems, the newest nats-server of Debian's forky/sid indexes,

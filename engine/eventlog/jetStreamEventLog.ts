@@ -61,7 +61,7 @@ function toRecord(m: JsMsg): LogRecord {
   return { seq: m.seq, subject: m.subject, time: new Date(ms).toISOString(), events: events as Envelope[] };
 }
 
-/** The event store on a JetStream stream (DESIGN.md §3): one message per append, body = JSON array. */
+/** The event store on a JetStream stream (docs/architecture.md): one message per append, body = JSON array. */
 export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLog {
   const stream = opts.stream ?? STREAM_JOBS;
   const timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -123,7 +123,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
       const e = toAppError(err, `append to ${subject}`);
       // A retry of an append whose ack was lost: its expectation is stale because our own message
       // is stored. Servers answer `duplicate` or a CAS loss depending on version and topology
-      // (PITFALLS.md), so look for our msg id rather than trust either.
+      // (docs/nats-notes.md), so look for our msg id rather than trust either.
       if (e.code === 'CONFLICT' && o.msgId !== undefined && o.expectedLastSubjectSeq !== undefined) {
         const own = await storedAfter(subject, o.expectedLastSubjectSeq, o.msgId);
         if (own !== undefined) return { seq: own, duplicate: true };

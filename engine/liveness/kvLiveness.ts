@@ -57,7 +57,7 @@ export function selectAlive(view: Map<string, LivenessEntry>, kind: ProcessKind,
 }
 
 /**
- * Heartbeats in the KV bucket `liveness` (DESIGN.md §3). Each observer watches the bucket and
+ * Heartbeats in the KV bucket `liveness` (docs/architecture.md). Each observer watches the bucket and
  * records, by its own monotonic clock, when it saw a key's revision change: no host's wall
  * clock is trusted. The watch is restarted after every reconnect: if the server lost the
  * watcher's consumer, the client alone would notice only after missed heartbeats (10-60 s).

@@ -96,7 +96,7 @@ export type StreamSpec = Partial<StreamConfig> & { name: string };
 const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 const nanos = (ms: number) => ms * 1_000_000;
 
-/** The stream configs we own; exported so tests and docs show the layout (DESIGN.md §3). */
+/** The stream configs we own; exported so tests and docs show the layout (docs/architecture.md). */
 export function streamConfigs(opts: EnsureStreamsOptions = {}): StreamSpec[] {
   const replicas = opts.replicas ?? 1;
   const dup = nanos(opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS);
@@ -143,7 +143,7 @@ async function ensureStream(jsm: JetStreamManager, want: StreamSpec): Promise<vo
 }
 
 /**
- * Creates or updates stream JOBS, stream TASKS and the KV bucket `liveness` (DESIGN.md §3).
+ * Creates or updates stream JOBS, stream TASKS and the KV bucket `liveness` (docs/architecture.md).
  * Idempotent: when everything matches it only reads stream info.
  */
 export async function ensureStreams(nc: NatsConnection, opts: EnsureStreamsOptions = {}): Promise<void> {

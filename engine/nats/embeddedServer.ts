@@ -19,7 +19,7 @@ export interface EmbeddedNatsOptions {
   storeDir: string;
   /**
    * nats `sync_interval`: how often JetStream fsyncs. `'always'` is power-loss safe but ~7x slower
-   * on acked publishes (see PITFALLS.md); the server default is 2 min.
+   * on acked publishes (see docs/nats-notes.md); the server default is 2 min.
    * @defaultValue '1s'
    */
   syncInterval?: string;

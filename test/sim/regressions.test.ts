@@ -84,7 +84,7 @@ describe('regressions found by the simulation', () => {
     assert.equal(lagging.get(JOB)?.state, 'SUCCEEDED');
   });
 
-  // engine/jobService.ts load(): `.ev` read before a rollup, `.task` read after the purge that follows it; fixed by re-reading.
+  // engine/jobservice/jobReader.ts load(): `.ev` read before a rollup, `.task` read after the purge that follows it; fixed by re-reading.
   it('a fresh read that races retention compacting the job folds a legal history (jobService readJob)', async () => {
     const { log, clock } = await finishedJob();
     const truth = createJobProjection({ logger: silentLogger, clock });

@@ -1,5 +1,5 @@
 /**
- * The bad-input table (research/reliability.md §3) against the HTTP layer: every case is a 4xx
+ * The bad-input table (the inputs a client can get wrong; docs/api.md, Errors) against the HTTP layer: every case is a 4xx
  * with the one error shape, naming the field where there is one.
  */
 import assert from 'node:assert/strict';
