@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { sleep } from '../retry.ts';
 
 /** Options of {@link startEmbeddedNats}. */
 export interface EmbeddedNatsOptions {
@@ -173,7 +174,7 @@ async function stopOrphan(pidFile: string, configFile: string): Promise<void> {
   }
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100; i++) {
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     try {
       process.kill(pid, 0);
     } catch {
@@ -270,7 +271,7 @@ export async function startEmbeddedNats(opts: EmbeddedNatsOptions): Promise<Embe
         });
         return;
       }
-      await new Promise((r) => setTimeout(r, 25));
+      await sleep(25);
     }
     child = undefined;
     // config errors reach stderr even when a log file is set
