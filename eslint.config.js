@@ -50,10 +50,16 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [ENGINE_ONLY_THROUGH_INDEX, NATS_ONLY_IN_ADAPTERS] }],
     },
   },
+  // actors/ is pure: no I/O, no logger, and nothing from the layers built on it.
   {
     files: ['actors/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['@nats-io/*', 'node:*', 'fastify', 'pino'] }],
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['@nats-io/*', 'node:*', 'fastify', 'pino'], message: 'actors/ is pure: no I/O, no logger; the engine passes in what a decision needs.' },
+          { group: ['**/engine/**', '**/api/**'], message: 'actors/ is pure: engine/ and api/ build on it, never the other way round.' },
+        ],
+      }],
     },
   },
 );

@@ -52,4 +52,18 @@ describe('import boundaries (eslint.config.js)', () => {
     }
     assert.deepEqual(await brokenRules('engine/nats', source), []);
   });
+
+  it('actors/ imports neither I/O nor the layers built on it', async () => {
+    const broken = await brokenRules(
+      'actors',
+      [
+        "import { AppError } from '../engine/errors.ts';",
+        "import { readFile } from 'node:fs/promises';",
+        "import { jobMachine } from './job.machine.ts';",
+        'export const used = [AppError, readFile, jobMachine];',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(broken.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.line), [1, 2], JSON.stringify(broken));
+  });
 });
