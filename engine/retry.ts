@@ -111,23 +111,20 @@ function isOneOf(codes: readonly ErrorCode[]): (err: unknown) => boolean {
   return (err) => codes.some((c) => isAppError(err, c));
 }
 
-/** What `decide` answers: the writes to make (none = nothing to do) and what to return. */
-export interface Decision<W, R> {
-  /** Nothing to write when undefined. */
-  write?: W;
-  result: R;
-}
+/** What `decide` answers: something to write (then `append` gives the answer), or the answer itself. */
+export type Decision<W, R> = { write: W } | { result: R };
 
 /**
  * Read–decide–append with an expected version, re-read and re-decided when another writer won the
- * race (CONFLICT), at most `attempts` times in all; `decide` throws for a refused command. `read`
- * receives the try number (from 1) so that a retry can bypass a cache.
+ * race (CONFLICT), at most `attempts` times in all; `decide` throws for a refused command and
+ * answers `{ result }` when there is nothing to write. `read` receives the try number (from 1) so
+ * that a retry can bypass a cache.
  */
 export async function handleCommand<S, W, R>(
   h: {
     read: (attempt: number) => Promise<S> | S;
     decide: (state: S) => Decision<W, R>;
-    append: (state: S, write: W, decided: R) => Promise<R> | R;
+    append: (state: S, write: W) => Promise<R> | R;
   },
   opts: { attempts: number },
 ): Promise<R> {
@@ -135,8 +132,7 @@ export async function handleCommand<S, W, R>(
     async (attempt) => {
       const state = await h.read(attempt);
       const d = h.decide(state);
-      if (d.write === undefined) return d.result;
-      return await h.append(state, d.write, d.result);
+      return 'write' in d ? await h.append(state, d.write) : d.result;
     },
     { retryOn: ['CONFLICT'], attempts: opts.attempts },
   );

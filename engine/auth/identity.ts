@@ -156,7 +156,7 @@ export function createIdentity(opts: IdentityOptions): Identity {
         read: () => mustGet(name),
         decide: (cur) => {
           const next = { ...change(cur.value), updatedAt: iso(clock.now()) };
-          return { write: next, result: next };
+          return { write: next };
         },
         append: async (cur, next) => {
           await store.update(userKey(name), next, cur.revision);

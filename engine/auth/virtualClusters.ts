@@ -96,7 +96,7 @@ export async function updateVirtualCluster(store: ControlStore, name: string, pa
         const next = normalized({ ...cur.value, ...patch, name });
         checkVirtualClusterDef(next);
         checkTotal(store, next);
-        return { write: next, result: next };
+        return { write: next };
       },
       append: async (cur, next) => {
         await store.update(key, next, cur.revision);

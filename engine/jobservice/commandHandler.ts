@@ -52,7 +52,7 @@ export function createCommandHandler(
   const { eventLog, projection, clock } = deps;
 
   async function command(id: string, cmd: JobCommand, by: By): Promise<JobView> {
-    const view = await handleCommand<LoadedJob, Decided, JobView | undefined>({
+    return handleCommand<LoadedJob, Decided, JobView>({
       // a retry follows a lost race: the projection may not show the winner yet
       read: (attempt) => reader.loadVisible(id, by.caller, attempt > 1),
       decide: ({ snapshot }) => {
@@ -62,7 +62,7 @@ export function createCommandHandler(
           throw new AppError(code, `${cmd.kind}: ${d.message}`);
         }
         // nothing to write: the job as it is; otherwise `append` answers the view after the write
-        return d.events.length === 0 ? { result: toView(snapshot) } : { write: { events: d.events, state: d.state }, result: undefined };
+        return d.events.length === 0 ? { result: toView(snapshot) } : { write: { events: d.events, state: d.state } };
       },
       append: async ({ snapshot, lastEvSeq }, d) => {
         const r = await eventLog.append(jobEvSubject(id), d.events, { expectedLastSubjectSeq: lastEvSeq });
@@ -70,7 +70,6 @@ export function createCommandHandler(
         return reader.viewAfter(id, r.seq);
       },
     }, { attempts: MAX_CAS_RETRIES + 1 });
-    return view!; // `append` always answers a view
   }
 
   async function redeliver(id: string, by: By & { target?: string }): Promise<void> {

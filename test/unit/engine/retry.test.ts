@@ -74,15 +74,15 @@ describe('handleCommand', () => {
     const appended: number[] = [];
     const r = await handleCommand({
       read: () => ({ version }),
-      decide: (s) => ({ write: s.version + 1, result: `v${s.version + 1}` }),
-      append: (s, w, res) => {
+      decide: (s) => ({ write: s.version + 1 }),
+      append: (s, w) => {
         if (version === 0) {
           version = 5; // another writer got there first
           throw new AppError('CONFLICT', 'wrong last sequence');
         }
         assert.equal(s.version, 5);
         appended.push(w);
-        return res;
+        return `v${w}`;
       },
     }, { attempts: 3 });
     assert.equal(r, 'v6');
@@ -94,7 +94,7 @@ describe('handleCommand', () => {
     assert.equal(appends, 0);
     await assert.rejects(handleCommand({
       read: () => 1,
-      decide: () => ({ write: 1, result: 1 }),
+      decide: () => ({ write: 1 }),
       append: () => {
         appends++;
         throw new AppError('CONFLICT', 'again');
