@@ -19,6 +19,8 @@ const MAX_COMMANDS = 40;
 /** Runs of the skewed-clock property; its coordinators' wall clocks are off the API's by these. */
 const SKEW_RUNS = Number(env['SIM_SKEW_RUNS'] ?? 200);
 const SKEWS_MS = [30_000, -30_000] as const;
+/** Inside the runner's 120 s per file; a run count cut short by it fails the test. */
+const TIME_LIMIT_MS = Number(env['SIM_TIME_LIMIT_MS'] ?? 90_000);
 const skewSeed = env['SIM_SKEW_SEED'] !== undefined ? Number(env['SIM_SKEW_SEED']) : (Date.now() ^ (process.pid << 12)) >>> 1;
 const replayPath = env['SIM_SKEW_SEED'] !== undefined ? env['SIM_SKEW_PATH'] : undefined;
 const maxDeliver = env['SIM_MAX_DELIVER'] !== undefined ? Number(env['SIM_MAX_DELIVER']) : undefined;
@@ -37,12 +39,15 @@ describe('deterministic simulation with skewed clocks', () => {
       numRuns: replayPath !== undefined ? 1 : SKEW_RUNS,
       seed: skewSeed,
       ...(replayPath !== undefined ? { path: replayPath, endOnFailure: true } : {}),
-      interruptAfterTimeLimit: 90_000,
+      interruptAfterTimeLimit: TIME_LIMIT_MS,
       markInterruptAsFailure: false,
     });
     if (details.failed) {
       const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
       assert.fail(`skewed simulation failed; replay with:\n  SIM_SKEW_SEED=${details.seed} SIM_SKEW_PATH=${details.counterexamplePath ?? ''} node --import tsx --test test/sim/skewedClocks.test.ts\n${error}\n--- scenario ---\n${JSON.stringify(details.counterexample?.[1])}`);
+    }
+    if (replayPath === undefined && details.numRuns < SKEW_RUNS) {
+      assert.fail(`skewed simulation: only ${details.numRuns} of ${SKEW_RUNS} runs within the ${TIME_LIMIT_MS} ms time limit; runs not made are not passed (lower SIM_SKEW_RUNS or find what got slower)`);
     }
     assert.ok(details.numRuns > 0);
   });
