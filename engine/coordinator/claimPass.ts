@@ -12,6 +12,7 @@ import { cachedSlots } from '../quota/shares.ts';
 import { ctxOf, type CoordinatorContext } from './context.ts';
 import type { FencedWriter } from './fencedWriter.ts';
 import { countLiveCoordinators } from './heartbeat.ts';
+import type { JobFailureCode } from '../../actors/failureCodes.ts';
 
 export interface ClaimPass {
   /** Claims what fits now (see {@link createClaimPass}). */
@@ -77,12 +78,12 @@ export function createClaimPass(cx: CoordinatorContext, writer: FencedWriter): C
       const type = registry.get(ctx0.type);
       let tasks: TaskPlan[] | undefined;
       let failure: { code: string; message: string } | undefined;
-      if (!type) failure = { code: 'UNKNOWN_JOB_TYPE', message: `no job type ${ctx0.type} on coordinator ${id}` };
+      if (!type) failure = { code: 'UNKNOWN_JOB_TYPE' satisfies JobFailureCode, message: `no job type ${ctx0.type} on coordinator ${id}` };
       else if (ctx0.tasks === null) {
         try {
           tasks = await type.plan(ctx0.spec, { jobId, roots, signal: cx.lifetime.signal });
         } catch (err) {
-          failure = { code: isAppError(err) ? err.code : 'PLAN_FAILED', message: err instanceof Error ? err.message : String(err) };
+          failure = { code: isAppError(err) ? err.code : 'PLAN_FAILED' satisfies JobFailureCode, message: err instanceof Error ? err.message : String(err) };
         }
       }
       const e = projection.get(jobId);

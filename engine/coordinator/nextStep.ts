@@ -9,6 +9,7 @@ import type { JobEntry } from '../projections/jobProjection.ts';
 import { ctxOf } from './context.ts';
 import { stopStep, type StopStep } from './cooperativeStop.ts';
 import type { Owned } from './types.ts';
+import type { JobFailureCode } from '../../actors/failureCodes.ts';
 
 /** A task ready to go, with the attempt it would be. */
 export interface PendingTask {
@@ -70,7 +71,7 @@ function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<s
     // Items decide, but a failed task also counts: a failed part of a split file carries no item.
     if (shouldFail(s) || (p.tasksTotal > 0 && p.tasksFailed / p.tasksTotal > ctx.maxFailedRatio)) {
       const message = `${p.itemsFailed} of ${p.itemsTotal} items and ${p.tasksFailed} of ${p.tasksTotal} tasks failed (item ratio ${failedRatio(s).toFixed(3)}, allowed ${ctx.maxFailedRatio})`;
-      return { kind: 'fail', finish: { kind: 'finish', outcome: 'failed', error: { code: 'TOO_MANY_FAILURES', message } } };
+      return { kind: 'fail', finish: { kind: 'finish', outcome: 'failed', error: { code: 'TOO_MANY_FAILURES' satisfies JobFailureCode, message } } };
     }
     if (allTasksFinal(s)) return { kind: 'verify', fromRunning: true };
     return { kind: 'dispatch', pending: [...pending.values()] };

@@ -7,6 +7,7 @@ import type { JobEntry } from '../projections/jobProjection.ts';
 import { ctxOf, type CoordinatorContext } from './context.ts';
 import type { FencedWriter } from './fencedWriter.ts';
 import type { Owned } from './types.ts';
+import type { JobFailureCode } from '../../actors/failureCodes.ts';
 
 /**
  * Verifies a job we own and finishes it. From RUNNING, a type without `instantVerify` first moves
@@ -47,9 +48,9 @@ export async function verifyJob(
   try {
     outcome = type
       ? await type.verify(ctx.spec, { jobId: opts.jobId, roots: opts.roots, tasks: ctx.tasks ?? [], results, signal: opts.signal })
-      : { ok: false, code: 'UNKNOWN_JOB_TYPE', message: `no job type ${ctx.type}` };
+      : { ok: false, code: 'UNKNOWN_JOB_TYPE' satisfies JobFailureCode, message: `no job type ${ctx.type}` };
   } catch (err) {
-    outcome = { ok: false, code: 'VERIFY_ERROR', message: err instanceof Error ? err.message : String(err) };
+    outcome = { ok: false, code: 'VERIFY_ERROR' satisfies JobFailureCode, message: err instanceof Error ? err.message : String(err) };
   }
   return outcome.ok
     ? { kind: 'finish', outcome: 'succeeded', ...(outcome.summary !== undefined ? { summary: outcome.summary } : {}) }

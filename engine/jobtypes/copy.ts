@@ -6,6 +6,7 @@ import { checkLanded, mismatchMessage, type LandedCheck } from './fileVerify.ts'
 import type { FileRoots, JobType, RunContext, VerifyContext } from './jobType.ts';
 import { listFiles } from './listFiles.ts';
 import { PATH_SCHEMA, canonicalPath, isInside, resolveInside } from './paths.ts';
+import type { JobFailureCode } from '../../actors/failureCodes.ts';
 
 /** Spec of `copy` and `move`: both paths relative to `dataDir`. */
 export type CopySpec = {
@@ -78,7 +79,7 @@ export const copyJobType: JobType<CopySpec> = {
 
   async verify(spec, ctx) {
     const check = await checkCopied(spec, ctx);
-    if (check.mismatches.length > 0) return { ok: false, code: 'VERIFY_MISMATCH', message: mismatchMessage(check) };
+    if (check.mismatches.length > 0) return { ok: false, code: 'VERIFY_MISMATCH' satisfies JobFailureCode, message: mismatchMessage(check) };
     return { ok: true, summary: { files: check.files, bytes: check.bytes } };
   },
 };

@@ -6,6 +6,7 @@ import { PATH_SCHEMA, canonicalPath, resolveInside, rootRelative } from './paths
 import { removeTree } from './removeTree.ts';
 import { lstatEntry, openRootIfExists } from './rootedDir.ts';
 import { formatTaskId } from './taskId.ts';
+import type { JobFailureCode } from '../../actors/failureCodes.ts';
 
 /** Spec of a `free` job: evict `cacheDir/path` (a file or a directory, recursively). */
 export type FreeSpec = {
@@ -103,7 +104,7 @@ export const freeJobType: JobType<FreeSpec> = {
   },
 
   async verify(spec, ctx) {
-    if (await cached(ctx.roots.cacheDir, spec.path)) return { ok: false, code: 'VERIFY_MISMATCH', message: `${spec.path} is still in the cache` };
+    if (await cached(ctx.roots.cacheDir, spec.path)) return { ok: false, code: 'VERIFY_MISMATCH' satisfies JobFailureCode, message: `${spec.path} is still in the cache` };
     const files = ctx.tasks.reduce((n, t) => n + t.items, 0);
     const bytes = ctx.tasks.reduce((n, t) => n + t.bytes, 0);
     return { ok: true, summary: { files, bytes } };

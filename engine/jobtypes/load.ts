@@ -12,6 +12,7 @@ import { checkLanded, mismatchMessage } from './fileVerify.ts';
 import type { JobType } from './jobType.ts';
 import { listFiles } from './listFiles.ts';
 import { PATH_SCHEMA, resolveInside } from './paths.ts';
+import type { JobFailureCode } from '../../actors/failureCodes.ts';
 
 /** Largest accepted partition size (1 TiB): far above any sensible shard, well inside safe integers. */
 const MAX_PARTITION_SIZE_BYTES = 2 ** 40;
@@ -78,7 +79,7 @@ export const loadJobType: JobType<LoadSpec> = {
       return { ok: true, summary: { files, bytes, verified: false } };
     }
     const check = await checkLanded(ctx.tasks, ctx.results, { srcBase: '', dstRoot: ctx.roots.cacheDir, dstBase: '' }, ctx.signal);
-    if (check.mismatches.length > 0) return { ok: false, code: 'VERIFY_MISMATCH', message: mismatchMessage(check) };
+    if (check.mismatches.length > 0) return { ok: false, code: 'VERIFY_MISMATCH' satisfies JobFailureCode, message: mismatchMessage(check) };
     return { ok: true, summary: { files: check.files, bytes: check.bytes, verified: true } };
   },
 };

@@ -5,6 +5,7 @@ import type { JobType } from './jobType.ts';
 import { rootRelative } from './paths.ts';
 import { removeEmptyDirs, removeFile } from './removeTree.ts';
 import { openRoot } from './rootedDir.ts';
+import type { JobFailureCode } from '../../actors/failureCodes.ts';
 
 /**
  * `move` (Alluxio `job move`): a `copy` whose verification, once every copied file has landed
@@ -25,7 +26,7 @@ export const moveJobType: JobType<CopySpec> = {
   async verify(spec, ctx) {
     const check = await checkCopied(spec, ctx);
     if (check.mismatches.length > 0) {
-      return { ok: false, code: 'VERIFY_MISMATCH', message: `${mismatchMessage(check)}; no source file was deleted` };
+      return { ok: false, code: 'VERIFY_MISMATCH' satisfies JobFailureCode, message: `${mismatchMessage(check)}; no source file was deleted` };
     }
     const dataDir = ctx.roots.dataDir;
     const root = await openRoot(dataDir);

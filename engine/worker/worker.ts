@@ -12,6 +12,7 @@ import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { retry, type Backoff } from '../retry.ts';
 import { jobTaskSubject, workerEvSubject } from '../subjects.ts';
 import type { Delivery, TaskConsumer, TaskMessage, TaskQueue } from '../taskqueue/taskQueue.ts';
+import type { TaskErrorCode } from '../../actors/failureCodes.ts';
 
 /** Tries to record a task's outcome while the store is unavailable (the first and 20 retries). */
 const PUBLISH_ATTEMPTS = 21;
@@ -121,8 +122,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     let outcome: TaskSucceeded | TaskFailed;
     if (d.deliveryCount >= config.taskMaxDeliver || !type) {
       const error: TaskError = type
-        ? { code: 'DELIVERY_EXHAUSTED', message: `delivered ${d.deliveryCount} times without an outcome`, retryable: true }
-        : { code: 'UNKNOWN_JOB_TYPE', message: `worker ${id} has no job type ${t.type}`, retryable: false };
+        ? { code: 'DELIVERY_EXHAUSTED' satisfies TaskErrorCode, message: `delivered ${d.deliveryCount} times without an outcome`, retryable: true }
+        : { code: 'UNKNOWN_JOB_TYPE' satisfies TaskErrorCode, message: `worker ${id} has no job type ${t.type}`, retryable: false };
       outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
     } else {
       const abort = new AbortController();
@@ -152,7 +153,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         }
         const error: TaskError = err instanceof TaskRunError
           ? { code: err.code, message: err.message, retryable: err.retryable }
-          : { code: 'TASK_ERROR', message: err instanceof Error ? err.message : String(err), retryable: true };
+          : { code: 'TASK_ERROR' satisfies TaskErrorCode, message: err instanceof Error ? err.message : String(err), retryable: true };
         outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
       } finally {
         clock.clearTimeout(keepAlive);
@@ -172,7 +173,7 @@ export function createWorker(deps: WorkerDeps): Worker {
    */
   async function reportExhausted(t: TaskMessage): Promise<void> {
     if (finishedFor(t)) return;
-    const error: TaskError = { code: 'DELIVERY_EXHAUSTED', message: `task ${t.taskId} attempt ${t.attempt} used up its deliveries without an outcome`, retryable: true };
+    const error: TaskError = { code: 'DELIVERY_EXHAUSTED' satisfies TaskErrorCode, message: `task ${t.taskId} attempt ${t.attempt} used up its deliveries without an outcome`, retryable: true };
     const ev: TaskFailed = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: meta(t.jobId, t.epoch) };
     await eventLog
       .append(jobTaskSubject(t.jobId), [ev], { msgId: `${t.jobId}:${t.taskId}:${t.attempt}` })
