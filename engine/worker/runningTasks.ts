@@ -1,0 +1,68 @@
+/**
+ * The tasks running on this worker, each with the AbortController its job type's `run` listens to,
+ * indexed by job so that a job's tasks are found without a scan.
+ */
+
+interface Running {
+  jobId: string;
+  /** Claim epoch of the run that dispatched it. */
+  epoch: number;
+  abort: AbortController;
+}
+
+/** A task just started: the signal its `run` gets, and `done()` to call when it ends, whatever the end. */
+export interface RunningTask {
+  abort: AbortController;
+  done(): void;
+}
+
+export interface RunningTasks {
+  /** Tasks running now. */
+  readonly size: number;
+  /** Records a task as running under `key` (`jobId:taskId:attempt:epoch`). */
+  start(key: string, jobId: string, epoch: number): RunningTask;
+  /** Aborts the job's tasks of runs up to `epoch`, with `reason`. */
+  abortJob(jobId: string, epoch: number, reason: string): void;
+  /** Aborts every running task with `reason`. */
+  abortAll(reason: string): void;
+}
+
+export function createRunningTasks(): RunningTasks {
+  const running = new Map<string, Running>();
+  /** jobId → keys of its tasks in `running`: a finished job aborts its own tasks without a scan. */
+  const runningByJob = new Map<string, Set<string>>();
+
+  return {
+    get size() {
+      return running.size;
+    },
+    start(key, jobId, epoch) {
+      const abort = new AbortController();
+      running.set(key, { jobId, epoch, abort });
+      let keys = runningByJob.get(jobId);
+      if (!keys) runningByJob.set(jobId, (keys = new Set()));
+      keys.add(key);
+      const jobKeys = keys;
+      return {
+        abort,
+        done() {
+          running.delete(key);
+          jobKeys.delete(key);
+          if (jobKeys.size === 0) runningByJob.delete(jobId);
+        },
+      };
+    },
+    abortJob(jobId, epoch, reason) {
+      const keys = runningByJob.get(jobId);
+      if (!keys) return;
+      for (const key of keys) {
+        const r = running.get(key);
+        // a task of a later run (a recovery claimed it again) is not this terminal state's to abort
+        if (r && r.epoch <= epoch) r.abort.abort(reason);
+      }
+    },
+    abortAll(reason) {
+      for (const r of running.values()) r.abort.abort(reason);
+    },
+  };
+}
