@@ -25,7 +25,7 @@ export function createJetStreamLogContext(nc: NatsConnection, stream: string, ti
   let jsmP: Promise<JetStreamManager> | undefined;
   // checkAPI false: no account-info round trip; created once, lazily
   const jsm = () => (jsmP ??= js.jetstreamManager(false));
-  // While disconnected the client drops what it would send (see PITFALLS): fail fast instead of
+  // While disconnected the client drops what it would send (see docs/nats-notes.md): fail fast instead of
   // making every caller wait for the request timeout, so the API answers 503 at once.
   let disconnected = false;
   /** Followers to restart from their cursor after a reconnect (see follow()). */

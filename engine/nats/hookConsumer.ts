@@ -102,12 +102,19 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
     };
   }
 
-  /** Waits for a free handler slot; keeps the waiting record's ack timer alive meanwhile. */
-  async function slot(m: JsMsg): Promise<void> {
-    while (pull.running() >= concurrency) {
+  /** Aborted by stop(): a record still waiting for a slot is handed back instead of started. */
+  const stopping = new AbortController();
+
+  /**
+   * Waits for a free handler slot; keeps the waiting record's ack timer alive meanwhile. False when
+   * the consumer stopped first (its wait ends at once, so it holds neither the process nor the record).
+   */
+  async function slot(m: JsMsg): Promise<boolean> {
+    while (pull.running() >= concurrency && !stopping.signal.aborted) {
       m.working();
-      await Promise.race([pull.anySettled(), sleep(Math.max(MIN_KEEP_ALIVE_MS, opts.ackWaitMs / 3))]);
+      await Promise.race([pull.anySettled(), sleep(Math.max(MIN_KEEP_ALIVE_MS, opts.ackWaitMs / 3), { signal: stopping.signal })]);
     }
+    return !stopping.signal.aborted;
   }
 
   function start(m: JsMsg): void {
@@ -130,8 +137,8 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
       m.ack(); // the hot path: most records are not terminal events
       return;
     }
-    await slot(m);
-    start(m);
+    if (await slot(m)) start(m);
+    else m.nak(); // stopped while waiting: another consumer (or the next start) delivers it
   }
 
   const pull = startPullLoop({
@@ -143,5 +150,10 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
     onMessage,
     onError: (err) => logger.warn({ err }, 'webhook consumer pull failed; retrying'),
   });
-  return { stop: () => pull.stop() };
+  return {
+    stop: () => {
+      stopping.abort();
+      return pull.stop();
+    },
+  };
 }
