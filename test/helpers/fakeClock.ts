@@ -85,3 +85,39 @@ export function createFakeClock(options: FakeClockOptions = {}): FakeClock {
     pending: () => timers.length,
   };
 }
+
+/**
+ * For contract suites that wait on time the same way over fake and real clocks: fake time moves in
+ * steps while someone waits (`passTime`, `until`); one waiter at a time moves it, so it never goes back.
+ */
+export function fakeTime(clock: FakeClock) {
+  const STEP_MS = 10;
+  let moving = false;
+  async function moveUntil(done: () => boolean, budgetMs: number): Promise<boolean> {
+    const end = clock.monotonic() + budgetMs;
+    while (!done()) {
+      if (clock.monotonic() >= end) return false;
+      if (moving) {
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      moving = true;
+      try {
+        await clock.advance(STEP_MS);
+      } finally {
+        moving = false;
+      }
+    }
+    return true;
+  }
+  return {
+    passTime: async (ms: number) => {
+      let passed = false;
+      clock.setTimeout(() => (passed = true), ms);
+      await moveUntil(() => passed, ms + STEP_MS);
+    },
+    until: async (cond: () => boolean, what: string, withinMs = 60_000) => {
+      if (!(await moveUntil(cond, withinMs))) throw new Error(`not within ${withinMs} ms of fake time: ${what}`);
+    },
+  };
+}
