@@ -1,0 +1,101 @@
+/**
+ * Logging in and out: a login checks the password and issues a bearer token (stored only as its
+ * SHA-256 id, with the user's generation); a request is authenticated from the local mirror,
+ * synchronously; expired and revoked token records are swept.
+ */
+import { controlKey } from '../controlstore/controlStore.ts';
+import { AppError } from '../errors.ts';
+import { DEFAULT_VIRTUAL_CLUSTER } from '../quota/shares.ts';
+import type { Caller, UserRole } from '../serviceTypes.ts';
+import { ADMIN_USER } from './bootstrap.ts';
+import type { IdentityContext } from './context.ts';
+import { hashPassword, PASSWORD_MAX_LENGTH } from './passwords.ts';
+import { bearerToken, looksLikeToken, newToken, secretEquals, tokenId, type TokenRecord } from './tokens.ts';
+import type { Identity } from './types.ts';
+import { toView, type UserRecords } from './userRecords.ts';
+
+export type Sessions = Pick<Identity, 'login' | 'authenticate' | 'logout' | 'checkPassword' | 'sweepExpiredTokens'>;
+
+/** Deletes the token records `shouldDrop` picks (a user's, expired, revoked); returns how many. Best effort per record. */
+export async function dropTokens(cx: IdentityContext, shouldDrop: (t: TokenRecord, key: string) => boolean): Promise<number> {
+  let n = 0;
+  for (const { key, value } of cx.store.list<TokenRecord>('token.')) {
+    if (!shouldDrop(value, key)) continue;
+    try {
+      await cx.store.delete(key);
+      n++;
+    } catch (err) {
+      cx.logger.warn({ err, user: value.user }, 'could not delete a token record');
+    }
+  }
+  return n;
+}
+
+function callerOf(user: string, role: UserRole, grants: readonly string[]): Caller {
+  return { user, role, virtualClusters: [...new Set([...grants, DEFAULT_VIRTUAL_CLUSTER])] };
+}
+
+const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 'Unknown user or wrong password.');
+
+export function createSessions(cx: IdentityContext, users: UserRecords): Sessions {
+  const { store, config, clock, random, params, verify, iso } = cx;
+  const { record } = users;
+  // Verified against when the user is unknown, so that case costs what a wrong password costs.
+  let dummyHash: Promise<string> | undefined;
+  const dummy = () => (dummyHash ??= hashPassword('not-a-password-of-anyone', params));
+  // computed now, so that the first unknown-user login does not cost two hashes
+  dummy().catch(() => (dummyHash = undefined));
+
+  return {
+    async login(name, password, ttlMs) {
+      const user = record(name);
+      if (user === undefined || password.length > PASSWORD_MAX_LENGTH) {
+        await verify(password, await dummy());
+        throw invalidCredentials();
+      }
+      if (!(await verify(password, user.value.passwordHash))) throw invalidCredentials();
+      const ttl = Math.max(1, Math.min(ttlMs ?? config.tokenTtlMs, config.tokenMaxTtlMs));
+      const now = clock.now();
+      const token = newToken(random);
+      const rec: TokenRecord = { user: name, generation: user.value.generation, createdAt: iso(now), expiresAt: iso(now + ttl) };
+      await store.create(controlKey('token', tokenId(token)), rec);
+      return { token, expiresAt: rec.expiresAt, user: toView(user.value) };
+    },
+
+    authenticate(header) {
+      const token = bearerToken(header);
+      if (config.adminToken !== null && secretEquals(token, config.adminToken)) {
+        return callerOf(ADMIN_USER, 'admin', record(ADMIN_USER)?.value.virtualClusters ?? []);
+      }
+      const rejected = () => new AppError('UNAUTHENTICATED', 'The token is unknown, expired or revoked; log in again.');
+      if (!looksLikeToken(token)) throw rejected();
+      const rec = store.get<TokenRecord>(`token.${tokenId(token)}`)?.value;
+      if (rec === undefined || !(Date.parse(rec.expiresAt) > clock.now())) throw rejected();
+      const user = record(rec.user)?.value;
+      if (user === undefined || user.generation !== rec.generation) throw rejected();
+      return callerOf(user.name, user.role, user.virtualClusters);
+    },
+
+    async logout(token) {
+      if (!looksLikeToken(token)) return;
+      await store.delete(controlKey('token', tokenId(token)));
+    },
+
+    async checkPassword(name, password) {
+      const user = record(name);
+      if (user === undefined || password.length > PASSWORD_MAX_LENGTH) {
+        await verify(password, await dummy());
+        return false;
+      }
+      return verify(password, user.value.passwordHash);
+    },
+
+    async sweepExpiredTokens() {
+      const now = clock.now();
+      return dropTokens(cx, (t) => {
+        const user = record(t.user)?.value;
+        return !(Date.parse(t.expiresAt) > now) || user === undefined || user.generation !== t.generation;
+      });
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/** The identity's options, its face to the API, and the user records it keeps. */
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import type { ControlStore } from '../controlstore/controlStore.ts';
+import type { Logger } from '../log.ts';
+import type { VirtualClusterDef } from '../quota/shares.ts';
+import type { Caller, UserRole } from '../serviceTypes.ts';
+import type { ScryptParams } from './passwords.ts';
+import type { VirtualClusterPatch } from './virtualClusters.ts';
+
+/** What the control store keeps per user (`user.<name>`). */
+export interface UserRecord {
+  name: string;
+  role: UserRole;
+  passwordHash: string;
+  /** Virtual clusters granted besides `default`. */
+  virtualClusters: string[];
+  /** Tokens carry the generation they were issued under; bumping it revokes them all. */
+  generation: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A user as the API shows it (never the hash). */
+export interface UserView {
+  name: string;
+  role: UserRole;
+  virtualClusters: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface LoginResult {
+  token: string;
+  expiresAt: string;
+  user: UserView;
+}
+
+export interface NewUser {
+  name: string;
+  password: string;
+  role: UserRole;
+  virtualClusters?: string[];
+}
+
+/** Options of {@link createIdentity}. */
+export interface IdentityOptions {
+  store: ControlStore;
+  config: Pick<Config, 'tokenTtlMs' | 'tokenMaxTtlMs' | 'adminToken' | 'adminPassword'>;
+  clock: Clock;
+  /** Random bytes (tokens, salts of nothing else, generated passwords). @defaultValue crypto.randomBytes */
+  random?: (n: number) => Buffer;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  /** scrypt cost of new hashes (tests lower it). @defaultValue {@link DEFAULT_SCRYPT_PARAMS} */
+  scryptParams?: ScryptParams;
+  /** Checks a password against a stored hash (tests count the calls). @defaultValue {@link verifyPassword} */
+  verifyPassword?: (password: string, stored: string) => Promise<boolean>;
+  /** Whether a VC still has unfinished jobs (its deletion is refused then); from the job projection. */
+  hasUnfinishedJobs?: (virtualCluster: string) => boolean;
+}
+
+export interface Identity {
+  /** Creates `admin` when no user exists (race-safe across processes); a generated password is returned once. */
+  bootstrap(): Promise<{ adminCreated: boolean; generatedPassword?: string }>;
+  /** INVALID_CREDENTIALS for an unknown user or a wrong password (same work either way). */
+  login(name: string, password: string, ttlMs?: number): Promise<LoginResult>;
+  /** The caller behind an Authorization header; UNAUTHENTICATED if missing, malformed, unknown, expired or revoked. */
+  authenticate(authorizationHeader: string | undefined): Caller;
+  /** Revokes one token (unknown tokens are ignored). */
+  logout(token: string): Promise<void>;
+  /** True when `password` is the user's (false for unknown users, same work). */
+  checkPassword(name: string, password: string): Promise<boolean>;
+  createUser(user: NewUser): Promise<UserView>;
+  updateUser(name: string, patch: { role?: UserRole; virtualClusters?: string[] }): Promise<UserView>;
+  /** Sets a new password and revokes every token of the user. */
+  setPassword(name: string, newPassword: string): Promise<void>;
+  /** Removes the user and its tokens; the last admin cannot be removed (INVALID_TRANSITION). */
+  deleteUser(name: string): Promise<void>;
+  getUser(name: string): UserView;
+  listUsers(): UserView[];
+  /** Deletes expired and revoked token records; returns how many. */
+  sweepExpiredTokens(): Promise<number>;
+  /** Defined virtual clusters (the implicit `default` is added by effectiveClusters). */
+  listVirtualClusters(): VirtualClusterDef[];
+  createVirtualCluster(def: VirtualClusterDef): Promise<VirtualClusterDef>;
+  updateVirtualCluster(name: string, patch: VirtualClusterPatch): Promise<VirtualClusterDef>;
+  /** Removes a VC and (best effort) every grant of it. */
+  deleteVirtualCluster(name: string): Promise<void>;
+}
