@@ -8,6 +8,7 @@ import type { JobCommand } from '../../actors/decide.ts';
 import { isAppError } from '../errors.ts';
 import type { JobEntry } from '../projections/jobProjection.ts';
 import { claimOrder, quotaBuckets } from '../quota/claimQuota.ts';
+import { provenCoordinators } from '../quota/provenCoordinators.ts';
 import { cachedSlots } from '../quota/shares.ts';
 import { ctxOf, type CoordinatorContext } from './context.ts';
 import type { FencedWriter } from './fencedWriter.ts';
@@ -27,7 +28,8 @@ export interface ClaimPass {
 /**
  * Claims WAITING jobs within this coordinator's room (runningJobCapacity − owned − claiming) and
  * within the VC shares of the whole cluster (total slots = runningJobCapacity × live
- * coordinators): first VCs below their guaranteed share, then VCs borrowing up to their max.
+ * coordinators, counting only peers seen to heartbeat since we started: {@link provenCoordinators}):
+ * first VCs below their guaranteed share, then VCs borrowing up to their max.
  * Shares are judged on the projection plus our own claims in flight; peers claiming at the same
  * moment do not see each other's claims, so concurrent coordinators may overshoot a VC's max
  * by at most their concurrent claims (it settles as those jobs finish: nobody claims above max).
@@ -40,6 +42,8 @@ export function createClaimPass(cx: CoordinatorContext, writer: FencedWriter): C
   const claimingPerVc = new Map<string, number>();
   const slotsFor = cachedSlots(cx.virtualClusters);
   let passes = 0;
+  /** Revision of our own heartbeat when our liveness view first showed it (lowered if the bucket's sequence went back). */
+  let firstBeatRevision: number | undefined;
   const priorityOf = (e: JobEntry) => ctxOf(e).priority;
 
   function unclaim(jobId: string) {
@@ -59,7 +63,15 @@ export function createClaimPass(cx: CoordinatorContext, writer: FencedWriter): C
     // Counted now, not at the last heartbeat: a heartbeat stuck in an outage would keep a dead peer's
     // slots in the total (found by test/sim: one coordinator took a VC to three times its max).
     cx.liveCoordinators = countLiveCoordinators(cx);
-    const buckets = quotaBuckets(slotsFor(config.runningJobCapacity * cx.liveCoordinators), projection.virtualClusterCounts(), claimingPerVc);
+    const alive = cx.liveness.alive('coord', config.failureDetectionTimeoutMs);
+    const own = alive.find((x) => x.id === id)?.revision;
+    if (own !== undefined && (firstBeatRevision === undefined || own < firstBeatRevision)) firstBeatRevision = own;
+    // Dead peers' keys left in the bucket do not count (found by test/sim seed 325039403: two
+    // coordinators started after two crashed counted four, and took a VC to twice its max share).
+    const coordinators = provenCoordinators(alive, id, firstBeatRevision);
+    // Peers that may be alive but have not beaten since we started: count again once they have.
+    if (coordinators < cx.liveCoordinators) cx.wake.retryClaimsLater();
+    const buckets = quotaBuckets(slotsFor(config.runningJobCapacity * coordinators), projection.virtualClusterCounts(), claimingPerVc);
     const skip = (e: JobEntry) => claiming.has(e.id) || writer.busy(e.id);
     for (const { entry: e, vc } of claimOrder(buckets, (name) => projection.waiting(name), priorityOf, skip)) {
       claiming.set(e.id, vc);
