@@ -27,7 +27,7 @@ export interface CoordinatorContext extends Omit<CoordinatorDeps, 'logger' | 'vi
   /** Aborted on stop: cancels planning and verification in progress. */
   lifetime: AbortController;
   running: boolean;
-  /** Live coordinators (us included), refreshed every heartbeat: sets the cluster's slots. */
+  /** Coordinators alive in our liveness view (us included), refreshed every heartbeat and claim pass: a change wakes a claim pass (the slots count only proven peers: claimPass.ts). */
   liveCoordinators: number;
   wake: Wakeups;
   /** The metadata of a command decided now. */
