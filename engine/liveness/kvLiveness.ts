@@ -145,7 +145,7 @@ export function createKvLiveness(opts: KvLivenessOptions): Liveness {
         throw toAppError(err, `liveness leave ${key}`);
       }
     },
-    entries: () => [...view.values()].map((e) => ({ ...e })),
+    entries: () => [...view.values()].map((e) => ({ ...e, info: structuredClone(e.info) })),
     alive: (kind, timeoutMs) => selectAlive(view, kind, timeoutMs, clock.monotonic()),
     close: async () => {
       closed = true;

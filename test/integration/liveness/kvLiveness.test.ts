@@ -29,11 +29,6 @@ describe('KV liveness: the contract', () => {
         await kv.destroy();
       },
     };
-  }, {
-    knownDifferences: {
-      'entries() are copies: changing one changes nothing in the view':
-        'kvLiveness.entries() copies each entry shallowly, so its `info` is the view\'s own object (memoryLiveness clones it)',
-    },
   });
 });
 
