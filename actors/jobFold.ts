@@ -141,6 +141,12 @@ export function shouldFail(s: JobSnapshot): boolean {
 /** The API's view of a job: plain, JSON-safe, absent values as null. */
 export interface JobView {
   id: string;
+  /**
+   * The stream sequence of the job's JobSubmitted: unique, never reused; the job's number where a
+   * facade needs one (Alluxio's int64 job ids). The log knows it, not the snapshot: the engine adds
+   * it to {@link toJobView}'s result.
+   */
+  submitSeq: number;
   type: string;
   name: string;
   state: JobState;
@@ -168,8 +174,11 @@ export interface JobView {
   compacted: boolean;
 }
 
-/** Projects a snapshot onto the API's JobView. */
-export function toJobView(s: JobSnapshot): JobView {
+/** What a snapshot alone tells of a job: every JobView field but `submitSeq`. */
+export type SnapshotJobView = Omit<JobView, 'submitSeq'>;
+
+/** Projects a snapshot onto the API's JobView, but for the `submitSeq` the engine adds. */
+export function toJobView(s: JobSnapshot): SnapshotJobView {
   const c = s.context;
   return {
     id: c.jobId,

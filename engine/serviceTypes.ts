@@ -168,6 +168,12 @@ export interface JobService {
   /** created=false when the idempotency key matched an earlier identical submission. */
   submit(req: SubmitRequest, opts: By & { idempotencyKey?: string }): Promise<{ job: JobView; created: boolean }>;
   get(id: string, caller: Caller): Promise<JobView>;
+  /**
+   * The job submitted at stream sequence `seq` (its `submitSeq`: a facade's number for it). JOB_NOT_FOUND
+   * when no job was submitted there, it was removed, or the caller may not see it; NOT_READY when the
+   * stream has the record but this process's projection has not caught up to it in time.
+   */
+  getBySubmitSeq(seq: number, caller: Caller): Promise<JobView>;
   list(q: ListQuery, caller: Caller): Promise<{ jobs: JobView[]; nextCursor: string | null }>;
   /** Cooperative stop: no new dispatch, tasks in flight get `graceMs` (default config.stopGraceMs), then forced. `force` stops at once. */
   stop(id: string, by: By & { graceMs?: number; force?: boolean }): Promise<JobView>;

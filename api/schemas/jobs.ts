@@ -133,6 +133,10 @@ const jobState = { type: 'string', enum: JOB_STATES } as const;
 
 const jobViewProperties = {
   id: { type: 'string' },
+  submitSeq: {
+    type: 'integer', minimum: 1,
+    description: "Stream sequence of the job's JobSubmitted: unique, never reused, kept through compaction; the job's number where a facade needs one.",
+  },
   type: { type: 'string' },
   name: { type: 'string' },
   state: jobState,

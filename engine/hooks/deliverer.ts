@@ -13,13 +13,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import { EVENT_SCHEMA_VERSION, TERMINAL_STATES, type Envelope, type JobState, type WebhookAttemptData, type WebhookDelivered, type WebhookFailed } from '../../actors/events.ts';
-import { toJobView, type JobView } from '../../actors/jobFold.ts';
+import type { JobView } from '../../actors/jobFold.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { ControlStore } from '../controlstore/controlStore.ts';
 import type { EventLog, LogRecord } from '../eventlog/eventLog.ts';
 import type { Logger } from '../log.ts';
 import { blockedHostReason, guardedLookup } from './targetPolicy.ts';
+import { entryView } from '../projections/jobEntry.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { jobEvSubject, jobHookSubject, parseSubject } from '../subjects.ts';
 import { redactUrl } from './callbackUrl.ts';
@@ -314,7 +315,7 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
     }
     if (pending.length === 0) return m.ack();
 
-    const job = toJobView(entry.snapshot);
+    const job = entryView(entry);
     const epoch = (entry.snapshot.context as { epoch: number }).epoch;
     const results = await Promise.all(pending.map((p) => attempt(s.id, epoch, job, p.trig, p.t, p.deliveryId, p.n)));
     const retry = results.filter((r) => !r.ok && !r.final);

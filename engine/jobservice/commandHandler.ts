@@ -55,14 +55,14 @@ export function createCommandHandler(
     return handleCommand<LoadedJob, Decided, JobView>({
       // a retry follows a lost race: the projection may not show the winner yet
       read: (attempt) => reader.loadVisible(id, by.caller, attempt > 1),
-      decide: ({ snapshot }) => {
+      decide: ({ snapshot, submitSeq }) => {
         const d = decideFolded(cmd, snapshot, commandMeta(by, clock));
         if (!d.ok) {
           const code = d.code === 'JOB_NOT_FOUND' || d.code === 'JOB_COMPACTED' ? DECISION_ERRORS[d.code] : 'INVALID_TRANSITION';
           throw new AppError(code, `${cmd.kind}: ${d.message}`);
         }
         // nothing to write: the job as it is; otherwise `append` answers the view after the write
-        return d.events.length === 0 ? { result: toView(snapshot) } : { write: { events: d.events, state: d.state } };
+        return d.events.length === 0 ? { result: toView(snapshot, submitSeq) } : { write: { events: d.events, state: d.state } };
       },
       append: async ({ snapshot, lastEvSeq }, d) => {
         const r = await eventLog.append(jobEvSubject(id), d.events, { expectedLastSubjectSeq: lastEvSeq });

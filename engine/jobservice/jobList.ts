@@ -2,10 +2,10 @@
 import type { JobState } from '../../actors/events.ts';
 import type { JobContext } from '../../actors/jobContext.ts';
 import { AppError } from '../errors.ts';
+import { entryView } from '../projections/jobEntry.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import type { Caller, JobService, JobView, ListQuery } from '../serviceTypes.ts';
 import { canSeeJob, listedOwner } from './access.ts';
-import { toView } from './jobReader.ts';
 
 export function createJobList(deps: { projection: JobProjection }): JobService['list'] {
   const { projection } = deps;
@@ -22,7 +22,7 @@ export function createJobList(deps: { projection: JobProjection }): JobService['
         more = true;
         break;
       }
-      jobs.push(toView(e.snapshot));
+      jobs.push(entryView(e));
       last = e;
     }
     return { jobs, nextCursor: more && last ? encodeCursor(last.submitSeq) : null };

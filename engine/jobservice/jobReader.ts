@@ -3,26 +3,29 @@
  * not trust it), and waiting for a write to show up locally (read-your-writes).
  */
 import type { JobEvent } from '../../actors/events.ts';
-import { foldJob, IllegalEventError, toJobView, type JobSnapshot } from '../../actors/jobFold.ts';
+import { foldJob, IllegalEventError, type JobSnapshot } from '../../actors/jobFold.ts';
 import { AppError } from '../errors.ts';
 import type { EventLog, LogRecord } from '../eventlog/eventLog.ts';
+import { entryView, jobView, submitSeqOf } from '../projections/jobEntry.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { retry } from '../retry.ts';
 import type { Caller, JobView } from '../serviceTypes.ts';
 import { jobEvSubject, jobTaskSubject } from '../subjects.ts';
 import { canSeeJob } from './access.ts';
 
-/** How long a write waits for the local projection to show it (read-your-writes). */
-const READ_YOUR_WRITES_MS = 2000;
+/** How long a write (or a look-up by submit sequence) waits for the local projection to show it (read-your-writes). */
+export const READ_YOUR_WRITES_MS = 2000;
 /** Fresh reads of one job that may race retention (see `load`). */
 const READ_RETRIES = 4;
 
-/** The API's view of a job. */
-export const toView = toJobView;
+/** The API's view of a job: its snapshot's, with its submit sequence. */
+export const toView = jobView;
 
-/** A job's snapshot and the CAS expectation for its next append on `.ev`. */
+/** A job's snapshot, its submit sequence, and the CAS expectation for its next append on `.ev`. */
 export interface LoadedJob {
   snapshot: JobSnapshot;
+  /** Stream sequence of the job's JobSubmitted (see JobView.submitSeq). */
+  submitSeq: number;
   lastEvSeq: number;
 }
 
@@ -42,7 +45,7 @@ export function createJobReader(deps: { eventLog: EventLog; projection: JobProje
 
   async function load(id: string, fresh = false): Promise<LoadedJob> {
     const e: JobEntry | undefined = fresh ? undefined : projection.get(id);
-    if (e) return { snapshot: e.snapshot, lastEvSeq: e.lastEvSeq };
+    if (e) return { snapshot: e.snapshot, submitSeq: e.submitSeq, lastEvSeq: e.lastEvSeq };
     // Retention rolled `.ev` up and purged `.task` between our two reads (found by test/sim): the
     // pair is from two moments and folds to IllegalEventError. Read again; the next `.ev` read holds the JobCompacted.
     return retry(async () => {
@@ -50,7 +53,7 @@ export function createJobReader(deps: { eventLog: EventLog; projection: JobProje
       if (ev.length === 0) throw notFound(id);
       // Task outcomes gate transitions (VerificationStarted needs every task final): fold both subjects in stream order.
       const events = [...ev, ...tasks].sort((a, b) => a.seq - b.seq).flatMap((r) => r.events) as JobEvent[];
-      return { snapshot: foldJob(events), lastEvSeq: ev[ev.length - 1]!.seq };
+      return { snapshot: foldJob(events), submitSeq: submitSeqFromLog(ev), lastEvSeq: ev[ev.length - 1]!.seq };
     }, { retryOn: (err) => err instanceof IllegalEventError, attempts: READ_RETRIES });
   }
 
@@ -73,11 +76,23 @@ export function createJobReader(deps: { eventLog: EventLog; projection: JobProje
   async function viewAfter(id: string, seq: number): Promise<JobView> {
     await projection.waitFor(seq, READ_YOUR_WRITES_MS);
     const e = projection.get(id);
-    if (e && e.lastEvSeq >= seq) return toView(e.snapshot);
-    return toView((await load(id, true)).snapshot);
+    if (e && e.lastEvSeq >= seq) return entryView(e);
+    const j = await load(id, true);
+    return toView(j.snapshot, j.submitSeq);
   }
 
   return { load, loadVisible, readJob, viewAfter };
+}
+
+/**
+ * The submit sequence a job's `.ev` records tell, as the projection finds it (jobProjection.ts): the
+ * first record holds the JobSubmitted, or the JobCompacted that replaced the history.
+ */
+function submitSeqFromLog(ev: LogRecord[]): number {
+  const first = ev[0]!;
+  const submitSeq = first.events.length > 0 ? submitSeqOf(first.events[0] as JobEvent, first.seq) : undefined;
+  // foldJob accepted the records, so the first is one of the two; the record's seq is the projection's fallback too
+  return submitSeq ?? first.seq;
 }
 
 export function notFound(id: string): AppError {

@@ -4,7 +4,7 @@
  */
 import type { JobContext } from '../../actors/jobContext.ts';
 import { statusAt } from '../../actors/jobContext.ts';
-import type { JobSnapshot } from '../../actors/jobFold.ts';
+import { toJobView, type JobSnapshot } from '../../actors/jobFold.ts';
 import type { Clock } from '../clock.ts';
 import type { EventLog, LogRecord } from '../eventlog/eventLog.ts';
 import { liveStream } from '../live/liveStream.ts';
@@ -12,15 +12,17 @@ import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import type { DeliveryEntry, FailuresView, HistoryEntry, JobService, ProgressView } from '../serviceTypes.ts';
 import { jobHookSubject, parseSubject } from '../subjects.ts';
 import { canSeeJob, listedOwner } from './access.ts';
-import { notFound, toView, type JobReader } from './jobReader.ts';
+import { AppError } from '../errors.ts';
+import { entryView } from '../projections/jobEntry.ts';
+import { notFound, READ_YOUR_WRITES_MS, toView, type JobReader } from './jobReader.ts';
 
-export type JobQueries = Pick<JobService, 'get' | 'progress' | 'failures' | 'history' | 'deliveries' | 'live'>;
+export type JobQueries = Pick<JobService, 'get' | 'getBySubmitSeq' | 'progress' | 'failures' | 'history' | 'deliveries' | 'live'>;
 
 export function createJobQueries(deps: { eventLog: EventLog; projection: JobProjection; clock: Clock }, reader: JobReader): JobQueries {
   const { eventLog, projection, clock } = deps;
 
   function progressOf(s: JobSnapshot): ProgressView {
-    const v = toView(s);
+    const v = toJobView(s);
     const c = s.context as JobContext;
     const start = v.startedAt ? Date.parse(v.startedAt) : NaN;
     const end = v.finishedAt ? Date.parse(v.finishedAt) : clock.now();
@@ -37,7 +39,20 @@ export function createJobQueries(deps: { eventLog: EventLog; projection: JobProj
 
   return {
     async get(id, caller) {
-      return toView((await reader.loadVisible(id, caller)).snapshot);
+      const j = await reader.loadVisible(id, caller);
+      return toView(j.snapshot, j.submitSeq);
+    },
+
+    async getBySubmitSeq(seq, caller) {
+      if (!Number.isSafeInteger(seq) || seq < 1) throw notFound(String(seq));
+      // A sequence past what this process applied: wait only if the stream has it (a just-made job),
+      // so that a number no job has yet answers at once.
+      if (seq > projection.lastSeq() && seq <= (await eventLog.lastSeq()) && !(await projection.waitFor(seq, READ_YOUR_WRITES_MS))) {
+        throw new AppError('NOT_READY', `the projection has not applied seq ${seq} yet`);
+      }
+      const e = projection.getBySubmitSeq(seq);
+      if (e === undefined || !canSeeJob(caller, e.snapshot.context)) throw notFound(String(seq));
+      return entryView(e);
     },
 
     async progress(id, caller) {

@@ -107,7 +107,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
         if ((existing.snapshot.context as JobContext).requestHash !== requestHash) {
           throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request');
         }
-        return { job: toView(existing.snapshot), created: false };
+        return { job: toView(existing.snapshot, existing.submitSeq), created: false };
       }
     },
 

@@ -4,10 +4,11 @@
  * (`afterSeq`, i.e. SSE `Last-Event-ID`) skips the snapshot and follows from afterSeq + 1.
  */
 import { TERMINAL_STATES } from '../../actors/events.ts';
-import { toJobView, type JobView } from '../../actors/jobFold.ts';
+import type { JobView } from '../../actors/jobFold.ts';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import type { EventLog, Follower, LogRecord } from '../eventlog/eventLog.ts';
+import { entryView } from '../projections/jobEntry.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import type { LiveMessage } from '../serviceTypes.ts';
 import { checkId, parseSubject } from '../subjects.ts';
@@ -143,10 +144,10 @@ export function liveStream(deps: LiveStreamDeps, opts: LiveStreamOptions): Async
       const seq = projection.lastSeq();
       if (jobId !== undefined) {
         const e = projection.get(jobId);
-        snapshot = { kind: 'snapshot', seq, jobs: e ? [toJobView(e.snapshot)] : [], truncated: false };
+        snapshot = { kind: 'snapshot', seq, jobs: e ? [entryView(e)] : [], truncated: false };
       } else {
         const { jobs, truncated } = snapshotAll(projection, canSee, snapshotMax, deps.owner);
-        snapshot = { kind: 'snapshot', seq, jobs: jobs.map((e) => toJobView(e.snapshot)), truncated };
+        snapshot = { kind: 'snapshot', seq, jobs: jobs.map(entryView), truncated };
       }
       from = seq + 1;
     } else {
@@ -170,7 +171,7 @@ export function liveStream(deps: LiveStreamDeps, opts: LiveStreamOptions): Async
       const entry = projection.get(s.id);
       // For all jobs, a job we cannot see (or no longer know, hence cannot check) is skipped.
       if (jobId === undefined && (entry === undefined || !canSee(entry))) return;
-      const job: JobView | null = entry ? toJobView(entry.snapshot) : null;
+      const job: JobView | null = entry ? entryView(entry) : null;
       const subject = s.kind === 'job-ev' ? 'ev' : s.kind === 'job-task' ? 'task' : 'hook';
       r.events.forEach((ev, i) => {
         queue.push({ kind: 'event', seq: r.seq, jobId: s.id, subject, type: ev.type, data: ev.data, meta: { ...ev.meta }, job, lastInRecord: i === r.events.length - 1 });

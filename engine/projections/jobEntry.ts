@@ -1,6 +1,6 @@
-import type { JobState } from '../../actors/events.ts';
+import type { JobEvent, JobState } from '../../actors/events.ts';
 import type { JobContext } from '../../actors/jobContext.ts';
-import type { JobSnapshot } from '../../actors/jobFold.ts';
+import { toJobView, type JobSnapshot, type JobView } from '../../actors/jobFold.ts';
 
 /** A job as the projection holds it. */
 export interface JobEntry {
@@ -17,3 +17,23 @@ export interface JobEntry {
 }
 
 export const ctxOf = (e: JobEntry) => e.snapshot.context as JobContext;
+
+/**
+ * The submit sequence of a job that starts with event `ev` of record `recordSeq`: the record's own
+ * seq for a JobSubmitted, the one a JobCompacted carries (else its seq: written before it carried
+ * one); undefined for any other event (it cannot start a job).
+ */
+export function submitSeqOf(ev: JobEvent, recordSeq: number): number | undefined {
+  if (ev.type === 'JobSubmitted') return recordSeq;
+  if (ev.type === 'JobCompacted') return ev.data.submitSeq ?? recordSeq;
+  return undefined;
+}
+
+/** The API's view of a job: the snapshot's, with the submit sequence only the log knows. */
+export function jobView(snapshot: JobSnapshot, submitSeq: number): JobView {
+  const { id, ...rest } = toJobView(snapshot);
+  return { id, submitSeq, ...rest };
+}
+
+/** The API's view of a projection entry. */
+export const entryView = (e: JobEntry): JobView => jobView(e.snapshot, e.submitSeq);

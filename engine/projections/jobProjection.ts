@@ -5,7 +5,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { LogRecord } from '../eventlog/eventLog.ts';
 import { parseSubject, RETENTION_REMOVED_SUBJECT } from '../subjects.ts';
 import type { Logger } from '../log.ts';
-import type { JobEntry } from './jobEntry.ts';
+import { submitSeqOf, type JobEntry } from './jobEntry.ts';
 import { createPrefoldHints } from './prefoldHints.ts';
 import { createSeqWaiters } from './seqWaiters.ts';
 import { createStateIndex, type VirtualClusterCounts } from './stateIndex.ts';
@@ -25,6 +25,8 @@ export type ChangeListener = (job: JobEntry, previous: JobState | undefined, rec
 export interface JobProjection {
   apply(record: LogRecord): void;
   get(id: string): JobEntry | undefined;
+  /** The job submitted at stream sequence `submitSeq` (its JobSubmitted record), if it is still here. */
+  getBySubmitSeq(submitSeq: number): JobEntry | undefined;
   /** Jobs in submission order (oldest first). */
   all(): IterableIterator<JobEntry>;
   /** Jobs in submission order, newest first, starting below `beforeSubmitSeq`. */
@@ -93,6 +95,8 @@ export const MAX_STRAYS = 1_000;
 export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   const clock = opts.clock ?? systemClock;
   const jobs = new Map<string, JobEntry>();
+  /** The same entries by submitSeq: unique, as each is the seq of one JobSubmitted record. */
+  const bySubmitSeq = new Map<number, JobEntry>();
   const live = (e: JobEntry) => jobs.get(e.id) === e;
   const byState = createStateIndex();
   const order = createSubmissionOrder(live);
@@ -109,6 +113,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   function add(id: string, snapshot: JobSnapshot, submitSeq: number, r: LogRecord): JobEntry {
     const e: JobEntry = { id, snapshot, state: jobState(snapshot), submitSeq, lastEvSeq: r.seq };
     jobs.set(id, e);
+    bySubmitSeq.set(submitSeq, e);
     order.add(e);
     byState.set(e, true);
     return e;
@@ -130,10 +135,10 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   function applyJobEvent(id: string, ev: JobEvent, r: LogRecord): JobEntry | undefined {
     const e = jobs.get(id);
     if (!e) {
-      if (ev.type === 'JobSubmitted') return add(id, startJob(ev), r.seq, r);
-      // Replay after retention rolled the history up: the record stands for the whole job.
-      if (ev.type === 'JobCompacted') return add(id, restoreJob(ev), ev.data.submitSeq ?? r.seq, r);
-      return undefined; // task outcome of an unknown (e.g. retained-away) job
+      // A JobCompacted first: replay after retention rolled the history up, the record stands for the whole job.
+      const snapshot = ev.type === 'JobSubmitted' ? startJob(ev) : ev.type === 'JobCompacted' ? restoreJob(ev) : undefined;
+      if (snapshot === undefined) return undefined; // task outcome of an unknown (e.g. retained-away) job
+      return add(id, snapshot, submitSeqOf(ev, r.seq)!, r);
     }
     // A rollup: the stream deleted every earlier `.ev` record, so the record is the whole job whatever
     // this projection saw before (a lagging follower may never have seen the terminal event).
@@ -162,6 +167,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     if (!e) return false;
     byState.set(e, false);
     jobs.delete(id);
+    if (bySubmitSeq.get(e.submitSeq) === e) bySubmitSeq.delete(e.submitSeq);
     order.removed();
     for (const l of removeListeners) l(e);
     return true;
@@ -203,6 +209,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
       waiters.release();
     },
     get: (id) => jobs.get(id),
+    getBySubmitSeq: (submitSeq) => bySubmitSeq.get(submitSeq),
     all: () => order.all(),
     newestFirst: (before, owner) => order.newestFirst(before, owner),
     waiting: (vc) => byState.waiting(vc),

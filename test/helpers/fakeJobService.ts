@@ -2,7 +2,8 @@
  * An in-memory JobService for HTTP-layer tests only (integration tests use the real engine).
  * Honest where the API can tell: submit creates WAITING jobs owned by the caller, idempotency by
  * key + body, commands follow the job state rules, unknown ids and other users' jobs (for
- * non-admins) are JOB_NOT_FOUND. Switches:
+ * non-admins) are JOB_NOT_FOUND; a job's `submitSeq` is the seq of its JobSubmitted in the fake
+ * history (one counter for all jobs). Switches:
  * `unavailable` (every call throws UNAVAILABLE, as when NATS is down), `crash` (every call throws
  * that error, as a bug would), `ready`.
  */
@@ -126,6 +127,7 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       const id = uuidFor(jobs.size + 1);
       const job: JobView = {
         id,
+        submitSeq: 0, // set by record() below
         type: req.type,
         name: req.name ?? req.type,
         state: 'WAITING',
@@ -151,13 +153,19 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       };
       jobs.set(id, job);
       if (key !== undefined) byKey.set(key, { requestHash, id });
-      record(id, 'JobSubmitted', { type: req.type, name: job.name }, by);
+      job.submitSeq = record(id, 'JobSubmitted', { type: req.type, name: job.name }, by);
       return { job: view(job), created: true };
     },
 
     async get(id, caller) {
       enter('get', id, caller);
       return view(mustGet(id, caller));
+    },
+
+    async getBySubmitSeq(submitSeq, caller) {
+      enter('getBySubmitSeq', submitSeq, caller);
+      const job = [...jobs.values()].find((j) => j.submitSeq === submitSeq);
+      return view(mustGet(job?.id ?? String(submitSeq), caller));
     },
 
     async list(q: ListQuery, caller: Caller) {
@@ -201,7 +209,7 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       const n = uuidFor(jobs.size + 1);
       const copy: JobView = { ...structuredClone(job), id: n, state: 'WAITING', submittedAt: now().toISOString(), finishedAt: null, rerunOf: id, recoveries: 0 };
       jobs.set(n, copy);
-      record(n, 'JobSubmitted', { type: copy.type, name: copy.name, rerunOf: id }, by);
+      copy.submitSeq = record(n, 'JobSubmitted', { type: copy.type, name: copy.name, rerunOf: id }, by);
       return view(copy);
     },
 
@@ -327,11 +335,13 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
     return n;
   }
 
-  function record(jobId: string, type: string, data: unknown, by: By): void {
+  /** Appends to the job's fake history; the entry's seq. */
+  function record(jobId: string, type: string, data: unknown, by: By): number {
     const list = history.get(jobId) ?? [];
     const actor = `user:${by.caller.user}`;
     list.push({ seq: ++seq, time: now().toISOString(), subject: 'ev', type, data, meta: { jobId, actor, ...(by.reason === undefined ? {} : { reason: by.reason }) } });
     history.set(jobId, list);
+    return seq;
   }
 
   /** Applies a command: legal from `from`; a no-op when already in `to` (if idempotent); else 409. */

@@ -15,7 +15,7 @@ import { startRoles } from '../../engine/startRoles.ts';
 import { isAppError } from '../../engine/errors.ts';
 import type { LogRecord } from '../../engine/eventlog/eventLog.ts';
 import { createMemoryEventLog } from '../../engine/eventlog/memoryEventLog.ts';
-import { toView } from '../../engine/jobservice/jobReader.ts';
+import { entryView } from '../../engine/projections/jobEntry.ts';
 import { SYSTEM_CALLER } from '../../engine/serviceTypes.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness } from '../../engine/liveness/memoryLiveness.ts';
@@ -52,7 +52,7 @@ describe('engine under random command sequences (in-memory log)', () => {
           const ids: string[] = [];
           let maxDoneSeen = new Map<string, number>();
           const unsubscribe = core.projection.onChange((e) => {
-            const p = toView(e.snapshot).progress;
+            const p = entryView(e).progress;
             assert.ok(p.tasksSucceeded + p.tasksFailed <= p.tasksTotal, 'done ≤ total');
             assert.ok(p.tasksSucceeded >= (maxDoneSeen.get(e.id) ?? 0), 'progress never goes backwards');
             maxDoneSeen.set(e.id, p.tasksSucceeded);
@@ -89,7 +89,7 @@ describe('engine under random command sequences (in-memory log)', () => {
             assert.equal(report.jobs, ids.length);
             const replayed = createJobProjection({ logger: silentLogger });
             for (const r of records) replayed.apply(r);
-            for (const id of ids) assert.deepEqual(toView(replayed.get(id)!.snapshot), toView(core.projection.get(id)!.snapshot));
+            for (const id of ids) assert.deepEqual(entryView(replayed.get(id)!), entryView(core.projection.get(id)!));
           } finally {
             unsubscribe();
             maxDoneSeen = new Map();

@@ -13,6 +13,7 @@ import type { JobTypeRegistry } from '../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness, createMemoryLivenessStore, type MemoryLivenessStore } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger, type Logger } from '../../engine/log.ts';
 import { pino } from 'pino';
+import { entryView, jobView, submitSeqOf } from '../../engine/projections/jobEntry.ts';
 import { createJobProjection, type JobProjection } from '../../engine/projections/jobProjection.ts';
 import { SYSTEM_CALLER, type By, type Caller, type JobView } from '../../engine/serviceTypes.ts';
 import { createMemoryTaskQueue } from '../../engine/taskqueue/memoryTaskQueue.ts';
@@ -22,7 +23,7 @@ import type { HookConsumerHandle, HookMessage } from '../../engine/hooks/hookMes
 import type { HookQueue } from '../../engine/hooks/hookQueue.ts';
 import { createMemoryHookQueue, type MemoryHookQueue } from '../../engine/hooks/memoryHookQueue.ts';
 import { TERMINAL_STATES, type JobEvent } from '../../actors/events.ts';
-import { restoreJob, toJobView } from '../../actors/jobFold.ts';
+import { restoreJob } from '../../actors/jobFold.ts';
 import type { Random } from '../../engine/clock.ts';
 import { effectiveClusters, vcSlots, type VirtualClusterDef } from '../../engine/quota/shares.ts';
 import { parseSubject, RETENTION_REMOVED_SUBJECT } from '../../engine/subjects.ts';
@@ -192,8 +193,9 @@ export class SimWorld {
       for (const ev of r.events as JobEvent[]) {
         if (ev.type === 'JobCompacted') {
           // A compacted job looks exactly as it did when it finished (only the flag changes).
-          const pre = toJobView(before.snapshot);
-          const post = toJobView(restoreJob(ev));
+          // submitSeq included: the rollup carries the job's number, so it must not change either
+          const pre = entryView(before);
+          const post = jobView(restoreJob(ev), submitSeqOf(ev, r.seq)!);
           this.beforeCompaction.set(id, pre);
           if (comparable(pre) !== comparable(post)) this.violations.push(`compaction changed ${id}'s view: ${comparable(pre)} → ${comparable(post)}`);
         }
@@ -536,7 +538,7 @@ export class SimWorld {
     for (const caller of SIM_USERS) for (const id of this.accepted) this.#checkVisibility(service, caller, id, this.owners.get(id) === caller.user);
     for (const [id, pre] of this.beforeCompaction) {
       this.client(`get compacted ${id}`, () => service.get(id, SYSTEM_CALLER), (v) => {
-        const pick = (x: JobView) => JSON.stringify([x.state, x.progress, x.error]);
+        const pick = (x: JobView) => JSON.stringify([x.submitSeq, x.state, x.progress, x.error]);
         if (pick(v) !== pick(pre)) this.violations.push(`compacted job ${id} reads ${pick(v)}, finished as ${pick(pre)}`);
         if (!v.compacted) this.violations.push(`compacted job ${id} reads as not compacted`);
       }, undefined, () => (this.removed.has(id) ? plus('JOB_NOT_FOUND') : EXPECTED_CLIENT_ERRORS));

@@ -10,7 +10,7 @@ import { asUser, assertError, createApi, post, PREFIX, submitJob, UNKNOWN_ID, VA
 
 const JOB_VIEW_KEYS = [
   'active', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'name', 'owner', 'priority',
-  'progress', 'reclaims', 'recoveries', 'rerunOf', 'spec', 'startedAt', 'state', 'stopRequested', 'submittedAt', 'summary',
+  'progress', 'reclaims', 'recoveries', 'rerunOf', 'spec', 'startedAt', 'state', 'stopRequested', 'submitSeq', 'submittedAt', 'summary',
   'type', 'virtualCluster',
 ];
 
