@@ -102,7 +102,9 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryO
       if (!retryable(err) || attempt >= opts.attempts || opts.signal?.aborted) throw err;
       const delayMs = opts.backoff ? backoffDelay(opts.backoff, attempt - 1, opts.random) : 0;
       opts.onRetry?.(err, attempt, delayMs);
-      if (delayMs > 0) await sleep(delayMs, { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+      // with a backoff, even a 0 ms one, wait on the clock: the next try comes after other timers' turn
+      if (opts.backoff) await sleep(delayMs, { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+      if (opts.signal?.aborted) throw err;
     }
   }
 }

@@ -87,10 +87,10 @@ export interface EnsureStreamsOptions {
   taskMaxDeliver?: number;
 }
 
-/** A stream config with its name. */
 /** The connection type the rest of the engine passes around (only engine/nats/ and the adapters import @nats-io). */
 export type { NatsConnection };
 
+/** A stream config with its name. */
 export type StreamSpec = Partial<StreamConfig> & { name: string };
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;

@@ -112,7 +112,16 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
   async function slot(m: JsMsg): Promise<boolean> {
     while (pull.running() >= concurrency && !stopping.signal.aborted) {
       m.working();
-      await Promise.race([pull.anySettled(), sleep(Math.max(MIN_KEEP_ALIVE_MS, opts.ackWaitMs / 3), { signal: stopping.signal })]);
+      // one wait, ended by whichever comes first: a free slot, the keep-alive period, or stop()
+      const wait = new AbortController();
+      const onStop = () => wait.abort();
+      stopping.signal.addEventListener('abort', onStop, { once: true });
+      try {
+        await Promise.race([pull.anySettled(), sleep(Math.max(MIN_KEEP_ALIVE_MS, opts.ackWaitMs / 3), { signal: wait.signal })]);
+      } finally {
+        wait.abort(); // clears the timer when a slot freed first
+        stopping.signal.removeEventListener('abort', onStop);
+      }
     }
     return !stopping.signal.aborted;
   }

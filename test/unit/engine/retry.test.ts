@@ -68,6 +68,20 @@ describe('retry', () => {
   });
 });
 
+describe('retry and stop', () => {
+  it('an abort during the backoff ends the retries with the last error, without another try', async () => {
+    const c = new AbortController();
+    let calls = 0;
+    const p = retry(async () => {
+      calls++;
+      if (calls === 1) setTimeout(() => c.abort(), 5);
+      throw new AppError('UNAVAILABLE', 'down');
+    }, { retryOn: ['UNAVAILABLE'], attempts: 5, backoff: { baseMs: 60_000, maxMs: 60_000 }, signal: c.signal });
+    await assert.rejects(p, (e: unknown) => e instanceof AppError && e.code === 'UNAVAILABLE');
+    assert.equal(calls, 1);
+  });
+});
+
 describe('handleCommand', () => {
   it('re-reads and re-decides after a lost race, then appends against the new version', async () => {
     let version = 0;
