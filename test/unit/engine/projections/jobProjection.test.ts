@@ -7,7 +7,7 @@ import { evolveJob, startJob } from '../../../../actors/jobFold.ts';
 import type { LogRecord } from '../../../../engine/eventlog/eventLog.ts';
 import { silentLogger } from '../../../../engine/log.ts';
 import { createJobProjection, type JobProjection } from '../../../../engine/projections/jobProjection.ts';
-import { jobEvSubject, jobHookSubject, jobTaskSubject } from '../../../../engine/subjects.ts';
+import { jobEvSubject, jobHookSubject, jobTaskSubject, RETENTION_REMOVED_SUBJECT } from '../../../../engine/subjects.ts';
 import { jobEvents, taskPlans } from '../../actors/jobEvents.fixture.ts';
 
 /** Feeds records to a projection with increasing sequence numbers, as a stream would. */
@@ -150,6 +150,43 @@ describe('job projection', () => {
     assert.deepEqual(ids(replay.p.newestFirst(replay.p.get('b')!.submitSeq)), ['a']);
     assert.deepEqual(ids(replay.p.terminal()), ['a']);
     assert.equal(replay.p.get('a')!.state, 'STOPPED');
+  });
+
+  it('finds a job by its submit sequence: only a JobSubmitted record\'s seq, until the job is removed', () => {
+    const f = feed();
+    const a = submit(f, 'a'); // seq 1
+    submit(f, 'b'); // seq 2
+    f.ev('a', a.claimed(1), a.planned(taskPlans(1), 1)); // seq 3
+    f.task('a', a.taskOk('t0')); // seq 4
+    assert.equal(f.p.getBySubmitSeq(1), f.p.get('a'));
+    assert.equal(f.p.getBySubmitSeq(2), f.p.get('b'));
+    for (const seq of [0, 3, 4, 5, -1, 1.5]) assert.equal(f.p.getBySubmitSeq(seq), undefined, `seq ${seq}`);
+    // removed by retention's JobsRemoved: gone from the index too
+    f.raw({ subject: RETENTION_REMOVED_SUBJECT, time: '', events: [{ type: 'JobsRemoved', data: { jobs: [{ jobId: 'b', submitSeq: 2 }] }, meta: a.meta(0) }] });
+    assert.equal(f.p.getBySubmitSeq(2), undefined);
+    assert.equal(f.p.remove('a'), true);
+    assert.equal(f.p.getBySubmitSeq(1), undefined);
+    // the same id submitted again: a new sequence, the old one stays unknown
+    const r = f.ev('a', jobEvents('a').submitted());
+    assert.deepEqual([f.p.getBySubmitSeq(r.seq)?.id, f.p.getBySubmitSeq(1)], ['a', undefined]);
+  });
+
+  it('on replay, a job known only by its JobCompacted record is found by the submit sequence it carries', () => {
+    const live = feed();
+    const a = submit(live, 'a');
+    live.ev('a', a.stopped(0));
+    const entry = live.p.get('a')!;
+    const d = decide({ kind: 'compact', submitSeq: entry.submitSeq }, entry.snapshot, { actor: 'system', at: '2024-05-02T00:00:00.000Z' });
+    assert.ok(d.ok);
+    const r = live.ev('a', ...d.events);
+    assert.equal(live.p.getBySubmitSeq(1), live.p.get('a'), 'compaction keeps the entry where it was');
+    assert.equal(live.p.getBySubmitSeq(r.seq), undefined);
+    const replay = feed();
+    replay.raw({ subject: jobEvSubject('x'), time: '', events: [] }); // seq 1: a's purged history
+    replay.raw({ subject: jobEvSubject('x'), time: '', events: [] });
+    replay.ev('a', ...d.events); // seq 3
+    assert.equal(replay.p.getBySubmitSeq(1)?.id, 'a');
+    assert.equal(replay.p.getBySubmitSeq(3), undefined);
   });
 
   it('ignores webhook log records and counts a rejected event without changing the job', () => {
