@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
 import { http, startTestService, type TestService } from '../../helpers/service.ts';
-import type { HistoryEntry, JobView } from '../../../engine/serviceTypes.ts';
+import { SYSTEM_CALLER, type HistoryEntry, type JobView } from '../../../engine/serviceTypes.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const API = '/native/v1';
@@ -40,6 +40,29 @@ describe('restarts against a real nats-server', () => {
     assert.ok(events.some((e) => e.type === 'JobRequeued'));
     const succeeded = new Set(events.filter((e) => e.type === 'TaskSucceeded').map((e) => (e.data as { taskId: string }).taskId));
     assert.equal(succeeded.size, 8);
+    await svc.stop();
+  });
+
+  it('the native API shows each job\'s submitSeq (its JobSubmitted\'s stream sequence), the same after a restart', async () => {
+    const svc = await startTestService(nats.url, { roles: ['api'] });
+    services.push(svc);
+    const a = (await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} })).body;
+    const b = (await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: {} })).body;
+    for (const j of [a, b]) {
+      assert.equal(j.submitSeq, (await historyOf(svc, j.id)).find((e) => e.type === 'JobSubmitted')?.seq, 'the JobSubmitted record\'s seq');
+    }
+    assert.ok(Number.isSafeInteger(a.submitSeq) && b.submitSeq > a.submitSeq);
+    const numbers = async () => {
+      const { jobs } = (await http<{ jobs: JobView[] }>(svc.baseUrl, 'GET', `${API}/jobs?active=all`)).body;
+      const mine = jobs.filter((j) => j.id === a.id || j.id === b.id);
+      const one = await Promise.all([a, b].map(async (j) => (await getJob(svc, j.id)).submitSeq));
+      return { listed: mine.map((j) => [j.id, j.submitSeq]), get: one };
+    };
+    const expected = { listed: [[b.id, b.submitSeq], [a.id, a.submitSeq]], get: [a.submitSeq, b.submitSeq] };
+    assert.deepEqual(await numbers(), expected);
+    await svc.restart();
+    assert.deepEqual(await numbers(), expected, 'a new process replays the stream to the same numbers');
+    assert.equal((await svc.engine.service.getBySubmitSeq(a.submitSeq, SYSTEM_CALLER)).id, a.id);
     await svc.stop();
   });
 
