@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { toJobView } from '../../../actors/jobFold.ts';
+import { entryView } from '../../../engine/projections/jobEntry.ts';
 import { installErrorHandlers } from '../../../api/errorResponses.ts';
 import { eventRoutes } from '../../../api/routes/events.ts';
 import { systemClock } from '../../../engine/clock.ts';
@@ -65,7 +65,7 @@ describe('SSE routes', () => {
     async get(id: string, caller: Caller) {
       const e = projection.get(id);
       if (!e || (caller.role !== 'admin' && owner(e) !== caller.user)) throw new AppError('JOB_NOT_FOUND');
-      return toJobView(e.snapshot);
+      return entryView(e);
     },
     live(o: { caller: Caller; jobId?: string; afterSeq?: number; signal: AbortSignal }) {
       liveCalls++;
