@@ -5,7 +5,9 @@
  */
 import { constants as osConstants } from 'node:os';
 import { DOCS_PREFIX } from './openapi.ts';
-import { buildServer, DEFAULT_PREFIX, engineServerOptions } from './server.ts';
+import { buildServer, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_PREFIX, engineServerOptions } from './server.ts';
+import { enabledFacades, mountableFacades } from './compat/index.ts';
+import { startFacadeListeners, type RunningListener } from './compat/facadeListeners.ts';
 import { ConfigError, createLogger, parseFlags, readEnv, resolveConfig, startEngine, VERSION, type Config, type Engine, type Logger } from '../engine/index.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -41,11 +43,28 @@ async function main(argv: string[]): Promise<number> {
   for (const signal of STOP_SIGNALS) process.on(signal, early);
   const engine = await startEngine(config, logger);
   let app: ReturnType<typeof buildServer> | undefined;
+  let facadeListeners: RunningListener[] = [];
+  let mountedNames = new Set<string>();
   if (config.roles.includes('api')) {
-    app = buildServer({ ...engineServerOptions(engine, config), logger: logger.child({ role: 'api' }) });
+    const apiLogger = logger.child({ role: 'api' });
+    const facades = enabledFacades(config);
+    const mounted = mountableFacades(facades, config, logger);
+    mountedNames = new Set(mounted.map((f) => f.name));
+    app = buildServer({ ...engineServerOptions(engine, config), logger: apiLogger, facades: mounted });
     await app.listen({ host: config.host, port: config.port });
+    facadeListeners = await startFacadeListeners(
+      facades,
+      { service: engine.service, identity: engine.identity },
+      { ...config, host: config.facadeHost, bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES },
+      apiLogger,
+    );
+    for (const f of facades) {
+      if (f.auth.mode === 'none' && config.facadeAllowUnauthenticated) {
+        logger.warn({ facade: f.name }, `facade ${f.name} has auth none beyond loopback: anyone who reaches it acts as ${f.auth.user} (${f.auth.role})`);
+      }
+    }
   }
-  process.stdout.write(banner(config, engine, app));
+  process.stdout.write(banner(config, engine, app, facadeListeners, mountedNames));
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     // npm forwards the terminal's Ctrl-C that we also received: one shutdown
@@ -62,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
       // in order: the API stops accepting, the roles stop, then NATS and the embedded server
       const stopped: string[] = [];
       if (app) {
-        await closeApi(app, logger);
+        await Promise.all([closeApi(app, logger), ...facadeListeners.map((l) => l.close())]);
         stopped.push('api');
       }
       stopped.push(...(await engine.shutdown()));
@@ -112,7 +131,7 @@ function exit(logger: Logger, code: number): never {
 }
 
 /** What started and where: the API, its docs, metrics and probes, NATS and the data dirs. */
-function banner(config: Readonly<Config>, engine: Engine, app: ReturnType<typeof buildServer> | undefined): string {
+function banner(config: Readonly<Config>, engine: Engine, app: ReturnType<typeof buildServer> | undefined, facades: readonly RunningListener[], mounted: ReadonlySet<string>): string {
   const lines = [`jetjobs ${VERSION} started (roles: ${config.roles.join(', ')})`];
   const addr = app?.server.address();
   if (addr !== undefined && addr !== null && typeof addr === 'object') {
@@ -124,6 +143,10 @@ function banner(config: Readonly<Config>, engine: Engine, app: ReturnType<typeof
       `  metrics: ${origin}/metrics`,
       `  health:  ${origin}/healthz`,
     );
+    for (const l of facades) {
+      const name = l.name.split(' ')[0]!;
+      lines.push(`  ${l.name}: ${l.url}${mounted.has(name) ? ` (also ${origin}/compat/${name}/)` : ''}`);
+    }
   } else {
     lines.push('  API:     (no api role)');
   }

@@ -18,6 +18,7 @@ import { healthRoutes, systemRoutes } from './routes/system.ts';
 import { userRoutes } from './routes/users.ts';
 import { virtualClusterRoutes } from './routes/virtualClusters.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { facadeScope, type Facade } from './compat/facade.ts';
 
 /** Largest request body accepted (decoded), in bytes. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -54,6 +55,8 @@ export interface ServerOptions {
   prefix?: string;
   /** Prometheus exposition for `GET /metrics`; the route exists only when given. */
   metrics?: () => Promise<{ contentType: string; text: string }>;
+  /** Seed facades mounted under `/compat/<name>/` (docs/compat.md). @defaultValue none */
+  facades?: readonly Facade[];
 }
 
 type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics' | 'settings'>> & Pick<ServerOptions, 'metrics'> & { settings: ApiSettings }>;
@@ -84,6 +87,7 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
     logger: opts.logger,
     bodyLimitBytes: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     prefix: opts.prefix ?? DEFAULT_PREFIX,
+    facades: opts.facades ?? [],
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
   if (!Number.isSafeInteger(resolved.bodyLimitBytes) || resolved.bodyLimitBytes < 1) {
@@ -142,6 +146,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   void app.register(webhookRoutes, { prefix, webhooks });
   void app.register(systemRoutes, { prefix, service });
   void app.register(healthRoutes, { service });
+  for (const facade of opts.facades) {
+    void app.register(facadeScope(facade, { service, identity }, facade.listeners), { prefix: `/compat/${facade.name}` });
+  }
   const metrics = opts.metrics;
   if (metrics) {
     const schema = {

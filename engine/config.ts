@@ -115,6 +115,32 @@ function roles(o: Described): Setting<Role[]> {
   };
 }
 
+/** One of a fixed list of words. */
+function choice<const C extends readonly string[]>(o: Described & { default: C[number]; choices: C }): Setting<C[number]> {
+  const { choices, ...rest } = o;
+  return {
+    kind: 'string', values: choices.map((c) => `\`${c}\``).join(', '), ...rest,
+    parse: (raw) => raw as C[number],
+    check: (v, key) => {
+      if (!(choices as readonly string[]).includes(v)) throw new ConfigError(`${key} must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
+    },
+  };
+}
+
+/** How a facade knows who calls it (docs/compat.md). */
+export const FACADE_AUTH_MODES = ['none', 'basic', 'bearer'] as const;
+export type FacadeAuthMode = (typeof FACADE_AUTH_MODES)[number];
+
+function checkFacadeUser(v: string): void {
+  if (!/^[a-z][a-z0-9_-]{0,31}$/.test(v)) throw new ConfigError(`facade users are 1-32 of [a-z0-9_-], starting with a letter; got ${JSON.stringify(v)}`);
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+/** Whether a bind address is reachable from this host only. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** Every setting, in the order of the docs table. */
 export const SETTINGS = Object.freeze({
   roles: roles({ env: 'JETJOBS_ROLES',
@@ -225,6 +251,22 @@ export const SETTINGS = Object.freeze({
     doc: 'per-type overrides, JSON: `{"noop":{"maxAgeMs":60000,"maxCount":1000,"compactAfterMs":0}}` (keys optional, integers ≥ 0; a missing key falls back to the global setting)' }),
   retentionIntervalMs: ms({ min: 1, default: 60_000, env: 'JETJOBS_RETENTION_INTERVAL_MS',
     doc: 'how often the retention pass runs (the first one after one interval)' }),
+  facadeHost: text({ default: '127.0.0.1', values: 'address', env: 'JETJOBS_FACADE_HOST',
+    doc: "bind address of the facades' own ports (Alluxio 20002, 30003); loopback unless you say otherwise. Facades are also under `/compat/<name>/` on the API port" }),
+  facadeAllowUnauthenticated: flag({ default: false, env: 'JETJOBS_FACADE_ALLOW_UNAUTHENTICATED',
+    doc: 'allow a facade with auth `none` beyond loopback: on its own port (`facadeHost`; refused at start otherwise) and under `/compat/` on an API port that listens beyond loopback (`host`; not mounted there otherwise, with a warning)' }),
+  alluxioFacade: flag({ default: true, env: 'JETJOBS_ALLUXIO_FACADE',
+    doc: 'serve the Alluxio facade (docs/compat/alluxio.md): job master and job worker REST on their own ports and under `/compat/alluxio/`' }),
+  alluxioMasterPort: port({ default: 20_002, env: 'JETJOBS_ALLUXIO_MASTER_PORT',
+    doc: 'Alluxio job master web port (`/api/v1/master/job/*`, `/api/v1/job_master/*`); `0` picks a free one' }),
+  alluxioWorkerPort: port({ default: 30_003, env: 'JETJOBS_ALLUXIO_WORKER_PORT',
+    doc: 'Alluxio job worker web port (`/api/v1/job_worker/*`); `0` picks a free one' }),
+  alluxioAuth: choice({ default: 'none', choices: FACADE_AUTH_MODES, env: 'JETJOBS_ALLUXIO_AUTH',
+    doc: 'who an Alluxio request is: `none` acts as `alluxioUser` with `alluxioRole` (Alluxio clients send no credentials), `basic` our users and passwords, `bearer` our tokens' }),
+  alluxioUser: text({ default: 'alluxio', values: 'user name', check: checkFacadeUser, env: 'JETJOBS_ALLUXIO_USER',
+    doc: 'with `alluxioAuth=none`: the user Alluxio requests act as (owner of the jobs they submit, actor in their history)' }),
+  alluxioRole: choice({ default: 'operator', choices: ['admin', 'operator', 'viewer'] as const, env: 'JETJOBS_ALLUXIO_ROLE',
+    doc: "with `alluxioAuth=none`: that user's role (an operator sees and controls its own jobs only; an admin, every job)" }),
 });
 
 type Settings = typeof SETTINGS;
@@ -286,6 +328,10 @@ const RELATIONS: readonly ((c: Config) => string | undefined)[] = [
   (c) => (c.failureDetectionTimeoutMs <= c.heartbeatMs ? 'failureDetectionTimeoutMs must exceed heartbeatMs' : undefined),
   (c) => (c.httpHeadersTimeoutMs > c.httpRequestTimeoutMs ? 'httpHeadersTimeoutMs must not exceed httpRequestTimeoutMs' : undefined),
   (c) => (c.tokenTtlMs > c.tokenMaxTtlMs ? 'tokenTtlMs must not exceed tokenMaxTtlMs' : undefined),
+  (c) =>
+    c.alluxioFacade && c.alluxioAuth === 'none' && !c.facadeAllowUnauthenticated && !isLoopbackHost(c.facadeHost)
+      ? 'alluxioAuth=none lets anyone who reaches the facade act as alluxioUser: bind facadeHost to loopback, choose basic or bearer, or set facadeAllowUnauthenticated'
+      : undefined,
 ];
 
 const FLAGS = new Map(ENTRIES.map(([k]) => [flagOf(k), k]));

@@ -5,12 +5,12 @@
  */
 export { startEngine, type Engine } from './startEngine.ts';
 export { VERSION } from './version.ts';
-export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMessage, DeliveryEntry, VirtualClusterStatus } from './serviceTypes.ts';
+export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMessage, DeliveryEntry, VirtualClusterStatus, JobView, ProgressView, WorkerView } from './serviceTypes.ts';
 export { SYSTEM_CALLER } from './serviceTypes.ts';
 export { createIdentity, type Identity } from './auth/identity.ts';
 export { createMemoryControlStore, type ControlStore } from './controlstore/controlStore.ts';
 export { AppError, ERROR_CODES, isAppError, type ErrorCode } from './errors.ts';
-export { resolveConfig, readEnv, parseFlags, ConfigError, DEFAULTS, type Config } from './config.ts';
+export { resolveConfig, readEnv, parseFlags, ConfigError, DEFAULTS, FACADE_AUTH_MODES, isLoopbackHost, type Config, type FacadeAuthMode } from './config.ts';
 export { virtualClusterDefs } from './auth/virtualClusters.ts';
 export { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
 export { createWebhookService, type WebhookService, type WebhookServiceOptions } from './hooks/webhookService.ts';

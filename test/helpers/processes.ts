@@ -161,6 +161,9 @@ export async function createProcessHarness(opts: ProcessHarnessOptions): Promise
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('JETJOBS_') && k !== 'LOG_LEVEL'));
     env['NATS_URL'] = opts.natsUrl;
     env['JETJOBS_ADMIN_TOKEN'] = TEST_ADMIN_TOKEN;
+    // several API processes on one host: the facades' own ports are picked free, not the originals'
+    env['JETJOBS_ALLUXIO_MASTER_PORT'] = '0';
+    env['JETJOBS_ALLUXIO_WORKER_PORT'] = '0';
     const fd = openSync(logPath, 'a');
     // detached: its own process group, so a signal reaches it (and any child) and nothing else
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', fd, fd] });

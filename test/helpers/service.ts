@@ -7,7 +7,9 @@ import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildServer, engineServerOptions } from '../../api/server.ts';
+import { buildServer, DEFAULT_BODY_LIMIT_BYTES, engineServerOptions } from '../../api/server.ts';
+import { enabledFacades, mountableFacades } from '../../api/compat/index.ts';
+import { startFacadeListeners, type RunningListener } from '../../api/compat/facadeListeners.ts';
 import { createLogger, resolveConfig, silentLogger, startEngine, type Config, type Logger } from '../../engine/index.ts';
 import type { Engine } from '../../engine/index.ts';
 import { TEST_ADMIN_TOKEN, withAuth } from './auth.ts';
@@ -15,6 +17,8 @@ import { startTestNats, type TestNats } from './natsServer.ts';
 
 export interface TestService {
   baseUrl: string;
+  /** The facades' own listeners by name (`alluxio job master` → its URL), on free ports. */
+  facadeUrls: Readonly<Record<string, string>>;
   engine: Engine;
   config: Readonly<Config>;
   /** Stop the service processes' roles (not NATS) and start them again on the same store and dirs. */
@@ -29,21 +33,24 @@ function testLogger(): Logger {
 export async function startTestService(natsUrl: string, overrides: Partial<Config> = {}): Promise<TestService> {
   const stateDir = await mkdtemp(join(tmpdir(), 'jetjobs-svc-'));
   const logger = testLogger();
-  let config = resolveConfig({ natsUrl, stateDir, port: 0, heartbeatMs: 200, failureDetectionTimeoutMs: 1500, retryBackoffMs: 50, drainTimeoutMs: 2000, adminToken: TEST_ADMIN_TOKEN, ...overrides });
+  let config = resolveConfig({ natsUrl, stateDir, port: 0, alluxioMasterPort: 0, alluxioWorkerPort: 0, heartbeatMs: 200, failureDetectionTimeoutMs: 1500, retryBackoffMs: 50, drainTimeoutMs: 2000, adminToken: TEST_ADMIN_TOKEN, ...overrides });
   let engine: Engine;
   let app: FastifyInstance;
   let baseUrl = '';
+  let listeners: RunningListener[] = [];
 
   async function up() {
     engine = await startEngine(config, logger);
-    app = buildServer({ ...engineServerOptions(engine, config), logger: false });
+    const facades = enabledFacades(config);
+    app = buildServer({ ...engineServerOptions(engine, config), logger: false, facades: mountableFacades(facades, config) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no address');
     baseUrl = `http://127.0.0.1:${addr.port}`;
+    listeners = await startFacadeListeners(facades, { service: engine.service, identity: engine.identity }, { ...config, host: '127.0.0.1', bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES }, false);
   }
   async function down() {
-    await app.close();
+    await Promise.all([app.close(), ...listeners.map((l) => l.close())]);
     await engine.shutdown();
   }
   await up();
@@ -51,6 +58,9 @@ export async function startTestService(natsUrl: string, overrides: Partial<Confi
   return {
     get baseUrl() {
       return baseUrl;
+    },
+    get facadeUrls() {
+      return Object.fromEntries(listeners.map((l) => [l.name, l.url]));
     },
     get engine() {
       return engine;

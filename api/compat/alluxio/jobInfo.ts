@@ -1,0 +1,77 @@
+/**
+ * A native job as Alluxio's JobInfo (`get_status`): id = the job's submit sequence (an int64 that
+ * is unique, never reused and the same on every API process), the plan's name, Alluxio's five
+ * states, and the paths the job works on. clients.md §4.1 has the original's field list.
+ */
+import type { JobView } from '../../../engine/index.ts';
+import { alluxioPath, planName } from './jobConfig.ts';
+
+/** job/wire/Status.java. */
+export type AlluxioState = 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED';
+
+/** Our states → Alluxio's: waiting is CREATED; paused and verifying still RUNNING; stopped is CANCELED. */
+export const STATE_MAP: Readonly<Record<JobView['state'], AlluxioState>> = {
+  WAITING: 'CREATED',
+  RUNNING: 'RUNNING',
+  PAUSED: 'RUNNING',
+  VERIFYING: 'RUNNING',
+  SUCCEEDED: 'COMPLETED',
+  FAILED: 'FAILED',
+  STOPPED: 'CANCELED',
+};
+
+/** The states each Alluxio state stands for (list's `status` filter). */
+export function nativeStates(alluxio: string): JobView['state'][] | undefined {
+  const states = (Object.keys(STATE_MAP) as JobView['state'][]).filter((s) => STATE_MAP[s] === alluxio);
+  return states.length > 0 ? states : undefined;
+}
+
+export interface JobInfo {
+  id: number;
+  parentId: null;
+  name: string;
+  description: string;
+  status: AlluxioState;
+  lastUpdated: number;
+  children: unknown[];
+  result: unknown;
+  errorType: string;
+  errorMessage: string;
+  affectedPaths: string[];
+}
+
+/** The Alluxio paths a job works on (`affectedPaths`). */
+export function affectedPaths(job: JobView): string[] {
+  const s = job.spec;
+  if (job.type === 'copy' || job.type === 'move') return [alluxioPath(s['src']), alluxioPath(s['dst'])];
+  if (typeof s['path'] === 'string') return [alluxioPath(s['path'])];
+  return [];
+}
+
+/** A Java-ish toString of the config, as Alluxio's PlanInfo description shows it. */
+function description(job: JobView): string {
+  const s = job.spec;
+  if (job.type === 'load') return `LoadConfig{filePath=${alluxioPath(s['path'])}, replication=1}`;
+  if (job.type === 'copy' || job.type === 'move') {
+    return `MigrateConfig{source=${alluxioPath(s['src'])}, destination=${alluxioPath(s['dst'])}, overwrite=${s['overwrite'] !== false}, deleteSource=${job.type === 'move'}}`;
+  }
+  return `${planName(job.type)}Config${JSON.stringify(s)}`;
+}
+
+const ms = (iso: string | null) => (iso === null ? undefined : Date.parse(iso));
+
+export function toJobInfo(job: JobView): JobInfo {
+  return {
+    id: job.submitSeq,
+    parentId: null,
+    name: planName(job.type),
+    description: description(job),
+    status: STATE_MAP[job.state],
+    lastUpdated: ms(job.finishedAt) ?? ms(job.startedAt) ?? ms(job.submittedAt) ?? 0,
+    children: [],
+    result: job.state === 'SUCCEEDED' ? (job.summary ?? null) : null,
+    errorType: job.error?.code ?? '',
+    errorMessage: job.error?.message ?? '',
+    affectedPaths: affectedPaths(job),
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * What every seed facade shares (docs/compat.md): who the caller is (auth mode `none`, `basic` or
+ * `bearer`), errors in the original's shape, and serving one set of routes twice: on the
+ * original's own ports at its root paths (facadeListeners.ts) and under `/compat/<name>/` on the
+ * API port (server.ts). A facade translates paths, ids, states and shapes to the engine's
+ * services and back; it holds no engine logic and no state of its own.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type Caller, type FacadeAuthMode, type Identity, type JobService, type UserRole } from '../../engine/index.ts';
+import { toAppError } from '../errorResponses.ts';
+
+/** The engine's services a facade may call. */
+export interface FacadeDeps {
+  service: JobService;
+  identity: Identity;
+}
+
+/** Who a facade's requests are (docs/compat.md, "Who the caller is"). */
+export interface FacadeAuth {
+  mode: FacadeAuthMode;
+  /** With `none`: the user every request acts as. */
+  user: string;
+  /** With `none`: that user's role. */
+  role: UserRole;
+}
+
+/** One listener of a facade: the original served these routes on their own port. */
+export interface FacadeListener {
+  /** e.g. `job master`. */
+  name: string;
+  /** The port it binds (0: any free one). */
+  port: number;
+  routes: FastifyPluginAsync<FacadeDeps>;
+}
+
+export interface Facade {
+  /** The path segment under `/compat/` and the name in logs and the banner. */
+  name: string;
+  auth: FacadeAuth;
+  listeners: readonly FacadeListener[];
+  /** Sends any error the way the original does (status, body); `err` is already an AppError. */
+  sendError(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply;
+  /** The body and status of an unknown path, as the original answers it. */
+  notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply;
+}
+
+/** How long a checked `basic` credential is trusted before its password is checked again. */
+const BASIC_CACHE_MS = 30_000;
+/** Credentials kept checked at most (oldest dropped first). */
+const BASIC_CACHE_MAX = 1024;
+
+/**
+ * Resolves the request's Caller by the facade's auth mode; UNAUTHENTICATED (401, with the
+ * `www-authenticate` challenge of the mode) when credentials are missing or wrong.
+ */
+export function facadeAuthenticator(auth: FacadeAuth, identity: Identity): (request: FastifyRequest, reply: FastifyReply) => Promise<Caller> {
+  const fixed: Caller = Object.freeze({ user: auth.user, role: auth.role, virtualClusters: Object.freeze([]) as readonly string[] });
+  /** sha256(header) → caller and when it was checked: scrypt on every poll would cost ~0.1 s of CPU each. */
+  const checked = new Map<string, { caller: Caller; at: number }>();
+
+  async function basic(header: string | undefined): Promise<Caller> {
+    const m = /^Basic +([A-Za-z0-9+/=]{1,1024})$/i.exec(header ?? '');
+    if (!m) throw new AppError('UNAUTHENTICATED', 'This facade needs HTTP basic authentication (a jetjobs user and password).');
+    const key = createHash('sha256').update(m[1]!).digest('hex');
+    const hit = checked.get(key);
+    if (hit && performance.now() - hit.at < BASIC_CACHE_MS) return hit.caller;
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const name = colon === -1 ? '' : decoded.slice(0, colon);
+    const password = colon === -1 ? '' : decoded.slice(colon + 1);
+    if (!(await identity.checkPassword(name, password))) throw new AppError('UNAUTHENTICATED', 'Wrong user name or password.');
+    const u = identity.getUser(name);
+    const caller: Caller = Object.freeze({ user: u.name, role: u.role, virtualClusters: Object.freeze([...u.virtualClusters]) });
+    if (checked.size >= BASIC_CACHE_MAX) checked.delete(checked.keys().next().value!);
+    checked.set(key, { caller, at: performance.now() });
+    return caller;
+  }
+
+  return async (request, reply) => {
+    if (auth.mode === 'none') return fixed;
+    try {
+      return auth.mode === 'basic' ? await basic(request.headers.authorization) : identity.authenticate(request.headers.authorization);
+    } catch (err) {
+      reply.header('www-authenticate', auth.mode === 'basic' ? 'Basic realm="jetjobs", charset="UTF-8"' : 'Bearer realm="jetjobs"');
+      throw err;
+    }
+  };
+}
+
+/**
+ * The facade's routes of `listeners` in one encapsulated scope: its caller, error and not-found
+ * handling apply to these routes only. Registered at the root of a listener of its own, or under
+ * `/compat/<name>` on the API port (where the API's own authentication lets these routes through:
+ * `config.auth: 'public'` is set on each).
+ */
+export function facadeScope(facade: Facade, deps: FacadeDeps, listeners: readonly FacadeListener[]): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const authenticate = facadeAuthenticator(facade.auth, deps.identity);
+    if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', null as unknown as Caller);
+    app.addHook('onRoute', (route) => {
+      route.config = { ...route.config, auth: 'public' };
+      // the native OpenAPI document describes the native API; docs/compat/<name>.md these routes
+      route.schema = { ...route.schema, hide: true };
+    });
+    app.addHook('onRequest', async (request, reply) => {
+      request.caller = await authenticate(request, reply);
+    });
+    app.setErrorHandler((err, request, reply) => {
+      const e = toAppError(err);
+      if (e.status >= 500) request.log.error({ err: e.cause ?? e }, 'request failed');
+      else request.log.info({ code: e.code }, e.message);
+      return facade.sendError(request, reply, e);
+    });
+    app.setNotFoundHandler((request, reply) => facade.notFound(request, reply));
+    for (const l of listeners) await app.register(l.routes, deps);
+  };
+}
+
+const RANK: Readonly<Record<UserRole, number>> = { viewer: 0, operator: 1, admin: 2 };
+
+/** FORBIDDEN unless the caller has at least role `need` (facade routes check it in their handler). */
+export function requireRole(caller: Caller, need: UserRole): void {
+  if (RANK[caller.role] < RANK[need]) throw new AppError('FORBIDDEN', `This needs the ${need} role; you are ${caller.role}.`);
+}

@@ -1,0 +1,80 @@
+/** Which facades a configuration serves, and where (docs/compat.md): auth `none` stays on loopback unless allowed. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, resolveConfig } from '../../../../engine/index.ts';
+import { enabledFacades, mountableFacades } from '../../../../api/compat/index.ts';
+import { alluxioStatus } from '../../../../api/compat/alluxio/errors.ts';
+import { alluxioPath, nativePath, submissionOf } from '../../../../api/compat/alluxio/jobConfig.ts';
+import { STATE_MAP, nativeStates } from '../../../../api/compat/alluxio/jobInfo.ts';
+
+describe('facade configuration', () => {
+  it('serves the Alluxio facade by default, on 20002 and 30003, acting as operator "alluxio"', () => {
+    const [f, ...rest] = enabledFacades(resolveConfig({}));
+    assert.equal(rest.length, 0);
+    assert.equal(f!.name, 'alluxio');
+    assert.deepEqual(f!.listeners.map((l) => [l.name, l.port]), [['job master', 20_002], ['job worker', 30_003]]);
+    assert.deepEqual(f!.auth, { mode: 'none', user: 'alluxio', role: 'operator' });
+    assert.deepEqual(enabledFacades(resolveConfig({ alluxioFacade: false })), []);
+  });
+
+  it('refuses auth none on a facade port beyond loopback unless explicitly allowed', () => {
+    assert.throws(() => resolveConfig({ facadeHost: '0.0.0.0' }), (e: unknown) => e instanceof ConfigError && /alluxioAuth=none/.test(e.message));
+    assert.doesNotThrow(() => resolveConfig({ facadeHost: '0.0.0.0', alluxioAuth: 'basic' }));
+    assert.doesNotThrow(() => resolveConfig({ facadeHost: '0.0.0.0', facadeAllowUnauthenticated: true }));
+    assert.doesNotThrow(() => resolveConfig({ facadeHost: '0.0.0.0', alluxioFacade: false }));
+    assert.throws(() => resolveConfig({ alluxioAuth: 'token' as never }), /alluxioAuth must be one of none, basic, bearer/);
+    assert.throws(() => resolveConfig({ alluxioUser: 'Not A Name' }), /facade users/);
+  });
+
+  it('does not mount an auth-none facade under /compat/ on an API port beyond loopback (warns instead)', () => {
+    const warned: unknown[] = [];
+    const logger = { warn: (o: unknown) => warned.push(o) };
+    const open = resolveConfig({ host: '0.0.0.0' });
+    assert.deepEqual(mountableFacades(enabledFacades(open), open, logger), []);
+    assert.equal(warned.length, 1);
+    const allowed = resolveConfig({ host: '0.0.0.0', facadeAllowUnauthenticated: true });
+    assert.equal(mountableFacades(enabledFacades(allowed), allowed).length, 1);
+    const basic = resolveConfig({ host: '0.0.0.0', alluxioAuth: 'basic' });
+    assert.equal(mountableFacades(enabledFacades(basic), basic).length, 1);
+    const local = resolveConfig({});
+    assert.equal(mountableFacades(enabledFacades(local), local).length, 1);
+  });
+});
+
+describe('Alluxio translations', () => {
+  it('paths: Alluxio absolute ↔ relative to the files root', () => {
+    assert.equal(nativePath('filePath', '/data/f'), 'data/f');
+    assert.equal(nativePath('filePath', 'alluxio://master:19998/data/f'), 'data/f');
+    assert.equal(nativePath('filePath', '/'), '.');
+    assert.throws(() => nativePath('filePath', 'data/f'), /absolute/);
+    assert.throws(() => nativePath('filePath', 7), /required/);
+    assert.equal(alluxioPath('data/f'), '/data/f');
+    assert.equal(alluxioPath('.'), '/');
+  });
+
+  it('@type in three spellings; migrate with deleteSource is a move; persist is refused for now', () => {
+    for (const t of ['alluxio.job.plan.load.LoadConfig', 'alluxio.job.load.LoadConfig', 'Load']) {
+      assert.deepEqual(submissionOf({ '@type': t, filePath: '/x', replication: 3, extra: true }).request, { type: 'load', name: 'Load', spec: { path: 'x' } });
+    }
+    assert.equal(submissionOf({ '@type': 'alluxio.job.plan.migrate.MigrateConfig', source: '/a', destination: '/b' }).request.type, 'copy');
+    assert.equal(submissionOf({ '@type': 'alluxio.job.migrate.MigrateConfig', source: '/a', destination: '/b', deleteSource: true }).request.type, 'move');
+    assert.equal(submissionOf({ '@type': 'Move', source: '/a', destination: '/b' }).request.type, 'move');
+    assert.throws(() => submissionOf({ '@type': 'alluxio.job.plan.persist.PersistConfig', filePath: '/a' }), /not supported yet/);
+    assert.throws(() => submissionOf({ '@type': 'toString' }), /unknown job type/);
+    assert.throws(() => submissionOf(null), /JobConfig/);
+    assert.throws(() => submissionOf([{ '@type': 'Load' }]), /JobConfig/);
+  });
+
+  it('states: every native state has one Alluxio state, and a status filter names them back', () => {
+    assert.deepEqual(STATE_MAP, { WAITING: 'CREATED', RUNNING: 'RUNNING', PAUSED: 'RUNNING', VERIFYING: 'RUNNING', SUCCEEDED: 'COMPLETED', FAILED: 'FAILED', STOPPED: 'CANCELED' });
+    assert.deepEqual(nativeStates('RUNNING'), ['RUNNING', 'PAUSED', 'VERIFYING']);
+    assert.equal(nativeStates('DONE'), undefined);
+  });
+
+  it('errors: our codes as Alluxio statuses', () => {
+    assert.equal(alluxioStatus('JOB_NOT_FOUND'), 'NOT_FOUND');
+    assert.equal(alluxioStatus('VALIDATION_FAILED'), 'INVALID_ARGUMENT');
+    assert.equal(alluxioStatus('UNAVAILABLE'), 'UNAVAILABLE');
+    assert.equal(alluxioStatus('INTERNAL'), 'INTERNAL');
+  });
+});
