@@ -152,7 +152,7 @@ async function api<T>(baseUrl: string, method: string, path: string, body?: unkn
 
 const logOf = async (s: Started) => readFile(s.logPath, 'utf8').catch(() => '');
 
-/** The start banner names the API, its docs, metrics and liveness URLs (each answers), NATS and the data dir. */
+/** The start banner names the API, its docs, metrics and liveness URLs, the facades' listeners (each answers), NATS and the data dir. */
 async function checkBanner(text: string, baseUrl: string, stateDir: string): Promise<void> {
   const field = (name: string) => new RegExp(`^ {2}${name}: +(.+)$`, 'm').exec(text)?.[1];
   assert.equal(field('API'), `${baseUrl}${API}`, text);
@@ -161,6 +161,17 @@ async function checkBanner(text: string, baseUrl: string, stateDir: string): Pro
     const res = await fetch(`${baseUrl}${path}`, { redirect: 'manual', signal: AbortSignal.timeout(10_000) });
     await res.text(); // read to the end: a body cancelled mid-way keeps the connection busy (see closeApi in api/main.ts)
     assert.ok(res.status < 400, `${path} answers ${res.status}`);
+  }
+  // the Alluxio facade on its own (free) ports and under /compat/alluxio/: each answers as the original
+  for (const [listener, path] of [['alluxio job master', '/api/v1/master/job/service_name'], ['alluxio job worker', '/api/v1/job_worker/info']] as const) {
+    const m = /^(http:\/\/127\.0\.0\.1:\d+) \(also (http:\/\/\S+)\/compat\/alluxio\/\)$/.exec(field(listener) ?? '');
+    assert.ok(m, `${listener} in the banner:\n${text}`);
+    assert.equal(m[2], baseUrl);
+    for (const url of [`${m[1]}${path}`, `${baseUrl}/compat/alluxio${path}`]) {
+      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      await res.text();
+      assert.equal(res.status, 200, url);
+    }
   }
   assert.match(field('NATS') ?? '', /^nats:\/\/127\.0\.0\.1:\d+ \(embedded, pid \d+, sync_interval 1s\)$/, text);
   assert.ok(field('data')?.startsWith(stateDir), text);
