@@ -8,7 +8,7 @@ import { DOCS_PREFIX } from './openapi.ts';
 import { buildServer, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_PREFIX, engineServerOptions } from './server.ts';
 import { enabledFacades, mountableFacades } from './compat/index.ts';
 import { startFacadeListeners, type RunningListener } from './compat/facadeListeners.ts';
-import { ConfigError, createLogger, parseFlags, readEnv, resolveConfig, startEngine, VERSION, type Config, type Engine, type Logger } from '../engine/index.ts';
+import { ConfigError, createLogger, levelControl, parseFlags, readEnv, resolveConfig, startEngine, VERSION, type Config, type Engine, type Logger } from '../engine/index.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
@@ -50,11 +50,12 @@ async function main(argv: string[]): Promise<number> {
     const facades = enabledFacades(config);
     const mounted = mountableFacades(facades, config, logger);
     mountedNames = new Set(mounted.map((f) => f.name));
-    app = buildServer({ ...engineServerOptions(engine, config), logger: apiLogger, facades: mounted });
+    const levels = levelControl(logger);
+    app = buildServer({ ...engineServerOptions(engine, config), logger: apiLogger, facades: mounted, levels });
     await app.listen({ host: config.host, port: config.port });
     facadeListeners = await startFacadeListeners(
       facades,
-      { service: engine.service, identity: engine.identity },
+      { service: engine.service, identity: engine.identity, levels },
       { ...config, host: config.facadeHost, bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES },
       apiLogger,
     );

@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { DEFAULTS, REDACT_PATHS, VERSION, type Config, type Engine, type Identity, type JobService, type WebhookService } from '../engine/index.ts';
+import { DEFAULTS, REDACT_PATHS, VERSION, type Config, type Engine, type Identity, type JobService, type LevelControl, type WebhookService } from '../engine/index.ts';
 import { authPlugin } from './auth.ts';
 import { clientErrorHandler, installErrorHandlers, sendError } from './errorResponses.ts';
 import { httpTimeoutOptions, installHttpLimits, validateHttpLimits, type HttpLimitSettings } from './httpLimits.ts';
@@ -57,9 +57,11 @@ export interface ServerOptions {
   metrics?: () => Promise<{ contentType: string; text: string }>;
   /** Seed facades mounted under `/compat/<name>/` (docs/compat.md). @defaultValue none */
   facades?: readonly Facade[];
+  /** This process's log level, for facade routes that change it live. */
+  levels?: LevelControl;
 }
 
-type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics' | 'settings'>> & Pick<ServerOptions, 'metrics'> & { settings: ApiSettings }>;
+type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics' | 'settings' | 'levels'>> & Pick<ServerOptions, 'metrics' | 'levels'> & { settings: ApiSettings }>;
 
 /** The engine-provided options of a server in front of a started engine (the caller adds `logger`). */
 export function engineServerOptions(engine: Pick<Engine, 'service' | 'identity' | 'webhooks' | 'metrics'>, settings: ApiSettings): Omit<ServerOptions, 'logger'> {
@@ -89,6 +91,7 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
     prefix: opts.prefix ?? DEFAULT_PREFIX,
     facades: opts.facades ?? [],
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.levels ? { levels: opts.levels } : {}),
   };
   if (!Number.isSafeInteger(resolved.bodyLimitBytes) || resolved.bodyLimitBytes < 1) {
     throw new TypeError(`bodyLimitBytes must be a positive integer, got ${resolved.bodyLimitBytes}`);
@@ -147,7 +150,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   void app.register(systemRoutes, { prefix, service });
   void app.register(healthRoutes, { service });
   for (const facade of opts.facades) {
-    void app.register(facadeScope(facade, { service, identity }, facade.listeners), { prefix: `/compat/${facade.name}` });
+    const deps = { service, identity, ...(opts.levels ? { levels: opts.levels } : {}) };
+    void app.register(facadeScope(facade, deps, facade.listeners), { prefix: `/compat/${facade.name}` });
   }
   const metrics = opts.metrics;
   if (metrics) {

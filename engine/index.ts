@@ -5,7 +5,7 @@
  */
 export { startEngine, type Engine } from './startEngine.ts';
 export { VERSION } from './version.ts';
-export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMessage, DeliveryEntry, VirtualClusterStatus, JobView, ProgressView, WorkerView } from './serviceTypes.ts';
+export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMessage, DeliveryEntry, VirtualClusterStatus, JobView, ProgressView, TaskView, WorkerView } from './serviceTypes.ts';
 export { SYSTEM_CALLER } from './serviceTypes.ts';
 export { createIdentity, type Identity } from './auth/identity.ts';
 export { createMemoryControlStore, type ControlStore } from './controlstore/controlStore.ts';
@@ -16,6 +16,6 @@ export { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
 export { createWebhookService, type WebhookService, type WebhookServiceOptions } from './hooks/webhookService.ts';
 export type { CreateWebhookInput, WebhookDef, WebhookSummary } from './hooks/webhookStore.ts';
 export { liveMessageFor } from './hooks/deliveryView.ts';
-export { createLogger, silentLogger, REDACT_PATHS, type Logger } from './log.ts';
+export { createLogger, silentLogger, levelControl, REDACT_PATHS, type Logger, type LevelControl } from './log.ts';
 export { systemClock, type Clock } from './clock.ts';
 

@@ -7,13 +7,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type Caller, type FacadeAuthMode, type Identity, type JobService, type UserRole } from '../../engine/index.ts';
+import { AppError, type Caller, type FacadeAuthMode, type Identity, type JobService, type LevelControl, type UserRole } from '../../engine/index.ts';
 import { toAppError } from '../errorResponses.ts';
 
 /** The engine's services a facade may call. */
 export interface FacadeDeps {
   service: JobService;
   identity: Identity;
+  /** This process's log level, for routes that change it live (Alluxio's `logLevel`). */
+  levels?: LevelControl;
 }
 
 /** Who a facade's requests are (docs/compat.md, "Who the caller is"). */

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer, DEFAULT_BODY_LIMIT_BYTES, engineServerOptions } from '../../api/server.ts';
 import { enabledFacades, mountableFacades } from '../../api/compat/index.ts';
 import { startFacadeListeners, type RunningListener } from '../../api/compat/facadeListeners.ts';
-import { createLogger, resolveConfig, silentLogger, startEngine, type Config, type Logger } from '../../engine/index.ts';
+import { createLogger, levelControl, resolveConfig, startEngine, type Config, type Logger } from '../../engine/index.ts';
 import type { Engine } from '../../engine/index.ts';
 import { TEST_ADMIN_TOKEN, withAuth } from './auth.ts';
 import { startTestNats, type TestNats } from './natsServer.ts';
@@ -26,8 +26,9 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
+/** A logger of its own (not the shared silentLogger): a facade's logLevel route may change its level. */
 function testLogger(): Logger {
-  return process.env['LOG_LEVEL'] ? createLogger({ level: process.env['LOG_LEVEL'] }) : silentLogger;
+  return createLogger({ level: process.env['LOG_LEVEL'] ?? 'silent' });
 }
 
 export async function startTestService(natsUrl: string, overrides: Partial<Config> = {}): Promise<TestService> {
@@ -42,12 +43,13 @@ export async function startTestService(natsUrl: string, overrides: Partial<Confi
   async function up() {
     engine = await startEngine(config, logger);
     const facades = enabledFacades(config);
-    app = buildServer({ ...engineServerOptions(engine, config), logger: false, facades: mountableFacades(facades, config) });
+    const levels = levelControl(logger);
+    app = buildServer({ ...engineServerOptions(engine, config), logger: false, facades: mountableFacades(facades, config), levels });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no address');
     baseUrl = `http://127.0.0.1:${addr.port}`;
-    listeners = await startFacadeListeners(facades, { service: engine.service, identity: engine.identity }, { ...config, host: '127.0.0.1', bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES }, false);
+    listeners = await startFacadeListeners(facades, { service: engine.service, identity: engine.identity, levels }, { ...config, host: '127.0.0.1', bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES }, false);
   }
   async function down() {
     await Promise.all([app.close(), ...listeners.map((l) => l.close())]);

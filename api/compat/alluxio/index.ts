@@ -3,7 +3,9 @@
  * and the job worker on `alluxioWorkerPort` (30003), and both under `/compat/alluxio/`.
  */
 import type { Config } from '../../../engine/index.ts';
-import type { Facade } from '../facade.ts';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Facade, FacadeDeps } from '../facade.ts';
+import { alluxioLogLevelRoutes } from './logLevelRoutes.ts';
 import { alluxioNotFound, sendAlluxioError } from './errors.ts';
 import { alluxioMasterRoutes } from './masterRoutes.ts';
 import { alluxioWorkerRoutes } from './workerRoutes.ts';
@@ -13,10 +15,17 @@ export function alluxioFacade(config: Pick<Config, 'alluxioAuth' | 'alluxioUser'
     name: 'alluxio',
     auth: { mode: config.alluxioAuth, user: config.alluxioUser, role: config.alluxioRole },
     listeners: [
-      { name: 'job master', port: config.alluxioMasterPort, routes: alluxioMasterRoutes },
-      { name: 'job worker', port: config.alluxioWorkerPort, routes: alluxioWorkerRoutes },
+      { name: 'job master', port: config.alluxioMasterPort, routes: both(alluxioMasterRoutes, alluxioLogLevelRoutes('job_master')) },
+      { name: 'job worker', port: config.alluxioWorkerPort, routes: both(alluxioWorkerRoutes, alluxioLogLevelRoutes('job_worker')) },
     ],
     sendError: sendAlluxioError,
     notFound: alluxioNotFound,
+  };
+}
+
+function both(a: FastifyPluginAsync<FacadeDeps>, b: FastifyPluginAsync<FacadeDeps>): FastifyPluginAsync<FacadeDeps> {
+  return async (app, deps) => {
+    await app.register(a, deps);
+    await app.register(b, deps);
   };
 }
