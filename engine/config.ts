@@ -135,6 +135,10 @@ function checkFacadeUser(v: string): void {
   if (!/^[a-z][a-z0-9_-]{0,31}$/.test(v)) throw new ConfigError(`facade users are 1-32 of [a-z0-9_-], starting with a letter; got ${JSON.stringify(v)}`);
 }
 
+/** Under whose names the five scheduler series are exported (docs/operations.md, Metrics). */
+export const ALLUXIO_METRIC_NAMES = ['both', 'alluxio', 'native'] as const;
+export type AlluxioMetricNames = (typeof ALLUXIO_METRIC_NAMES)[number];
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 /** Whether a bind address is reachable from this host only. */
 export function isLoopbackHost(host: string): boolean {
@@ -217,6 +221,8 @@ export const SETTINGS = Object.freeze({
     doc: 'requests per minute per user (per address without a valid token), per API process; then 429' }),
   metricsPublic: flag({ default: true, env: 'JETJOBS_METRICS_PUBLIC',
     doc: '`GET /metrics` without a token; `false`: admin token needed' }),
+  alluxioMetricNames: choice({ default: 'both', choices: ALLUXIO_METRIC_NAMES, env: 'JETJOBS_ALLUXIO_METRIC_NAMES',
+    doc: "names of the scheduler's poll, claim, reclaim, latency and access series: `both` ours (`jetjobs_scheduler_*`) and Alluxio's (`alluxio_scheduler_*`, for dashboards built on Alluxio), `alluxio` Alluxio's only, `native` ours only (operations.md, Metrics)" }),
   httpRequestTimeoutMs: ms({ min: 1, default: 30_000, env: 'JETJOBS_HTTP_REQUEST_TIMEOUT_MS',
     doc: 'a request, headers and body, must arrive within this; else 408 and the connection is closed' }),
   httpHeadersTimeoutMs: ms({ min: 1, default: 10_000, env: 'JETJOBS_HTTP_HEADERS_TIMEOUT_MS',

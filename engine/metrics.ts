@@ -1,5 +1,7 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DEFAULTS } from './config.ts';
 import type { EventLog } from './eventlog/eventLog.ts';
+import { registerNamed, type AlluxioMetricNames } from './metrics/alluxioNames.ts';
 import { registerCoordinatorMetrics, registerWorkerMetrics, type CoordinatorStatsSource, type WorkerStatsSource } from './metrics/roleMetrics.ts';
 import { registerStreamMetrics } from './metrics/streamMetrics.ts';
 import { timedEventLog } from './metrics/timedEventLog.ts';
@@ -29,6 +31,11 @@ export interface MetricsOptions extends Partial<MetricsSources> {
   labels: Record<string, string>;
   /** Node process metrics (`jetjobs_process_*`, `jetjobs_nodejs_*`). @defaultValue true */
   processMetrics?: boolean;
+  /**
+   * Whether the five scheduler series Alluxio names (`ALLUXIO_NAME_OF`) are exported under our
+   * names, Alluxio's or both. @defaultValue the `alluxioMetricNames` setting's default, `both`
+   */
+  alluxioMetricNames?: AlluxioMetricNames;
 }
 
 export interface Metrics {
@@ -54,7 +61,8 @@ export interface Metrics {
  * Prometheus metrics. Job, queue and outcome figures derive from the event stream this process
  * follows, so every process reports the same cluster-wide counts; event-log latency and access
  * counts and the coordinator/worker gauges are this process's own. Names follow seed 004's
- * `alluxio_scheduler_*` where they match (see docs/operations.md).
+ * `alluxio_scheduler_*` where they match, and the five Alluxio has are exported under its names too
+ * (`alluxioMetricNames`; see docs/operations.md).
  *
  * Wiring: `createMetrics({ labels })` → `metrics.wrapEventLog(log)` → start the core on the
  * wrapped log → `metrics.attach({ projection, coordinator, worker, replayMs })`.
@@ -64,19 +72,22 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   registry.setDefaultLabels(opts.labels);
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'jetjobs_' });
   const registers = [registry];
+  const names = opts.alluxioMetricNames ?? DEFAULTS.alluxioMetricNames;
   const latencyMs = new Histogram({
     name: 'jetjobs_scheduler_latency_ms',
-    help: 'Latency of event-log operations by this process, by op (append, readSubject, lastSeq, purge), in ms.',
+    help: 'Latency of event-log operations by this process, by op (append, readSubject, lastSeq, listSubjects, purge), in ms.',
     labelNames: ['op'],
     buckets: LATENCY_MS_BUCKETS,
-    registers,
+    registers: [],
   });
+  registerNamed(registry, latencyMs, names);
   const access = new Counter({
     name: 'jetjobs_scheduler_job_access_total',
     help: 'Event-log accesses by this process, by type: append, read (one job subject), list (stream position or a follow start), purge (retention).',
     labelNames: ['type'],
-    registers,
+    registers: [],
   });
+  registerNamed(registry, access, names);
   const errors = new Counter({
     name: 'jetjobs_eventlog_errors_total',
     help: 'Failed event-log operations by this process, by op and error code (CONFLICT = a lost CAS race).',
@@ -115,8 +126,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     attach(sources) {
       if (attached) throw new Error('metrics already attached');
       attached = true;
-      unsubscribe = registerStreamMetrics(registry, sources.projection);
-      if (sources.coordinator) registerCoordinatorMetrics(registry, sources.coordinator);
+      unsubscribe = registerStreamMetrics(registry, sources.projection, names);
+      if (sources.coordinator) registerCoordinatorMetrics(registry, sources.coordinator, names);
       if (sources.worker) registerWorkerMetrics(registry, sources.worker);
       if (sources.replayMs !== undefined) replaySeconds.observe(sources.replayMs / 1000);
       if (sources.retention) {

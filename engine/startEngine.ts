@@ -137,7 +137,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
   const connected = connectionState(nc);
   let applied = () => 0;
   const guard = await ensureGuardedStreams(nc, config, logger, () => applied());
-  const metrics = createMetrics({ labels: { roles: config.roles.join(',') } });
+  const metrics = createMetrics({ labels: { roles: config.roles.join(',') }, alluxioMetricNames: config.alluxioMetricNames });
   const eventLog = guardedEventLog(metrics.wrapEventLog(createJetStreamEventLog({ nc })), () => guard.resetReason());
   const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver, logger });
   const liveness = createKvLiveness({ nc, clock: systemClock });

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CoordinatorStats } from '../coordinator/types.ts';
+import { registerNamed, type AlluxioMetricNames } from './alluxioNames.ts';
 
 export type { CoordinatorStats };
 
@@ -38,8 +39,11 @@ function mirrorTotal(counter: Counter<string>, labels: Record<string, string>, r
   };
 }
 
-/** Per-coordinator gauges and the claim-pass counter, read from `coordinator.stats()` at scrape time. */
-export function registerCoordinatorMetrics(registry: Registry, coordinator: CoordinatorStatsSource): void {
+/**
+ * Per-coordinator gauges and the claim-pass counter, read from `coordinator.stats()` at scrape time;
+ * the counter under the names `names` asks for (`registerNamed`).
+ */
+export function registerCoordinatorMetrics(registry: Registry, coordinator: CoordinatorStatsSource, names: AlluxioMetricNames): void {
   const labels = { coordinator: coordinator.id };
   const registers = [registry];
   let syncPolls: () => void = () => undefined;
@@ -47,9 +51,10 @@ export function registerCoordinatorMetrics(registry: Registry, coordinator: Coor
     name: 'jetjobs_scheduler_poll_total',
     help: 'Claim passes over the waiting queue by this coordinator.',
     labelNames: ['coordinator'],
-    registers,
+    registers: [],
     collect: () => syncPolls(),
   });
+  registerNamed(registry, polls, names);
   syncPolls = mirrorTotal(polls, labels, () => coordinator.stats().claimPasses);
   new Gauge({
     name: 'jetjobs_coordinator_owned_jobs',

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { JobState } from '../../actors/events.ts';
 import type { JobProjection } from '../projections/jobProjection.ts';
+import { registerNamed, type AlluxioMetricNames } from './alluxioNames.ts';
 import { parseSubject } from '../subjects.ts';
 
 /** Buckets of `jetjobs_scheduler_wait_seconds`: 10 ms to 1 h. */
@@ -19,17 +20,20 @@ interface JobFields {
  * Metrics derived from the JOBS stream through the projection, so every process reports the same
  * cluster-wide figures. Gauges are computed at scrape time from the projection (one pass over its
  * jobs, which retention keeps bounded); counters count records applied after this call, so
- * replayed history is not reported as a burst of claims. Returns the unsubscribe function.
+ * replayed history is not reported as a burst of claims. Claims and reclaims are exported under
+ * the names `names` asks for (`registerNamed`). Returns the unsubscribe function.
  */
-export function registerStreamMetrics(registry: Registry, projection: JobProjection): () => void {
+export function registerStreamMetrics(registry: Registry, projection: JobProjection, names: AlluxioMetricNames): () => void {
   const registers = [registry];
-  const claims = new Counter({ name: 'jetjobs_scheduler_claim_total', help: 'Jobs claimed by a coordinator (JobClaimed events seen).', registers });
+  const claims = new Counter({ name: 'jetjobs_scheduler_claim_total', help: 'Jobs claimed by a coordinator (JobClaimed events seen).', registers: [] });
+  registerNamed(registry, claims, names);
   const reclaims = new Counter({
     name: 'jetjobs_scheduler_reclaim_total',
     help: 'Jobs requeued from a dead (stale-owner) or departing (handoff) coordinator (JobRequeued events seen).',
     labelNames: ['reason'],
-    registers,
+    registers: [],
   });
+  registerNamed(registry, reclaims, names);
   const events = new Counter({ name: 'jetjobs_events_total', help: 'Events seen on the JOBS stream, by type.', labelNames: ['type'], registers });
   const tasks = new Counter({
     name: 'jetjobs_task_outcomes_total',

@@ -4,6 +4,7 @@ import { startTestNats, type TestNats } from '../../helpers/natsServer.ts';
 import { http, startTestService, type TestService } from '../../helpers/service.ts';
 import { SYSTEM_CALLER, type HistoryEntry, type JobView } from '../../../engine/serviceTypes.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { parseExposition, valueOf } from '../../helpers/exposition.ts';
 
 const API = '/native/v1';
 
@@ -84,6 +85,12 @@ describe('restarts against a real nats-server', () => {
     assert.equal(done.reclaims, 1);
     const metrics = await fetch(`${b.baseUrl}/metrics`).then((r) => r.text());
     assert.match(metrics, /jetjobs_scheduler_reclaim_total\{reason="stale-owner"[^}]*\} 1/);
+    // Under Alluxio's names too (alluxioMetricNames defaults to both), with the same values.
+    const samples = parseExposition(metrics);
+    assert.equal(valueOf(samples, 'alluxio_scheduler_etcd_reclaim', { reason: 'stale-owner' }), 1);
+    const claims = valueOf(samples, 'alluxio_scheduler_etcd_claim');
+    assert.ok(claims !== undefined && claims >= 1, `alluxio_scheduler_etcd_claim after the job ran: ${claims}`);
+    assert.equal(claims, valueOf(samples, 'jetjobs_scheduler_claim_total'));
     await b.stop();
     await a.stop();
   });

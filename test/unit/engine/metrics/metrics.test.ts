@@ -10,34 +10,7 @@ import { silentLogger } from '../../../../engine/log.ts';
 import { createMetrics } from '../../../../engine/metrics.ts';
 import { createJobProjection } from '../../../../engine/projections/jobProjection.ts';
 import { jobEvSubject, jobTaskSubject } from '../../../../engine/subjects.ts';
-
-/** One sample of the text exposition. */
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parses the Prometheus text format (enough of it for our own output). */
-function parseExposition(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m, `unparsable exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return samples;
-}
-
-/** The value of the one sample named `name` whose labels include `labels`. */
-function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const hits = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  assert.ok(hits.length <= 1, `${name} ${JSON.stringify(labels)} matches ${hits.length} samples`);
-  return hits[0]?.value;
-}
+import { parseExposition, valueOf } from '../../../helpers/exposition.ts';
 
 const T0 = Date.parse('2024-05-01T12:00:00.000Z');
 const JOB_A = '00000000-0000-4000-8000-00000000000a';
