@@ -71,6 +71,30 @@ export interface FailuresView {
   tasks: { taskId: string; attempts: number[]; error: { code: string; message: string; retryable: boolean } | null }[];
 }
 
+/**
+ * One planned task of a job, as the job's events tell it (`JobService.tasks`). Dispatches are not
+ * events: a task that is not final counts as `running` while its job is RUNNING (dispatched, queued
+ * for a slot in the dispatch window, or waiting for a retry) and `pending` otherwise (the job
+ * WAITING, PAUSED or finished).
+ */
+export interface TaskView {
+  taskId: string;
+  /** Position in the plan, from 0. */
+  index: number;
+  state: 'pending' | 'running' | 'succeeded' | 'failed';
+  /** Attempts that reported an outcome (the highest attempt number seen; numbers continue across recoveries). */
+  attempts: number;
+  /** `meta.at` (the reporting worker's clock) of the task's last outcome; null before the first. */
+  lastUpdated: string | null;
+  /** Id of the worker that reported the last outcome (`meta.actor` `worker:<id>`); null before the first. */
+  worker: string | null;
+  /** Why the task failed, or why its last attempt failed while it waits for a retry; null once it succeeded. */
+  error: { code: string; message: string; retryable: boolean } | null;
+  /** Items (files) the plan gave the task, and their bytes. */
+  items: number;
+  bytes: number;
+}
+
 export interface HistoryEntry {
   seq: number;
   time: string;
@@ -186,6 +210,11 @@ export interface JobService {
   setActive(id: string, active: boolean, by: By): Promise<JobView>;
   progress(id: string, caller: Caller): Promise<ProgressView>;
   failures(id: string, caller: Caller): Promise<FailuresView>;
+  /**
+   * The job's planned tasks in plan order (TaskView). Empty before the plan, and for a compacted job
+   * (`JobView.compacted`: retention rolled the history up, no task detail is left).
+   */
+  tasks(id: string, caller: Caller): Promise<TaskView[]>;
   history(id: string, caller: Caller): Promise<HistoryEntry[]>;
   /** The job's webhook delivery log (attempts, failures, redelivery requests), oldest first. */
   deliveries(id: string, caller: Caller): Promise<DeliveryEntry[]>;

@@ -1,5 +1,5 @@
 /**
- * Job routes: submit, list, read (job, progress, failures, history) and the commands (stop, pause,
+ * Job routes: submit, list, read (job, progress, failures, tasks, history) and the commands (stop, pause,
  * resume, recover, rerun, activate, deactivate). Handlers only translate HTTP to JobService calls
  * with the request's Caller; every rule (visibility, ownership, transitions) lives in the engine.
  * Reads need a logged-in user (viewer); submit and commands need an operator.
@@ -49,6 +49,9 @@ export function toListQuery(q: ListQuerystring): ListQuery {
   return query;
 }
 
+/** Most tasks `GET /jobs/:id/tasks` lists (the first ones in plan order; `truncated` says if more). */
+export const MAX_TASKS_LISTED = 10_000;
+
 const READ = { auth: 'viewer' } as const;
 // bodyOptional: `curl -X POST` sends no body, and some clients send an empty JSON one.
 const WRITE = { auth: 'operator', bodyOptional: true } as const;
@@ -86,6 +89,11 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
   app.get<{ Params: IdParams }>('/jobs/:id/failures', { schema: schemas.failures, config: READ }, async (request) =>
     service.failures(request.params.id, request.caller),
   );
+
+  app.get<{ Params: IdParams }>('/jobs/:id/tasks', { schema: schemas.tasks, config: READ }, async (request) => {
+    const tasks = await service.tasks(request.params.id, request.caller);
+    return { jobId: request.params.id, tasks: tasks.slice(0, MAX_TASKS_LISTED), truncated: tasks.length > MAX_TASKS_LISTED };
+  });
 
   app.get<{ Params: IdParams }>('/jobs/:id/history', { schema: schemas.history, config: READ }, async (request) => ({
     events: await service.history(request.params.id, request.caller),

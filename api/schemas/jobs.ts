@@ -172,6 +172,12 @@ const jobViewProperties = {
   compacted: { type: 'boolean', description: 'Retention compacted the history: no task detail is left.' },
 } as const;
 
+/** A task's error (code, message, retryable), or null. */
+const taskError = {
+  type: ['object', 'null'], additionalProperties: false, required: ['code', 'message', 'retryable'],
+  properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' } },
+} as const;
+
 /** `GET /jobs/:id/failures`. */
 export const failuresSchema = {
   type: 'object',
@@ -197,13 +203,43 @@ export const failuresSchema = {
         properties: {
           taskId: { type: 'string' },
           attempts: { type: 'array', items: { type: 'integer' } },
-          error: {
-            type: ['object', 'null'], additionalProperties: false, required: ['code', 'message', 'retryable'],
-            properties: { code: { type: 'string' }, message: { type: 'string' }, retryable: { type: 'boolean' } },
-          },
+          error: taskError,
         },
       },
     },
+  },
+} as const;
+
+/** `GET /jobs/:id/tasks`: a TaskView per planned task, in plan order. */
+export const tasksSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['jobId', 'tasks', 'truncated'],
+  properties: {
+    jobId: { type: 'string' },
+    tasks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['taskId', 'index', 'state', 'attempts', 'lastUpdated', 'worker', 'error', 'items', 'bytes'],
+        properties: {
+          taskId: { type: 'string' },
+          index: { type: 'integer', description: 'Position in the plan, from 0.' },
+          state: {
+            type: 'string', enum: ['pending', 'running', 'succeeded', 'failed'],
+            description: 'A task that is not final is `running` while the job is RUNNING (dispatched, queued or awaiting a retry), else `pending`.',
+          },
+          attempts: { type: 'integer', description: 'Attempts that reported an outcome.' },
+          lastUpdated: { type: ['string', 'null'], description: 'Time of the last outcome (ISO-8601).' },
+          worker: { type: ['string', 'null'], description: 'Worker that reported the last outcome.' },
+          error: taskError,
+          items: { type: 'integer' },
+          bytes: { type: 'integer' },
+        },
+      },
+    },
+    truncated: { type: 'boolean', description: 'True when the job has more tasks than the 10,000 listed.' },
   },
 } as const;
 
@@ -285,6 +321,7 @@ export const jobRouteSchemas = {
   progress: { params: jobIdParams, response: { 200: progressViewSchema, ...errorResponses } },
   history: { params: jobIdParams, response: { 200: historySchema, ...errorResponses } },
   failures: { params: jobIdParams, response: { 200: failuresSchema, ...errorResponses } },
+  tasks: { params: jobIdParams, response: { 200: tasksSchema, ...errorResponses } },
   action: { params: jobIdParams, body: actionBody, response: { 200: jobViewSchema, ...errorResponses } },
   stop: { params: jobIdParams, body: stopBody, response: { 200: jobViewSchema, ...errorResponses } },
   recover: { params: jobIdParams, body: recoverBody, response: { 200: jobViewSchema, ...errorResponses } },

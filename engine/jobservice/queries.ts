@@ -1,6 +1,6 @@
 /**
  * What the API reads about one job (each refused, as not found, to a caller that may not see it):
- * its view, progress, failures, full history, webhook deliveries, and a live stream of its changes.
+ * its view, progress, failures, tasks, full history, webhook deliveries, and a live stream of its changes.
  */
 import type { JobContext } from '../../actors/jobContext.ts';
 import { statusAt } from '../../actors/jobContext.ts';
@@ -10,13 +10,14 @@ import type { EventLog, LogRecord } from '../eventlog/eventLog.ts';
 import { liveStream } from '../live/liveStream.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import type { DeliveryEntry, FailuresView, HistoryEntry, JobService, ProgressView } from '../serviceTypes.ts';
-import { jobHookSubject, parseSubject } from '../subjects.ts';
+import { jobHookSubject, jobTaskSubject, parseSubject } from '../subjects.ts';
 import { canSeeJob, listedOwner } from './access.ts';
 import { AppError } from '../errors.ts';
 import { entryView } from '../projections/jobEntry.ts';
 import { notFound, READ_YOUR_WRITES_MS, toView, type JobReader } from './jobReader.ts';
+import { lastOutcomes, taskViews } from './taskViews.ts';
 
-export type JobQueries = Pick<JobService, 'get' | 'getBySubmitSeq' | 'progress' | 'failures' | 'history' | 'deliveries' | 'live'>;
+export type JobQueries = Pick<JobService, 'get' | 'getBySubmitSeq' | 'progress' | 'failures' | 'tasks' | 'history' | 'deliveries' | 'live'>;
 
 export function createJobQueries(deps: { eventLog: EventLog; projection: JobProjection; clock: Clock }, reader: JobReader): JobQueries {
   const { eventLog, projection, clock } = deps;
@@ -72,6 +73,13 @@ export function createJobQueries(deps: { eventLog: EventLog; projection: JobProj
         jobId: c.jobId, state: s.value, itemsFailed: c.progress.itemsFailed, tasksFailed: c.progress.tasksFailed,
         items, truncated: c.progress.itemsFailed > items.length, tasks,
       };
+    },
+
+    async tasks(id, caller) {
+      const s = (await reader.loadVisible(id, caller)).snapshot;
+      // compacted: the plan and the `.task` records are gone
+      if (s.context.tasks === null || s.context.compacted) return [];
+      return taskViews(s, lastOutcomes(await eventLog.readSubject(jobTaskSubject(id))));
     },
 
     async history(id, caller) {

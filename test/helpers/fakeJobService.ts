@@ -3,7 +3,7 @@
  * Honest where the API can tell: submit creates WAITING jobs owned by the caller, idempotency by
  * key + body, commands follow the job state rules, unknown ids and other users' jobs (for
  * non-admins) are JOB_NOT_FOUND; a job's `submitSeq` is the seq of its JobSubmitted in the fake
- * history (one counter for all jobs). Switches:
+ * history (one counter for all jobs); a job has no tasks unless `setTasks` gives it some. Switches:
  * `unavailable` (every call throws UNAVAILABLE, as when NATS is down), `crash` (every call throws
  * that error, as a bug would), `ready`.
  */
@@ -20,6 +20,7 @@ import type {
   ProgressView,
   ServiceInfo,
   SubmitRequest,
+  TaskView,
   WorkerView,
 } from '../../engine/serviceTypes.ts';
 
@@ -33,6 +34,8 @@ export interface FakeJobService extends JobService {
   ready: boolean;
   /** Moves a job to `state` without rules (e.g. to SUCCEEDED, which only the engine can do). */
   setState(id: string, state: JobState): void;
+  /** Gives a job the tasks `tasks()` answers (as a planned job's would be). */
+  setTasks(id: string, tasks: TaskView[]): void;
   /** The calls made, newest last (method name and the By / Caller / options passed). */
   readonly calls: { method: string; args: unknown[] }[];
 }
@@ -89,6 +92,7 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
   const now = opts.now ?? (() => new Date(Date.UTC(2025, 0, 1) + 1000 * tick++));
   const jobs = new Map<string, JobView>();
   const history = new Map<string, HistoryEntry[]>();
+  const tasks = new Map<string, TaskView[]>();
   const byKey = new Map<string, { requestHash: string; id: string }>();
   const calls: { method: string; args: unknown[] }[] = [];
   let seq = 0;
@@ -103,6 +107,11 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       const job = mustGet(id);
       job.state = state;
       if (TERMINAL_STATES.has(state)) job.finishedAt = now().toISOString();
+    },
+
+    setTasks(id, list) {
+      mustGet(id);
+      tasks.set(id, structuredClone(list));
     },
 
     async submit(req: SubmitRequest, by: By & { idempotencyKey?: string }) {
@@ -245,6 +254,12 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       enter('failures', id, caller);
       const job = mustGet(id, caller);
       return { jobId: id, state: job.state, itemsFailed: job.progress.itemsFailed, tasksFailed: job.progress.tasksFailed, items: [], truncated: false, tasks: [] };
+    },
+
+    async tasks(id, caller) {
+      enter('tasks', id, caller);
+      const job = mustGet(id, caller);
+      return job.compacted ? [] : structuredClone(tasks.get(id) ?? []);
     },
 
     async history(id, caller) {

@@ -4,10 +4,11 @@
  * `/api/v1/job_master/info`. Ids are the jobs' submit sequences (jobInfo.ts).
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { AppError, isAppError, type JobView, type ListQuery } from '../../../engine/index.ts';
+import { AppError, isAppError, type Caller, type JobService, type JobView, type ListQuery } from '../../../engine/index.ts';
+import { MAX_TASKS_LISTED } from '../../routes/jobs.ts';
 import { requireRole, type FacadeDeps } from '../facade.ts';
 import { submissionOf, planName } from './jobConfig.ts';
-import { nativeStates, toJobInfo } from './jobInfo.ts';
+import { nativeStates, toJobInfo, toTaskInfo, type TaskInfo } from './jobInfo.ts';
 import { processInfo, workerInfo } from './serviceInfo.ts';
 
 /** ServiceConstants / JobMasterClientRestServiceHandler. */
@@ -33,6 +34,17 @@ function many(request: FastifyRequest, name: string): string[] {
   const v = (request.query as Record<string, unknown>)[name];
   if (v === undefined) return [];
   return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+/**
+ * The job's tasks as TaskInfo (the first MAX_TASKS_LISTED in plan order: Alluxio has no way to say
+ * "more"), with the hosts of the workers that reported them.
+ */
+async function childrenOf(service: JobService, job: JobView, caller: Caller): Promise<TaskInfo[]> {
+  const tasks = (await service.tasks(job.id, caller)).slice(0, MAX_TASKS_LISTED);
+  const hosts = new Map<string, string>();
+  if (tasks.some((t) => t.worker !== null)) for (const w of await service.workers()) hosts.set(w.id, w.host);
+  return tasks.map((t) => toTaskInfo(job, t, hosts));
 }
 
 async function listAll(deps: FacadeDeps, request: FastifyRequest, q: Omit<ListQuery, 'limit' | 'cursor'>): Promise<JobView[]> {
@@ -63,7 +75,8 @@ export const alluxioMasterRoutes: FastifyPluginAsync<FacadeDeps> = async (app, d
 
   app.get(`${base}/get_status`, async (request, reply) => {
     const job = await service.getBySubmitSeq(jobIdOf(request), request.caller);
-    return reply.type('application/json').send(JSON.stringify(toJobInfo(job), null, 2));
+    const children = await childrenOf(service, job, request.caller);
+    return reply.type('application/json').send(JSON.stringify(toJobInfo(job, children), null, 2));
   });
 
   app.get(`${base}/list`, async (request, reply) => {
@@ -93,7 +106,8 @@ export const alluxioMasterRoutes: FastifyPluginAsync<FacadeDeps> = async (app, d
 
   app.get(`${base}/failure_history`, async (request, reply) => {
     const failed = await listAll(deps, request, { state: ['FAILED'] });
-    return reply.type('application/json').send(JSON.stringify(failed.map(toJobInfo)));
+    // without children: a task read per failed job would make one request read every failed job's log
+    return reply.type('application/json').send(JSON.stringify(failed.map((j) => toJobInfo(j))));
   });
 
   app.get('/api/v1/job_master/info', async (request, reply) => {

@@ -87,8 +87,18 @@ describe('Alluxio job master REST (facade, auth none, acting as an admin)', () =
       assert.equal(info['errorType'], '');
       assert.equal(info['errorMessage'], '');
       assert.ok(Number.isSafeInteger(info['lastUpdated']) && (info['lastUpdated'] as number) > 1.6e12, 'lastUpdated is epoch ms');
-      assert.ok(Array.isArray(info['children']));
       assert.equal(typeof info['description'], 'string');
+      // children: one TaskInfo per task (a few files: one task), finished as the job did
+      const children = info['children'] as Record<string, unknown>[];
+      assert.equal(children.length, 1, JSON.stringify(children));
+      for (const [n, c] of children.entries()) {
+        assert.deepEqual(Object.keys(c), ['id', 'taskId', 'jobId', 'parentId', 'name', 'description', 'status', 'lastUpdated', 'workerHost', 'children', 'result', 'errorType', 'errorMessage', 'affectedPaths']);
+        assert.deepEqual([c['id'], c['taskId'], c['jobId'], c['parentId'], c['name'], c['status']], [n, n, id, id, `Task ${n}`, 'COMPLETED']);
+        assert.deepEqual([c['children'], c['affectedPaths'], c['result'], c['errorType'], c['errorMessage']], [[], [], null, '', '']);
+        assert.ok(Number.isSafeInteger(c['lastUpdated']) && (c['lastUpdated'] as number) > 1.6e12, 'a task\'s lastUpdated is epoch ms');
+        assert.ok(typeof c['workerHost'] === 'string' && c['workerHost'] !== '', 'the host of the worker that ran it');
+        assert.match(c['description'] as string, /^t\d{5}: \d+ items, \d+ bytes, 1 attempt$/);
+      }
     }
     assert.equal(await readFile(join(env.svc.config.cacheDir, 'a1', 'f2.txt'), 'utf8'), 'file 2\n');
   });
@@ -134,11 +144,18 @@ describe('Alluxio job master REST (facade, auth none, acting as an admin)', () =
     const sleeper = await http<JobView>(env.svc.baseUrl, 'POST', '/native/v1/jobs', { type: 'sleep', spec: { tasks: 2, ms: 60_000 } });
     assert.equal(sleeper.status, 201, JSON.stringify(sleeper.body));
     const id = sleeper.body.submitSeq;
-    await waitFor(async () => (await status(env.svc, id))['status'] === 'RUNNING', { what: 'the sleep job running', timeoutMs: 15_000 });
+    const running = await waitFor(async () => {
+      const info = await status(env.svc, id);
+      return info['status'] === 'RUNNING' && (info['children'] as unknown[]).length === 2 ? info : undefined;
+    }, { what: 'the sleep job running, planned', timeoutMs: 15_000 });
+    assert.deepEqual((running['children'] as { status: string }[]).map((c) => c.status), ['RUNNING', 'RUNNING']);
     const r = await raw(`${master(env.svc)}${MASTER}/cancel?jobId=${id}`, 'POST');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.text, '');
-    assert.equal((await finished(env.svc, id))['status'], 'CANCELED');
+    const cancelled = await finished(env.svc, id);
+    assert.equal(cancelled['status'], 'CANCELED');
+    // tasks that never finished in a cancelled job are CANCELED
+    assert.deepEqual((cancelled['children'] as { status: string }[]).map((c) => c.status), ['CANCELED', 'CANCELED']);
     const again = await raw(`${master(env.svc)}${MASTER}/cancel?jobId=${id}`, 'POST');
     assert.equal(again.status, 200, again.text);
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
-import type { JobView, HistoryEntry } from '../../../engine/serviceTypes.ts';
+import type { JobView, HistoryEntry, TaskView } from '../../../engine/serviceTypes.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const API = '/native/v1';
@@ -68,6 +68,17 @@ describe('every job type over HTTP, against a real nats-server', () => {
     assert.deepEqual(types, ['JobSubmitted', 'JobClaimed', 'TasksPlanned', 'VerificationStarted', 'JobSucceeded']);
     const p = await http<{ itemsDone: number; throughputBytesPerSec: number }>(env.svc.baseUrl, 'GET', `${API}/jobs/${job.id}/progress`);
     assert.equal(p.body.itemsDone, 7);
+    // its tasks: the plan's three batches, each succeeded by the service's worker
+    const t = await http<{ jobId: string; tasks: TaskView[]; truncated: boolean }>(env.svc.baseUrl, 'GET', `${API}/jobs/${job.id}/tasks`);
+    assert.equal(t.status, 200, JSON.stringify(t.body));
+    assert.deepEqual([t.body.jobId, t.body.truncated], [job.id, false]);
+    assert.deepEqual(t.body.tasks.map((x) => [x.index, x.state, x.items, x.attempts, x.error]), [[0, 'succeeded', 3, 1, null], [1, 'succeeded', 3, 1, null], [2, 'succeeded', 1, 1, null]]);
+    assert.equal(t.body.tasks.reduce((a, x) => a + x.bytes, 0), bytes);
+    const workerIds = (await http<{ workers: { id: string }[] }>(env.svc.baseUrl, 'GET', `${API}/workers`)).body.workers.map((w) => w.id);
+    for (const x of t.body.tasks) {
+      assert.ok(x.worker !== null && workerIds.includes(x.worker), `${x.worker} is one of ${workerIds.join(', ')}`);
+      assert.ok(x.lastUpdated !== null && Date.parse(x.lastUpdated) >= Date.parse(done.startedAt!), 'after the job started');
+    }
   });
 
   it('free evicts a loaded path from the cache', async () => {

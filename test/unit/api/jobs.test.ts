@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { By, Caller, JobView } from '../../../engine/serviceTypes.ts';
+import type { By, Caller, JobView, TaskView } from '../../../engine/serviceTypes.ts';
 import { asUser, assertError, createApi, post, PREFIX, submitJob, UNKNOWN_ID, VALID_SUBMIT, type Api } from './harness.ts';
 
 const JOB_VIEW_KEYS = [
@@ -210,7 +210,25 @@ describe('GET /jobs/:id, /progress, /history', () => {
     assert.deepEqual(Object.keys(events[0] ?? {}).sort(), ['data', 'meta', 'seq', 'subject', 'time', 'type']);
   });
 
-  for (const suffix of ['', '/progress', '/history']) {
+  it('returns tasks as { jobId, tasks, truncated }, at most 10,000 of them', async () => {
+    const empty = await api.app.inject({ url: `${PREFIX}/jobs/${id}/tasks` });
+    assert.equal(empty.statusCode, 200);
+    assert.deepEqual(empty.json(), { jobId: id, tasks: [], truncated: false });
+    const task = (index: number): TaskView => ({
+      taskId: `t${String(index).padStart(5, '0')}`, index, state: index === 0 ? 'failed' : 'succeeded', attempts: 1,
+      lastUpdated: '2025-01-01T00:00:00.000Z', worker: 'w-1', items: 2, bytes: 10,
+      error: index === 0 ? { code: 'EIO', message: 'disk error', retryable: false } : null,
+    });
+    api.service.setTasks(id, [task(0), task(1)]);
+    const two = await api.app.inject({ url: `${PREFIX}/jobs/${id}/tasks` });
+    assert.deepEqual(two.json(), { jobId: id, tasks: [task(0), task(1)], truncated: false });
+    api.service.setTasks(id, Array.from({ length: 10_001 }, (_, i) => task(i)));
+    const capped = (await api.app.inject({ url: `${PREFIX}/jobs/${id}/tasks` })).json<{ tasks: TaskView[]; truncated: boolean }>();
+    assert.deepEqual([capped.tasks.length, capped.tasks.at(-1)?.index, capped.truncated], [10_000, 9_999, true]);
+    api.service.setTasks(id, []);
+  });
+
+  for (const suffix of ['', '/progress', '/history', '/tasks']) {
     it(`404 JOB_NOT_FOUND for an unknown id (${suffix || 'job'})`, async () => {
       assertError(await api.app.inject({ url: `${PREFIX}/jobs/${UNKNOWN_ID}${suffix}` }), 404, 'JOB_NOT_FOUND');
     });
@@ -361,9 +379,11 @@ describe('visibility and roles', () => {
   after(() => api.app.close());
 
   it('another user gets 404 for every read and command on a job that is not theirs', async () => {
-    for (const suffix of ['', '/progress', '/history', '/failures']) {
+    for (const suffix of ['', '/progress', '/history', '/failures', '/tasks']) {
       assertError(await api.app.inject({ url: `${PREFIX}/jobs/${alices}${suffix}`, headers: bob }), 404, 'JOB_NOT_FOUND');
     }
+    assert.equal((await api.app.inject({ url: `${PREFIX}/jobs/${alices}/tasks`, headers: alice })).statusCode, 200);
+    assert.equal((await api.app.inject({ url: `${PREFIX}/jobs/${alices}/tasks`, headers: viewer })).statusCode, 404, 'a viewer reads only its own jobs');
     for (const command of ['stop', 'pause', 'resume', 'recover', 'rerun', 'activate', 'deactivate']) {
       assertError(await post(api.app, `${PREFIX}/jobs/${alices}/${command}`, undefined, bob), 404, 'JOB_NOT_FOUND');
     }

@@ -25,6 +25,7 @@ describe('service failures', () => {
       ['pause', { method: 'POST', url: `${job}/pause` }],
       ['resume', { method: 'POST', url: `${job}/resume` }],
       ['failures', { url: `${job}/failures` }],
+      ['tasks', { url: `${job}/tasks` }],
       ['recover', { method: 'POST', url: `${job}/recover` }],
       ['rerun', { method: 'POST', url: `${job}/rerun` }],
       ['activate', { method: 'POST', url: `${job}/activate` }],
