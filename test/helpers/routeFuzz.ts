@@ -9,7 +9,8 @@
  * still answers afterwards. Seeded: FUZZ_SEED=<n> replays a run (the seed is printed).
  *
  * One suite, run against two servers: over the fake job service (test/unit/api/fuzz.test.ts, fast,
- * 10,000 requests) and over the real engine on a real nats-server (test/integration/api).
+ * 10,000 requests) and over the real engine on a real nats-server (test/integration/api). The value
+ * generators exported here also feed the facades' fuzz (test/integration/compat/alluxioFuzz.test.ts).
  */
 import assert from 'node:assert/strict';
 import { STATUS_CODES } from 'node:http';
@@ -20,7 +21,8 @@ import { ERROR_CODES, type ErrorCode } from '../../engine/errors.ts';
 import type { Identity } from '../../engine/index.ts';
 import { JSON_HEADERS, PREFIX, VALID_SUBMIT, servedRoutes } from '../unit/api/harness.ts';
 
-const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
+/** The run's seed: FUZZ_SEED=<n> replays a run (every fuzz prints its seed). */
+export const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
 
 export type Role = 'viewer' | 'operator' | 'admin';
 type RouteAuth = 'public' | Role;
@@ -65,14 +67,16 @@ const EVIL_NUMBERS = [-1, 0, 0.5, -0.5, 1.5, 1e308, -1e308, 2 ** 53 + 2, Number.
 const WRONG_TYPES: unknown[] = [null, true, false, [], {}, [1, 2], { a: 1 }, 'str', 1, 1.5];
 /** Stands for a body above the default 1 MiB limit (expanded when sent, so a counterexample prints short). */
 const OVERSIZE = '<oversize body>';
-const OVERSIZE_BODY = JSON.stringify({ name: 'z'.repeat(1024 * 1024 + 10) });
+export const OVERSIZE_BODY = JSON.stringify({ name: 'z'.repeat(1024 * 1024 + 10) });
 
-const evilString = fc.oneof(
+/** A string that breaks things: traversal, subject wildcards, control/bidi characters, poisoning names, long ones. */
+export const evilString = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...EVIL_STRINGS) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }) },
 );
-const wrongValue: fc.Arbitrary<unknown> = fc.oneof(evilString, fc.constantFrom(...EVIL_NUMBERS), fc.constantFrom(...WRONG_TYPES), fc.jsonValue({ maxDepth: 2 }));
+/** A value of a type (or range) a field does not expect. */
+export const wrongValue: fc.Arbitrary<unknown> = fc.oneof(evilString, fc.constantFrom(...EVIL_NUMBERS), fc.constantFrom(...WRONG_TYPES), fc.jsonValue({ maxDepth: 2 }));
 
 /** Values the fake accepts for fields of these names, so commands get past the engine's checks too. */
 const HINTS: Readonly<Record<string, readonly unknown[]>> = {
@@ -149,7 +153,7 @@ const poisoned = (json: string, kind: number): string => {
   return json.startsWith('{') && json !== '{}' ? `{${inject},${json.slice(1)}` : `{${inject}}`;
 };
 
-const MALFORMED_JSON = ['{', '{"a":}', '{"a":1,}', "{'a':1}", 'nul', '[1,2', '"unterminated', '{"a":1}{"b":2}', '\u0000', '{"a":NaN}', '{"a":Infinity}', '1e99999'];
+export const MALFORMED_JSON = ['{', '{"a":}', '{"a":1,}', "{'a':1}", 'nul', '[1,2', '"unterminated', '{"a":1}{"b":2}', '\u0000', '{"a":NaN}', '{"a":Infinity}', '1e99999'];
 
 function bodyFor(schema: Schema | undefined): fc.Arbitrary<string | undefined> {
   const good = brokenObject(schema).map((o) => JSON.stringify(o));
@@ -165,7 +169,8 @@ function bodyFor(schema: Schema | undefined): fc.Arbitrary<string | undefined> {
   );
 }
 
-const contentType = fc.oneof(
+/** Mostly `application/json`, sometimes a variant, another media type, empty or none. */
+export const contentType = fc.oneof(
   { weight: 10, arbitrary: fc.constant('application/json') },
   { weight: 2, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'APPLICATION/JSON', 'application/json; charset=latin1') },
   { weight: 3, arbitrary: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/octet-stream', 'text/event-stream', '*/*', 'application/jsonx', '') },

@@ -1,0 +1,494 @@
+/**
+ * The route fuzz over the Alluxio facade (docs/compat/alluxio.md), against the real engine on a real
+ * nats-server, over real HTTP: the job master and job worker listeners and the `/compat/alluxio/`
+ * mount on the API port. Generated requests over every facade route, unknown paths and wrong
+ * methods: malformed query values (jobId, status, name), JobConfigs valid and broken (the three
+ * `@type` spellings, wrong types, deep nesting, huge strings, poisoning keys, non-JSON, wrong
+ * content types, empty bodies) and Alluxio paths (relative, `..`, `alluxio://`, control characters,
+ * unicode). Every failure must be the original's HTTP 500 `{"status","message"}` with a status a
+ * client may cause (never INTERNAL or UNKNOWN), or the 404 of an unknown path; no other 5xx, no
+ * hung request; afterwards the server still answers and the jobs written are exactly those of the
+ * `run`s that answered 200. Seeded: FUZZ_SEED=<n> replays the requests (the seed is printed; the
+ * ids of jobs created during the run may differ); FUZZ_RUNS=<n> changes the count.
+ *
+ * Tolerated and counted, not failed (reported): what Node's HTTP parser refuses before any route
+ * (raw bytes above 0x7e in the request line: 400; a head over 16 KiB: 431, with a body even to a
+ * HEAD), and a path with a broken %-escape, which Fastify answers 400 outside the Alluxio shape.
+ */
+import assert from 'node:assert/strict';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { JobView } from '../../../engine/serviceTypes.ts';
+import { MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, wrongValue } from '../../helpers/routeFuzz.ts';
+import { http, useTestService, type TestService } from '../../helpers/service.ts';
+
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 10_000);
+/** FUZZ_BY_MESSAGE=1: outcomes counted by error message too (to see what the generators reach). */
+const BY_MESSAGE = process.env['FUZZ_BY_MESSAGE'] !== undefined;
+/** Requests in flight at once (well under the per-address connection cap of 256). */
+const CONCURRENCY = 8;
+/** A request without an answer this long is hung. */
+const HUNG_MS = 15_000;
+const MASTER = '/api/v1/master/job';
+/** Statuses a client's request may bring about; INTERNAL and UNKNOWN mean our bug. */
+const CLIENT_STATUSES = new Set(['NOT_FOUND', 'INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE']);
+
+type Mount = 'master' | 'worker' | 'api';
+type RouteName = 'run' | 'get_status' | 'list' | 'cancel' | 'failure_history' | 'service_name' | 'service_version' | 'master_info' | 'worker_info' | 'stray';
+
+interface Generated {
+  mount: Mount;
+  route: RouteName;
+  method: string;
+  /** Path and query as sent; `KNOWN_<k>_` stands for the k-th known job id (resolved when sent). */
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Every facade route, on the mounts that serve it; `weight`: how often the fuzz picks it. */
+const ROUTES: readonly { route: Exclude<RouteName, 'stray'>; method: string; path: string; on: readonly Mount[]; weight: number }[] = [
+  { route: 'run', method: 'POST', path: `${MASTER}/run`, on: ['master', 'api'], weight: 4 },
+  { route: 'get_status', method: 'GET', path: `${MASTER}/get_status`, on: ['master', 'api'], weight: 2 },
+  { route: 'list', method: 'GET', path: `${MASTER}/list`, on: ['master', 'api'], weight: 2 },
+  { route: 'cancel', method: 'POST', path: `${MASTER}/cancel`, on: ['master', 'api'], weight: 2 },
+  { route: 'failure_history', method: 'GET', path: `${MASTER}/failure_history`, on: ['master', 'api'], weight: 1 },
+  { route: 'service_name', method: 'GET', path: `${MASTER}/service_name`, on: ['master', 'api'], weight: 1 },
+  { route: 'service_version', method: 'GET', path: `${MASTER}/service_version`, on: ['master', 'api'], weight: 1 },
+  { route: 'master_info', method: 'GET', path: '/api/v1/job_master/info', on: ['master', 'api'], weight: 1 },
+  { route: 'worker_info', method: 'GET', path: '/api/v1/job_worker/info', on: ['worker', 'api'], weight: 1 },
+];
+
+// ---- values ----------------------------------------------------------------------------------
+
+const TYPES = [
+  'alluxio.job.plan.load.LoadConfig', 'alluxio.job.load.LoadConfig', 'Load',
+  'alluxio.job.plan.migrate.MigrateConfig', 'alluxio.job.migrate.MigrateConfig', 'Migrate', 'Move',
+  'alluxio.job.plan.persist.PersistConfig', 'alluxio.job.persist.PersistConfig', 'Persist',
+];
+const BAD_TYPES = [
+  'load', 'LoadConfig', 'alluxio.job.plan.load.LoadConfigX', ' Load', 'Load ', 'LOAD', 'alluxio.job.plan.replicate.ReplicateConfig',
+  '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '', 'x'.repeat(10_000),
+];
+
+/** Alluxio paths: good ones (the files the setup writes), relative, escaping, schemes, odd characters. */
+const PATHS = [
+  '/', '/data', '/data/d1', '/data/d2', '/data/d1/f0.txt', '/nope', '/nope/deeper', '//data', '/data/', '/data/./d1',
+  'alluxio://master:19998/data/d1', 'alluxio:///data', 'alluxio://', 'alluxio://host', 'alluxio://host:1/../..', 'alluxio://h/../etc',
+  'data/d1', '.', './data', '..', '/..', '/../outside', '/data/../../etc/passwd', '/data/%2e%2e/%2e%2e', '/data/..\\..\\x',
+  'hdfs://nn/x', 's3://bucket/x', 'file:///etc/passwd', '/etc/passwd', '~/x', 'C:\\Windows', '\\\\server\\share',
+  '/a\u0000b', '/a\nb', '/a\rb', '/a\u007fb', '/a\tb', '/\u202eevil', '/zero\u200bwidth', '/données/é', '/😀', '/ｆｕｌｌ', '/\ud800',
+  '/job.*', '/job.>', '/ space', '/a:b', '/a?b#c', `/${'x'.repeat(4095)}`, `/${'x'.repeat(5000)}`, `/${'a/'.repeat(2000)}`,
+];
+const alluxioPath: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...PATHS) },
+  { weight: 2, arbitrary: evilString.map((s) => `/${s}`) },
+  { weight: 1, arbitrary: evilString },
+  { weight: 1, arbitrary: fc.webPath() },
+  { weight: 2, arbitrary: wrongValue },
+);
+
+/** A JobConfig object: mostly well-typed, often with one field wrong, a field missing or extra ones. */
+const jobConfig: fc.Arbitrary<Record<string, unknown>> = fc
+  .record(
+    {
+      '@type': fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...TYPES) }, { weight: 1, arbitrary: fc.constantFrom(...BAD_TYPES) }, { weight: 1, arbitrary: wrongValue }),
+      filePath: alluxioPath,
+      source: alluxioPath,
+      destination: alluxioPath,
+      overwrite: fc.oneof({ weight: 4, arbitrary: fc.boolean() }, { weight: 1, arbitrary: wrongValue }),
+      deleteSource: fc.oneof({ weight: 4, arbitrary: fc.boolean() }, { weight: 1, arbitrary: wrongValue }),
+      replication: fc.oneof(fc.integer({ min: -2, max: 5 }), wrongValue),
+      workerSet: fc.oneof(fc.constantFrom('', 'w1,w2'), wrongValue),
+      writeType: fc.oneof(fc.constantFrom('CACHE_THROUGH', 'MUST_CACHE', 'THROUGH'), wrongValue),
+      batchSize: fc.oneof(fc.integer(), wrongValue),
+    },
+    { requiredKeys: ['@type'] },
+  )
+  .chain((cfg) =>
+    fc.oneof(
+      { weight: 4, arbitrary: fc.constant(cfg) },
+      { weight: 1, arbitrary: fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.jsonValue({ maxDepth: 2 })).map(([k, v]) => ({ ...cfg, [k]: v })) },
+      { weight: 1, arbitrary: fc.constantFrom(...Object.keys(cfg)).map((k) => Object.fromEntries(Object.entries(cfg).filter(([x]) => x !== k))) },
+    ),
+  );
+
+/** JobConfigs the facade accepts (so runs, cancels and get_status of real jobs happen too). */
+const goodConfig: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.record({ '@type': fc.constantFrom(...TYPES.slice(0, 3)), filePath: fc.constantFrom('/', '/data', '/data/d1', '/data/d2/f1.txt', '/nope', 'alluxio://m:19998/data/d2') }),
+  fc.record(
+    {
+      '@type': fc.constantFrom(...TYPES.slice(3, 7)),
+      source: fc.constantFrom('/data/d1', '/data/d2', '/nope', 'alluxio:///data/d1/f0.txt'),
+      destination: fc.nat(20).map((i) => `/out/c${i}`),
+      overwrite: fc.boolean(),
+      deleteSource: fc.constant(false),
+      replication: fc.constant(1),
+    },
+    { requiredKeys: ['@type', 'source', 'destination'] },
+  ),
+);
+
+/** Raw JSON with a poisoning key spliced in (JSON.stringify would drop `__proto__`). */
+const POISON = [
+  '"__proto__":{"@type":"Load","filePath":"/data"}', '"constructor":{"prototype":{"filePath":"/data"}}', '"__proto__":{"isAdmin":true}',
+  '"filePath":{"__proto__":{"x":1}}', '"constructor":"x"', '"__proto__":null', '"prototype":{"@type":"Load"}',
+];
+const poisoned = fc.tuple(jobConfig, fc.constantFrom(...POISON)).map(([cfg, p]) => {
+  const json = JSON.stringify(cfg);
+  return json === '{}' ? `{${p}}` : `{${p},${json.slice(1)}`;
+});
+/** The same key twice: Jackson keeps the last, our parser refuses. */
+const duplicated = fc.tuple(jobConfig, fc.constantFrom('@type', 'filePath', 'source')).map(([cfg, k]) => `{${JSON.stringify(k)}:"Load",${JSON.stringify(cfg).slice(1)}`);
+const nested = fc.integer({ min: 2, max: 200 }).map((depth) => `{"@type":"Load","filePath":${'['.repeat(depth)}"/data"${']'.repeat(depth)}}`);
+const huge = fc.constantFrom(
+  JSON.stringify({ '@type': 'Load', filePath: `/${'h'.repeat(600_000)}` }),
+  JSON.stringify({ '@type': 'Load', filePath: '/data', pad: 'p'.repeat(900_000) }),
+  JSON.stringify({ '@type': 'x'.repeat(200_000) }),
+);
+const OVERSIZE = '<oversize body>';
+
+const runBody: fc.Arbitrary<string | undefined> = fc.oneof(
+  { weight: 10, arbitrary: goodConfig.map((c) => JSON.stringify(c)) },
+  { weight: 20, arbitrary: jobConfig.map((c) => JSON.stringify(c)) },
+  { weight: 2, arbitrary: poisoned },
+  { weight: 1, arbitrary: duplicated },
+  { weight: 1, arbitrary: nested },
+  { weight: 1, arbitrary: huge },
+  { weight: 1, arbitrary: fc.constant(OVERSIZE) },
+  { weight: 2, arbitrary: fc.constantFrom(...MALFORMED_JSON, '{"@type":"Load","filePath":"/data"', '\ufeff{"@type":"Load","filePath":"/data"}') },
+  { weight: 2, arbitrary: wrongValue.map((v) => JSON.stringify(v) ?? 'undefined') },
+  { weight: 1, arbitrary: fc.array(jobConfig, { maxLength: 2 }).map((a) => JSON.stringify(a)) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 100 }) },
+  { weight: 2, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constant('') },
+);
+/** Bodies where none is expected. */
+const strayBody: fc.Arbitrary<string | undefined> = fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: runBody });
+
+const JOB_IDS = [
+  '1', '0', '-1', '-0', '1.5', '1e3', '0x10', '0b1', '+1', ' 1', '1 ', '00001', '１', '٣', 'abc', '', 'null', 'NaN', 'Infinity',
+  '9007199254740991', '9007199254740993', '9223372036854775807', '9223372036854775808', '99999999999999999999', '9'.repeat(300), '-9223372036854775808',
+];
+const jobId = fc.oneof(
+  { weight: 5, arbitrary: fc.nat(40).map((k) => `KNOWN_${k}_`) },
+  { weight: 4, arbitrary: fc.constantFrom(...JOB_IDS) },
+  { weight: 2, arbitrary: fc.oneof(fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }), fc.bigInt({ min: 0n, max: 2000n })).map(String) },
+  { weight: 1, arbitrary: fc.double().map(String) },
+  { weight: 1, arbitrary: evilString },
+);
+const STATUSES = ['CREATED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'created', 'CANCELLED', 'COMPLETED,FAILED', 'WAITING', 'SUCCEEDED', 'STOPPED', '', '*'];
+const statusValue = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...STATUSES) }, { weight: 1, arbitrary: evilString });
+const nameValue = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('Load', 'Migrate', 'Persist', 'Move', 'load', 'Sleep', '') }, { weight: 1, arbitrary: evilString });
+const anyValue = fc.oneof(
+  { weight: 8, arbitrary: fc.oneof(jobId, statusValue, nameValue, fc.constantFrom('true', 'false', 'TRUE', '1')) },
+  { weight: 1, arbitrary: fc.constantFrom('v'.repeat(2000), 'w'.repeat(8000)) },
+);
+
+/** The route's own parameters (each mostly there once), then maybe unknown ones, repeats and prototype names. */
+const queryPairs = (own: readonly [string, fc.Arbitrary<string>][]): fc.Arbitrary<[string, string][]> => {
+  const keys = [...own.map(([k]) => k), 'jobId', 'status', 'name', 'raw_configuration', '__proto__', '__proto__[jobId]', 'constructor[prototype][x]', 'toString', 'x'];
+  const extra = fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...keys) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }), anyValue);
+  return fc
+    .tuple(fc.tuple(...own.map(([k, v]) => fc.option(v.map((x): [string, string] => [k, x]), { nil: undefined, freq: 8 }))), fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(extra, { minLength: 1, maxLength: 3 }) }))
+    .map(([mine, more]) => [...mine.filter((p) => p !== undefined), ...more]);
+};
+/** A query string: encoded pairs, or now and then raw text with broken escapes. */
+const queryString = (own: readonly [string, fc.Arbitrary<string>][]): fc.Arbitrary<string> =>
+  fc.oneof(
+    { weight: 10, arbitrary: queryPairs(own).map((pairs) => (pairs.length === 0 ? '' : `?${new URLSearchParams(pairs).toString()}`)) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '?jobId=%ZZ', '?jobId=%', '?jobId=1%00', '?jobId=1&jobId=2', '?jobId[]=1', '?jobId[a]=1', '?jobId', '?=1', '?&&&', '?jobId=1;2',
+        '?status=COMPLETED&status=%FF', '?jobId=%E2%80%AE1', '?jobId=\u00e91', '?name=\u00ff', '?__proto__=1&jobId=1', `?jobId=${'1'.repeat(20_000)}`,
+      ),
+    },
+  );
+const OWN_QUERY: Readonly<Record<Exclude<RouteName, 'stray'>, readonly [string, fc.Arbitrary<string>][]>> = {
+  run: [],
+  get_status: [['jobId', jobId]],
+  cancel: [['jobId', jobId]],
+  list: [['status', statusValue], ['name', nameValue]],
+  failure_history: [],
+  service_name: [],
+  service_version: [],
+  master_info: [['raw_configuration', fc.constantFrom('true', 'false', 'yes', '')]],
+  worker_info: [['raw_configuration', fc.constantFrom('true', 'false', 'yes', '')]],
+};
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'];
+/** Headers a client may add; the facade (auth none) must ignore credentials. */
+const extraHeaders = fc.record(
+  {
+    authorization: fc.constantFrom('Basic YWxsdXhpbzphbGx1eGlv', 'Bearer forged', 'Bearer', '', 'x'.repeat(2000)),
+    accept: fc.constantFrom('application/json', 'text/html', '*/*', ''),
+    'content-encoding': fc.constantFrom('gzip', 'identity', 'br'),
+    'x-forwarded-for': fc.constantFrom('10.0.0.1', '::1', 'junk'),
+  },
+  { requiredKeys: [] },
+);
+
+/** Unknown paths, near misses of real ones, traversal, encodings and characters the router must survive. */
+const STRAY_PATHS = [
+  `${MASTER}/nope`, `${MASTER}`, `${MASTER}/`, `${MASTER}/run/`, `${MASTER}/RUN`, `${MASTER}//run`, `${MASTER}/run;jsessionid=1`, `${MASTER}/list%00`,
+  `${MASTER}/../job/list`, `${MASTER}/%2e%2e/job/list`, `${MASTER}/./list`, `/api/v1/master/../master/job/service_name`, '/api/v1/job_master/info/',
+  '/api/v1/job_master/logLevel', '/api/v1/job_worker/logLevel', '/api/v1/job_master/logLevel?logName=alluxio&level=DEBUG',
+  '/api/v1/load', '/api/v1/master/submit_job', '/api/v1/master/progress_job', '/native/v1/jobs', '/healthz', '/metrics', '/docs',
+  '/', '', '/api', '/api/v1', '/%', '/%ZZ', '/%00', '/%E2%80%AE', '/\u00e9', '/..%2f..%2fetc%2fpasswd', '/../../etc/passwd', '\\..\\..\\windows',
+  `/api/v1/master/job/l\u00efst`, `${MASTER}/get_status/KNOWN_0_`, `${MASTER}/${'x'.repeat(5000)}`,
+];
+const strayPath = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...STRAY_PATHS) },
+  { weight: 2, arbitrary: fc.webPath() },
+  { weight: 1, arbitrary: evilString.map((s) => `${MASTER}/${encodeURIComponent(s)}`) },
+  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }).map((s) => `/${s}`) },
+);
+
+const mountOf = (on: readonly Mount[]) => fc.constantFrom(...on);
+
+const onRoute: fc.Arbitrary<Generated> = fc.oneof(...ROUTES.map((r) => ({ weight: r.weight, arbitrary: fc.constant(r) }))).chain((r) =>
+  fc
+    .record({
+      mount: mountOf(r.on),
+      // mostly the route's own method; sometimes a wrong one
+      method: fc.oneof({ weight: 9, arbitrary: fc.constant(r.method) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
+      query: queryString(OWN_QUERY[r.route]),
+      body: r.route === 'run' ? runBody : strayBody,
+      ct: r.route === 'run' ? fc.oneof({ weight: 3, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: contentType }) : contentType,
+      extra: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: extraHeaders }),
+      // a content type on a bodiless POST now and then (most clients send none)
+      ctAlone: fc.nat(6).map((x) => x === 0),
+    })
+    .map(({ mount, method, query, body, ct, extra, ctAlone }): Generated => ({
+      mount,
+      route: method === r.method ? r.route : 'stray',
+      method,
+      path: r.path + query,
+      headers: { ...(extra ?? {}), ...(ct === undefined || (body === undefined && !ctAlone) ? {} : { 'content-type': ct }) },
+      ...(body === undefined ? {} : { body }),
+    })),
+);
+const stray: fc.Arbitrary<Generated> = fc
+  .record({ mount: mountOf(['master', 'worker', 'api']), method: fc.constantFrom(...METHODS), path: strayPath, query: queryString([]), body: strayBody, ct: contentType, ctAlone: fc.nat(6).map((x) => x === 0) })
+  .map(({ mount, method, path, query, body, ct, ctAlone }): Generated => ({
+    mount,
+    route: 'stray',
+    method,
+    path: (path.startsWith('/') ? path : `/${path}`) + query,
+    headers: ct === undefined || (body === undefined && !ctAlone) ? {} : ({ 'content-type': ct } as Record<string, string>),
+    ...(body === undefined ? {} : { body }),
+  }));
+
+// ---- sending ---------------------------------------------------------------------------------
+
+/**
+ * Node's client sends bytes 0x21-0xff of a path as they are and refuses the rest: those are
+ * percent-encoded here (so `..`, `%ZZ` and latin1 bytes reach the server raw).
+ */
+function wirePath(path: string, method = 'GET'): string {
+  // a HEAD answer cannot carry the body of the parser's 400 (Node's client would not parse it)
+  return path.replace(method === 'HEAD' ? /[^\u0021-\u007e]/gu : /[^\u0021-\u00ff]/gu, (c) => encodeURIComponent(/^[\ud800-\udfff]$/.test(c) ? '\ufffd' : c));
+}
+
+function send(agent: Agent, origin: URL, g: Generated, path: string): Promise<Answer> {
+  const body = g.body === OVERSIZE ? OVERSIZE_BODY : g.body;
+  // framed by its length: Node's client would send a GET's body unframed (no chunking for GET)
+  const headers = body === undefined ? g.headers : { ...g.headers, 'content-length': String(Buffer.byteLength(body)) };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: origin.hostname, port: origin.port, method: g.method, path: wirePath(path, g.method), headers, agent, timeout: HUNG_MS },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${HUNG_MS} ms (hung)`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const describeRequest = (g: Generated, path: string) =>
+  `${g.method} ${g.mount}${path.slice(0, 300)} [${JSON.stringify(g.headers).slice(0, 200)}] body=${g.body === undefined ? '(none)' : JSON.stringify(g.body.slice(0, 300))}`;
+
+/** About the size of the request line and headers. */
+const headBytes = (g: Generated, path: string) => path.length + Object.entries(g.headers).reduce((sum, [k, v]) => sum + k.length + v.length + 4, 0);
+
+/** Whether the path part (before `?`) has a %-escape that is not valid UTF-8 percent-encoding. */
+function hasBadPercent(path: string): boolean {
+  try {
+    decodeURIComponent(path.split('?')[0]!);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The facade's rules for one answer; returns the outcome to count. */
+function check(g: Generated, path: string, a: Answer): string {
+  const where = `${describeRequest(g, path)} → ${a.status} ${a.body.slice(0, 300)}`;
+  if (a.status === 431) {
+    // Node's parser refuses a request line and headers over 16 KiB before any route (in the native shape)
+    assert.ok(headBytes(g, path) > 15_000, `431 for a ${headBytes(g, path)}-byte head: ${where}`);
+    return 'transport 431';
+  }
+  if (a.status === 400 && /[^\u0021-\u007e]/.test(wirePath(path, g.method))) {
+    // Node's parser refuses raw bytes above 0x7e in the request line (not HTTP) before any route
+    assert.match(a.body, /not well-formed HTTP/, where);
+    return 'transport 400';
+  }
+  if (a.status === 400 && hasBadPercent(path)) {
+    // KNOWN ISSUE (reported): a path with a broken %-escape is refused by Fastify before any route,
+    // in Fastify's own shape on the facade listeners (no frameworkErrors there) and in the native
+    // shape on the API port (server.ts frameworkErrors), not as Alluxio's 500 {status, message}.
+    return 'known: bad %-escape answered 400 outside the Alluxio shape';
+  }
+  assert.ok(a.status === 200 || a.status === 404 || a.status === 500, `unexpected HTTP status: ${where}`);
+  if (g.method === 'HEAD') return `HEAD ${a.status}`;
+  if (a.status === 200) {
+    if (/json/.test(String(a.headers['content-type'])) && a.body !== '') JSON.parse(a.body);
+    if (g.route === 'run') assert.match(a.body, /^\d+$/, `run answers a bare id: ${where}`);
+    return '200';
+  }
+  assert.match(String(a.headers['content-type']), /^application\/json/, where);
+  let body: unknown;
+  assert.doesNotThrow(() => (body = JSON.parse(a.body)), `not JSON: ${where}`);
+  assert.ok(body !== null && typeof body === 'object' && !Array.isArray(body), `not an object: ${where}`);
+  const b = body as Record<string, unknown>;
+  assert.deepEqual(Object.keys(b).sort(), ['message', 'status'], `not {status, message}: ${where}`);
+  assert.equal(typeof b['message'], 'string', where);
+  if (a.status === 404) {
+    assert.equal(b['status'], 'NOT_FOUND', where);
+    return '404';
+  }
+  assert.ok(CLIENT_STATUSES.has(String(b['status'])), `status ${String(b['status'])} for a client's request: ${where}`);
+  return `500 ${String(b['status'])}${BY_MESSAGE ? ` ${String(b['message']).slice(0, 50)}` : ''}`;
+}
+
+// ---- the suite -------------------------------------------------------------------------------
+
+/** Every job the admin sees, through the native API's pages. */
+async function nativeJobs(svc: TestService): Promise<JobView[]> {
+  const out: JobView[] = [];
+  let cursor: string | null | undefined;
+  do {
+    const r = await http<{ jobs: JobView[]; nextCursor?: string | null }>(svc.baseUrl, 'GET', `/native/v1/jobs?active=all&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    out.push(...r.body.jobs);
+    cursor = r.body.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+describe('route fuzz over the Alluxio facade (real engine, real HTTP, both listeners and /compat/alluxio/)', () => {
+  const env = useTestService();
+
+  it(`${RUNS} generated requests: errors only as HTTP 500 {status, message} with a client status, no other 5xx, nothing hung, no write on refusal`, async (t) => {
+    const svc = env.svc;
+    const origins: Record<Mount, { url: URL; prefix: string }> = {
+      master: { url: new URL(svc.facadeUrls['alluxio job master']!), prefix: '' },
+      worker: { url: new URL(svc.facadeUrls['alluxio job worker']!), prefix: '' },
+      api: { url: new URL(svc.baseUrl), prefix: '/compat/alluxio' },
+    };
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    try {
+      for (const d of ['data/d1', 'data/d2']) {
+        await mkdir(join(svc.config.filesDir, d), { recursive: true });
+        for (let i = 0; i < 3; i++) await writeFile(join(svc.config.filesDir, d, `f${i}.txt`), `file ${i}\n`);
+      }
+      // ids the generated jobIds point at: a job of the facade user and one of the admin (not visible to it)
+      const known: number[] = [];
+      const first = await send(agent, origins.master.url, { mount: 'master', route: 'run', method: 'POST', path: '', headers: { 'content-type': 'application/json' }, body: '{"@type":"Load","filePath":"/data/d1"}' }, `${MASTER}/run`);
+      assert.equal(first.status, 200, first.body);
+      known.push(Number(first.body));
+      const native = await http<JobView>(svc.baseUrl, 'POST', '/native/v1/jobs', { type: 'sleep', spec: { tasks: 1, ms: 60_000 } });
+      assert.equal(native.status, 201, JSON.stringify(native.body));
+      known.push(native.body.submitSeq);
+      const before = await nativeJobs(svc);
+      const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+
+      t.diagnostic(`seed ${SEED} (replay with FUZZ_SEED=${SEED}); ${RUNS} requests, ${CONCURRENCY} at a time`);
+      const runIds = new Set<number>();
+      let runsOk = 0;
+      const seen = new Map<string, number>();
+      const count = (k: string) => seen.set(k, (seen.get(k) ?? 0) + 1);
+      const one = async (g: Generated) => {
+        const path = origins[g.mount].prefix + g.path.replace(/KNOWN_(\d+)_/g, (_, k: string) => String(known[Number(k) % known.length]));
+        let a: Answer;
+        try {
+          a = await send(agent, origins[g.mount].url, g, path);
+        } catch (err) {
+          // the parser's raw 431 carries a body even to a HEAD (reported), which Node's client cannot parse
+          if (g.method === 'HEAD' && headBytes(g, path) > 15_000 && /Data after `Connection: close`/.test((err as Error).message)) {
+            count(`${g.route} → transport 431 (HEAD, with a body)`);
+            return;
+          }
+          assert.fail(`${describeRequest(g, path)}: ${(err as Error).message}`);
+        }
+        count(`${g.route} → ${check(g, path, a)}`);
+        if (g.route === 'run' && a.status === 200) {
+          runsOk++;
+          runIds.add(Number(a.body));
+          known.push(Number(a.body));
+        }
+      };
+      const started = performance.now();
+      try {
+        const details = await fc.check(
+          fc.asyncProperty(fc.array(fc.oneof({ weight: 17, arbitrary: onRoute }, { weight: 3, arbitrary: stray }), { minLength: CONCURRENCY, maxLength: CONCURRENCY }), async (batch) => {
+            await Promise.all(batch.map(one));
+          }),
+          // the server's state moves on with every request: shrinking would replay against another one
+          { numRuns: Math.ceil(RUNS / CONCURRENCY), seed: SEED, endOnFailure: true },
+        );
+        // the failing request is in the error; the whole batch (up to megabytes of bodies) is not worth printing
+        if (details.failed) throw details.errorInstance ?? new Error(`failed at batch ${details.numRuns} (seed ${SEED})`);
+      } finally {
+        t.diagnostic(`${Math.round(performance.now() - started)} ms; outcomes: ${JSON.stringify(Object.fromEntries([...seen].sort()))}`);
+      }
+
+      // The generator must reach both sides, or the property proves little.
+      /** Answers of route `k`, or answers whose outcome starts with `k`. */
+      const n = (k: string) => [...seen].reduce((sum, [key, c]) => sum + (key.startsWith(`${k} → `) || key.split(' → ')[1]!.startsWith(k) ? c : 0), 0);
+      const scale = RUNS / 10_000;
+      assert.ok(runsOk > 100 * scale, `too few runs accepted (${runsOk})`);
+      assert.ok(n('500 INVALID_ARGUMENT') > 1000 * scale, 'too few INVALID_ARGUMENTs');
+      assert.ok(n('500 NOT_FOUND') > 50 * scale, 'too few NOT_FOUNDs');
+      assert.ok(n('404') > 100 * scale, 'too few unknown paths');
+      for (const route of ROUTES) assert.ok(n(route.route) > 50 * scale, `${route.route} hardly reached`);
+
+      // Still standing, on both mounts.
+      for (const base of [origins.master.url.origin, `${svc.baseUrl}/compat/alluxio`]) {
+        const r = await fetch(`${base}${MASTER}/service_name`);
+        assert.equal(r.status, 200);
+        assert.equal(await r.json(), 'JobMasterClient');
+      }
+      assert.equal((await fetch(`${origins.worker.url.origin}/api/v1/job_worker/info`)).status, 200);
+
+      assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), prototypeKeys, 'Object.prototype was polluted');
+
+      // Written: exactly the runs that answered 200, each under the id it answered.
+      const after = await nativeJobs(svc);
+      const old = new Set(before.map((j) => j.id));
+      const created = after.filter((j) => !old.has(j.id));
+      const unasked = created.filter((j) => !runIds.has(j.submitSeq));
+      assert.deepEqual(unasked.map((j) => ({ submitSeq: j.submitSeq, type: j.type, spec: j.spec })), [], 'jobs written by requests that did not answer 200');
+      assert.equal(runIds.size, runsOk, 'every accepted run has its own id');
+      assert.equal(created.length, runsOk, 'one job per accepted run');
+    } finally {
+      agent.destroy();
+    }
+  });
+});
