@@ -8,7 +8,7 @@ import { DOCS_PREFIX } from './openapi.ts';
 import { buildServer, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_PREFIX, engineServerOptions } from './server.ts';
 import { enabledFacades, mountableFacades } from './compat/index.ts';
 import { startFacadeListeners, type RunningListener } from './compat/facadeListeners.ts';
-import { ConfigError, createLogger, levelControl, parseFlags, readEnv, resolveConfig, startEngine, VERSION, type Config, type Engine, type Logger } from '../engine/index.ts';
+import { ConfigError, createLogger, IGNORED_REASONS, levelControl, parseFlags, readEnv, resolveStartupConfig, startEngine, VERSION, type Config, type Engine, type Logger, type StartupConfig } from '../engine/index.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
@@ -24,9 +24,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`unknown command ${JSON.stringify(command)} (try: start, version, help)`);
     return 2;
   }
-  let config;
+  let startup: StartupConfig;
   try {
-    config = resolveConfig(readEnv(), parseFlags(rest));
+    // defaults < alluxioSiteProperties file < environment < flags
+    startup = resolveStartupConfig(readEnv(), parseFlags(rest));
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`configuration error: ${err.message}`);
@@ -34,7 +35,9 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  const { config } = startup;
   const logger = createLogger({ level: config.logLevel });
+  logIgnoredAlluxioKeys(startup, logger);
   // Until the service runs, a signal just exits: the exit hook kills the embedded server, if any.
   const early = (signal: NodeJS.Signals) => {
     logger.warn({ signal }, 'interrupted while starting');
@@ -98,6 +101,16 @@ async function main(argv: string[]): Promise<number> {
     process.on(signal, (s: NodeJS.Signals) => void stop(s));
   }
   return -1; // keep running
+}
+
+/** Keys of the properties file that were accepted but change nothing here: one info line per reason. */
+function logIgnoredAlluxioKeys(startup: StartupConfig, logger: Logger): void {
+  if (startup.site === undefined) return;
+  const { file, ignored } = startup.site;
+  for (const [reason, why] of Object.entries(IGNORED_REASONS)) {
+    const keys = ignored.filter((k) => k.reason === reason).map((k) => k.key);
+    if (keys.length > 0) logger.info({ file, keys }, `${file}: ignored (${why}): ${keys.join(', ')}`);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * (`node --import tsx scripts/configTable.ts --write`) all come from it.
  */
 import path from 'node:path';
+import { DEFAULT_BATCH_SIZE, DEFAULT_PARTITION_SIZE_BYTES, MAX_BATCH_SIZE, MAX_PARTITION_SIZE_BYTES, MIB, MIN_PARTITION_SIZE_BYTES } from './jobtypes/fileBatches.ts';
 
 /** Roles a process can take; the embedded default runs all three. */
 export const ROLES = ['api', 'coordinator', 'worker'] as const;
@@ -53,7 +54,7 @@ function parseInteger(raw: string, key: string): number {
   return Number(raw);
 }
 
-function integer(o: Described & { default: number; min: 0 | 1 }): Setting<number> {
+function integer(o: Described & { default: number; min: 0 | 1; values?: string; check?: (v: number, key: string) => void }): Setting<number> {
   return { kind: 'integer', values: `integer ≥ ${o.min}`, parse: parseInteger, ...o };
 }
 
@@ -183,6 +184,20 @@ export const SETTINGS = Object.freeze({
     doc: 'dispatch window per live worker, per coordinator; virtual clusters share this window by their percentages (docs/api.md)' }),
   workerConcurrency: integer({ min: 1, default: 64, env: 'JETJOBS_WORKER_CONCURRENCY',
     doc: 'tasks one worker runs at once' }),
+  defaultBatchSize: integer({
+    min: 1, default: DEFAULT_BATCH_SIZE, values: `1–${MAX_BATCH_SIZE}`,
+    check: (v, key) => {
+      if (v > MAX_BATCH_SIZE) throw new ConfigError(`${key} must be <= ${MAX_BATCH_SIZE}`);
+    },
+    env: 'JETJOBS_DEFAULT_BATCH_SIZE',
+    doc: 'files per task of a `load`, `copy` or `move` whose spec gives no `batchSize`; applied by the coordinator that plans the job' }),
+  defaultPartitionSizeBytes: integer({
+    min: 1, default: DEFAULT_PARTITION_SIZE_BYTES, values: `bytes, ${MIN_PARTITION_SIZE_BYTES / MIB} MiB–${MAX_PARTITION_SIZE_BYTES / MIB / 1024 / 1024} TiB`,
+    check: (v, key) => {
+      if (v < MIN_PARTITION_SIZE_BYTES || v > MAX_PARTITION_SIZE_BYTES) throw new ConfigError(`${key} must be between ${MIN_PARTITION_SIZE_BYTES} and ${MAX_PARTITION_SIZE_BYTES}`);
+    },
+    env: 'JETJOBS_DEFAULT_PARTITION_SIZE_BYTES',
+    doc: 'a `load` whose spec gives no `partitionSizeBytes` loads files larger than this in ranges of this size; applied by the coordinator that plans the job' }),
   pool: text({
     default: 'default',
     values: '1–32 of `[A-Za-z0-9_-]`',
@@ -273,6 +288,8 @@ export const SETTINGS = Object.freeze({
     doc: 'with `alluxioAuth=none`: the user Alluxio requests act as (owner of the jobs they submit, actor in their history)' }),
   alluxioRole: choice({ default: 'operator', choices: ['admin', 'operator', 'viewer'] as const, env: 'JETJOBS_ALLUXIO_ROLE',
     doc: "with `alluxioAuth=none`: that user's role (an operator sees and controls its own jobs only; an admin, every job)" }),
+  alluxioSiteProperties: optionalText({ values: 'path', env: 'JETJOBS_ALLUXIO_SITE_PROPERTIES',
+    doc: 'an `alluxio-site.properties` file whose `alluxio.*` keys set the settings they map to (docs/compat/alluxio.md, Configuration); below the environment and flags, above the defaults' }),
 });
 
 type Settings = typeof SETTINGS;
@@ -371,7 +388,17 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Partial<Config> {
   return out as Partial<Config>;
 }
 
-/** Defaults < environment < flags < explicit overrides; validated and frozen. */
+/** One setting's own checks (its minimum, its `check`), as `resolveConfig` runs them; throws ConfigError. */
+export function checkSetting<K extends Key>(key: K, value: Config[K]): void {
+  const s: Setting<unknown> = SETTINGS[key];
+  if (s.min === 1 && !((value as number) >= 1)) throw new ConfigError(`${key} must be >= 1`);
+  s.check?.(value, key);
+}
+
+/**
+ * Merges layers over the defaults, later wins (api/main.ts: the `alluxioSiteProperties` file <
+ * environment < flags); validated and frozen.
+ */
 export function resolveConfig(...layers: Partial<Config>[]): Readonly<Config> {
   const merged = Object.assign({}, DEFAULTS, ...layers) as Config;
   const values = merged as Record<Key, unknown>;

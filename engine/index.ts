@@ -11,6 +11,7 @@ export { createIdentity, type Identity } from './auth/identity.ts';
 export { createMemoryControlStore, type ControlStore } from './controlstore/controlStore.ts';
 export { AppError, ERROR_CODES, isAppError, type ErrorCode } from './errors.ts';
 export { resolveConfig, readEnv, parseFlags, ConfigError, DEFAULTS, FACADE_AUTH_MODES, isLoopbackHost, type Config, type FacadeAuthMode } from './config.ts';
+export { IGNORED_REASONS, resolveStartupConfig, type StartupConfig } from './alluxioSiteProperties.ts';
 export { virtualClusterDefs } from './auth/virtualClusters.ts';
 export { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
 export { createWebhookService, type WebhookService, type WebhookServiceOptions } from './hooks/webhookService.ts';

@@ -45,6 +45,7 @@ export function createClaimPass(cx: CoordinatorContext, writer: FencedWriter): C
   /** Revision of our own heartbeat when our liveness view first showed it (lowered if the bucket's sequence went back). */
   let firstBeatRevision: number | undefined;
   const priorityOf = (e: JobEntry) => ctxOf(e).priority;
+  const planDefaults = { batchSize: config.defaultBatchSize, partitionSizeBytes: config.defaultPartitionSizeBytes };
 
   function unclaim(jobId: string) {
     const vc = claiming.get(jobId);
@@ -93,7 +94,7 @@ export function createClaimPass(cx: CoordinatorContext, writer: FencedWriter): C
       if (!type) failure = { code: 'UNKNOWN_JOB_TYPE' satisfies JobFailureCode, message: `no job type ${ctx0.type} on coordinator ${id}` };
       else if (ctx0.tasks === null) {
         try {
-          tasks = await type.plan(ctx0.spec, { jobId, roots, signal: cx.lifetime.signal });
+          tasks = await type.plan(ctx0.spec, { jobId, roots, signal: cx.lifetime.signal, defaults: planDefaults });
         } catch (err) {
           failure = { code: isAppError(err) ? err.code : 'PLAN_FAILED' satisfies JobFailureCode, message: err instanceof Error ? err.message : String(err) };
         }

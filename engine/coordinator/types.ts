@@ -12,7 +12,8 @@ import type { TaskQueue } from '../taskqueue/taskQueue.ts';
 
 export type CoordinatorConfig = Pick<
   Config,
-  'runningJobCapacity' | 'maxTasksPerWorker' | 'pool' | 'heartbeatMs' | 'failureDetectionTimeoutMs' | 'retryBackoffMs'
+  | 'runningJobCapacity' | 'maxTasksPerWorker' | 'pool' | 'heartbeatMs' | 'failureDetectionTimeoutMs' | 'retryBackoffMs'
+  | 'defaultBatchSize' | 'defaultPartitionSizeBytes'
 >;
 
 export interface CoordinatorDeps {

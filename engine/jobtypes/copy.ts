@@ -14,7 +14,7 @@ export type CopySpec = {
   src: string;
   /** Where `src` lands: `dst/<rel>` for every file `src/<rel>`; for a file `src`, the file `dst`. */
   dst: string;
-  /** Files per task. @defaultValue DEFAULT_BATCH_SIZE (200) */
+  /** Files per task. @defaultValue the planning coordinator's `defaultBatchSize` (DEFAULT_BATCH_SIZE, 200) */
   batchSize?: number;
   /** Replace files that already exist at the destination. @defaultValue true */
   overwrite?: boolean;
@@ -70,7 +70,7 @@ export const copyJobType: JobType<CopySpec> = {
     const dataDir = path.resolve(ctx.roots.dataDir);
     const src = resolveInside(dataDir, spec.src);
     const files = await listFiles(dataDir, src, src, ctx.signal);
-    return planFileBatches(files, { batchSize: spec.batchSize ?? DEFAULT_BATCH_SIZE, partitionSizeBytes: Number.POSITIVE_INFINITY });
+    return planFileBatches(files, { batchSize: spec.batchSize ?? ctx.defaults?.batchSize ?? DEFAULT_BATCH_SIZE, partitionSizeBytes: Number.POSITIVE_INFINITY });
   },
 
   async run(spec, payload, ctx: RunContext) {

@@ -21,6 +21,8 @@ export const MIB = 1024 * 1024;
 export const DEFAULT_PARTITION_SIZE_BYTES = 256 * MIB;
 /** Smallest `partitionSizeBytes` a spec may ask for (smaller shards cost more than they gain). */
 export const MIN_PARTITION_SIZE_BYTES = MIB;
+/** Largest accepted partition size (1 TiB): far above any sensible shard, well inside safe integers. */
+export const MAX_PARTITION_SIZE_BYTES = 2 ** 40;
 
 /** JSON Schema of the `batchSize` spec field. */
 export const BATCH_SIZE_SCHEMA = Object.freeze({

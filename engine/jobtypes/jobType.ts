@@ -8,10 +8,18 @@ export interface FileRoots {
   cacheDir: string;
 }
 
+/** What a plan uses where the spec says nothing (the `defaultBatchSize`, `defaultPartitionSizeBytes` settings). */
+export interface PlanDefaults {
+  batchSize: number;
+  partitionSizeBytes: number;
+}
+
 export interface PlanContext {
   jobId: string;
   roots: FileRoots;
   signal: AbortSignal;
+  /** The planning coordinator's defaults. @defaultValue the built-in ones (fileBatches.ts) */
+  defaults?: PlanDefaults;
 }
 
 export interface RunContext {

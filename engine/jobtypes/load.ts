@@ -3,6 +3,7 @@ import {
   BATCH_SIZE_SCHEMA,
   DEFAULT_BATCH_SIZE,
   DEFAULT_PARTITION_SIZE_BYTES,
+  MAX_PARTITION_SIZE_BYTES,
   MIN_PARTITION_SIZE_BYTES,
   parseFileBatchPayload,
   planFileBatches,
@@ -14,16 +15,13 @@ import { listFiles } from './listFiles.ts';
 import { PATH_SCHEMA, resolveInside } from './paths.ts';
 import type { JobFailureCode } from '../../actors/failureCodes.ts';
 
-/** Largest accepted partition size (1 TiB): far above any sensible shard, well inside safe integers. */
-const MAX_PARTITION_SIZE_BYTES = 2 ** 40;
-
 /** Spec of a `load` job: copy files from `dataDir/path` into the cache at the same relative path. */
 export type LoadSpec = {
   /** File or directory, relative to `dataDir`. */
   path: string;
-  /** Files per task. @defaultValue DEFAULT_BATCH_SIZE (200) */
+  /** Files per task. @defaultValue the planning coordinator's `defaultBatchSize` (DEFAULT_BATCH_SIZE, 200) */
   batchSize?: number;
-  /** Files larger than this are loaded in ranges of this size. @defaultValue DEFAULT_PARTITION_SIZE_BYTES (256 MiB) */
+  /** Files larger than this are loaded in ranges of this size. @defaultValue the planning coordinator's `defaultPartitionSizeBytes` (DEFAULT_PARTITION_SIZE_BYTES, 256 MiB) */
   partitionSizeBytes?: number;
   /** Check sizes in the cache after the last task. @defaultValue true */
   verify?: boolean;
@@ -62,8 +60,8 @@ export const loadJobType: JobType<LoadSpec> = {
     const start = resolveInside(dataDir, spec.path);
     const files = await listFiles(dataDir, start, dataDir, ctx.signal);
     return planFileBatches(files, {
-      batchSize: spec.batchSize ?? DEFAULT_BATCH_SIZE,
-      partitionSizeBytes: spec.partitionSizeBytes ?? DEFAULT_PARTITION_SIZE_BYTES,
+      batchSize: spec.batchSize ?? ctx.defaults?.batchSize ?? DEFAULT_BATCH_SIZE,
+      partitionSizeBytes: spec.partitionSizeBytes ?? ctx.defaults?.partitionSizeBytes ?? DEFAULT_PARTITION_SIZE_BYTES,
     });
   },
 
