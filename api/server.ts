@@ -18,7 +18,7 @@ import { healthRoutes, systemRoutes } from './routes/system.ts';
 import { userRoutes } from './routes/users.ts';
 import { virtualClusterRoutes } from './routes/virtualClusters.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
-import { facadeScope, type Facade } from './compat/facade.ts';
+import { facadeScope, sendFacadeError, type Facade } from './compat/facade.ts';
 
 /** Largest request body accepted (decoded), in bytes. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -119,8 +119,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     bodyLimit: opts.bodyLimitBytes,
     return503OnClosing: true,
     requestIdHeader: REQUEST_ID_HEADER,
-    // The router answers bad URLs itself, in its own shape, unless handed this.
-    frameworkErrors: (err, request, reply) => sendError(request, reply, err),
+    // The router answers bad URLs itself, in its own shape, unless handed this; under /compat/<name>/
+    // in that facade's shape.
+    frameworkErrors: (err, request, reply) => {
+      const facade = opts.facades.find((f) => request.url.startsWith(`/compat/${f.name}/`));
+      return facade ? sendFacadeError(facade, request, reply, err) : sendError(request, reply, err);
+    },
     clientErrorHandler,
     ...httpTimeoutOptions(opts.settings),
     // Request logging is on by default; `disableRequestLogging` is deprecated in Fastify 5.12.

@@ -101,22 +101,27 @@ export function facadeScope(facade: Facade, deps: FacadeDeps, listeners: readonl
     const authenticate = facadeAuthenticator(facade.auth, deps.identity);
     if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', null as unknown as Caller);
     app.addHook('onRoute', (route) => {
-      route.config = { ...route.config, auth: 'public' };
+      // auth: the facade decides (below); bodyOptional: the originals accept an empty body with a
+      // JSON content type where the route reads none (e.g. Alluxio's cancel)
+      route.config = { ...route.config, auth: 'public', bodyOptional: true };
       // the native OpenAPI document describes the native API; docs/compat/<name>.md these routes
       route.schema = { ...route.schema, hide: true };
     });
     app.addHook('onRequest', async (request, reply) => {
       request.caller = await authenticate(request, reply);
     });
-    app.setErrorHandler((err, request, reply) => {
-      const e = toAppError(err);
-      if (e.status >= 500) request.log.error({ err: e.cause ?? e }, 'request failed');
-      else request.log.info({ code: e.code }, e.message);
-      return facade.sendError(request, reply, e);
-    });
+    app.setErrorHandler((err, request, reply) => sendFacadeError(facade, request, reply, err));
     app.setNotFoundHandler((request, reply) => facade.notFound(request, reply));
     for (const l of listeners) await app.register(l.routes, deps);
   };
+}
+
+/** Logs and sends anything thrown the facade's way (also for router errors: see frameworkErrors). */
+export function sendFacadeError(facade: Facade, request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const e = toAppError(err);
+  if (e.status >= 500) request.log.error({ err: e.cause ?? e }, 'request failed');
+  else request.log.info({ code: e.code }, e.message);
+  return facade.sendError(request, reply, e);
 }
 
 const RANK: Readonly<Record<UserRole, number>> = { viewer: 0, operator: 1, admin: 2 };

@@ -10,7 +10,7 @@ import { AppError } from '../../engine/index.ts';
 import { clientErrorHandler } from '../errorResponses.ts';
 import { httpTimeoutOptions, installHttpLimits, type HttpLimitSettings } from '../httpLimits.ts';
 import { POISONING_ACTION, registerJsonBodyParser } from '../jsonBody.ts';
-import { facadeScope, type Facade, type FacadeDeps } from './facade.ts';
+import { facadeScope, sendFacadeError, type Facade, type FacadeDeps } from './facade.ts';
 
 /** A facade listener that is up. */
 export interface RunningListener {
@@ -37,6 +37,8 @@ export function buildFacadeListener(facade: Facade, listenerIndex: number, deps:
     onConstructorPoisoning: POISONING_ACTION,
     bodyLimit: settings.bodyLimitBytes,
     return503OnClosing: true,
+    // router errors (a bad %-escape, an over-long parameter) in the facade's shape too
+    frameworkErrors: (err, request, reply) => sendFacadeError(facade, request, reply, err),
     clientErrorHandler,
     ...httpTimeoutOptions(settings),
   });
