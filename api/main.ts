@@ -62,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
       { ...config, host: config.facadeHost, bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES },
       apiLogger,
     );
+    // serving from here on: request loggers are not remembered (they take the level of their parent)
+    levels.seal();
     for (const f of facades) {
       if (f.auth.mode === 'none' && config.facadeAllowUnauthenticated) {
         logger.warn({ facade: f.name }, `facade ${f.name} has auth none beyond loopback: anyone who reaches it acts as ${f.auth.user} (${f.auth.role})`);

@@ -18,6 +18,16 @@ describe('levelControl', () => {
     assert.throws(() => levels.set('loud'), /unknown log level/);
     assert.equal(levels.get(), 'debug');
   });
+
+  it('after seal(), new loggers are not remembered but take their parent\'s level when made', () => {
+    const root = createLogger({ level: 'info' });
+    const early = root.child({ role: 'api' });
+    const levels = levelControl(root);
+    levels.seal();
+    const perRequest = early.child({ reqId: 1 });
+    levels.set('warn');
+    assert.deepEqual([root.level, early.level, perRequest.level, early.child({ reqId: 2 }).level], ['warn', 'warn', 'info', 'warn']);
+  });
 });
 
 describe('POST /api/v1/job_master/logLevel and /api/v1/job_worker/logLevel', () => {
