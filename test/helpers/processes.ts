@@ -164,6 +164,7 @@ export async function createProcessHarness(opts: ProcessHarnessOptions): Promise
     // several API processes on one host: the facades' own ports are picked free, not the originals'
     env['JETJOBS_ALLUXIO_MASTER_PORT'] = '0';
     env['JETJOBS_ALLUXIO_WORKER_PORT'] = '0';
+    env['JETJOBS_ALLUXIO_EE_PORT'] = '0';
     const fd = openSync(logPath, 'a');
     // detached: its own process group, so a signal reaches it (and any child) and nothing else
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', fd, fd] });
