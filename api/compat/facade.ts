@@ -34,6 +34,14 @@ export interface FacadeListener {
   /** The port it binds (0: any free one). */
   port: number;
   routes: FastifyPluginAsync<FacadeDeps>;
+  /**
+   * This listener's own error shape, where it differs from the facade's (Alluxio's EE coordinator
+   * answers `{status: <message>}` with real HTTP statuses, its OSS job master 500 for everything):
+   * used for its routes, on its port and under `/compat/<name>/`. @defaultValue the facade's
+   */
+  sendError?: Facade['sendError'];
+  /** The answer to an unknown path on this listener's own port. @defaultValue the facade's */
+  notFound?: Facade['notFound'];
 }
 
 export interface Facade {
@@ -111,13 +119,28 @@ export function facadeScope(facade: Facade, deps: FacadeDeps, listeners: readonl
       request.caller = await authenticate(request, reply);
     });
     app.setErrorHandler((err, request, reply) => sendFacadeError(facade, request, reply, err));
-    app.setNotFoundHandler((request, reply) => facade.notFound(request, reply));
-    for (const l of listeners) await app.register(l.routes, deps);
+    // an unknown path: the listener's own answer on its own port; under /compat/<name>/, where
+    // several listeners share one prefix, the facade's
+    const only = listeners.length === 1 ? listeners[0]! : undefined;
+    const notFound = only?.notFound ?? facade.notFound;
+    app.setNotFoundHandler((request, reply) => notFound(request, reply));
+    for (const l of listeners) {
+      const { sendError } = l;
+      if (sendError === undefined) {
+        await app.register(l.routes, deps);
+        continue;
+      }
+      // a child scope: its error handler applies to this listener's routes only
+      await app.register(async (child) => {
+        child.setErrorHandler((err, request, reply) => sendFacadeError({ sendError }, request, reply, err));
+        await child.register(l.routes, deps);
+      });
+    }
   };
 }
 
-/** Logs and sends anything thrown the facade's way (also for router errors: see frameworkErrors). */
-export function sendFacadeError(facade: Facade, request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+/** Logs and sends anything thrown the facade's (or listener's) way (also for router errors: see frameworkErrors). */
+export function sendFacadeError(facade: Pick<Facade, 'sendError'>, request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const e = toAppError(err);
   if (e.status >= 500) request.log.error({ err: e.cause ?? e }, 'request failed');
   else request.log.info({ code: e.code }, e.message);

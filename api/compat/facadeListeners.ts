@@ -38,7 +38,7 @@ export function buildFacadeListener(facade: Facade, listenerIndex: number, deps:
     bodyLimit: settings.bodyLimitBytes,
     return503OnClosing: true,
     // router errors (a bad %-escape, an over-long parameter) in the facade's shape too
-    frameworkErrors: (err, request, reply) => sendFacadeError(facade, request, reply, err),
+    frameworkErrors: (err, request, reply) => sendFacadeError(listener.sendError !== undefined ? { sendError: listener.sendError } : facade, request, reply, err),
     clientErrorHandler,
     ...httpTimeoutOptions(settings),
   });
