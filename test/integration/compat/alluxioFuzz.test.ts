@@ -243,7 +243,7 @@ const STRAY_PATHS = [
   `${MASTER}/nope`, `${MASTER}`, `${MASTER}/`, `${MASTER}/run/`, `${MASTER}/RUN`, `${MASTER}//run`, `${MASTER}/run;jsessionid=1`, `${MASTER}/list%00`,
   `${MASTER}/../job/list`, `${MASTER}/%2e%2e/job/list`, `${MASTER}/./list`, `/api/v1/master/../master/job/service_name`, '/api/v1/job_master/info/',
   '/api/v1/job_master/logLevel', '/api/v1/job_worker/logLevel', '/api/v1/job_master/logLevel?logName=alluxio&level=DEBUG',
-  '/api/v1/load', '/api/v1/master/submit_job', '/api/v1/master/progress_job', '/native/v1/jobs', '/healthz', '/metrics', '/docs',
+  '/api/v1/loads', '/api/v1/master/submit_job', '/api/v1/master/progress_job', '/native/v1/jobs', '/healthz', '/metrics', '/docs',
   '/', '', '/api', '/api/v1', '/%', '/%ZZ', '/%00', '/%E2%80%AE', '/\u00e9', '/..%2f..%2fetc%2fpasswd', '/../../etc/passwd', '\\..\\..\\windows',
   `/api/v1/master/job/l\u00efst`, `${MASTER}/get_status/KNOWN_0_`, `${MASTER}/${'x'.repeat(5000)}`,
 ];

@@ -118,7 +118,7 @@ async function npmStart(stateDir: string): Promise<Started> {
   env['JETJOBS_ADMIN_TOKEN'] = TEST_ADMIN_TOKEN;
   env['npm_config_update_notifier'] = 'false';
   const fd = openSync(logPath, 'a');
-  const args = ['start', '--', '--state-dir', stateDir, '--host', HOST, '--port', String(port), '--nats-port', '0', '--alluxio-master-port', '0', '--alluxio-worker-port', '0', '--drain-timeout-ms', '2000', '--log-level', 'info'];
+  const args = ['start', '--', '--state-dir', stateDir, '--host', HOST, '--port', String(port), '--nats-port', '0', '--alluxio-master-port', '0', '--alluxio-worker-port', '0', '--alluxio-ee-port', '0', '--drain-timeout-ms', '2000', '--log-level', 'info'];
   const child = spawn('npm', args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   if (child.pid === undefined) throw new Error('could not spawn npm');
@@ -163,7 +163,7 @@ async function checkBanner(text: string, baseUrl: string, stateDir: string): Pro
     assert.ok(res.status < 400, `${path} answers ${res.status}`);
   }
   // the Alluxio facade on its own (free) ports and under /compat/alluxio/: each answers as the original
-  for (const [listener, path] of [['alluxio job master', '/api/v1/master/job/service_name'], ['alluxio job worker', '/api/v1/job_worker/info']] as const) {
+  for (const [listener, path] of [['alluxio job master', '/api/v1/master/job/service_name'], ['alluxio job worker', '/api/v1/job_worker/info'], ['alluxio EE coordinator', '/api/v1/load']] as const) {
     const m = /^(http:\/\/127\.0\.0\.1:\d+) \(also (http:\/\/\S+)\/compat\/alluxio\/\)$/.exec(field(listener) ?? '');
     assert.ok(m, `${listener} in the banner:\n${text}`);
     assert.equal(m[2], baseUrl);

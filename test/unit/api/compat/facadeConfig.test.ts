@@ -8,11 +8,13 @@ import { alluxioPath, nativePath, submissionOf } from '../../../../api/compat/al
 import { STATE_MAP, nativeStates } from '../../../../api/compat/alluxio/jobInfo.ts';
 
 describe('facade configuration', () => {
-  it('serves the Alluxio facade by default, on 20002 and 30003, acting as operator "alluxio"', () => {
+  it('serves the Alluxio facade by default, on 20002, 30003 and 19999, acting as operator "alluxio"', () => {
     const [f, ...rest] = enabledFacades(resolveConfig({}));
     assert.equal(rest.length, 0);
     assert.equal(f!.name, 'alluxio');
-    assert.deepEqual(f!.listeners.map((l) => [l.name, l.port]), [['job master', 20_002], ['job worker', 30_003]]);
+    assert.deepEqual(f!.listeners.map((l) => [l.name, l.port]), [['job master', 20_002], ['job worker', 30_003], ['EE coordinator', 19_999]]);
+    // the EE coordinator answers in EE's shape, the others in the facade's (OSS) shape
+    assert.deepEqual(f!.listeners.map((l) => l.sendError !== undefined), [false, false, true]);
     assert.deepEqual(f!.auth, { mode: 'none', user: 'alluxio', role: 'operator' });
     assert.deepEqual(enabledFacades(resolveConfig({ alluxioFacade: false })), []);
   });
