@@ -51,6 +51,17 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [ENGINE_ONLY_THROUGH_INDEX, NATS_ONLY_IN_ADAPTERS] }],
     },
   },
+  // The command line is an HTTP client of the native API: nothing from the server's layers.
+  {
+    files: ['cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/engine/**', '**/api/**', '**/actors/**', '@nats-io/*', 'fastify'], message: 'cli/ talks to the service over HTTP only (docs/api.md); declare what it reads in cli/apiTypes.ts.' },
+        ],
+      }],
+    },
+  },
   // actors/ is pure: no I/O, no logger, and nothing from the layers built on it.
   {
     files: ['actors/**/*.ts'],

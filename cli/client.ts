@@ -1,0 +1,93 @@
+/**
+ * The native API over HTTP (docs/api.md), as much of it as the `job` command needs. Every error
+ * becomes a {@link CliError} with the exit code its HTTP status calls for.
+ */
+import type { ErrorBody, FailuresView, JobList, JobView, ProgressView } from './apiTypes.ts';
+import { CliError, EXIT, type ExitCode } from './exitCodes.ts';
+
+const PREFIX = '/native/v1';
+/** `GET /jobs` page size: the most the API gives at once. */
+const PAGE_LIMIT = 1000;
+
+export interface ClientOptions {
+  /** Service root, e.g. `http://127.0.0.1:8080` (without `/native/v1`). */
+  url: string;
+  /** Bearer token; none sends no `authorization` header. */
+  token: string | undefined;
+  /** Per request. */
+  timeoutMs: number;
+}
+
+export interface JetjobsClient {
+  submit(body: { type: string; spec: Record<string, unknown> }): Promise<JobView>;
+  /** Every page of `GET /jobs` for the query, newest first, until `until` says stop. */
+  listJobs(query: Record<string, string>, until?: (job: JobView) => boolean): Promise<JobView[]>;
+  job(id: string): Promise<JobView>;
+  progress(id: string): Promise<ProgressView>;
+  failures(id: string): Promise<FailuresView>;
+  stop(id: string, reason: string): Promise<JobView>;
+  rerun(id: string, reason: string): Promise<JobView>;
+}
+
+/** Exit code for an HTTP error status. */
+export function exitCodeForStatus(status: number): ExitCode {
+  if (status === 404) return EXIT.NOT_FOUND;
+  if (status === 409) return EXIT.REFUSED;
+  if (status === 401 || status === 403 || status === 429 || status >= 500) return EXIT.UNAVAILABLE;
+  return EXIT.INVALID_INPUT;
+}
+
+export function createClient(opts: ClientOptions): JetjobsClient {
+  const root = opts.url.replace(/\/+$/, '') + PREFIX;
+
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(root + path, {
+        method, headers, signal: AbortSignal.timeout(opts.timeoutMs),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (e) {
+      const why = e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
+      throw new CliError(EXIT.UNAVAILABLE, `cannot reach the service at ${opts.url}: ${why}`, { cause: e });
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let detail = text.slice(0, 500);
+      try {
+        const err = JSON.parse(text) as ErrorBody;
+        if (typeof err.code === 'string') detail = `${err.code}: ${err.message}`;
+      } catch { /* not JSON: show the text */ }
+      const hint = res.status === 401 ? ' (set JETJOBS_TOKEN or --token)' : '';
+      throw new CliError(exitCodeForStatus(res.status), `${method} ${path}: HTTP ${res.status} ${detail}${hint}`);
+    }
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  const jobPath = (id: string) => `/jobs/${encodeURIComponent(id)}`;
+  return {
+    submit: (body) => call<JobView>('POST', '/jobs', body),
+    async listJobs(query, until) {
+      const out: JobView[] = [];
+      let cursor: string | null = null;
+      do {
+        const params = new URLSearchParams({ ...query, limit: String(PAGE_LIMIT), ...(cursor === null ? {} : { cursor }) });
+        const page: JobList = await call<JobList>('GET', `/jobs?${params}`);
+        for (const job of page.jobs) {
+          out.push(job);
+          if (until?.(job)) return out;
+        }
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      return out;
+    },
+    job: (id) => call<JobView>('GET', jobPath(id)),
+    progress: (id) => call<ProgressView>('GET', `${jobPath(id)}/progress`),
+    failures: (id) => call<FailuresView>('GET', `${jobPath(id)}/failures`),
+    stop: (id, reason) => call<JobView>('POST', `${jobPath(id)}/stop`, { reason }),
+    rerun: (id, reason) => call<JobView>('POST', `${jobPath(id)}/rerun`, { reason }),
+  };
+}

@@ -1,0 +1,119 @@
+/** The `job` commands over a fake client: (type, path) identity, what a submit sends, stop, follow's redraw. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { FailuresView, JobView, ProgressView } from '../../../cli/apiTypes.ts';
+import type { JetjobsClient } from '../../../cli/client.ts';
+import { CliError, EXIT } from '../../../cli/exitCodes.ts';
+import { findJob, runPathJob, type CliIo, type PathJobOptions } from '../../../cli/jobActions.ts';
+
+function job(id: string, type: string, spec: Record<string, unknown>, state = 'SUCCEEDED'): JobView {
+  return { id, type, name: type, state, spec, coordinatorId: 'c-1', submittedAt: '', error: null, progress: { tasksTotal: 1, itemsTotal: 1, bytesTotal: 1 }, stopRequested: null };
+}
+
+/** A client over a fixed job list (newest first); records what was sent; progress states come from `states`. */
+function fakeClient(jobs: JobView[], states: string[] = ['SUCCEEDED']) {
+  const sent: { submits: unknown[]; stops: string[] } = { submits: [], stops: [] };
+  let polls = 0;
+  const progress = (id: string): ProgressView => ({
+    jobId: id, state: states[Math.min(polls++, states.length - 1)] ?? 'SUCCEEDED', tasksTotal: 1, itemsTotal: 1, itemsDone: 1, itemsFailed: 0,
+    bytesTotal: 1, bytesDone: 1, throughputBytesPerSec: 1, elapsedMs: 1,
+  });
+  const client: JetjobsClient = {
+    submit: (body) => { sent.submits.push(body); return Promise.resolve(job('new', body.type, body.spec, 'WAITING')); },
+    listJobs: (query, until) => {
+      const out: JobView[] = [];
+      for (const j of jobs.filter((x) => x.type === query['type'])) {
+        out.push(j);
+        if (until?.(j)) break;
+      }
+      return Promise.resolve(out);
+    },
+    job: (id) => Promise.resolve(jobs.find((j) => j.id === id) ?? job(id, 'load', {})),
+    progress: (id) => Promise.resolve(progress(id)),
+    failures: (): Promise<FailuresView> => Promise.resolve({ items: [], truncated: false, tasks: [] }),
+    stop: (id) => { sent.stops.push(id); return Promise.resolve(job(id, 'load', {}, 'STOPPED')); },
+    rerun: (id) => Promise.resolve(job(`${id}-again`, 'load', {})),
+  };
+  return { client, sent };
+}
+
+function capture(isTTY = false): CliIo & { out: () => string } {
+  let text = '';
+  return { stdout: { write: (s: string) => { text += s; }, isTTY }, stderr: { write: () => undefined }, out: () => text };
+}
+
+const base: PathJobOptions = { type: 'load', path: '/dir', verify: false, action: 'submit', format: 'TEXT', verbose: false, follow: false };
+
+describe('job actions', () => {
+  it('finds the most recent job of (type, path), however its path is spelled, copy/move by src', async () => {
+    const { client } = fakeClient([
+      job('free-1', 'free', { path: 'dir' }),
+      job('load-3', 'load', { path: 'other' }),
+      job('load-2', 'load', { path: './dir/' }),
+      job('load-1', 'load', { path: 'dir' }),
+      job('copy-1', 'copy', { src: 'dir', dst: 'x' }),
+    ]);
+    assert.equal((await findJob(client, 'load', 'dir'))?.id, 'load-2');
+    assert.equal((await findJob(client, 'copy', 'dir'))?.id, 'copy-1');
+    assert.equal(await findJob(client, 'move', 'dir'), null);
+  });
+
+  it("submits Alluxio's defaults: verify off unless asked, paths under the root, dst for copy", async () => {
+    const { client, sent } = fakeClient([]);
+    assert.equal(await runPathJob(client, { ...base, path: '/', batchSize: 50 }, capture()), EXIT.OK);
+    assert.equal(await runPathJob(client, { ...base, type: 'copy', path: '/a', dst: '/b', verify: true }, capture()), EXIT.OK);
+    assert.equal(await runPathJob(client, { ...base, type: 'free', path: '/a/b' }, capture()), EXIT.OK);
+    assert.deepEqual(sent.submits, [
+      { type: 'load', spec: { path: '.', batchSize: 50, verify: false } },
+      { type: 'copy', spec: { src: 'a', dst: 'b' } },
+      { type: 'free', spec: { path: 'a/b' } },
+    ]);
+  });
+
+  it('submits nothing while a job of (type, path) is unfinished', async () => {
+    const { client, sent } = fakeClient([job('load-1', 'load', { path: 'dir' }, 'RUNNING')]);
+    const io = capture();
+    assert.equal(await runPathJob(client, base, io), EXIT.OK);
+    assert.equal(sent.submits.length, 0);
+    assert.match(io.out(), /^Load already running for path '\/dir' \(job load-1, RUNNING\); nothing submitted\n$/);
+  });
+
+  it('stops a running job; a finished one is not found (exit 3)', async () => {
+    const running = fakeClient([job('load-1', 'load', { path: 'dir' }, 'RUNNING')]);
+    assert.equal(await runPathJob(running.client, { ...base, action: 'stop' }, capture()), EXIT.OK);
+    assert.deepEqual(running.sent.stops, ['load-1']);
+    const done = fakeClient([job('load-1', 'load', { path: 'dir' })]);
+    await assert.rejects(runPathJob(done.client, { ...base, action: 'stop' }, capture()), (e: unknown) => e instanceof CliError && e.exitCode === EXIT.NOT_FOUND);
+    assert.deepEqual(done.sent.stops, []);
+  });
+
+  it('exits 1 for the progress of a failed or stopped job, 0 otherwise', async () => {
+    for (const [state, code] of [['FAILED', 1], ['STOPPED', 1], ['SUCCEEDED', 0], ['RUNNING', 0]] as const) {
+      const { client } = fakeClient([job('load-1', 'load', { path: 'dir' }, state)], [state]);
+      assert.equal(await runPathJob(client, { ...base, action: 'progress' }, capture()), code, state);
+    }
+  });
+
+  it('--follow redraws the block in place on a terminal until the job ends', async () => {
+    const { client } = fakeClient([job('load-1', 'load', { path: 'dir' }, 'RUNNING')], ['RUNNING', 'SUCCEEDED']);
+    const io = capture(true);
+    assert.equal(await runPathJob(client, { ...base, action: 'progress', follow: true }, io), EXIT.OK);
+    const [first, second] = io.out().split('\x1b[8A\x1b[J'); // up over the 8 lines of the first block, clear
+    assert.match(first ?? '', /\tJob State: RUNNING\n/);
+    assert.match(second ?? '', /^Progress for loading path '\/dir':\n[^]*\tJob State: SUCCEEDED\n/);
+  });
+
+  it('refuses flags that do not go together (exit 2)', async () => {
+    const { client } = fakeClient([]);
+    for (const o of [
+      { ...base, type: 'copy' as const },
+      { ...base, dst: '/x' },
+      { ...base, type: 'free' as const, verify: true },
+      { ...base, action: 'stop' as const, batchSize: 5 },
+      { ...base, follow: true },
+      { ...base, format: 'JSON' as const },
+    ]) {
+      await assert.rejects(runPathJob(client, o, capture()), (e: unknown) => e instanceof CliError && e.exitCode === EXIT.INVALID_INPUT, JSON.stringify(o));
+    }
+  });
+});
