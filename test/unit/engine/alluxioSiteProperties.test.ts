@@ -1,3 +1,4 @@
+import { untilTerminal, withMemoryEngine } from '../../helpers/memoryEngine.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,16 +13,8 @@ import {
   resolveStartupConfig,
   type AlluxioSite,
 } from '../../../engine/alluxioSiteProperties.ts';
-import { systemClock, systemRandom } from '../../../engine/clock.ts';
 import { ConfigError, DEFAULTS, parseFlags, readEnv } from '../../../engine/config.ts';
-import { createMemoryEventLog } from '../../../engine/eventlog/memoryEventLog.ts';
-import { builtinJobTypes, createJobTypeRegistry } from '../../../engine/jobtypes/registry.ts';
-import { createMemoryLiveness } from '../../../engine/liveness/memoryLiveness.ts';
-import { silentLogger } from '../../../engine/log.ts';
 import { SYSTEM_CALLER } from '../../../engine/serviceTypes.ts';
-import { startRoles } from '../../../engine/startRoles.ts';
-import { createMemoryTaskQueue } from '../../../engine/taskqueue/memoryTaskQueue.ts';
-import { waitFor } from '../../helpers/wait.ts';
 
 const MIB = 1024 * 1024;
 const parse = (text: string) => parseAlluxioSiteProperties(text, 'alluxio-site.properties');
@@ -267,23 +260,14 @@ describe('alluxio.job.batch.size through a coordinator', () => {
     await mkdir(join(config.filesDir, 'ds'), { recursive: true });
     await mkdir(config.cacheDir, { recursive: true });
     for (const name of ['a', 'b', 'c', 'd', 'e']) await writeFile(join(config.filesDir, 'ds', name), name);
-    const taskQueue = createMemoryTaskQueue({ ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
-    const core = await startRoles({
-      config, eventLog: createMemoryEventLog(), taskQueue, liveness: createMemoryLiveness({ clock: systemClock }),
-      registry: createJobTypeRegistry(builtinJobTypes()), clock: systemClock, random: systemRandom, logger: silentLogger,
-      info: () => { throw new Error('unused'); },
-    });
     try {
-      const { job } = await core.service.submit({ type: 'load', spec: { path: 'ds' } }, { caller: SYSTEM_CALLER });
-      const done = await waitFor(async () => {
-        const j = await core.service.get(job.id, SYSTEM_CALLER);
-        return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
-      }, { what: 'load terminal', intervalMs: 5 });
-      assert.equal(done.state, 'SUCCEEDED');
-      assert.equal(done.progress.tasksSucceeded, 3, '5 files in batches of 2');
+      await withMemoryEngine({}, async ({ core }) => {
+        const { job } = await core.service.submit({ type: 'load', spec: { path: 'ds' } }, { caller: SYSTEM_CALLER });
+        const done = await untilTerminal(core, job.id);
+        assert.equal(done.state, 'SUCCEEDED');
+        assert.equal(done.progress.tasksSucceeded, 3, '5 files in batches of 2');
+      }, { config });
     } finally {
-      await core.stop({ handoff: false });
-      await taskQueue.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -3,50 +3,22 @@
  * in-memory log, queue and liveness; refused (as not found) to a caller that may not see the job;
  * empty once retention compacted it.
  */
+import { untilTerminal, withMemoryEngine } from '../../helpers/memoryEngine.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { systemClock, systemRandom } from '../../../engine/clock.ts';
-import { resolveConfig, type Config } from '../../../engine/config.ts';
+import { type Config } from '../../../engine/config.ts';
 import { isAppError } from '../../../engine/errors.ts';
-import { createMemoryEventLog } from '../../../engine/eventlog/memoryEventLog.ts';
-import { builtinJobTypes, createJobTypeRegistry } from '../../../engine/jobtypes/registry.ts';
-import { createMemoryLiveness } from '../../../engine/liveness/memoryLiveness.ts';
-import { silentLogger } from '../../../engine/log.ts';
 import { SYSTEM_CALLER, type Caller, type JobView, type TaskView } from '../../../engine/serviceTypes.ts';
-import { startRoles, type Roles } from '../../../engine/startRoles.ts';
-import { createMemoryTaskQueue } from '../../../engine/taskqueue/memoryTaskQueue.ts';
+import { type Roles } from '../../../engine/startRoles.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const ANN: Caller = { user: 'ann', role: 'operator', virtualClusters: [] };
 const BOB: Caller = { user: 'bob', role: 'operator', virtualClusters: [] };
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
-async function withEngine(overrides: Partial<Config>, body: (core: Roles) => Promise<void>) {
-  const dir = await mkdtemp(join(tmpdir(), 'jetjobs-tasks-'));
-  const config = resolveConfig({ stateDir: dir, heartbeatMs: 50, failureDetectionTimeoutMs: 500, retryBackoffMs: 10, drainTimeoutMs: 500, ...overrides });
-  const taskQueue = createMemoryTaskQueue({ ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
-  const core = await startRoles({
-    config, eventLog: createMemoryEventLog(), taskQueue, liveness: createMemoryLiveness({ clock: systemClock }),
-    registry: createJobTypeRegistry(builtinJobTypes()), clock: systemClock, random: systemRandom, logger: silentLogger,
-    info: () => { throw new Error('unused'); },
-  });
-  try {
-    await body(core);
-  } finally {
-    await core.stop({ handoff: false });
-    await taskQueue.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
-const terminal = (core: Roles, id: string) =>
-  waitFor(async () => {
-    const j = await core.service.get(id, SYSTEM_CALLER);
-    return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
-  }, { what: `job ${id} terminal`, intervalMs: 5 });
+const withEngine = (overrides: Partial<Config>, body: (core: Roles) => Promise<void>) => withMemoryEngine(overrides, (e) => body(e.core));
+const terminal = untilTerminal;
 
 const states = (tasks: TaskView[]) => tasks.map((t) => t.state);
 const notFound = (e: unknown) => isAppError(e, 'JOB_NOT_FOUND');

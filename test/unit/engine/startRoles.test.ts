@@ -1,53 +1,29 @@
 /** The whole engine (coordinator, worker, service) over the in-memory log, queue and liveness. */
+import { untilTerminal, withMemoryEngine } from '../../helpers/memoryEngine.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { systemClock, systemRandom } from '../../../engine/clock.ts';
-import { resolveConfig, type Config } from '../../../engine/config.ts';
-import { startRoles, type Roles } from '../../../engine/startRoles.ts';
+import { type Config } from '../../../engine/config.ts';
+import { type Roles } from '../../../engine/startRoles.ts';
 import { isAppError } from '../../../engine/errors.ts';
-import { createMemoryEventLog, type MemoryEventLog } from '../../../engine/eventlog/memoryEventLog.ts';
-import { builtinJobTypes, createJobTypeRegistry } from '../../../engine/jobtypes/registry.ts';
-import { createMemoryLiveness } from '../../../engine/liveness/memoryLiveness.ts';
-import { silentLogger } from '../../../engine/log.ts';
-import { createMemoryTaskQueue } from '../../../engine/taskqueue/memoryTaskQueue.ts';
+import { type MemoryEventLog } from '../../../engine/eventlog/memoryEventLog.ts';
 import { SYSTEM_CALLER, type Caller, type JobView } from '../../../engine/serviceTypes.ts';
 import { TaskRunError, type JobType } from '../../../engine/jobtypes/jobType.ts';
 import type { VirtualClusterDef } from '../../../engine/quota/shares.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
-async function withEngine(
+
+function withEngine(
   overrides: Partial<Config>,
   body: (core: Roles, log: MemoryEventLog, config: Readonly<Config>) => Promise<void>,
   extraTypes: JobType[] = [],
   virtualClusters?: () => readonly VirtualClusterDef[],
 ) {
-  const dir = await mkdtemp(join(tmpdir(), 'jetjobs-core-'));
-  const config = resolveConfig({ stateDir: dir, heartbeatMs: 50, failureDetectionTimeoutMs: 500, retryBackoffMs: 10, drainTimeoutMs: 500, ...overrides });
-  const eventLog = createMemoryEventLog();
-  const taskQueue = createMemoryTaskQueue({ ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
-  const liveness = createMemoryLiveness({ clock: systemClock });
-  const core = await startRoles({
-    config, eventLog, taskQueue, liveness, registry: createJobTypeRegistry([...builtinJobTypes(), ...extraTypes]),
-    clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); },
-    ...(virtualClusters ? { virtualClusters } : {}),
-  });
-  try {
-    await body(core, eventLog, config);
-  } finally {
-    await core.stop({ handoff: false });
-    await taskQueue.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  return withMemoryEngine(overrides, (e) => body(e.core, e.log, e.config), { extraTypes, ...(virtualClusters ? { virtualClusters } : {}) });
 }
 
-const terminal = (core: Roles, id: string) =>
-  waitFor(async () => {
-    const j = await core.service.get(id, SYSTEM_CALLER);
-    return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
-  }, { what: `job ${id} terminal`, intervalMs: 5 });
+const terminal = untilTerminal;
 
 describe('engine over the in-memory log', () => {
   it('runs a noop job with several tasks to SUCCEEDED, counting each task once', async () => {

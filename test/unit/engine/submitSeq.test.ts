@@ -3,74 +3,29 @@
  * over the in-memory log: the same on every read path, through compaction and a restart's replay;
  * and `getBySubmitSeq`, the look-up a facade's numeric job ids go through.
  */
+import { untilTerminal, withMemoryEngine, type MemoryEngine } from '../../helpers/memoryEngine.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { systemClock, systemRandom } from '../../../engine/clock.ts';
-import { resolveConfig, type Config } from '../../../engine/config.ts';
+import { systemClock } from '../../../engine/clock.ts';
+import { type Config } from '../../../engine/config.ts';
 import { isAppError } from '../../../engine/errors.ts';
-import { createMemoryEventLog, type MemoryEventLog } from '../../../engine/eventlog/memoryEventLog.ts';
+import { createMemoryEventLog } from '../../../engine/eventlog/memoryEventLog.ts';
 import { createJobReader } from '../../../engine/jobservice/jobReader.ts';
 import { createJobQueries } from '../../../engine/jobservice/queries.ts';
-import { builtinJobTypes, createJobTypeRegistry } from '../../../engine/jobtypes/registry.ts';
-import { createMemoryLiveness } from '../../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../../engine/log.ts';
 import { createJobProjection } from '../../../engine/projections/jobProjection.ts';
 import { SYSTEM_CALLER, type Caller, type JobView, type LiveMessage } from '../../../engine/serviceTypes.ts';
-import { startRoles, type Roles } from '../../../engine/startRoles.ts';
+import { type Roles } from '../../../engine/startRoles.ts';
 import { jobEvSubject } from '../../../engine/subjects.ts';
-import { createMemoryTaskQueue } from '../../../engine/taskqueue/memoryTaskQueue.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { jobEvents } from '../actors/jobEvents.fixture.ts';
 
 const ANN: Caller = { user: 'ann', role: 'operator', virtualClusters: [] };
 const BOB: Caller = { user: 'bob', role: 'operator', virtualClusters: [] };
 
-interface Engine {
-  log: MemoryEventLog;
-  /** The running process; `restart()` replaces it with a new one replaying the same log. */
-  core: Roles;
-  restart(overrides?: Partial<Config>): Promise<Roles>;
-}
+const withEngine = (overrides: Partial<Config>, body: (e: MemoryEngine) => Promise<void>) => withMemoryEngine(overrides, body);
 
-async function withEngine(overrides: Partial<Config>, body: (e: Engine) => Promise<void>) {
-  const dir = await mkdtemp(join(tmpdir(), 'jetjobs-seq-'));
-  const log = createMemoryEventLog();
-  const queues: { close(): Promise<void> }[] = [];
-  const start = (more: Partial<Config> = {}) => {
-    const config = resolveConfig({ stateDir: dir, heartbeatMs: 50, failureDetectionTimeoutMs: 500, retryBackoffMs: 10, drainTimeoutMs: 500, ...overrides, ...more });
-    const taskQueue = createMemoryTaskQueue({ ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
-    queues.push(taskQueue);
-    return startRoles({
-      config, eventLog: log, taskQueue, liveness: createMemoryLiveness({ clock: systemClock }), registry: createJobTypeRegistry(builtinJobTypes()),
-      clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); },
-    });
-  };
-  const e: Engine = {
-    log,
-    core: await start(),
-    async restart(more) {
-      await e.core.stop({ handoff: false });
-      e.core = await start(more);
-      return e.core;
-    },
-  };
-  try {
-    await body(e);
-  } finally {
-    await e.core.stop({ handoff: false });
-    for (const q of queues) await q.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-const terminal = (core: Roles, id: string) =>
-  waitFor(async () => {
-    const j = await core.service.get(id, SYSTEM_CALLER);
-    return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
-  }, { what: `job ${id} terminal`, intervalMs: 5 });
+const terminal = untilTerminal;
 
 const notFound = (e: unknown) => isAppError(e, 'JOB_NOT_FOUND');
 
