@@ -145,9 +145,13 @@ describe('submitSeq: a job\'s number', () => {
     });
 
     it('waits for a projection behind the stream to reach the sequence; NOT_READY if it does not in time', async () => {
+      // timers that hold the process: nothing else does here, and with the unref'd system clock Node 20
+      // ended the test's event loop in the middle of the projection's 2 s wait ("Promise resolution is
+      // still pending but the event loop has already resolved")
+      const heldClock = { ...systemClock, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms) };
       const log = createMemoryEventLog();
-      const projection = createJobProjection({ logger: silentLogger });
-      const queries = createJobQueries({ eventLog: log, projection, clock: systemClock }, createJobReader({ eventLog: log, projection }));
+      const projection = createJobProjection({ logger: silentLogger, clock: heldClock });
+      const queries = createJobQueries({ eventLog: log, projection, clock: heldClock }, createJobReader({ eventLog: log, projection }));
       try {
         // a job another process just submitted: in the stream, not yet in this projection
         const { seq } = await log.append(jobEvSubject('j1'), [jobEvents('j1').submitted({ owner: 'ann' })]);
