@@ -4,9 +4,10 @@ import type { JobType } from './jobType.ts';
 import { loadJobType } from './load.ts';
 import { moveJobType } from './move.ts';
 import { noopJobType } from './noop.ts';
+import { persistJobType } from './persist.ts';
 import { sleepJobType } from './sleep.ts';
 
-/** The built-in job types: load, free, copy, move, sleep, noop (a fresh array each call). */
+/** The built-in job types: load, free, persist, copy, move, sleep, noop (a fresh array each call). */
 export function builtinJobTypes(): JobType[] {
-  return [loadJobType, freeJobType, copyJobType, moveJobType, sleepJobType, noopJobType];
+  return [loadJobType, freeJobType, persistJobType, copyJobType, moveJobType, sleepJobType, noopJobType];
 }

@@ -3,6 +3,8 @@
  * comes in three spellings (clients.md §4.1): the class name of 2.2+ (`alluxio.job.plan.load.LoadConfig`),
  * of 2.0/2.1 (`alluxio.job.load.LoadConfig`) and the bare names of one enterprise branch (`Load`,
  * `Move`, `Persist`). Unknown properties are ignored, as Jackson does for these classes.
+ * PersistConfig (write a cached file to the under storage) is a `persist` job: the cache to the
+ * files root, `overwrite` false unless given, as in Alluxio.
  * Alluxio paths are absolute in Alluxio's namespace: `/` is our files root.
  */
 import { AppError, type SubmitRequest } from '../../../engine/index.ts';
@@ -63,14 +65,25 @@ export function submissionOf(body: unknown): { plan: AlluxioPlan; request: Submi
       const move = cfg['deleteSource'] === true || type === 'Move';
       return { plan, request: { type: move ? 'move' : 'copy', name: 'Migrate', spec } };
     }
-    case 'Persist':
-      throw new AppError('VALIDATION_FAILED', 'PersistConfig is not supported yet (docs/compat/alluxio.md)');
+    case 'Persist': {
+      // `mountId` and `ufsPath` say where in Alluxio's under storage the file goes; ours is the
+      // files root, always at `filePath`, so they are checked for their type (as Jackson would) and ignored.
+      if (cfg['ufsPath'] !== undefined && cfg['ufsPath'] !== null && typeof cfg['ufsPath'] !== 'string') throw new AppError('VALIDATION_FAILED', 'ufsPath must be a string');
+      if (cfg['mountId'] !== undefined && cfg['mountId'] !== null && typeof cfg['mountId'] !== 'number') throw new AppError('VALIDATION_FAILED', 'mountId must be a number');
+      const spec: Record<string, unknown> = { path: nativePath('filePath', cfg['filePath']) };
+      if (cfg['overwrite'] !== undefined) {
+        if (typeof cfg['overwrite'] !== 'boolean') throw new AppError('VALIDATION_FAILED', 'overwrite must be true or false');
+        spec['overwrite'] = cfg['overwrite'];
+      }
+      return { plan, request: { type: 'persist', name: 'Persist', spec } };
+    }
   }
 }
 
 /** The plan name of a native job (JobInfo `name`). */
 export function planName(type: string): string {
   if (type === 'load') return 'Load';
+  if (type === 'persist') return 'Persist';
   if (type === 'copy' || type === 'move') return 'Migrate';
   return type.charAt(0).toUpperCase() + type.slice(1);
 }

@@ -105,6 +105,7 @@ export function affectedPaths(job: JobView): string[] {
 function description(job: JobView): string {
   const s = job.spec;
   if (job.type === 'load') return `LoadConfig{filePath=${alluxioPath(s['path'])}, replication=1}`;
+  if (job.type === 'persist') return `PersistConfig{filePath=${alluxioPath(s['path'])}, overwrite=${s['overwrite'] === true}}`;
   if (job.type === 'copy' || job.type === 'move') {
     return `MigrateConfig{source=${alluxioPath(s['src'])}, destination=${alluxioPath(s['dst'])}, overwrite=${s['overwrite'] !== false}, deleteSource=${job.type === 'move'}}`;
   }

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobView } from '../../../engine/serviceTypes.ts';
 import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
@@ -138,6 +138,31 @@ describe('Alluxio job master REST (facade, auth none, acting as an admin)', () =
     const info = await status(env.svc, copy);
     assert.equal(info['name'], 'Migrate');
     assert.deepEqual(info['affectedPaths'], ['/m1', '/m1copy']);
+  });
+
+  it('persist writes cached files back to the files root (load, delete the originals, persist)', async () => {
+    await files(env.svc, 'p1', 3);
+    const load = await run(env.svc, { '@type': 'alluxio.job.plan.load.LoadConfig', filePath: '/p1' });
+    assert.equal((await finished(env.svc, load))['status'], 'COMPLETED');
+    await rm(join(env.svc.config.filesDir, 'p1'), { recursive: true });
+    // mountId and ufsPath name Alluxio's under storage: ours is the files root, so they are ignored
+    const persist = await run(env.svc, { '@type': 'alluxio.job.plan.persist.PersistConfig', filePath: '/p1', mountId: 1, overwrite: false, ufsPath: 'hdfs://nn/p1' });
+    const info = await finished(env.svc, persist);
+    assert.equal(info['status'], 'COMPLETED', JSON.stringify(info));
+    assert.equal(info['name'], 'Persist');
+    assert.equal(info['description'], 'PersistConfig{filePath=/p1, overwrite=false}');
+    assert.deepEqual(info['affectedPaths'], ['/p1']);
+    for (let i = 0; i < 3; i++) assert.equal(await readFile(join(env.svc.config.filesDir, 'p1', `f${i}.txt`), 'utf8'), `file ${i}\n`);
+    assert.ok((await ids(env.svc, '?name=Persist')).includes(persist));
+    // overwrite defaults to false, as in Alluxio: a file already in the files root is left alone and the job fails
+    await writeFile(join(env.svc.config.filesDir, 'p1', 'f0.txt'), 'changed\n');
+    const again = await finished(env.svc, await run(env.svc, { '@type': 'Persist', filePath: '/p1/f0.txt' }));
+    assert.deepEqual([again['status'], again['errorType']], ['FAILED', 'TOO_MANY_FAILURES']);
+    assert.equal(await readFile(join(env.svc.config.filesDir, 'p1', 'f0.txt'), 'utf8'), 'changed\n');
+    const missing = await run(env.svc, { '@type': 'Persist', filePath: '/not-cached' });
+    const failed = await finished(env.svc, missing);
+    assert.equal(failed['status'], 'FAILED');
+    assert.equal(failed['errorType'], 'INVALID_SPEC', JSON.stringify(failed));
   });
 
   it('cancel stops a running job (CANCELED) and is a no-op on a finished one', async () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, stat, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import type { JobView, HistoryEntry, TaskView } from '../../../engine/serviceTypes.ts';
@@ -89,6 +89,26 @@ describe('every job type over HTTP, against a real nats-server', () => {
     const free = await terminal(env.svc, (await submit(env.svc, { type: 'free', spec: { path: 'ds2' } })).id);
     assert.equal(free.state, 'SUCCEEDED', JSON.stringify(free.error));
     await assert.rejects(stat(join(env.svc.config.cacheDir, 'ds2')), { code: 'ENOENT' });
+  });
+
+  it('persist writes cached files back to the files root, in batches, and an existing file is a failed item unless overwrite', async () => {
+    const want = await dataset('ds4', 5);
+    const load = await terminal(env.svc, (await submit(env.svc, { type: 'load', spec: { path: 'ds4' } })).id);
+    assert.equal(load.state, 'SUCCEEDED');
+    await rm(join(env.svc.config.filesDir, 'ds4'), { recursive: true });
+    const persist = await terminal(env.svc, (await submit(env.svc, { type: 'persist', spec: { path: 'ds4', batchSize: 2 } })).id);
+    assert.equal(persist.state, 'SUCCEEDED', JSON.stringify(persist.error));
+    assert.deepEqual([persist.progress.tasksTotal, persist.progress.itemsDone, persist.progress.itemsFailed], [3, 5, 0]);
+    assert.deepEqual(await tree(join(env.svc.config.filesDir, 'ds4')), want);
+    await writeFile(join(env.svc.config.filesDir, 'ds4', 'f0.txt'), 'changed');
+    const kept = await terminal(env.svc, (await submit(env.svc, { type: 'persist', spec: { path: 'ds4/f0.txt' } })).id);
+    assert.deepEqual([kept.state, kept.error?.code, kept.progress.itemsFailed], ['FAILED', 'TOO_MANY_FAILURES', 1]);
+    assert.equal(await readFile(join(env.svc.config.filesDir, 'ds4', 'f0.txt'), 'utf8'), 'changed');
+    const replaced = await terminal(env.svc, (await submit(env.svc, { type: 'persist', spec: { path: 'ds4/f0.txt', overwrite: true } })).id);
+    assert.equal(replaced.state, 'SUCCEEDED');
+    assert.equal(await readFile(join(env.svc.config.filesDir, 'ds4', 'f0.txt'), 'utf8'), want.get('f0.txt'));
+    const escape = await http<{ code: string }>(env.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'persist', spec: { path: '../x' } });
+    assert.deepEqual([escape.status, escape.body.code], [400, 'PATH_OUTSIDE_ROOT']);
   });
 
   it('copy duplicates a directory; move relocates it and removes the source only after verifying', async () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ConfigError, resolveConfig } from '../../../../engine/index.ts';
 import { enabledFacades, mountableFacades } from '../../../../api/compat/index.ts';
 import { alluxioStatus } from '../../../../api/compat/alluxio/errors.ts';
-import { alluxioPath, nativePath, submissionOf } from '../../../../api/compat/alluxio/jobConfig.ts';
+import { alluxioPath, nativePath, planName, submissionOf } from '../../../../api/compat/alluxio/jobConfig.ts';
 import { STATE_MAP, nativeStates } from '../../../../api/compat/alluxio/jobInfo.ts';
 
 describe('facade configuration', () => {
@@ -54,14 +54,24 @@ describe('Alluxio translations', () => {
     assert.equal(alluxioPath('.'), '/');
   });
 
-  it('@type in three spellings; migrate with deleteSource is a move; persist is refused for now', () => {
+  it('@type in three spellings; migrate with deleteSource is a move; persist is a persist job', () => {
     for (const t of ['alluxio.job.plan.load.LoadConfig', 'alluxio.job.load.LoadConfig', 'Load']) {
       assert.deepEqual(submissionOf({ '@type': t, filePath: '/x', replication: 3, extra: true }).request, { type: 'load', name: 'Load', spec: { path: 'x' } });
     }
     assert.equal(submissionOf({ '@type': 'alluxio.job.plan.migrate.MigrateConfig', source: '/a', destination: '/b' }).request.type, 'copy');
     assert.equal(submissionOf({ '@type': 'alluxio.job.migrate.MigrateConfig', source: '/a', destination: '/b', deleteSource: true }).request.type, 'move');
     assert.equal(submissionOf({ '@type': 'Move', source: '/a', destination: '/b' }).request.type, 'move');
-    assert.throws(() => submissionOf({ '@type': 'alluxio.job.plan.persist.PersistConfig', filePath: '/a' }), /not supported yet/);
+    // PersistConfig{filePath, mountId, overwrite, ufsPath}: overwrite kept when given; mountId and ufsPath ignored (one under storage)
+    for (const t of ['alluxio.job.plan.persist.PersistConfig', 'alluxio.job.persist.PersistConfig', 'Persist']) {
+      const persist = submissionOf({ '@type': t, filePath: '/a/f', mountId: 7, ufsPath: 'hdfs://nn/a/f' });
+      assert.deepEqual(persist, { plan: 'Persist', request: { type: 'persist', name: 'Persist', spec: { path: 'a/f' } } });
+    }
+    assert.deepEqual(submissionOf({ '@type': 'Persist', filePath: '/a', overwrite: true }).request.spec, { path: 'a', overwrite: true });
+    assert.throws(() => submissionOf({ '@type': 'Persist', filePath: '/a', overwrite: 'yes' }), /overwrite must be true or false/);
+    assert.throws(() => submissionOf({ '@type': 'Persist', filePath: '/a', mountId: '1' }), /mountId must be a number/);
+    assert.throws(() => submissionOf({ '@type': 'Persist', filePath: '/a', ufsPath: 3 }), /ufsPath must be a string/);
+    assert.throws(() => submissionOf({ '@type': 'Persist', ufsPath: '/u' }), /filePath is required/);
+    assert.equal(planName('persist'), 'Persist');
     assert.throws(() => submissionOf({ '@type': 'toString' }), /unknown job type/);
     assert.throws(() => submissionOf(null), /JobConfig/);
     assert.throws(() => submissionOf([{ '@type': 'Load' }]), /JobConfig/);
