@@ -29,6 +29,16 @@ const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
 
+/**
+ * What the engine refuses in a path by its name alone (engine/jobtypes/paths.ts `lexicalInside`):
+ * leaving the root, control characters, backslashes. `path` is an identity path (normalised, relative).
+ */
+function refusedByName(field: string, path: string): void {
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  const why = path === '..' || path.startsWith('../') ? 'leaves the files root' : /[\u0000-\u001f\u007f]/.test(path) ? 'contains control characters' : path.includes('\\') ? 'contains a backslash' : undefined;
+  if (why !== undefined) throw new AppError('PATH_OUTSIDE_ROOT', `${field} ${why}`);
+}
+
 /** `POST /api/v1/load`'s body → one submission per distinct path. */
 export function loadSubmissions(body: unknown): LoadSubmission[] {
   if (!isObject(body)) throw new AppError('VALIDATION_FAILED', 'the body must be a JSON object with "paths" and "options"');
@@ -56,6 +66,9 @@ export function loadSubmissions(body: unknown): LoadSubmission[] {
   const out: LoadSubmission[] = [];
   for (const [i, p] of paths.entries()) {
     const path = identityPath(`paths[${i}]`, p);
+    // every path checked by name before any is submitted: a request refused for its third path must
+    // not have written jobs for the first two (what needs the file system, symlinks, the engine checks)
+    refusedByName(`paths[${i}]`, path);
     if (seen.has(path)) continue;
     seen.add(path);
     const spec: Record<string, unknown> = { path, ...(batchSize !== undefined ? { batchSize } : {}), ...(verify !== undefined ? { verify } : {}) };

@@ -82,6 +82,14 @@ describe('loadSubmissions', () => {
     ];
     for (const body of bad) assert.throws(() => loadSubmissions(body), (e: unknown) => e instanceof AppError && e.code === 'VALIDATION_FAILED', JSON.stringify(body));
   });
+
+  it('refuses a path the engine would refuse by name before any is submitted (PATH_OUTSIDE_ROOT: 400), so a refused request writes no job', () => {
+    // found by the route fuzz: the first paths were submitted, then the engine refused a later one
+    for (const later of ['/../x', '/a/../../x', 'alluxio://m/../etc', '/a\u0000b', '/a\nb', '/a\\b']) {
+      assert.throws(() => loadSubmissions({ paths: ['/data/d1', later] }), (e: unknown) => e instanceof AppError && e.code === 'PATH_OUTSIDE_ROOT' && e.status === 400, later);
+    }
+    assert.deepEqual(loadSubmissions({ paths: ['/data/d1', '/a/../b', '/%2e%2e/x'] }).map((s) => s.path), ['data/d1', 'b', '%2e%2e/x']);
+  });
 });
 
 describe('EE progress JSON', () => {
