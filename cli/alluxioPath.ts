@@ -4,6 +4,7 @@
  * shares no code with the server.
  */
 
+import { posix } from 'node:path';
 import { CliError, EXIT } from './exitCodes.ts';
 
 /** `/a/b` or `alluxio://host:port/a/b` → `a/b`; `/` → `.`. A relative path is refused. */
@@ -15,11 +16,13 @@ export function toNativePath(alluxio: string): string {
 
 /**
  * One spelling per native path, for comparing a spec's path with the one asked for: no leading
- * `/` or `./`, no empty or `.` segments, no trailing `/`; the root is `.`.
+ * `/` or `./`, no empty or `.` segments, `a/../b` resolved to `b`, no trailing `/`; the root is `.`.
+ * The same rule as the facade's (api/compat/alluxio/jobIdentity.ts), so both name a job alike; a
+ * path that leaves the root keeps its leading `..`, for the service to refuse.
  */
 export function normalizeNative(native: string): string {
-  const segments = native.split('/').filter((s) => s !== '' && s !== '.');
-  return segments.length === 0 ? '.' : segments.join('/');
+  const normal = posix.normalize(native.replace(/^\/+/, '')).replace(/\/+$/, '');
+  return normal === '' || normal === '.' ? '.' : normal.replace(/^\.\//, '');
 }
 
 /** `a/b` → `/a/b`; `.` → `/`. */

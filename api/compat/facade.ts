@@ -118,10 +118,11 @@ export function facadeScope(facade: Facade, deps: FacadeDeps, listeners: readonl
     app.addHook('onRequest', async (request, reply) => {
       request.caller = await authenticate(request, reply);
     });
-    app.setErrorHandler((err, request, reply) => sendFacadeError(facade, request, reply, err));
-    // an unknown path: the listener's own answer on its own port; under /compat/<name>/, where
-    // several listeners share one prefix, the facade's
+    // an unknown path or an error before any route (a body the parser refuses): the listener's own
+    // answer on its own port; under /compat/<name>/, where several listeners share one prefix, the facade's
     const only = listeners.length === 1 ? listeners[0]! : undefined;
+    const scopeShape = only?.sendError !== undefined ? { sendError: only.sendError } : facade;
+    app.setErrorHandler((err, request, reply) => sendFacadeError(scopeShape, request, reply, err));
     const notFound = only?.notFound ?? facade.notFound;
     app.setNotFoundHandler((request, reply) => notFound(request, reply));
     for (const l of listeners) {

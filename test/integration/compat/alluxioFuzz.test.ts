@@ -16,10 +16,8 @@
  *
  * Tolerated and counted, not failed (reported): what Node's HTTP parser refuses before any route
  * (raw bytes above 0x7e in the request line: 400; a head over 16 KiB: 431, with a body even to a
- * HEAD), a path with a broken %-escape, which Fastify answers 400 outside the Alluxio shape; on the
- * EE port, an unknown path whose body or content type the parser refuses, answered in the OSS shape
- * (facadeScope's error handler is the facade's); and the jobs of the earlier paths of a multi-path EE
- * load that lost a race on a later path (409), as documented.
+ * HEAD); and the jobs of the earlier paths of a multi-path EE load that lost a race on a later path
+ * (409), as documented.
  */
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
@@ -544,11 +542,6 @@ function assertProgress(p: unknown, where: string): void {
  * request never brings about a 5xx (EE's 500 is for faults of the server).
  */
 function checkEe(g: Generated, _path: string, a: Answer, where: string): string {
-  if (g.mount === 'ee' && g.route === 'stray' && a.status === 500 && /^\{"status":"INVALID_ARGUMENT","message":/.test(a.body)) {
-    // reported: on the EE port, an unknown path whose body (or content type) the parser refuses goes to the facade
-    // scope's error handler (api/compat/facade.ts facadeScope), which is the OSS job master's
-    return 'EE port: body refused on an unknown path in the OSS shape (reported)';
-  }
   assert.ok(a.status === 200 || (a.status >= 400 && a.status < 500), `EE: HTTP ${a.status} for a client's request: ${where}`);
   if (g.method === 'HEAD') return `HEAD ${a.status}`;
   const b = jsonObject(a, where);
