@@ -60,8 +60,14 @@ async function natsOutageUnderLoad(t: TestContext, mode: 'stop' | 'kill9'): Prom
 
     const outcomes: SubmitOutcome[] = [];
     let next = 0;
+    // The second half of the load waits for the outage to begin, so that some submissions meet it
+    // whatever the machine's speed: on Node 24 under a second CI run the whole load once finished
+    // before nats-server went down ("no submission met the outage").
+    let outageBegun!: () => void;
+    const outage = new Promise<void>((resolve) => (outageBegun = resolve));
     const client = async () => {
       for (let i = next++; i < SUBMISSIONS; i = next++) {
+        if (i >= SUBMISSIONS / 2) await outage;
         const body = i % 2 === 0 ? { type: 'noop', spec: { tasks: 2 } } : { type: 'sleep', spec: { ms: 200, tasks: 2 } };
         outcomes.push(await submitWithRetry(base, `${mode}-${seed}-${i}`, body, { deadlineMs: 60_000 }));
         await sleep(PACE_MS);
@@ -73,6 +79,7 @@ async function natsOutageUnderLoad(t: TestContext, mode: 'stop' | 'kill9'): Prom
       if (mode === 'kill9') await nats.kill9();
       else await nats.stop();
       phase('nats down');
+      outageBegun();
       void follower.stop(); // not awaited: deleting its consumer waits for a request timeout while NATS is down
       await sleep(DOWN_MS); // the outage lasts this long
       await nats.restart();
