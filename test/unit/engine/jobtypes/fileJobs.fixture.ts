@@ -73,3 +73,13 @@ export async function planAndRun<S extends Record<string, unknown>>(
   for (const t of tasks) results.push(await type.run(spec, t.payload, runCtx(roots, { taskId: t.taskId })));
   return { tasks, results };
 }
+
+export const MIB = 1024 * 1024;
+
+/** The context `plan` gets, over these roots. */
+export const planCtx = (r: FileRoots) => ({ jobId: 'j1', roots: r, signal: new AbortController().signal });
+
+/** Five files under `ds/`, one empty, one in a subdirectory, one binary of 5,000 bytes. */
+export const FIVE_FILES: Readonly<Record<string, string | Buffer>> = Object.freeze({
+  'ds/a.txt': 'alpha', 'ds/b.txt': 'bravo!', 'ds/sub/c.txt': 'c', 'ds/sub/d.txt': '', 'ds/e.bin': pattern(5000),
+});

@@ -6,10 +6,8 @@ import { isAppError } from '../../../../engine/errors.ts';
 import { classifyDestinationError } from '../../../../engine/jobtypes/fileCopy.ts';
 import { TaskRunError } from '../../../../engine/jobtypes/jobType.ts';
 import { loadJobType, type LoadSpec } from '../../../../engine/jobtypes/load.ts';
-import { listTree, makeRoots, pattern, planAndRun, runCtx, verifyCtx, writeTree, type TempRoots } from './fileJobs.fixture.ts';
+import { FIVE_FILES, MIB, listTree, makeRoots, pattern, planAndRun, planCtx, runCtx, verifyCtx, writeTree, type TempRoots } from './fileJobs.fixture.ts';
 
-const MIB = 1024 * 1024;
-const planCtx = (r: TempRoots) => ({ jobId: 'j1', roots: r, signal: new AbortController().signal });
 
 describe('load', () => {
   let r: TempRoots;
@@ -18,7 +16,7 @@ describe('load', () => {
   });
   afterEach(() => r.cleanup());
 
-  const five = { 'ds/a.txt': 'alpha', 'ds/b.txt': 'bravo!', 'ds/sub/c.txt': 'c', 'ds/sub/d.txt': '', 'ds/e.bin': pattern(5000) };
+  const five = FIVE_FILES;
 
   it('copies every file in batches of batchSize, with identical content, and verifies', async () => {
     await writeTree(r.dataDir, five);

@@ -5,10 +5,8 @@ import path from 'node:path';
 import { isAppError } from '../../../../engine/errors.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../../../../engine/jobtypes/registry.ts';
 import { persistJobType, type PersistSpec } from '../../../../engine/jobtypes/persist.ts';
-import { listTree, makeRoots, pattern, planAndRun, runCtx, verifyCtx, writeTree, type TempRoots } from './fileJobs.fixture.ts';
+import { FIVE_FILES, MIB, listTree, makeRoots, pattern, planAndRun, planCtx, runCtx, verifyCtx, writeTree, type TempRoots } from './fileJobs.fixture.ts';
 
-const MIB = 1024 * 1024;
-const planCtx = (r: TempRoots) => ({ jobId: 'j1', roots: r, signal: new AbortController().signal });
 
 describe('persist', () => {
   let r: TempRoots;
@@ -17,7 +15,7 @@ describe('persist', () => {
   });
   afterEach(() => r.cleanup());
 
-  const five = { 'ds/a.txt': 'alpha', 'ds/b.txt': 'bravo!', 'ds/sub/c.txt': 'c', 'ds/sub/d.txt': '', 'ds/e.bin': pattern(5000) };
+  const five = FIVE_FILES;
 
   it('copies every cached file to the files root in batches of batchSize, with identical content, and verifies', async () => {
     await writeTree(r.cacheDir, five);
