@@ -85,6 +85,8 @@ export interface JobSubmittedData {
   callbackUrl?: string;
   /** Id of the job this one re-runs (`POST /jobs/:id/rerun`). */
   rerunOf?: string;
+  /** Labels (`key` → `value`) a listing can select by; absent when none. */
+  labels?: Record<string, string>;
 }
 export type JobSubmitted = Envelope<'JobSubmitted', JobSubmittedData>;
 export type JobClaimed = Envelope<'JobClaimed', { coordinatorId: string; epoch: number }>;

@@ -103,6 +103,8 @@ export interface JobContext {
   rerunOf?: string;
   /** Notified on every terminal state. */
   callbackUrl?: string;
+  /** Labels given at submission (listings select by them). */
+  labels?: Record<string, string>;
   /** How many times the job was recovered (JobRecovered count). */
   recoveries: number;
   /** True once retention compacted the history: no plan, no task statuses. */
@@ -149,6 +151,7 @@ export function initialJobContext(ev: JobSubmitted): JobContext {
   if (d.idempotencyKey !== undefined) ctx.idempotencyKey = d.idempotencyKey;
   if (d.rerunOf !== undefined) ctx.rerunOf = d.rerunOf;
   if (d.callbackUrl !== undefined) ctx.callbackUrl = d.callbackUrl;
+  if (d.labels !== undefined) ctx.labels = d.labels;
   return ctx;
 }
 

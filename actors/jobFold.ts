@@ -169,6 +169,8 @@ export interface JobView {
   stopRequested: { graceMs: number; deadline: string } | null;
   rerunOf: string | null;
   callbackUrl: string | null;
+  /** Labels given at submission ({} when none). */
+  labels: Record<string, string>;
   recoveries: number;
   /** Retention compacted the history: no task detail is left. */
   compacted: boolean;
@@ -202,6 +204,7 @@ export function toJobView(s: JobSnapshot): SnapshotJobView {
     stopRequested: c.stopRequested === null ? null : { ...c.stopRequested },
     rerunOf: c.rerunOf ?? null,
     callbackUrl: c.callbackUrl ?? null,
+    labels: { ...c.labels },
     recoveries: c.recoveries,
     compacted: c.compacted,
   };

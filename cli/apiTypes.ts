@@ -6,6 +6,8 @@
 /** A job as `GET /native/v1/jobs` and `GET /jobs/:id` answer it. */
 export interface JobView {
   id: string;
+  /** The job's number; it orders a path's jobs in their idempotency keys (cli/alluxioIdentity.ts). */
+  submitSeq: number;
   type: string;
   name: string;
   state: string;

@@ -18,8 +18,15 @@ export interface ClientOptions {
   timeoutMs: number;
 }
 
+export interface SubmitBody {
+  type: string;
+  spec: Record<string, unknown>;
+  labels?: Record<string, string>;
+}
+
 export interface JetjobsClient {
-  submit(body: { type: string; spec: Record<string, unknown> }): Promise<JobView>;
+  /** `created` false: the idempotency key named a job that exists (HTTP 200, not 201). */
+  submit(body: SubmitBody, idempotencyKey?: string): Promise<{ job: JobView; created: boolean }>;
   /** Every page of `GET /jobs` for the query, newest first, until `until` says stop. */
   listJobs(query: Record<string, string>, until?: (job: JobView) => boolean): Promise<JobView[]>;
   job(id: string): Promise<JobView>;
@@ -37,11 +44,36 @@ export function exitCodeForStatus(status: number): ExitCode {
   return EXIT.INVALID_INPUT;
 }
 
+/** `text` with control characters escaped (`\\u001b`), so a server's answer cannot drive the terminal. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The service URL as an error message shows it: without credentials, control characters escaped. */
+export function shownUrl(url: string): string {
+  let shown = url;
+  try {
+    const u = new URL(url);
+    if (u.username !== '' || u.password !== '') {
+      u.username = '';
+      u.password = '';
+      shown = u.toString();
+    }
+  } catch { /* not a URL: shown as given, escaped */ }
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f-\u009f]/.test(shown) ? JSON.stringify(shown) : shown;
+}
+
 export function createClient(opts: ClientOptions): JetjobsClient {
   const root = opts.url.replace(/\/+$/, '') + PREFIX;
 
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {};
+  async function call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+    return (await exchange<T>(method, path, body, extraHeaders)).value;
+  }
+
+  async function exchange<T>(method: string, path: string, body: unknown, extraHeaders: Record<string, string>): Promise<{ value: T; status: number }> {
+    const headers: Record<string, string> = { ...extraHeaders };
     if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
@@ -52,7 +84,7 @@ export function createClient(opts: ClientOptions): JetjobsClient {
       });
     } catch (e) {
       const why = e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
-      throw new CliError(EXIT.UNAVAILABLE, `cannot reach the service at ${opts.url}: ${why}`, { cause: e });
+      throw new CliError(EXIT.UNAVAILABLE, `cannot reach the service at ${shownUrl(opts.url)}: ${why}`, { cause: e });
     }
     const text = await res.text();
     if (!res.ok) {
@@ -62,14 +94,22 @@ export function createClient(opts: ClientOptions): JetjobsClient {
         if (typeof err.code === 'string') detail = `${err.code}: ${err.message}`;
       } catch { /* not JSON: show the text */ }
       const hint = res.status === 401 ? ' (set JETJOBS_TOKEN or --token)' : '';
-      throw new CliError(exitCodeForStatus(res.status), `${method} ${path}: HTTP ${res.status} ${detail}${hint}`);
+      throw new CliError(exitCodeForStatus(res.status), `${method} ${path}: HTTP ${res.status} ${printable(detail)}${hint}`);
     }
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    if (text === '') return { value: undefined as T, status: res.status };
+    try {
+      return { value: JSON.parse(text) as T, status: res.status };
+    } catch {
+      throw new CliError(EXIT.UNAVAILABLE, `${method} ${path}: HTTP ${res.status} with a body that is not JSON (is ${shownUrl(opts.url)} a jetjobs service?): ${JSON.stringify(text.slice(0, 200))}`);
+    }
   }
 
   const jobPath = (id: string) => `/jobs/${encodeURIComponent(id)}`;
   return {
-    submit: (body) => call<JobView>('POST', '/jobs', body),
+    async submit(body, idempotencyKey) {
+      const { value, status } = await exchange<JobView>('POST', '/jobs', body, idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey });
+      return { job: value, created: status === 201 };
+    },
     async listJobs(query, until) {
       const out: JobView[] = [];
       let cursor: string | null = null;

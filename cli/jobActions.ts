@@ -4,6 +4,7 @@
  */
 import type { JobView } from './apiTypes.ts';
 import { TERMINAL_STATES } from './apiTypes.ts';
+import { identityKey, PATH_LABEL, pathHash, pathSelector } from './alluxioIdentity.ts';
 import { normalizeNative, toAlluxioPath, toNativePath } from './alluxioPath.ts';
 import type { JetjobsClient } from './client.ts';
 import { CliError, EXIT, type ExitCode } from './exitCodes.ts';
@@ -42,11 +43,15 @@ function pathField(type: PathJobType): 'path' | 'src' {
   return type === 'copy' || type === 'move' ? 'src' : 'path';
 }
 
-/** The most recent job of `type` whose spec path (copy/move: `src`) is `nativePath`, active or not. */
+/**
+ * The most recent job of `type` whose spec path (copy/move: `src`) is `nativePath`, active or not,
+ * among the jobs that carry the path's identity label (those the Alluxio faces and this command
+ * submit): the service reads only that path's jobs.
+ */
 export async function findJob(client: JetjobsClient, type: PathJobType, nativePath: string): Promise<JobView | null> {
   const field = pathField(type);
   const matches = (job: JobView) => job.type === type && typeof job.spec[field] === 'string' && normalizeNative(job.spec[field]) === nativePath;
-  const seen = await client.listJobs({ type, active: 'all' }, matches);
+  const seen = await client.listJobs({ type, active: 'all', label: pathSelector(nativePath) }, matches);
   const last = seen.at(-1);
   return last !== undefined && matches(last) ? last : null;
 }
@@ -80,12 +85,36 @@ function checkFlags(o: PathJobOptions): void {
   }
 }
 
+/** Tries when the job a key names finished between the look and the submit. */
+const SUBMIT_ATTEMPTS = 3;
+
+/**
+ * Submits the job of (type, path) unless one is active. As the EE facade does, it sends an
+ * idempotency key derived from the path and its last job, so two identical submissions at the same
+ * moment (two terminals, a script run twice) make one job.
+ */
 async function submit(client: JetjobsClient, o: PathJobOptions, nativePath: string, io: CliIo): Promise<ExitCode> {
-  const existing = await findJob(client, o.type, nativePath);
-  if (existing !== null && !TERMINAL_STATES.has(existing.state)) {
-    io.stdout.write(`${TITLE[o.type]} already running for path '${o.path}' (job ${existing.id}, ${existing.state}); nothing submitted\n`);
-    return EXIT.OK;
+  const body = { type: o.type, spec: specOf(o, nativePath), labels: { [PATH_LABEL]: pathHash(nativePath) } };
+  for (let attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt++) {
+    const existing = await findJob(client, o.type, nativePath);
+    if (existing !== null && !TERMINAL_STATES.has(existing.state)) return alreadyRunning(o, existing, io);
+    const { job, created } = await client.submit(body, identityKey(o.type, nativePath, existing?.submitSeq ?? 0));
+    if (created) {
+      io.stdout.write(`${TITLE[o.type]} '${o.path}' is successfully submitted. JobId: ${job.id}\n`);
+      return EXIT.OK;
+    }
+    // the key's job exists: an identical submission at the same moment made it, or it finished since we looked
+    if (!TERMINAL_STATES.has(job.state)) return alreadyRunning(o, job, io);
   }
+  throw new CliError(EXIT.REFUSED, `${o.type} jobs of path '${o.path}' keep finishing and starting while this one is submitted; nothing submitted, try again`);
+}
+
+function alreadyRunning(o: PathJobOptions, job: JobView, io: CliIo): ExitCode {
+  io.stdout.write(`${TITLE[o.type]} already running for path '${o.path}' (job ${job.id}, ${job.state}); nothing submitted\n`);
+  return EXIT.OK;
+}
+
+function specOf(o: PathJobOptions, nativePath: string): Record<string, unknown> {
   const spec: Record<string, unknown> = {};
   if (o.type === 'copy' || o.type === 'move') {
     spec['src'] = nativePath;
@@ -95,9 +124,7 @@ async function submit(client: JetjobsClient, o: PathJobOptions, nativePath: stri
   }
   if (o.batchSize !== undefined) spec['batchSize'] = o.batchSize;
   if (o.type === 'load') spec['verify'] = o.verify; // Alluxio verifies only when asked; our load's default is true
-  const job = await client.submit({ type: o.type, spec });
-  io.stdout.write(`${TITLE[o.type]} '${o.path}' is successfully submitted. JobId: ${job.id}\n`);
-  return EXIT.OK;
+  return spec;
 }
 
 async function stop(client: JetjobsClient, o: PathJobOptions, job: JobView, io: CliIo): Promise<ExitCode> {

@@ -18,6 +18,8 @@ export interface SubmitRequest {
   virtualCluster?: string;
   /** Notified (signed POST) on every terminal state; http(s), no credentials, no fragment. */
   callbackUrl?: string;
+  /** Labels to select the job by in listings (`ListQuery.labels`); see `engine/jobservice/labels.ts`. */
+  labels?: Record<string, string>;
 }
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const;
@@ -124,6 +126,8 @@ export interface ListQuery {
   active?: boolean | 'all';
   type?: string;
   name?: string;
+  /** Only jobs that carry every one of these labels (`key` → `value`). */
+  labels?: Record<string, string>;
   /** 1..1000 */
   limit: number;
   /** Opaque cursor from a previous page. */

@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { JOB_STATES, type JobState, type RecoverMode } from '../../actors/events.ts';
-import type { JobService, ListQuery, SubmitRequest } from '../../engine/index.ts';
+import { parseLabelSelector, type JobService, type ListQuery, type SubmitRequest } from '../../engine/index.ts';
 import { by } from '../actor.ts';
 import type {} from '../auth.ts';
 import { jobRouteSchemas as schemas } from '../schemas/jobs.ts';
@@ -21,6 +21,7 @@ interface ListQuerystring {
   state?: string;
   type?: string;
   name?: string;
+  label?: string;
   owner?: string;
   virtualCluster?: string;
   active?: 'true' | 'false' | 'all';
@@ -42,6 +43,7 @@ export function toListQuery(q: ListQuerystring): ListQuery {
   if (q.state !== undefined) query.state = [...new Set(q.state.split(','))].filter(isJobState);
   if (q.type !== undefined) query.type = q.type;
   if (q.name !== undefined) query.name = q.name;
+  if (q.label !== undefined) query.labels = parseLabelSelector(q.label);
   if (q.owner !== undefined) query.owner = q.owner;
   if (q.virtualCluster !== undefined) query.virtualCluster = q.virtualCluster;
   query.active = q.active === 'all' ? 'all' : q.active !== 'false';

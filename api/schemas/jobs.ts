@@ -3,6 +3,7 @@
  * (Ajv runs without coercion); response schemas list every field so nothing extra is serialized.
  */
 import { JOB_STATES } from '../../actors/events.ts';
+import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from '../../engine/index.ts';
 import {
   JOB_TYPE_PATTERN,
   VISIBLE_ASCII_PATTERN,
@@ -53,6 +54,13 @@ export const submitBody = {
     virtualCluster: { ...nameSchema, description: 'Virtual cluster (quota pool); default `default`.' },
     // Checked further by the engine (http/https, no credentials, no fragment).
     callbackUrl: { type: 'string', minLength: 1, maxLength: 2048, description: 'Notified (signed POST) on every terminal state.' },
+    labels: {
+      type: 'object',
+      maxProperties: MAX_LABELS,
+      propertyNames: { pattern: LABEL_KEY_PATTERN },
+      additionalProperties: { type: 'string', pattern: LABEL_VALUE_PATTERN },
+      description: `Up to ${MAX_LABELS} labels (key → value) to select the job by: \`GET /jobs?label=key=value\`.`,
+    },
   },
 } as const;
 
@@ -97,6 +105,10 @@ export const listQuerystring = {
     },
     type: { type: 'string', pattern: JOB_TYPE_PATTERN },
     name: { ...jobNameSchema, description: 'Exact match.' },
+    label: {
+      type: 'string', minLength: 2, maxLength: 4500, pattern: VISIBLE_ASCII_PATTERN,
+      description: 'Comma-separated `key=value` pairs: only jobs carrying all of them.',
+    },
     limit: {
       type: 'string',
       pattern: '^(?:[1-9][0-9]{0,2}|1000)$',
@@ -168,6 +180,7 @@ const jobViewProperties = {
   },
   rerunOf: { type: ['string', 'null'] },
   callbackUrl: { type: ['string', 'null'] },
+  labels: { type: 'object', additionalProperties: { type: 'string' } },
   recoveries: { type: 'integer' },
   compacted: { type: 'boolean', description: 'Retention compacted the history: no task detail is left.' },
 } as const;

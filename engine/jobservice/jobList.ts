@@ -5,7 +5,9 @@ import { AppError } from '../errors.ts';
 import { entryView } from '../projections/jobEntry.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import type { Caller, JobService, JobView, ListQuery } from '../serviceTypes.ts';
+import type { OrderIndex } from '../projections/submissionOrder.ts';
 import { canSeeJob, listedOwner } from './access.ts';
+import { hasLabels } from './labels.ts';
 
 export function createJobList(deps: { projection: JobProjection }): JobService['list'] {
   const { projection } = deps;
@@ -16,7 +18,7 @@ export function createJobList(deps: { projection: JobProjection }): JobService['
     let last: JobEntry | undefined;
     let more = false;
     // Non-admins read only their own jobs: walk that owner's index, not every job.
-    for (const e of projection.newestFirst(before, listedOwner(caller, q.owner))) {
+    for (const e of projection.newestFirst(before, walked(q, caller))) {
       if (!matches(q, caller, states, e)) continue;
       if (jobs.length === q.limit) {
         more = true;
@@ -39,7 +41,16 @@ function matches(q: ListQuery, caller: Caller, states: Set<JobState> | undefined
   if (active !== 'all' && c.active !== active) return false;
   if (q.type !== undefined && c.type !== q.type) return false;
   if (q.name !== undefined && c.name !== q.name) return false;
+  if (q.labels !== undefined && !hasLabels(c.labels, q.labels)) return false;
   return true;
+}
+
+/** The index a listing walks: one label's jobs when it selects by label, else the owner's (or all). */
+function walked(q: ListQuery, caller: Caller): OrderIndex | undefined {
+  const first = q.labels !== undefined ? Object.entries(q.labels)[0] : undefined;
+  if (first !== undefined) return { label: `${first[0]}=${first[1]}` };
+  const owner = listedOwner(caller, q.owner);
+  return owner === undefined ? undefined : { owner };
 }
 
 function encodeCursor(submitSeq: number): string {

@@ -14,6 +14,7 @@ import type { Config } from '../config.ts';
 import { AppError, isAppError } from '../errors.ts';
 import type { EventLog } from '../eventlog/eventLog.ts';
 import { validateCallbackUrl } from '../hooks/callbackUrl.ts';
+import { validateLabels } from './labels.ts';
 import type { FileRoots } from '../jobtypes/jobType.ts';
 import type { JobTypeRegistry } from '../jobtypes/registry.ts';
 import type { JobProjection } from '../projections/jobProjection.ts';
@@ -86,6 +87,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
       const spec = registry.validateSpec(req.type, req.spec, roots);
       const virtualCluster = checkVirtualCluster(caller, req.virtualCluster);
       const callbackUrl = req.callbackUrl === undefined ? undefined : validateCallbackUrl(req.callbackUrl, config.webhookAllowPrivate);
+      const labels = req.labels === undefined ? undefined : validateLabels(req.labels);
       checkQueueRoom();
       const owner = ownerOf(caller);
       const body: Record<string, unknown> = {
@@ -95,6 +97,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
       // Only non-default values join the hash, so a request hashes as it did before these fields existed.
       if (virtualCluster !== DEFAULT_VIRTUAL_CLUSTER) body['virtualCluster'] = virtualCluster;
       if (callbackUrl !== undefined) body['callbackUrl'] = callbackUrl;
+      if (labels !== undefined && Object.keys(labels).length > 0) body['labels'] = labels;
       const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
       const jobId = opts.idempotencyKey !== undefined ? idempotentJobId(owner, opts.idempotencyKey) : random.uuid();
       const data = { jobId, ...body, virtualCluster, requestHash, owner, ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}) } as JobSubmittedData;
@@ -124,6 +127,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
         type: c.type, name: c.name, spec, priority: c.priority, maxTaskAttempts: c.maxTaskAttempts, maxFailedRatio: c.maxFailedRatio,
         ...(virtualCluster !== DEFAULT_VIRTUAL_CLUSTER ? { virtualCluster } : {}),
         ...(c.callbackUrl !== undefined ? { callbackUrl: c.callbackUrl } : {}),
+        ...(c.labels !== undefined ? { labels: c.labels } : {}),
         rerunOf: id,
       };
       const requestHash = createHash('sha256').update(canonical(body)).digest('hex');

@@ -63,7 +63,7 @@ function snapshotAll(projection: JobProjection, canSee: (e: JobEntry) => boolean
   };
   if (owner !== undefined) {
     // One owner's jobs, newest first: unfinished ones (active, then waiting), then the newest finished.
-    const own = [...projection.newestFirst(undefined, owner)].filter(canSee);
+    const own = [...projection.newestFirst(undefined, { owner })].filter(canSee);
     const rank = (e: JobEntry) => (isTerminal(e) ? 2 : e.state === 'WAITING' ? 1 : 0);
     for (const r of [0, 1, 2]) {
       for (const e of own) if (rank(e) === r && !take(e)) break;

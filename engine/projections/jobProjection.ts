@@ -9,7 +9,7 @@ import { submitSeqOf, type JobEntry } from './jobEntry.ts';
 import { createPrefoldHints } from './prefoldHints.ts';
 import { createSeqWaiters } from './seqWaiters.ts';
 import { createStateIndex, type VirtualClusterCounts } from './stateIndex.ts';
-import { createSubmissionOrder } from './submissionOrder.ts';
+import { createSubmissionOrder, type OrderIndex } from './submissionOrder.ts';
 import { createWorkerRegistry, type WorkerEntry } from './workerRegistry.ts';
 
 export type { JobEntry } from './jobEntry.ts';
@@ -29,8 +29,8 @@ export interface JobProjection {
   getBySubmitSeq(submitSeq: number): JobEntry | undefined;
   /** Jobs in submission order (oldest first). */
   all(): IterableIterator<JobEntry>;
-  /** Jobs in submission order, newest first, starting below `beforeSubmitSeq`. */
-  newestFirst(beforeSubmitSeq?: number, owner?: string): Generator<JobEntry>;
+  /** Jobs in submission order, newest first, starting below `beforeSubmitSeq`; of one owner or label if given. */
+  newestFirst(beforeSubmitSeq?: number, among?: OrderIndex): Generator<JobEntry>;
   /** WAITING jobs of one virtual cluster (or of all), highest priority first, FIFO within a priority. */
   waiting(virtualCluster?: string): Generator<JobEntry>;
   /** Jobs that have an owner: RUNNING, PAUSED or VERIFYING. */
@@ -211,7 +211,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     get: (id) => jobs.get(id),
     getBySubmitSeq: (submitSeq) => bySubmitSeq.get(submitSeq),
     all: () => order.all(),
-    newestFirst: (before, owner) => order.newestFirst(before, owner),
+    newestFirst: (before, among) => order.newestFirst(before, among),
     waiting: (vc) => byState.waiting(vc),
     active: () => byState.active(),
     *terminal() {

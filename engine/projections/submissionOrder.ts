@@ -1,8 +1,8 @@
 import { ctxOf, type JobEntry } from './jobEntry.ts';
 
 /**
- * Jobs in submission order (by `submitSeq`), all of them and per owner, so that a user's listing
- * reads only its own jobs. Removal is lazy: a removed entry stays in the lists (skipped on reading,
+ * Jobs in submission order (by `submitSeq`), all of them, per owner and per label (`k=v`), so that a
+ * user's listing reads only its own jobs and a lookup by label only the jobs that carry it. Removal is lazy: a removed entry stays in the lists (skipped on reading,
  * `isLive` false) until removed ones are most of them, then the lists are swept.
  */
 export interface SubmissionOrder {
@@ -11,9 +11,22 @@ export interface SubmissionOrder {
   removed(): void;
   /** Oldest first. */
   all(): Generator<JobEntry>;
-  /** Newest first, starting below `beforeSubmitSeq`, of one owner or of all. */
-  newestFirst(beforeSubmitSeq?: number, owner?: string): Generator<JobEntry>;
+  /** Newest first, starting below `beforeSubmitSeq`, of one owner, of one label (`k=v`) or of all. */
+  newestFirst(beforeSubmitSeq?: number, among?: OrderIndex): Generator<JobEntry>;
 }
+
+/** Which jobs a listing walks: one owner's or those with one label (`key=value`). */
+export type OrderIndex = { owner: string } | { label: string };
+
+/** The index keys of a job: its owner and each of its labels. */
+function indexKeys(e: JobEntry): string[] {
+  const c = ctxOf(e);
+  const keys = [`o:${c.owner}`];
+  if (c.labels !== undefined) for (const [k, v] of Object.entries(c.labels)) keys.push(`l:${k}=${v}`);
+  return keys;
+}
+
+const keyOf = (i: OrderIndex): string => ('owner' in i ? `o:${i.owner}` : `l:${i.label}`);
 
 /** Removed entries kept at least before a sweep (keeps remove O(1) amortized). */
 const SWEEP_AFTER_REMOVED = 1024;
@@ -24,9 +37,9 @@ export function createSubmissionOrder(isLive: (e: JobEntry) => boolean): Submiss
   let removedInOrder = 0;
   /** A job first seen as JobCompacted (replay) lands behind newer ones: sort before the next read. */
   let unsorted = false;
-  /** Entries by owner, by submitSeq (same lazy sort and sweep as `order`). */
-  const byOwner = new Map<string, JobEntry[]>();
-  let ownersUnsorted = false;
+  /** Entries by index key (owner, label), by submitSeq (same lazy sort and sweep as `order`). */
+  const byKey = new Map<string, JobEntry[]>();
+  let keysUnsorted = false;
 
   function sorted(): JobEntry[] {
     if (unsorted) {
@@ -36,12 +49,12 @@ export function createSubmissionOrder(isLive: (e: JobEntry) => boolean): Submiss
     return order;
   }
 
-  function sortedOwner(owner: string): JobEntry[] {
-    if (ownersUnsorted) {
-      for (const list of byOwner.values()) list.sort((a, b) => a.submitSeq - b.submitSeq);
-      ownersUnsorted = false;
+  function sortedIndex(key: string): JobEntry[] {
+    if (keysUnsorted) {
+      for (const list of byKey.values()) list.sort((a, b) => a.submitSeq - b.submitSeq);
+      keysUnsorted = false;
     }
-    return byOwner.get(owner) ?? [];
+    return byKey.get(key) ?? [];
   }
 
   function* liveEntries(from: JobEntry[], reverse: boolean, start: number): Generator<JobEntry> {
@@ -54,11 +67,12 @@ export function createSubmissionOrder(isLive: (e: JobEntry) => boolean): Submiss
 
   return {
     add(e) {
-      const owner = ctxOf(e).owner;
-      let mine = byOwner.get(owner);
-      if (!mine) byOwner.set(owner, (mine = []));
-      if (mine.length > 0 && mine[mine.length - 1]!.submitSeq > e.submitSeq) ownersUnsorted = true;
-      mine.push(e);
+      for (const key of indexKeys(e)) {
+        let list = byKey.get(key);
+        if (!list) byKey.set(key, (list = []));
+        if (list.length > 0 && list[list.length - 1]!.submitSeq > e.submitSeq) keysUnsorted = true;
+        list.push(e);
+      }
       if (order.length > 0 && order[order.length - 1]!.submitSeq > e.submitSeq) unsorted = true;
       order.push(e);
     },
@@ -66,17 +80,17 @@ export function createSubmissionOrder(isLive: (e: JobEntry) => boolean): Submiss
       // Sweep removed entries once they are most of the order.
       if (++removedInOrder > SWEEP_AFTER_REMOVED && removedInOrder * 2 > order.length) {
         order = order.filter(isLive);
-        for (const [owner, list] of byOwner) {
+        for (const [key, list] of byKey) {
           const kept = list.filter(isLive);
-          if (kept.length > 0) byOwner.set(owner, kept);
-          else byOwner.delete(owner);
+          if (kept.length > 0) byKey.set(key, kept);
+          else byKey.delete(key);
         }
         removedInOrder = 0;
       }
     },
     all: () => liveEntries(sorted(), false, 0),
-    newestFirst(before, owner) {
-      const o = owner === undefined ? sorted() : sortedOwner(owner);
+    newestFirst(before, among) {
+      const o = among === undefined ? sorted() : sortedIndex(keyOf(among));
       let hi = o.length - 1;
       if (before !== undefined) {
         // binary search: first index with submitSeq >= before, minus one

@@ -157,6 +157,7 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
         stopRequested: null,
         rerunOf: null,
         callbackUrl: req.callbackUrl ?? null,
+        labels: { ...req.labels },
         recoveries: 0,
         compacted: false,
       };
@@ -187,6 +188,7 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
           (q.state === undefined || q.state.includes(j.state)) &&
           (q.type === undefined || j.type === q.type) &&
           (q.name === undefined || j.name === q.name) &&
+          (q.labels === undefined || Object.entries(q.labels).every(([k, v]) => j.labels[k] === v)) &&
           (q.owner === undefined || j.owner === q.owner) &&
           (q.virtualCluster === undefined || j.virtualCluster === q.virtualCluster) &&
           (active === 'all' || j.active === active),

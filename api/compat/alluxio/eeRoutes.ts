@@ -42,8 +42,8 @@ async function namedJob(service: JobService, request: FastifyRequest, caller: Ca
   }
   const alias = param(request, 'alias');
   if (alias !== undefined) {
-    const job = await latestNamed(service, caller, 'load', alias);
-    if (job === undefined || (active && !ACTIVE_STATES.includes(job.state))) throw noJob(`alias ${JSON.stringify(alias.slice(0, 64))}`);
+    const job = await latestNamed(service, caller, 'load', alias, active ? ACTIVE_STATES : undefined);
+    if (job === undefined) throw noJob(`alias ${JSON.stringify(alias.slice(0, 64))}`);
     return job;
   }
   const raw = param(request, 'path');

@@ -52,56 +52,47 @@ export function jobAlluxioPath(job: Pick<JobView, 'type' | 'spec'>): string {
   return alluxioPath(jobPath(job));
 }
 
-/** A listing reads at most this many jobs (pages of the native list). */
-const MAX_SCANNED = 100_000;
-const PAGE = 1000;
+/**
+ * The label that carries a job's identity path (hashed: label values are short and restricted). Every
+ * job the Alluxio facades and the `jetjobs job` command submit carries it, so a lookup by (type, path)
+ * reads only that path's jobs (the projection's label index), never the whole history. The CLI derives
+ * it alike (cli/alluxioIdentity.ts).
+ */
+export const PATH_LABEL = 'alluxio/path';
 
-/** Newest first: the jobs of `type` (in `states`, if given) the caller sees, until `stop` says so. */
-async function scan(service: JobService, caller: Caller, q: { type: string; states?: readonly JobView['state'][]; name?: string }, stop: (job: JobView) => boolean): Promise<void> {
-  let cursor: string | undefined;
-  let seen = 0;
-  do {
-    const page = await service.list({
-      type: q.type, active: 'all', limit: PAGE,
-      ...(q.states !== undefined ? { state: [...q.states] } : {}),
-      ...(q.name !== undefined ? { name: q.name } : {}),
-      ...(cursor !== undefined ? { cursor } : {}),
-    }, caller);
-    for (const job of page.jobs) if (stop(job)) return;
-    seen += page.jobs.length;
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined && seen < MAX_SCANNED);
+/** The value of {@link PATH_LABEL} for an identity path: 32 hex digits of its sha256. */
+export function pathHash(path: string): string {
+  return createHash('sha256').update(path).digest('hex').slice(0, 32);
 }
+
+/** `request` with the identity label of its (type, path), for a type EE addresses by path. */
+export function withPathLabel(request: SubmitRequest): SubmitRequest {
+  if (eeType(request.type) === undefined) return request;
+  const path = jobPath(request);
+  return path === '' ? request : { ...request, labels: { ...request.labels, [PATH_LABEL]: pathHash(path) } };
+}
+
+/** Jobs of (type, path) a lookup reads at most (more than one only if 128-bit hashes collide). */
+const LOOKUP_LIMIT = 20;
 
 /** The most recent job of (type, path) the caller sees, among `states` if given. */
 export async function latestJob(service: JobService, caller: Caller, type: string, path: string, states?: readonly JobView['state'][]): Promise<JobView | undefined> {
-  let found: JobView | undefined;
-  await scan(service, caller, { type, ...(states !== undefined ? { states } : {}) }, (job) => {
-    if (jobPath(job) !== path) return false;
-    found = job;
-    return true;
-  });
-  return found;
+  const { jobs } = await service.list({
+    type, active: 'all', limit: LOOKUP_LIMIT, labels: { [PATH_LABEL]: pathHash(path) },
+    ...(states !== undefined ? { state: [...states] } : {}),
+  }, caller);
+  return jobs.find((job) => jobPath(job) === path);
 }
 
-/** The most recent job of `type` named `name` (EE's `alias`). */
-export async function latestNamed(service: JobService, caller: Caller, type: string, name: string): Promise<JobView | undefined> {
-  let found: JobView | undefined;
-  await scan(service, caller, { type, name }, (job) => {
-    found = job;
-    return true;
-  });
-  return found;
+/** The most recent job of `type` named `name` (EE's `alias`), among `states` if given. */
+export async function latestNamed(service: JobService, caller: Caller, type: string, name: string, states?: readonly JobView['state'][]): Promise<JobView | undefined> {
+  const { jobs } = await service.list({ type, name, active: 'all', limit: 1, ...(states !== undefined ? { state: [...states] } : {}) }, caller);
+  return jobs[0];
 }
 
-/** The caller's jobs of `type`, newest first, at most `max`. */
+/** The caller's jobs of `type`, newest first, at most `max` (1..1000). */
 export async function jobsOfType(service: JobService, caller: Caller, type: string, max: number): Promise<JobView[]> {
-  const out: JobView[] = [];
-  await scan(service, caller, { type }, (job) => {
-    out.push(job);
-    return out.length >= max;
-  });
-  return out;
+  return (await service.list({ type, active: 'all', limit: max }, caller)).jobs;
 }
 
 /**
@@ -111,8 +102,7 @@ export async function jobsOfType(service: JobService, caller: Caller, type: stri
  * next submission gets a new key (and a new job). The path is hashed: keys stay short.
  */
 export function identityKey(type: string, path: string, previousSubmitSeq: number): string {
-  const h = createHash('sha256').update(path).digest('hex').slice(0, 32);
-  return `alluxio-ee/${type}/${h}/after/${previousSubmitSeq}`;
+  return `alluxio-ee/${type}/${pathHash(path)}/after/${previousSubmitSeq}`;
 }
 
 /** 409: an identical job (same type and path) is active. */
@@ -132,8 +122,9 @@ export async function activeJob(service: JobService, caller: Caller, type: strin
  * spec; INVALID_TRANSITION (409) when a job of that (type, path) is active, or an identical
  * submission at the same moment made it.
  */
-export async function submitIdentified(service: JobService, request: SubmitRequest, path: string, by: By): Promise<JobView> {
-  const { type } = request;
+export async function submitIdentified(service: JobService, submission: SubmitRequest, path: string, by: By): Promise<JobView> {
+  const { type } = submission;
+  const request = withPathLabel(submission);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const active = await activeJob(service, by.caller, type, path);
     if (active !== undefined) throw identicalJobActive(type, path, active);

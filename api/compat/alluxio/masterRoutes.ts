@@ -6,6 +6,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError, isAppError, type Caller, type JobService, type JobView, type ListQuery } from '../../../engine/index.ts';
 import { MAX_TASKS_LISTED } from '../../routes/jobs.ts';
+import { withPathLabel } from './jobIdentity.ts';
 import { requireRole, type FacadeDeps } from '../facade.ts';
 import { submissionOf, planName } from './jobConfig.ts';
 import { nativeStates, toJobInfo, toTaskInfo, type TaskInfo } from './jobInfo.ts';
@@ -68,7 +69,8 @@ export const alluxioMasterRoutes: FastifyPluginAsync<FacadeDeps> = async (app, d
   app.post(`${base}/run`, async (request, reply) => {
     requireRole(request.caller, 'operator');
     const { request: submission } = submissionOf(request.body);
-    const { job } = await service.submit(submission, { caller: request.caller, reason: 'alluxio run' });
+    // labelled with its path like EE's submissions, so the EE identity (type, path) sees it too
+    const { job } = await service.submit(withPathLabel(submission), { caller: request.caller, reason: 'alluxio run' });
     // JobRestClientUtils parses the body as a bare Long
     return reply.type('application/json').send(String(job.submitSeq));
   });

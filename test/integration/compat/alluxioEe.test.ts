@@ -8,6 +8,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobView } from '../../../engine/serviceTypes.ts';
@@ -165,6 +166,31 @@ describe('Alluxio EE coordinator REST (facade, auth none, operator)', () => {
     });
     const last = await progress(env.svc, 'path=/e3');
     assert.equal((await finished(env.svc, last['id'] as string))['state'], 'SUCCEEDED');
+  });
+
+  it('one identity across the Alluxio faces: an OSS run of a path is the active job EE refuses to duplicate; DELETE by alias stops the active one of that name', async () => {
+    await files(env.svc, 'e5', 1);
+    await whileBlocked(env.svc, async () => {
+      const run = await raw(`${env.svc.facadeUrls['alluxio job master']!}/api/v1/master/job/run`, 'POST', { '@type': 'Load', filePath: '/e5/' });
+      assert.equal(run.status, 200, run.text);
+      const dup = await raw(`${ee(env.svc)}/api/v1/load`, 'POST', { paths: ['/e5'] });
+      assert.equal(dup.status, 409, dup.text);
+      const hash = createHash('sha256').update('e5').digest('hex').slice(0, 32);
+      const labelled = await http<{ jobs: JobView[] }>(env.svc.baseUrl, 'GET', `/native/v1/jobs?active=all&label=${encodeURIComponent(`alluxio/path=${hash}`)}`);
+      const [oss, ...others] = labelled.body.jobs;
+      assert.deepEqual([oss?.submitSeq, others.length], [Number(run.text), 0], 'the native API selects the path\'s jobs by their label');
+      assert.ok(oss);
+      // alias: the newest job of the name is finished, an older one of the same name still waits
+      await files(env.svc, 'e6', 1);
+      const older = await load(env.svc, { paths: ['/e6'], alias: 'twice' });
+      const stopped = await raw(`${ee(env.svc)}/api/v1/load?id=${oss.id}`, 'DELETE');
+      assert.equal(stopped.status, 200, stopped.text);
+      const newer = await load(env.svc, { paths: ['/e5'], alias: 'twice' });
+      assert.equal((await raw(`${ee(env.svc)}/api/v1/load?id=${newer}`, 'DELETE')).status, 200);
+      const byAlias = await raw(`${ee(env.svc)}/api/v1/load?alias=twice`, 'DELETE');
+      assert.equal(byAlias.status, 200, byAlias.text);
+      assert.deepEqual([byAlias.json['id'], byAlias.json['state']], [older, 'STOPPED']);
+    });
   });
 
   it('errors: EE shape {status} with real HTTP statuses; under /compat/alluxio/ each route keeps its own shape', async () => {

@@ -9,7 +9,7 @@ import type { By, Caller, JobView, TaskView } from '../../../engine/serviceTypes
 import { asUser, assertError, createApi, post, PREFIX, submitJob, UNKNOWN_ID, VALID_SUBMIT, type Api } from './harness.ts';
 
 const JOB_VIEW_KEYS = [
-  'active', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'name', 'owner', 'priority',
+  'active', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'labels', 'name', 'owner', 'priority',
   'progress', 'reclaims', 'recoveries', 'rerunOf', 'spec', 'startedAt', 'state', 'stopRequested', 'submitSeq', 'submittedAt', 'summary',
   'type', 'virtualCluster',
 ];
@@ -117,6 +117,17 @@ describe('POST /jobs', () => {
     assert.notEqual(a.json<JobView>().id, b.json<JobView>().id);
   });
 
+  it('takes labels, and refuses bad keys, bad values and too many before the engine sees them', async () => {
+    const res = await post(api.app, `${PREFIX}/jobs`, { ...VALID_SUBMIT, labels: { team: 'data', 'ex/id': 'a1:b2' } });
+    assert.equal(res.statusCode, 201);
+    assert.deepEqual(lastCall(api).args[0], { ...VALID_SUBMIT, labels: { team: 'data', 'ex/id': 'a1:b2' } });
+    const calls = api.service.calls.length;
+    for (const labels of [{ Team: 'x' }, { team: 'a b' }, { team: 'a,b' }, { team: 7 }, [], Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']))]) {
+      assertError(await post(api.app, `${PREFIX}/jobs`, { ...VALID_SUBMIT, labels }), 400, 'VALIDATION_FAILED', 'labels');
+    }
+    assert.equal(api.service.calls.length, calls, 'nothing reached the engine');
+  });
+
   it('passes the engine 400 for an unknown job type through', async () => {
     assertError(await post(api.app, `${PREFIX}/jobs`, { type: 'rm_rf', spec: {} }), 400, 'UNKNOWN_JOB_TYPE', 'sleep');
   });
@@ -163,6 +174,14 @@ describe('GET /jobs', () => {
     assert.equal(res.json<{ jobs: JobView[] }>().jobs.length, 2);
     res = await api.app.inject({ url: `${PREFIX}/jobs?name=nightly` });
     assert.equal(res.json<{ jobs: JobView[] }>().jobs.length, 0);
+  });
+
+  it('selects by labels (k=v,k2=v2); a malformed selector is a 400', async () => {
+    await api.app.inject({ url: `${PREFIX}/jobs?label=${encodeURIComponent('b=2,a=1')}` });
+    assert.deepEqual(lastCall(api).args[0], { limit: 100, labels: { a: '1', b: '2' }, active: true });
+    for (const q of ['label=a', 'label=%3D1', 'label=a%3D1%2Ca%3D2', 'label=A%3D1', 'label=a%3Db%20c']) {
+      assertError(await api.app.inject({ url: `${PREFIX}/jobs?${q}` }), 400, 'VALIDATION_FAILED');
+    }
   });
 
   it('passes owner, virtual cluster and the active filter (true, false, all)', async () => {

@@ -5,24 +5,34 @@ import type { FailuresView, JobView, ProgressView } from '../../../cli/apiTypes.
 import type { JetjobsClient } from '../../../cli/client.ts';
 import { CliError, EXIT } from '../../../cli/exitCodes.ts';
 import { findJob, runPathJob, type CliIo, type PathJobOptions } from '../../../cli/jobActions.ts';
+import { identityKey, PATH_LABEL, pathHash, pathSelector } from '../../../cli/alluxioIdentity.ts';
+import { normalizeNative, toNativePath } from '../../../cli/alluxioPath.ts';
+import { identityKey as facadeIdentityKey, identityPath, PATH_LABEL as FACADE_PATH_LABEL, pathHash as facadePathHash } from '../../../api/compat/alluxio/jobIdentity.ts';
 
 function job(id: string, type: string, spec: Record<string, unknown>, state = 'SUCCEEDED'): JobView {
-  return { id, type, name: type, state, spec, coordinatorId: 'c-1', submittedAt: '', error: null, progress: { tasksTotal: 1, itemsTotal: 1, bytesTotal: 1 }, stopRequested: null };
+  return { id, submitSeq: 1, type, name: type, state, spec, coordinatorId: 'c-1', submittedAt: '', error: null, progress: { tasksTotal: 1, itemsTotal: 1, bytesTotal: 1 }, stopRequested: null };
 }
 
 /** A client over a fixed job list (newest first); records what was sent; progress states come from `states`. */
-function fakeClient(jobs: JobView[], states: string[] = ['SUCCEEDED']) {
-  const sent: { submits: unknown[]; stops: string[] } = { submits: [], stops: [] };
+function fakeClient(jobs: JobView[], states: string[] = ['SUCCEEDED'], keyed = new Map<string, JobView>()) {
+  const sent: { submits: unknown[]; keys: (string | undefined)[]; stops: string[] } = { submits: [], keys: [], stops: [] };
+  // the server labels nothing itself: here every job carries the identity label of its spec path
+  const selector = (j: JobView) => pathSelector(normalizeNative(String(j.spec['src'] ?? j.spec['path'])));
   let polls = 0;
   const progress = (id: string): ProgressView => ({
     jobId: id, state: states[Math.min(polls++, states.length - 1)] ?? 'SUCCEEDED', tasksTotal: 1, itemsTotal: 1, itemsDone: 1, itemsFailed: 0,
     bytesTotal: 1, bytesDone: 1, throughputBytesPerSec: 1, elapsedMs: 1,
   });
   const client: JetjobsClient = {
-    submit: (body) => { sent.submits.push(body); return Promise.resolve(job('new', body.type, body.spec, 'WAITING')); },
+    submit: (body, key) => {
+      sent.submits.push(body);
+      sent.keys.push(key);
+      const earlier = key === undefined ? undefined : keyed.get(key);
+      return Promise.resolve(earlier ? { job: earlier, created: false } : { job: job('new', body.type, body.spec, 'WAITING'), created: true });
+    },
     listJobs: (query, until) => {
       const out: JobView[] = [];
-      for (const j of jobs.filter((x) => x.type === query['type'])) {
+      for (const j of jobs.filter((x) => x.type === query['type'] && (query['label'] === undefined || selector(x) === query['label']))) {
         out.push(j);
         if (until?.(j)) break;
       }
@@ -64,10 +74,39 @@ describe('job actions', () => {
     assert.equal(await runPathJob(client, { ...base, type: 'copy', path: '/a', dst: '/b', verify: true }, capture()), EXIT.OK);
     assert.equal(await runPathJob(client, { ...base, type: 'free', path: '/a/b' }, capture()), EXIT.OK);
     assert.deepEqual(sent.submits, [
-      { type: 'load', spec: { path: '.', batchSize: 50, verify: false } },
-      { type: 'copy', spec: { src: 'a', dst: 'b' } },
-      { type: 'free', spec: { path: 'a/b' } },
+      { type: 'load', spec: { path: '.', batchSize: 50, verify: false }, labels: { 'alluxio/path': pathHash('.') } },
+      { type: 'copy', spec: { src: 'a', dst: 'b' }, labels: { 'alluxio/path': pathHash('a') } },
+      { type: 'free', spec: { path: 'a/b' }, labels: { 'alluxio/path': pathHash('a/b') } },
     ]);
+    assert.deepEqual(sent.keys, [identityKey('load', '.', 0), identityKey('copy', 'a', 0), identityKey('free', 'a/b', 0)]);
+  });
+
+  it('keys a submission by the path and its last finished job, as the EE facade does', async () => {
+    const done = { ...job('load-1', 'load', { path: 'dir' }), submitSeq: 41 };
+    const { client, sent } = fakeClient([done]);
+    const io = capture();
+    assert.equal(await runPathJob(client, base, io), EXIT.OK);
+    assert.deepEqual(sent.keys, [identityKey('load', 'dir', 41)]);
+    assert.match(io.out(), /^Load '\/dir' is successfully submitted\. JobId: new\n$/);
+  });
+
+  it('an identical submission at the same moment (its key names a running job) is not reported as submitted', async () => {
+    const twin = job('twin', 'load', { path: 'dir' }, 'RUNNING');
+    const { client } = fakeClient([], ['SUCCEEDED'], new Map([[identityKey('load', 'dir', 0), twin]]));
+    const io = capture();
+    assert.equal(await runPathJob(client, base, io), EXIT.OK);
+    assert.match(io.out(), /^Load already running for path '\/dir' \(job twin, RUNNING\); nothing submitted\n$/);
+  });
+
+  it('the facade and the command line derive the same label and key for a path', () => {
+    for (const [alluxio, type] of [['/', 'load'], ['/a/b/', 'load'], ['alluxio://m:19998/a//b', 'copy'], ['/x/../y', 'free']] as const) {
+      const native = toNativePath(alluxio);
+      const facade = identityPath('path', alluxio);
+      assert.equal(native, facade, alluxio);
+      assert.equal(pathHash(native), facadePathHash(facade));
+      assert.equal(identityKey(type, native, 7), facadeIdentityKey(type, facade, 7));
+    }
+    assert.equal(PATH_LABEL, FACADE_PATH_LABEL);
   });
 
   it('submits nothing while a job of (type, path) is unfinished', async () => {

@@ -69,7 +69,7 @@ describe('formatProgressJson', () => {
 
 describe('toProgressReport', () => {
   const job = (over: Partial<JobView> = {}): JobView => ({
-    id: 'j1', type: 'load', name: 'load', state: 'RUNNING', spec: { path: 'dir' }, coordinatorId: 'c-1', submittedAt: '',
+    id: 'j1', submitSeq: 1, type: 'load', name: 'load', state: 'RUNNING', spec: { path: 'dir' }, coordinatorId: 'c-1', submittedAt: '',
     error: null, progress: { tasksTotal: 2, itemsTotal: 10, bytesTotal: 100 }, stopRequested: null, ...over,
   });
   const progress = (over: Partial<ProgressView> = {}): ProgressView => ({

@@ -98,14 +98,14 @@ describe('job projection', () => {
   it('lists one owner\'s jobs newest first from its own index, with the cursor and across removals', () => {
     const f = feed();
     for (let i = 0; i < 3000; i++) submit(f, `j${i}`, { owner: i % 3 === 0 ? 'ann' : 'bob' });
-    const anns = ids(f.p.newestFirst(undefined, 'ann'));
+    const anns = ids(f.p.newestFirst(undefined, { owner: 'ann' }));
     assert.equal(anns.length, 1000);
     assert.deepEqual(anns.slice(0, 3), ['j2997', 'j2994', 'j2991']);
-    assert.deepEqual(ids(f.p.newestFirst(f.p.get('j2994')!.submitSeq, 'ann')).slice(0, 2), ['j2991', 'j2988']);
-    assert.deepEqual(ids(f.p.newestFirst(undefined, 'nobody')), []);
+    assert.deepEqual(ids(f.p.newestFirst(f.p.get('j2994')!.submitSeq, { owner: 'ann' })).slice(0, 2), ['j2991', 'j2988']);
+    assert.deepEqual(ids(f.p.newestFirst(undefined, { owner: 'nobody' })), []);
     for (let i = 0; i < 2990; i++) f.p.remove(`j${i}`); // enough to sweep
-    assert.deepEqual(ids(f.p.newestFirst(undefined, 'ann')), ['j2997', 'j2994', 'j2991']);
-    assert.deepEqual(ids(f.p.newestFirst(undefined, 'bob')), ['j2999', 'j2998', 'j2996', 'j2995', 'j2993', 'j2992', 'j2990']);
+    assert.deepEqual(ids(f.p.newestFirst(undefined, { owner: 'ann' })), ['j2997', 'j2994', 'j2991']);
+    assert.deepEqual(ids(f.p.newestFirst(undefined, { owner: 'bob' })), ['j2999', 'j2998', 'j2996', 'j2995', 'j2993', 'j2992', 'j2990']);
   });
 
   it('keeps listing right after many removals (the order is swept)', () => {
