@@ -3,7 +3,9 @@
  * or change the log level live, answering Alluxio's LogInfo `{logName, level, message}`
  * (alluxio.util.LogUtils). Ours has one level per process, not one per logger: any non-blank
  * `logName` names the whole process that serves the request (the API process), and the answer says
- * so. Levels are log4j's names (ALL, TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF).
+ * so. Levels are log4j's names (ALL, TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF). Reading needs
+ * operator; changing needs admin (a level of OFF silences the process, ALL floods its log: under
+ * the default `none` auth every local client is the facade user, an operator).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../../../engine/index.ts';
@@ -38,9 +40,11 @@ export function alluxioLogLevelRoutes(component: 'job_master' | 'job_worker'): F
       if (level !== undefined) {
         const pinoLevel = PINO_BY_LOG4J[level.toUpperCase()];
         if (pinoLevel === undefined) throw new AppError('VALIDATION_FAILED', `Bad level : ${level.slice(0, 32)}`);
+        requireRole(request.caller, 'admin');
+        // logged before the change, so a change to OFF is still on record
+        request.log.warn({ logName: logName.slice(0, 128), from: control.get(), level: pinoLevel, by: request.caller.user }, 'log level changed through the Alluxio facade');
         control.set(pinoLevel);
         message = `Setting Level to ${level.toUpperCase()} (for the whole process: jetjobs has one level per process)`;
-        request.log.warn({ logName: logName.slice(0, 128), level: pinoLevel, by: request.caller.user }, 'log level changed through the Alluxio facade');
       }
       return reply.type('application/json').send(JSON.stringify({ logName: logName.slice(0, 512), level: LOG4J_BY_PINO[control.get()] ?? control.get().toUpperCase(), message }));
     });

@@ -36,11 +36,15 @@ describe('POST /api/v1/job_master/logLevel and /api/v1/job_worker/logLevel', () 
   const root = createLogger({ level: 'silent' });
   const child = root.child({ role: 'coordinator' });
   const levels = levelControl(root);
-  const facade = alluxioFacade(resolveConfig({}));
-  const settings = { ...resolveConfig({}), host: '127.0.0.1', bodyLimitBytes: 1 << 20 };
+  // an admin facade user may change the level; the default facade user (an operator) only reads it
+  const adminConfig = resolveConfig({ alluxioRole: 'admin' });
+  const facade = alluxioFacade(adminConfig);
+  const settings = { ...adminConfig, host: '127.0.0.1', bodyLimitBytes: 1 << 20 };
   const master = buildFacadeListener(facade, 0, { service: api.service, identity: api.identity, levels }, settings, false);
   const worker = buildFacadeListener(facade, 1, { service: api.service, identity: api.identity, levels }, settings, false);
-  after(() => Promise.all([master.close(), worker.close()]));
+  const operatorConfig = resolveConfig({});
+  const asOperator = buildFacadeListener(alluxioFacade(operatorConfig), 0, { service: api.service, identity: api.identity, levels }, { ...operatorConfig, host: '127.0.0.1', bodyLimitBytes: 1 << 20 }, false);
+  after(() => Promise.all([master.close(), worker.close(), asOperator.close()]));
 
   it('answers LogInfo; with a level, changes the live level of the whole process', async () => {
     const read = await master.inject({ method: 'POST', url: '/api/v1/job_master/logLevel?logName=alluxio.master.job.JobMaster' });
@@ -63,5 +67,16 @@ describe('POST /api/v1/job_master/logLevel and /api/v1/job_worker/logLevel', () 
     assert.deepEqual(bad.json(), { status: 'INVALID_ARGUMENT', message: 'Bad level : LOUD' });
     assert.equal(root.level, 'silent');
     assert.equal((await master.inject({ method: 'POST', url: '/api/v1/job_worker/logLevel?logName=x' })).statusCode, 404, 'each port serves its own component');
+  });
+
+  it('an operator reads the level but may not change it (PERMISSION_DENIED, level unchanged)', async () => {
+    const read = await asOperator.inject({ method: 'POST', url: '/api/v1/job_master/logLevel?logName=x' });
+    assert.deepEqual([read.statusCode, read.json<{ level: string }>().level], [200, 'OFF']);
+    for (const level of ['OFF', 'ALL', 'DEBUG']) {
+      const set = await asOperator.inject({ method: 'POST', url: `/api/v1/job_master/logLevel?logName=x&level=${level}` });
+      assert.equal(set.statusCode, 500, set.body);
+      assert.equal(set.json<{ status: string }>().status, 'PERMISSION_DENIED');
+    }
+    assert.equal(root.level, 'silent');
   });
 });
