@@ -65,7 +65,22 @@ export function shownUrl(url: string): string {
   return /[\u0000-\u001f\u007f-\u009f]/.test(shown) ? JSON.stringify(shown) : shown;
 }
 
+/** Throws INVALID_INPUT for a service URL that is not http(s) or carries credentials (fetch would refuse it, showing them). */
+function checkUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new CliError(EXIT.INVALID_INPUT, `--url ${shownUrl(url)} is not a URL (e.g. http://127.0.0.1:8080)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CliError(EXIT.INVALID_INPUT, `--url must be http:// or https://, got ${shownUrl(url)}`);
+  if (u.username !== '' || u.password !== '') {
+    throw new CliError(EXIT.INVALID_INPUT, `--url must not carry credentials (${shownUrl(url)}): give a token with --token or JETJOBS_TOKEN`);
+  }
+}
+
 export function createClient(opts: ClientOptions): JetjobsClient {
+  checkUrl(opts.url);
   const root = opts.url.replace(/\/+$/, '') + PREFIX;
 
   async function call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
