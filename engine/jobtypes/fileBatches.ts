@@ -29,7 +29,8 @@ export const BATCH_SIZE_SCHEMA = Object.freeze({
   type: 'integer',
   minimum: 1,
   maximum: MAX_BATCH_SIZE,
-  default: DEFAULT_BATCH_SIZE,
+  // no `default`: the planning coordinator's defaultBatchSize setting applies, which an operator may change
+  description: `Files per task; when absent, the planning coordinator's defaultBatchSize setting (${DEFAULT_BATCH_SIZE} unless configured).`,
 });
 
 /** One file found by `listFiles` (listFiles.ts); `rel` is relative to the walk's base, `/`-separated. */

@@ -45,7 +45,7 @@ export const loadJobType: JobType<LoadSpec> = {
         type: 'integer',
         minimum: MIN_PARTITION_SIZE_BYTES,
         maximum: MAX_PARTITION_SIZE_BYTES,
-        default: DEFAULT_PARTITION_SIZE_BYTES,
+        description: `Files larger than this are loaded in ranges of this size; when absent, the planning coordinator's defaultPartitionSizeBytes setting (${DEFAULT_PARTITION_SIZE_BYTES} unless configured).`,
       },
       verify: { type: 'boolean', default: true },
     },
