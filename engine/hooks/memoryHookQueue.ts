@@ -25,7 +25,10 @@ export interface MemoryHookQueueOptions {
   eventLog: EventLog;
   /** Ack deadlines and nak delays. @defaultValue systemClock */
   clock?: Clock;
-  /** First stream sequence queued (a durable created with deliver policy `new` starts past the head). @defaultValue 1 */
+  /**
+   * First stream sequence queued. @defaultValue the one after the log's head when the first consumer
+   * arrives, as the JetStream durable, created by the first consume() with deliver policy `new`
+   */
   fromSeq?: number;
   /** Told when following the log fails. */
   logger?: Logger;
@@ -92,18 +95,27 @@ export function createMemoryHookQueue(opts: MemoryHookQueueOptions): MemoryHookQ
     if (i !== -1) ready.splice(i, 1);
   }
 
-  const follower: Follower = opts.eventLog.follow(
-    opts.fromSeq ?? 1,
-    (r) => {
-      const kind = parseSubject(r.subject)?.kind;
-      if (kind !== 'job-ev' && kind !== 'job-hook') return;
-      pending++;
-      makeReady({ seq: r.seq, subject: r.subject, data: Buffer.from(JSON.stringify(r.events)), deliveries: 0, out: false, done: false });
-    },
-    { onError: (err) => opts.logger?.error({ err }, 'the webhook queue stopped following the event log') },
-  );
+  let closed = false;
+  /** Following the log from the queue's first sequence: started by the first consume() (the durable's creation). */
+  let following: Promise<Follower | undefined> | undefined;
+  const follow = (): Promise<Follower | undefined> =>
+    (following ??= (async () => {
+      const from = opts.fromSeq ?? (await opts.eventLog.lastSeq()) + 1;
+      if (closed) return undefined;
+      return opts.eventLog.follow(
+        from,
+        (r) => {
+          const kind = parseSubject(r.subject)?.kind;
+          if (kind !== 'job-ev' && kind !== 'job-hook') return;
+          pending++;
+          makeReady({ seq: r.seq, subject: r.subject, data: Buffer.from(JSON.stringify(r.events)), deliveries: 0, out: false, done: false });
+        },
+        { onError: (err) => opts.logger?.error({ err }, 'the webhook queue stopped following the event log') },
+      );
+    })());
 
   async function consume(c: Parameters<HookQueue['consume']>[0]): Promise<HookConsumerHandle> {
+    await follow();
     const own = c.clock ?? systemClock;
     const concurrency = c.concurrency ?? DEFAULT_HOOK_CONCURRENCY;
     const keepAliveMs = Math.max(MIN_KEEP_ALIVE_MS, Math.floor(c.ackWaitMs / 3));
@@ -185,7 +197,8 @@ export function createMemoryHookQueue(opts: MemoryHookQueueOptions): MemoryHookQ
     consume,
     pending: () => pending,
     async close() {
-      await follower.stop();
+      closed = true;
+      await (await following)?.stop();
       await Promise.all([...handles].map((h) => h.stop()));
     },
   };

@@ -19,9 +19,4 @@ hookQueueContract('memory', async () => {
       await log.close();
     },
   };
-}, {
-  knownDifferences: {
-    'records appended before the first consume() are not delivered (a new durable starts at the end of the stream)':
-      'memoryHookQueue queues from its creation (fromSeq, default 1), so records appended between createMemoryHookQueue() and the first consume() are delivered; the JetStream durable is created by the first consume(), deliver policy `new`',
-  },
 });
