@@ -3,6 +3,7 @@
  * becomes a {@link CliError} with the exit code its HTTP status calls for.
  */
 import type { ErrorBody, FailuresView, JobList, JobView, ProgressView } from './apiTypes.ts';
+import { createParser } from 'eventsource-parser';
 import { CliError, EXIT, type ExitCode } from './exitCodes.ts';
 
 const PREFIX = '/native/v1';
@@ -34,6 +35,20 @@ export interface JetjobsClient {
   failures(id: string): Promise<FailuresView>;
   stop(id: string, reason: string): Promise<JobView>;
   rerun(id: string, reason: string): Promise<JobView>;
+  /**
+   * The job's live events (`GET /jobs/:id/events`, Server-Sent Events) until the stream ends or
+   * `signal` aborts; `afterId` resumes after that event id (no snapshot then).
+   */
+  events(id: string, afterId: string | undefined, signal: AbortSignal): AsyncIterable<LiveEvent>;
+}
+
+/** One Server-Sent Events message of a live stream. */
+export interface LiveEvent {
+  /** The JOBS stream sequence (absent on messages that are not stored events). */
+  id: string | undefined;
+  /** `snapshot`, an event type, `removed` or `error`. */
+  event: string | undefined;
+  data: string;
 }
 
 /** Exit code for an HTTP error status. */
@@ -63,6 +78,53 @@ export function shownUrl(url: string): string {
   } catch { /* not a URL: shown as given, escaped */ }
   // eslint-disable-next-line no-control-regex
   return /[\u0000-\u001f\u007f-\u009f]/.test(shown) ? JSON.stringify(shown) : shown;
+}
+
+/** Streams one SSE endpoint's messages (parsed by eventsource-parser) until it ends or `signal` aborts. */
+async function* liveEvents(url: string, opts: ClientOptions, afterId: string | undefined, signal: AbortSignal): AsyncGenerator<LiveEvent> {
+  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+  if (afterId !== undefined) headers['last-event-id'] = afterId;
+  // the connection (not the stream, which lasts as long as the job) is bounded by the request timeout
+  const connect = AbortSignal.timeout(opts.timeoutMs);
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, signal: AbortSignal.any([signal, connect]) });
+  } catch (e) {
+    if (signal.aborted) return;
+    const why = e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
+    throw new CliError(EXIT.UNAVAILABLE, `cannot follow the job's events at ${shownUrl(opts.url)}: ${why}`, { cause: e });
+  }
+  if (!res.ok || res.body === null) {
+    await res.body?.cancel();
+    throw new CliError(exitCodeForStatus(res.status), `GET ${new URL(url).pathname}: HTTP ${res.status}`);
+  }
+  const queue: LiveEvent[] = [];
+  const parser = createParser({ onEvent: (m) => queue.push({ id: m.id, event: m.event, data: m.data }) });
+  const decoder = new TextDecoder();
+  const reader = res.body.getReader();
+  const onAbort = () => void reader.cancel().catch(() => undefined);
+  signal.addEventListener('abort', onAbort, { once: true });
+  let ended = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        ended = true;
+        return;
+      }
+      parser.feed(decoder.decode(value, { stream: true }));
+      while (queue.length > 0) yield queue.shift()!;
+    }
+  } catch (e) {
+    if (signal.aborted) return;
+    throw new CliError(EXIT.UNAVAILABLE, `the job's event stream broke: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // the reader left early (its consumer stopped): close the connection
+    if (!ended) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
+  }
 }
 
 /** Throws INVALID_INPUT for a service URL that is not http(s) or carries credentials (fetch would refuse it, showing them). */
@@ -144,5 +206,6 @@ export function createClient(opts: ClientOptions): JetjobsClient {
     failures: (id) => call<FailuresView>('GET', `${jobPath(id)}/failures`),
     stop: (id, reason) => call<JobView>('POST', `${jobPath(id)}/stop`, { reason }),
     rerun: (id, reason) => call<JobView>('POST', `${jobPath(id)}/rerun`, { reason }),
+    events: (id, afterId, signal) => liveEvents(`${root}${jobPath(id)}/events`, opts, afterId, signal),
   };
 }

@@ -10,8 +10,12 @@ import type { JetjobsClient } from './client.ts';
 import { CliError, EXIT, type ExitCode } from './exitCodes.ts';
 import { formatProgressJson, formatProgressText, toProgressReport, type PathJobType } from './progressReport.ts';
 
-/** How often `--progress --follow` asks for progress. */
-export const FOLLOW_POLL_MS = 500;
+/** `--follow` redraws at most this often, however fast events come. */
+export const FOLLOW_MIN_REDRAW_MS = 250;
+/** `--follow` redraws at least this often, events or not (a stream that is down, or a quiet job's throughput). */
+export const FOLLOW_MAX_QUIET_MS = 5_000;
+/** Wait before the event stream is opened again after it ended or broke. */
+const RECONNECT_MS = 1_000;
 /** Recorded as the reason of the commands the CLI sends (the job's history shows it). */
 const REASON = 'jetjobs job command line';
 
@@ -155,19 +159,85 @@ async function showProgress(client: JetjobsClient, o: PathJobOptions, job: JobVi
   return exitFor(state);
 }
 
-/** `--follow`: redraw in place on a terminal, else print each report that differs from the last. */
+/**
+ * `--follow`: redraw in place on a terminal, else print each report that differs from the last. The
+ * job's live event stream says when something changed (a redraw follows, at most every
+ * FOLLOW_MIN_REDRAW_MS); without events it redraws every FOLLOW_MAX_QUIET_MS, so a stream that is
+ * down (reopened after RECONNECT_MS, resuming after the last event seen) only slows the display.
+ */
 async function follow(client: JetjobsClient, o: PathJobOptions, job: JobView, io: CliIo): Promise<ExitCode> {
-  let shown: string | null = null;
-  for (;;) {
-    const { text, state } = await render(client, o, job.id);
-    if (text !== shown) {
-      const erase = io.stdout.isTTY === true && shown !== null ? `\x1b[${lineCount(shown)}A\x1b[J` : '';
-      io.stdout.write(erase + text);
-      shown = text;
+  const stop = new AbortController();
+  const changes = watchChanges(client, job.id, stop.signal);
+  try {
+    let shown: string | null = null;
+    for (;;) {
+      const drawn = Date.now();
+      const { text, state } = await render(client, o, job.id);
+      if (text !== shown) {
+        const erase = io.stdout.isTTY === true && shown !== null ? `\x1b[${lineCount(shown)}A\x1b[J` : '';
+        io.stdout.write(erase + text);
+        shown = text;
+      }
+      if (TERMINAL_STATES.has(state)) return exitFor(state);
+      await changes.next(FOLLOW_MAX_QUIET_MS);
+      await delay(FOLLOW_MIN_REDRAW_MS - (Date.now() - drawn), stop.signal);
     }
-    if (TERMINAL_STATES.has(state)) return exitFor(state);
-    await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+  } finally {
+    stop.abort();
   }
+}
+
+/** Resolves `next()` when the job's event stream has brought something since the last call (or after `quietMs`). */
+function watchChanges(client: JetjobsClient, id: string, signal: AbortSignal): { next(quietMs: number): Promise<void> } {
+  let changed = false;
+  let wake: (() => void) | undefined;
+  const pulse = () => {
+    changed = true;
+    wake?.();
+  };
+  void (async () => {
+    let lastId: string | undefined;
+    while (!signal.aborted) {
+      try {
+        for await (const m of client.events(id, lastId, signal)) {
+          if (m.id !== undefined && m.id !== '') lastId = m.id;
+          pulse();
+        }
+      } catch {
+        // down or refused: the quiet redraws go on; try again
+      }
+      await delay(RECONNECT_MS, signal);
+    }
+  })();
+  return {
+    async next(quietMs) {
+      if (!changed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, quietMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+      changed = false;
+    },
+  };
+}
+
+/** Waits `ms` (nothing when ≤ 0), or less if `signal` aborts. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function lineCount(text: string): number {

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import type { FailuresView, JobView, ProgressView } from '../../../cli/apiTypes.ts';
 import type { JetjobsClient } from '../../../cli/client.ts';
 import { CliError, EXIT } from '../../../cli/exitCodes.ts';
+import { waitFor } from '../../helpers/wait.ts';
 import { findJob, runPathJob, type CliIo, type PathJobOptions } from '../../../cli/jobActions.ts';
 import { identityKey, PATH_LABEL, pathHash, pathSelector } from '../../../cli/alluxioIdentity.ts';
 import { normalizeNative, toNativePath } from '../../../cli/alluxioPath.ts';
@@ -15,7 +16,7 @@ function job(id: string, type: string, spec: Record<string, unknown>, state = 'S
 
 /** A client over a fixed job list (newest first); records what was sent; progress states come from `states`. */
 function fakeClient(jobs: JobView[], states: string[] = ['SUCCEEDED'], keyed = new Map<string, JobView>()) {
-  const sent: { submits: unknown[]; keys: (string | undefined)[]; stops: string[] } = { submits: [], keys: [], stops: [] };
+  const sent: { submits: unknown[]; keys: (string | undefined)[]; stops: string[]; streamed: number; hungUp: boolean } = { submits: [], keys: [], stops: [], streamed: 0, hungUp: false };
   // the server labels nothing itself: here every job carries the identity label of its spec path
   const selector = (j: JobView) => pathSelector(normalizeNative(String(j.spec['src'] ?? j.spec['path'])));
   let polls = 0;
@@ -43,6 +44,18 @@ function fakeClient(jobs: JobView[], states: string[] = ['SUCCEEDED'], keyed = n
     failures: (): Promise<FailuresView> => Promise.resolve({ items: [], truncated: false, tasks: [] }),
     stop: (id) => { sent.stops.push(id); return Promise.resolve(job(id, 'load', {}, 'STOPPED')); },
     rerun: (id) => Promise.resolve(job(`${id}-again`, 'load', {})),
+    // a live stream that brings an event every 10 ms until the follower hangs up
+    events: async function* (_id, _after, signal) {
+      try {
+        for (let n = 1; !signal.aborted; n++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          sent.streamed++;
+          yield { id: String(n), event: 'TaskSucceeded', data: '{}' };
+        }
+      } finally {
+        sent.hungUp = true;
+      }
+    },
   };
   return { client, sent };
 }
@@ -133,13 +146,15 @@ describe('job actions', () => {
     }
   });
 
-  it('--follow redraws the block in place on a terminal until the job ends', async () => {
-    const { client } = fakeClient([job('load-1', 'load', { path: 'dir' }, 'RUNNING')], ['RUNNING', 'SUCCEEDED']);
+  it('--follow redraws the block in place on a terminal until the job ends, woken by the event stream (closed at the end)', async () => {
+    const { client, sent } = fakeClient([job('load-1', 'load', { path: 'dir' }, 'RUNNING')], ['RUNNING', 'SUCCEEDED']);
     const io = capture(true);
     assert.equal(await runPathJob(client, { ...base, action: 'progress', follow: true }, io), EXIT.OK);
     const [first, second] = io.out().split('\x1b[8A\x1b[J'); // up over the 8 lines of the first block, clear
     assert.match(first ?? '', /\tJob State: RUNNING\n/);
     assert.match(second ?? '', /^Progress for loading path '\/dir':\n[^]*\tJob State: SUCCEEDED\n/);
+    assert.ok(sent.streamed > 0, 'the stream was read');
+    await waitFor(() => sent.hungUp, { what: 'the follower hung up the stream once the job ended' });
   });
 
   it('refuses flags that do not go together (exit 2)', async () => {
