@@ -55,8 +55,12 @@ export interface Facade {
   notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply;
 }
 
-/** How long a checked `basic` credential is trusted before its password is checked again. */
-const BASIC_CACHE_MS = 30_000;
+/**
+ * How long a checked `basic` credential is trusted before its password is checked again. Every use
+ * still reads the user from the local mirror of the control store: a deleted user, or one changed
+ * since (password, role, virtual clusters: `updatedAt` moves), is checked again at once.
+ */
+const BASIC_CACHE_MS = 300_000;
 /** Credentials kept checked at most (oldest dropped first). */
 const BASIC_CACHE_MAX = 1024;
 
@@ -67,14 +71,25 @@ const BASIC_CACHE_MAX = 1024;
 export function facadeAuthenticator(auth: FacadeAuth, identity: Identity): (request: FastifyRequest, reply: FastifyReply) => Promise<Caller> {
   const fixed: Caller = Object.freeze({ user: auth.user, role: auth.role, virtualClusters: Object.freeze([]) as readonly string[] });
   /** sha256(header) → caller and when it was checked: scrypt on every poll would cost ~0.1 s of CPU each. */
-  const checked = new Map<string, { caller: Caller; at: number }>();
+  const checked = new Map<string, { caller: Caller; updatedAt: string; at: number }>();
+
+  /** The cached caller while its user is unchanged since the check; undefined otherwise. */
+  function stillValid(hit: { caller: Caller; updatedAt: string; at: number } | undefined): Caller | undefined {
+    if (hit === undefined || performance.now() - hit.at >= BASIC_CACHE_MS) return undefined;
+    try {
+      return identity.getUser(hit.caller.user).updatedAt === hit.updatedAt ? hit.caller : undefined;
+    } catch {
+      return undefined; // deleted
+    }
+  }
 
   async function basic(header: string | undefined): Promise<Caller> {
     const m = /^Basic +([A-Za-z0-9+/=]{1,1024})$/i.exec(header ?? '');
     if (!m) throw new AppError('UNAUTHENTICATED', 'This facade needs HTTP basic authentication (a jetjobs user and password).');
     const key = createHash('sha256').update(m[1]!).digest('hex');
-    const hit = checked.get(key);
-    if (hit && performance.now() - hit.at < BASIC_CACHE_MS) return hit.caller;
+    const valid = stillValid(checked.get(key));
+    if (valid !== undefined) return valid;
+    checked.delete(key);
     const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     const name = colon === -1 ? '' : decoded.slice(0, colon);
@@ -83,7 +98,7 @@ export function facadeAuthenticator(auth: FacadeAuth, identity: Identity): (requ
     const u = identity.getUser(name);
     const caller: Caller = Object.freeze({ user: u.name, role: u.role, virtualClusters: Object.freeze([...u.virtualClusters]) });
     if (checked.size >= BASIC_CACHE_MAX) checked.delete(checked.keys().next().value!);
-    checked.set(key, { caller, at: performance.now() });
+    checked.set(key, { caller, updatedAt: u.updatedAt, at: performance.now() });
     return caller;
   }
 

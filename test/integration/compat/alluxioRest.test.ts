@@ -260,5 +260,14 @@ describe('Alluxio facade with auth basic', () => {
     assert.deepEqual(JSON.parse(list.text), [id], 'an operator lists its own jobs only');
     const native = await http<{ jobs: JobView[] }>(env.svc.baseUrl, 'GET', '/native/v1/jobs?limit=10&active=all', undefined, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
     assert.equal(native.body.jobs.find((j) => j.submitSeq === id)?.owner, 'ann');
+
+    // checked credentials are trusted only while the user is unchanged: a new password or a deletion counts at once
+    const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+    assert.equal((await http(env.svc.baseUrl, 'PUT', '/native/v1/users/ann/password', { password: 'ann-password-456' }, admin)).status, 204);
+    await waitFor(async () => (await raw(`${master(env.svc)}${MASTER}/list`, 'GET', undefined, auth)).status === 401, { what: 'the old password refused' });
+    const fresh = { authorization: `Basic ${Buffer.from('ann:ann-password-456').toString('base64')}` };
+    assert.equal((await raw(`${master(env.svc)}${MASTER}/list`, 'GET', undefined, fresh)).status, 200);
+    assert.equal((await http(env.svc.baseUrl, 'DELETE', '/native/v1/users/ann', undefined, admin)).status, 204);
+    await waitFor(async () => (await raw(`${master(env.svc)}${MASTER}/list`, 'GET', undefined, fresh)).status === 401, { what: 'a deleted user refused' });
   });
 });
