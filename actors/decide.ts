@@ -13,7 +13,7 @@ import {
   type TaskPlan,
 } from './events.ts';
 import type { JobFailure } from './failureCodes.ts';
-import { hasDistinctTaskIds } from './jobContext.ts';
+import { canExtendPlan, hasDistinctTaskIds } from './jobContext.ts';
 import { allTasksFinal, canApply, compactedContext, evolveJob, isTerminal, jobState, startJob, type JobSnapshot } from './jobFold.ts';
 import { countTasksToReset } from './jobRecovery.ts';
 
@@ -37,7 +37,12 @@ export type JobCommand =
   | { kind: 'stop'; graceMs?: number; force?: boolean }
   | { kind: 'pause' }
   | { kind: 'resume' }
-  | { kind: 'claim'; coordinatorId: string; tasks?: TaskPlan[] }
+  /** WAITING → JobClaimed, and TasksPlanned (an open plan with `cursor`) for a job not yet planned. */
+  | { kind: 'claim'; coordinatorId: string; tasks?: TaskPlan[]; cursor?: unknown }
+  /** RUNNING with an open plan of `after` tasks → TasksExtended (no `cursor`: the plan is closed). */
+  | { kind: 'extend'; after: number; tasks: TaskPlan[]; cursor?: unknown }
+  /** Not finished → ParallelismSet (`null`: no limit of the job's own); the same value again → nothing. */
+  | { kind: 'setParallelism'; parallelism: number | null }
   | { kind: 'requeue'; fromCoordinator: string }
   | { kind: 'startVerification' }
   | { kind: 'finish'; outcome: 'succeeded'; summary?: unknown }
@@ -135,10 +140,24 @@ function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Dra
       ];
       if (cmd.tasks !== undefined && ctx.tasks === null) {
         if (!hasDistinctTaskIds(cmd.tasks)) return refuse('planned task ids must be distinct');
-        events.push({ type: 'TasksPlanned', data: { tasks: cmd.tasks }, meta: m(epoch) });
+        events.push({ type: 'TasksPlanned', data: { tasks: cmd.tasks, ...(cmd.cursor !== undefined ? { cursor: cmd.cursor } : {}) }, meta: m(epoch) });
       }
       return emit(...events);
     }
+    case 'extend':
+      if (state !== 'RUNNING') return refuse('only a running job plans more tasks');
+      if (ctx.tasks === null || ctx.planCursor === undefined) return refuse('its plan is complete');
+      if (ctx.tasks.length !== cmd.after) return refuse(`the plan has ${ctx.tasks.length} tasks, not ${cmd.after}: the extension is stale`);
+      if (!canExtendPlan(ctx, cmd.after, cmd.tasks)) return refuse('extended task ids must be new and distinct');
+      return emit({
+        type: 'TasksExtended',
+        data: { after: cmd.after, tasks: cmd.tasks, ...(cmd.cursor !== undefined ? { cursor: cmd.cursor } : {}) },
+        meta: m(),
+      });
+    case 'setParallelism':
+      if (terminal) return refuse('it already finished');
+      if ((ctx.parallelism ?? null) === cmd.parallelism) return emit();
+      return emit({ type: 'ParallelismSet', data: { parallelism: cmd.parallelism }, meta: m() });
     case 'requeue':
       if (!ACTIVE.has(state)) return refuse('only a running, paused or verifying job can be requeued');
       if (ctx.coordinatorId !== cmd.fromCoordinator) {
@@ -170,7 +189,7 @@ function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Dra
         const pending = p.tasksTotal - p.tasksSucceeded - p.tasksFailed;
         const over = (n: number, total: number) => total > 0 && n / total > ctx.maxFailedRatio;
         // Nothing would run again and the failures that failed it stay: it would fail again at once.
-        if (ctx.tasks !== null && tasksReset === 0 && pending === 0 && (over(p.itemsFailed, p.itemsTotal) || over(p.tasksFailed, p.tasksTotal))) {
+        if (ctx.tasks !== null && ctx.planCursor === undefined && tasksReset === 0 && pending === 0 && (over(p.itemsFailed, p.itemsTotal) || over(p.tasksFailed, p.tasksTotal))) {
           return refuse(
             cmd.mode === 'failed'
               ? 'no task failed, so nothing would run again; items failed inside tasks that succeeded: use mode notSucceeded'

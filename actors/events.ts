@@ -87,10 +87,23 @@ export interface JobSubmittedData {
   rerunOf?: string;
   /** Labels (`key` → `value`) a listing can select by; absent when none. */
   labels?: Record<string, string>;
+  /** Most tasks of this job in flight at once; absent: only the dispatch window limits it. */
+  parallelism?: number;
 }
 export type JobSubmitted = Envelope<'JobSubmitted', JobSubmittedData>;
 export type JobClaimed = Envelope<'JobClaimed', { coordinatorId: string; epoch: number }>;
-export type TasksPlanned = Envelope<'TasksPlanned', { tasks: TaskPlan[] }>;
+/**
+ * The job's plan. With `cursor` the plan is open: the job type's `extend` makes more tasks from that
+ * cursor (TasksExtended) as the owner needs them, and the job cannot finish while it stays open.
+ */
+export type TasksPlanned = Envelope<'TasksPlanned', { tasks: TaskPlan[]; cursor?: unknown }>;
+/**
+ * More tasks of an open plan, appended after the `after` tasks planned so far (fencing: an extension
+ * made from an older plan is refused). Without `cursor` the plan is closed: no more tasks.
+ */
+export type TasksExtended = Envelope<'TasksExtended', { after: number; tasks: TaskPlan[]; cursor?: unknown }>;
+/** The most tasks of the job in flight at once from now on (`null`: only the dispatch window limits it). */
+export type ParallelismSet = Envelope<'ParallelismSet', { parallelism: number | null }>;
 export type JobPaused = Envelope<'JobPaused', Record<string, never>>;
 export type JobResumed = Envelope<'JobResumed', Record<string, never>>;
 export type JobRequeued = Envelope<'JobRequeued', { fromCoordinator: string; epoch: number }>;
@@ -138,6 +151,8 @@ export type JobEvent =
   | JobSubmitted
   | JobClaimed
   | TasksPlanned
+  | TasksExtended
+  | ParallelismSet
   | JobPaused
   | JobResumed
   | JobRequeued

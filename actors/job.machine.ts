@@ -13,6 +13,8 @@ import type { EventMeta, JobEvent, JobSubmitted } from './events.ts';
 import {
   applyTaskFailed,
   applyTaskSucceeded,
+  canExtendPlan,
+  extendTasks,
   hasDistinctTaskIds,
   initialJobContext,
   noteLateAttempt,
@@ -49,6 +51,9 @@ const recoverableTerminal = {
   JobRecovered: { guard: 'recoverable', target: 'WAITING', actions: 'recover' },
 } as const;
 
+/** The job's own limit of tasks in flight can change until it finishes. */
+const parallelismChange = { ParallelismSet: { actions: 'setParallelism' } } as const;
+
 /** A cooperative stop, once per owned run (a forced stop is JobStopped). */
 const stopRequest = { StopRequested: { guard: 'noStopRequested', actions: 'requestStop' } } as const;
 
@@ -74,6 +79,8 @@ export const jobMachine = setup({
       context.tasks === null &&
       event.meta.epoch === context.epoch &&
       hasDistinctTaskIds(event.data.tasks),
+    canExtend: ({ context, event }) =>
+      event.type === 'TasksExtended' && event.meta.epoch === context.epoch && canExtendPlan(context, event.data.after, event.data.tasks),
     allTasksFinal: ({ context }) => tasksAllFinal(context),
     noStopRequested: ({ context }) => context.stopRequested === null,
     // Inactive jobs are archived and compacted ones have no plan left: neither can run again.
@@ -89,7 +96,12 @@ export const jobMachine = setup({
         ...reasonOf(event.meta),
       };
     }),
-    plan: assign(({ context, event }) => (event.type === 'TasksPlanned' ? planTasks(context, event.data.tasks) : {})),
+    plan: assign(({ context, event }) => (event.type === 'TasksPlanned' ? planTasks(context, event.data.tasks, event.data.cursor) : {})),
+    extend: assign(({ context, event }) => (event.type === 'TasksExtended' ? extendTasks(context, event.data.tasks, event.data.cursor) : {})),
+    // assign merges: no limit means the field set undefined (dropped by JSON)
+    setParallelism: assign(({ event }) =>
+      event.type === 'ParallelismSet' ? { parallelism: event.data.parallelism ?? undefined, ...reasonOf(event.meta) } : {},
+    ),
     pause: assign(({ event }) => ({ pauseRequested: true, ...reasonOf(event.meta) })),
     resume: assign(({ event }) => ({ pauseRequested: false, ...reasonOf(event.meta) })),
     requeue: assign(({ context, event }, params: { paused: boolean }) => {
@@ -159,6 +171,7 @@ export const jobMachine = setup({
         ],
         // A requeued PAUSED job can be resumed before anyone claims it.
         JobResumed: { guard: 'pauseRequested', actions: 'resume' },
+        ...parallelismChange,
         // Also a requeued job whose stop was requested: its next owner (or the API) stops it at once.
         JobStopped: { target: 'STOPPED', actions: 'finish' },
       },
@@ -166,6 +179,8 @@ export const jobMachine = setup({
     RUNNING: {
       on: {
         TasksPlanned: { guard: 'canPlan', actions: 'plan' },
+        // Only a running job slices further: a pause stops the allocation of new work.
+        TasksExtended: { guard: 'canExtend', actions: 'extend' },
         JobPaused: { target: 'PAUSED', actions: 'pause' },
         JobRequeued: { guard: 'requeueFenced', target: 'WAITING', actions: { type: 'requeue', params: { paused: false } } },
         VerificationStarted: {
@@ -176,6 +191,7 @@ export const jobMachine = setup({
         JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
         JobStopped: { target: 'STOPPED', actions: 'finish' },
         ...stopRequest,
+        ...parallelismChange,
       },
     },
     PAUSED: {
@@ -186,6 +202,7 @@ export const jobMachine = setup({
         JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
         JobStopped: { target: 'STOPPED', actions: 'finish' },
         ...stopRequest,
+        ...parallelismChange,
       },
     },
     VERIFYING: {
@@ -196,6 +213,7 @@ export const jobMachine = setup({
         JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
         JobStopped: { target: 'STOPPED', actions: 'finish' },
         ...stopRequest,
+        ...parallelismChange,
       },
     },
     SUCCEEDED: { tags: ['terminal'], on: terminalEvents },

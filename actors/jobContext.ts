@@ -105,6 +105,10 @@ export interface JobContext {
   callbackUrl?: string;
   /** Labels given at submission (listings select by them). */
   labels?: Record<string, string>;
+  /** Most tasks in flight at once (ParallelismSet changes it); absent: no limit of the job's own. */
+  parallelism?: number;
+  /** Set while the plan is open: where the job type's `extend` goes on. Absent: the plan is complete. */
+  planCursor?: unknown;
   /** How many times the job was recovered (JobRecovered count). */
   recoveries: number;
   /** True once retention compacted the history: no plan, no task statuses. */
@@ -152,6 +156,7 @@ export function initialJobContext(ev: JobSubmitted): JobContext {
   if (d.rerunOf !== undefined) ctx.rerunOf = d.rerunOf;
   if (d.callbackUrl !== undefined) ctx.callbackUrl = d.callbackUrl;
   if (d.labels !== undefined) ctx.labels = d.labels;
+  if (d.parallelism !== undefined) ctx.parallelism = d.parallelism;
   return ctx;
 }
 
@@ -167,6 +172,9 @@ export function hasDistinctTaskIds(tasks: readonly TaskPlan[]): boolean {
  */
 const indexCache = new WeakMap<readonly TaskPlan[], ReadonlyMap<string, number>>();
 
+/** How long a plan an index (possibly shared by a plan and its extensions) covers: the longest it was extended to. */
+const indexCoverage = new WeakMap<ReadonlyMap<string, number>, number>();
+
 function taskIndex(tasks: readonly TaskPlan[]): ReadonlyMap<string, number> {
   let idx = indexCache.get(tasks);
   if (idx === undefined) {
@@ -176,8 +184,8 @@ function taskIndex(tasks: readonly TaskPlan[]): ReadonlyMap<string, number> {
   return idx;
 }
 
-/** The context changes of TasksPlanned: plan, all-pending statuses, totals. */
-export function planTasks(ctx: JobContext, tasks: TaskPlan[]): Partial<JobContext> {
+/** The context changes of TasksPlanned: plan, all-pending statuses, totals, and the cursor of an open plan. */
+export function planTasks(ctx: JobContext, tasks: TaskPlan[], cursor: unknown): Partial<JobContext> {
   const taskStatus: TaskStatus[][] = [];
   let itemsTotal = 0;
   let bytesTotal = 0;
@@ -191,12 +199,68 @@ export function planTasks(ctx: JobContext, tasks: TaskPlan[]): Partial<JobContex
     tasks,
     taskStatus,
     progress: { ...ctx.progress, tasksTotal: tasks.length, itemsTotal, bytesTotal },
+    ...(cursor !== undefined ? { planCursor: cursor } : {}),
+  };
+}
+
+/**
+ * True when `added` may extend the plan: the job has an open plan of exactly `after` tasks and the
+ * new ids are distinct among themselves and from the planned ones.
+ */
+export function canExtendPlan(ctx: JobContext, after: number, added: readonly TaskPlan[]): boolean {
+  if (ctx.tasks === null || ctx.planCursor === undefined || ctx.tasks.length !== after) return false;
+  const fresh = new Set<string>();
+  for (const t of added) {
+    if (indexOf(ctx, t.taskId) >= 0 || fresh.has(t.taskId)) return false;
+    fresh.add(t.taskId);
+  }
+  return true;
+}
+
+/**
+ * The context changes of TasksExtended: the new tasks appended (pending), totals raised, the cursor
+ * moved (or the plan closed). The plan array is copied; its id index is carried over and extended
+ * in place when this plan is the longest it serves (a plan's history is one line: no copy), else
+ * copied (a second extension of the same plan, e.g. a decision folded and then abandoned). Older
+ * snapshots' lookups stay correct: they ignore indexes past their own plan.
+ */
+export function extendTasks(ctx: JobContext, added: readonly TaskPlan[], cursor: unknown): Partial<JobContext> {
+  const old = ctx.tasks ?? [];
+  const tasks = old.concat(added);
+  const shared = taskIndex(old) as Map<string, number>;
+  let idx = shared;
+  if ((indexCoverage.get(shared) ?? old.length) !== old.length) {
+    idx = new Map();
+    for (const [id, i] of shared) if (i < old.length) idx.set(id, i);
+  }
+  added.forEach((t, k) => idx.set(t.taskId, old.length + k));
+  indexCache.set(tasks, idx);
+  indexCoverage.set(idx, tasks.length);
+  const taskStatus = ctx.taskStatus.slice();
+  let last = taskStatus.length > 0 ? taskStatus[taskStatus.length - 1]!.slice() : undefined;
+  if (last !== undefined) taskStatus[taskStatus.length - 1] = last;
+  let itemsTotal = ctx.progress.itemsTotal;
+  let bytesTotal = ctx.progress.bytesTotal;
+  for (const t of added) {
+    if (last === undefined || last.length === STATUS_CHUNK_SIZE) taskStatus.push((last = []));
+    last.push({ state: 'pending', failedAttempts: [], maxAttemptSeen: 0 });
+    itemsTotal += t.items;
+    bytesTotal += t.bytes;
+  }
+  return {
+    tasks,
+    taskStatus,
+    progress: { ...ctx.progress, tasksTotal: tasks.length, itemsTotal, bytesTotal },
+    planCursor: cursor,
   };
 }
 
 /** Index of a planned task, or -1 when the job has no plan or no such task. */
 function indexOf(ctx: JobContext, taskId: string): number {
-  return ctx.tasks === null ? -1 : (taskIndex(ctx.tasks).get(taskId) ?? -1);
+  if (ctx.tasks === null) return -1;
+  const i = taskIndex(ctx.tasks).get(taskId) ?? -1;
+  // an index shared with a longer (extended) plan may know ids this plan does not have yet
+  return i < ctx.tasks.length ? i : -1;
 }
 
 /** The status of a planned task, or undefined when the job has no plan or no such task. */
@@ -220,10 +284,10 @@ function withStatus(chunks: TaskStatus[][], i: number, status: TaskStatus): Task
   return next;
 }
 
-/** True when the job is planned and every task is final (succeeded or failed). */
+/** True when the job is planned, its plan is complete (not open) and every task is final (succeeded or failed). */
 export function tasksAllFinal(ctx: JobContext): boolean {
   const p = ctx.progress;
-  return ctx.tasks !== null && p.tasksSucceeded + p.tasksFailed === p.tasksTotal;
+  return ctx.tasks !== null && ctx.planCursor === undefined && p.tasksSucceeded + p.tasksFailed === p.tasksTotal;
 }
 
 /** Appends item failures up to the cap, copying the list only when something is added. */

@@ -171,6 +171,10 @@ export interface JobView {
   callbackUrl: string | null;
   /** Labels given at submission ({} when none). */
   labels: Record<string, string>;
+  /** Most tasks of the job in flight at once; null: only the dispatch window limits it. */
+  parallelism: number | null;
+  /** The plan is open: the job type makes more tasks as they are needed (a job with an open plan does not finish by itself). */
+  planOpen: boolean;
   recoveries: number;
   /** Retention compacted the history: no task detail is left. */
   compacted: boolean;
@@ -205,6 +209,8 @@ export function toJobView(s: JobSnapshot): SnapshotJobView {
     rerunOf: c.rerunOf ?? null,
     callbackUrl: c.callbackUrl ?? null,
     labels: { ...c.labels },
+    parallelism: c.parallelism ?? null,
+    planOpen: c.planCursor !== undefined,
     recoveries: c.recoveries,
     compacted: c.compacted,
   };

@@ -8,6 +8,7 @@ export { VERSION } from './version.ts';
 export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMessage, DeliveryEntry, VirtualClusterStatus, JobView, ProgressView, TaskView, WorkerView } from './serviceTypes.ts';
 export { SYSTEM_CALLER } from './serviceTypes.ts';
 export { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS, parseLabelSelector } from './jobservice/labels.ts';
+export { MAX_PARALLELISM } from './jobservice/submission.ts';
 export { createIdentity, type Identity } from './auth/identity.ts';
 export { createMemoryControlStore, type ControlStore } from './controlstore/controlStore.ts';
 export { AppError, ERROR_CODES, isAppError, type ErrorCode } from './errors.ts';

@@ -20,6 +20,8 @@ export interface SubmitRequest {
   callbackUrl?: string;
   /** Labels to select the job by in listings (`ListQuery.labels`); see `engine/jobservice/labels.ts`. */
   labels?: Record<string, string>;
+  /** Most tasks of the job in flight at once (1..10,000); absent: only the dispatch window limits it. */
+  parallelism?: number;
 }
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const;
@@ -212,6 +214,8 @@ export interface JobService {
   /** A new job with the same request (`rerunOf` = id) and the same owner. */
   rerun(id: string, by: By): Promise<JobView>;
   setActive(id: string, active: boolean, by: By): Promise<JobView>;
+  /** The most tasks of the job in flight at once, from now on (`null`: no limit of its own); a finished job is INVALID_TRANSITION. */
+  setParallelism(id: string, parallelism: number | null, by: By): Promise<JobView>;
   progress(id: string, caller: Caller): Promise<ProgressView>;
   failures(id: string, caller: Caller): Promise<FailuresView>;
   /**

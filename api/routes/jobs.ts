@@ -131,6 +131,12 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
     },
   );
 
+  app.post<{ Params: IdParams; Body: { reason?: string; parallelism: number | null } }>(
+    '/jobs/:id/parallelism',
+    { schema: schemas.parallelism, config: { auth: 'operator' } },
+    async (request) => service.setParallelism(request.params.id, request.body.parallelism, by(request, request.body.reason)),
+  );
+
   app.post<{ Params: IdParams; Body: { reason?: string } | null }>(
     '/jobs/:id/rerun',
     { schema: schemas.rerun, config: WRITE },

@@ -3,7 +3,7 @@
  * (Ajv runs without coercion); response schemas list every field so nothing extra is serialized.
  */
 import { JOB_STATES } from '../../actors/events.ts';
-import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from '../../engine/index.ts';
+import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS, MAX_PARALLELISM } from '../../engine/index.ts';
 import {
   JOB_TYPE_PATTERN,
   VISIBLE_ASCII_PATTERN,
@@ -38,6 +38,11 @@ const stateAlternatives = `(?:${JOB_STATES.join('|')})`;
 
 // ---------- requests ----------
 
+const parallelismSchema = {
+  type: 'integer', minimum: 1, maximum: MAX_PARALLELISM,
+  description: 'Most tasks of the job in flight at once; absent: only the dispatch window limits it. Changed later with POST /jobs/:id/parallelism.',
+} as const;
+
 /** `POST /jobs` body (SubmitRequest). Defaults (name = type, priority 0, ...) live in the engine. */
 export const submitBody = {
   type: 'object',
@@ -61,6 +66,7 @@ export const submitBody = {
       additionalProperties: { type: 'string', pattern: LABEL_VALUE_PATTERN },
       description: `Up to ${MAX_LABELS} labels (key → value) to select the job by: \`GET /jobs?label=key=value\`.`,
     },
+    parallelism: parallelismSchema,
   },
 } as const;
 
@@ -83,6 +89,12 @@ export const stopBody = commandBody({
   graceMs: { type: 'integer', minimum: 0, maximum: MAX_STOP_GRACE_MS, description: 'Time tasks in flight get before the stop is forced; default from the server config.' },
   force: { type: 'boolean', description: 'Stop at once, abandoning tasks in flight.' },
 });
+
+/** `POST /jobs/:id/parallelism` body. */
+export const parallelismBody = {
+  type: 'object', additionalProperties: false, required: ['parallelism'],
+  properties: { reason: reasonSchema, parallelism: { anyOf: [parallelismSchema, { type: 'null' }], description: 'null: no limit of the job\'s own.' } },
+} as const;
 
 /** `POST /jobs/:id/recover` body. */
 export const recoverBody = commandBody({
@@ -181,6 +193,8 @@ const jobViewProperties = {
   rerunOf: { type: ['string', 'null'] },
   callbackUrl: { type: ['string', 'null'] },
   labels: { type: 'object', additionalProperties: { type: 'string' } },
+  parallelism: { type: ['integer', 'null'] },
+  planOpen: { type: 'boolean', description: 'The job type makes more tasks as they are needed; such a job does not finish by itself while it is open.' },
   recoveries: { type: 'integer' },
   compacted: { type: 'boolean', description: 'Retention compacted the history: no task detail is left.' },
 } as const;
@@ -338,5 +352,6 @@ export const jobRouteSchemas = {
   action: { params: jobIdParams, body: actionBody, response: { 200: jobViewSchema, ...errorResponses } },
   stop: { params: jobIdParams, body: stopBody, response: { 200: jobViewSchema, ...errorResponses } },
   recover: { params: jobIdParams, body: recoverBody, response: { 200: jobViewSchema, ...errorResponses } },
+  parallelism: { params: jobIdParams, body: parallelismBody, response: { 200: jobViewSchema, ...errorResponses } },
   rerun: { params: jobIdParams, body: actionBody, response: { 201: jobViewSchema, ...errorResponses } },
 } as const;

@@ -90,18 +90,21 @@ export function createClaimPass(cx: CoordinatorContext, writer: FencedWriter): C
       const ctx0 = ctxOf(e0);
       const type = registry.get(ctx0.type);
       let tasks: TaskPlan[] | undefined;
+      let cursor: unknown;
       let failure: { code: string; message: string } | undefined;
       if (!type) failure = { code: 'UNKNOWN_JOB_TYPE' satisfies JobFailureCode, message: `no job type ${ctx0.type} on coordinator ${id}` };
       else if (ctx0.tasks === null) {
         try {
-          tasks = await type.plan(ctx0.spec, { jobId, roots, signal: cx.lifetime.signal, defaults: planDefaults });
+          const planCx = { jobId, roots, signal: cx.lifetime.signal, defaults: planDefaults };
+          if (type.openPlan !== undefined) ({ tasks, cursor } = await type.openPlan(ctx0.spec, planCx));
+          else tasks = await type.plan(ctx0.spec, planCx);
         } catch (err) {
           failure = { code: isAppError(err) ? err.code : 'PLAN_FAILED' satisfies JobFailureCode, message: err instanceof Error ? err.message : String(err) };
         }
       }
       const e = projection.get(jobId);
       if (!e || e.state !== 'WAITING' || !cx.running) return;
-      const cmds: JobCommand[] = [{ kind: 'claim', coordinatorId: id, ...(tasks ? { tasks } : {}) }];
+      const cmds: JobCommand[] = [{ kind: 'claim', coordinatorId: id, ...(tasks ? { tasks } : {}), ...(cursor !== undefined ? { cursor } : {}) }];
       if (failure) cmds.push({ kind: 'finish', outcome: 'failed', error: failure });
       keep = (await writer.write(e, cmds)) && !failure;
       if (keep) log.debug({ jobId, tasks: tasks?.length }, 'claimed');

@@ -33,6 +33,8 @@ export function dispatch(cx: CoordinatorContext, e: JobEntry, o: Owned, pending:
   const mayDispatch = cx.tasks.pass();
   for (const { task, nextAttempt } of pending) {
     if (o.dispatched.has(task.taskId)) continue;
+    // the job's own limit: the rest waits for its tasks in flight, not for the window (not starved)
+    if (ctx.parallelism !== undefined && o.dispatched.size >= ctx.parallelism) break;
     const retry = o.retries.get(task.taskId);
     if (retry && !retry.due) continue;
     if (!mayDispatch(o.vc, () => wantingVcs(cx, e.id))) {

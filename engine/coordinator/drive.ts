@@ -4,6 +4,7 @@ import type { CoordinatorContext } from './context.ts';
 import { dispatch } from './dispatcher.ts';
 import type { FencedWriter } from './fencedWriter.ts';
 import { nextStep } from './nextStep.ts';
+import { extendPlan } from './planExtension.ts';
 import { stopCooperatively, stopIfOwnerLost } from './stopJob.ts';
 import { verify } from './verification.ts';
 
@@ -34,6 +35,7 @@ export function drive(cx: CoordinatorContext, writer: FencedWriter, claims: Clai
       break;
     case 'dispatch':
       dispatch(cx, e, o, a.pending);
+      if (a.extend !== undefined) void extendPlan(cx, writer, e, o, a.extend);
       break;
     case 'none':
       break;

@@ -25,8 +25,11 @@ export type OwnedAction =
   | { kind: 'fail'; finish: JobCommand }
   /** Every task is final (`fromRunning`), or the job is VERIFYING: verify it. */
   | { kind: 'verify'; fromRunning: boolean }
-  /** Dispatch the pending tasks (those not in flight nor waiting for a retry's backoff). */
-  | { kind: 'dispatch'; pending: PendingTask[] }
+  /**
+   * Dispatch the pending tasks (those not in flight nor waiting for a retry's backoff); with
+   * `extend`, also ask the job type for about that many more tasks of its open plan.
+   */
+  | { kind: 'dispatch'; pending: PendingTask[]; extend?: number }
   /** PAUSED: nothing to do. */
   | { kind: 'none' };
 
@@ -39,7 +42,23 @@ export type NextStep =
   | { kind: 'owned'; entry: JobEntry; answered: string[]; action: OwnedAction };
 
 /** What of our bookkeeping the decision reads. */
-export type OwnedView = Readonly<Pick<Owned, 'verifying' | 'stopTimer' | 'stopDue'>> & { dispatched: ReadonlyMap<string, number> };
+export type OwnedView = Readonly<Pick<Owned, 'verifying' | 'stopTimer' | 'stopDue' | 'extending'>> & { dispatched: ReadonlyMap<string, number> };
+
+/** An open plan is extended by about this many tasks at a time when the job sets no parallelism. */
+export const EXTEND_BATCH = 64;
+/** The most tasks one extension asks for. */
+export const MAX_EXTEND_BATCH = 1000;
+
+/**
+ * How many more tasks to ask an open plan for (0: none now): when fewer than half a batch wait to be
+ * dispatched. A batch is twice the job's parallelism (else EXTEND_BATCH), so workers never starve
+ * between two extensions while the plan stays short.
+ */
+export function extensionWanted(open: boolean, parallelism: number | undefined, waiting: number, extending: boolean): number {
+  if (!open || extending) return 0;
+  const batch = Math.min(MAX_EXTEND_BATCH, parallelism !== undefined ? Math.max(2 * parallelism, 8) : EXTEND_BATCH);
+  return waiting * 2 < batch ? batch - waiting : 0;
+}
 
 export function nextStep(entry: JobEntry | undefined, owned: OwnedView | undefined, writing: boolean): NextStep {
   if (!entry) return { kind: 'wait' };
@@ -74,7 +93,8 @@ function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<s
       return { kind: 'fail', finish: { kind: 'finish', outcome: 'failed', error: { code: 'TOO_MANY_FAILURES' satisfies JobFailureCode, message } } };
     }
     if (allTasksFinal(s)) return { kind: 'verify', fromRunning: true };
-    return { kind: 'dispatch', pending: [...pending.values()] };
+    const want = extensionWanted(ctx.planCursor !== undefined, ctx.parallelism, pending.size - inFlight, o.extending === true);
+    return { kind: 'dispatch', pending: [...pending.values()], ...(want > 0 ? { extend: want } : {}) };
   }
   if (e.state === 'VERIFYING') return { kind: 'verify', fromRunning: false };
   return { kind: 'none' };

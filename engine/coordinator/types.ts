@@ -64,6 +64,8 @@ export interface Owned {
   /** taskId → pending retry: its backoff timer, and whether it is due. */
   retries: Map<string, { timer: unknown; due: boolean }>;
   verifying: boolean;
+  /** Asking the job type for more tasks of the job's open plan (one extension at a time). */
+  extending?: boolean;
   abort: AbortController;
   /** Timer of a cooperative stop's deadline (armed from the persisted deadline), and whether it passed. */
   stopTimer?: unknown;

@@ -19,7 +19,7 @@ import { createCommandHandler } from './commandHandler.ts';
 import { createJobList } from './jobList.ts';
 import { createJobReader } from './jobReader.ts';
 import { createJobQueries } from './queries.ts';
-import { createSubmission } from './submission.ts';
+import { checkParallelism, createSubmission } from './submission.ts';
 
 export interface JobServiceDeps {
   config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs' | 'stopGraceMs' | 'runningJobCapacity' | 'webhookAllowPrivate'>;
@@ -55,6 +55,10 @@ export function createJobService(deps: JobServiceDeps): JobService {
     resume: (id, by) => command(id, { kind: 'resume' }, by),
     recover: (id, by) => command(id, { kind: 'recover', mode: by.mode ?? 'failed' }, by),
     setActive: (id, active, by) => command(id, { kind: 'setActive', active }, by),
+    async setParallelism(id, parallelism, by) {
+      checkParallelism(parallelism);
+      return command(id, { kind: 'setParallelism', parallelism }, by);
+    },
     rerun,
     redeliver,
     virtualClusters: status.virtualClusters,

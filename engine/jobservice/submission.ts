@@ -88,6 +88,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
       const virtualCluster = checkVirtualCluster(caller, req.virtualCluster);
       const callbackUrl = req.callbackUrl === undefined ? undefined : validateCallbackUrl(req.callbackUrl, config.webhookAllowPrivate);
       const labels = req.labels === undefined ? undefined : validateLabels(req.labels);
+      if (req.parallelism !== undefined) checkParallelism(req.parallelism);
       checkQueueRoom();
       const owner = ownerOf(caller);
       const body: Record<string, unknown> = {
@@ -98,6 +99,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
       if (virtualCluster !== DEFAULT_VIRTUAL_CLUSTER) body['virtualCluster'] = virtualCluster;
       if (callbackUrl !== undefined) body['callbackUrl'] = callbackUrl;
       if (labels !== undefined && Object.keys(labels).length > 0) body['labels'] = labels;
+      if (req.parallelism !== undefined) body['parallelism'] = req.parallelism;
       const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
       const jobId = opts.idempotencyKey !== undefined ? idempotentJobId(owner, opts.idempotencyKey) : random.uuid();
       const data = { jobId, ...body, virtualCluster, requestHash, owner, ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}) } as JobSubmittedData;
@@ -128,6 +130,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
         ...(virtualCluster !== DEFAULT_VIRTUAL_CLUSTER ? { virtualCluster } : {}),
         ...(c.callbackUrl !== undefined ? { callbackUrl: c.callbackUrl } : {}),
         ...(c.labels !== undefined ? { labels: c.labels } : {}),
+        ...(c.parallelism !== undefined ? { parallelism: c.parallelism } : {}),
         rerunOf: id,
       };
       const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
@@ -136,4 +139,14 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
       return (await create(data, commandMeta(by, clock, id), `submit:${jobId}:${requestHash}`)).job;
     },
   };
+}
+
+/** Most tasks of one job in flight at once a job may ask for. */
+export const MAX_PARALLELISM = 10_000;
+
+/** VALIDATION_FAILED unless `n` is null or an integer 1..MAX_PARALLELISM. */
+export function checkParallelism(n: number | null): void {
+  if (n !== null && (!Number.isSafeInteger(n) || n < 1 || n > MAX_PARALLELISM)) {
+    throw new AppError('VALIDATION_FAILED', `parallelism must be an integer 1..${MAX_PARALLELISM}`);
+  }
 }

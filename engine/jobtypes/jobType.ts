@@ -22,6 +22,24 @@ export interface PlanContext {
   defaults?: PlanDefaults;
 }
 
+/**
+ * A plan that may be open: `cursor` set means more tasks are to come, made by the type's `extend`
+ * from that cursor (a slicer that cuts work as it goes: Teraslice's readers, a stream that never
+ * ends). A plain array is a complete plan.
+ */
+export interface PlanResult {
+  tasks: TaskPlan[];
+  /** JSON; where `extend` goes on. Absent: the plan is complete. */
+  cursor?: unknown;
+}
+
+export interface ExtendContext extends PlanContext {
+  /** Tasks planned so far (new task ids must differ from theirs). */
+  planned: number;
+  /** About how many tasks the owner would like now (a hint: fewer, even none, is fine). */
+  want: number;
+}
+
 export interface RunContext {
   jobId: string;
   taskId: string;
@@ -59,7 +77,15 @@ export interface JobType<Spec extends Record<string, unknown> = Record<string, u
   readonly instantVerify?: boolean;
   /** Extra checks the schema cannot express (e.g. paths inside roots); throw AppError. */
   checkSpec?(spec: Spec, roots: FileRoots): void;
+  /** The complete plan (a type with `openPlan` plans through that instead). */
   plan(spec: Spec, ctx: PlanContext): Promise<TaskPlan[]>;
+  /**
+   * A type that slices as it goes: the first tasks and, while more are to come, a cursor (PlanResult);
+   * the coordinator uses it instead of `plan`, and `extend` for the rest.
+   */
+  openPlan?(spec: Spec, ctx: PlanContext): Promise<PlanResult>;
+  /** More tasks of an open plan, from its cursor. Required with `openPlan`. */
+  extend?(spec: Spec, cursor: unknown, ctx: ExtendContext): Promise<PlanResult>;
   run(spec: Spec, payload: unknown, ctx: RunContext): Promise<TaskResult>;
   verify(spec: Spec, ctx: VerifyContext): Promise<VerifyOutcome>;
 }

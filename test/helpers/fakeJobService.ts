@@ -158,6 +158,8 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
         rerunOf: null,
         callbackUrl: req.callbackUrl ?? null,
         labels: { ...req.labels },
+        parallelism: req.parallelism ?? null,
+        planOpen: false,
         recoveries: 0,
         compacted: false,
       };
@@ -231,6 +233,17 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       if (job.active !== active) {
         job.active = active;
         record(id, 'JobActiveSet', { active }, by);
+      }
+      return view(job);
+    },
+
+    async setParallelism(id, parallelism, by) {
+      enter('setParallelism', id, parallelism, by);
+      const job = mustGet(id, by.caller);
+      if (TERMINAL_STATES.has(job.state)) throw new AppError('INVALID_TRANSITION', `Cannot change the parallelism of a job in state ${job.state}.`);
+      if (job.parallelism !== parallelism) {
+        job.parallelism = parallelism;
+        record(id, 'ParallelismSet', { parallelism }, by);
       }
       return view(job);
     },

@@ -9,7 +9,7 @@ import type { By, Caller, JobView, TaskView } from '../../../engine/serviceTypes
 import { asUser, assertError, createApi, post, PREFIX, submitJob, UNKNOWN_ID, VALID_SUBMIT, type Api } from './harness.ts';
 
 const JOB_VIEW_KEYS = [
-  'active', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'labels', 'name', 'owner', 'priority',
+  'active', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'labels', 'name', 'owner', 'parallelism', 'planOpen', 'priority',
   'progress', 'reclaims', 'recoveries', 'rerunOf', 'spec', 'startedAt', 'state', 'stopRequested', 'submitSeq', 'submittedAt', 'summary',
   'type', 'virtualCluster',
 ];
@@ -292,6 +292,20 @@ describe('POST /jobs/:id/{stop,pause,resume,recover,rerun,activate,deactivate}',
     const res = await post(api.app, `${PREFIX}/jobs/${id}/stop`, { reason: 'no longer needed' });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(lastCall(api).args, [id, { reason: 'no longer needed' }]);
+  });
+
+  it('parallelism: sets a limit or lifts it (null); refuses a missing, zero, fractional or too large value before the engine', async () => {
+    const id = await submitJob(api.app);
+    const res = await post(api.app, `${PREFIX}/jobs/${id}/parallelism`, { parallelism: 8, reason: 'scale up' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json<JobView>().parallelism, 8);
+    assert.deepEqual(lastCall(api).args.slice(0, 2), [id, 8]);
+    assert.equal((await post(api.app, `${PREFIX}/jobs/${id}/parallelism`, { parallelism: null })).json<JobView>().parallelism, null);
+    const calls = api.service.calls.length;
+    for (const body of [{}, { parallelism: 0 }, { parallelism: 1.5 }, { parallelism: 10_001 }, { parallelism: '4' }, null]) {
+      assertError(await post(api.app, `${PREFIX}/jobs/${id}/parallelism`, body), 400, 'VALIDATION_FAILED');
+    }
+    assert.equal(api.service.calls.length, calls, 'nothing reached the engine');
   });
 
   it('stop passes the grace period and force; recover the mode', async () => {
