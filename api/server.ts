@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { DEFAULTS, REDACT_PATHS, VERSION, type Config, type Engine, type Identity, type JobService, type LevelControl, type WebhookService } from '../engine/index.ts';
+import { DEFAULTS, REDACT_PATHS, VERSION, type Config, type DocumentStore, type Engine, type Identity, type JobService, type LevelControl, type WebhookService } from '../engine/index.ts';
 import { authPlugin } from './auth.ts';
 import { clientErrorHandler, installErrorHandlers, sendError } from './errorResponses.ts';
 import { httpTimeoutOptions, installHttpLimits, validateHttpLimits, type HttpLimitSettings } from './httpLimits.ts';
@@ -59,13 +59,15 @@ export interface ServerOptions {
   facades?: readonly Facade[];
   /** This process's log level, for facade routes that change it live. */
   levels?: LevelControl;
+  /** The facades' durable documents (engine.documents). */
+  documents?: DocumentStore;
 }
 
-type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics' | 'settings' | 'levels'>> & Pick<ServerOptions, 'metrics' | 'levels'> & { settings: ApiSettings }>;
+type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics' | 'settings' | 'levels' | 'documents'>> & Pick<ServerOptions, 'metrics' | 'levels' | 'documents'> & { settings: ApiSettings }>;
 
 /** The engine-provided options of a server in front of a started engine (the caller adds `logger`). */
-export function engineServerOptions(engine: Pick<Engine, 'service' | 'identity' | 'webhooks' | 'metrics'>, settings: ApiSettings): Omit<ServerOptions, 'logger'> {
-  return { service: engine.service, identity: engine.identity, webhooks: engine.webhooks, settings, metrics: () => engine.metrics.render() };
+export function engineServerOptions(engine: Pick<Engine, 'service' | 'identity' | 'webhooks' | 'metrics' | 'documents'>, settings: ApiSettings): Omit<ServerOptions, 'logger'> {
+  return { service: engine.service, identity: engine.identity, webhooks: engine.webhooks, documents: engine.documents, settings, metrics: () => engine.metrics.render() };
 }
 
 /** Applies defaults and rejects options that would build a broken server. */
@@ -92,6 +94,7 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
     facades: opts.facades ?? [],
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.levels ? { levels: opts.levels } : {}),
+    ...(opts.documents ? { documents: opts.documents } : {}),
   };
   if (!Number.isSafeInteger(resolved.bodyLimitBytes) || resolved.bodyLimitBytes < 1) {
     throw new TypeError(`bodyLimitBytes must be a positive integer, got ${resolved.bodyLimitBytes}`);
@@ -154,7 +157,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   void app.register(systemRoutes, { prefix, service });
   void app.register(healthRoutes, { service });
   for (const facade of opts.facades) {
-    const deps = { service, identity, ...(opts.levels ? { levels: opts.levels } : {}) };
+    const deps = { service, identity, ...(opts.levels ? { levels: opts.levels } : {}), ...(opts.documents ? { documents: opts.documents } : {}) };
     void app.register(facadeScope(facade, deps, facade.listeners), { prefix: `/compat/${facade.name}` });
   }
   const metrics = opts.metrics;

@@ -292,6 +292,16 @@ export const SETTINGS = Object.freeze({
     doc: "with `alluxioAuth=none`: that user's role (an operator sees and controls its own jobs only; an admin, every job)" }),
   alluxioSiteProperties: optionalText({ values: 'path', env: 'JETJOBS_ALLUXIO_SITE_PROPERTIES',
     doc: 'an `alluxio-site.properties` file whose `alluxio.*` keys set the settings they map to (docs/compat/alluxio.md, Configuration); below the environment and flags, above the defaults' }),
+  terasliceFacade: flag({ default: true, env: 'JETJOBS_TERASLICE_FACADE',
+    doc: 'serve the Teraslice facade (docs/compat/teraslice.md): the cluster master REST on its own port and under `/compat/teraslice/`' }),
+  teraslicePort: port({ default: 5678, env: 'JETJOBS_TERASLICE_PORT',
+    doc: 'Teraslice cluster master port (`/jobs`, `/ex`, `/cluster/*`, `/txt/*`, each JSON route also under `/v1`); `0` picks a free one' }),
+  terasliceAuth: choice({ default: 'none', choices: FACADE_AUTH_MODES, env: 'JETJOBS_TERASLICE_AUTH',
+    doc: 'who a Teraslice request is: `none` acts as `terasliceUser` with `terasliceRole` (Teraslice clients send no credentials), `basic` our users and passwords, `bearer` our tokens' }),
+  terasliceUser: text({ default: 'teraslice', values: 'user name', check: checkFacadeUser, env: 'JETJOBS_TERASLICE_USER',
+    doc: 'with `terasliceAuth=none`: the user Teraslice requests act as (owner of the jobs and executions they create)' }),
+  terasliceRole: choice({ default: 'operator', choices: ['admin', 'operator', 'viewer'] as const, env: 'JETJOBS_TERASLICE_ROLE',
+    doc: "with `terasliceAuth=none`: that user's role" }),
 });
 
 type Settings = typeof SETTINGS;
@@ -356,6 +366,10 @@ const RELATIONS: readonly ((c: Config) => string | undefined)[] = [
   (c) =>
     c.alluxioFacade && c.alluxioAuth === 'none' && !c.facadeAllowUnauthenticated && !isLoopbackHost(c.facadeHost)
       ? 'alluxioAuth=none lets anyone who reaches the facade act as alluxioUser: bind facadeHost to loopback, choose basic or bearer, or set facadeAllowUnauthenticated'
+      : undefined,
+  (c) =>
+    c.terasliceFacade && c.terasliceAuth === 'none' && !c.facadeAllowUnauthenticated && !isLoopbackHost(c.facadeHost)
+      ? 'terasliceAuth=none lets anyone who reaches the facade act as terasliceUser: bind facadeHost to loopback, choose basic or bearer, or set facadeAllowUnauthenticated'
       : undefined,
 ];
 

@@ -117,6 +117,8 @@ export interface WorkerView {
   pid: number;
   alive: boolean;
   registeredAt: string;
+  /** Tasks it ran at its last heartbeat (at most 256; only of jobs the caller may see), while it is alive. */
+  tasks: { jobId: string; taskId: string }[];
 }
 
 export interface ListQuery {
@@ -234,7 +236,8 @@ export interface JobService {
    */
   live(opts: { caller: Caller; jobId?: string; afterSeq?: number; signal: AbortSignal }): AsyncIterable<LiveMessage>;
   virtualClusters(caller: Caller): Promise<VirtualClusterStatus[]>;
-  workers(): Promise<WorkerView[]>;
+  /** The workers; `caller` (default: everything) limits the tasks shown to the jobs it may see. */
+  workers(caller?: Caller): Promise<WorkerView[]>;
   jobTypes(): { name: string; specSchema: Record<string, unknown> }[];
   info(): ServiceInfo;
   /** Ready = connected to NATS, streams present, projection caught up. */

@@ -29,6 +29,7 @@ import { createIdentity, type Identity } from './auth/identity.ts';
 import { virtualClusterDefs } from './auth/virtualClusters.ts';
 import { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
 import type { ControlStore } from './controlstore/controlStore.ts';
+import { createDocumentStore, type DocumentStore } from './documents/documentStore.ts';
 import { startHookDeliverer } from './hooks/deliverer.ts';
 import { createJetStreamHookQueue } from './nats/jetStreamHookQueue.ts';
 import { createWebhookService, type WebhookService } from './hooks/webhookService.ts';
@@ -42,6 +43,8 @@ export interface Engine extends Roles {
   controlStore: ControlStore;
   /** Global webhooks, the callback secret, delivery logs: what the API and the facades use. */
   webhooks: WebhookService;
+  /** The facades' durable documents (a Teraslice job definition), in the control bucket. */
+  documents: DocumentStore;
   /** Set when this start created the first admin with a generated password: print it once, never log it. */
   generatedAdminPassword: string | undefined;
   metrics: Metrics;
@@ -202,6 +205,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
     identity,
     controlStore,
     webhooks: createWebhookService({ store: controlStore, jobs: roles.service, config, clock: systemClock }),
+    documents: createDocumentStore(controlStore),
     generatedAdminPassword: boot.generatedPassword,
     async shutdown() {
       embedded?.stopping();

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type Caller, type FacadeAuthMode, type Identity, type JobService, type LevelControl, type UserRole } from '../../engine/index.ts';
+import { AppError, type Caller, type DocumentStore, type FacadeAuthMode, type Identity, type JobService, type LevelControl, type UserRole } from '../../engine/index.ts';
 import { toAppError } from '../errorResponses.ts';
 
 /** The engine's services a facade may call. */
@@ -16,6 +16,8 @@ export interface FacadeDeps {
   identity: Identity;
   /** This process's log level, for routes that change it live (Alluxio's `logLevel`). */
   levels?: LevelControl;
+  /** Durable documents a facade keeps beside the jobs (Teraslice's job definitions). */
+  documents?: DocumentStore;
 }
 
 /** Who a facade's requests are (docs/compat.md, "Who the caller is"). */

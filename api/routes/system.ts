@@ -14,7 +14,7 @@ export interface SystemRoutesOptions {
 
 /** Registers `/workers`, `/job-types` and `/info`; mount with the API prefix. */
 export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app, { service }) => {
-  app.get('/workers', { schema: schemas.workers }, async () => ({ workers: await service.workers() }));
+  app.get('/workers', { schema: schemas.workers }, async (request) => ({ workers: await service.workers(request.caller) }));
   app.get('/job-types', { schema: schemas.jobTypes }, async () => ({ jobTypes: service.jobTypes() }));
   // The data dir and the NATS URL are operators' business.
   app.get('/info', { schema: schemas.info, config: { auth: 'admin' } }, async () => service.info());

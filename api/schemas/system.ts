@@ -10,6 +10,11 @@ const workerProperties = {
   pid: { type: 'integer' },
   alive: { type: 'boolean' },
   registeredAt: { type: 'string' },
+  tasks: {
+    type: 'array',
+    description: 'Tasks it ran at its last heartbeat (at most 256), of jobs you may see.',
+    items: { type: 'object', additionalProperties: false, required: ['jobId', 'taskId'], properties: { jobId: { type: 'string' }, taskId: { type: 'string' } } },
+  },
 } as const;
 
 /** `{ workers: WorkerView[] }`. */

@@ -10,6 +10,7 @@
  *   vc.<name>         VirtualClusterDef     name: ^[a-z][a-z0-9_-]{0,31}$
  *   hook.<id>         WebhookDef            id: generated
  *   setting.<name>    unknown               e.g. setting.callbackSecret
+ *   doc.<ns>.<uuid>   a facade's document   engine/documents/documentStore.ts (e.g. a Teraslice job)
  */
 import { AppError } from '../errors.ts';
 

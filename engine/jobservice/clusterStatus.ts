@@ -4,7 +4,8 @@ import type { Liveness } from '../liveness/liveness.ts';
 import type { JobProjection } from '../projections/jobProjection.ts';
 import { vcSlots, type VirtualClusterDef } from '../quota/shares.ts';
 import type { JobService, VirtualClusterStatus, WorkerView } from '../serviceTypes.ts';
-import { canUseVirtualCluster } from './access.ts';
+import { ctxOf } from '../projections/jobEntry.ts';
+import { canSeeJob, canUseVirtualCluster } from './access.ts';
 
 export interface ClusterStatusDeps {
   config: Pick<Config, 'failureDetectionTimeoutMs' | 'runningJobCapacity'>;
@@ -38,16 +39,31 @@ export function createClusterStatus(deps: ClusterStatusDeps): Pick<JobService, '
       return out;
     },
 
-    async workers() {
-      const alive = new Set(liveness.alive('worker', config.failureDetectionTimeoutMs).map((x) => x.id));
+    async workers(caller) {
+      const alive = new Map(liveness.alive('worker', config.failureDetectionTimeoutMs).map((x) => [x.id, x.info]));
+      const visible = (jobId: string) => {
+        if (caller === undefined) return true;
+        const e = projection.get(jobId);
+        return e !== undefined && canSeeJob(caller, ctxOf(e));
+      };
       const out: WorkerView[] = [];
       for (const w of projection.workers()) {
+        const info = alive.get(w.info.workerId);
         out.push({
           id: w.info.workerId, pool: w.info.pool, state: w.state, concurrency: w.info.concurrency,
-          host: w.info.host, pid: w.info.pid, alive: alive.has(w.info.workerId), registeredAt: w.registeredAt,
+          host: w.info.host, pid: w.info.pid, alive: info !== undefined, registeredAt: w.registeredAt,
+          tasks: toldTasks(info?.['tasks']).filter((t) => visible(t.jobId)),
         });
       }
       return out;
     },
   };
+}
+
+/** The running tasks a worker's heartbeat told (anything else in that field is ignored). */
+function toldTasks(v: unknown): { jobId: string; taskId: string }[] {
+  if (!Array.isArray(v)) return [];
+  return v.filter((t): t is { jobId: string; taskId: string } =>
+    typeof t === 'object' && t !== null && typeof (t as { jobId?: unknown }).jobId === 'string' && typeof (t as { taskId?: unknown }).taskId === 'string',
+  ).map((t) => ({ jobId: t.jobId, taskId: t.taskId }));
 }

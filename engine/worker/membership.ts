@@ -10,6 +10,9 @@ import type { WorkerContext } from './context.ts';
 const REGISTER_ATTEMPTS = 31;
 const REGISTER_BACKOFF: Backoff = { baseMs: 100, maxMs: 2_000 };
 
+/** Running tasks a heartbeat names at most (the count is always whole): keeps the liveness value small. */
+const MAX_TASKS_TOLD = 256;
+
 export interface Membership {
   /** Records WorkerRegistered, retried while the store is unavailable. */
   register(): Promise<void>;
@@ -36,7 +39,7 @@ export function createMembership(cx: WorkerContext): Membership {
 
   async function beat() {
     try {
-      await liveness.beat('worker', id, { ...info, running: cx.running.size });
+      await liveness.beat('worker', id, { ...info, running: cx.running.size, tasks: cx.running.list(MAX_TASKS_TOLD) });
     } catch (err) {
       log.warn({ err }, 'heartbeat failed');
     }

@@ -5,6 +5,7 @@
 
 interface Running {
   jobId: string;
+  taskId: string;
   /** Claim epoch of the run that dispatched it. */
   epoch: number;
   abort: AbortController;
@@ -19,6 +20,8 @@ export interface RunningTask {
 export interface RunningTasks {
   /** Tasks running now. */
   readonly size: number;
+  /** Up to `max` of the tasks running now (what the heartbeat tells). */
+  list(max: number): { jobId: string; taskId: string }[];
   /** Records a task as running under `key` (`jobId:taskId:attempt:epoch`). */
   start(key: string, jobId: string, epoch: number): RunningTask;
   /** Aborts the job's tasks of runs up to `epoch`, with `reason`. */
@@ -38,7 +41,9 @@ export function createRunningTasks(): RunningTasks {
     },
     start(key, jobId, epoch) {
       const abort = new AbortController();
-      running.set(key, { jobId, epoch, abort });
+      // the key is `jobId:taskId:attempt:epoch` (the job id is a UUID; a task id may hold colons)
+      const taskId = key.slice(jobId.length + 1).split(':').slice(0, -2).join(':');
+      running.set(key, { jobId, taskId, epoch, abort });
       let keys = runningByJob.get(jobId);
       if (!keys) runningByJob.set(jobId, (keys = new Set()));
       keys.add(key);
@@ -60,6 +65,14 @@ export function createRunningTasks(): RunningTasks {
         // a task of a later run (a recovery claimed it again) is not this terminal state's to abort
         if (r && r.epoch <= epoch) r.abort.abort(reason);
       }
+    },
+    list(max) {
+      const out: { jobId: string; taskId: string }[] = [];
+      for (const r of running.values()) {
+        if (out.length >= max) break;
+        out.push({ jobId: r.jobId, taskId: r.taskId });
+      }
+      return out;
     },
     abortAll(reason) {
       for (const r of running.values()) r.abort.abort(reason);

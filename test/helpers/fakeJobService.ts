@@ -53,7 +53,7 @@ export const FAKE_JOB_TYPES = [
 ];
 
 const WORKERS: WorkerView[] = [
-  { id: 'w-1', pool: 'default', state: 'ACTIVE', concurrency: 4, host: 'host-a', pid: 101, alive: true, registeredAt: '2025-01-01T00:00:00.000Z' },
+  { id: 'w-1', pool: 'default', state: 'ACTIVE', concurrency: 4, host: 'host-a', pid: 101, alive: true, registeredAt: '2025-01-01T00:00:00.000Z', tasks: [] },
 ];
 
 const VIRTUAL_CLUSTERS = [

@@ -34,7 +34,7 @@ function testLogger(): Logger {
 export async function startTestService(natsUrl: string, overrides: Partial<Config> = {}): Promise<TestService> {
   const stateDir = await mkdtemp(join(tmpdir(), 'jetjobs-svc-'));
   const logger = testLogger();
-  let config = resolveConfig({ natsUrl, stateDir, port: 0, alluxioMasterPort: 0, alluxioWorkerPort: 0, alluxioEePort: 0, heartbeatMs: 200, failureDetectionTimeoutMs: 1500, retryBackoffMs: 50, drainTimeoutMs: 2000, adminToken: TEST_ADMIN_TOKEN, ...overrides });
+  let config = resolveConfig({ natsUrl, stateDir, port: 0, alluxioMasterPort: 0, alluxioWorkerPort: 0, alluxioEePort: 0, teraslicePort: 0, heartbeatMs: 200, failureDetectionTimeoutMs: 1500, retryBackoffMs: 50, drainTimeoutMs: 2000, adminToken: TEST_ADMIN_TOKEN, ...overrides });
   let engine: Engine;
   let app: FastifyInstance;
   let baseUrl = '';
@@ -49,7 +49,7 @@ export async function startTestService(natsUrl: string, overrides: Partial<Confi
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no address');
     baseUrl = `http://127.0.0.1:${addr.port}`;
-    listeners = await startFacadeListeners(facades, { service: engine.service, identity: engine.identity, levels }, { ...config, host: '127.0.0.1', bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES }, false);
+    listeners = await startFacadeListeners(facades, { service: engine.service, identity: engine.identity, levels, documents: engine.documents }, { ...config, host: '127.0.0.1', bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES }, false);
     levels.seal();
   }
   async function down() {

@@ -21,7 +21,7 @@ describe('system routes', () => {
     assert.equal(res.statusCode, 200);
     const { workers } = res.json<{ workers: object[] }>();
     assert.deepEqual(Object.keys(res.json()), ['workers']);
-    assert.deepEqual(Object.keys(workers[0] ?? {}).sort(), ['alive', 'concurrency', 'host', 'id', 'pid', 'pool', 'registeredAt', 'state']);
+    assert.deepEqual(Object.keys(workers[0] ?? {}).sort(), ['alive', 'concurrency', 'host', 'id', 'pid', 'pool', 'registeredAt', 'state', 'tasks']);
   });
 
   it('GET /job-types → { jobTypes: [{ name, specSchema }] }', async () => {

@@ -85,6 +85,15 @@ describe('open plans and parallelism in the engine', () => {
         const raised = await core.service.setParallelism(job.id, 4, { caller: SYSTEM_CALLER, reason: 'more workers' });
         assert.equal(raised.parallelism, 4);
         await waitFor(() => gates.length === 4 || undefined, { what: 'four tasks held' });
+        // the workers' heartbeats tell which tasks they run, shown only to who may see the job
+        const told = await waitFor(async () => {
+          const ws = await core.service.workers();
+          const tasks = ws.flatMap((w) => w.tasks).filter((t) => t.jobId === job.id);
+          return tasks.length === 4 ? tasks : undefined;
+        }, { what: 'four running tasks in the workers\' view' });
+        assert.equal(new Set(told.map((t) => t.taskId)).size, 4);
+        const other = await core.service.workers({ user: 'eve', role: 'operator', virtualClusters: [] });
+        assert.deepEqual(other.flatMap((w) => w.tasks), [], 'another user sees no task of this job');
         holdTasks = false;
         release();
         await waitFor(async () => (await core.service.get(job.id, SYSTEM_CALLER)).progress.tasksSucceeded >= 40 || undefined, { what: '40 slices done', timeoutMs: 20_000, intervalMs: 5 });
