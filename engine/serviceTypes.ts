@@ -99,6 +99,13 @@ export interface TaskView {
   bytes: number;
 }
 
+export interface PlanView {
+  /** More tasks are to come (TasksPlanned/TasksExtended with a cursor). */
+  open: boolean;
+  cursor: unknown;
+  tasks: (TaskView & { payload: unknown })[];
+}
+
 export interface HistoryEntry {
   seq: number;
   time: string;
@@ -225,6 +232,12 @@ export interface JobService {
    * (`JobView.compacted`: retention rolled the history up, no task detail is left).
    */
   tasks(id: string, caller: Caller): Promise<TaskView[]>;
+  /**
+   * The job's plan as its type made it: each task's view with its payload, and for an open plan
+   * its cursor (`null` for a complete one). For a facade that maps its own notion of work units
+   * (Teraslice slices) onto tasks. Empty before the plan and for a compacted job.
+   */
+  plan(id: string, caller: Caller): Promise<PlanView>;
   history(id: string, caller: Caller): Promise<HistoryEntry[]>;
   /** The job's webhook delivery log (attempts, failures, redelivery requests), oldest first. */
   deliveries(id: string, caller: Caller): Promise<DeliveryEntry[]>;

@@ -17,7 +17,7 @@ import { entryView } from '../projections/jobEntry.ts';
 import { notFound, READ_YOUR_WRITES_MS, toView, type JobReader } from './jobReader.ts';
 import { lastOutcomes, taskViews } from './taskViews.ts';
 
-export type JobQueries = Pick<JobService, 'get' | 'getBySubmitSeq' | 'progress' | 'failures' | 'tasks' | 'history' | 'deliveries' | 'live'>;
+export type JobQueries = Pick<JobService, 'get' | 'getBySubmitSeq' | 'progress' | 'failures' | 'tasks' | 'plan' | 'history' | 'deliveries' | 'live'>;
 
 export function createJobQueries(deps: { eventLog: EventLog; projection: JobProjection; clock: Clock }, reader: JobReader): JobQueries {
   const { eventLog, projection, clock } = deps;
@@ -80,6 +80,15 @@ export function createJobQueries(deps: { eventLog: EventLog; projection: JobProj
       // compacted: the plan and the `.task` records are gone
       if (s.context.tasks === null || s.context.compacted) return [];
       return taskViews(s, lastOutcomes(await eventLog.readSubject(jobTaskSubject(id))));
+    },
+
+    async plan(id, caller) {
+      const s = (await reader.loadVisible(id, caller)).snapshot;
+      const c = s.context;
+      if (c.tasks === null || c.compacted) return { open: c.planCursor !== undefined, cursor: c.planCursor ?? null, tasks: [] };
+      const views = taskViews(s, lastOutcomes(await eventLog.readSubject(jobTaskSubject(id))));
+      const planned = c.tasks;
+      return { open: c.planCursor !== undefined, cursor: c.planCursor ?? null, tasks: views.map((v, i) => ({ ...v, payload: planned[i]!.payload })) };
     },
 
     async history(id, caller) {

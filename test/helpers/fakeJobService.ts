@@ -277,6 +277,13 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       return job.compacted ? [] : structuredClone(tasks.get(id) ?? []);
     },
 
+    async plan(id, caller) {
+      enter('plan', id, caller);
+      const job = mustGet(id, caller);
+      const planned = job.compacted ? [] : structuredClone(tasks.get(id) ?? []);
+      return { open: job.planOpen, cursor: null, tasks: planned.map((t) => ({ ...t, payload: null })) };
+    },
+
     async history(id, caller) {
       enter('history', id, caller);
       mustGet(id, caller);
