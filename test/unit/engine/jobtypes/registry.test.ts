@@ -23,7 +23,7 @@ describe('job type registry', () => {
     );
 
   it('lists and finds the built-in types', () => {
-    assert.deepEqual(registry.names(), ['copy', 'free', 'load', 'move', 'noop', 'persist', 'sleep']);
+    assert.deepEqual(registry.names(), ['copy', 'free', 'load', 'move', 'noop', 'persist', 'sleep', 'teraslice']);
     assert.equal(registry.get('noop'), noopJobType);
     assert.equal(registry.get('__proto__'), undefined);
   });
@@ -36,7 +36,7 @@ describe('job type registry', () => {
   });
 
   it('rejects unknown types, naming the known ones', () => {
-    assert.throws(() => registry.validateSpec('lode', {}, r), (e: AppError) => isAppError(e, 'UNKNOWN_JOB_TYPE') && /copy, free, load, move, noop, persist, sleep/.test(e.message));
+    assert.throws(() => registry.validateSpec('lode', {}, r), (e: AppError) => isAppError(e, 'UNKNOWN_JOB_TYPE') && /copy, free, load, move, noop, persist, sleep, teraslice/.test(e.message));
   });
 
   it('rejects unknown and missing fields', () => {
