@@ -102,6 +102,9 @@ export async function runSlice(spec: TerasliceSpec, payload: unknown, ctx: RunCo
     }
     let chunks = 0;
     for await (const records0 of source) {
+      // A macrotask hop per chunk: a slice that is all CPU (a generator into noop) would otherwise
+      // run as one microtask chain and, slice after slice, starve timers (heartbeats, a stop).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       ctx.signal.throwIfAborted();
       ctx.heartbeat();
       let chunk = records0;
