@@ -13,6 +13,8 @@ export { createIdentity, type Identity } from './auth/identity.ts';
 export { createMemoryControlStore, type ControlStore } from './controlstore/controlStore.ts';
 export { createDocumentStore, MAX_DOCUMENT_BYTES, type DocumentStore } from './documents/documentStore.ts';
 export { normalizeTerasliceSpec, TERASLICE_SPEC_SCHEMA, type TerasliceSpec } from './jobtypes/teraslice/spec.ts';
+export { unplannedWork } from './jobtypes/teraslice/slicing.ts';
+export type { FileSlice, GeneratorSlice, PlanCursor as TeraslicePlanCursor } from './jobtypes/teraslice/payloads.ts';
 export { AppError, ERROR_CODES, isAppError, type ErrorCode } from './errors.ts';
 export { resolveConfig, readEnv, parseFlags, ConfigError, DEFAULTS, FACADE_AUTH_MODES, isLoopbackHost, type Config, type FacadeAuthMode } from './config.ts';
 export { IGNORED_REASONS, resolveStartupConfig, type StartupConfig } from './alluxioSiteProperties.ts';

@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
+import path from 'node:path';
 import { isAppError, type AppError } from '../../../../../engine/errors.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../../../../../engine/jobtypes/registry.ts';
 import { normalizeTerasliceSpec, type TerasliceSpec } from '../../../../../engine/jobtypes/teraslice/spec.ts';
@@ -157,5 +159,8 @@ describe('the teraslice spec schema (native submissions)', () => {
     const tooBig = structuredClone(spec) as TerasliceSpec;
     (tooBig.operations[0] as { size: number }).size = 5_000_000; // passes the schema, one slice of 5M records does not
     assert.throws(() => registry.validateSpec('teraslice', tooBig, r), (e: AppError) => isAppError(e, 'VALIDATION_FAILED') && /more than 1000000/.test(e.message));
+    symlinkSync(r.outside, path.join(r.dataDir, 'escape'));
+    const out = normalizeTerasliceSpec({ operations: [{ _op: 'data_generator' }, { _op: 'file_exporter', path: '/escape/x' }] }).spec;
+    assert.throws(() => registry.validateSpec('teraslice', out, r), (e: AppError) => isAppError(e, 'PATH_OUTSIDE_ROOT'));
   });
 });
