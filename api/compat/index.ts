@@ -5,13 +5,17 @@
  */
 import { isLoopbackHost, type Config, type Logger } from '../../engine/index.ts';
 import { alluxioFacade } from './alluxio/index.ts';
+import { terasliceFacade } from './teraslice/index.ts';
 import type { Facade } from './facade.ts';
 
 export type { Facade } from './facade.ts';
 
 /** The facades switched on by `config`. */
 export function enabledFacades(config: Readonly<Config>): Facade[] {
-  return config.alluxioFacade ? [alluxioFacade(config)] : [];
+  const out: Facade[] = [];
+  if (config.alluxioFacade) out.push(alluxioFacade(config));
+  if (config.terasliceFacade) out.push(terasliceFacade(config));
+  return out;
 }
 
 /** Those of `facades` that may be mounted under `/compat/` on the API port. */

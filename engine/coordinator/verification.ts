@@ -47,7 +47,7 @@ export async function verifyJob(
   let outcome: { ok: true; summary?: unknown } | { ok: false; code: string; message: string };
   try {
     outcome = type
-      ? await type.verify(ctx.spec, { jobId: opts.jobId, roots: opts.roots, tasks: ctx.tasks ?? [], results, signal: opts.signal })
+      ? await type.verify(ctx.spec, { jobId: opts.jobId, roots: opts.roots, tasks: ctx.tasks ?? [], results, tasksFailed: ctx.progress.tasksFailed, signal: opts.signal })
       : { ok: false, code: 'UNKNOWN_JOB_TYPE' satisfies JobFailureCode, message: `no job type ${ctx.type}` };
   } catch (err) {
     outcome = { ok: false, code: 'VERIFY_ERROR' satisfies JobFailureCode, message: err instanceof Error ? err.message : String(err) };

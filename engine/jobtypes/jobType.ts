@@ -56,6 +56,8 @@ export interface VerifyContext {
   roots: FileRoots;
   tasks: readonly TaskPlan[];
   results: readonly TaskResult[];
+  /** Tasks that failed for good (a job with `maxFailedRatio` above 0 reaches verification with some). */
+  tasksFailed: number;
   signal: AbortSignal;
 }
 

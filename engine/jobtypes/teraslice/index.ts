@@ -41,7 +41,10 @@ export const terasliceJobType: JobType<TerasliceSpec> = {
   run: (spec, payload, ctx) => runSlice(spec, payload, ctx),
 
   async verify(_spec, ctx) {
-    const records = ctx.results.reduce((n, r) => n + r.itemsDone, 0);
+    // a once execution processes every slice (the facade submits maxFailedRatio 1), then fails as Teraslice's does
+    const n = ctx.tasksFailed;
+    if (n > 0) return { ok: false, code: 'SLICE_FAILURES', message: `execution: ${ctx.jobId} had ${n} slice failure${n === 1 ? '' : 's'} during processing` };
+    const records = ctx.results.reduce((r, x) => r + x.itemsDone, 0);
     return { ok: true, summary: { slices: ctx.results.length, records } };
   },
 };

@@ -59,7 +59,7 @@ export function runCtx(roots: FileRoots, over: Partial<RunContext> = {}): RunCon
 
 /** A VerifyContext over the given plan and results. */
 export function verifyCtx(roots: FileRoots, tasks: readonly TaskPlan[], results: readonly TaskResult[]): VerifyContext {
-  return { jobId: 'j1', roots, tasks, results, signal: new AbortController().signal };
+  return { jobId: 'j1', roots, tasks, results, tasksFailed: 0, signal: new AbortController().signal };
 }
 
 /** Plans `spec` and runs every task in order, as a coordinator and one worker would. */

@@ -1,0 +1,70 @@
+/**
+ * Teraslice jobs (definitions: a job may have no execution yet) as durable documents
+ * (engine documents, namespace `teraslice`, id = `job_id`): the job exactly as submitted plus
+ * `job_id`, `_context: "job"`, `_created`, `_updated` (and `_deleted`, `_deleted_on`, `active`
+ * once set), as GET /jobs/:id answers it, and the owner (a non-admin sees only its own jobs, others
+ * are not found, as on the native API). Writes are CAS on the document's revision.
+ */
+import { randomUUID } from 'node:crypto';
+import { AppError, isAppError, type Caller, type DocumentStore } from '../../../engine/index.ts';
+import { TerasliceError } from './errors.ts';
+
+export const NAMESPACE = 'teraslice';
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** CAS attempts of a read-modify-write before giving up (another writer kept changing the job). */
+const CAS_ATTEMPTS = 5;
+
+/** The job as Teraslice shows it. */
+export type JobRecord = Record<string, unknown> & { job_id: string; _context: 'job'; _created: string; _updated: string; _deleted?: boolean; _deleted_on?: string; active?: boolean };
+
+interface StoredJob {
+  job: JobRecord;
+  owner: string;
+}
+
+export interface TerasliceJobs {
+  create(spec: Record<string, unknown>, caller: Caller): Promise<JobRecord>;
+  /** The caller's job (any for admins); 404 otherwise (also for an id that is no UUID). */
+  get(jobId: string, caller: Caller): JobRecord;
+  /** Jobs the caller sees. */
+  list(caller: Caller): JobRecord[];
+  /** Read-modify-write of a job the caller sees; `change` may throw to refuse. */
+  update(jobId: string, caller: Caller, change: (job: JobRecord) => JobRecord): Promise<JobRecord>;
+}
+
+export const jobNotFound = (jobId: string) => new TerasliceError(404, `job ${jobId.slice(0, 64)} was not found`, 'JOB_NOT_FOUND');
+
+export function createTerasliceJobs(documents: DocumentStore, now: () => Date = () => new Date()): TerasliceJobs {
+  const sees = (caller: Caller, owner: string) => caller.role === 'admin' || caller.user === owner;
+
+  function read(jobId: string, caller: Caller): { stored: StoredJob; revision: number } {
+    if (!UUID_RE.test(jobId)) throw jobNotFound(jobId);
+    const v = documents.get<StoredJob>(NAMESPACE, jobId);
+    if (v === undefined || !sees(caller, v.value.owner)) throw jobNotFound(jobId);
+    return { stored: v.value, revision: v.revision };
+  }
+
+  return {
+    async create(spec, caller) {
+      const at = now().toISOString();
+      const jobId = randomUUID();
+      const job: JobRecord = { ...spec, job_id: jobId, _context: 'job', _created: at, _updated: at };
+      await documents.create(NAMESPACE, jobId, { job, owner: caller.user } satisfies StoredJob);
+      return job;
+    },
+    get: (jobId, caller) => read(jobId, caller).stored.job,
+    list: (caller) => documents.list<StoredJob>(NAMESPACE).filter((d) => sees(caller, d.value.owner)).map((d) => d.value.job),
+    async update(jobId, caller, change) {
+      for (let attempt = 1; ; attempt++) {
+        const { stored, revision } = read(jobId, caller);
+        const job = { ...change(stored.job), job_id: jobId, _context: 'job' as const, _created: stored.job._created, _updated: now().toISOString() };
+        try {
+          await documents.update(NAMESPACE, jobId, { job, owner: stored.owner } satisfies StoredJob, revision);
+          return job;
+        } catch (err) {
+          if (!isAppError(err, 'CONFLICT') || attempt >= CAS_ATTEMPTS) throw err instanceof AppError && err.code === 'CONFLICT' ? new TerasliceError(409, `job ${jobId} changed concurrently; try again`) : err;
+        }
+      }
+    },
+  };
+}
