@@ -273,7 +273,7 @@ export const SETTINGS = Object.freeze({
   retentionIntervalMs: ms({ min: 1, default: 60_000, env: 'JETJOBS_RETENTION_INTERVAL_MS',
     doc: 'how often the retention pass runs (the first one after one interval)' }),
   facadeHost: text({ default: '127.0.0.1', values: 'address', env: 'JETJOBS_FACADE_HOST',
-    doc: "bind address of the facades' own ports (Alluxio 20002, 30003, 19999); loopback unless you say otherwise. Facades are also under `/compat/<name>/` on the API port" }),
+    doc: "bind address of the facades' own ports (Alluxio 20002, 30003, 19999; Teraslice 5678); loopback unless you say otherwise. Facades are also under `/compat/<name>/` on the API port" }),
   facadeAllowUnauthenticated: flag({ default: false, env: 'JETJOBS_FACADE_ALLOW_UNAUTHENTICATED',
     doc: 'allow a facade with auth `none` beyond loopback: on its own port (`facadeHost`; refused at start otherwise) and under `/compat/` on an API port that listens beyond loopback (`host`; not mounted there otherwise, with a warning)' }),
   alluxioFacade: flag({ default: true, env: 'JETJOBS_ALLUXIO_FACADE',

@@ -162,12 +162,13 @@ async function checkBanner(text: string, baseUrl: string, stateDir: string): Pro
     await res.text(); // read to the end: a body cancelled mid-way keeps the connection busy (see closeApi in api/main.ts)
     assert.ok(res.status < 400, `${path} answers ${res.status}`);
   }
-  // the Alluxio facade on its own (free) ports and under /compat/alluxio/: each answers as the original
-  for (const [listener, path] of [['alluxio job master', '/api/v1/master/job/service_name'], ['alluxio job worker', '/api/v1/job_worker/info'], ['alluxio EE coordinator', '/api/v1/load']] as const) {
-    const m = /^(http:\/\/127\.0\.0\.1:\d+) \(also (http:\/\/\S+)\/compat\/alluxio\/\)$/.exec(field(listener) ?? '');
+  // the facades on their own (free) ports and under /compat/<name>/: each answers as the original
+  for (const [listener, path] of [['alluxio job master', '/api/v1/master/job/service_name'], ['alluxio job worker', '/api/v1/job_worker/info'], ['alluxio EE coordinator', '/api/v1/load'], ['teraslice cluster master', '/v1/cluster/stats']] as const) {
+    const name = listener.split(' ')[0]!;
+    const m = new RegExp(`^(http://127\\.0\\.0\\.1:\\d+) \\(also (http://\\S+)/compat/${name}/\\)$`).exec(field(listener) ?? '');
     assert.ok(m, `${listener} in the banner:\n${text}`);
     assert.equal(m[2], baseUrl);
-    for (const url of [`${m[1]}${path}`, `${baseUrl}/compat/alluxio${path}`]) {
+    for (const url of [`${m[1]}${path}`, `${baseUrl}/compat/${name}${path}`]) {
       const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
       await res.text();
       assert.equal(res.status, 200, url);
