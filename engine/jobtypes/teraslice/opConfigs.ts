@@ -55,7 +55,12 @@ function normalizeOp(entry: unknown, i: number, apiSettings: ReadonlyMap<string,
       throw e;
     }
   }
-  const merged = apiName !== undefined && apiSettings.has(apiName) ? { ...apiSettings.get(apiName), ...given } : given;
+  let merged = apiName !== undefined && apiSettings.has(apiName) ? { ...apiSettings.get(apiName), ...given } : given;
+  // older specs (elasticsearch_data_generator's era) name the date field `date_field_name`
+  if (name === 'data_generator' && merged['date_field_name'] !== undefined && merged['date_key'] === undefined) {
+    const { date_field_name: dateKey, ...rest } = merged;
+    merged = { ...rest, date_key: dateKey };
+  }
   const fields = applyFields(merged, { ...COMMON_FIELDS, ...def.fields }, scope, ['_op', '_api_name']);
   return { _op: name, ...fields, ...(apiName !== undefined ? { _api_name: apiName } : {}) } as OpConfig;
 }

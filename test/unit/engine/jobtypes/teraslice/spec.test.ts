@@ -43,14 +43,24 @@ describe('normalizeTerasliceSpec', () => {
     assert.deepEqual([exp.path, exp.format, exp._api_name, exp.size], ['out/dir', 'json', 'file_sender_api', null]);
   });
 
+  it("takes data_generator's older date_field_name as date_key (date_key wins when both are given)", () => {
+    const ops = (op: Record<string, unknown>) => normalizeTerasliceSpec({ operations: [{ _op: 'data_generator', ...op }, { _op: 'noop' }] });
+    const a = ops({ date_field_name: 'ts' });
+    assert.equal((a.spec.operations[0] as { date_key: string }).date_key, 'ts');
+    assert.deepEqual(a.warnings, []);
+    const b = ops({ date_field_name: 'ts', date_key: 'when' });
+    assert.equal((b.spec.operations[0] as { date_key: string }).date_key, 'when');
+    assert.equal(b.warnings.length, 1, 'the unused date_field_name is dropped with a warning');
+  });
+
   it('drops undeclared keys, with a warning for each', () => {
-    const { spec, warnings } = normalizeTerasliceSpec({ ...gen({ date_field_name: 'x' }), cpu: 2, targets: [] });
+    const { spec, warnings } = normalizeTerasliceSpec({ ...gen({ index: 'x' }), cpu: 2, targets: [] });
     assert.equal('cpu' in spec, false);
-    assert.equal('date_field_name' in spec.operations[0]!, false);
+    assert.equal('index' in spec.operations[0]!, false);
     assert.deepEqual(warnings.sort(), [
       'job: undeclared key "cpu" was dropped',
       'job: undeclared key "targets" was dropped',
-      'operation data_generator (operations[0]): undeclared key "date_field_name" was dropped',
+      'operation data_generator (operations[0]): undeclared key "index" was dropped',
     ]);
   });
 
