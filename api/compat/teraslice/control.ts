@@ -24,14 +24,22 @@ const notActive = (exId: string) => new TerasliceError(404, `no active execution
 
 async function untilFinished(service: JobService, request: FastifyRequest, exId: string): Promise<JobView> {
   const deadline = Date.now() + BLOCKING_STOP_MS;
-  let closed = false;
-  request.raw.once('close', () => {
+  // a client that hangs up stops the wait (the stop itself goes on); the socket, not the request:
+  // a request's own 'close' comes as soon as its body is read
+  const socket = request.raw.socket;
+  let closed = socket.destroyed;
+  const onClose = () => {
     closed = true;
-  });
-  for (;;) {
-    const ex = await service.get(exId, request.caller);
-    if (isTerminal(ex) || closed || Date.now() >= deadline) return ex;
-    await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+  };
+  socket.once('close', onClose);
+  try {
+    for (;;) {
+      const ex = await service.get(exId, request.caller);
+      if (isTerminal(ex) || closed || Date.now() >= deadline) return ex;
+      await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+    }
+  } finally {
+    socket.off('close', onClose);
   }
 }
 

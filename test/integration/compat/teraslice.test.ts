@@ -196,6 +196,22 @@ describe('Teraslice facade (auth none, operator)', () => {
     assert.deepEqual([paused.status, paused.json['message']], [404, `no active execution context was found for ex_id: ${exId}`]);
   });
 
+  it('_stop with blocking=false answers stopping at once; a blocking _stop answers once the grace (timeout) for the slice in flight ran out', async () => {
+    // a slice of 30 s: it is surely still running when the stop comes, and only the 2 s grace ends it
+    const spec = { name: 'slow', lifecycle: 'persistent', workers: 1, operations: [{ _op: 'data_generator', size: 10 }, { _op: 'delay', ms: 30_000 }, { _op: 'noop' }] };
+    const { job_id: jobId, ex_id: exId } = (await ok(env.svc, 'POST', '/jobs', spec)) as unknown as { job_id: string; ex_id: string };
+    await waitFor(async () => {
+      const c = (await ok(env.svc, 'GET', `/jobs/${jobId}/controller`)) as unknown as { workers_active: number }[];
+      return (c[0]?.workers_active ?? 0) > 0 || undefined;
+    }, { what: 'a slice in flight', timeoutMs: 30_000 });
+    assert.deepEqual(await ok(env.svc, 'POST', `/jobs/${jobId}/_stop?blocking=false&timeout=2000`), { status: 'stopping' });
+    assert.equal(await status(env.svc, jobId), 'stopping');
+    assert.deepEqual(await ok(env.svc, 'POST', `/ex/${exId}/_stop`), { status: 'stopped' });
+    const ex = await ok(env.svc, 'GET', `/ex/${exId}`);
+    assert.equal(ex['_status'], 'stopped');
+    assert.deepEqual(await ok(env.svc, 'POST', `/ex/${exId}/_stop?force=true`), { message: `Force stop complete for exId ${exId}`, status: 'stopped' });
+  });
+
   it('failed slices are listed by /errors; _recover with cleanup_type=errors makes a new execution that re-runs only them', async () => {
     const dir = join(env.svc.config.filesDir, 'in3');
     await mkdir(dir, { recursive: true });
