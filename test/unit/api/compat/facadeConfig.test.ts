@@ -8,22 +8,25 @@ import { alluxioPath, nativePath, planName, submissionOf } from '../../../../api
 import { STATE_MAP, nativeStates } from '../../../../api/compat/alluxio/jobInfo.ts';
 
 describe('facade configuration', () => {
-  it('serves the Alluxio facade by default, on 20002, 30003 and 19999, acting as operator "alluxio"', () => {
-    const [f, ...rest] = enabledFacades(resolveConfig({}));
+  it('serves the Alluxio facade by default, on 20002, 30003 and 19999, acting as operator "alluxio"; Teraslice on 5678 as operator "teraslice"', () => {
+    const [f, t, ...rest] = enabledFacades(resolveConfig({}));
     assert.equal(rest.length, 0);
     assert.equal(f!.name, 'alluxio');
+    assert.deepEqual([t!.name, t!.listeners.map((l) => [l.name, l.port]), t!.auth], ['teraslice', [['cluster master', 5678]], { mode: 'none', user: 'teraslice', role: 'operator' }]);
+    assert.deepEqual(enabledFacades(resolveConfig({ terasliceFacade: false })).map((x) => x.name), ['alluxio']);
     assert.deepEqual(f!.listeners.map((l) => [l.name, l.port]), [['job master', 20_002], ['job worker', 30_003], ['EE coordinator', 19_999]]);
     // the EE coordinator answers in EE's shape, the others in the facade's (OSS) shape
     assert.deepEqual(f!.listeners.map((l) => l.sendError !== undefined), [false, false, true]);
     assert.deepEqual(f!.auth, { mode: 'none', user: 'alluxio', role: 'operator' });
-    assert.deepEqual(enabledFacades(resolveConfig({ alluxioFacade: false })), []);
+    assert.deepEqual(enabledFacades(resolveConfig({ alluxioFacade: false, terasliceFacade: false })), []);
   });
 
   it('refuses auth none on a facade port beyond loopback unless explicitly allowed', () => {
     assert.throws(() => resolveConfig({ facadeHost: '0.0.0.0' }), (e: unknown) => e instanceof ConfigError && /alluxioAuth=none/.test(e.message));
-    assert.doesNotThrow(() => resolveConfig({ facadeHost: '0.0.0.0', alluxioAuth: 'basic' }));
+    assert.throws(() => resolveConfig({ facadeHost: '0.0.0.0', alluxioAuth: 'basic' }), (e: unknown) => e instanceof ConfigError && /terasliceAuth=none/.test(e.message));
+    assert.doesNotThrow(() => resolveConfig({ facadeHost: '0.0.0.0', alluxioAuth: 'basic', terasliceAuth: 'bearer' }));
     assert.doesNotThrow(() => resolveConfig({ facadeHost: '0.0.0.0', facadeAllowUnauthenticated: true }));
-    assert.doesNotThrow(() => resolveConfig({ facadeHost: '0.0.0.0', alluxioFacade: false }));
+    assert.doesNotThrow(() => resolveConfig({ facadeHost: '0.0.0.0', alluxioFacade: false, terasliceFacade: false }));
     assert.throws(() => resolveConfig({ alluxioAuth: 'token' as never }), /alluxioAuth must be one of none, basic, bearer/);
     assert.throws(() => resolveConfig({ alluxioUser: 'Not A Name' }), /facade users/);
   });
@@ -33,13 +36,13 @@ describe('facade configuration', () => {
     const logger = { warn: (o: unknown) => warned.push(o) };
     const open = resolveConfig({ host: '0.0.0.0' });
     assert.deepEqual(mountableFacades(enabledFacades(open), open, logger), []);
-    assert.equal(warned.length, 1);
+    assert.equal(warned.length, 2, 'one warning per facade left out');
     const allowed = resolveConfig({ host: '0.0.0.0', facadeAllowUnauthenticated: true });
-    assert.equal(mountableFacades(enabledFacades(allowed), allowed).length, 1);
+    assert.equal(mountableFacades(enabledFacades(allowed), allowed).length, 2);
     const basic = resolveConfig({ host: '0.0.0.0', alluxioAuth: 'basic' });
-    assert.equal(mountableFacades(enabledFacades(basic), basic).length, 1);
+    assert.deepEqual(mountableFacades(enabledFacades(basic), basic).map((f) => f.name), ['alluxio'], 'only the one with credentials');
     const local = resolveConfig({});
-    assert.equal(mountableFacades(enabledFacades(local), local).length, 1);
+    assert.equal(mountableFacades(enabledFacades(local), local).length, 2);
   });
 });
 
