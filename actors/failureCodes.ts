@@ -16,6 +16,7 @@ export const JOB_FAILURE_CODES = {
   PLAN_FAILED: { by: 'coordinator', text: 'The job type\'s `plan` threw. An API error keeps its own code instead (e.g. `INVALID_SPEC`, `PATH_OUTSIDE_ROOT`: the table in docs/api.md).' },
   VERIFY_ERROR: { by: 'coordinator', text: 'The job type\'s `verify` threw.' },
   VERIFY_MISMATCH: { by: 'job type', text: 'Verification found the result differs from the spec (built-in file types: a planned file missing, of another size, or with a failed part; a freed path still cached).' },
+  SLICE_FAILURES: { by: 'job type', text: 'A `teraslice` execution processed every slice and some failed for good (Teraslice\'s "had N slice failures during processing").' },
 } as const satisfies Record<string, { by: string; text: string }>;
 
 /** Codes of `TaskFailed.error`, with who writes them and the `retryable` they come with. */
@@ -26,6 +27,9 @@ export const TASK_ERROR_CODES = {
   IO_ERROR: { by: 'job type', retryable: true, text: 'An I/O error that may pass on retry (ENOSPC, EACCES, EIO, …; the OS code is in the message).' },
   BAD_PAYLOAD: { by: 'job type', retryable: false, text: 'The task payload is not what the type\'s plan writes.' },
   INJECTED_FAILURE: { by: 'job type', retryable: true, text: 'The `sleep` type failing on purpose (`failTimes`), for tests and demos.' },
+  BAD_RECORD: { by: 'job type', retryable: false, text: 'A `teraslice` slice read a record it cannot parse (bad JSON) with `_dead_letter_action: throw`.' },
+  FILE_TOO_LARGE: { by: 'job type', retryable: false, text: 'A `teraslice` file_reader slice of a whole file (json, gzip) found it above the size it reads at once.' },
+  LINE_TOO_LONG: { by: 'job type', retryable: false, text: 'A `teraslice` file_reader slice found a line longer than it reads at once.' },
   ABORTED: { by: 'job type', retryable: false, text: 'The worker aborted the task (job stopped, worker draining); the worker drops such a task, so this code is not normally recorded.' },
 } as const satisfies Record<string, { by: string; retryable: boolean; text: string }>;
 
