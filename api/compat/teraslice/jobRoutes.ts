@@ -46,9 +46,22 @@ export function registerJobRoutes(app: FastifyInstance, service: JobService, job
     if (Object.hasOwn(body, 'job_id')) throw new TerasliceError(422, 'Job cannot include a job_id on submit');
     requireRole(request.caller, 'operator');
     const { warnings } = normalizeTerasliceSpec(body); // refuses what cannot run before anything is written
-    const job = await jobs.create(body, request.caller);
+    const job = jobs.draft(body, request.caller);
     const out: Record<string, unknown> = { job_id: job.job_id };
-    if (param(request, 'start') !== 'false') out['ex_id'] = (await startExecution(service, request.caller, job)).id;
+    if (param(request, 'start') !== 'false') {
+      // the execution before the job: the engine's own checks (a path through a symlink out of the
+      // files root) refuse it with nothing written; the job is stored only once it runs
+      const ex = await startExecution(service, request.caller, job);
+      try {
+        await jobs.insert(job, request.caller);
+      } catch (err) {
+        await service.stop(ex.id, { caller: request.caller, reason: 'teraslice job not stored', force: true }).catch(() => undefined);
+        throw err;
+      }
+      out['ex_id'] = ex.id;
+    } else {
+      await jobs.insert(job, request.caller);
+    }
     if (warnings.length > 0) out['warnings'] = warnings;
     return tsSend(reply, out);
   });

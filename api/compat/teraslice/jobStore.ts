@@ -6,7 +6,7 @@
  * are not found, as on the native API). Writes are CAS on the document's revision.
  */
 import { randomUUID } from 'node:crypto';
-import { AppError, isAppError, type Caller, type DocumentStore } from '../../../engine/index.ts';
+import { AppError, isAppError, MAX_DOCUMENT_BYTES, type Caller, type DocumentStore } from '../../../engine/index.ts';
 import { TerasliceError } from './errors.ts';
 
 export const NAMESPACE = 'teraslice';
@@ -23,7 +23,10 @@ interface StoredJob {
 }
 
 export interface TerasliceJobs {
-  create(spec: Record<string, unknown>, caller: Caller): Promise<JobRecord>;
+  /** The record a submit of `spec` would store (a new job_id), not stored yet; 400 if too large to keep. */
+  draft(spec: Record<string, unknown>, caller: Caller): JobRecord;
+  /** Stores a drafted record. */
+  insert(job: JobRecord, caller: Caller): Promise<JobRecord>;
   /** The caller's job (any for admins); 404 otherwise (also for an id that is no UUID). */
   get(jobId: string, caller: Caller): JobRecord;
   /** Jobs the caller sees. */
@@ -44,14 +47,22 @@ export function createTerasliceJobs(documents: DocumentStore, now: () => Date = 
     return { stored: v.value, revision: v.revision };
   }
 
+  function draft(spec: Record<string, unknown>, caller: Caller): JobRecord {
+    const at = now().toISOString();
+    const job: JobRecord = { ...spec, job_id: randomUUID(), _context: 'job', _created: at, _updated: at };
+    // the store's own limit, checked before anything (an execution) is made for the job
+    const bytes = Buffer.byteLength(JSON.stringify({ job, owner: caller.user } satisfies StoredJob));
+    if (bytes > MAX_DOCUMENT_BYTES) throw new TerasliceError(400, `the document is ${bytes} bytes; at most ${MAX_DOCUMENT_BYTES} are kept`);
+    return job;
+  }
+  async function insert(job: JobRecord, caller: Caller): Promise<JobRecord> {
+    await documents.create(NAMESPACE, job.job_id, { job, owner: caller.user } satisfies StoredJob);
+    return job;
+  }
+
   return {
-    async create(spec, caller) {
-      const at = now().toISOString();
-      const jobId = randomUUID();
-      const job: JobRecord = { ...spec, job_id: jobId, _context: 'job', _created: at, _updated: at };
-      await documents.create(NAMESPACE, jobId, { job, owner: caller.user } satisfies StoredJob);
-      return job;
-    },
+    draft,
+    insert,
     get: (jobId, caller) => read(jobId, caller).stored.job,
     list: (caller) => documents.list<StoredJob>(NAMESPACE).filter((d) => sees(caller, d.value.owner)).map((d) => d.value.job),
     async update(jobId, caller, change) {

@@ -8,9 +8,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useTestService, type TestService } from '../../helpers/service.ts';
+import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -106,6 +107,32 @@ describe('Teraslice facade (auth none, operator)', () => {
       assert.match(r.json['message'] as string, message);
     }
     assert.equal((await ok(env.svc, 'GET', '/jobs?deleted=all&size=10000')).length, before, 'nothing was written');
+  });
+
+  it('a submit the engine refuses when it starts the execution (a path through a symlink out of the files root) leaves no job behind', async () => {
+    // found by the route fuzz: the job was stored before its execution was refused, so a 400 left a job
+    const outside = await mkdtemp(join(tmpdir(), 'teraslice-outside-'));
+    try {
+      await symlink(outside, join(env.svc.config.filesDir, 'escape-link'));
+      const before = (await ok(env.svc, 'GET', '/jobs?size=10000')).length;
+      const executions = async () => (await http<{ jobs: unknown[] }>(env.svc.baseUrl, 'GET', '/native/v1/jobs?type=teraslice&active=all&limit=1000')).body.jobs.length;
+      const exBefore = await executions();
+      for (const op of [{ _op: 'file_reader', path: 'escape-link' }, { _op: 'data_generator', size: 5 }]) {
+        const ops = op._op === 'file_reader' ? [op, { _op: 'noop' }] : [op, { _op: 'file_exporter', path: 'escape-link/out' }];
+        const r = await ts(env.svc, 'POST', '/v1/jobs', { name: 'escape', operations: ops });
+        assert.equal(r.status, 400, r.text);
+        assert.deepEqual(Object.keys(r.json).sort(), ['error', 'message']);
+      }
+      assert.equal((await ok(env.svc, 'GET', '/jobs?size=10000')).length, before, 'no job was written');
+      assert.equal(await executions(), exBefore, 'no execution was made');
+      // created without starting it, it is stored (as the original stores any valid job); its start is refused, writing nothing
+      const idle = (await ok(env.svc, 'POST', '/v1/jobs?start=false', { name: 'escape', operations: [{ _op: 'file_reader', path: 'escape-link' }, { _op: 'noop' }] })) as unknown as { job_id: string };
+      assert.equal((await ts(env.svc, 'POST', `/v1/jobs/${idle.job_id}/_start`)).status, 400);
+      assert.equal(await executions(), exBefore, 'no execution was made');
+      assert.deepEqual(await readdir(outside), []);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 
   it('runs the docs example to completed and writes its output; a urlencoded body (curl -d@job.json) is read as JSON', async () => {
