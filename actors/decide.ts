@@ -146,6 +146,7 @@ function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Dra
     }
     case 'extend':
       if (state !== 'RUNNING') return refuse('only a running job plans more tasks');
+      if (ctx.stopRequested !== null) return refuse('it is stopping');
       if (ctx.tasks === null || ctx.planCursor === undefined) return refuse('its plan is complete');
       if (ctx.tasks.length !== cmd.after) return refuse(`the plan has ${ctx.tasks.length} tasks, not ${cmd.after}: the extension is stale`);
       if (!canExtendPlan(ctx, cmd.after, cmd.tasks)) return refuse('extended task ids must be new and distinct');

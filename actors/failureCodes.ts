@@ -16,6 +16,7 @@ export const JOB_FAILURE_CODES = {
   PLAN_FAILED: { by: 'coordinator', text: 'The job type\'s `plan` threw. An API error keeps its own code instead (e.g. `INVALID_SPEC`, `PATH_OUTSIDE_ROOT`: the table in docs/api.md).' },
   VERIFY_ERROR: { by: 'coordinator', text: 'The job type\'s `verify` threw.' },
   VERIFY_MISMATCH: { by: 'job type', text: 'Verification found the result differs from the spec (built-in file types: a planned file missing, of another size, or with a failed part; a freed path still cached).' },
+  PLAN_TOO_LONG: { by: 'coordinator', text: 'The job\'s open plan reached the most tasks one job holds (200,000; engine/coordinator/planExtension.ts): a plan that never closes (a persistent Teraslice execution) goes on in a new job.' },
   SLICE_FAILURES: { by: 'job type', text: 'A `teraslice` execution processed every slice and some failed for good (Teraslice\'s "had N slice failures during processing").' },
 } as const satisfies Record<string, { by: string; text: string }>;
 

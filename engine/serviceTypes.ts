@@ -99,6 +99,17 @@ export interface TaskView {
   bytes: number;
 }
 
+export interface PlanOptions {
+  /** Only tasks in these states (the filter runs before any view is built). */
+  states?: readonly TaskView['state'][];
+  /**
+   * Read the job's task outcomes for `lastUpdated` and `worker` (the whole `.task` subject);
+   * without them (false) the plan comes from the projection alone, with those fields null.
+   * @defaultValue true
+   */
+  outcomes?: boolean;
+}
+
 export interface PlanView {
   /** More tasks are to come (TasksPlanned/TasksExtended with a cursor). */
   open: boolean;
@@ -237,7 +248,7 @@ export interface JobService {
    * its cursor (`null` for a complete one). For a facade that maps its own notion of work units
    * (Teraslice slices) onto tasks. Empty before the plan and for a compacted job.
    */
-  plan(id: string, caller: Caller): Promise<PlanView>;
+  plan(id: string, caller: Caller, opts?: PlanOptions): Promise<PlanView>;
   history(id: string, caller: Caller): Promise<HistoryEntry[]>;
   /** The job's webhook delivery log (attempts, failures, redelivery requests), oldest first. */
   deliveries(id: string, caller: Caller): Promise<DeliveryEntry[]>;

@@ -28,6 +28,8 @@ export interface ControlStore {
   get<T>(key: string): Versioned<T> | undefined;
   /** Every entry whose key starts with `prefix` (e.g. `user.`), in key order. */
   list<T>(prefix: string): { key: string; value: T; revision: number }[];
+  /** How many entries have keys starting with `prefix` (no copies made). */
+  count(prefix: string): number;
   /** Creates the key; AppError('CONFLICT') if it exists. Applied to the local mirror before resolving. */
   create(key: string, value: unknown): Promise<number>;
   /** Writes if the key is still at `revision` (0 = must not exist); AppError('CONFLICT') otherwise. */
@@ -63,6 +65,11 @@ export function createMemoryControlStore(): ControlStore {
     get<T>(key: string) {
       const v = data.get(key);
       return v ? { value: clone(v.value) as T, revision: v.revision } : undefined;
+    },
+    count(prefix) {
+      let n = 0;
+      for (const k of data.keys()) if (k.startsWith(prefix)) n++;
+      return n;
     },
     list<T>(prefix: string) {
       return [...data.entries()]

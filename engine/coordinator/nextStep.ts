@@ -44,19 +44,22 @@ export type NextStep =
 /** What of our bookkeeping the decision reads. */
 export type OwnedView = Readonly<Pick<Owned, 'verifying' | 'stopTimer' | 'stopDue' | 'extending'>> & { dispatched: ReadonlyMap<string, number> };
 
-/** An open plan is extended by about this many tasks at a time when the job sets no parallelism. */
+/**
+ * An open plan is extended by at least this many tasks at a time (more for a job whose parallelism
+ * is high): each extension is an event every process folds, and copies the plan.
+ */
 export const EXTEND_BATCH = 64;
 /** The most tasks one extension asks for. */
 export const MAX_EXTEND_BATCH = 1000;
 
 /**
  * How many more tasks to ask an open plan for (0: none now): when fewer than half a batch wait to be
- * dispatched. A batch is twice the job's parallelism (else EXTEND_BATCH), so workers never starve
- * between two extensions while the plan stays short.
+ * dispatched. A batch is twice the job's parallelism, at least EXTEND_BATCH, so workers never starve
+ * between two extensions and extensions stay few.
  */
 export function extensionWanted(open: boolean, parallelism: number | undefined, waiting: number, extending: boolean): number {
   if (!open || extending) return 0;
-  const batch = Math.min(MAX_EXTEND_BATCH, parallelism !== undefined ? Math.max(2 * parallelism, 8) : EXTEND_BATCH);
+  const batch = Math.min(MAX_EXTEND_BATCH, Math.max(2 * (parallelism ?? 0), EXTEND_BATCH));
   return waiting * 2 < batch ? batch - waiting : 0;
 }
 

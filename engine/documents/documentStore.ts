@@ -18,6 +18,8 @@ export interface DocumentStore {
   get<T>(namespace: string, id: string): Versioned<T> | undefined;
   /** Every document of the namespace, in id order. */
   list<T>(namespace: string): { id: string; value: T; revision: number }[];
+  /** How many documents the namespace holds. */
+  count(namespace: string): number;
   /** Creates it; CONFLICT if the id exists; VALIDATION_FAILED if too large. */
   create(namespace: string, id: string, value: unknown): Promise<number>;
   /** Replaces it if still at `revision`; CONFLICT otherwise. */
@@ -42,6 +44,10 @@ export function createDocumentStore(store: ControlStore): DocumentStore {
     list<T>(namespace: string) {
       const prefix = key(namespace, '00000000-0000-0000-0000-000000000000').slice(0, -36);
       return store.list<T>(prefix).map((e) => ({ id: e.key.slice(prefix.length), value: e.value, revision: e.revision }));
+    },
+    count(namespace) {
+      const prefix = key(namespace, '00000000-0000-0000-0000-000000000000').slice(0, -36);
+      return store.count(prefix);
     },
     async create(namespace, id, value) {
       const k = key(namespace, id);

@@ -82,13 +82,16 @@ export function createJobQueries(deps: { eventLog: EventLog; projection: JobProj
       return taskViews(s, lastOutcomes(await eventLog.readSubject(jobTaskSubject(id))));
     },
 
-    async plan(id, caller) {
+    async plan(id, caller, opts = {}) {
       const s = (await reader.loadVisible(id, caller)).snapshot;
       const c = s.context;
-      if (c.tasks === null || c.compacted) return { open: c.planCursor !== undefined, cursor: c.planCursor ?? null, tasks: [] };
-      const views = taskViews(s, lastOutcomes(await eventLog.readSubject(jobTaskSubject(id))));
+      const head = { open: c.planCursor !== undefined, cursor: c.planCursor ?? null };
+      if (c.tasks === null || c.compacted) return { ...head, tasks: [] };
+      const outcomes = opts.outcomes === false ? new Map() : lastOutcomes(await eventLog.readSubject(jobTaskSubject(id)));
       const planned = c.tasks;
-      return { open: c.planCursor !== undefined, cursor: c.planCursor ?? null, tasks: views.map((v, i) => ({ ...v, payload: planned[i]!.payload })) };
+      const wanted = opts.states === undefined ? undefined : new Set(opts.states);
+      const tasks = taskViews(s, outcomes, wanted).map((v) => ({ ...v, payload: planned[v.index]!.payload }));
+      return { ...head, tasks };
     },
 
     async history(id, caller) {

@@ -61,14 +61,16 @@ function shownOutcome(st: TaskStatus, o: LastOutcomes | undefined): OutcomeNote 
  * `running` while the job is RUNNING and `pending` otherwise. A job without a plan (not planned
  * yet, or compacted) has none.
  */
-export function taskViews(s: JobSnapshot, outcomes: ReadonlyMap<string, LastOutcomes>): TaskView[] {
+export function taskViews(s: JobSnapshot, outcomes: ReadonlyMap<string, LastOutcomes>, only?: ReadonlySet<TaskView['state']>): TaskView[] {
   const c = s.context;
   if (c.tasks === null || c.compacted) return [];
-  return c.tasks.map((t, index) => {
+  const out: TaskView[] = [];
+  c.tasks.forEach((t, index) => {
     const st = statusAt(c, index);
-    const shown = shownOutcome(st, outcomes.get(t.taskId));
     const state: TaskView['state'] = st.state === 'pending' ? (s.value === 'RUNNING' ? 'running' : 'pending') : st.state;
-    return {
+    if (only !== undefined && !only.has(state)) return;
+    const shown = shownOutcome(st, outcomes.get(t.taskId));
+    out.push({
       taskId: t.taskId,
       index,
       state,
@@ -78,6 +80,7 @@ export function taskViews(s: JobSnapshot, outcomes: ReadonlyMap<string, LastOutc
       error: state === 'succeeded' || st.error === undefined ? null : { code: st.error.code, message: st.error.message, retryable: st.error.retryable },
       items: t.items,
       bytes: t.bytes,
-    };
+    });
   });
+  return out;
 }

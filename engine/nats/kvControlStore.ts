@@ -190,6 +190,11 @@ export function createKvControlStore(opts: KvControlStoreOptions): ControlStore 
       const v = mirror.get(key);
       return v === undefined ? undefined : { value: clone(v.value) as T, revision: v.revision };
     },
+    count(prefix) {
+      let n = 0;
+      for (const k of mirror.keys()) if (k.startsWith(prefix)) n++;
+      return n;
+    },
     list<T>(prefix: string) {
       return [...mirror.entries()]
         .filter(([k]) => k.startsWith(prefix))

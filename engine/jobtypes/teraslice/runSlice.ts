@@ -62,6 +62,12 @@ function classify(e: unknown, signal: AbortSignal): unknown {
   return e; // unexpected: the engine records it as a retryable TASK_ERROR
 }
 
+/** The slice a recovery's `r…` task re-runs, when its recovery names it. */
+function originOf(spec: TerasliceSpec, taskId: string): { exId: string; taskId: string } | undefined {
+  const m = /^r(\d+)$/.exec(taskId);
+  return m === null ? undefined : spec.recovery?.slices[Number(m[1])]?.origin;
+}
+
 export async function runSlice(spec: TerasliceSpec, payload: unknown, ctx: RunContext, opts: RunOptions = {}): Promise<TaskResult> {
   const ops = spec.operations;
   const reader = ops[0]!;
@@ -98,7 +104,9 @@ export async function runSlice(spec: TerasliceSpec, payload: unknown, ctx: RunCo
     }
     if (exporter !== undefined) {
       root ??= await openDataRoot(ctx.roots.dataDir);
-      writer = await openSliceWriter(exporter, root, ctx.jobId, ctx.taskId);
+      // a re-run slice writes under the name of the slice it re-runs: its earlier file (if it got that far) is replaced, not doubled
+      const origin = originOf(spec, ctx.taskId);
+      writer = await openSliceWriter(exporter, root, origin?.exId ?? ctx.jobId, origin?.taskId ?? ctx.taskId);
     }
     let chunks = 0;
     for await (const records0 of source) {

@@ -37,7 +37,9 @@ export type ApiConfig = { _name: string };
  * again first (their payloads as it planned them); then, only if `resume`, slicing goes on from
  * `cursor` (that execution's plan cursor; absent: its slicer had finished, nothing more).
  */
-export type RecoverySpec = { slices: { payload: unknown }[]; resume: boolean; cursor?: unknown };
+/** Where a re-run slice first ran: its output file keeps that slice's name, so a recovery rewrites it instead of writing a second copy. */
+export type SliceOrigin = { exId: string; taskId: string };
+export type RecoverySpec = { slices: { payload: unknown; origin?: SliceOrigin }[]; resume: boolean; cursor?: unknown };
 
 /** A normalised Teraslice job config (every field present). */
 export type TerasliceSpec = {

@@ -50,6 +50,7 @@ describe('open plans', () => {
     ]) assert.equal(decided(h, cmd).ok, false, JSON.stringify(cmd));
     assert.equal(decided([...h, extended(2, [])], { kind: 'extend', after: 2, tasks: tasks(2, 1) }).ok, false, 'closed');
     assert.equal(decided([...h, e.paused(1)], { kind: 'extend', after: 2, tasks: tasks(2, 1) }).ok, false, 'paused: no slicing');
+    assert.equal(decided([...h, e.stopRequested(1)], { kind: 'extend', after: 2, tasks: tasks(2, 1) }).ok, false, 'stopping: no slicing');
     assert.equal(decided([...h, e.stopped(1)], { kind: 'extend', after: 2, tasks: tasks(2, 1) }).ok, false);
     // and the machine alone, for events that reach it from the log
     assert.equal(canApply(foldJob(h), extended(1, tasks(2, 1))), false);

@@ -16,11 +16,12 @@ import { waitFor } from '../../helpers/wait.ts';
 /** Tasks running now and the most seen at once, per job. */
 const running = new Map<string, { now: number; max: number; done: number }>();
 const gates: (() => void)[] = [];
+const failedOnce = new Set<string>();
 let holdTasks = false;
 
 type SliceSpec = { total?: number; failAt?: number };
 
-/** `slices`: `total` tasks (none: endless), made `want` at a time by extend; task `failAt` fails for good. */
+/** `slices`: `total` tasks (none: endless), made `want` at a time by extend; task `failAt` fails its first run. */
 const slicesType: JobType<SliceSpec> = {
   name: 'slices',
   specSchema: { type: 'object', additionalProperties: false, properties: { total: { type: 'integer', minimum: 0 }, failAt: { type: 'integer' } } },
@@ -39,7 +40,11 @@ const slicesType: JobType<SliceSpec> = {
     try {
       if (holdTasks) await new Promise<void>((resolve) => gates.push(resolve));
       else await new Promise((resolve) => setTimeout(resolve, 2));
-      if ((payload as { i: number }).i === spec.failAt) throw Object.assign(new Error('slice failed'), { code: 'SLICE', retryable: false });
+      // task `failAt` fails the first time it runs in a job (a recovery's re-run succeeds)
+      if ((payload as { i: number }).i === spec.failAt && !failedOnce.has(ctx.jobId)) {
+        failedOnce.add(ctx.jobId);
+        throw Object.assign(new Error('slice failed'), { code: 'SLICE', retryable: false });
+      }
       r.done++;
       return { itemsDone: 1, itemsFailed: 0, bytesDone: 0, failures: [] };
     } finally {
@@ -114,21 +119,23 @@ describe('open plans and parallelism in the engine', () => {
     }
   });
 
-  it('a failed slice fails the job (maxFailedRatio 0); recovery replays it and the slicer goes on where it stopped', async () => {
+  it('a failed slice fails the job (maxFailedRatio 0) before the slicer is done; recovery replays it and the slicer goes on where it stopped', async () => {
     await withMemoryEngine({}, async ({ core }) => {
-      const { job } = await core.service.submit({ type: 'slices', spec: { total: 50, failAt: 4 }, parallelism: 2, maxTaskAttempts: 1 }, { caller: SYSTEM_CALLER });
+      const { job } = await core.service.submit({ type: 'slices', spec: { total: 500, failAt: 4 }, parallelism: 2, maxTaskAttempts: 1 }, { caller: SYSTEM_CALLER });
       const failed = await untilTerminal(core, job.id);
       assert.equal(failed.state, 'FAILED');
       assert.ok(failed.planOpen, 'it failed before the slicer was done');
       assert.equal(failed.progress.tasksFailed, 1);
       const recovered = await core.service.recover(job.id, { caller: SYSTEM_CALLER });
       assert.equal(recovered.state, 'WAITING');
-      // the failed slice fails again (it always does): recovery replays it, and slices made after it ran too
       const again = await untilTerminal(core, job.id);
-      assert.equal(again.state, 'FAILED');
+      assert.equal(again.state, 'SUCCEEDED', JSON.stringify(again.error));
       const history = await core.service.history(job.id, SYSTEM_CALLER);
-      const s4 = history.filter((h) => h.type === 'TaskFailed' && (h.data as { taskId: string }).taskId === 's4');
-      assert.equal(s4.length, 2, 'the failed slice ran again after the recovery');
+      const s4 = history.filter((h) => (h.type === 'TaskFailed' || h.type === 'TaskSucceeded') && (h.data as { taskId: string }).taskId === 's4').map((h) => h.type);
+      assert.deepEqual(s4, ['TaskFailed', 'TaskSucceeded'], 'the failed slice ran again after the recovery');
+      // and the slicer went on where it stopped: all 500 slices made, each succeeded once
+      assert.deepEqual([again.progress.tasksTotal, again.progress.tasksSucceeded, again.planOpen], [500, 500, false]);
+      assert.ok(history.filter((h) => h.type === 'TasksExtended').some((h) => h.seq > history.find((x) => x.type === 'JobRecovered')!.seq), 'slicing after the recovery');
     }, { extraTypes: [slicesType as JobType] });
   });
 });
