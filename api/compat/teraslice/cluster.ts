@@ -36,17 +36,15 @@ function runningSlices(workers: readonly WorkerView[], exId: string): { worker: 
   return workers.flatMap((w) => (w.alive ? w.tasks.filter((t) => t.jobId === exId).map((t) => ({ worker: w.id, taskId: t.taskId })) : []));
 }
 
-/** The execution controller's counters of one execution. */
-export async function controllerStats(service: JobService, caller: Caller, ex: JobView, workers: readonly WorkerView[]): Promise<ControllerStats> {
-  const plan = await service.plan(ex.id, caller);
+/**
+ * The execution controller's counters of one execution, from its progress and the workers'
+ * heartbeats (no read of its task history: a dashboard polls this).
+ */
+export async function controllerStats(_service: JobService, _caller: Caller, ex: JobView, workers: readonly WorkerView[]): Promise<ControllerStats> {
   const active = runningSlices(workers, ex.id);
   const joined = new Set(active.map((a) => a.worker));
-  let waiting = 0;
-  for (const t of plan.tasks) {
-    if (t.worker !== null) joined.add(t.worker);
-    if (t.state === 'pending' || t.state === 'running') waiting++;
-  }
   const p = ex.progress;
+  const waiting = Math.max(0, p.tasksTotal - p.tasksSucceeded - p.tasksFailed);
   const parallelism = ex.parallelism ?? active.length;
   return {
     ex_id: ex.id,

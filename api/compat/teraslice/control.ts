@@ -55,7 +55,8 @@ export async function stopExecution(service: JobService, request: FastifyRequest
   const graceMs = timeout === undefined ? undefined : Math.min(Number(timeout), MAX_STOP_TIMEOUT_MS);
   const stopped = await service.stop(ex.id, { ...by(request, 'teraslice _stop'), ...(force ? { force: true } : graceMs !== undefined ? { graceMs } : {}) });
   if (force) return { message: `Force stop complete for exId ${ex.id}`, status: executionStatus(stopped) };
-  if (flag(request, 'blocking', true) === false) return { status: executionStatus(stopped) };
+  const blocking = param(request, 'blocking');
+  if (blocking !== undefined && blocking !== 'true') return { status: executionStatus(stopped) };
   return { status: executionStatus(await untilFinished(service, request, ex.id)) };
 }
 
@@ -118,12 +119,12 @@ export async function sliceErrors(service: JobService, request: FastifyRequest, 
   const out: Record<string, unknown>[] = [];
   for (const ex of executions) {
     if (ex.progress.tasksFailed === 0) continue;
-    const plan = await service.plan(ex.id, request.caller);
+    // the failed tasks only, from the projection: no read of the execution's whole task history
+    const plan = await service.plan(ex.id, request.caller, { states: ['failed'], outcomes: false });
     for (const t of plan.tasks) {
-      if (t.state !== 'failed') continue;
       out.push({
         ex_id: ex.id, slice_id: sliceId(ex.id, t.taskId), slicer_id: 0, slicer_order: t.index + 1, request: JSON.stringify(t.payload),
-        state: 'error', error: t.error?.message ?? '', _created: ex.startedAt ?? ex.submittedAt, _updated: t.lastUpdated ?? ex.submittedAt,
+        state: 'error', error: t.error?.message ?? '', _created: ex.startedAt ?? ex.submittedAt, _updated: ex.finishedAt ?? ex.startedAt ?? ex.submittedAt,
       });
     }
   }
@@ -145,11 +146,13 @@ export function cleanupType(request: FastifyRequest): CleanupType | undefined {
 }
 
 /** A new execution of `job` that re-runs slices of `from` (which must have finished). */
-export async function recoverExecution(service: JobService, request: FastifyRequest, job: JobRecord, from: JobView): Promise<Record<string, unknown>> {
+export async function recoverExecution(service: JobService, request: FastifyRequest, job: JobRecord, owner: string, from: JobView): Promise<Record<string, unknown>> {
   requireRole(request.caller, 'operator');
   const cleanup = cleanupType(request);
   if (!isTerminal(from)) throw new TerasliceError(409, `Job ${job.job_id} is currently running, cannot have the same job concurrently running`, 'INVALID_TRANSITION');
-  const plan = await service.plan(from.id, request.caller);
-  const ex = await startExecution(service, request.caller, job, { from, cleanup, plan });
+  // retention rolled the execution's history up: which slices failed or never ran is no longer known
+  if (from.compacted) throw new TerasliceError(409, `execution ${from.id} was compacted by retention: its slices are no longer known, so it cannot be recovered; start the job again`, 'JOB_COMPACTED');
+  const plan = await service.plan(from.id, request.caller, { outcomes: false });
+  const ex = await startExecution(service, request.caller, job, owner, { from, cleanup, plan });
   return { job_id: job.job_id, ex_id: ex.id };
 }

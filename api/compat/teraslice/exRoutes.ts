@@ -23,23 +23,27 @@ export async function listExecutions(service: JobService, jobs: TerasliceJobs, r
     if (statuses.length === 0) return [];
   }
   const deleted = flag(request, 'deleted', false);
-  const deletedOn = new Map(jobs.list(request.caller).filter((j) => j._deleted === true).map((j) => [j.job_id, String(j._deleted_on)]));
+  const known = new Map(jobs.list(request.caller).map((j) => [j.job_id, j]));
   const out: Record<string, unknown>[] = [];
   let cursor: string | undefined;
+  let scanned = 0;
   do {
     const state = statuses === undefined ? undefined : nativeStatesOf(statuses);
     if (state !== undefined && state.length === 0) break;
     const res = await service.list({ type: NATIVE_TYPE, active: 'all', limit: 1000, ...(state ? { state } : {}), ...(cursor ? { cursor } : {}) }, request.caller);
+    scanned += res.jobs.length;
     for (const ex of res.jobs) {
       const jobId = ex.labels[JOB_LABEL];
-      if (jobId === undefined) continue;
+      const job = jobId === undefined ? undefined : known.get(jobId);
+      // an execution of a job we know, of that job's owner (anyone may put the label on a native job)
+      if (job === undefined || jobs.owner(job.job_id, request.caller) !== ex.owner) continue;
       if (statuses !== undefined && !statuses.includes(executionStatus(ex))) continue;
-      const on = deletedOn.get(jobId);
+      const on = job._deleted === true ? String(job._deleted_on) : undefined;
       if ((deleted === false && on !== undefined) || (deleted === true && on === undefined)) continue;
       out.push(executionRecord(ex, on !== undefined ? { deleted: { on } } : {}));
     }
     cursor = res.nextCursor ?? undefined;
-  } while (cursor !== undefined && out.length < MAX_SCANNED);
+  } while (cursor !== undefined && scanned < MAX_SCANNED);
   return out;
 }
 
@@ -54,7 +58,18 @@ export function registerExRoutes(app: FastifyInstance, service: JobService, jobs
     return tsSend(reply, await sliceErrors(service, request, executions.filter((e) => e.labels[JOB_LABEL] !== undefined)));
   });
 
-  const byId = (request: FastifyRequest<ExParams>): Promise<JobView> => executionById(service, request.caller, request.params.exId);
+  /** The execution in the path: a teraslice job of the Teraslice job's owner (a label alone does not make one). */
+  const byId = async (request: FastifyRequest<ExParams>): Promise<JobView> => {
+    const ex = await executionById(service, request.caller, request.params.exId);
+    let owner: string | undefined;
+    try {
+      owner = jobs.owner(ex.labels[JOB_LABEL]!, request.caller);
+    } catch {
+      owner = undefined;
+    }
+    if (owner !== ex.owner) throw new TerasliceError(404, `execution ${ex.id} was not found`, 'JOB_NOT_FOUND');
+    return ex;
+  };
 
   app.get<ExParams>('/ex/:exId', async (request, reply) => {
     const ex = await byId(request);
@@ -74,6 +89,6 @@ export function registerExRoutes(app: FastifyInstance, service: JobService, jobs
     const from = await byId(request);
     const job = jobs.get(from.labels[JOB_LABEL]!, request.caller);
     if (job._deleted === true) throw new TerasliceError(410, `Job ${job.job_id} has been deleted and cannot be recovered.`, 'INVALID_TRANSITION');
-    return tsSend(reply, await recoverExecution(service, request, job, from));
+    return tsSend(reply, await recoverExecution(service, request, job, from.owner, from));
   });
 }

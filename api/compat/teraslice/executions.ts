@@ -43,7 +43,8 @@ export function executionStatus(job: JobView): ExecutionStatus {
     case 'PAUSED':
       return job.stopRequested !== null ? 'stopping' : 'paused';
     case 'VERIFYING':
-      return job.stopRequested !== null ? 'stopping' : 'running';
+      if (job.stopRequested !== null) return 'stopping';
+      return job.progress.tasksFailed > 0 ? 'failing' : 'running';
     case 'SUCCEEDED':
       return 'completed';
     case 'FAILED':
@@ -112,15 +113,18 @@ export function durationSeconds(job: JobView): number {
   return Math.max(1, Math.round((Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000));
 }
 
-/** The job's most recent execution the caller sees, or undefined. */
-export async function latestExecution(service: JobService, caller: Caller, jobId: string): Promise<JobView | undefined> {
-  const { jobs } = await service.list({ type: NATIVE_TYPE, labels: { [JOB_LABEL]: jobId }, active: 'all', limit: 1 }, caller);
+/**
+ * The job's most recent execution the caller sees, or undefined. Only the job's owner's: anyone may
+ * put the label on a native job, but only the owner's executions are the job's.
+ */
+export async function latestExecution(service: JobService, caller: Caller, jobId: string, owner: string): Promise<JobView | undefined> {
+  const { jobs } = await service.list({ type: NATIVE_TYPE, labels: { [JOB_LABEL]: jobId }, owner, active: 'all', limit: 1 }, caller);
   return jobs[0];
 }
 
 /** Its most recent execution, or 404 `No execution was found for job <id>` (teraslice-cli matches the text). */
-export async function requireExecution(service: JobService, caller: Caller, jobId: string): Promise<JobView> {
-  const ex = await latestExecution(service, caller, jobId);
+export async function requireExecution(service: JobService, caller: Caller, jobId: string, owner: string): Promise<JobView> {
+  const ex = await latestExecution(service, caller, jobId, owner);
   if (ex === undefined) throw new TerasliceError(404, `No execution was found for job ${jobId}`, 'JOB_NOT_FOUND');
   return ex;
 }
@@ -136,8 +140,8 @@ export async function executionById(service: JobService, caller: Caller, exId: s
   throw new TerasliceError(404, `execution ${exId.slice(0, 64)} was not found`, 'JOB_NOT_FOUND');
 }
 
-/** The job fields Teraslice adds to a spec; not part of what is validated and run. */
-const RECORD_FIELDS = ['job_id', '_context', '_created', '_updated', '_deleted', '_deleted_on'];
+/** The job fields Teraslice adds to a spec, and the engine's own `recovery` (only a `_recover` sets it): not what a client's job runs with. */
+const RECORD_FIELDS = ['job_id', '_context', '_created', '_updated', '_deleted', '_deleted_on', 'recovery'];
 
 export function specOf(job: Record<string, unknown>): Record<string, unknown> {
   const spec = { ...job };
@@ -160,6 +164,8 @@ export interface Recovery {
 
 /** Most slices one recovery carries into its new execution. */
 export const MAX_RECOVERED_SLICES = 100_000;
+/** Most bytes of slices (as JSON) one recovery carries: its JobSubmitted must fit a NATS message (1 MiB by default). */
+export const MAX_RECOVERY_BYTES = 512 * 1024;
 
 function recoverySpec(r: Recovery): Record<string, unknown> {
   // Teraslice's slice states: `error` (failed), `start` (began, never finished), `pending` (made, never began)
@@ -173,9 +179,21 @@ function recoverySpec(r: Recovery): Record<string, unknown> {
   };
   // what the old execution had not planned yet: the rest of its own re-run slices (never begun), and
   // where its reader would go on
-  const rest = unplannedWork(r.from.spec as TerasliceSpec, r.plan.open ? r.plan.cursor : undefined);
-  const slices = [...r.plan.tasks.filter(pick).map((t) => ({ payload: t.payload })), ...(r.cleanup === 'errors' ? [] : rest.slices)];
+  const fromSpec = r.from.spec as TerasliceSpec;
+  const rest = unplannedWork(fromSpec, r.plan.open ? r.plan.cursor : undefined);
+  // each slice keeps the name of where it first ran (a re-run of a re-run too): its output file is rewritten, not doubled
+  const originOf = (taskId: string) => {
+    const m = /^r(\d+)$/.exec(taskId);
+    return (m !== null ? fromSpec.recovery?.slices[Number(m[1])]?.origin : undefined) ?? { exId: r.from.id, taskId };
+  };
+  const slices = [
+    ...r.plan.tasks.filter(pick).map((t) => ({ payload: t.payload, origin: originOf(t.taskId) })),
+    ...(r.cleanup === 'errors' ? [] : rest.slices),
+  ];
   if (slices.length > MAX_RECOVERED_SLICES) throw new TerasliceError(400, `execution ${r.from.id} has ${slices.length} slices to recover; at most ${MAX_RECOVERED_SLICES} at once`);
+  // the slices travel in the new execution's first event: keep it well inside a NATS message
+  const bytes = Buffer.byteLength(JSON.stringify(slices));
+  if (bytes > MAX_RECOVERY_BYTES) throw new TerasliceError(413, `the ${slices.length} slices to recover take ${bytes} bytes; at most ${MAX_RECOVERY_BYTES} go into one execution: recover with cleanup_type=errors, or start the job again`, 'VALIDATION_FAILED');
   // without a cleanup type the new execution goes on slicing where the old one stopped
   const resume = r.cleanup === undefined && rest.cursor !== undefined;
   return { slices, resume, ...(resume ? { cursor: rest.cursor } : {}) };
@@ -187,9 +205,9 @@ function recoverySpec(r: Recovery): Record<string, unknown> {
  * carries an idempotency key named after the execution it follows, so the second learns the first
  * exists and is refused as the original refuses a job already running.
  */
-export async function startExecution(service: JobService, caller: Caller, job: JobRecord, recovery?: Recovery): Promise<JobView> {
+export async function startExecution(service: JobService, caller: Caller, job: JobRecord, owner: string, recovery?: Recovery): Promise<JobView> {
   const jobId = job.job_id;
-  const latest = await latestExecution(service, caller, jobId);
+  const latest = await latestExecution(service, caller, jobId, owner);
   const running = () => new TerasliceError(409, `Job ${jobId} is currently running, cannot have the same job concurrently running`, 'INVALID_TRANSITION');
   if (latest !== undefined && !isTerminal(latest)) throw running();
   if (job._deleted === true) throw new TerasliceError(410, `Job ${jobId} has been deleted and cannot be ${recovery ? 'recovered' : 'started'}.`, 'INVALID_TRANSITION');

@@ -31,10 +31,10 @@ export function visibleJobs(jobs: TerasliceJobs, request: FastifyRequest): JobRe
   });
 }
 
-async function withEx(service: JobService, request: FastifyRequest, job: JobRecord): Promise<JobRecord> {
+async function withEx(service: JobService, jobs: TerasliceJobs, request: FastifyRequest, job: JobRecord): Promise<JobRecord> {
   const fields = list(param(request, 'ex'));
   if (fields === undefined) return job;
-  const ex = await latestExecution(service, request.caller, job.job_id);
+  const ex = await latestExecution(service, request.caller, job.job_id, jobs.owner(job.job_id, request.caller));
   const rec = ex === undefined || job._deleted === true ? {} : executionRecord(ex);
   return { ...job, ex: Object.fromEntries(fields.filter((f) => Object.hasOwn(rec, f)).map((f) => [f, rec[f]])) };
 }
@@ -45,13 +45,16 @@ export function registerJobRoutes(app: FastifyInstance, service: JobService, job
     if (!isObject(body) || body['operations'] === undefined) throw new TerasliceError(400, 'No job was posted');
     if (Object.hasOwn(body, 'job_id')) throw new TerasliceError(422, 'Job cannot include a job_id on submit');
     requireRole(request.caller, 'operator');
-    const { warnings } = normalizeTerasliceSpec(body); // refuses what cannot run before anything is written
-    const job = jobs.draft(body, request.caller);
+    // what the job runs with: not the record fields a client may echo back, nor the engine's `recovery`
+    const spec = specOf(body);
+    const { warnings } = normalizeTerasliceSpec(spec); // refuses what cannot run before anything is written
+    for (const k of Object.keys(body)) if (!Object.hasOwn(spec, k)) warnings.push(`job: key ${JSON.stringify(k)} is not part of a job spec and was dropped`);
+    const job = jobs.draft(spec, request.caller);
     const out: Record<string, unknown> = { job_id: job.job_id };
     if (param(request, 'start') !== 'false') {
       // the execution before the job: the engine's own checks (a path through a symlink out of the
       // files root) refuse it with nothing written; the job is stored only once it runs
-      const ex = await startExecution(service, request.caller, job);
+      const ex = await startExecution(service, request.caller, job, request.caller.user);
       try {
         await jobs.insert(job, request.caller);
       } catch (err) {
@@ -70,11 +73,11 @@ export function registerJobRoutes(app: FastifyInstance, service: JobService, job
     const p = page(request);
     const shown = cut(visibleJobs(jobs, request), p);
     const out: JobRecord[] = [];
-    for (const j of shown) out.push(await withEx(service, request, j));
+    for (const j of shown) out.push(await withEx(service, jobs, request, j));
     return tsSend(reply, out);
   });
 
-  app.get<IdParams>('/jobs/:id', async (request, reply) => tsSend(reply, await withEx(service, request, jobs.get(request.params.id, request.caller))));
+  app.get<IdParams>('/jobs/:id', async (request, reply) => tsSend(reply, await withEx(service, jobs, request, jobs.get(request.params.id, request.caller))));
 
   app.put<IdParams>('/jobs/:id', async (request, reply) => {
     const { id } = request.params;
@@ -92,31 +95,35 @@ export function registerJobRoutes(app: FastifyInstance, service: JobService, job
     const { id } = request.params;
     const job = jobs.get(id, request.caller);
     requireRole(request.caller, 'operator');
-    const latest = await latestExecution(service, request.caller, id);
+    const owner = jobs.owner(id, request.caller);
+    const latest = await latestExecution(service, request.caller, id, owner);
     if (latest !== undefined && !isTerminal(latest)) throw new TerasliceError(409, `Job ${id} is currently running, cannot delete a running job.`, 'INVALID_TRANSITION');
     if (job._deleted === true) throw new TerasliceError(410, `Job ${id} has already been deleted.`, 'INVALID_TRANSITION');
     const deleted = await jobs.update(id, request.caller, (j) => ({ ...j, _deleted: true, _deleted_on: new Date().toISOString(), active: false }));
     // its executions are archived with it: hidden from native listings by default
-    const { jobs: executions } = await service.list({ type: NATIVE_TYPE, labels: { [JOB_LABEL]: id }, active: true, limit: MAX_EXECUTIONS_PER_JOB }, request.caller);
+    const { jobs: executions } = await service.list({ type: NATIVE_TYPE, labels: { [JOB_LABEL]: id }, owner, active: true, limit: MAX_EXECUTIONS_PER_JOB }, request.caller);
     for (const ex of executions) if (isTerminal(ex)) await service.setActive(ex.id, false, { caller: request.caller, reason: 'teraslice job deleted' });
     return tsSend(reply, deleted);
   });
 
   app.get<IdParams>('/jobs/:id/ex', async (request, reply) => {
     const job = jobs.get(request.params.id, request.caller);
-    const ex = await requireExecution(service, request.caller, job.job_id);
+    const ex = await requireExecution(service, request.caller, job.job_id, jobs.owner(job.job_id, request.caller));
     return tsSend(reply, executionRecord(ex, job._deleted === true ? { deleted: { on: String(job._deleted_on) } } : {}));
   });
 
   app.post<IdParams>('/jobs/:id/_start', async (request, reply) => {
     const job = jobs.get(request.params.id, request.caller);
     requireRole(request.caller, 'operator');
-    const ex = await startExecution(service, request.caller, job);
+    const ex = await startExecution(service, request.caller, job, jobs.owner(job.job_id, request.caller));
     return tsSend(reply, { job_id: job.job_id, ex_id: ex.id });
   });
 
   /** The latest execution of the job in the path. */
-  const latest = async (request: FastifyRequest<IdParams>) => requireExecution(service, request.caller, jobs.get(request.params.id, request.caller).job_id);
+  const latest = async (request: FastifyRequest<IdParams>) => {
+    const jobId = jobs.get(request.params.id, request.caller).job_id;
+    return requireExecution(service, request.caller, jobId, jobs.owner(jobId, request.caller));
+  };
 
   app.post<IdParams>('/jobs/:id/_stop', async (request, reply) => tsSend(reply, await stopExecution(service, request, await latest(request))));
   app.post<IdParams>('/jobs/:id/_pause', async (request, reply) => tsSend(reply, await pauseOrResume(service, request, await latest(request), 'pause')));
@@ -131,9 +138,10 @@ export function registerJobRoutes(app: FastifyInstance, service: JobService, job
     cleanupType(request);
     const job = jobs.get(request.params.id, request.caller);
     if (job._deleted === true) throw new TerasliceError(410, `Job ${job.job_id} has been deleted and cannot be recovered.`, 'INVALID_TRANSITION');
-    const from = await latestExecution(service, request.caller, job.job_id);
+    const owner = jobs.owner(job.job_id, request.caller);
+    const from = await latestExecution(service, request.caller, job.job_id, owner);
     if (from === undefined) throw new TerasliceError(404, `Job ${job.job_id} is missing an execution to recover from`, 'JOB_NOT_FOUND');
-    return tsSend(reply, await recoverExecution(service, request, job, from));
+    return tsSend(reply, await recoverExecution(service, request, job, owner, from));
   });
 
   for (const [path, active] of [['/jobs/:id/_active', true], ['/jobs/:id/_inactive', false]] as const) {

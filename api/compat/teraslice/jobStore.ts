@@ -6,10 +6,14 @@
  * are not found, as on the native API). Writes are CAS on the document's revision.
  */
 import { randomUUID } from 'node:crypto';
-import { AppError, isAppError, MAX_DOCUMENT_BYTES, type Caller, type DocumentStore } from '../../../engine/index.ts';
+import { AppError, isAppError, type Caller, type DocumentStore } from '../../../engine/index.ts';
 import { TerasliceError } from './errors.ts';
 
 export const NAMESPACE = 'teraslice';
+/** Most Teraslice jobs kept (each is mirrored in every API process's memory). */
+export const MAX_JOBS = 10_000;
+/** Largest job kept (its JSON; real job specs are a few KiB). */
+export const MAX_JOB_BYTES = 64 * 1024;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** CAS attempts of a read-modify-write before giving up (another writer kept changing the job). */
 const CAS_ATTEMPTS = 5;
@@ -31,6 +35,8 @@ export interface TerasliceJobs {
   get(jobId: string, caller: Caller): JobRecord;
   /** Jobs the caller sees. */
   list(caller: Caller): JobRecord[];
+  /** Who owns a job the caller sees (its executions must be that user's: a native job merely labelled with its id is not one). */
+  owner(jobId: string, caller: Caller): string;
   /** Read-modify-write of a job the caller sees; `change` may throw to refuse. */
   update(jobId: string, caller: Caller, change: (job: JobRecord) => JobRecord): Promise<JobRecord>;
 }
@@ -48,11 +54,13 @@ export function createTerasliceJobs(documents: DocumentStore, now: () => Date = 
   }
 
   function draft(spec: Record<string, unknown>, caller: Caller): JobRecord {
+    // every API process mirrors every job: their number is bounded (deleted jobs count: they are kept)
+    if (documents.count(NAMESPACE) >= MAX_JOBS) throw new TerasliceError(409, `this service keeps at most ${MAX_JOBS} Teraslice jobs; none can be added`, 'QUEUE_FULL');
     const at = now().toISOString();
     const job: JobRecord = { ...spec, job_id: randomUUID(), _context: 'job', _created: at, _updated: at };
     // the store's own limit, checked before anything (an execution) is made for the job
     const bytes = Buffer.byteLength(JSON.stringify({ job, owner: caller.user } satisfies StoredJob));
-    if (bytes > MAX_DOCUMENT_BYTES) throw new TerasliceError(400, `the document is ${bytes} bytes; at most ${MAX_DOCUMENT_BYTES} are kept`);
+    if (bytes > MAX_JOB_BYTES) throw new TerasliceError(400, `the job is ${bytes} bytes; at most ${MAX_JOB_BYTES} are kept`);
     return job;
   }
   async function insert(job: JobRecord, caller: Caller): Promise<JobRecord> {
@@ -64,6 +72,7 @@ export function createTerasliceJobs(documents: DocumentStore, now: () => Date = 
     draft,
     insert,
     get: (jobId, caller) => read(jobId, caller).stored.job,
+    owner: (jobId, caller) => read(jobId, caller).stored.owner,
     list: (caller) => documents.list<StoredJob>(NAMESPACE).filter((d) => sees(caller, d.value.owner)).map((d) => d.value.job),
     async update(jobId, caller, change) {
       for (let attempt = 1; ; attempt++) {

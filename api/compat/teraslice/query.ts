@@ -38,8 +38,11 @@ export function page(request: FastifyRequest, defaults: { sort?: string } = {}):
 export function cut<T extends Record<string, unknown>>(records: T[], p: Page): T[] {
   const { field, desc } = p.sort;
   const sorted = [...records].sort((a, b) => {
-    const x = String(a[field] ?? '');
-    const y = String(b[field] ?? '');
+    const u = a[field];
+    const v = b[field];
+    if (typeof u === 'number' && typeof v === 'number') return u - v;
+    const x = String(u ?? '');
+    const y = String(v ?? '');
     return x < y ? -1 : x > y ? 1 : 0;
   });
   if (desc) sorted.reverse();

@@ -88,7 +88,8 @@ describe('Teraslice facade (auth none, operator)', () => {
   });
 
   it('refuses bad submissions with the original status and message, writing nothing', async () => {
-    const before = (await ok(env.svc, 'GET', '/jobs?deleted=all&size=10000')).length;
+    const stored = async () => (await ok(env.svc, 'GET', '/jobs?size=10000')).length + (await ok(env.svc, 'GET', '/jobs?deleted=true&size=10000')).length;
+    const before = await stored();
     const cases: [unknown, string, number, RegExp][] = [
       ['{"name": "x", "operations": [', 'application/json', 400, /^the json submitted is malformed$/],
       ['{"name": "x",', 'application/x-www-form-urlencoded', 400, /^the json submitted is malformed$/],
@@ -106,7 +107,7 @@ describe('Teraslice facade (auth none, operator)', () => {
       assert.equal(r.json['error'], code);
       assert.match(r.json['message'] as string, message);
     }
-    assert.equal((await ok(env.svc, 'GET', '/jobs?deleted=all&size=10000')).length, before, 'nothing was written');
+    assert.equal(await stored(), before, 'nothing was written');
   });
 
   it('a submit the engine refuses when it starts the execution (a path through a symlink out of the files root) leaves no job behind', async () => {
@@ -266,5 +267,47 @@ describe('Teraslice facade (auth none, operator)', () => {
     assert.deepEqual([rex['ex_id'], rex['recovered_execution'], rex['recovered_slice_type']], [recovered['ex_id'], first, 'errors']);
     const records = (await outputRecords(env.svc, 'out3')) as { i: number }[];
     assert.deepEqual(records.map((r) => r.i).sort(), [0, 1, 2, 3, 4], 'the good file once, the recovered one once');
+    // the re-run slice wrote under the name of the slice it re-ran (a second recovery would rewrite it, not add one)
+    const names = (await readdir(join(env.svc.config.filesDir, 'out3'))).filter((n) => !n.startsWith('.'));
+    assert.equal(names.length, 2);
+    assert.ok(names.every((n) => n.startsWith(`${first}.s`)), names.join(', '));
+  });
+
+  it('an execution is the job owner\'s: a native teraslice job merely labelled with the job id is not one of its executions', async () => {
+    const { job_id: jobId, ex_id: exId } = (await ok(env.svc, 'POST', '/v1/jobs', docsExample('out5', 100))) as unknown as { job_id: string; ex_id: string };
+    await until(env.svc, jobId, 'completed');
+    const real = await http<{ spec: Record<string, unknown> }>(env.svc.baseUrl, 'GET', `/native/v1/jobs/${exId}`);
+    // another user (the test admin) submits a job of the same spec with the job's label
+    const forged = await http<{ id: string }>(env.svc.baseUrl, 'POST', '/native/v1/jobs', { type: 'teraslice', spec: real.body.spec, labels: { 'teraslice/job': jobId } });
+    assert.equal(forged.status, 201, JSON.stringify(forged.body));
+    assert.equal((await ok(env.svc, 'GET', `/v1/jobs/${jobId}/ex`))['ex_id'], exId, 'the latest execution is still the real one');
+    assert.equal((await ts(env.svc, 'GET', `/v1/ex/${forged.body.id}`)).status, 404);
+    assert.ok(!((await ok(env.svc, 'GET', '/v1/ex?size=10000')) as unknown as { ex_id: string }[]).some((e) => e.ex_id === forged.body.id));
+  });
+
+  it('a client cannot pass the engine\'s recovery field: it is dropped with a warning and the job runs as submitted', async () => {
+    const body = { ...docsExample('out6', 100), recovery: { slices: [{ payload: { count: 1_000_000, processed: 1_000_000 } }], resume: false } };
+    const r = await ok(env.svc, 'POST', '/v1/jobs', body);
+    assert.ok((r['warnings'] as string[]).some((w) => w.includes('recovery')), JSON.stringify(r));
+    assert.equal(await until(env.svc, r['job_id'] as string, 'completed'), 'completed');
+    assert.equal((await outputRecords(env.svc, 'out6')).length, 100);
+    assert.equal(Object.hasOwn(await ok(env.svc, 'GET', `/v1/jobs/${r['job_id'] as string}`), 'recovery'), false);
+  });
+});
+
+describe('Teraslice facade: recovery after retention compacted the execution', () => {
+  const env = useTestService({ compactAfterMs: 0, retentionIntervalMs: 200 });
+
+  it('is refused with 409: which slices failed is no longer known (rather than a recovery that re-runs nothing)', async () => {
+    const dir = join(env.svc.config.filesDir, 'in7');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'bad.ldjson'), '{not json\n');
+    const spec = { name: 'compacted', max_retries: 0, operations: [{ _op: 'file_reader', path: 'in7' }, { _op: 'noop' }] };
+    const { job_id: jobId, ex_id: exId } = (await ok(env.svc, 'POST', '/v1/jobs', spec)) as unknown as { job_id: string; ex_id: string };
+    assert.equal(await until(env.svc, jobId, (s) => ['completed', 'failed'].includes(s)), 'failed');
+    await waitFor(async () => (await http<{ compacted: boolean }>(env.svc.baseUrl, 'GET', `/native/v1/jobs/${exId}`)).body.compacted || undefined, { what: 'the execution compacted', timeoutMs: 20_000 });
+    const r = await ts(env.svc, 'POST', `/v1/jobs/${jobId}/_recover`);
+    assert.equal(r.status, 409, r.text);
+    assert.match(r.json['message'] as string, /compacted/);
   });
 });
