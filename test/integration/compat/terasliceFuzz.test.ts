@@ -591,9 +591,12 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-/** A job record without the fields its controls change (active, deletion, update time). */
+/**
+ * A job record without the fields its controls change (active, deletion, update time), and without
+ * `recovery`, the engine's own field the facade drops from what a client sends (checked in teraslice.test.ts).
+ */
 function content(job: Record<string, unknown>): string {
-  const { job_id: _j, _context: _c, _created: _cr, _updated: _u, _deleted: _d, _deleted_on: _o, active: _a, ...rest } = job;
+  const { job_id: _j, _context: _c, _created: _cr, _updated: _u, _deleted: _d, _deleted_on: _o, active: _a, recovery: _r, ...rest } = job;
   return canonical(rest);
 }
 
