@@ -1,10 +1,10 @@
 import { AppError } from '../errors.ts';
 import { TaskRunError, type JobType } from './jobType.ts';
 import { formatTaskId } from './taskId.ts';
+import { abortableWait } from './taskWait.ts';
 
 /** Longest sleep a spec may ask for (one hour). */
 export const MAX_SLEEP_MS = 3_600_000;
-const HEARTBEAT_EVERY_MS = 1000;
 /** Serialized size cap of `output`, which travels in every task outcome event. */
 const MAX_OUTPUT_JSON_CHARS = 64 * 1024;
 
@@ -19,26 +19,6 @@ export type SleepSpec = {
   output?: unknown;
 };
 
-function wait(ms: number, signal: AbortSignal, heartbeat: () => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new TaskRunError('ABORTED', 'task aborted', false));
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      clearInterval(beat);
-      signal.removeEventListener('abort', onAbort);
-    };
-    const onAbort = (): void => {
-      cleanup();
-      reject(new TaskRunError('ABORTED', 'task aborted', false));
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      resolve();
-    }, ms);
-    const beat = setInterval(heartbeat, HEARTBEAT_EVERY_MS);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * `sleep`: each task waits `ms` (abortable, heartbeating every second) and returns `output`.
@@ -75,7 +55,7 @@ export const sleepJobType: JobType<SleepSpec> = {
     if (ctx.attempt <= failTimes) {
       throw new TaskRunError('INJECTED_FAILURE', `attempt ${ctx.attempt} of ${ctx.taskId} fails on purpose (failTimes ${failTimes})`, true);
     }
-    await wait(spec.ms, ctx.signal, () => ctx.heartbeat());
+    await abortableWait(spec.ms, { signal: ctx.signal, heartbeat: () => ctx.heartbeat() });
     const result = { itemsDone: 1, itemsFailed: 0, bytesDone: 0, failures: [] };
     return spec.output === undefined ? result : { ...result, output: spec.output };
   },

@@ -4,12 +4,11 @@
  * lines, prefixed `[teraslice <jobId> <taskId>] `, at most `limit` (0: all) and never more than
  * STDOUT_MAX_LINES per slice, so a big slice cannot flood the worker's log.
  */
-import { TaskRunError } from '../jobType.ts';
+import { abortableWait } from '../taskWait.ts';
 import type { ProcessorConfig } from './opTypes.ts';
 
 /** Most lines `stdout` prints per slice. */
 export const STDOUT_MAX_LINES = 1000;
-const HEARTBEAT_EVERY_MS = 1000;
 
 export interface ProcessorIo {
   jobId: string;
@@ -52,24 +51,3 @@ export function createProcessor(op: ProcessorConfig, io: ProcessorIo): ChunkProc
   }
 }
 
-/** Waits `ms`, heartbeating every second; rejects with TaskRunError ABORTED when the signal fires. */
-export function abortableWait(ms: number, io: Pick<ProcessorIo, 'signal' | 'heartbeat'>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (io.signal.aborted) return reject(new TaskRunError('ABORTED', 'task aborted', false));
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      clearInterval(beat);
-      io.signal.removeEventListener('abort', onAbort);
-    };
-    const onAbort = (): void => {
-      cleanup();
-      reject(new TaskRunError('ABORTED', 'task aborted', false));
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      resolve();
-    }, ms);
-    const beat = setInterval(() => io.heartbeat(), HEARTBEAT_EVERY_MS);
-    io.signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -18,7 +18,8 @@ import { fileChunks, type DataRecord, type ReadTally } from './fileReader.ts';
 import { FieldError } from './fields.ts';
 import type { FileExporterConfig, FileReaderConfig, ProcessorConfig } from './opTypes.ts';
 import { parseFileSlice, parseGeneratorSlice } from './payloads.ts';
-import { abortableWait, createProcessor } from './processors.ts';
+import { abortableWait } from '../taskWait.ts';
+import { createProcessor } from './processors.ts';
 import type { TerasliceSpec } from './spec.ts';
 
 /** Failed items listed per slice (all are counted). */
