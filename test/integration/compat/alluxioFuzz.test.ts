@@ -20,14 +20,14 @@
  * (409), as documented.
  */
 import assert from 'node:assert/strict';
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { JobView } from '../../../engine/serviceTypes.ts';
 import { identityPath } from '../../../api/compat/alluxio/jobIdentity.ts';
-import { MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, wrongValue } from '../../helpers/routeFuzz.ts';
+import { MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, headBytes, sendRaw, wirePath, wrongValue, type RawAnswer } from '../../helpers/routeFuzz.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 10_000);
@@ -56,11 +56,7 @@ interface Generated {
   body?: string;
 }
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+type Answer = RawAnswer;
 
 /** Every facade route, on the mounts that serve it; `weight`: how often the fuzz picks it. */
 const ROUTES: readonly { route: OssRoute | EeRoute; method: string; path: string; on: readonly Mount[]; weight: number }[] = [
@@ -419,40 +415,12 @@ const stray: fc.Arbitrary<Generated> = fc
 
 // ---- sending ---------------------------------------------------------------------------------
 
-/**
- * Node's client sends bytes 0x21-0xff of a path as they are and refuses the rest: those are
- * percent-encoded here (so `..`, `%ZZ` and latin1 bytes reach the server raw).
- */
-function wirePath(path: string, method = 'GET'): string {
-  // a HEAD answer cannot carry the body of the parser's 400 (Node's client would not parse it)
-  return path.replace(method === 'HEAD' ? /[^\u0021-\u007e]/gu : /[^\u0021-\u00ff]/gu, (c) => encodeURIComponent(/^[\ud800-\udfff]$/.test(c) ? '\ufffd' : c));
-}
-
-function send(agent: Agent, origin: URL, g: Generated, path: string): Promise<Answer> {
-  const body = g.body === OVERSIZE ? OVERSIZE_BODY : g.body;
-  // framed by its length: Node's client would send a GET's body unframed (no chunking for GET)
-  const headers = body === undefined ? g.headers : { ...g.headers, 'content-length': String(Buffer.byteLength(body)) };
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: origin.hostname, port: origin.port, method: g.method, path: wirePath(path, g.method), headers, agent, timeout: HUNG_MS },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${HUNG_MS} ms (hung)`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = (agent: Agent, origin: URL, g: Generated, path: string): Promise<Answer> =>
+  sendRaw(agent, origin, { method: g.method, headers: g.headers, ...(g.body !== undefined ? { body: g.body === OVERSIZE ? OVERSIZE_BODY : g.body } : {}) }, path, HUNG_MS);
 
 const describeRequest = (g: Generated, path: string) =>
   `${g.method} ${g.mount}${path.slice(0, 300)} [${JSON.stringify(g.headers).slice(0, 200)}] body=${g.body === undefined ? '(none)' : JSON.stringify(g.body.slice(0, 300))}`;
 
-/** About the size of the request line and headers. */
-const headBytes = (g: Generated, path: string) => path.length + Object.entries(g.headers).reduce((sum, [k, v]) => sum + k.length + v.length + 4, 0);
 
 /** Whether the path part (before `?`) has a %-escape that is not valid UTF-8 percent-encoding. */
 function hasBadPercent(path: string): boolean {

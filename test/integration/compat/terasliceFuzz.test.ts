@@ -26,7 +26,7 @@
  * (raw bytes above 0x7e in the request line: 400; a head over 16 KiB: 431).
  */
 import assert from 'node:assert/strict';
-import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent } from 'node:http';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { normalizeTerasliceSpec } from '../../../engine/index.ts';
 import type { JobView } from '../../../engine/serviceTypes.ts';
-import { MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, wrongValue } from '../../helpers/routeFuzz.ts';
+import { MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, headBytes, sendRaw, wirePath, wrongValue, type RawAnswer } from '../../helpers/routeFuzz.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 10_000);
@@ -69,11 +69,7 @@ interface Generated {
   body?: string;
 }
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+type Answer = RawAnswer;
 
 /** Every facade route; `txt`: unversioned only; `weight`: how often the fuzz picks it. */
 const ROUTES: readonly { route: Exclude<RouteName, 'stray'>; method: string; path: string; query: QueryKind; weight: number; txt?: true }[] = [
@@ -457,30 +453,11 @@ function parsedObject(body: string, poison = false): Record<string, unknown> | u
 
 // ---- sending ---------------------------------------------------------------------------------
 
-/** Node's client sends bytes 0x21-0xff of a path as they are and refuses the rest: those are percent-encoded here. */
-function wirePath(path: string, method = 'GET'): string {
-  return path.replace(method === 'HEAD' ? /[^\u0021-\u007e]/gu : /[^\u0021-\u00ff]/gu, (c) => encodeURIComponent(/^[\ud800-\udfff]$/.test(c) ? '\ufffd' : c));
-}
-
-function send(agent: Agent, origin: URL, g: Generated, path: string): Promise<Answer> {
-  const body = g.body === OVERSIZE ? OVERSIZE_BODY : g.body;
-  const headers = body === undefined ? g.headers : { ...g.headers, 'content-length': String(Buffer.byteLength(body)) };
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: origin.hostname, port: origin.port, method: g.method, path: wirePath(path, g.method), headers, agent, timeout: HUNG_MS }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${HUNG_MS} ms (hung)`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = (agent: Agent, origin: URL, g: Generated, path: string): Promise<Answer> =>
+  sendRaw(agent, origin, { method: g.method, headers: g.headers, ...(g.body !== undefined ? { body: g.body === OVERSIZE ? OVERSIZE_BODY : g.body } : {}) }, path, HUNG_MS);
 
 const describeRequest = (g: Generated, path: string) =>
   `${g.method} ${g.mount}${path.slice(0, 300)} [${JSON.stringify(g.headers).slice(0, 200)}] body=${g.body === undefined ? '(none)' : JSON.stringify(g.body.slice(0, 300))}`;
-const headBytes = (g: Generated, path: string) => path.length + Object.entries(g.headers).reduce((sum, [k, v]) => sum + k.length + v.length + 4, 0);
 
 /** Transport refusals before any route (Node's parser); undefined when the request reached the server's routing. */
 function transport(g: Generated, path: string, a: Answer, where: string): string | undefined {
