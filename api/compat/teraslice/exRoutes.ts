@@ -55,7 +55,9 @@ export function registerExRoutes(app: FastifyInstance, service: JobService, jobs
 
   app.get('/ex/errors', async (request, reply) => {
     const { jobs: executions } = await service.list({ type: NATIVE_TYPE, active: 'all', limit: 1000 }, request.caller);
-    return tsSend(reply, await sliceErrors(service, request, executions.filter((e) => e.labels[JOB_LABEL] !== undefined)));
+    // executions of jobs the caller sees, of those jobs' owners (as every other route)
+    const owners = new Map(jobs.list(request.caller).map((j) => [j.job_id, jobs.owner(j.job_id, request.caller)]));
+    return tsSend(reply, await sliceErrors(service, request, executions.filter((e) => owners.get(e.labels[JOB_LABEL] ?? '') === e.owner)));
   });
 
   /** The execution in the path: a teraslice job of the Teraslice job's owner (a label alone does not make one). */
