@@ -100,6 +100,10 @@ export function registerJobRoutes(app: FastifyInstance, service: JobService, job
     if (latest !== undefined && !isTerminal(latest)) throw new TerasliceError(409, `Job ${id} is currently running, cannot delete a running job.`, 'INVALID_TRANSITION');
     if (job._deleted === true) throw new TerasliceError(410, `Job ${id} has already been deleted.`, 'INVALID_TRANSITION');
     const deleted = await jobs.update(id, request.caller, (j) => ({ ...j, _deleted: true, _deleted_on: new Date().toISOString(), active: false }));
+    // a _start that passed its checks before this deletion was written: its execution is stopped (the
+    // _start itself looks again after starting, so one of the two always sees the other)
+    const late = await latestExecution(service, request.caller, id, owner);
+    if (late !== undefined && !isTerminal(late)) await service.stop(late.id, { caller: request.caller, reason: 'teraslice job deleted', force: true }).catch(() => undefined);
     // its executions are archived with it: hidden from native listings by default
     const { jobs: executions } = await service.list({ type: NATIVE_TYPE, labels: { [JOB_LABEL]: id }, owner, active: true, limit: MAX_EXECUTIONS_PER_JOB }, request.caller);
     for (const ex of executions) if (isTerminal(ex)) await service.setActive(ex.id, false, { caller: request.caller, reason: 'teraslice job deleted' });
@@ -116,6 +120,11 @@ export function registerJobRoutes(app: FastifyInstance, service: JobService, job
     const job = jobs.get(request.params.id, request.caller);
     requireRole(request.caller, 'operator');
     const ex = await startExecution(service, request.caller, job, jobs.owner(job.job_id, request.caller));
+    // a DELETE that landed between our check and the start: the deleted job must not run
+    if (jobs.get(job.job_id, request.caller)._deleted === true) {
+      await service.stop(ex.id, { caller: request.caller, reason: 'teraslice job deleted while it started', force: true }).catch(() => undefined);
+      throw new TerasliceError(410, `Job ${job.job_id} has been deleted and cannot be started.`, 'INVALID_TRANSITION');
+    }
     return tsSend(reply, { job_id: job.job_id, ex_id: ex.id });
   });
 
