@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { TEST_ADMIN_TOKEN } from './auth.ts';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,7 +60,11 @@ export interface ServiceProcess {
   readonly roles: readonly Role[];
   readonly pid: number;
   readonly logPath: string;
-  /** `http://127.0.0.1:<port>` when the process has the api role. */
+  /**
+   * `http://127.0.0.1:<port>` when the process has the api role, read from its banner (it binds
+   * port 0: a port picked free here could be taken by another process before it binds); undefined
+   * before the banner and without the api role.
+   */
   readonly baseUrl: string | undefined;
   /** Ids the process logged when its roles started. */
   readonly coordinatorId: string | undefined;
@@ -154,8 +158,7 @@ export async function createProcessHarness(opts: ProcessHarnessOptions): Promise
     const stateDir = join(dir, o.name);
     await mkdir(stateDir, { recursive: true });
     const logPath = join(dir, `${o.name}.log`);
-    const port = o.roles.includes('api') ? await freePort() : 0;
-    const flags: Record<string, string | number> = { ...opts.flags, ...o.flags, roles: o.roles.join(','), host: HOST, port, 'state-dir': stateDir };
+    const flags: Record<string, string | number> = { ...opts.flags, ...o.flags, roles: o.roles.join(','), host: HOST, port: 0, 'state-dir': stateDir };
     const args = ['--import', 'tsx', 'api/main.ts', 'start', ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)])];
     // the parent's JETJOBS_* settings must not leak into the process under test
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('JETJOBS_') && k !== 'LOG_LEVEL'));
@@ -182,13 +185,18 @@ export async function createProcessHarness(opts: ProcessHarnessOptions): Promise
       });
     });
     const logLines = async () => parseLog(await readFile(logPath, 'utf8').catch(() => ''));
+    let apiOrigin: string | undefined;
     const ids: { coordinatorId?: string; workerId?: string } = {};
     const p: ServiceProcess = {
       name: o.name,
       roles: o.roles,
       pid,
       logPath,
-      baseUrl: port ? `http://${HOST}:${port}` : undefined,
+      get baseUrl() {
+        if (!o.roles.includes('api')) return undefined;
+        apiOrigin ??= /^ {2}API: +(http:\/\/[^/\s]+)\/native\/v1$/m.exec(readFileSync(logPath, 'utf8'))?.[1];
+        return apiOrigin;
+      },
       get coordinatorId() {
         return ids.coordinatorId;
       },
@@ -233,10 +241,9 @@ export async function createProcessHarness(opts: ProcessHarnessOptions): Promise
       const ok =
         (!o.roles.includes('coordinator') || ids.coordinatorId !== undefined) &&
         (!o.roles.includes('worker') || ids.workerId !== undefined) &&
-        // Our own banner first (printed after listen): the port was free when we picked it, but
-        // another test file's process may have taken it since, and its /readyz would answer.
-        (p.baseUrl === undefined ||
-          ((await readFile(p.logPath, 'utf8').catch(() => '')).includes(' started (roles: ') &&
+        // the banner (printed after listen) names the port the OS gave; then /readyz must answer
+        (!o.roles.includes('api') ||
+          (p.baseUrl !== undefined &&
             (await fetch(`${p.baseUrl}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => (void r.body?.cancel(), r.ok), () => false))));
       if (ok) return;
       if (Date.now() > deadline) {

@@ -120,10 +120,10 @@ export function registerJobRoutes(app: FastifyInstance, service: JobService, job
     const job = jobs.get(request.params.id, request.caller);
     requireRole(request.caller, 'operator');
     const ex = await startExecution(service, request.caller, job, jobs.owner(job.job_id, request.caller));
-    // a DELETE that landed between our check and the start: the deleted job must not run
+    // a DELETE that landed between our check and the start: the deleted job must not run. The
+    // execution exists (it was made), so the answer names it; it is stopped at once.
     if (jobs.get(job.job_id, request.caller)._deleted === true) {
       await service.stop(ex.id, { caller: request.caller, reason: 'teraslice job deleted while it started', force: true }).catch(() => undefined);
-      throw new TerasliceError(410, `Job ${job.job_id} has been deleted and cannot be started.`, 'INVALID_TRANSITION');
     }
     return tsSend(reply, { job_id: job.job_id, ex_id: ex.id });
   });

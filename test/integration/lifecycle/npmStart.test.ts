@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_ADMIN_TOKEN, withAuth } from '../../helpers/auth.ts';
-import { freePort, parseLog, withTimeout, type LogLine } from '../../helpers/processes.ts';
+import { parseLog, withTimeout, type LogLine } from '../../helpers/processes.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -101,15 +101,15 @@ process.on('exit', () => {
 interface Started {
   npmPid: number;
   logPath: string;
+  /** The API's origin, from the banner once it is printed (the service binds port 0: a port picked here could be taken before it binds). */
   baseUrl: string;
   exited: Promise<number | null>;
   /** False once npm has exited: its PID (and group id) may then belong to someone else. */
   running(): boolean;
 }
 
-/** `npm start` in its own process group on a temp state dir, a free API port and a free NATS port. */
+/** `npm start` in its own process group on a temp state dir, with the API, NATS and the facades on ports the OS picks. */
 async function npmStart(stateDir: string): Promise<Started> {
-  const port = await freePort();
   const logPath = join(stateDir, 'out.log');
   // settings of the parent (or an external NATS) must not leak into the service under test
   const env: NodeJS.ProcessEnv = Object.fromEntries(
@@ -118,7 +118,7 @@ async function npmStart(stateDir: string): Promise<Started> {
   env['JETJOBS_ADMIN_TOKEN'] = TEST_ADMIN_TOKEN;
   env['npm_config_update_notifier'] = 'false';
   const fd = openSync(logPath, 'a');
-  const args = ['start', '--', '--state-dir', stateDir, '--host', HOST, '--port', String(port), '--nats-port', '0', '--alluxio-master-port', '0', '--alluxio-worker-port', '0', '--alluxio-ee-port', '0', '--teraslice-port', '0', '--drain-timeout-ms', '2000', '--log-level', 'info'];
+  const args = ['start', '--', '--state-dir', stateDir, '--host', HOST, '--port', '0', '--nats-port', '0', '--alluxio-master-port', '0', '--alluxio-worker-port', '0', '--alluxio-ee-port', '0', '--teraslice-port', '0', '--drain-timeout-ms', '2000', '--log-level', 'info'];
   const child = spawn('npm', args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   if (child.pid === undefined) throw new Error('could not spawn npm');
@@ -129,7 +129,18 @@ async function npmStart(stateDir: string): Promise<Started> {
       resolve(code);
     }),
   );
-  return { npmPid: child.pid, logPath, baseUrl: `http://${HOST}:${port}`, exited, running: () => !done };
+  let baseUrl = '';
+  return {
+    npmPid: child.pid, logPath, exited, running: () => !done,
+    get baseUrl() {
+      if (baseUrl === '') {
+        const m = /^ {2}API: +(http:\/\/[^/\s]+)\/native\/v1$/m.exec(readFileSync(logPath, 'utf8'));
+        if (m === null) return '';
+        baseUrl = m[1]!;
+      }
+      return baseUrl;
+    },
+  };
 }
 
 async function readyz(baseUrl: string): Promise<boolean> {
@@ -187,7 +198,7 @@ async function signalledRun(signal: NodeJS.Signals, to: 'npm pid' | 'process gro
     s = await npmStart(stateDir);
     const started = s;
     const describeLog = async () => `\n--- ${started.logPath}\n${(await logOf(started)).split('\n').slice(-25).join('\n')}`;
-    await waitFor(async () => (await logOf(started)).includes(' started (roles: ') && (await readyz(started.baseUrl)), { what: 'the service to be ready', timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, retryErrors: true }).catch(async (err: unknown) => {
+    await waitFor(async () => (await logOf(started)).includes(' started (roles: ') && started.baseUrl !== '' && (await readyz(started.baseUrl)), { what: 'the service to be ready', timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, retryErrors: true }).catch(async (err: unknown) => {
       throw new Error(`${String(err)}${await describeLog()}`);
     });
     await checkBanner(await logOf(started), started.baseUrl, stateDir);
