@@ -184,17 +184,26 @@ function taskIndex(tasks: readonly TaskPlan[]): ReadonlyMap<string, number> {
   return idx;
 }
 
-/** The context changes of TasksPlanned: plan, all-pending statuses, totals, and the cursor of an open plan. */
-export function planTasks(ctx: JobContext, tasks: TaskPlan[], cursor: unknown): Partial<JobContext> {
-  const taskStatus: TaskStatus[][] = [];
-  let itemsTotal = 0;
-  let bytesTotal = 0;
-  tasks.forEach((t, i) => {
-    if (i % STATUS_CHUNK_SIZE === 0) taskStatus.push([]);
-    taskStatus[taskStatus.length - 1]!.push({ state: 'pending', failedAttempts: [], maxAttemptSeen: 0 });
+/**
+ * `chunks` with a pending status appended for each of `added` (copy-on-write: the outer array and
+ * the last chunk are copied, full chunks shared), and the totals raised by their items and bytes.
+ */
+function withPending(chunks: readonly TaskStatus[][], added: readonly TaskPlan[], itemsTotal: number, bytesTotal: number) {
+  const taskStatus = chunks.slice();
+  let last = taskStatus.length > 0 ? taskStatus[taskStatus.length - 1]!.slice() : undefined;
+  if (last !== undefined) taskStatus[taskStatus.length - 1] = last;
+  for (const t of added) {
+    if (last === undefined || last.length === STATUS_CHUNK_SIZE) taskStatus.push((last = []));
+    last.push({ state: 'pending', failedAttempts: [], maxAttemptSeen: 0 });
     itemsTotal += t.items;
     bytesTotal += t.bytes;
-  });
+  }
+  return { taskStatus, itemsTotal, bytesTotal };
+}
+
+/** The context changes of TasksPlanned: plan, all-pending statuses, totals, and the cursor of an open plan. */
+export function planTasks(ctx: JobContext, tasks: TaskPlan[], cursor: unknown): Partial<JobContext> {
+  const { taskStatus, itemsTotal, bytesTotal } = withPending([], tasks, 0, 0);
   return {
     tasks,
     taskStatus,
@@ -236,17 +245,7 @@ export function extendTasks(ctx: JobContext, added: readonly TaskPlan[], cursor:
   added.forEach((t, k) => idx.set(t.taskId, old.length + k));
   indexCache.set(tasks, idx);
   indexCoverage.set(idx, tasks.length);
-  const taskStatus = ctx.taskStatus.slice();
-  let last = taskStatus.length > 0 ? taskStatus[taskStatus.length - 1]!.slice() : undefined;
-  if (last !== undefined) taskStatus[taskStatus.length - 1] = last;
-  let itemsTotal = ctx.progress.itemsTotal;
-  let bytesTotal = ctx.progress.bytesTotal;
-  for (const t of added) {
-    if (last === undefined || last.length === STATUS_CHUNK_SIZE) taskStatus.push((last = []));
-    last.push({ state: 'pending', failedAttempts: [], maxAttemptSeen: 0 });
-    itemsTotal += t.items;
-    bytesTotal += t.bytes;
-  }
+  const { taskStatus, itemsTotal, bytesTotal } = withPending(ctx.taskStatus, added, ctx.progress.itemsTotal, ctx.progress.bytesTotal);
   return {
     tasks,
     taskStatus,

@@ -15,7 +15,7 @@ import {
   type BinaryStore,
 } from './binaryStore.ts';
 import { meterSource, tooLarge } from './meterSource.ts';
-import { saveBinaryToFile } from './saveBinaryToFile.ts';
+import { readsThroughOpen } from './saveBinaryToFile.ts';
 
 /** Options of {@link createMemoryBinaryStore}. */
 export interface MemoryBinaryStoreOptions {
@@ -100,16 +100,7 @@ export function createMemoryBinaryStore(opts: MemoryBinaryStoreOptions = {}): Me
       if (v === undefined) throw binaryNotFound(name);
       return { info: copy(v.info), data: read(name, v) };
     },
-    get(name) {
-      return {
-        async *[Symbol.asyncIterator]() {
-          yield* (await store.open(name)).data;
-        },
-      };
-    },
-    async getToFile(name, path) {
-      return saveBinaryToFile(await store.open(name), path);
-    },
+    ...readsThroughOpen((name) => store.open(name)),
     async delete(name) {
       checkBinaryName(name);
       if (!current.has(name)) return false;

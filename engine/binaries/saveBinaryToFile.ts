@@ -5,7 +5,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BinaryInfo, BinaryReader } from './binaryStore.ts';
+import type { BinaryInfo, BinaryReader, BinaryStore } from './binaryStore.ts';
 
 /** Writes `reader.data` to `path` (replacing a file there); on any failure `path` is untouched. */
 export async function saveBinaryToFile(reader: BinaryReader, path: string): Promise<BinaryInfo> {
@@ -18,4 +18,20 @@ export async function saveBinaryToFile(reader: BinaryReader, path: string): Prom
     throw err;
   }
   return reader.info;
+}
+
+/** `get` and `getToFile` of a store, both through its `open` (the version is pinned before any byte). */
+export function readsThroughOpen(open: (name: string) => Promise<BinaryReader>): Pick<BinaryStore, 'get' | 'getToFile'> {
+  return {
+    get(name) {
+      return {
+        async *[Symbol.asyncIterator]() {
+          yield* (await open(name)).data;
+        },
+      };
+    },
+    async getToFile(name, path) {
+      return saveBinaryToFile(await open(name), path);
+    },
+  };
 }

@@ -107,7 +107,7 @@ async function walkSubdir(dir: RootedDir, name: string, abs: string, walk: Walk)
  * Size of the regular file `name` in `dir`, or undefined to skip it: gone, special, a directory,
  * or a symlink that is dangling or leads outside the root.
  */
-async function fileSize(dir: RootedDir, name: string): Promise<number | undefined> {
+export async function fileSize(dir: RootedDir, name: string): Promise<number | undefined> {
   try {
     const st = await lstat(dir.at(name));
     if (st.isFile()) return st.size;

@@ -40,7 +40,7 @@ import {
   type BinaryStore,
 } from '../binaries/binaryStore.ts';
 import { meterSource, tooLarge } from '../binaries/meterSource.ts';
-import { saveBinaryToFile } from '../binaries/saveBinaryToFile.ts';
+import { readsThroughOpen } from '../binaries/saveBinaryToFile.ts';
 import { toAppError } from './connection.ts';
 
 /** The bucket of uploaded binaries. */
@@ -245,16 +245,7 @@ export function createObjBinaryStore(opts: ObjBinaryStoreOptions): BinaryStore {
       if (oi === null || oi.deleted) throw binaryNotFound(name);
       return { info: toInfo(oi), data: readVersion(name, oi) };
     },
-    get(name) {
-      return {
-        async *[Symbol.asyncIterator]() {
-          yield* (await store.open(name)).data;
-        },
-      };
-    },
-    async getToFile(name, path) {
-      return saveBinaryToFile(await store.open(name), path);
-    },
+    ...readsThroughOpen((name) => store.open(name)),
     async delete(name) {
       const subject = metaSubject(bucket, name);
       const { jsm } = await bucketStore();

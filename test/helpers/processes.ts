@@ -121,6 +121,11 @@ function installHooks(): void {
   for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(sig, () => process.exit(code));
 }
 
+/** The API origin (`http://host:port`) the start banner in `log` names, or undefined before it is printed. */
+export function apiOriginFromBanner(log: string): string | undefined {
+  return /^ {2}API: +(http:\/\/[^/\s]+)\/native\/v1$/m.exec(log)?.[1];
+}
+
 /** A port the OS considers free on 127.0.0.1 right now. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -194,7 +199,7 @@ export async function createProcessHarness(opts: ProcessHarnessOptions): Promise
       logPath,
       get baseUrl() {
         if (!o.roles.includes('api')) return undefined;
-        apiOrigin ??= /^ {2}API: +(http:\/\/[^/\s]+)\/native\/v1$/m.exec(readFileSync(logPath, 'utf8'))?.[1];
+        apiOrigin ??= apiOriginFromBanner(readFileSync(logPath, 'utf8'));
         return apiOrigin;
       },
       get coordinatorId() {

@@ -531,3 +531,19 @@ export function sendRaw(agent: Agent, origin: URL, r: RawRequest, path: string, 
 
 /** About the size of the request line and headers. */
 export const headBytes = (r: Pick<RawRequest, 'headers'>, path: string) => path.length + Object.entries(r.headers).reduce((sum, [k, v]) => sum + k.length + v.length + 4, 0);
+
+/** Methods a facade fuzz tries on every path. */
+export const FUZZ_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'];
+
+/** Headers a client may add; a facade with auth none must ignore the credentials (`basic`: a Basic value to send too). */
+export function fuzzExtraHeaders(basic: string) {
+  return fc.record(
+    {
+      authorization: fc.constantFrom(`Basic ${basic}`, 'Bearer forged', 'Bearer', '', 'x'.repeat(2000)),
+      accept: fc.constantFrom('application/json', 'text/html', '*/*', ''),
+      'content-encoding': fc.constantFrom('gzip', 'identity', 'br'),
+      'x-forwarded-for': fc.constantFrom('10.0.0.1', '::1', 'junk'),
+    },
+    { requiredKeys: [] },
+  );
+}

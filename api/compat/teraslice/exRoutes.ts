@@ -23,7 +23,7 @@ export async function listExecutions(service: JobService, jobs: TerasliceJobs, r
     if (statuses.length === 0) return [];
   }
   const deleted = flag(request, 'deleted', false);
-  const known = new Map(jobs.list(request.caller).map((j) => [j.job_id, j]));
+  const known = new Map(jobs.listOwned(request.caller).map((d) => [d.job.job_id, d]));
   const out: Record<string, unknown>[] = [];
   let cursor: string | undefined;
   let scanned = 0;
@@ -34,9 +34,10 @@ export async function listExecutions(service: JobService, jobs: TerasliceJobs, r
     scanned += res.jobs.length;
     for (const ex of res.jobs) {
       const jobId = ex.labels[JOB_LABEL];
-      const job = jobId === undefined ? undefined : known.get(jobId);
+      const owned = jobId === undefined ? undefined : known.get(jobId);
       // an execution of a job we know, of that job's owner (anyone may put the label on a native job)
-      if (job === undefined || jobs.owner(job.job_id, request.caller) !== ex.owner) continue;
+      if (owned === undefined || owned.owner !== ex.owner) continue;
+      const { job } = owned;
       if (statuses !== undefined && !statuses.includes(executionStatus(ex))) continue;
       const on = job._deleted === true ? String(job._deleted_on) : undefined;
       if ((deleted === false && on !== undefined) || (deleted === true && on === undefined)) continue;
@@ -56,7 +57,7 @@ export function registerExRoutes(app: FastifyInstance, service: JobService, jobs
   app.get('/ex/errors', async (request, reply) => {
     const { jobs: executions } = await service.list({ type: NATIVE_TYPE, active: 'all', limit: 1000 }, request.caller);
     // executions of jobs the caller sees, of those jobs' owners (as every other route)
-    const owners = new Map(jobs.list(request.caller).map((j) => [j.job_id, jobs.owner(j.job_id, request.caller)]));
+    const owners = new Map(jobs.listOwned(request.caller).map((d) => [d.job.job_id, d.owner]));
     return tsSend(reply, await sliceErrors(service, request, executions.filter((e) => owners.get(e.labels[JOB_LABEL] ?? '') === e.owner)));
   });
 

@@ -35,6 +35,8 @@ export interface TerasliceJobs {
   get(jobId: string, caller: Caller): JobRecord;
   /** Jobs the caller sees. */
   list(caller: Caller): JobRecord[];
+  /** Jobs the caller sees, each with its owner (one read of the store, for listings across jobs). */
+  listOwned(caller: Caller): { job: JobRecord; owner: string }[];
   /** Who owns a job the caller sees (its executions must be that user's: a native job merely labelled with its id is not one). */
   owner(jobId: string, caller: Caller): string;
   /** Read-modify-write of a job the caller sees; `change` may throw to refuse. */
@@ -74,6 +76,7 @@ export function createTerasliceJobs(documents: DocumentStore, now: () => Date = 
     get: (jobId, caller) => read(jobId, caller).stored.job,
     owner: (jobId, caller) => read(jobId, caller).stored.owner,
     list: (caller) => documents.list<StoredJob>(NAMESPACE).filter((d) => sees(caller, d.value.owner)).map((d) => d.value.job),
+    listOwned: (caller) => documents.list<StoredJob>(NAMESPACE).filter((d) => sees(caller, d.value.owner)).map((d) => d.value),
     async update(jobId, caller, change) {
       for (let attempt = 1; ; attempt++) {
         const { stored, revision } = read(jobId, caller);

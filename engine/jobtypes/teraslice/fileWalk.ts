@@ -9,8 +9,9 @@
  * Every directory is opened through rootedDir.ts: checked to lie inside the files root, symlinked
  * directories never entered, symlinked files followed only to a file inside the root.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { AppError, isAppError } from '../../errors.ts';
+import { fileSize } from '../listFiles.ts';
 import { openDir, statFollowing, type RootedDir } from '../rootedDir.ts';
 
 export interface WalkFile {
@@ -60,7 +61,7 @@ async function* scan(dir: RootedDir, dirRel: string, after: string[] | undefined
   if (after === undefined || after.length === 1) {
     for (const name of files) {
       if (head !== undefined && name <= head) continue;
-      const size = await sizeOf(dir, name);
+      const size = await fileSize(dir, name);
       if (size !== undefined) yield { rel: join(dirRel, name), size };
     }
   } else if (dirs.includes(head!)) {
@@ -98,17 +99,4 @@ async function entries(dir: RootedDir): Promise<{ files: string[]; dirs: string[
     else if (ent.isFile() || ent.isSymbolicLink()) files.push(ent.name);
   }
   return { files: files.sort(), dirs: dirs.sort() };
-}
-
-/** Size of the regular file `name`, or undefined to skip it (gone, special, a link leading elsewhere). */
-async function sizeOf(dir: RootedDir, name: string): Promise<number | undefined> {
-  try {
-    const st = await lstat(dir.at(name));
-    if (st.isFile()) return st.size;
-    if (!st.isSymbolicLink()) return undefined;
-    const target = await statFollowing(dir, name);
-    return target.isFile() ? target.size : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -27,7 +27,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { JobView } from '../../../engine/serviceTypes.ts';
 import { identityPath } from '../../../api/compat/alluxio/jobIdentity.ts';
-import { MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, headBytes, sendRaw, wirePath, wrongValue, type RawAnswer } from '../../helpers/routeFuzz.ts';
+import { FUZZ_METHODS, MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, fuzzExtraHeaders, headBytes, sendRaw, wirePath, wrongValue, type RawAnswer } from '../../helpers/routeFuzz.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 10_000);
@@ -347,17 +347,9 @@ const OWN_QUERY: Readonly<Record<OssRoute | EeRoute, readonly [string, fc.Arbitr
   ee_stop: [],
 };
 
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'];
+const METHODS = FUZZ_METHODS;
 /** Headers a client may add; the facade (auth none) must ignore credentials. */
-const extraHeaders = fc.record(
-  {
-    authorization: fc.constantFrom('Basic YWxsdXhpbzphbGx1eGlv', 'Bearer forged', 'Bearer', '', 'x'.repeat(2000)),
-    accept: fc.constantFrom('application/json', 'text/html', '*/*', ''),
-    'content-encoding': fc.constantFrom('gzip', 'identity', 'br'),
-    'x-forwarded-for': fc.constantFrom('10.0.0.1', '::1', 'junk'),
-  },
-  { requiredKeys: [] },
-);
+const extraHeaders = fuzzExtraHeaders('YWxsdXhpbzphbGx1eGlv');
 
 /** Unknown paths, near misses of real ones, traversal, encodings and characters the router must survive. */
 const STRAY_PATHS = [

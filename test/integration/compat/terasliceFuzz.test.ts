@@ -34,7 +34,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { normalizeTerasliceSpec } from '../../../engine/index.ts';
 import type { JobView } from '../../../engine/serviceTypes.ts';
-import { MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, headBytes, sendRaw, wirePath, wrongValue, type RawAnswer } from '../../helpers/routeFuzz.ts';
+import { FUZZ_METHODS, MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, fuzzExtraHeaders, headBytes, sendRaw, wirePath, wrongValue, type RawAnswer } from '../../helpers/routeFuzz.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 10_000);
@@ -343,17 +343,9 @@ function queryFor(kind: QueryKind): fc.Arbitrary<string> {
   return fc.oneof({ weight: 10, arbitrary: pairs.map(encode) }, { weight: 1, arbitrary: fc.constantFrom(...RAW_QUERIES) });
 }
 
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'];
+const METHODS = FUZZ_METHODS;
 /** Headers a client may add; the facade (auth none) must ignore credentials. */
-const extraHeaders = fc.record(
-  {
-    authorization: fc.constantFrom('Basic dGVyYTpzbGljZQ==', 'Bearer forged', 'Bearer', '', 'x'.repeat(2000)),
-    accept: fc.constantFrom('application/json', 'text/html', '*/*', ''),
-    'content-encoding': fc.constantFrom('gzip', 'identity', 'br'),
-    'x-forwarded-for': fc.constantFrom('10.0.0.1', '::1', 'junk'),
-  },
-  { requiredKeys: [] },
-);
+const extraHeaders = fuzzExtraHeaders('dGVyYTpzbGljZQ==');
 
 /** Unknown paths, near misses of real ones, traversal and odd characters (never a `_stop`: it could block). */
 const STRAY_PATHS = [

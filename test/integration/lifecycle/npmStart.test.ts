@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_ADMIN_TOKEN, withAuth } from '../../helpers/auth.ts';
-import { parseLog, withTimeout, type LogLine } from '../../helpers/processes.ts';
+import { apiOriginFromBanner, parseLog, withTimeout, type LogLine } from '../../helpers/processes.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -133,11 +133,7 @@ async function npmStart(stateDir: string): Promise<Started> {
   return {
     npmPid: child.pid, logPath, exited, running: () => !done,
     get baseUrl() {
-      if (baseUrl === '') {
-        const m = /^ {2}API: +(http:\/\/[^/\s]+)\/native\/v1$/m.exec(readFileSync(logPath, 'utf8'));
-        if (m === null) return '';
-        baseUrl = m[1]!;
-      }
+      if (baseUrl === '') baseUrl = apiOriginFromBanner(readFileSync(logPath, 'utf8')) ?? '';
       return baseUrl;
     },
   };
