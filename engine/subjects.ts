@@ -11,6 +11,8 @@ export function checkId(id: string): string {
 
 export const STREAM_JOBS = 'JOBS';
 export const STREAM_TASKS = 'TASKS';
+/** Per-task stdout/stderr of sandboxed tasks (engine/tasklogs/). */
+export const STREAM_LOGS = 'LOGS';
 export const KV_LIVENESS = 'liveness';
 /** Users, tokens, virtual clusters, global webhooks and settings (keys: `user.<name>`, `token.<sha256>`, `vc.<name>`, `hook.<id>`, `setting.<name>`). */
 export const KV_CONTROL = 'control';
@@ -24,6 +26,27 @@ export const jobTaskSubject = (jobId: string) => `job.${checkId(jobId)}.task`;
 export const jobHookSubject = (jobId: string) => `job.${checkId(jobId)}.hook`;
 export const workerEvSubject = (workerId: string) => `worker.${checkId(workerId)}.ev`;
 export const taskSubject = (pool: string) => `task.${checkId(pool)}`;
+
+/** Task ids the planners make: `t00000…` (engine/jobtypes/taskId.ts), teraslice's `s000000…`/`r000000…`. */
+export const TASK_ID_RE = /^(?:t[0-9]{5,15}|[sr][0-9]{6,15})$/;
+
+/** Checks the ids of a task log subject: a UUID job id and a task id; VALIDATION_FAILED otherwise. */
+export function checkLogIds(jobId: string, taskId?: string): void {
+  if (!UUID_RE.test(jobId)) throw new AppError('VALIDATION_FAILED', `not a job id: ${JSON.stringify(jobId.slice(0, 80))}`);
+  if (taskId !== undefined && !TASK_ID_RE.test(taskId)) throw new AppError('VALIDATION_FAILED', `not a task id: ${JSON.stringify(taskId.slice(0, 80))}`);
+}
+
+/** Stream LOGS: `log.<jobId>.<taskId>.out` holds a task's output chunks, `.end` its attempts' end records (apart, so that the per-task bound never drops an end). */
+export function taskLogSubjects(jobId: string, taskId: string): { out: string; end: string; both: string } {
+  checkLogIds(jobId, taskId);
+  const base = `log.${jobId}.${taskId}`;
+  return { out: `${base}.out`, end: `${base}.end`, both: `${base}.*` };
+}
+/** Every task log subject of one job (purge). */
+export function jobLogsFilter(jobId: string): string {
+  checkLogIds(jobId);
+  return `log.${jobId}.>`;
+}
 
 /** Parses `job.<id>.ev|task|hook` or `worker.<id>.ev`. */
 export function parseSubject(subject: string):

@@ -16,7 +16,8 @@ import {
 import { jserrors, JetStreamStatusError } from '@nats-io/jetstream/internal';
 import { Kvm } from '@nats-io/kv';
 import { AppError } from '../errors.ts';
-import { KV_CONTROL, KV_LIVENESS, RETENTION_REMOVED_SUBJECT, STREAM_JOBS, STREAM_TASKS } from '../subjects.ts';
+import { KV_CONTROL, KV_LIVENESS, RETENTION_REMOVED_SUBJECT, STREAM_JOBS, STREAM_LOGS, STREAM_TASKS } from '../subjects.ts';
+import { DEFAULT_LOGS_MAX_AGE_MS, DEFAULT_LOGS_MAX_BYTES, MAX_CHUNK_BYTES, taskLogLimits } from '../tasklogs/taskLogRecords.ts';
 import { DEFAULT_MAX_PAYLOAD } from './embeddedServer.ts';
 
 /** The pino methods we use (pino itself satisfies this). */
@@ -85,6 +86,20 @@ export interface EnsureStreamsOptions {
   taskAckWaitMs?: number;
   /** See {@link EnsureStreamsOptions.taskAckWaitMs}. */
   taskMaxDeliver?: number;
+  /** Bounds of stream LOGS (task output); pass what createJetStreamTaskLogs gets. @defaultValue its defaults */
+  logs?: Omit<LogsStreamOptions, 'replicas'>;
+}
+
+/** Options of {@link logsStreamConfig}: stream LOGS, the output of `script`/`exec` tasks (engine/tasklogs/). */
+export interface LogsStreamOptions {
+  /** @defaultValue 1 */
+  replicas?: number;
+  /** Per task: sets max_msgs_per_subject (engine/tasklogs/taskLogRecords.ts maxChunksPerTask). @defaultValue 1048576 */
+  maxBytesPerTask?: number;
+  /** The stream's max_bytes (oldest output goes first). @defaultValue 1073741824 (1 GiB) */
+  maxBytes?: number;
+  /** The stream's max_age. @defaultValue 604800000 (7 days) */
+  maxAgeMs?: number;
 }
 
 /** The connection type the rest of the engine passes around (only engine/nats/ and the adapters import @nats-io). */
@@ -122,7 +137,26 @@ export function streamConfigs(opts: EnsureStreamsOptions = {}): StreamSpec[] {
       duplicate_window: dup,
       max_msg_size: DEFAULT_MAX_PAYLOAD,
     },
+    logsStreamConfig({ replicas, ...opts.logs }),
   ];
+}
+
+/** Stream LOGS: `log.<jobId>.<taskId>.out|end`, bounded per subject, in bytes and in age, oldest first. */
+export function logsStreamConfig(o: LogsStreamOptions = {}): StreamSpec {
+  return {
+    name: STREAM_LOGS,
+    subjects: ['log.*.*.*'],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    num_replicas: o.replicas ?? 1,
+    max_bytes: o.maxBytes ?? DEFAULT_LOGS_MAX_BYTES,
+    max_age: nanos(o.maxAgeMs ?? DEFAULT_LOGS_MAX_AGE_MS),
+    max_msgs_per_subject: taskLogLimits(o.maxBytesPerTask).maxChunksPerTask,
+    // a chunk plus its small JSON header
+    max_msg_size: 2 * MAX_CHUNK_BYTES,
+    discard: DiscardPolicy.Old,
+    allow_direct: true,
+  };
 }
 
 /** True if any field we set differs from the stream's current config. */
@@ -131,7 +165,8 @@ function differs(current: StreamConfig, want: StreamSpec): boolean {
   return Object.entries(want).some(([k, v]) => JSON.stringify(cur[k]) !== JSON.stringify(v));
 }
 
-async function ensureStream(jsm: JetStreamManager, want: StreamSpec): Promise<void> {
+/** Creates the stream, or updates it when a field we set differs. */
+export async function ensureStream(jsm: JetStreamManager, want: StreamSpec): Promise<void> {
   const name = want.name;
   try {
     const info = await jsm.streams.info(name);
@@ -143,7 +178,7 @@ async function ensureStream(jsm: JetStreamManager, want: StreamSpec): Promise<vo
 }
 
 /**
- * Creates or updates stream JOBS, stream TASKS and the KV bucket `liveness` (docs/architecture.md).
+ * Creates or updates streams JOBS, TASKS and LOGS and the KV buckets `liveness` and `control` (docs/architecture.md).
  * Idempotent: when everything matches it only reads stream info.
  */
 export async function ensureStreams(nc: NatsConnection, opts: EnsureStreamsOptions = {}): Promise<void> {
