@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { TaskLogs } from '../engine/index.ts';
 import { DEFAULTS, REDACT_PATHS, VERSION, type Config, type DocumentStore, type Engine, type Identity, type JobService, type LevelControl, type WebhookService } from '../engine/index.ts';
 import { authPlugin } from './auth.ts';
 import { clientErrorHandler, installErrorHandlers, sendError } from './errorResponses.ts';
@@ -14,6 +15,7 @@ import { errorResponses } from './schemas/common.ts';
 import { authRoutes } from './routes/auth.ts';
 import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { taskLogRoutes } from './routes/taskLogs.ts';
 import { healthRoutes, systemRoutes } from './routes/system.ts';
 import { userRoutes } from './routes/users.ts';
 import { virtualClusterRoutes } from './routes/virtualClusters.ts';
@@ -55,6 +57,8 @@ export interface ServerOptions {
   prefix?: string;
   /** Prometheus exposition for `GET /metrics`; the route exists only when given. */
   metrics?: () => Promise<{ contentType: string; text: string }>;
+  /** Task output (`engine.taskLogs`): `GET /jobs/:id/tasks/:taskId/logs` exists only when given. */
+  taskLogs?: TaskLogs;
   /** Seed facades mounted under `/compat/<name>/` (docs/compat.md). @defaultValue none */
   facades?: readonly Facade[];
   /** This process's log level, for facade routes that change it live. */
@@ -63,11 +67,14 @@ export interface ServerOptions {
   documents?: DocumentStore;
 }
 
-type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics' | 'settings' | 'levels' | 'documents'>> & Pick<ServerOptions, 'metrics' | 'levels' | 'documents'> & { settings: ApiSettings }>;
+type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics' | 'settings' | 'levels' | 'documents' | 'taskLogs'>> & Pick<ServerOptions, 'metrics' | 'levels' | 'documents' | 'taskLogs'> & { settings: ApiSettings }>;
 
 /** The engine-provided options of a server in front of a started engine (the caller adds `logger`). */
-export function engineServerOptions(engine: Pick<Engine, 'service' | 'identity' | 'webhooks' | 'metrics' | 'documents'>, settings: ApiSettings): Omit<ServerOptions, 'logger'> {
-  return { service: engine.service, identity: engine.identity, webhooks: engine.webhooks, documents: engine.documents, settings, metrics: () => engine.metrics.render() };
+export function engineServerOptions(engine: Pick<Engine, 'service' | 'identity' | 'webhooks' | 'metrics' | 'documents'> & { taskLogs?: TaskLogs }, settings: ApiSettings): Omit<ServerOptions, 'logger'> {
+  return {
+    service: engine.service, identity: engine.identity, webhooks: engine.webhooks, documents: engine.documents, settings, metrics: () => engine.metrics.render(),
+    ...(engine.taskLogs ? { taskLogs: engine.taskLogs } : {}),
+  };
 }
 
 /** Applies defaults and rejects options that would build a broken server. */
@@ -93,6 +100,7 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
     prefix: opts.prefix ?? DEFAULT_PREFIX,
     facades: opts.facades ?? [],
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.taskLogs ? { taskLogs: opts.taskLogs } : {}),
     ...(opts.levels ? { levels: opts.levels } : {}),
     ...(opts.documents ? { documents: opts.documents } : {}),
   };
@@ -152,6 +160,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   void app.register(userRoutes, { prefix, identity, service });
   void app.register(virtualClusterRoutes, { prefix, identity, service });
   void app.register(jobRoutes, { prefix, service });
+  if (opts.taskLogs) {
+    void app.register(taskLogRoutes, { prefix, service, taskLogs: opts.taskLogs, maxFollowsPerUser: settings.sseMaxPerUser, maxFollowsTotal: settings.sseMaxTotal });
+  }
   void app.register(eventRoutes, { prefix, service, sseMaxPerUser: settings.sseMaxPerUser, sseMaxTotal: settings.sseMaxTotal });
   void app.register(webhookRoutes, { prefix, webhooks });
   void app.register(systemRoutes, { prefix, service });
