@@ -27,7 +27,11 @@ export interface LogChunk {
   seq: number;
   attempt: number;
   stream: LogStream;
-  /** UTF-8 text as written (a multi-byte character split across writes may be split across chunks). */
+  /**
+   * The output decoded as UTF-8. Chunks are cut between characters; a character is split across
+   * chunks only when its bytes came more than one flush (~200 ms) apart or around a write to the
+   * other stream. Bytes that are not UTF-8 read as U+FFFD.
+   */
   text: string;
   /** ISO 8601, the writer's clock. */
   at: string;
