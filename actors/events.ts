@@ -10,6 +10,10 @@ import type { JobFailure, OtherCode, TaskErrorCode } from './failureCodes.ts';
 /** Schema version written into `meta.v`; readers accept every version up to this one. */
 export const EVENT_SCHEMA_VERSION = 1;
 
+/** Bodies a job's callbackUrl may get (`JobSubmitted.callbackFormat`). */
+export const CALLBACK_FORMATS = ['job', 'spark'] as const;
+export type CallbackFormat = (typeof CALLBACK_FORMATS)[number];
+
 export const JOB_STATES = ['WAITING', 'RUNNING', 'PAUSED', 'VERIFYING', 'SUCCEEDED', 'FAILED', 'STOPPED'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['SUCCEEDED', 'FAILED', 'STOPPED']);
@@ -83,6 +87,8 @@ export interface JobSubmittedData {
   virtualCluster?: string;
   /** Validated http(s) URL notified on every terminal state (no credentials, no fragment). */
   callbackUrl?: string;
+  /** The callback's body: absent = the engine's (`{deliveryId, event, seq, job}`); `spark` = Spark Jobserver's (`{jobId, result}`). */
+  callbackFormat?: CallbackFormat;
   /** Id of the job this one re-runs (`POST /jobs/:id/rerun`). */
   rerunOf?: string;
   /** Labels (`key` → `value`) a listing can select by; absent when none. */

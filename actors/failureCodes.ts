@@ -18,6 +18,11 @@ export const JOB_FAILURE_CODES = {
   VERIFY_MISMATCH: { by: 'job type', text: 'Verification found the result differs from the spec (built-in file types: a planned file missing, of another size, or with a failed part; a freed path still cached).' },
   PLAN_TOO_LONG: { by: 'coordinator', text: 'The job\'s open plan reached the most tasks one job holds (200,000; engine/coordinator/planExtension.ts): a plan that never closes (a persistent Teraslice execution) goes on in a new job.' },
   SLICE_FAILURES: { by: 'job type', text: 'A `teraslice` execution processed every slice and some failed for good (Teraslice\'s "had N slice failures during processing").' },
+  SCRIPT_ERROR: { by: 'job type', text: 'A `script` job\'s code threw, could not be loaded, or its process ended without a result (`details`: `message`, `errorClass`, `stack`).' },
+  SCRIPT_VALIDATION: { by: 'job type', text: 'A `script` job\'s `validate` refused the config (`details.problems`).' },
+  TIME_LIMIT: { by: 'job type', text: 'A `script` job ran past its `timeLimitMs`; its process group was killed.' },
+  MEMORY_LIMIT: { by: 'job type', text: 'A `script` job\'s process failed to allocate within its `memoryLimitMb` (address-space limit).' },
+  RESULT_TOO_LARGE: { by: 'job type', text: 'A `script` job\'s result was larger than `scriptResultMaxBytes`.' },
 } as const satisfies Record<string, { by: string; text: string }>;
 
 /** Codes of `TaskFailed.error`, with who writes them and the `retryable` they come with. */
@@ -31,6 +36,10 @@ export const TASK_ERROR_CODES = {
   BAD_RECORD: { by: 'job type', retryable: false, text: 'A `teraslice` slice read a record it cannot parse (bad JSON) with `_dead_letter_action: throw`.' },
   FILE_TOO_LARGE: { by: 'job type', retryable: false, text: 'A `teraslice` file_reader slice of a whole file (json, gzip) found it above the size it reads at once.' },
   LINE_TOO_LONG: { by: 'job type', retryable: false, text: 'A `teraslice` file_reader slice found a line longer than it reads at once.' },
+  RUNTIME_UNAVAILABLE: { by: 'job type', retryable: false, text: 'A `script` task needs a runtime this worker does not have (python3, or a JVM: `scriptJava`).' },
+  BINARY_NOT_FOUND: { by: 'job type', retryable: false, text: 'A `script` task\'s binary is not in the binary store (deleted after the job was submitted).' },
+  BAD_BINARY: { by: 'job type', retryable: false, text: 'A `script` task\'s binary has a content type its runtime cannot run.' },
+  SANDBOX_BUSY: { by: 'job type', retryable: true, text: 'Every sandbox uid of the worker\'s host is in use (`scriptUids`).' },
   ABORTED: { by: 'job type', retryable: false, text: 'The worker aborted the task (job stopped, worker draining); the worker drops such a task, so this code is not normally recorded.' },
 } as const satisfies Record<string, { by: string; retryable: boolean; text: string }>;
 
@@ -44,4 +53,6 @@ export type OtherCode = string & Record<never, never>;
 export interface JobFailure {
   code: JobFailureCode | OtherCode;
   message: string;
+  /** Structured detail a job type gives (a `script` job's `{message, errorClass, stack}`); bounded by the type. */
+  details?: unknown;
 }

@@ -3,7 +3,7 @@
  * Kept apart from the machine so the counting rules (distinct task ids, attempt budgets, clamped
  * progress) read and test as plain functions.
  */
-import type { JobSubmitted, TaskError, TaskFailed, TaskPlan, TaskResult, TaskSucceeded } from './events.ts';
+import type { CallbackFormat, JobSubmitted, TaskError, TaskFailed, TaskPlan, TaskResult, TaskSucceeded } from './events.ts';
 import type { JobFailure } from './failureCodes.ts';
 
 /** Virtual cluster of a job submitted without one (and of every job written before quotas existed). */
@@ -103,6 +103,8 @@ export interface JobContext {
   rerunOf?: string;
   /** Notified on every terminal state. */
   callbackUrl?: string;
+  /** Body format of the callback; absent = `job`. */
+  callbackFormat?: CallbackFormat;
   /** Labels given at submission (listings select by them). */
   labels?: Record<string, string>;
   /** Most tasks in flight at once (ParallelismSet changes it); absent: no limit of the job's own. */
@@ -155,6 +157,7 @@ export function initialJobContext(ev: JobSubmitted): JobContext {
   if (d.idempotencyKey !== undefined) ctx.idempotencyKey = d.idempotencyKey;
   if (d.rerunOf !== undefined) ctx.rerunOf = d.rerunOf;
   if (d.callbackUrl !== undefined) ctx.callbackUrl = d.callbackUrl;
+  if (d.callbackFormat !== undefined) ctx.callbackFormat = d.callbackFormat;
   if (d.labels !== undefined) ctx.labels = d.labels;
   if (d.parallelism !== undefined) ctx.parallelism = d.parallelism;
   return ctx;

@@ -3,7 +3,7 @@
  * Plus the read helpers a coordinator and the API need on top of a snapshot.
  */
 import { createActor, type ActorScope, type SnapshotFrom } from 'xstate';
-import { TERMINAL_STATES, type JobCompacted, type JobEvent, type JobState, type JobSubmitted, type TaskPlan } from './events.ts';
+import { TERMINAL_STATES, type CallbackFormat, type JobCompacted, type JobEvent, type JobState, type JobSubmitted, type TaskPlan } from './events.ts';
 import type { JobFailure } from './failureCodes.ts';
 import { IllegalEventError } from './illegalEventError.ts';
 import { jobMachine } from './job.machine.ts';
@@ -169,6 +169,8 @@ export interface JobView {
   stopRequested: { graceMs: number; deadline: string } | null;
   rerunOf: string | null;
   callbackUrl: string | null;
+  /** Body format of the callback (`job`: the engine's; `spark`: Spark Jobserver's `{jobId, result}`). */
+  callbackFormat: CallbackFormat;
   /** Labels given at submission ({} when none). */
   labels: Record<string, string>;
   /** Most tasks of the job in flight at once; null: only the dispatch window limits it. */
@@ -208,6 +210,7 @@ export function toJobView(s: JobSnapshot): SnapshotJobView {
     stopRequested: c.stopRequested === null ? null : { ...c.stopRequested },
     rerunOf: c.rerunOf ?? null,
     callbackUrl: c.callbackUrl ?? null,
+    callbackFormat: c.callbackFormat ?? 'job',
     labels: { ...c.labels },
     parallelism: c.parallelism ?? null,
     planOpen: c.planCursor !== undefined,

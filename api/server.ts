@@ -5,7 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { TaskLogs } from '../engine/index.ts';
-import { DEFAULTS, REDACT_PATHS, VERSION, type Config, type DocumentStore, type Engine, type Identity, type JobService, type LevelControl, type WebhookService } from '../engine/index.ts';
+import { DEFAULTS, REDACT_PATHS, VERSION, type BinaryStore, type Config, type DocumentStore, type RuntimeCommands, type Engine, type Identity, type JobService, type LevelControl, type WebhookService } from '../engine/index.ts';
 import { authPlugin } from './auth.ts';
 import { clientErrorHandler, installErrorHandlers, sendError } from './errorResponses.ts';
 import { httpTimeoutOptions, installHttpLimits, validateHttpLimits, type HttpLimitSettings } from './httpLimits.ts';
@@ -65,14 +65,19 @@ export interface ServerOptions {
   levels?: LevelControl;
   /** The facades' durable documents (engine.documents). */
   documents?: DocumentStore;
+  /** Uploaded binaries and the script runtimes, for the Spark Jobserver facade (engine.binaries, engine.scriptRuntimes). */
+  binaries?: BinaryStore;
+  scriptRuntimes?: RuntimeCommands;
 }
 
-type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'metrics' | 'settings' | 'levels' | 'documents' | 'taskLogs'>> & Pick<ServerOptions, 'metrics' | 'levels' | 'documents' | 'taskLogs'> & { settings: ApiSettings }>;
+type OptionalKeys = 'metrics' | 'settings' | 'levels' | 'documents' | 'binaries' | 'scriptRuntimes' | 'taskLogs';
+type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, OptionalKeys>> & Pick<ServerOptions, Exclude<OptionalKeys, 'settings'>> & { settings: ApiSettings }>;
 
 /** The engine-provided options of a server in front of a started engine (the caller adds `logger`). */
-export function engineServerOptions(engine: Pick<Engine, 'service' | 'identity' | 'webhooks' | 'metrics' | 'documents'> & { taskLogs?: TaskLogs }, settings: ApiSettings): Omit<ServerOptions, 'logger'> {
+export function engineServerOptions(engine: Pick<Engine, 'service' | 'identity' | 'webhooks' | 'metrics' | 'documents' | 'binaries' | 'scriptRuntimes'> & { taskLogs?: TaskLogs }, settings: ApiSettings): Omit<ServerOptions, 'logger'> {
   return {
-    service: engine.service, identity: engine.identity, webhooks: engine.webhooks, documents: engine.documents, settings, metrics: () => engine.metrics.render(),
+    service: engine.service, identity: engine.identity, webhooks: engine.webhooks, documents: engine.documents,
+    binaries: engine.binaries, scriptRuntimes: engine.scriptRuntimes, settings, metrics: () => engine.metrics.render(),
     ...(engine.taskLogs ? { taskLogs: engine.taskLogs } : {}),
   };
 }
@@ -103,6 +108,8 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
     ...(opts.taskLogs ? { taskLogs: opts.taskLogs } : {}),
     ...(opts.levels ? { levels: opts.levels } : {}),
     ...(opts.documents ? { documents: opts.documents } : {}),
+    ...(opts.binaries ? { binaries: opts.binaries } : {}),
+    ...(opts.scriptRuntimes ? { scriptRuntimes: opts.scriptRuntimes } : {}),
   };
   if (!Number.isSafeInteger(resolved.bodyLimitBytes) || resolved.bodyLimitBytes < 1) {
     throw new TypeError(`bodyLimitBytes must be a positive integer, got ${resolved.bodyLimitBytes}`);
@@ -168,7 +175,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   void app.register(systemRoutes, { prefix, service });
   void app.register(healthRoutes, { service });
   for (const facade of opts.facades) {
-    const deps = { service, identity, ...(opts.levels ? { levels: opts.levels } : {}), ...(opts.documents ? { documents: opts.documents } : {}) };
+    const deps = {
+      service, identity,
+      ...(opts.levels ? { levels: opts.levels } : {}),
+      ...(opts.documents ? { documents: opts.documents } : {}),
+      ...(opts.binaries ? { binaries: opts.binaries } : {}),
+      ...(opts.scriptRuntimes ? { scriptRuntimes: opts.scriptRuntimes } : {}),
+    };
     void app.register(facadeScope(facade, deps, facade.listeners), { prefix: `/compat/${facade.name}` });
   }
   const metrics = opts.metrics;

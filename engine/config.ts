@@ -132,6 +132,10 @@ function choice<const C extends readonly string[]>(o: Described & { default: C[n
 export const FACADE_AUTH_MODES = ['none', 'basic', 'bearer'] as const;
 export type FacadeAuthMode = (typeof FACADE_AUTH_MODES)[number];
 
+function checkRuntimeCommand(v: string): void {
+  if (v !== 'none' && !/^(\/[A-Za-z0-9._+-]+)+$|^[A-Za-z0-9._+-]{1,64}$/.test(v)) throw new ConfigError(`runtime commands are \`none\`, a bare name or an absolute path of [A-Za-z0-9._+-/]; got ${JSON.stringify(v)}`);
+}
+
 function checkFacadeUser(v: string): void {
   if (!/^[a-z][a-z0-9_-]{0,31}$/.test(v)) throw new ConfigError(`facade users are 1-32 of [a-z0-9_-], starting with a letter; got ${JSON.stringify(v)}`);
 }
@@ -272,6 +276,30 @@ export const SETTINGS = Object.freeze({
     doc: 'per-type overrides, JSON: `{"noop":{"maxAgeMs":60000,"maxCount":1000,"compactAfterMs":0}}` (keys optional, integers ≥ 0; a missing key falls back to the global setting)' }),
   retentionIntervalMs: ms({ min: 1, default: 60_000, env: 'JETJOBS_RETENTION_INTERVAL_MS',
     doc: 'how often the retention pass runs (the first one after one interval)' }),
+  scriptWorkDir: dir({ under: 'sandbox', env: 'JETJOBS_SCRIPT_WORK_DIR',
+    doc: 'where a worker makes the work dir of each `script`/`exec` task (removed after the task)' }),
+  scriptPython: text({ default: 'python3', values: 'command or absolute path', env: 'JETJOBS_SCRIPT_PYTHON',
+    check: checkRuntimeCommand,
+    doc: 'the Python that runs `script` jobs of python binaries (a bare name is looked up in the sandbox PATH `/usr/local/bin:/usr/bin:/bin`); `none`: no Python' }),
+  scriptJava: text({ default: 'none', values: 'command or absolute path', env: 'JETJOBS_SCRIPT_JAVA',
+    check: checkRuntimeCommand,
+    doc: 'the `java` (JDK 11 or later: the runner is a single-file source program) that runs `script` jobs of `application/java-archive` binaries; `none`: no JVM, such jobs are refused' }),
+  scriptMemoryLimitMb: integer({ min: 1, default: 2048, env: 'JETJOBS_SCRIPT_MEMORY_LIMIT_MB',
+    doc: "default and largest address-space limit of a `script` task's processes, MiB (Node needs ≥ 1536, a JVM ≥ the runner's minimum)" }),
+  scriptTimeLimitMs: ms({ min: 1, default: 6 * 3600_000, env: 'JETJOBS_SCRIPT_TIME_LIMIT_MS',
+    doc: 'default and longest wall-clock limit of a `script` task; then its process group is killed' }),
+  scriptResultMaxBytes: integer({ min: 1, default: 256 * 1024, values: 'bytes, ≤ 524288', env: 'JETJOBS_SCRIPT_RESULT_MAX_BYTES',
+    check: (v, key) => {
+      if (v > 512 * 1024) throw new ConfigError(`${key} must be <= 524288 (the result travels in an event)`);
+    },
+    doc: "largest JSON result of a `script` job; a larger one fails the job with `RESULT_TOO_LARGE`" }),
+  scriptUids: text({ default: 'auto', values: '`auto`, `off` or `FIRST-LAST`', env: 'JETJOBS_SCRIPT_UIDS',
+    check: (v) => {
+      if (v !== 'auto' && v !== 'off' && !/^\d{4,10}-\d{4,10}$/.test(v)) throw new ConfigError(`scriptUids must be auto, off or FIRST-LAST, got ${JSON.stringify(v)}`);
+    },
+    doc: 'uids a root worker runs `script`/`exec` tasks as, one per running task (host-wide leases), so no task reads another\'s files; `auto`: 700000-700999 when the worker runs as root, else off (docs/operations.md, Sandbox)' }),
+  binaryMaxBytes: integer({ min: 1, default: 256 * 1024 * 1024, values: 'bytes', env: 'JETJOBS_BINARY_MAX_BYTES',
+    doc: 'largest uploaded binary (Spark `/binaries`); streamed to the object store, never held in memory' }),
   facadeHost: text({ default: '127.0.0.1', values: 'address', env: 'JETJOBS_FACADE_HOST',
     doc: "bind address of the facades' own ports (Alluxio 20002, 30003, 19999; Teraslice 5678); loopback unless you say otherwise. Facades are also under `/compat/<name>/` on the API port" }),
   facadeAllowUnauthenticated: flag({ default: false, env: 'JETJOBS_FACADE_ALLOW_UNAUTHENTICATED',
@@ -302,6 +330,16 @@ export const SETTINGS = Object.freeze({
     doc: 'with `terasliceAuth=none`: the user Teraslice requests act as (owner of the jobs and executions they create)' }),
   terasliceRole: choice({ default: 'operator', choices: ['admin', 'operator', 'viewer'] as const, env: 'JETJOBS_TERASLICE_ROLE',
     doc: "with `terasliceAuth=none`: that user's role" }),
+  sparkFacade: flag({ default: true, env: 'JETJOBS_SPARK_FACADE',
+    doc: 'serve the Spark Jobserver facade (docs/compat/spark.md): `/binaries`, `/contexts`, `/jobs` on its own port and under `/compat/spark/`' }),
+  sparkPort: port({ default: 8090, env: 'JETJOBS_SPARK_PORT',
+    doc: 'Spark Jobserver port; `0` picks a free one' }),
+  sparkAuth: choice({ default: 'auto', choices: [...FACADE_AUTH_MODES, 'auto'] as const, env: 'JETJOBS_SPARK_AUTH',
+    doc: 'who a Spark Jobserver request is: `auto` is `none` while `facadeHost` is loopback and `basic` beyond it (uploads run code); `none` acts as `sparkUser` with `sparkRole`, `basic` our users and passwords (Spark Jobserver\'s own scheme), `bearer` our tokens' }),
+  sparkUser: text({ default: 'spark', values: 'user name', check: checkFacadeUser, env: 'JETJOBS_SPARK_USER',
+    doc: 'with Spark auth `none`: the user Spark requests act as (owner of the binaries, contexts and jobs they create)' }),
+  sparkRole: choice({ default: 'operator', choices: ['admin', 'operator', 'viewer'] as const, env: 'JETJOBS_SPARK_ROLE',
+    doc: "with Spark auth `none`: that user's role (uploads and job starts need operator)" }),
 });
 
 type Settings = typeof SETTINGS;
@@ -370,6 +408,10 @@ const RELATIONS: readonly ((c: Config) => string | undefined)[] = [
   (c) =>
     c.terasliceFacade && c.terasliceAuth === 'none' && !c.facadeAllowUnauthenticated && !isLoopbackHost(c.facadeHost)
       ? 'terasliceAuth=none lets anyone who reaches the facade act as terasliceUser: bind facadeHost to loopback, choose basic or bearer, or set facadeAllowUnauthenticated'
+      : undefined,
+  (c) =>
+    c.sparkFacade && c.sparkAuth === 'none' && !c.facadeAllowUnauthenticated && !isLoopbackHost(c.facadeHost)
+      ? 'sparkAuth=none lets anyone who reaches the facade upload and run code as sparkUser: bind facadeHost to loopback, choose basic, bearer or auto, or set facadeAllowUnauthenticated'
       : undefined,
 ];
 

@@ -29,3 +29,6 @@ export { liveMessageFor } from './hooks/deliveryView.ts';
 export { createLogger, silentLogger, levelControl, REDACT_PATHS, type Logger, type LevelControl } from './log.ts';
 export { systemClock, type Clock } from './clock.ts';
 
+export { BINARY_NAME_RE, checkBinaryName, createMemoryBinaryStore, type BinaryInfo, type BinaryStore } from './binaries/index.ts';
+export { BINARY_TYPES, baseContentType, findRuntimes, runtimeMinimumMemoryMb, type Runtime, type RuntimeCommands, type ScriptSpec } from './jobtypes/script/index.ts';
+export { sparkCallbackBody, sparkErrorData, sparkOutcome, SPARK_KILLED_CLASS, type SparkErrorData } from './hooks/callbackFormats.ts';

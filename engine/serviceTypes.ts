@@ -1,4 +1,4 @@
-import type { JobState, RecoverMode } from '../actors/events.ts';
+import type { CallbackFormat, JobState, RecoverMode } from '../actors/events.ts';
 import type { JobProgress } from '../actors/jobContext.ts';
 import type { JobView } from '../actors/jobFold.ts';
 
@@ -18,6 +18,8 @@ export interface SubmitRequest {
   virtualCluster?: string;
   /** Notified (signed POST) on every terminal state; http(s), no credentials, no fragment. */
   callbackUrl?: string;
+  /** The callback's body: `job` (default) the engine's `{deliveryId, event, seq, job}`, `spark` Spark Jobserver's `{jobId, result}` / `{jobId, status, result}`. */
+  callbackFormat?: CallbackFormat;
   /** Labels to select the job by in listings (`ListQuery.labels`); see `engine/jobservice/labels.ts`. */
   labels?: Record<string, string>;
   /** Most tasks of the job in flight at once (1..10,000); absent: only the dispatch window limits it. */

@@ -35,6 +35,12 @@ import { createJetStreamHookQueue } from './nats/jetStreamHookQueue.ts';
 import { createWebhookService, type WebhookService } from './hooks/webhookService.ts';
 import { retry, type Backoff } from './retry.ts';
 import { VERSION } from './version.ts';
+import type { BinaryStore } from './binaries/binaryStore.ts';
+import { createObjBinaryStore } from './nats/objBinaryStore.ts';
+import { createScriptJobType, findRuntimes, type RuntimeCommands } from './jobtypes/script/index.ts';
+import { createUidPool, parseUidRange } from './sandbox/uidLease.ts';
+import { createJetStreamTaskLogs } from './nats/jetStreamTaskLogs.ts';
+import type { TaskLogs } from './tasklogs/taskLogs.ts';
 
 export interface Engine extends Roles {
   natsUrl: string;
@@ -45,6 +51,12 @@ export interface Engine extends Roles {
   webhooks: WebhookService;
   /** The facades' durable documents (a Teraslice job definition), in the control bucket. */
   documents: DocumentStore;
+  /** Uploaded binaries (the object store bucket `binaries`) that `script` jobs run. */
+  binaries: BinaryStore;
+  /** The runtimes `script` jobs can use in this process, or why one is missing. */
+  scriptRuntimes: RuntimeCommands;
+  /** stdout/stderr of `script` (and `exec`) tasks, per task (the stream LOGS). */
+  taskLogs: TaskLogs;
   /** Set when this start created the first admin with a generated password: print it once, never log it. */
   generatedAdminPassword: string | undefined;
   metrics: Metrics;
@@ -144,7 +156,20 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
   const eventLog = guardedEventLog(metrics.wrapEventLog(createJetStreamEventLog({ nc })), () => guard.resetReason());
   const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver, logger });
   const liveness = createKvLiveness({ nc, clock: systemClock });
-  const registry = createJobTypeRegistry(builtinJobTypes());
+  const binaries = createObjBinaryStore({ nc, replicas: config.replicas });
+  const scriptRuntimes = findRuntimes(config);
+  const taskLogs = createJetStreamTaskLogs({ nc, replicas: config.replicas, logger });
+  const uidRange = parseUidRange(config.scriptUids, process.getuid?.() === 0);
+  const scriptType = createScriptJobType({
+    binaries,
+    runtimes: scriptRuntimes,
+    workRoot: path.resolve(config.scriptWorkDir),
+    uids: uidRange === null ? null : createUidPool({ ...uidRange, logger }),
+    taskLogs,
+    limits: { timeLimitMs: config.scriptTimeLimitMs, memoryLimitMb: config.scriptMemoryLimitMb, resultMaxBytes: config.scriptResultMaxBytes },
+    logger,
+  });
+  const registry = createJobTypeRegistry([...builtinJobTypes(), scriptType]);
   const controlStore = createKvControlStore({ nc, logger });
   await controlStore.ready;
   // The projection exists only once the roles run; VC deletion asks it (and is refused until then).
@@ -206,6 +231,9 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
     controlStore,
     webhooks: createWebhookService({ store: controlStore, jobs: roles.service, config, clock: systemClock }),
     documents: createDocumentStore(controlStore),
+    binaries,
+    scriptRuntimes,
+    taskLogs,
     generatedAdminPassword: boot.generatedPassword,
     async shutdown() {
       embedded?.stopping();
@@ -214,6 +242,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
       clearInterval(sweep);
       await hooks?.stop();
       await roles.stop();
+      await taskLogs.close();
       await controlStore.close();
       await taskQueue.close();
       await liveness.close();

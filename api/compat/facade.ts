@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type Caller, type DocumentStore, type FacadeAuthMode, type Identity, type JobService, type LevelControl, type UserRole } from '../../engine/index.ts';
+import { AppError, type BinaryStore, type Caller, type DocumentStore, type RuntimeCommands, type FacadeAuthMode, type Identity, type JobService, type LevelControl, type UserRole } from '../../engine/index.ts';
 import { toAppError } from '../errorResponses.ts';
 
 /** The engine's services a facade may call. */
@@ -18,6 +18,10 @@ export interface FacadeDeps {
   levels?: LevelControl;
   /** Durable documents a facade keeps beside the jobs (Teraslice's job definitions). */
   documents?: DocumentStore;
+  /** Uploaded binaries (Spark's `/binaries`). */
+  binaries?: BinaryStore;
+  /** The runtimes `script` jobs can use (Spark refuses a job whose runtime is missing). */
+  scriptRuntimes?: RuntimeCommands;
 }
 
 /** Who a facade's requests are (docs/compat.md, "Who the caller is"). */

@@ -59,6 +59,7 @@ export const submitBody = {
     virtualCluster: { ...nameSchema, description: 'Virtual cluster (quota pool); default `default`.' },
     // Checked further by the engine (http/https, no credentials, no fragment).
     callbackUrl: { type: 'string', minLength: 1, maxLength: 2048, description: 'Notified (signed POST) on every terminal state.' },
+    callbackFormat: { enum: ['job', 'spark'], description: "The callback's body: `job` (default) `{deliveryId, event, seq, job}`; `spark` Spark Jobserver's `{jobId, result}` (docs/compat/spark.md)." },
     labels: {
       type: 'object',
       maxProperties: MAX_LABELS,
@@ -177,7 +178,7 @@ const jobViewProperties = {
     type: ['object', 'null'],
     additionalProperties: false,
     required: ['code', 'message'],
-    properties: { code: { type: 'string' }, message: { type: 'string' } },
+    properties: { code: { type: 'string' }, message: { type: 'string' }, details: { description: 'Structured detail from the job type (a `script` job: `message`, `errorClass`, `stack`).' } },
   },
   summary: { description: 'Type-specific result; any JSON.' },
   reclaims: { type: 'integer' },
@@ -192,6 +193,7 @@ const jobViewProperties = {
   },
   rerunOf: { type: ['string', 'null'] },
   callbackUrl: { type: ['string', 'null'] },
+  callbackFormat: { enum: ['job', 'spark'] },
   labels: { type: 'object', additionalProperties: { type: 'string' } },
   parallelism: { type: ['integer', 'null'] },
   planOpen: { type: 'boolean', description: 'The job type makes more tasks as they are needed; such a job does not finish by itself while it is open.' },

@@ -2,7 +2,7 @@
 import type { JobCommand } from '../../actors/decide.ts';
 import type { TaskResult } from '../../actors/events.ts';
 import { getTaskStatus, type JobContext } from '../../actors/jobContext.ts';
-import type { FileRoots, JobType } from '../jobtypes/jobType.ts';
+import type { FileRoots, JobType, VerifyOutcome } from '../jobtypes/jobType.ts';
 import type { JobEntry } from '../projections/jobProjection.ts';
 import { ctxOf, type CoordinatorContext } from './context.ts';
 import type { FencedWriter } from './fencedWriter.ts';
@@ -44,7 +44,7 @@ export async function verifyJob(
     const r = getTaskStatus(ctx, t.taskId)?.result;
     if (r) results.push(r);
   }
-  let outcome: { ok: true; summary?: unknown } | { ok: false; code: string; message: string };
+  let outcome: VerifyOutcome;
   try {
     outcome = type
       ? await type.verify(ctx.spec, { jobId: opts.jobId, roots: opts.roots, tasks: ctx.tasks ?? [], results, tasksFailed: ctx.progress.tasksFailed, signal: opts.signal })
@@ -54,5 +54,5 @@ export async function verifyJob(
   }
   return outcome.ok
     ? { kind: 'finish', outcome: 'succeeded', ...(outcome.summary !== undefined ? { summary: outcome.summary } : {}) }
-    : { kind: 'finish', outcome: 'failed', error: { code: outcome.code, message: outcome.message } };
+    : { kind: 'finish', outcome: 'failed', error: { code: outcome.code, message: outcome.message, ...(outcome.details !== undefined ? { details: outcome.details } : {}) } };
 }

@@ -24,6 +24,7 @@ import { entryView } from '../projections/jobEntry.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { jobEvSubject, jobHookSubject, parseSubject } from '../subjects.ts';
 import { redactUrl } from './callbackUrl.ts';
+import { sparkCallbackBody } from './callbackFormats.ts';
 import type { HookConsumerHandle, HookMessage } from './hookMessage.ts';
 import type { HookQueue } from './hookQueue.ts';
 import { backoffDelay, type Backoff } from '../retry.ts';
@@ -247,7 +248,7 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
   }
 
   async function attempt(jobId: string, epoch: number, job: JobView, trig: Trigger, t: Target, deliveryId: string, n: number) {
-    const body = JSON.stringify({ deliveryId, event: trig.event, seq: trig.eventSeq, job });
+    const body = JSON.stringify(t.id === CALLBACK_TARGET && job.callbackFormat === 'spark' ? sparkCallbackBody(job) : { deliveryId, event: trig.event, seq: trig.eventSeq, job });
     const headers = webhookHeaders({ secret: t.secret, rawBody: body, nowMs: clock.now(), deliveryId, event: trig.event });
     const t0 = clock.monotonic();
     const r = await post(t.url, headers, body, config.webhookTimeoutMs);

@@ -98,6 +98,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
       // Only non-default values join the hash, so a request hashes as it did before these fields existed.
       if (virtualCluster !== DEFAULT_VIRTUAL_CLUSTER) body['virtualCluster'] = virtualCluster;
       if (callbackUrl !== undefined) body['callbackUrl'] = callbackUrl;
+      if (req.callbackFormat !== undefined && req.callbackFormat !== 'job') body['callbackFormat'] = req.callbackFormat;
       if (labels !== undefined && Object.keys(labels).length > 0) body['labels'] = labels;
       if (req.parallelism !== undefined) body['parallelism'] = req.parallelism;
       const requestHash = createHash('sha256').update(canonical(body)).digest('hex');
@@ -129,6 +130,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
         type: c.type, name: c.name, spec, priority: c.priority, maxTaskAttempts: c.maxTaskAttempts, maxFailedRatio: c.maxFailedRatio,
         ...(virtualCluster !== DEFAULT_VIRTUAL_CLUSTER ? { virtualCluster } : {}),
         ...(c.callbackUrl !== undefined ? { callbackUrl: c.callbackUrl } : {}),
+        ...(c.callbackFormat !== undefined ? { callbackFormat: c.callbackFormat } : {}),
         ...(c.labels !== undefined ? { labels: c.labels } : {}),
         ...(c.parallelism !== undefined ? { parallelism: c.parallelism } : {}),
         rerunOf: id,

@@ -61,7 +61,7 @@ export interface VerifyContext {
   signal: AbortSignal;
 }
 
-export type VerifyOutcome = { ok: true; summary?: unknown } | { ok: false; code: string; message: string };
+export type VerifyOutcome = { ok: true; summary?: unknown } | { ok: false; code: string; message: string; details?: unknown };
 
 /**
  * A pluggable job type. `plan` runs on a coordinator, `run` on a worker, `verify` on the

@@ -5,7 +5,7 @@
  * the outcome. See README.md for the isolation rules and what they do not cover.
  */
 import { spawn } from 'node:child_process';
-import { lstat, mkdir } from 'node:fs/promises';
+import { lchown, lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../errors.ts';
@@ -47,6 +47,12 @@ export interface SandboxOptions {
   killGraceMs?: number;
   /** Every output chunk as it comes, for a live follow (errors it throws are ignored). */
   onOutput?: (stream: SandboxStream, chunk: Buffer) => void;
+  /**
+   * Run as this uid/gid (no supplementary groups, no capabilities) instead of the worker's own:
+   * needs a root worker. The work dir and its `tmp` are given to that uid before the spawn. Keeps one
+   * task from another's files when each task gets its own uid (uidLease.ts).
+   */
+  user?: { uid: number; gid: number };
 }
 
 export type SandboxEndReason = 'exited' | 'timeLimit' | 'memoryLimit' | 'aborted' | 'spawnFailed';
@@ -74,7 +80,7 @@ export async function runSandboxed(opts: SandboxOptions): Promise<SandboxOutcome
   if (process.platform !== 'linux') throw new AppError('INTERNAL', 'sandboxed processes need Linux (process groups, RLIMIT_AS)');
   checkLimits(opts);
   const env = buildSandboxEnv(opts.workDir, opts.env);
-  await checkWorkDir(opts.workDir);
+  await checkWorkDir(opts.workDir, opts.user);
   const started = performance.now();
   const stdout = createOutputTail(opts.outputLimitBytes);
   const stderr = createOutputTail(opts.outputLimitBytes);
@@ -107,6 +113,7 @@ function supervise(
       env,
       detached: true, // setsid(): the child leads a new process group (and session)
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.user === undefined ? {} : { uid: opts.user.uid, gid: opts.user.gid }),
     });
     const pid = child.pid;
     let stopReason: 'timeLimit' | 'aborted' | undefined;
@@ -207,8 +214,8 @@ function checkLimits(opts: SandboxOptions): void {
   if ((opts.killGraceMs ?? 0) > 2 ** 31 - 1) throw new AppError('INVALID_SPEC', `sandbox: killGraceMs must be at most ${2 ** 31 - 1}`);
 }
 
-/** The work dir must be an absolute path to a real directory (not a symlink); `tmp` is made in it. */
-async function checkWorkDir(workDir: string): Promise<void> {
+/** The work dir must be an absolute path to a real directory (not a symlink); `tmp` is made in it (both owned by `user` when given). */
+async function checkWorkDir(workDir: string, user: SandboxOptions['user']): Promise<void> {
   if (!path.isAbsolute(workDir)) throw new AppError('INTERNAL', `sandbox: workDir must be absolute, got ${JSON.stringify(workDir)}`);
   const st = await lstat(workDir);
   if (!st.isDirectory()) throw new AppError('INTERNAL', `sandbox: workDir ${workDir} is not a directory`);
@@ -216,5 +223,13 @@ async function checkWorkDir(workDir: string): Promise<void> {
     await mkdir(path.join(workDir, 'tmp'), { mode: 0o700 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  if (user !== undefined) {
+    if (!Number.isSafeInteger(user.uid) || !Number.isSafeInteger(user.gid) || user.uid <= 0 || user.gid <= 0) {
+      throw new AppError('INTERNAL', `sandbox: user must be positive uid/gid, got ${JSON.stringify(user)}`);
+    }
+    // lchown: a link placed in the dir is never followed
+    await lchown(workDir, user.uid, user.gid);
+    await lchown(path.join(workDir, 'tmp'), user.uid, user.gid);
   }
 }

@@ -157,6 +157,7 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
         stopRequested: null,
         rerunOf: null,
         callbackUrl: req.callbackUrl ?? null,
+        callbackFormat: req.callbackFormat ?? 'job',
         labels: { ...req.labels },
         parallelism: req.parallelism ?? null,
         planOpen: false,

@@ -2,7 +2,7 @@
  * A whole service (api + coordinator + worker roles) against a real nats-server, on random ports
  * and temp dirs. Always `after(() => svc.stop())`; `restart()` keeps the NATS store and dirs.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,8 +33,10 @@ function testLogger(): Logger {
 
 export async function startTestService(natsUrl: string, overrides: Partial<Config> = {}): Promise<TestService> {
   const stateDir = await mkdtemp(join(tmpdir(), 'jetjobs-svc-'));
+  // searchable (not listable) by others: script tasks run as sandbox uids under <stateDir>/sandbox
+  await chmod(stateDir, 0o711);
   const logger = testLogger();
-  let config = resolveConfig({ natsUrl, stateDir, port: 0, alluxioMasterPort: 0, alluxioWorkerPort: 0, alluxioEePort: 0, teraslicePort: 0, heartbeatMs: 200, failureDetectionTimeoutMs: 1500, retryBackoffMs: 50, drainTimeoutMs: 2000, adminToken: TEST_ADMIN_TOKEN, ...overrides });
+  let config = resolveConfig({ natsUrl, stateDir, port: 0, alluxioMasterPort: 0, alluxioWorkerPort: 0, alluxioEePort: 0, teraslicePort: 0, sparkPort: 0, heartbeatMs: 200, failureDetectionTimeoutMs: 1500, retryBackoffMs: 50, drainTimeoutMs: 2000, adminToken: TEST_ADMIN_TOKEN, ...overrides });
   let engine: Engine;
   let app: FastifyInstance;
   let baseUrl = '';
@@ -49,7 +51,7 @@ export async function startTestService(natsUrl: string, overrides: Partial<Confi
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no address');
     baseUrl = `http://127.0.0.1:${addr.port}`;
-    listeners = await startFacadeListeners(facades, { service: engine.service, identity: engine.identity, levels, documents: engine.documents }, { ...config, host: '127.0.0.1', bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES }, false);
+    listeners = await startFacadeListeners(facades, { service: engine.service, identity: engine.identity, levels, documents: engine.documents, binaries: engine.binaries, scriptRuntimes: engine.scriptRuntimes }, { ...config, host: '127.0.0.1', bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES }, false);
     levels.seal();
   }
   async function down() {

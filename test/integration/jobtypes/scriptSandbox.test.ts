@@ -1,0 +1,118 @@
+/**
+ * What a `script` job cannot do (issue 13, Security): read the service's secrets from its
+ * environment (its own or the worker's, through /proc), read another job's files or a private file
+ * of the service, outlive its memory or time limit; and the worker serves on after each. Real
+ * nats-server, real processes, the native API (`type: "script"`) with binaries uploaded through
+ * the Spark facade.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
+import { http, useTestService, type TestService } from '../../helpers/service.ts';
+import { waitFor } from '../../helpers/wait.ts';
+
+const REPO = join(import.meta.dirname, '../../..');
+const CANARY = 'canary-secret-value-7f3a9c';
+const ROOT = process.getuid?.() === 0;
+
+async function uploadJs(svc: TestService, name: string, file: string): Promise<void> {
+  const res = await fetch(`${svc.facadeUrls['spark job server']}/binaries/${name}`, { method: 'POST', headers: { 'content-type': 'application/javascript' }, body: await readFile(file) });
+  assert.equal(res.status, 201, await res.text());
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- what a probe script returned, asserted field by field
+type Probe = any;
+interface Job { id: string; state: string; summary: { result?: Probe } | null; error: { code: string; message: string; details?: Probe } | null }
+
+async function runScript(svc: TestService, spec: Record<string, unknown>): Promise<Job> {
+  const r = await http<Job>(svc.baseUrl, 'POST', '/native/v1/jobs', { type: 'script', spec });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body;
+}
+
+const finished = (svc: TestService, id: string, timeoutMs = 60_000) =>
+  waitFor(async () => {
+    const j = (await http<Job>(svc.baseUrl, 'GET', `/native/v1/jobs/${id}`)).body;
+    return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
+  }, { what: `job ${id} finished`, timeoutMs, intervalMs: 100 });
+
+describe('script job sandbox', { timeout: 240_000 }, () => {
+  process.env['JETJOBS_TEST_CANARY'] = CANARY; // in the worker's own environment (the service runs in this process)
+  const ctx = useTestService();
+  let drop: string;
+  let privateFile: string;
+  before(async () => {
+    await uploadJs(ctx.svc, 'probe', join(REPO, 'test/fixtures/spark/jobs.mjs'));
+    await uploadJs(ctx.svc, 'wc', join(REPO, 'examples/spark/word-count.mjs'));
+    drop = await mkdtemp(join(tmpdir(), 'jetjobs-sandbox-drop-'));
+    await chmod(drop, 0o777);
+    privateFile = join(ctx.svc.config.stateDir, 'private.conf');
+    await writeFile(privateFile, `secret=${CANARY}\n`, { mode: 0o600 });
+  });
+  after(async () => {
+    delete process.env['JETJOBS_TEST_CANARY'];
+    await rm(drop, { recursive: true, force: true });
+  });
+
+  it('sees a scrubbed environment, not the worker\'s (nor through /proc), and no private file of the service', async () => {
+    const job = await runScript(ctx.svc, { binary: 'probe', classPath: 'Snoop', config: { paths: [`/proc/${process.pid}/environ`, privateFile] } });
+    const done = await finished(ctx.svc, job.id);
+    assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
+    const r = done.summary!.result;
+    const text = JSON.stringify(r);
+    assert.ok(!text.includes(CANARY), 'the canary reached the script');
+    assert.ok(!text.includes(TEST_ADMIN_TOKEN), 'the admin token reached the script');
+    assert.ok(!text.includes(ctx.nats.url), 'the NATS URL reached the script');
+    assert.deepEqual(Object.keys(r.env).filter((k) => !['PATH', 'HOME', 'TMPDIR', 'LANG', 'JETJOBS_JOB_ID', 'JETJOBS_TASK_ID', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'NODE_OPTIONS'].includes(k)), []);
+    if (ROOT) {
+      assert.notEqual(r.uid, 0, 'a root worker runs scripts as a sandbox uid');
+      assert.match(r.reads[`/proc/${process.pid}/environ`], /^ERR E(ACCES|PERM)/);
+      assert.match(r.reads[privateFile], /^ERR EACCES/);
+    }
+  });
+
+  it('cannot read the files of another running job', { skip: ROOT ? false : 'needs a root worker: without sandbox uids every task runs as the worker user (docs/operations.md, Sandbox)' }, async () => {
+    const where = join(drop, 'keeper-path');
+    const keeper = await runScript(ctx.svc, { binary: 'probe', classPath: 'Keeper', config: { where, ms: 60_000 } });
+    const secretPath = await waitFor(async () => {
+      try {
+        return (await readFile(where, 'utf8')).trim();
+      } catch {
+        return undefined;
+      }
+    }, { what: 'the keeper job publishing its path', timeoutMs: 60_000 });
+    const snoop = await runScript(ctx.svc, { binary: 'probe', classPath: 'Snoop', config: { paths: [secretPath] } });
+    const done = await finished(ctx.svc, snoop.id);
+    assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
+    assert.match(done.summary!.result.reads[secretPath], /^ERR EACCES/);
+    await http(ctx.svc.baseUrl, 'POST', `/native/v1/jobs/${keeper.id}/stop`, { force: true });
+    assert.equal((await finished(ctx.svc, keeper.id)).state, 'STOPPED');
+  });
+
+  it('is stopped at its memory limit (MEMORY_LIMIT) and at its time limit (TIME_LIMIT); the worker runs the next job', async () => {
+    const hog = await runScript(ctx.svc, { binary: 'probe', classPath: 'Hog', memoryLimitMb: 1600 });
+    const hogDone = await finished(ctx.svc, hog.id);
+    assert.equal(hogDone.state, 'FAILED');
+    assert.equal(hogDone.error!.code, 'MEMORY_LIMIT', JSON.stringify(hogDone.error));
+
+    const slow = await runScript(ctx.svc, { binary: 'probe', classPath: 'Sleepy', config: { ms: 120_000 }, timeLimitMs: 1000 });
+    const slowDone = await finished(ctx.svc, slow.id);
+    assert.equal(slowDone.state, 'FAILED');
+    assert.equal(slowDone.error!.code, 'TIME_LIMIT');
+    assert.equal(slowDone.error!.details.errorClass, 'TimeLimitExceeded');
+
+    const wc = await runScript(ctx.svc, { binary: 'wc', classPath: 'WordCountExample', config: { input: { string: 'a b c a b see' } } });
+    const wcDone = await finished(ctx.svc, wc.id);
+    assert.deepEqual(wcDone.summary!.result, { a: 2, b: 2, c: 1, see: 1 });
+  });
+
+  it('refuses a runtime the service does not have at submission, naming what is missing', async () => {
+    const r = await http<{ code: string; message: string }>(ctx.svc.baseUrl, 'POST', '/native/v1/jobs', { type: 'script', spec: { binary: 'wc', classPath: 'X', runtime: 'java' } });
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.code, 'INVALID_SPEC');
+    assert.match(r.body.message, /JVM is not configured.*scriptJava/);
+  });
+});
