@@ -8,17 +8,26 @@ import { alluxioPath, nativePath, planName, submissionOf } from '../../../../api
 import { STATE_MAP, nativeStates } from '../../../../api/compat/alluxio/jobInfo.ts';
 
 describe('facade configuration', () => {
-  it('serves the Alluxio facade by default, on 20002, 30003 and 19999, acting as operator "alluxio"; Teraslice on 5678 as operator "teraslice"', () => {
-    const [f, t, ...rest] = enabledFacades(resolveConfig({}));
+  it('serves the Alluxio facade by default, on 20002, 30003 and 19999, acting as operator "alluxio"; Teraslice on 5678 as operator "teraslice"; Spark Jobserver on 8090 as operator "spark"', () => {
+    const [f, t, s, ...rest] = enabledFacades(resolveConfig({}));
     assert.equal(rest.length, 0);
+    assert.deepEqual([s!.name, s!.listeners.map((l) => [l.name, l.port]), s!.auth], ['spark', [['job server', 8090]], { mode: 'none', user: 'spark', role: 'operator' }]);
     assert.equal(f!.name, 'alluxio');
     assert.deepEqual([t!.name, t!.listeners.map((l) => [l.name, l.port]), t!.auth], ['teraslice', [['cluster master', 5678]], { mode: 'none', user: 'teraslice', role: 'operator' }]);
-    assert.deepEqual(enabledFacades(resolveConfig({ terasliceFacade: false })).map((x) => x.name), ['alluxio']);
+    assert.deepEqual(enabledFacades(resolveConfig({ terasliceFacade: false, sparkFacade: false })).map((x) => x.name), ['alluxio']);
     assert.deepEqual(f!.listeners.map((l) => [l.name, l.port]), [['job master', 20_002], ['job worker', 30_003], ['EE coordinator', 19_999]]);
     // the EE coordinator answers in EE's shape, the others in the facade's (OSS) shape
     assert.deepEqual(f!.listeners.map((l) => l.sendError !== undefined), [false, false, true]);
     assert.deepEqual(f!.auth, { mode: 'none', user: 'alluxio', role: 'operator' });
-    assert.deepEqual(enabledFacades(resolveConfig({ alluxioFacade: false, terasliceFacade: false })), []);
+    assert.deepEqual(enabledFacades(resolveConfig({ alluxioFacade: false, terasliceFacade: false, sparkFacade: false })), []);
+  });
+
+  it('Spark Jobserver (uploads run code): auth auto is none on a loopback facade port and basic beyond it; explicit none beyond loopback is refused', () => {
+    const spark = (c: Parameters<typeof resolveConfig>[0]) => enabledFacades(resolveConfig(c)).find((x) => x.name === 'spark')!;
+    assert.equal(spark({}).auth.mode, 'none');
+    assert.equal(spark({ facadeHost: '0.0.0.0', alluxioAuth: 'basic', terasliceAuth: 'basic' }).auth.mode, 'basic');
+    assert.equal(spark({ sparkAuth: 'bearer' }).auth.mode, 'bearer');
+    assert.throws(() => resolveConfig({ facadeHost: '0.0.0.0', alluxioAuth: 'basic', terasliceAuth: 'basic', sparkAuth: 'none' }), (e: unknown) => e instanceof ConfigError && /sparkAuth=none/.test(e.message));
   });
 
   it('refuses auth none on a facade port beyond loopback unless explicitly allowed', () => {
@@ -36,13 +45,13 @@ describe('facade configuration', () => {
     const logger = { warn: (o: unknown) => warned.push(o) };
     const open = resolveConfig({ host: '0.0.0.0' });
     assert.deepEqual(mountableFacades(enabledFacades(open), open, logger), []);
-    assert.equal(warned.length, 2, 'one warning per facade left out');
+    assert.equal(warned.length, 3, 'one warning per facade left out');
     const allowed = resolveConfig({ host: '0.0.0.0', facadeAllowUnauthenticated: true });
-    assert.equal(mountableFacades(enabledFacades(allowed), allowed).length, 2);
-    const basic = resolveConfig({ host: '0.0.0.0', alluxioAuth: 'basic' });
+    assert.equal(mountableFacades(enabledFacades(allowed), allowed).length, 3);
+    const basic = resolveConfig({ host: '0.0.0.0', alluxioAuth: 'basic', sparkAuth: 'none' });
     assert.deepEqual(mountableFacades(enabledFacades(basic), basic).map((f) => f.name), ['alluxio'], 'only the one with credentials');
     const local = resolveConfig({});
-    assert.equal(mountableFacades(enabledFacades(local), local).length, 2);
+    assert.equal(mountableFacades(enabledFacades(local), local).length, 3);
   });
 });
 
