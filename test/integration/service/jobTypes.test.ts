@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import type { JobView, HistoryEntry, TaskView } from '../../../engine/serviceTypes.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
 
 const API = '/native/v1';
 
@@ -196,5 +197,17 @@ describe('every job type over HTTP, against a real nats-server', () => {
     const ready = await http<{ ready: boolean }>(env.svc.baseUrl, 'GET', '/readyz');
     assert.equal(ready.status, 200);
     assert.equal(ready.body.ready, true);
+  });
+  it('script: runs an uploaded JavaScript binary in the sandbox; its result is the summary, its output the task log', async () => {
+    const fixture = join(import.meta.dirname, '../../fixtures/spark/jobs.mjs');
+    const up = await fetch(`${env.svc.facadeUrls['spark job server']}/binaries/chatty`, { method: 'POST', headers: { 'content-type': 'application/javascript' }, body: await readFile(fixture) });
+    assert.equal(up.status, 201, await up.text());
+    const job = await submit(env.svc, { type: 'script', spec: { binary: 'chatty', classPath: 'Chatty', config: { lines: 3 } } });
+    const done = await terminal(env.svc, job.id, 60_000);
+    assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
+    assert.equal((done.summary as { result: unknown }).result, 3);
+    const res = await fetch(`${env.svc.baseUrl}${API}/jobs/${job.id}/tasks/t00000/logs?stream=stdout`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'line 0\nline 1\nline 2\n');
   });
 });
