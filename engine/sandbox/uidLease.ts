@@ -10,7 +10,10 @@
  *
  * Every process of the uid is killed when the lease is taken and when it is released, so a
  * process that left its task's process group (`setsid`, a daemon) ends with the task and never
- * meets the next task that leases the same uid.
+ * meets the next task that leases the same uid. The release-time kill is done by the lock holder
+ * itself once its stdin closes (`setpriv` to the uid, then `kill -KILL -1`), before the lock goes:
+ * so a worker that dies (SIGKILL, OOM) takes its tasks' processes with it instead of leaving them
+ * running in their own sessions.
  */
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -24,6 +27,7 @@ export const DEFAULT_UID_LOCK_DIR = '/run/jetjobs-sandbox-uids';
 /** `flock -E`: the exit code that means "held by someone else". */
 const BUSY = 75;
 const FLOCK = '/usr/bin/flock';
+const SETPRIV = '/usr/bin/setpriv';
 const KILL = '/bin/kill';
 
 export interface UidLease {
@@ -70,7 +74,7 @@ export function createUidPool(opts: UidPoolOptions): UidPool {
     await ready;
     for (let i = 0; i < opts.count; i++) {
       const uid = opts.first + ((next + i) % opts.count);
-      const holder = await tryLock(path.join(lockDir, `${uid}.lock`));
+      const holder = await tryLock(path.join(lockDir, `${uid}.lock`), uid);
       if (holder === undefined) continue;
       next = (next + i + 1) % opts.count;
       await killAll(uid);
@@ -78,10 +82,8 @@ export function createUidPool(opts: UidPoolOptions): UidPool {
       return {
         uid,
         gid: uid,
-        release: () => (released ??= (async () => {
-          await killAll(uid);
-          await holder.unlock();
-        })().catch((err: unknown) => opts.logger?.warn({ err, uid }, 'releasing a sandbox uid failed'))),
+        // the holder kills the uid's processes, then lets the lock go
+        release: () => (released ??= holder.unlock().catch((err: unknown) => opts.logger?.warn({ err, uid }, 'releasing a sandbox uid failed'))),
       };
     }
     throw new AppError('UNAVAILABLE', `every sandbox uid (${opts.count} from ${opts.first}) is in use`);
@@ -90,12 +92,19 @@ export function createUidPool(opts: UidPoolOptions): UidPool {
   return { acquire, first: opts.first, count: opts.count };
 }
 
-/** Holds the lock through `flock -n`; undefined when another holder has it. */
-function tryLock(file: string): Promise<{ unlock(): Promise<void> } | undefined> {
+/**
+ * Holds the lock through `flock -n`; undefined when another holder has it. The holder waits for its
+ * stdin to close (unlock, or this process dying), kills every process of `uid`, and only then exits,
+ * which releases the lock.
+ */
+function tryLock(file: string, uid: number): Promise<{ unlock(): Promise<void> } | undefined> {
   return new Promise((resolve, reject) => {
-    const child = spawn(FLOCK, ['-n', '-E', String(BUSY), file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+    const killUid = `${SETPRIV} --reuid=${uid} --regid=${uid} --clear-groups ${KILL} -KILL -1`;
+    const child = spawn(FLOCK, ['-n', '-E', String(BUSY), file, 'sh', '-c', `echo locked; cat >/dev/null; ${killUid}; exit 0`], {
       stdio: ['pipe', 'pipe', 'ignore'],
       env: { PATH: '/usr/bin:/bin' },
+      // its own group: a Ctrl-C or a signal to the worker's group must not end it before it has killed the uid's processes
+      detached: true,
     });
     let settled = false;
     const exited = new Promise<void>((res) => child.once('close', () => res()));
