@@ -159,6 +159,9 @@ describe('Spark Jobserver facade', { timeout: 300_000 }, () => {
     assert.equal(failed.json.result.message, 'no good');
     assert.equal(failed.json.result.errorClass, 'TypeError');
     assert.match(failed.json.result.stack, /Thrower|runJob/);
+    const noClass = await spark(ctx.svc, 'POST', '/jobs?appName=wc&classPath=NoSuchExport&sync=true&timeout=60', '');
+    assert.equal(noClass.status, 404, noClass.text);
+    assert.deepEqual(noClass.json, { status: 'ERROR', result: 'classPath NoSuchExport not found' });
     const refused = await spark(ctx.svc, 'POST', '/jobs?appName=wc&classPath=WordCountExample&sync=true&timeout=60', 'other = 1');
     assert.equal(refused.status, 400, refused.text);
     assert.equal(refused.json.status, 'VALIDATION FAILED');
