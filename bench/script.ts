@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { resolveConfig, silentLogger, startEngine, SYSTEM_CALLER, type Engine, type JobView } from '../engine/index.ts';
 import { findNatsServerBin, startEmbeddedNats } from '../engine/nats/embeddedServer.ts';
 import { runnerCommand } from '../engine/jobtypes/script/runners/index.ts';
+import { javaRunnerClasses } from '../engine/jobtypes/script/javaRunnerClasses.ts';
 
 const N = Number(process.env['JETJOBS_BENCH_N'] ?? 20);
 const CONCURRENT = Number(process.env['JETJOBS_BENCH_CONCURRENT'] ?? 16);
@@ -52,9 +53,9 @@ async function viaEngine(engine: Engine, binary: string, classPath: string): Pro
 }
 
 /** The runner by hand: a prepared dir with the binary and job.json, one spawn, wait for exit. */
-async function bare(runtime: 'node' | 'python' | 'java', dir: string, file: string, exe: { node: string; python: string; java: string }, classPath: string): Promise<number> {
+async function bare(runtime: 'node' | 'python' | 'java', dir: string, file: string, exe: { node: string; python: string; java: string; javaClassDir?: string }, classPath: string): Promise<number> {
   await writeFile(join(dir, 'job.json'), JSON.stringify({ classPath, config: CONFIG, jobId: 'x', taskId: 't00000', context: null }));
-  const cmd = runnerCommand(runtime, { binaryPath: join(dir, file), memoryLimitBytes: 2048 * MIB, nodePath: exe.node, pythonPath: exe.python, javaPath: exe.java });
+  const cmd = runnerCommand(runtime, { binaryPath: join(dir, file), memoryLimitBytes: 2048 * MIB, nodePath: exe.node, pythonPath: exe.python, javaPath: exe.java, ...(exe.javaClassDir ? { javaClassDir: exe.javaClassDir } : {}) });
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
     const p = spawn(cmd.command, cmd.args, { cwd: dir, stdio: 'ignore', env: { PATH: '/usr/bin:/bin', HOME: dir } });
@@ -87,7 +88,10 @@ async function main(): Promise<void> {
     await put('wc-py', wheel, 'application/python-wheel');
     if (java) await put('wc-java', jar, 'application/java-archive');
     const rt = engine.scriptRuntimes;
-    const exe = { node: 'path' in rt.node ? rt.node.path : '', python: 'path' in rt.python ? rt.python.path : '', java: 'path' in rt.java ? rt.java.path : '' };
+    const javaPath = 'path' in rt.java ? rt.java.path : '';
+    // the reference runs the runner as the engine does: compiled once when a javac is there
+    const javaClassDir = await javaRunnerClasses(join(work, 'runners'), () => javaPath || undefined, silentLogger)();
+    const exe = { node: 'path' in rt.node ? rt.node.path : '', python: 'path' in rt.python ? rt.python.path : '', java: javaPath, ...(javaClassDir ? { javaClassDir } : {}) };
     const cases = [
       { runtime: 'node' as const, binary: 'wc-js', file: 'app.mjs', src: join(REPO, 'examples/spark/word-count.mjs'), classPath: 'WordCountExample' },
       { runtime: 'python' as const, binary: 'wc-py', file: 'app.whl', src: wheel, classPath: 'word_count.WordCountSparkJob' },

@@ -38,6 +38,7 @@ import { VERSION } from './version.ts';
 import type { BinaryStore } from './binaries/binaryStore.ts';
 import { createObjBinaryStore } from './nats/objBinaryStore.ts';
 import { createScriptJobType, findRuntimes, type RuntimeCommands } from './jobtypes/script/index.ts';
+import { javaRunnerClasses } from './jobtypes/script/javaRunnerClasses.ts';
 import { createUidPool, parseUidRange } from './sandbox/uidLease.ts';
 import { createJetStreamTaskLogs } from './nats/jetStreamTaskLogs.ts';
 import type { TaskLogs } from './tasklogs/taskLogs.ts';
@@ -166,6 +167,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
     workRoot: path.resolve(config.scriptWorkDir),
     uids: uidRange === null ? null : createUidPool({ ...uidRange, logger }),
     taskLogs,
+    javaClassDir: javaRunnerClasses(path.resolve(config.stateDir, 'runners'), () => ('path' in scriptRuntimes.java ? scriptRuntimes.java.path : undefined), logger),
     limits: { timeLimitMs: config.scriptTimeLimitMs, memoryLimitMb: config.scriptMemoryLimitMb, resultMaxBytes: config.scriptResultMaxBytes },
     logger,
   });

@@ -31,6 +31,8 @@ export interface ScriptDeps {
   taskLogs?: TaskLogs;
   limits: { timeLimitMs: number; memoryLimitMb: number; resultMaxBytes: number };
   logger: Logger;
+  /** The compiled Java runner's dir, if there is one (javaRunnerClasses.ts). */
+  javaClassDir?: () => Promise<string | undefined>;
 }
 
 /** Why a script job fails: the job failure code, a message and the runner's detail. */
@@ -112,9 +114,11 @@ export async function runScript(spec: ScriptSpec, ctx: RunContext, deps: ScriptD
       classPath: spec.classPath, config: spec.config ?? {}, jobId: ctx.jobId, taskId: ctx.taskId, context: spec.context ?? null,
     }), { mode: 0o644 });
 
+    const javaClassDir = runtime === 'java' ? await deps.javaClassDir?.() : undefined;
     const cmd = runnerCommand(runtime, {
       binaryPath, memoryLimitBytes,
       nodePath: pathOf(deps.runtimes.node), pythonPath: pathOf(deps.runtimes.python), javaPath: pathOf(deps.runtimes.java),
+      ...(javaClassDir !== undefined ? { javaClassDir } : {}),
     });
     const writer = deps.taskLogs?.writer(ctx.jobId, ctx.taskId, ctx.attempt);
     const out = await runSandboxed({
