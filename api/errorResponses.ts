@@ -131,12 +131,15 @@ export function statusErrorBody(status: number, code: ErrorCode, message: string
   return { statusCode: status, code, error: STATUS_CODES[status] ?? 'Error', message };
 }
 
+/** A facade port's own body for an error written straight to the socket (Spark's `{status, result}`); the status line stays. */
+export type RawErrorShape = (body: ErrorBody) => unknown;
+
 /**
  * A whole HTTP/1.1 response carrying `body` that closes the connection: for answers written
  * straight to a socket, where no request or reply object exists.
  */
-export function rawErrorResponse(body: ErrorBody, headers: Readonly<Record<string, string>> = {}): string {
-  const json = JSON.stringify(body);
+export function rawErrorResponse(body: ErrorBody, headers: Readonly<Record<string, string>> = {}, shape?: RawErrorShape): string {
+  const json = JSON.stringify(shape === undefined ? body : shape(body));
   const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   return (
     `HTTP/1.1 ${body.statusCode} ${body.error}\r\nContent-Type: application/json; charset=utf-8\r\n${extra}` +
@@ -162,9 +165,14 @@ function clientErrorBody(err: Error & { code?: string }): ErrorBody {
  * written in our shape straight to the socket, which is then closed.
  * The table has no 408/431 codes, so those keep their status under VALIDATION_FAILED.
  */
-export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
-  // A reset or already-closed socket has nobody left to answer.
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable && !responseStarted(socket)) socket.write(rawErrorResponse(clientErrorBody(err)));
-  socket.destroy(err);
+export function clientErrorHandlerFor(shape?: RawErrorShape): (err: Error & { code?: string }, socket: Socket) => void {
+  return (err, socket) => {
+    // A reset or already-closed socket has nobody left to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    if (socket.writable && !responseStarted(socket)) socket.write(rawErrorResponse(clientErrorBody(err), {}, shape));
+    socket.destroy(err);
+  };
 }
+
+/** {@link clientErrorHandlerFor} in our own shape. */
+export const clientErrorHandler = clientErrorHandlerFor();

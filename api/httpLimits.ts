@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { AppError, type Config } from '../engine/index.ts';
-import { errorBody, rawErrorResponse, RETRY_AFTER_SECONDS, statusErrorBody } from './errorResponses.ts';
+import { errorBody, rawErrorResponse, RETRY_AFTER_SECONDS, statusErrorBody, type RawErrorShape } from './errorResponses.ts';
 
 /** The settings this module reads (defaults: engine/config.ts DEFAULTS). */
 export type HttpLimitSettings = Pick<Config, 'httpRequestTimeoutMs' | 'httpHeadersTimeoutMs' | 'httpKeepAliveTimeoutMs' | 'httpMaxConnectionsPerAddress'>;
@@ -65,12 +65,13 @@ function refuse(socket: Socket, response: string, lingering: Set<Socket>): void 
  * connection listener is wrapped, so a connection over the cap never reaches the HTTP parser and
  * no request on it runs: it is answered 429 and closed. Returns the refused sockets still open.
  */
-function limitConnectionsPerAddress(server: Server, maxPerAddress: number): Set<Socket> {
+function limitConnectionsPerAddress(server: Server, maxPerAddress: number, shape?: RawErrorShape): Set<Socket> {
   const open = new Map<string, number>();
   const refused = new Set<Socket>();
   const tooMany = rawErrorResponse(
     errorBody(new AppError('RATE_LIMITED', `Too many open connections from your address (at most ${maxPerAddress}); reuse or close one.`)),
     { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    shape,
   );
   const serve = server.listeners('connection') as ((this: Server, socket: Socket) => void)[];
   server.removeAllListeners('connection');
@@ -101,7 +102,7 @@ function limitConnectionsPerAddress(server: Server, maxPerAddress: number): Set<
  * authentication, so it comes first), the per-address cap (unless 0), and JSON answers for CONNECT
  * and unknown expectations. Register before any other hook.
  */
-export function installHttpLimits(app: FastifyInstance, s: HttpLimitSettings): void {
+export function installHttpLimits(app: FastifyInstance, s: HttpLimitSettings, shape?: RawErrorShape): void {
   app.addHook('onRequest', async (request, reply) => {
     const { httpVersionMajor, httpVersionMinor } = request.raw;
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400; such a client gets no second try on this connection.
@@ -110,12 +111,13 @@ export function installHttpLimits(app: FastifyInstance, s: HttpLimitSettings): v
       throw new AppError('VALIDATION_FAILED', 'An HTTP/1.1 request must carry a Host header.');
     }
   });
-  const lingering = s.httpMaxConnectionsPerAddress > 0 ? limitConnectionsPerAddress(app.server, s.httpMaxConnectionsPerAddress) : new Set<Socket>();
+  const lingering = s.httpMaxConnectionsPerAddress > 0 ? limitConnectionsPerAddress(app.server, s.httpMaxConnectionsPerAddress, shape) : new Set<Socket>();
   app.server.on('connect', (_req, socket: Socket) =>
-    refuse(socket, rawErrorResponse(errorBody(new AppError('METHOD_NOT_ALLOWED', 'CONNECT is not supported.'))), lingering),
+    refuse(socket, rawErrorResponse(errorBody(new AppError('METHOD_NOT_ALLOWED', 'CONNECT is not supported.')), {}, shape), lingering),
   );
   app.server.on('checkExpectation', (_req, res) => {
-    const json = JSON.stringify(statusErrorBody(417, 'VALIDATION_FAILED', 'Only Expect: 100-continue is supported.'));
+    const body = statusErrorBody(417, 'VALIDATION_FAILED', 'Only Expect: 100-continue is supported.');
+    const json = JSON.stringify(shape === undefined ? body : shape(body));
     res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), connection: 'close' }).end(json);
   });
   // Refused connections would hold close() for up to REFUSED_LINGER_MS.

@@ -298,6 +298,8 @@ export const SETTINGS = Object.freeze({
       if (v !== 'auto' && v !== 'off' && !/^\d{4,10}-\d{4,10}$/.test(v)) throw new ConfigError(`scriptUids must be auto, off or FIRST-LAST, got ${JSON.stringify(v)}`);
     },
     doc: 'uids a root worker runs `script`/`exec` tasks as, one per running task (host-wide leases), so no task reads another\'s files; `auto`: 700000-700999 when the worker runs as root, else off (docs/operations.md, Sandbox)' }),
+  scriptNetwork: choice({ default: 'none', choices: ['none', 'host'] as const, env: 'JETJOBS_SCRIPT_NETWORK',
+    doc: '`none`: a `script` task runs in a network namespace of its own (no network: it cannot reach NATS, the API or anything else; needs sandbox uids, i.e. a root worker); `host`: the worker\'s network (docs/operations.md, Sandbox)' }),
   binaryMaxBytes: integer({ min: 1, default: 256 * 1024 * 1024, values: 'bytes', env: 'JETJOBS_BINARY_MAX_BYTES',
     doc: 'largest uploaded binary (Spark `/binaries`); streamed to the object store, never held in memory' }),
   facadeHost: text({ default: '127.0.0.1', values: 'address', env: 'JETJOBS_FACADE_HOST',

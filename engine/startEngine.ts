@@ -161,11 +161,15 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
   const scriptRuntimes = findRuntimes(config);
   const taskLogs = createJetStreamTaskLogs({ nc, replicas: config.replicas, logger });
   const uidRange = parseUidRange(config.scriptUids, process.getuid?.() === 0);
+  if (uidRange === null && config.roles.includes('worker')) {
+    logger.warn({ scriptUids: config.scriptUids, scriptNetwork: config.scriptNetwork }, 'script tasks run as this worker\'s own user, with its network: no isolation between jobs (run the worker as root for sandbox uids and no network; docs/operations.md, Sandbox)');
+  }
   const scriptType = createScriptJobType({
     binaries,
     runtimes: scriptRuntimes,
     workRoot: path.resolve(config.scriptWorkDir),
     uids: uidRange === null ? null : createUidPool({ ...uidRange, logger }),
+    network: config.scriptNetwork,
     taskLogs,
     javaClassDir: javaRunnerClasses(path.resolve(config.stateDir, 'runners'), () => ('path' in scriptRuntimes.java ? scriptRuntimes.java.path : undefined), logger),
     limits: { timeLimitMs: config.scriptTimeLimitMs, memoryLimitMb: config.scriptMemoryLimitMb, resultMaxBytes: config.scriptResultMaxBytes },

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type BinaryStore, type Caller, type DocumentStore, type RuntimeCommands, type FacadeAuthMode, type Identity, type JobService, type LevelControl, type UserRole } from '../../engine/index.ts';
-import { toAppError } from '../errorResponses.ts';
+import { toAppError, type RawErrorShape } from '../errorResponses.ts';
 
 /** The engine's services a facade may call. */
 export interface FacadeDeps {
@@ -59,6 +59,12 @@ export interface Facade {
   sendError(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply;
   /** The body and status of an unknown path, as the original answers it. */
   notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply;
+  /**
+   * The body of an error written straight to the socket on the facade's own ports (a 408 for a
+   * request that took too long, 431 headers too large, 429 too many connections), where no route
+   * ran. @defaultValue our native body
+   */
+  rawErrorShape?: RawErrorShape;
 }
 
 /**

@@ -7,7 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Logger } from 'pino';
 import { AppError } from '../../engine/index.ts';
-import { clientErrorHandler } from '../errorResponses.ts';
+import { clientErrorHandlerFor } from '../errorResponses.ts';
 import { httpTimeoutOptions, installHttpLimits, type HttpLimitSettings } from '../httpLimits.ts';
 import { POISONING_ACTION, registerJsonBodyParser } from '../jsonBody.ts';
 import { facadeScope, sendFacadeError, type Facade, type FacadeDeps } from './facade.ts';
@@ -39,10 +39,10 @@ export function buildFacadeListener(facade: Facade, listenerIndex: number, deps:
     return503OnClosing: true,
     // router errors (a bad %-escape, an over-long parameter) in the facade's shape too
     frameworkErrors: (err, request, reply) => sendFacadeError(listener.sendError !== undefined ? { sendError: listener.sendError } : facade, request, reply, err),
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandlerFor(facade.rawErrorShape),
     ...httpTimeoutOptions(settings),
   });
-  installHttpLimits(app, settings);
+  installHttpLimits(app, settings, facade.rawErrorShape);
   registerJsonBodyParser(app);
   void app.register(async (scoped) => {
     await scoped.register(rateLimit, {

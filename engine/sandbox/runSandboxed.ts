@@ -53,6 +53,12 @@ export interface SandboxOptions {
    * task from another's files when each task gets its own uid (uidLease.ts).
    */
   user?: { uid: number; gid: number };
+  /**
+   * No network: the process starts in a network namespace of its own (only a loopback that is down),
+   * so it reaches neither the NATS server, nor the API, nor anything else. Needs `user` (a root
+   * worker: the namespace is made as root, then `setpriv` drops to the uid with no-new-privs).
+   */
+  isolateNetwork?: boolean;
 }
 
 export type SandboxEndReason = 'exited' | 'timeLimit' | 'memoryLimit' | 'aborted' | 'spawnFailed';
@@ -105,7 +111,10 @@ function supervise(
   stderr: ReturnType<typeof createOutputTail>,
 ): Promise<SandboxOutcome> {
   const killGraceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-  const argv = limitedArgv(file, opts.args, opts.memoryLimitBytes);
+  const limited = limitedArgv(file, opts.args, opts.memoryLimitBytes);
+  const argv = opts.isolateNetwork === true && opts.user !== undefined ? isolatedArgv(limited, opts.user) : limited;
+  // with isolateNetwork, root makes the namespace and setpriv drops to the uid; else Node sets the uid
+  const asUser = opts.user !== undefined && argv === limited ? { uid: opts.user.uid, gid: opts.user.gid } : {};
   const memoryWatch = createMemoryFailureWatch();
   return new Promise((resolve) => {
     const child = spawn(argv.file, argv.args, {
@@ -113,7 +122,7 @@ function supervise(
       env,
       detached: true, // setsid(): the child leads a new process group (and session)
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(opts.user === undefined ? {} : { uid: opts.user.uid, gid: opts.user.gid }),
+      ...asUser,
     });
     const pid = child.pid;
     let stopReason: 'timeLimit' | 'aborted' | undefined;
@@ -188,6 +197,17 @@ function supervise(
       });
     }
   });
+}
+
+const UNSHARE = '/usr/bin/unshare';
+const SETPRIV = '/usr/bin/setpriv';
+
+/** `unshare --net` (same pid: no fork) → `setpriv` to the uid, no groups, no new privileges → the limited command. */
+function isolatedArgv(limited: { file: string; args: string[] }, user: { uid: number; gid: number }): { file: string; args: string[] } {
+  return {
+    file: UNSHARE,
+    args: ['--net', '--', SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--no-new-privs', '--', limited.file, ...limited.args],
+  };
 }
 
 /** Runs a caller's callback so that its error cannot become an uncaught exception in the worker. */

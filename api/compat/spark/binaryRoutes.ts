@@ -9,6 +9,7 @@ import { AppError, BINARY_NAME_RE, BINARY_TYPES, SYSTEM_CALLER, baseContentType,
 import { requireRole } from '../facade.ts';
 import { SparkError, sendSuccess } from './errors.ts';
 import { activeScriptJobs } from './jobQueries.ts';
+import { postOrDelete } from './query.ts';
 
 /** The ZIP local file header every jar, egg and wheel starts with (Spark's JarUtils.binaryIsZip). */
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
@@ -50,7 +51,7 @@ export function registerBinaryRoutes(app: FastifyInstance, opts: BinaryRouteOpti
   });
 
   app.post<{ Params: { name: string }; Querystring: Record<string, string> }>('/binaries/:name', async (request, reply) => {
-    if (request.query._method === 'DELETE') return remove(request, reply);
+    if (postOrDelete(request.query) === 'DELETE') return remove(request, reply);
     // whatever happens below, do not read an unread body to its end: close the connection after answering
     reply.header('connection', 'close');
     requireRole(request.caller, 'operator');
@@ -60,6 +61,11 @@ export function registerBinaryRoutes(app: FastifyInstance, opts: BinaryRouteOpti
     if (type === undefined) throw new SparkError(415, `Unsupported binary type ${raw === '' ? 'application/octet-stream' : raw}`);
     const body = request.body as IncomingMessage | undefined;
     if (body === undefined) throw new SparkError(400, 'Binary is not of the right format');
+    // a replace puts code under a name others' jobs run: only its uploader (or an admin) may
+    const existing = await binaries.info(name);
+    if (existing !== undefined && request.caller.role !== 'admin' && existing.uploadedBy !== request.caller.user) {
+      throw new SparkError(403, `Binary ${name} was uploaded by another user; only they or an admin may replace it`);
+    }
     try {
       await binaries.put(name, { contentType: baseContentType(raw), source: checkedFormat(body, type.runtime !== 'node'), maxBytes: opts.maxBytes, uploadedBy: request.caller.user });
     } catch (err) {

@@ -11,7 +11,7 @@ import { configPath, parseConfigBody } from './body.ts';
 import { checkContextName, CONTEXT_LABEL, type SparkContexts, type SparkContextDoc } from './contexts.ts';
 import { SparkError, sendSuccess } from './errors.ts';
 import { activeScriptJobs } from './jobQueries.ts';
-import { parseBool } from './query.ts';
+import { parseBool, postOrDelete } from './query.ts';
 
 export interface ContextRouteOptions {
   service: JobService;
@@ -51,7 +51,7 @@ export function registerContextRoutes(app: FastifyInstance, opts: ContextRouteOp
   });
 
   app.post<{ Params: { name: string }; Querystring: Record<string, string> }>('/contexts/:name', async (request, reply) => {
-    if (request.query._method === 'DELETE') return remove(request, reply);
+    if (postOrDelete(request.query) === 'DELETE') return remove(request, reply);
     requireRole(request.caller, 'operator');
     const name = checkContextName(request.params.name);
     await contexts.create(name, contextParams(request.query, request.body), request.caller.user, opts.now());

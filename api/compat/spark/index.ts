@@ -52,5 +52,7 @@ export function sparkFacade(config: SparkConfig): Facade {
     listeners: [{ name: 'job server', port: config.sparkPort, routes: sparkRoutes(config) }],
     sendError: sendSparkError,
     notFound: sparkNotFound,
+    // python-sjsclient reads `status` from every error body, also those no route wrote
+    rawErrorShape: (body) => ({ status: 'ERROR', result: body.message }),
   };
 }

@@ -14,7 +14,7 @@ import { CONTEXT_ID_LABEL, CONTEXT_LABEL, type SparkContexts } from './contexts.
 import { exceptionData, SparkError } from './errors.ts';
 import { activeScriptJobs, UNFINISHED } from './jobQueries.ts';
 import { jobReport, sparkStatus, SPARK_JOB_STATUSES, type SparkJobStatus } from './jobReport.ts';
-import { parseBool, parseIntParam, single } from './query.ts';
+import { parseBool, parseIntParam, postOrDelete, single } from './query.ts';
 import { waitForEnd } from './syncWait.ts';
 
 export interface JobRouteOptions {
@@ -101,6 +101,8 @@ export function registerJobRoutes(app: FastifyInstance, opts: JobRouteOptions): 
   app.post<{ Querystring: Record<string, unknown> }>('/jobs', async (request, reply) => {
     requireRole(request.caller, 'operator');
     const q = request.query;
+    // DELETE /jobs is no route: a start only as a POST
+    if (postOrDelete(q) !== 'POST') throw new SparkError(404, 'The requested resource could not be found.');
     const sync = parseBool(single(q.sync, 'sync'), 'sync') ?? false;
     const timeoutS = parseIntParam(single(q.timeout, 'timeout'), 'timeout', 0, MAX_SYNC_TIMEOUT_S) ?? DEFAULT_SYNC_TIMEOUT_S;
     const contextName = single(q.context, 'context');
@@ -215,7 +217,7 @@ export function registerJobRoutes(app: FastifyInstance, opts: JobRouteOptions): 
   }
   app.delete<{ Params: { id: string } }>('/jobs/:id', kill);
   app.post<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/jobs/:id', async (request, reply) => {
-    if (request.query._method === 'DELETE') return kill(request, reply);
+    if (postOrDelete(request.query) === 'DELETE') return kill(request, reply);
     throw new AppError('NOT_FOUND', 'The requested resource could not be found.');
   });
 }

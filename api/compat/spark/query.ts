@@ -30,5 +30,18 @@ export function single(v: unknown, name: string): string | undefined {
   return String(v);
 }
 
+/**
+ * What a POST route does under akka's overrideMethodWithParameter("_method"), which the original
+ * wraps every route in: `_method=DELETE` in any case (the first when repeated) is the path's DELETE;
+ * any other method than POST is one the path does not take (404, as a wrong method), never a POST.
+ */
+export function postOrDelete(query: Record<string, unknown>): 'POST' | 'DELETE' {
+  const v = query['_method'];
+  if (v === undefined) return 'POST';
+  const method = String(Array.isArray(v) ? v[0] : v).toUpperCase();
+  if (method === 'POST' || method === 'DELETE') return method;
+  throw new SparkError(404, 'The requested resource could not be found.');
+}
+
 const malformed = (name: string, value: string, why: string) =>
   new SparkError(400, `The query parameter '${name}' was malformed:\n'${value.slice(0, 80)}' ${why}`);

@@ -28,6 +28,8 @@ export interface ScriptDeps {
   workRoot: string;
   /** Per-task uids (a root worker), or null: tasks run as the worker's own user. */
   uids: UidPool | null;
+  /** `none`: each task in a network namespace of its own (with uids only); `host`: the worker's network. */
+  network: 'none' | 'host';
   taskLogs?: TaskLogs;
   limits: { timeLimitMs: number; memoryLimitMb: number; resultMaxBytes: number };
   logger: Logger;
@@ -93,7 +95,9 @@ export async function runScript(spec: ScriptSpec, ctx: RunContext, deps: ScriptD
       throw new TaskRunError('RUNTIME_UNAVAILABLE', `script tasks run as their own uids, which cannot reach ${deps.workRoot}: ${blocked} is not searchable by other users (chmod o+x it, or set scriptWorkDir elsewhere)`, false);
     }
     lease = await deps.uids.acquire().catch((e: unknown) => {
-      throw new TaskRunError('SANDBOX_BUSY', isAppError(e) ? e.message : String(e), true);
+      // every uid taken passes; anything else (no flock, a uid the kernel refuses) will not
+      if (isAppError(e, 'UNAVAILABLE')) throw new TaskRunError('SANDBOX_BUSY', e.message, true);
+      throw new TaskRunError('RUNTIME_UNAVAILABLE', `cannot lease a sandbox uid: ${e instanceof Error ? e.message : String(e)}`, false);
     });
   }
   const dirName = `${ctx.jobId}-${ctx.taskId}-${ctx.attempt}-${randomBytes(4).toString('hex')}`;
@@ -132,7 +136,7 @@ export async function runScript(spec: ScriptSpec, ctx: RunContext, deps: ScriptD
       signal: ctx.signal,
       heartbeat: ctx.heartbeat,
       ...(writer === undefined ? {} : { onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => writer.write(stream, chunk) }),
-      ...(lease === undefined ? {} : { user: { uid: lease.uid, gid: lease.gid } }),
+      ...(lease === undefined ? {} : { user: { uid: lease.uid, gid: lease.gid }, isolateNetwork: deps.network === 'none' }),
     });
     await writer?.end({ reason: out.reason, exitCode: out.exitCode });
     if (out.reason === 'aborted') throw new TaskRunError('ABORTED', 'the task was stopped', false);

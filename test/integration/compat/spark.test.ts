@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,21 @@ describe('Spark Jobserver facade', { timeout: 300_000 }, () => {
     const missing = await spark(ctx.svc, 'GET', '/binaries/nope');
     assert.equal(missing.status, 404);
     assert.deepEqual(missing.json, { status: 'ERROR', result: "Can't find binary with name nope" });
+  });
+
+  it('answers errors no route wrote (headers too large) in Spark\'s shape too', async () => {
+    const url = new URL(base(ctx.svc));
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: '/jobs', headers: { 'x-big': 'a'.repeat(20_000) } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(answer.status, 431);
+    assert.deepEqual(JSON.parse(answer.body), { status: 'ERROR', result: 'The request headers are too large.' });
   });
 
   it('runs the seed word count async: 202 STARTED, then FINISHED with the result, its config and a duration', async () => {
@@ -263,5 +278,41 @@ describe('Spark Jobserver facade', { timeout: 300_000 }, () => {
     const java = await spark(ctx.svc, 'POST', '/jobs?appName=wc-java&classPath=WordCountExample&sync=true&timeout=120', 'input.string = a b c a b see');
     assert.equal(java.status, 200, java.text);
     assert.deepEqual(java.json.result, WORDS);
+  });
+});
+
+describe('Spark Jobserver facade with basic auth', { timeout: 120_000 }, () => {
+  const ctx = useTestService({ sparkAuth: 'basic' });
+  const as = (user: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${user}-password-123`).toString('base64')}` });
+  const call = async (method: string, path: string, headers: Record<string, string>, body?: Buffer | string) => {
+    const res = await fetch(`${base(ctx.svc)}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+    return { status: res.status, json: (await res.json()) as Wire, auth: res.headers.get('www-authenticate') };
+  };
+  before(async () => {
+    for (const [name, role] of [['alice', 'operator'], ['bob', 'operator'], ['vic', 'viewer']]) {
+      const r = await http(ctx.svc.baseUrl, 'POST', '/native/v1/users', { name, password: `${name}-password-123`, role });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+  });
+
+  it('asks for credentials in Spark\'s error shape; a viewer may read but not upload; only the uploader (or an admin) replaces or deletes a binary', async () => {
+    const anon = await call('GET', '/binaries', {});
+    assert.equal(anon.status, 401);
+    assert.equal(anon.json.status, 'ERROR');
+    assert.match(anon.auth ?? '', /^Basic/);
+    const code = await readFile(WORD_COUNT);
+    const js = { 'content-type': 'application/javascript' };
+    assert.equal((await call('POST', '/binaries/shared', { ...as('alice'), ...js }, code)).status, 201);
+    assert.equal((await call('GET', '/binaries', as('vic'))).status, 200);
+    const viewerUpload = await call('POST', '/binaries/mine', { ...as('vic'), ...js }, code);
+    assert.equal(viewerUpload.status, 403);
+    assert.equal(viewerUpload.json.status, 'ERROR');
+    const replace = await call('POST', '/binaries/shared', { ...as('bob'), ...js }, 'export const Evil = () => 1;');
+    assert.equal(replace.status, 403);
+    assert.match(replace.json.result, /uploaded by another user/);
+    assert.equal((await call('DELETE', '/binaries/shared', as('bob'))).status, 403);
+    const run = await call('POST', '/jobs?appName=shared&classPath=WordCountExample&sync=true&timeout=60', as('bob'), 'input.string = a b c a b see');
+    assert.deepEqual(run.json.result, WORDS, 'alice\'s code ran unchanged');
+    assert.equal((await call('DELETE', '/binaries/shared', as('alice'))).status, 200);
   });
 });

@@ -57,8 +57,10 @@ describe('script job sandbox', { timeout: 240_000 }, () => {
     await rm(drop, { recursive: true, force: true });
   });
 
-  it('sees a scrubbed environment, not the worker\'s (nor through /proc), and no private file of the service', async () => {
-    const job = await runScript(ctx.svc, { binary: 'probe', classPath: 'Snoop', config: { paths: [`/proc/${process.pid}/environ`, privateFile] } });
+  it('sees a scrubbed environment, not the worker\'s (nor through /proc), no private file of the service, and no network (not NATS, not the API)', async () => {
+    const natsHostPort = new URL(ctx.nats.url).host;
+    const apiHostPort = new URL(ctx.svc.baseUrl).host;
+    const job = await runScript(ctx.svc, { binary: 'probe', classPath: 'Snoop', config: { paths: [`/proc/${process.pid}/environ`, privateFile], connect: [natsHostPort, apiHostPort] } });
     const done = await finished(ctx.svc, job.id);
     assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
     const r = done.summary!.result;
@@ -71,6 +73,8 @@ describe('script job sandbox', { timeout: 240_000 }, () => {
       assert.notEqual(r.uid, 0, 'a root worker runs scripts as a sandbox uid');
       assert.match(r.reads[`/proc/${process.pid}/environ`], /^ERR E(ACCES|PERM)/);
       assert.match(r.reads[privateFile], /^ERR EACCES/);
+      assert.match(r.connects[natsHostPort], /^ERR /, 'the script reached nats-server');
+      assert.match(r.connects[apiHostPort], /^ERR /, 'the script reached the API');
     }
   });
 
