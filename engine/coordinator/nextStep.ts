@@ -10,6 +10,7 @@ import { ctxOf } from './context.ts';
 import { stopStep, type StopStep } from './cooperativeStop.ts';
 import type { Owned } from './types.ts';
 import type { JobFailureCode } from '../../actors/failureCodes.ts';
+import { getTaskStatus, type JobContext } from '../../actors/jobContext.ts';
 
 /** A task ready to go, with the attempt it would be. */
 export interface PendingTask {
@@ -93,7 +94,9 @@ function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<s
     // Items decide, but a failed task also counts: a failed part of a split file carries no item.
     if (shouldFail(s) || (p.tasksTotal > 0 && p.tasksFailed / p.tasksTotal > ctx.maxFailedRatio)) {
       const message = `${p.itemsFailed} of ${p.itemsTotal} items and ${p.tasksFailed} of ${p.tasksTotal} tasks failed (item ratio ${failedRatio(s).toFixed(3)}, allowed ${ctx.maxFailedRatio})`;
-      return { kind: 'fail', finish: { kind: 'finish', outcome: 'failed', error: { code: 'TOO_MANY_FAILURES' satisfies JobFailureCode, message } } };
+      const task = firstTaskFailure(ctx);
+      const error = { code: 'TOO_MANY_FAILURES' satisfies JobFailureCode, message, ...(task !== undefined ? { details: { task } } : {}) };
+      return { kind: 'fail', finish: { kind: 'finish', outcome: 'failed', error } };
     }
     if (allTasksFinal(s)) return { kind: 'verify', fromRunning: true };
     const want = extensionWanted(ctx.planCursor !== undefined, ctx.parallelism, pending.size - inFlight, o.extending === true);
@@ -101,4 +104,17 @@ function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<s
   }
   if (e.state === 'VERIFYING') return { kind: 'verify', fromRunning: false };
   return { kind: 'none' };
+}
+
+/**
+ * The first task in plan order that failed for good, with its error: the likely cause a user wants
+ * beside the counts (a `script` job's one task: the runtime missing, the binary gone). One scan, when
+ * the job fails.
+ */
+function firstTaskFailure(ctx: JobContext): { taskId: string; code: string; message: string } | undefined {
+  for (const t of ctx.tasks ?? []) {
+    const st = getTaskStatus(ctx, t.taskId);
+    if (st?.state === 'failed' && st.error !== undefined) return { taskId: t.taskId, code: st.error.code, message: st.error.message };
+  }
+  return undefined;
 }

@@ -36,6 +36,11 @@ export function sparkErrorData(job: JobView): SparkErrorData {
   if (d !== undefined && d !== null && typeof d === 'object' && typeof d.message === 'string') {
     return { message: d.message, errorClass: typeof d.errorClass === 'string' ? d.errorClass : (e?.code ?? 'Error'), stack: typeof d.stack === 'string' ? d.stack : '' };
   }
+  // a job failed by its tasks: the first task's own error says why (a runtime missing, the binary gone)
+  const task = (d as { task?: { taskId?: unknown; code?: unknown; message?: unknown } } | undefined)?.task;
+  if (task !== undefined && task !== null && typeof task.message === 'string' && typeof task.code === 'string') {
+    return { message: task.message, errorClass: task.code, stack: `${e?.code ?? 'FAILED'}: ${e?.message ?? ''}` };
+  }
   return { message: e?.message ?? 'the job failed', errorClass: e?.code ?? 'Error', stack: '' };
 }
 

@@ -113,6 +113,15 @@ describe('script job sandbox', { timeout: 240_000 }, () => {
     assert.deepEqual(wcDone.summary!.result, { a: 2, b: 2, c: 1, see: 1 });
   });
 
+  it('a job whose binary is gone fails with the task\'s own reason in error.details', async () => {
+    const job = await runScript(ctx.svc, { binary: 'nope', classPath: 'X' });
+    const done = await finished(ctx.svc, job.id);
+    assert.equal(done.state, 'FAILED');
+    assert.equal(done.error!.code, 'TOO_MANY_FAILURES');
+    assert.equal(done.error!.details.task.code, 'BINARY_NOT_FOUND');
+    assert.match(done.error!.details.task.message, /no binary named nope/);
+  });
+
   it('refuses a runtime the service does not have at submission, naming what is missing', async () => {
     const r = await http<{ code: string; message: string }>(ctx.svc.baseUrl, 'POST', '/native/v1/jobs', { type: 'script', spec: { binary: 'wc', classPath: 'X', runtime: 'java' } });
     assert.equal(r.status, 400, JSON.stringify(r.body));
