@@ -134,7 +134,8 @@ export function registerJobRoutes(app: FastifyInstance, opts: JobRouteOptions): 
         ...(proxyUser !== undefined ? { proxyUser } : {}),
         ...(memoryLimitMb !== undefined ? { memoryLimitMb } : {}),
       },
-      // a script's own failure is its result, never retried; attempts only cover a worker lost mid-run
+      // a script's own failure is its result, never retried; a second attempt covers a retryable task
+      // error (a binary fetch that failed, no free sandbox uid); a worker lost mid-run is redelivered
       maxTaskAttempts: 2,
       ...(ctx !== undefined ? { labels: { [CONTEXT_LABEL]: ctx.name, [CONTEXT_ID_LABEL]: ctx.id } } : {}),
       ...(callbackUrl !== undefined ? { callbackUrl, callbackFormat: 'spark' as const } : {}),

@@ -6,7 +6,7 @@
  * script cannot be blamed for (binary gone, no runtime, no free uid, store down) throws.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TaskResult } from '../../../actors/events.ts';
 import type { BinaryStore } from '../../binaries/binaryStore.ts';
@@ -17,7 +17,7 @@ import type { UidLease, UidPool } from '../../sandbox/uidLease.ts';
 import type { TaskLogs } from '../../tasklogs/taskLogs.ts';
 import { TaskRunError, type RunContext } from '../jobType.ts';
 import { readResultFile } from './resultFile.ts';
-import { runnerCommand, JAVA_MIN_MEMORY_BYTES } from './runners/index.ts';
+import { runnerCommand, JAVA_MIN_MEMORY_BYTES, NODE_RUNNER_PATH } from './runners/index.ts';
 import { baseContentType, BINARY_TYPES, type Runtime, type RuntimeCommands } from './runtimes.ts';
 import type { ScriptSpec } from './spec.ts';
 
@@ -103,6 +103,7 @@ export async function runScript(spec: ScriptSpec, ctx: RunContext, deps: ScriptD
   const dirName = `${ctx.jobId}-${ctx.taskId}-${ctx.attempt}-${randomBytes(4).toString('hex')}`;
   try {
     await mkdir(deps.workRoot, { recursive: true, mode: 0o711 });
+    await sweepLeftovers(deps.workRoot, deps.logger);
     const workDir = await createWorkDir(deps.workRoot, dirName);
     const appDir = path.join(workDir, 'app');
     await mkdir(appDir, { mode: 0o755 });
@@ -141,7 +142,7 @@ export async function runScript(spec: ScriptSpec, ctx: RunContext, deps: ScriptD
     await writer?.end({ reason: out.reason, exitCode: out.exitCode });
     if (out.reason === 'aborted') throw new TaskRunError('ABORTED', 'the task was stopped', false);
     if (out.reason === 'spawnFailed') throw new TaskRunError('RUNTIME_UNAVAILABLE', out.spawnError ?? `cannot start ${runtime}`, false);
-    return outcome(runtime, info, out, await failureOrResult(out, workDir, spec, deps));
+    return outcome(runtime, info, out, redacted(await failureOrResult(out, workDir, spec, deps), workDir));
   } finally {
     await lease?.release();
     await removeWorkDir(deps.workRoot, dirName).catch((err: unknown) => deps.logger.warn({ err, dir: dirName }, 'could not remove a script work dir'));
@@ -158,6 +159,34 @@ async function unsearchableAncestor(dir: string): Promise<string | undefined> {
   }
   searchable.add(dir);
   return undefined;
+}
+
+const RUNNERS_DIR = path.dirname(NODE_RUNNER_PATH);
+const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
+let swept: Promise<void> | undefined;
+
+/**
+ * Work dirs a worker of an earlier process left (it died mid-task): made before this process
+ * started, so no task of this one uses them. Once per process, on the first task.
+ */
+function sweepLeftovers(root: string, logger: Logger): Promise<void> {
+  return (swept ??= (async () => {
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      if (!/^[0-9a-f-]{36}-/.test(name)) continue;
+      const dir = path.join(root, name);
+      const st = await stat(dir).catch(() => undefined);
+      if (st !== undefined && st.mtimeMs < PROCESS_STARTED_MS) {
+        await rm(dir, { recursive: true, force: true }).catch((err: unknown) => logger.warn({ err, dir }, 'could not remove a left-over script work dir'));
+      }
+    }
+  })());
+}
+
+/** A failure's texts without the server's paths (the work dir, the runners' dir): clients see them. */
+function redacted(r: ScriptFailure | { result: unknown }, workDir: string): ScriptFailure | { result: unknown } {
+  if ('result' in r) return r;
+  const clean = (t: string) => t.split(`file://${workDir}/`).join('').split(`${workDir}/`).join('').split(`file://${RUNNERS_DIR}/`).join('<runner>/').split(`${RUNNERS_DIR}/`).join('<runner>/');
+  return { ...r, message: clean(r.message), details: { ...r.details, message: clean(r.details.message), stack: clean(r.details.stack) } };
 }
 
 const pathOf = (r: { path: string } | { missing: string }): string => ('path' in r ? r.path : '');

@@ -174,6 +174,7 @@ describe('Spark Jobserver facade', { timeout: 300_000 }, () => {
     assert.equal(failed.json.result.message, 'no good');
     assert.equal(failed.json.result.errorClass, 'TypeError');
     assert.match(failed.json.result.stack, /Thrower|runJob/);
+    assert.ok(!failed.json.result.stack.includes(REPO) && !failed.json.result.stack.includes(ctx.svc.config.stateDir), `server paths in the stack: ${failed.json.result.stack}`);
     const noClass = await spark(ctx.svc, 'POST', '/jobs?appName=wc&classPath=NoSuchExport&sync=true&timeout=60', '');
     assert.equal(noClass.status, 404, noClass.text);
     assert.deepEqual(noClass.json, { status: 'ERROR', result: 'classPath NoSuchExport not found' });
