@@ -11,7 +11,7 @@ import { configPath, parseConfigBody } from './body.ts';
 import { checkContextName, CONTEXT_LABEL, type SparkContexts, type SparkContextDoc } from './contexts.ts';
 import { SparkError, sendSuccess } from './errors.ts';
 import { activeScriptJobs } from './jobQueries.ts';
-import { parseBool, postOrDelete } from './query.ts';
+import { parseBool, postOrDelete, single } from './query.ts';
 
 export interface ContextRouteOptions {
   service: JobService;
@@ -26,7 +26,7 @@ export function contextReport(c: SparkContextDoc): Record<string, string> {
 /** Query parameters and `spark.context-settings` of the body, as strings (the body wins, as Spark's fallback order has it). */
 function contextParams(query: Record<string, string>, body: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(query)) if (k !== '_method' && typeof v === 'string') out[k] = v.slice(0, 256);
+  for (const [k, v] of Object.entries(query)) if (k !== '_method') out[k] = single(v, k)!.slice(0, 256);
   const settings = configPath(parseConfigBody(body), 'spark.context-settings');
   if (settings !== undefined && settings !== null && typeof settings === 'object' && !Array.isArray(settings)) {
     for (const [k, v] of Object.entries(settings)) if (v === null || typeof v !== 'object') out[k] = String(v).slice(0, 256);

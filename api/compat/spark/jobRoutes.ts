@@ -85,7 +85,8 @@ function callbackOf(q: Record<string, unknown>): string | undefined {
   if (raw === undefined) return undefined;
   let url: string;
   try {
-    url = decodeURIComponent(raw);
+    // java.net.URLDecoder: `+` is a space, then %-escapes
+    url = decodeURIComponent(raw.replace(/\+/g, ' '));
   } catch {
     throw new SparkError(400, 'Callback Url is not a valid URL');
   }
