@@ -130,6 +130,19 @@ describe('Spark Jobserver facade', { timeout: 300_000 }, () => {
     assert.deepEqual(JSON.parse(answer.body), { status: 'ERROR', result: 'The request headers are too large.' });
   });
 
+  it('refuses an upload over binaryMaxBytes with 413 (streamed: nothing kept), a wrong content type with 415, a non-zip jar with 400', async () => {
+    const big = await spark(ctx.svc, 'POST', '/binaries/big', Buffer.alloc(3 * 1024 * 1024, 1), 'application/javascript');
+    assert.equal(big.status, 413, big.text);
+    assert.equal(big.json.status, 'ERROR');
+    const wrong = await spark(ctx.svc, 'POST', '/binaries/big', 'x', 'text/plain');
+    assert.equal(wrong.status, 415);
+    assert.deepEqual(wrong.json, { status: 'ERROR', result: 'Unsupported binary type text/plain' });
+    const notZip = await spark(ctx.svc, 'POST', '/binaries/big', 'not a zip at all', 'application/java-archive');
+    assert.equal(notZip.status, 400);
+    assert.deepEqual(notZip.json, { status: 'ERROR', result: 'Binary is not of the right format' });
+    assert.equal((await spark(ctx.svc, 'GET', '/binaries/big')).status, 404, 'nothing was stored');
+  });
+
   it('runs the seed word count async: 202 STARTED, then FINISHED with the result, its config and a duration', async () => {
     const r = await spark(ctx.svc, 'POST', '/jobs?appName=wc&classPath=spark.jobserver.WordCountExample', 'input.string = a b c a b see');
     assert.equal(r.status, 202, r.text);

@@ -122,6 +122,27 @@ describe('script job sandbox', { timeout: 240_000 }, () => {
     assert.match(done.error!.details.task.message, /no binary named nope/);
   });
 
+  it('a result larger than scriptResultMaxBytes fails the job with RESULT_TOO_LARGE', async () => {
+    const job = await runScript(ctx.svc, { binary: 'probe', classPath: 'Big', config: { n: ctx.svc.config.scriptResultMaxBytes + 10 } });
+    const done = await finished(ctx.svc, job.id);
+    assert.equal(done.state, 'FAILED');
+    assert.equal(done.error!.code, 'RESULT_TOO_LARGE');
+  });
+
+  it('Spark: a jar when no JVM is configured is 400 JOB LOADING FAILED naming what is missing, and nothing runs', async () => {
+    const jar = Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(100)]);
+    const spark = ctx.svc.facadeUrls['spark job server']!;
+    const up = await fetch(`${spark}/binaries/ajar`, { method: 'POST', headers: { 'content-type': 'application/java-archive' }, body: jar });
+    assert.equal(up.status, 201);
+    const before = (await http<{ jobs: unknown[] }>(ctx.svc.baseUrl, 'GET', '/native/v1/jobs?limit=1000&active=all')).body.jobs.length;
+    const r = await fetch(`${spark}/jobs?appName=ajar&classPath=x.Y`, { method: 'POST', body: 'a = 1' });
+    const body = (await r.json()) as { status: string; result: { message: string } };
+    assert.equal(r.status, 400);
+    assert.equal(body.status, 'JOB LOADING FAILED');
+    assert.match(body.result.message, /JVM is not configured.*scriptJava/);
+    assert.equal((await http<{ jobs: unknown[] }>(ctx.svc.baseUrl, 'GET', '/native/v1/jobs?limit=1000&active=all')).body.jobs.length, before);
+  });
+
   it('refuses a runtime the service does not have at submission, naming what is missing', async () => {
     const r = await http<{ code: string; message: string }>(ctx.svc.baseUrl, 'POST', '/native/v1/jobs', { type: 'script', spec: { binary: 'wc', classPath: 'X', runtime: 'java' } });
     assert.equal(r.status, 400, JSON.stringify(r.body));
