@@ -11,7 +11,8 @@
  * Every process of the uid is killed when the lease is taken and when it is released, so a
  * process that left its task's process group (`setsid`, a daemon) ends with the task and never
  * meets the next task that leases the same uid. The release-time kill is done by the lock holder
- * itself once its stdin closes (`setpriv` to the uid, then `kill -KILL -1`), before the lock goes:
+ * itself once its stdin closes (`setpriv` to the uid, then `kill -KILL -1`; then what the uid left at
+ * the top of `/tmp` and `/dev/shm` is removed), before the lock goes:
  * so a worker that dies (SIGKILL, OOM) takes its tasks' processes with it instead of leaving them
  * running in their own sessions.
  */
@@ -100,7 +101,9 @@ export function createUidPool(opts: UidPoolOptions): UidPool {
 function tryLock(file: string, uid: number): Promise<{ unlock(): Promise<void> } | undefined> {
   return new Promise((resolve, reject) => {
     const killUid = `${SETPRIV} --reuid=${uid} --regid=${uid} --clear-groups ${KILL} -KILL -1`;
-    const child = spawn(FLOCK, ['-n', '-E', String(BUSY), file, 'sh', '-c', `echo locked; cat >/dev/null; ${killUid}; exit 0`], {
+    // what the uid left in the shared temp dirs goes too (top-level entries it owns; rm does not follow links)
+    const cleanTmp = `find /tmp /dev/shm -xdev -mindepth 1 -maxdepth 1 -user ${uid} -exec rm -rf -- {} + 2>/dev/null`;
+    const child = spawn(FLOCK, ['-n', '-E', String(BUSY), file, 'sh', '-c', `echo locked; cat >/dev/null; ${killUid}; ${cleanTmp}; exit 0`], {
       stdio: ['pipe', 'pipe', 'ignore'],
       env: { PATH: '/usr/bin:/bin' },
       // its own group: a Ctrl-C or a signal to the worker's group must not end it before it has killed the uid's processes

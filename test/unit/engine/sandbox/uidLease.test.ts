@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createUidPool, parseUidRange } from '../../../../engine/sandbox/uidLease.ts';
@@ -58,14 +58,18 @@ describe('sandbox uid leases', () => {
     }
   });
 
-  it('kills every process of the uid at release, even one in a session of its own', { skip }, async () => {
+  it('kills every process of the uid at release, even one in a session of its own, and removes what it left in /tmp', { skip }, async () => {
     const lockDir = await mkdtemp(join(tmpdir(), 'jetjobs-uidlock-'));
     try {
       const lease = await createUidPool({ first: 712_000, count: 1, lockDir }).acquire();
       const pid = sleeper(lease.uid);
       assert.ok(alive(pid));
+      const left = `/tmp/jetjobs-left-${lease.uid}-${process.pid}`;
+      await writeFile(left, 'left behind');
+      await chown(left, lease.uid, lease.uid);
       await lease.release();
       await waitFor(() => !alive(pid), { what: 'the uid process gone', timeoutMs: 10_000 });
+      await assert.rejects(stat(left), { code: 'ENOENT' }, 'what the uid left in /tmp is removed');
     } finally {
       await rm(lockDir, { recursive: true, force: true });
     }
