@@ -11,7 +11,7 @@
 
 /** Codes of `JobFailed.error`, with who writes them. */
 export const JOB_FAILURE_CODES = {
-  TOO_MANY_FAILURES: { by: 'coordinator', text: 'The share of failed items (or of tasks that failed for good) exceeded the job\'s `maxFailedRatio`.' },
+  TOO_MANY_FAILURES: { by: 'coordinator', text: 'The share of failed items (or of tasks that failed for good) exceeded the job\'s `maxFailedRatio`; `details.task` holds the first failed task\'s `{taskId, code, message}` when a task failed.' },
   UNKNOWN_JOB_TYPE: { by: 'coordinator', text: 'The coordinator that owns the job has no job type of that name, so it could not plan or verify it.' },
   PLAN_FAILED: { by: 'coordinator', text: 'The job type\'s `plan` threw. An API error keeps its own code instead (e.g. `INVALID_SPEC`, `PATH_OUTSIDE_ROOT`: the table in docs/api.md).' },
   VERIFY_ERROR: { by: 'coordinator', text: 'The job type\'s `verify` threw.' },

@@ -35,7 +35,8 @@ const MAX_LIST_LIMIT = 100_000;
 const CLASS_RE = /^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/;
 const CALLBACK_MAX = 2048;
 /** What the JavaScript and Java runners call a classPath that names nothing (Python's ImportError/AttributeError stay job errors: they may come from the job's own imports). */
-const CLASS_NOT_FOUND: ReadonlySet<string> = new Set(['ClassNotFound', 'java.lang.ClassNotFoundException']);
+const classNotFound = (e: { errorClass: string; message: string }, classPath: string): boolean =>
+  e.errorClass === 'ClassNotFound' || (e.errorClass === 'java.lang.ClassNotFoundException' && e.message.trim() === classPath); // not a Class.forName of the job's own
 
 const noSuchJob = (id: string) => new SparkError(404, `No such job ID ${id.slice(0, 100)}`);
 
@@ -166,7 +167,7 @@ export function registerJobRoutes(app: FastifyInstance, opts: JobRouteOptions): 
     if (outcome.status === 'FINISHED') return reply.code(200).type('application/json').send({ jobId: job.id, result: outcome.result });
     if (ended!.error?.code === 'SCRIPT_VALIDATION') throw new SparkError(400, outcome.error, 'VALIDATION FAILED');
     // the runner found no such class: Spark's NoSuchClass answer
-    if (CLASS_NOT_FOUND.has(outcome.error.errorClass)) throw new SparkError(404, `classPath ${(ended!.spec as { classPath?: string }).classPath ?? ''} not found`);
+    if (classNotFound(outcome.error, (ended!.spec as { classPath?: string }).classPath ?? '')) throw new SparkError(404, `classPath ${(ended!.spec as { classPath?: string }).classPath ?? ''} not found`);
     return reply.code(200).type('application/json').send({ jobId: job.id, status: outcome.status, result: outcome.error });
   }
 

@@ -6,7 +6,8 @@
  * script cannot be blamed for (binary gone, no runtime, no free uid, store down) throws.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { TaskResult } from '../../../actors/events.ts';
 import type { BinaryStore } from '../../binaries/binaryStore.ts';
@@ -88,6 +89,10 @@ export async function runScript(spec: ScriptSpec, ctx: RunContext, deps: ScriptD
   }
 
   let lease: UidLease | undefined;
+  if (deps.uids !== null && deps.network === 'none') {
+    const problem = await networkNamespaceProblem();
+    if (problem !== undefined) throw new TaskRunError('RUNTIME_UNAVAILABLE', problem, false);
+  }
   if (deps.uids !== null) {
     await mkdir(deps.workRoot, { recursive: true, mode: 0o711 });
     const blocked = await unsearchableAncestor(deps.workRoot);
@@ -100,7 +105,8 @@ export async function runScript(spec: ScriptSpec, ctx: RunContext, deps: ScriptD
       throw new TaskRunError('RUNTIME_UNAVAILABLE', `cannot lease a sandbox uid: ${e instanceof Error ? e.message : String(e)}`, false);
     });
   }
-  const dirName = `${ctx.jobId}-${ctx.taskId}-${ctx.attempt}-${randomBytes(4).toString('hex')}`;
+  // the pid names the process that owns the dir: a sibling worker on the same work root sweeps only dead owners' dirs
+  const dirName = `${ctx.jobId}-${ctx.taskId}-${ctx.attempt}-p${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await mkdir(deps.workRoot, { recursive: true, mode: 0o711 });
     await sweepLeftovers(deps.workRoot, deps.logger);
@@ -142,7 +148,8 @@ export async function runScript(spec: ScriptSpec, ctx: RunContext, deps: ScriptD
     await writer?.end({ reason: out.reason, exitCode: out.exitCode });
     if (out.reason === 'aborted') throw new TaskRunError('ABORTED', 'the task was stopped', false);
     if (out.reason === 'spawnFailed') throw new TaskRunError('RUNTIME_UNAVAILABLE', out.spawnError ?? `cannot start ${runtime}`, false);
-    return outcome(runtime, info, out, redacted(await failureOrResult(out, workDir, spec, deps), workDir));
+    const realDir = await realpath(workDir).catch(() => workDir);
+    return outcome(runtime, info, out, redacted(await failureOrResult(out, workDir, spec, deps), [workDir, realDir]));
   } finally {
     await lease?.release();
     await removeWorkDir(deps.workRoot, dirName).catch((err: unknown) => deps.logger.warn({ err, dir: dirName }, 'could not remove a script work dir'));
@@ -166,26 +173,48 @@ const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
 let swept: Promise<void> | undefined;
 
 /**
- * Work dirs a worker of an earlier process left (it died mid-task): made before this process
- * started, so no task of this one uses them. Once per process, on the first task.
+ * Work dirs a worker process left when it died mid-task: their owner (the pid in the name) is gone,
+ * or it is this pid but the dir is older than this process (a pid reused after a reboot). A sibling
+ * worker's dirs on a shared work root stay. Once per process, on the first task.
  */
 function sweepLeftovers(root: string, logger: Logger): Promise<void> {
   return (swept ??= (async () => {
     for (const name of await readdir(root).catch(() => [] as string[])) {
-      if (!/^[0-9a-f-]{36}-/.test(name)) continue;
+      const m = /^[0-9a-f-]{36}-.*-p(\d+)-[0-9a-f]{8}$/.exec(name);
+      if (m === null) continue;
       const dir = path.join(root, name);
-      const st = await stat(dir).catch(() => undefined);
-      if (st !== undefined && st.mtimeMs < PROCESS_STARTED_MS) {
-        await rm(dir, { recursive: true, force: true }).catch((err: unknown) => logger.warn({ err, dir }, 'could not remove a left-over script work dir'));
-      }
+      const owner = Number(m[1]);
+      const leftover = owner === process.pid ? ((await stat(dir).catch(() => undefined))?.mtimeMs ?? Infinity) < PROCESS_STARTED_MS : !processAlive(owner);
+      if (leftover) await rm(dir, { recursive: true, force: true }).catch((err: unknown) => logger.warn({ err, dir }, 'could not remove a left-over script work dir'));
     }
   })());
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+let namespaces: Promise<string | undefined> | undefined;
+/** Whether this host lets us make a network namespace (a container without CAP_SYS_ADMIN does not): undefined if so, else why not. Probed once. */
+function networkNamespaceProblem(): Promise<string | undefined> {
+  return (namespaces ??= new Promise((resolve) => {
+    execFile('/usr/bin/unshare', ['--net', '--', '/bin/true'], { timeout: 10_000 }, (err, _out, stderr) =>
+      resolve(err === null ? undefined : `network namespaces are not available here (${String(stderr).trim() || err.message}): grant CAP_SYS_ADMIN or set scriptNetwork=host`));
+  }));
+}
+
 /** A failure's texts without the server's paths (the work dir, the runners' dir): clients see them. */
-function redacted(r: ScriptFailure | { result: unknown }, workDir: string): ScriptFailure | { result: unknown } {
+function redacted(r: ScriptFailure | { result: unknown }, workDirs: readonly string[]): ScriptFailure | { result: unknown } {
   if ('result' in r) return r;
-  const clean = (t: string) => t.split(`file://${workDir}/`).join('').split(`${workDir}/`).join('').split(`file://${RUNNERS_DIR}/`).join('<runner>/').split(`${RUNNERS_DIR}/`).join('<runner>/');
+  const clean = (t: string) => {
+    for (const d of workDirs) t = t.split(`file://${d}/`).join('').split(`${d}/`).join('');
+    return t.split(`file://${RUNNERS_DIR}/`).join('<runner>/').split(`${RUNNERS_DIR}/`).join('<runner>/');
+  };
   return { ...r, message: clean(r.message), details: { ...r.details, message: clean(r.details.message), stack: clean(r.details.stack) } };
 }
 
