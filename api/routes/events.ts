@@ -5,7 +5,8 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '../auth.ts';
-import { AppError, liveMessageFor, type Caller, type JobService, type LiveMessage } from '../../engine/index.ts';
+import { AppError, liveMessageFor, type JobService, type LiveMessage } from '../../engine/index.ts';
+import { createStreamSlots } from '../streamSlots.ts';
 import { errorBody, toAppError } from '../errorResponses.ts';
 import { eventRouteSchemas as schemas } from '../schemas/events.ts';
 
@@ -53,38 +54,14 @@ export function formatSse(m: LiveMessage): string {
 /** Registers the SSE routes; mount with the API prefix. */
 export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, opts) => {
   const keepAliveMs = opts.keepAliveMs ?? SSE_KEEP_ALIVE_MS;
-  const perUser = new Map<string, number>();
-  let total = 0;
-  /** Open streams: ended on server close (an open SSE response would otherwise hold close() forever). */
-  const open = new Set<AbortController>();
-  app.addHook('preClose', async () => {
-    for (const ac of open) ac.abort();
-  });
-
-  /** Takes a stream slot or throws TOO_MANY_STREAMS; the returned function gives it back once. */
-  function reserve(caller: Caller): () => void {
-    const mine = perUser.get(caller.user) ?? 0;
-    if (total >= opts.sseMaxTotal) throw new AppError('TOO_MANY_STREAMS', `This server has ${opts.sseMaxTotal} live streams open; retry later.`);
-    if (mine >= opts.sseMaxPerUser) throw new AppError('TOO_MANY_STREAMS', `You have ${opts.sseMaxPerUser} live streams open; close one first.`);
-    perUser.set(caller.user, mine + 1);
-    total++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      total--;
-      const n = (perUser.get(caller.user) ?? 1) - 1;
-      if (n <= 0) perUser.delete(caller.user);
-      else perUser.set(caller.user, n);
-    };
-  }
+  const slots = createStreamSlots(app, { maxPerUser: opts.sseMaxPerUser, maxTotal: opts.sseMaxTotal, what: 'live streams' });
 
   async function serve(request: FastifyRequest<{ Querystring: { after?: string } }>, reply: FastifyReply, jobId?: string): Promise<void> {
     const caller = request.caller;
     const afterSeq = resumeAfter(request);
     // Visibility first: another user's job is a plain 404 before any stream starts.
     if (jobId !== undefined) await opts.service.get(jobId, caller);
-    const release = reserve(caller);
+    const release = slots.reserve(caller);
     const ac = new AbortController();
     let iterator: AsyncIterator<LiveMessage>;
     try {
@@ -96,7 +73,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, o
     }
 
     reply.hijack();
-    open.add(ac);
+    const untrack = slots.track(ac);
     const res = reply.raw;
     const onClose = () => ac.abort();
     res.on('close', onClose);
@@ -142,7 +119,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, o
     } finally {
       clearInterval(keepAlive);
       ac.abort();
-      open.delete(ac);
+      untrack();
       await iterator.return?.().catch(() => undefined);
       release();
       res.off('close', onClose);

@@ -6,7 +6,8 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { TERMINAL_STATES } from '../../actors/events.ts';
-import { AppError, TASK_ID_RE, type Caller, type JobService, type LogChunk, type LogEnd, type LogReadResult, type LogStream, type TaskLogs } from '../../engine/index.ts';
+import { AppError, TASK_ID_RE, type JobService, type LogChunk, type LogEnd, type LogReadResult, type LogStream, type TaskLogs } from '../../engine/index.ts';
+import { createStreamSlots } from '../streamSlots.ts';
 import type {} from '../auth.ts';
 import { errorBody, toAppError } from '../errorResponses.ts';
 import { taskLogRouteSchemas as schemas } from '../schemas/taskLogs.ts';
@@ -56,31 +57,7 @@ function afterSeq(r: LogReadResult, after: number | undefined): LogReadResult {
 /** Registers the route; mount with the API prefix. */
 export const taskLogRoutes: FastifyPluginAsync<TaskLogRoutesOptions> = async (app, opts) => {
   const { service, taskLogs } = opts;
-  const perUser = new Map<string, number>();
-  let total = 0;
-  /** Open follows: ended on server close (an open response would otherwise hold close() forever). */
-  const open = new Set<AbortController>();
-  app.addHook('preClose', async () => {
-    for (const ac of open) ac.abort();
-  });
-
-  /** Takes a follow slot or throws TOO_MANY_STREAMS; the returned function gives it back once. */
-  function reserve(caller: Caller): () => void {
-    const mine = perUser.get(caller.user) ?? 0;
-    if (total >= opts.maxFollowsTotal) throw new AppError('TOO_MANY_STREAMS', `This server has ${opts.maxFollowsTotal} log follows open; retry later.`);
-    if (mine >= opts.maxFollowsPerUser) throw new AppError('TOO_MANY_STREAMS', `You have ${opts.maxFollowsPerUser} log follows open; close one first.`);
-    perUser.set(caller.user, mine + 1);
-    total++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      total--;
-      const n = (perUser.get(caller.user) ?? 1) - 1;
-      if (n <= 0) perUser.delete(caller.user);
-      else perUser.set(caller.user, n);
-    };
-  }
+  const slots = createStreamSlots(app, { maxPerUser: opts.maxFollowsPerUser, maxTotal: opts.maxFollowsTotal, what: 'log follows' });
 
   function sendRead(reply: FastifyReply, r: LogReadResult, ndjson: boolean): FastifyReply {
     const last = r.end ?? r.chunks.at(-1);
@@ -102,7 +79,7 @@ export const taskLogRoutes: FastifyPluginAsync<TaskLogRoutesOptions> = async (ap
   async function follow(request: FastifyRequest, reply: FastifyReply, iterable: AsyncIterable<LogChunk | LogEnd>, ndjson: boolean, ac: AbortController, release: () => void): Promise<void> {
     const iterator = iterable[Symbol.asyncIterator]();
     reply.hijack();
-    open.add(ac);
+    const untrack = slots.track(ac);
     const res = reply.raw;
     const onClose = () => ac.abort();
     res.on('close', onClose);
@@ -141,7 +118,7 @@ export const taskLogRoutes: FastifyPluginAsync<TaskLogRoutesOptions> = async (ap
       if (ndjson) await write(`${JSON.stringify({ type: 'error', ...errorBody(e) })}\n`);
     } finally {
       ac.abort();
-      open.delete(ac);
+      untrack();
       await iterator.return?.().catch(() => undefined);
       release();
       res.off('close', onClose);
@@ -170,7 +147,7 @@ export const taskLogRoutes: FastifyPluginAsync<TaskLogRoutesOptions> = async (ap
       if (q.follow !== 'true' || TERMINAL_STATES.has(job.state) || request.method === 'HEAD') {
         return sendRead(reply, afterSeq(await taskLogs.read(id, taskId, readOpts), after), ndjson);
       }
-      const release = reserve(request.caller);
+      const release = slots.reserve(request.caller);
       const ac = new AbortController();
       let iterable: AsyncIterable<LogChunk | LogEnd>;
       try {

@@ -14,7 +14,7 @@ import { createSparkContexts } from './contexts.ts';
 import { sendSparkError, sendSuccess, SparkError, sparkNotFound } from './errors.ts';
 import { registerJobRoutes } from './jobRoutes.ts';
 
-type SparkConfig = Pick<Config, 'sparkAuth' | 'sparkUser' | 'sparkRole' | 'sparkPort' | 'facadeHost' | 'binaryMaxBytes' | 'scriptMemoryLimitMb'>;
+type SparkConfig = Pick<Config, 'sparkAuth' | 'sparkUser' | 'sparkRole' | 'sparkPort' | 'facadeHost' | 'binaryMaxBytes' | 'scriptMemoryLimitMb' | 'sseMaxPerUser' | 'sseMaxTotal'>;
 
 /** `auto`: no credentials on a loopback facade, HTTP basic beyond it (running uploaded code is remote code execution by design). */
 export function sparkAuthMode(config: Pick<Config, 'sparkAuth' | 'facadeHost'>): FacadeAuthMode {
@@ -34,7 +34,7 @@ function sparkRoutes(config: SparkConfig): FastifyPluginAsync<FacadeDeps> {
     await app.register(async (scope) => {
       registerConfigBodyParser(scope);
       registerContextRoutes(scope, { service, contexts, now });
-      registerJobRoutes(scope, { service, binaries, runtimes: scriptRuntimes, contexts, memoryLimitMb: config.scriptMemoryLimitMb });
+      registerJobRoutes(scope, { service, binaries, runtimes: scriptRuntimes, contexts, memoryLimitMb: config.scriptMemoryLimitMb, syncMax: { perUser: config.sseMaxPerUser, total: config.sseMaxTotal } });
       scope.get('/healthz', async (request, reply) => {
         requireRole(request.caller, 'viewer');
         const { ready } = await service.readiness();

@@ -16,6 +16,7 @@ import { activeScriptJobs, UNFINISHED } from './jobQueries.ts';
 import { jobReport, sparkStatus, SPARK_JOB_STATUSES, type SparkJobStatus } from './jobReport.ts';
 import { parseBool, parseIntParam, postOrDelete, single } from './query.ts';
 import { waitForEnd } from './syncWait.ts';
+import { createStreamSlots } from '../../streamSlots.ts';
 
 export interface JobRouteOptions {
   service: JobService;
@@ -24,6 +25,8 @@ export interface JobRouteOptions {
   contexts: SparkContexts;
   /** The `scriptMemoryLimitMb` setting: a context's `memory-per-node` cannot raise a job above it. */
   memoryLimitMb: number;
+  /** Sync requests held at once, per user and per process (the SSE limits: `sseMaxPerUser`, `sseMaxTotal`); past them 429. */
+  syncMax: { perUser: number; total: number };
 }
 
 /** Spark's DefaultSyncTimeout. */
@@ -99,6 +102,7 @@ const jobName = (mainClass: string) => `spark ${mainClass}`.replace(/[^A-Za-z0-9
 
 export function registerJobRoutes(app: FastifyInstance, opts: JobRouteOptions): void {
   const { service, binaries, contexts } = opts;
+  const syncSlots = createStreamSlots(app, { maxPerUser: opts.syncMax.perUser, maxTotal: opts.syncMax.total, what: 'sync job requests' });
 
   app.post<{ Querystring: Record<string, unknown> }>('/jobs', async (request, reply) => {
     requireRole(request.caller, 'operator');
@@ -112,6 +116,9 @@ export function registerJobRoutes(app: FastifyInstance, opts: JobRouteOptions): 
     if (proxyUser !== undefined && proxyUser.length > 256) throw new SparkError(400, 'spark.proxy.user is longer than 256 characters');
     const config = parseConfigBody(request.body);
     const { binary, mainClass } = entryPoint(q, config);
+    // a sync request holds a slot from here (nothing is written when none is free) until it answers
+    const release = sync ? syncSlots.reserve(request.caller) : undefined;
+    reply.raw.once('close', () => release?.());
     const callbackUrl = callbackOf(q);
 
     const info = await binaries.info(binary);
@@ -157,7 +164,9 @@ export function registerJobRoutes(app: FastifyInstance, opts: JobRouteOptions): 
   });
 
   async function answerSync(request: FastifyRequest, reply: FastifyReply, job: JobView, timeoutS: number): Promise<FastifyReply> {
-    const ended = await waitForEnd(service, job.id, request.caller, timeoutS * 1000, reply.raw);
+    const ac = new AbortController();
+    const untrack = syncSlots.track(ac);
+    const ended = await waitForEnd(service, job.id, request.caller, timeoutS * 1000, reply.raw, ac.signal).finally(untrack);
     const outcome = ended === undefined ? undefined : sparkOutcome(ended);
     if (outcome === undefined) {
       // Spark's ask times out: 500, and the job goes on (GET /jobs/<id> tells the rest)

@@ -8,11 +8,12 @@ import type { Caller, JobService, JobView } from '../../../engine/index.ts';
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'STOPPED']);
 
 /** The job once finished; undefined when `timeoutMs` passed first, the client left (`client` closed before an answer), or the job was removed. */
-export async function waitForEnd(service: JobService, jobId: string, caller: Caller, timeoutMs: number, client?: ServerResponse): Promise<JobView | undefined> {
+export async function waitForEnd(service: JobService, jobId: string, caller: Caller, timeoutMs: number, client?: ServerResponse, stop?: AbortSignal): Promise<JobView | undefined> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
   const gone = () => ac.abort();
   client?.once('close', gone);
+  stop?.addEventListener('abort', gone, { once: true });
   try {
     for await (const m of service.live({ caller, jobId, signal: ac.signal })) {
       if (m.kind === 'removed') return undefined;
@@ -26,6 +27,7 @@ export async function waitForEnd(service: JobService, jobId: string, caller: Cal
   } finally {
     clearTimeout(timer);
     client?.off('close', gone);
+    stop?.removeEventListener('abort', gone);
     ac.abort();
   }
 }

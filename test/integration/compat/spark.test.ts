@@ -296,7 +296,7 @@ describe('Spark Jobserver facade', { timeout: 300_000 }, () => {
 });
 
 describe('Spark Jobserver facade with basic auth', { timeout: 120_000 }, () => {
-  const ctx = useTestService({ sparkAuth: 'basic' });
+  const ctx = useTestService({ sparkAuth: 'basic', sseMaxPerUser: 1 });
   const as = (user: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${user}-password-123`).toString('base64')}` });
   const call = async (method: string, path: string, headers: Record<string, string>, body?: Buffer | string) => {
     const res = await fetch(`${base(ctx.svc)}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
@@ -328,5 +328,21 @@ describe('Spark Jobserver facade with basic auth', { timeout: 120_000 }, () => {
     const run = await call('POST', '/jobs?appName=shared&classPath=WordCountExample&sync=true&timeout=60', as('bob'), 'input.string = a b c a b see');
     assert.deepEqual(run.json.result, WORDS, 'alice\'s code ran unchanged');
     assert.equal((await call('DELETE', '/binaries/shared', as('alice'))).status, 200);
+  });
+
+  it('holds at most sseMaxPerUser sync requests per user: one more is 429 in Spark\'s shape with no job written', async () => {
+    const js = { ...as('alice'), 'content-type': 'application/javascript' };
+    assert.equal((await call('POST', '/binaries/tj', js, await readFile(TEST_JOBS))).status, 201);
+    const count = async () => (await http<{ jobs: unknown[] }>(ctx.svc.baseUrl, 'GET', '/native/v1/jobs?limit=100&type=script')).body.jobs.length;
+    const before = await count();
+    const first = call('POST', '/jobs?appName=tj&classPath=Sleepy&sync=true&timeout=60', as('alice'), 'ms = 3000, answer = first');
+    await waitFor(async () => (await count()) === before + 1, { what: 'the first sync job submitted', timeoutMs: 30_000 });
+    const second = await call('POST', '/jobs?appName=tj&classPath=Sleepy&sync=true&timeout=60', as('alice'), 'ms = 1');
+    assert.equal(second.status, 429);
+    assert.equal(second.json.status, 'ERROR');
+    assert.equal(await count(), before + 1, 'the refused one wrote nothing');
+    assert.equal((await call('POST', '/jobs?appName=tj&classPath=Sleepy&sync=true&timeout=60', as('bob'), 'ms = 1, answer = bob')).json.result, 'bob', 'another user is not held up');
+    assert.equal((await first).json.result, 'first');
+    assert.equal((await call('POST', '/jobs?appName=tj&classPath=Sleepy&sync=true&timeout=60', as('alice'), 'ms = 1, answer = again')).json.result, 'again', 'the slot is free again');
   });
 });
