@@ -494,7 +494,8 @@ describe(title, () => {
 export interface RawRequest {
   method: string;
   headers: Record<string, string>;
-  body?: string;
+  /** Text is sent as UTF-8; a Buffer as it is (invalid UTF-8, binary uploads). */
+  body?: string | Buffer;
 }
 
 export interface RawAnswer {
