@@ -31,6 +31,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { retry } from '../retry.ts';
 import {
+  BINARY_NAME_RE,
   binaryNotFound,
   checkBinaryName,
   checkPutOptions,
@@ -227,18 +228,35 @@ export function createObjBinaryStore(opts: ObjBinaryStoreOptions): BinaryStore {
       const oi = await rawInfo(name);
       return oi === null || oi.deleted ? undefined : toInfo(oi);
     },
+    /**
+     * The names from the stream's meta subjects, then each one's current meta. Not `os.list()`: that
+     * stops after the message count it read at its start, so a put or delete racing it made it wait
+     * for a heartbeat (30 s) and answer an empty list (~4% of racing calls; the Spark fuzz, seed 12).
+     */
     async list() {
-      const { os } = await bucketStore();
-      let all: ObjectInfo[];
+      const { jsm } = await bucketStore();
+      const prefix = `$O.${bucket}.M.`;
+      let subjects: string[];
       try {
-        all = await os.list();
+        const si = await jsm.streams.info(streamOf(bucket), { subjects_filter: `${prefix}>` });
+        subjects = Object.keys(si.state.subjects ?? {});
       } catch (err) {
         throw toAppError(err, 'binary list');
       }
-      return all
-        .filter((oi) => !oi.deleted)
-        .map(toInfo)
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const out: BinaryInfo[] = [];
+      for (const subject of subjects) {
+        let name: string;
+        try {
+          const decoded = Base64UrlPaddedCodec.decode(subject.slice(prefix.length));
+          name = typeof decoded === 'string' ? decoded : Buffer.from(decoded).toString('utf8');
+        } catch {
+          continue; // not one of ours
+        }
+        if (!BINARY_NAME_RE.test(name)) continue;
+        const oi = await rawInfo(name);
+        if (oi !== null && !oi.deleted) out.push(toInfo(oi));
+      }
+      return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     },
     async open(name): Promise<BinaryReader> {
       const oi = await rawInfo(name);
