@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SYSTEM_CALLER, type Caller, type JobService } from '../../../engine/index.ts';
 import { requireRole } from '../facade.ts';
 import { configPath, parseConfigBody } from './body.ts';
-import { checkContextName, CONTEXT_LABEL, type SparkContexts, type SparkContextDoc } from './contexts.ts';
+import { checkContextName, CONTEXT_ID_LABEL, CONTEXT_LABEL, type SparkContexts, type SparkContextDoc } from './contexts.ts';
 import { SparkError, sendSuccess } from './errors.ts';
 import { activeScriptJobs } from './jobQueries.ts';
 import { parseBool, postOrDelete, single } from './query.ts';
@@ -62,7 +62,8 @@ export function registerContextRoutes(app: FastifyInstance, opts: ContextRouteOp
     if (caller.role !== 'admin' && c.owner !== caller.user) throw new SparkError(403, `context ${c.name} belongs to another user; only they or an admin may stop it`);
     await contexts.stop(c.name, opts.now());
     const reason = `Spark context ${c.name} deleted by ${caller.user}`;
-    for (const job of await activeScriptJobs(service, SYSTEM_CALLER, { [CONTEXT_LABEL]: c.name })) {
+    // by the context's id: a context re-created under the name meanwhile keeps its new jobs
+    for (const job of await activeScriptJobs(service, SYSTEM_CALLER, { [CONTEXT_LABEL]: c.name, [CONTEXT_ID_LABEL]: c.id })) {
       await service.stop(job.id, { caller: SYSTEM_CALLER, reason, ...(force ? { force: true } : {}) }).catch(() => undefined); // finished meanwhile
     }
   }
