@@ -57,9 +57,13 @@ export function taskLogsContract(name: string, make: () => Promise<TaskLogsFixtu
   const test = (title: string, fn: (logs: TaskLogs) => Promise<void>) =>
     it(title, async () => {
       const f = await make();
+      // the writers' flush timers are unref'd (systemClock): with the memory store nothing else keeps
+      // the event loop alive while a test awaits a flush, and Node 20's runner then cancels the test
+      const keepAlive = setInterval(() => undefined, 1000);
       try {
         await fn(f.logs);
       } finally {
+        clearInterval(keepAlive);
         await f.cleanup();
       }
     });
