@@ -5,35 +5,23 @@
  * script did (a result, a refusal, a throw, a limit) is the task's `output`; only what the
  * script cannot be blamed for (binary gone, no runtime, no free uid, store down) throws.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TaskResult } from '../../../actors/events.ts';
 import type { BinaryStore } from '../../binaries/binaryStore.ts';
 import { isAppError } from '../../errors.ts';
-import type { Logger } from '../../log.ts';
-import { createWorkDir, removeWorkDir, runSandboxed, minimumMemoryLimitBytes, type SandboxOutcome } from '../../sandbox/index.ts';
-import type { UidLease, UidPool } from '../../sandbox/uidLease.ts';
-import type { TaskLogs } from '../../tasklogs/taskLogs.ts';
+import { minimumMemoryLimitBytes, type SandboxOutcome } from '../../sandbox/index.ts';
 import { TaskRunError, type RunContext } from '../jobType.ts';
+import { withSandboxTask, type SandboxTaskDeps } from '../sandboxTask.ts';
 import { readResultFile } from './resultFile.ts';
 import { runnerCommand, JAVA_MIN_MEMORY_BYTES, NODE_RUNNER_PATH } from './runners/index.ts';
 import { baseContentType, BINARY_TYPES, type Runtime, type RuntimeCommands } from './runtimes.ts';
 import type { ScriptSpec } from './spec.ts';
 
-export interface ScriptDeps {
+export interface ScriptDeps extends SandboxTaskDeps {
   binaries: BinaryStore;
   runtimes: RuntimeCommands;
-  /** Absolute; each task's work dir is made inside it. */
-  workRoot: string;
-  /** Per-task uids (a root worker), or null: tasks run as the worker's own user. */
-  uids: UidPool | null;
-  /** `none`: each task in a network namespace of its own (with uids only); `host`: the worker's network. */
-  network: 'none' | 'host';
-  taskLogs?: TaskLogs;
   limits: { timeLimitMs: number; memoryLimitMb: number; resultMaxBytes: number };
-  logger: Logger;
   /** The compiled Java runner's dir, if there is one (javaRunnerClasses.ts). */
   javaClassDir?: () => Promise<string | undefined>;
 }
@@ -88,29 +76,8 @@ export async function runScript(spec: ScriptSpec, ctx: RunContext, deps: ScriptD
     return outcome(runtime, info, null, { code: 'MEMORY_LIMIT', message: msg, details: { message: msg, errorClass: 'MemoryLimitTooLow', stack: '' } });
   }
 
-  let lease: UidLease | undefined;
-  if (deps.uids !== null && deps.network === 'none') {
-    const problem = await networkNamespaceProblem();
-    if (problem !== undefined) throw new TaskRunError('RUNTIME_UNAVAILABLE', problem, false);
-  }
-  if (deps.uids !== null) {
-    await mkdir(deps.workRoot, { recursive: true, mode: 0o711 });
-    const blocked = await unsearchableAncestor(deps.workRoot);
-    if (blocked !== undefined) {
-      throw new TaskRunError('RUNTIME_UNAVAILABLE', `script tasks run as their own uids, which cannot reach ${deps.workRoot}: ${blocked} is not searchable by other users (chmod o+x it, or set scriptWorkDir elsewhere)`, false);
-    }
-    lease = await deps.uids.acquire().catch((e: unknown) => {
-      // every uid taken passes; anything else (no flock, a uid the kernel refuses) will not
-      if (isAppError(e, 'UNAVAILABLE')) throw new TaskRunError('SANDBOX_BUSY', e.message, true);
-      throw new TaskRunError('RUNTIME_UNAVAILABLE', `cannot lease a sandbox uid: ${e instanceof Error ? e.message : String(e)}`, false);
-    });
-  }
-  // the pid names the process that owns the dir: a sibling worker on the same work root sweeps only dead owners' dirs
-  const dirName = `${ctx.jobId}-${ctx.taskId}-${ctx.attempt}-p${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await mkdir(deps.workRoot, { recursive: true, mode: 0o711 });
-    await sweepLeftovers(deps.workRoot, deps.logger);
-    const workDir = await createWorkDir(deps.workRoot, dirName);
+  return withSandboxTask(deps, ctx, 'script', async (task) => {
+    const { workDir } = task;
     const appDir = path.join(workDir, 'app');
     await mkdir(appDir, { mode: 0o755 });
     const binaryPath = path.join(appDir, type.file);
@@ -131,90 +98,23 @@ export async function runScript(spec: ScriptSpec, ctx: RunContext, deps: ScriptD
       nodePath: pathOf(deps.runtimes.node), pythonPath: pathOf(deps.runtimes.python), javaPath: pathOf(deps.runtimes.java),
       ...(javaClassDir !== undefined ? { javaClassDir } : {}),
     });
-    const writer = deps.taskLogs?.writer(ctx.jobId, ctx.taskId, ctx.attempt);
-    const out = await runSandboxed({
+    const out = await task.run({
       command: cmd.command,
       args: cmd.args,
-      workDir,
       env: { JETJOBS_JOB_ID: ctx.jobId, JETJOBS_TASK_ID: ctx.taskId, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
       timeLimitMs: spec.timeLimitMs ?? deps.limits.timeLimitMs,
       memoryLimitBytes,
       outputLimitBytes: OUTPUT_TAIL_BYTES,
-      signal: ctx.signal,
-      heartbeat: ctx.heartbeat,
-      ...(writer === undefined ? {} : { onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => writer.write(stream, chunk) }),
-      ...(lease === undefined ? {} : { user: { uid: lease.uid, gid: lease.gid }, isolateNetwork: deps.network === 'none' }),
     });
-    await writer?.end({ reason: out.reason, exitCode: out.exitCode });
-    if (out.reason === 'aborted') throw new TaskRunError('ABORTED', 'the task was stopped', false);
-    if (out.reason === 'spawnFailed') throw new TaskRunError('RUNTIME_UNAVAILABLE', out.spawnError ?? `cannot start ${runtime}`, false);
-    const realDir = await realpath(workDir).catch(() => workDir);
-    return outcome(runtime, info, out, redacted(await failureOrResult(out, workDir, spec, deps), [workDir, realDir]));
-  } finally {
-    await lease?.release();
-    await removeWorkDir(deps.workRoot, dirName).catch((err: unknown) => deps.logger.warn({ err, dir: dirName }, 'could not remove a script work dir'));
-  }
-}
-
-/** The first directory from `/` to `dir` that others may not enter (no `o+x`); checked once per dir while it passes. */
-const searchable = new Set<string>();
-async function unsearchableAncestor(dir: string): Promise<string | undefined> {
-  if (searchable.has(dir)) return undefined;
-  for (let d = dir; ; d = path.dirname(d)) {
-    if (((await stat(d)).mode & 0o001) === 0) return d;
-    if (d === path.dirname(d)) break;
-  }
-  searchable.add(dir);
-  return undefined;
+    return outcome(runtime, info, out, redacted(await failureOrResult(out, workDir, spec, deps), task.redact));
+  });
 }
 
 const RUNNERS_DIR = path.dirname(NODE_RUNNER_PATH);
-const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
-let swept: Promise<void> | undefined;
-
-/**
- * Work dirs a worker process left when it died mid-task: their owner (the pid in the name) is gone,
- * or it is this pid but the dir is older than this process (a pid reused after a reboot). A sibling
- * worker's dirs on a shared work root stay. Once per process, on the first task.
- */
-function sweepLeftovers(root: string, logger: Logger): Promise<void> {
-  return (swept ??= (async () => {
-    for (const name of await readdir(root).catch(() => [] as string[])) {
-      const m = /^[0-9a-f-]{36}-.*-p(\d+)-[0-9a-f]{8}$/.exec(name);
-      if (m === null) continue;
-      const dir = path.join(root, name);
-      const owner = Number(m[1]);
-      const leftover = owner === process.pid ? ((await stat(dir).catch(() => undefined))?.mtimeMs ?? Infinity) < PROCESS_STARTED_MS : !processAlive(owner);
-      if (leftover) await rm(dir, { recursive: true, force: true }).catch((err: unknown) => logger.warn({ err, dir }, 'could not remove a left-over script work dir'));
-    }
-  })());
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-let namespaces: Promise<string | undefined> | undefined;
-/** Whether this host lets us make a network namespace (a container without CAP_SYS_ADMIN does not): undefined if so, else why not. Probed once. */
-function networkNamespaceProblem(): Promise<string | undefined> {
-  return (namespaces ??= new Promise((resolve) => {
-    execFile('/usr/bin/unshare', ['--net', '--', '/bin/true'], { timeout: 10_000 }, (err, _out, stderr) =>
-      resolve(err === null ? undefined : `network namespaces are not available here (${String(stderr).trim() || err.message}): grant CAP_SYS_ADMIN or set scriptNetwork=host`));
-  }));
-}
-
 /** A failure's texts without the server's paths (the work dir, the runners' dir): clients see them. */
-function redacted(r: ScriptFailure | { result: unknown }, workDirs: readonly string[]): ScriptFailure | { result: unknown } {
+function redacted(r: ScriptFailure | { result: unknown }, redactWorkDir: (t: string) => string): ScriptFailure | { result: unknown } {
   if ('result' in r) return r;
-  const clean = (t: string) => {
-    for (const d of workDirs) t = t.split(`file://${d}/`).join('').split(`${d}/`).join('');
-    return t.split(`file://${RUNNERS_DIR}/`).join('<runner>/').split(`${RUNNERS_DIR}/`).join('<runner>/');
-  };
+  const clean = (t: string) => redactWorkDir(t).split(`file://${RUNNERS_DIR}/`).join('<runner>/').split(`${RUNNERS_DIR}/`).join('<runner>/');
   return { ...r, message: clean(r.message), details: { ...r.details, message: clean(r.details.message), stack: clean(r.details.stack) } };
 }
 
