@@ -23,6 +23,7 @@ export const JOB_FAILURE_CODES = {
   TIME_LIMIT: { by: 'job type', text: 'A `script` job ran past its `timeLimitMs`; its process group was killed.' },
   MEMORY_LIMIT: { by: 'job type', text: 'A `script` job\'s process failed to allocate within its `memoryLimitMb` (address-space limit).' },
   RESULT_TOO_LARGE: { by: 'job type', text: 'A `script` job\'s result was larger than `scriptResultMaxBytes`.' },
+  EXEC_FAILED: { by: 'job type', text: 'An `exec` job\'s task role reached its `minFailedInstances` (default 1) failed instances; `details`: `exitCode` (the first failed instance\'s), `role`, `roles` (per role: instances, succeeded, failed, the failures\' exit codes).' },
 } as const satisfies Record<string, { by: string; text: string }>;
 
 /** Codes of `TaskFailed.error`, with who writes them and the `retryable` they come with. */
@@ -39,6 +40,7 @@ export const TASK_ERROR_CODES = {
   RUNTIME_UNAVAILABLE: { by: 'job type', retryable: false, text: 'A `script` task needs a runtime this worker does not have (python3, or a JVM: `scriptJava`).' },
   BINARY_NOT_FOUND: { by: 'job type', retryable: false, text: 'A `script` task\'s binary is not in the binary store (deleted after the job was submitted).' },
   BAD_BINARY: { by: 'job type', retryable: false, text: 'A `script` task\'s binary has a content type its runtime cannot run.' },
+  EXEC_RETRY: { by: 'job type', retryable: true, text: 'An `exec` instance ended with a non-zero exit code or at a limit and has `taskRetryCount` attempts left (the last attempt records its exit code as the outcome instead).' },
   SANDBOX_BUSY: { by: 'job type', retryable: true, text: 'Every sandbox uid of the worker\'s host is in use (`scriptUids`).' },
   ABORTED: { by: 'job type', retryable: false, text: 'The worker aborted the task (job stopped, worker draining); the worker drops such a task, so this code is not normally recorded.' },
 } as const satisfies Record<string, { by: string; retryable: boolean; text: string }>;

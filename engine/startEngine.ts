@@ -39,6 +39,7 @@ import type { BinaryStore } from './binaries/binaryStore.ts';
 import { createObjBinaryStore } from './nats/objBinaryStore.ts';
 import { createScriptJobType, findRuntimes, type RuntimeCommands } from './jobtypes/script/index.ts';
 import { javaRunnerClasses } from './jobtypes/script/javaRunnerClasses.ts';
+import { createExecJobType } from './jobtypes/exec/index.ts';
 import { createUidPool, parseUidRange } from './sandbox/uidLease.ts';
 import { createJetStreamTaskLogs } from './nats/jetStreamTaskLogs.ts';
 import type { TaskLogs } from './tasklogs/taskLogs.ts';
@@ -164,18 +165,28 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
   if (uidRange === null && config.roles.includes('worker')) {
     logger.warn({ scriptUids: config.scriptUids, scriptNetwork: config.scriptNetwork }, 'script tasks run as this worker\'s own user, with its network: no isolation between jobs (run the worker as root for sandbox uids and no network; docs/operations.md, Sandbox)');
   }
+  // one pool for script and exec tasks: its leases are host-wide anyway
+  const scriptUids = uidRange === null ? null : createUidPool({ ...uidRange, logger });
   const scriptType = createScriptJobType({
     binaries,
     runtimes: scriptRuntimes,
     workRoot: path.resolve(config.scriptWorkDir),
-    uids: uidRange === null ? null : createUidPool({ ...uidRange, logger }),
+    uids: scriptUids,
     network: config.scriptNetwork,
     taskLogs,
     javaClassDir: javaRunnerClasses(path.resolve(config.stateDir, 'runners'), () => ('path' in scriptRuntimes.java ? scriptRuntimes.java.path : undefined), logger),
     limits: { timeLimitMs: config.scriptTimeLimitMs, memoryLimitMb: config.scriptMemoryLimitMb, resultMaxBytes: config.scriptResultMaxBytes },
     logger,
   });
-  const registry = createJobTypeRegistry([...builtinJobTypes(), scriptType]);
+  const execType = createExecJobType({
+    workRoot: path.resolve(config.scriptWorkDir),
+    uids: scriptUids,
+    network: config.scriptNetwork,
+    taskLogs,
+    limits: { timeLimitMs: config.scriptTimeLimitMs, memoryLimitMb: config.scriptMemoryLimitMb },
+    logger,
+  });
+  const registry = createJobTypeRegistry([...builtinJobTypes(), scriptType, execType]);
   const controlStore = createKvControlStore({ nc, logger });
   await controlStore.ready;
   // The projection exists only once the roles run; VC deletion asks it (and is refused until then).

@@ -1,0 +1,151 @@
+/**
+ * `exec`: OpenPAI's jobs. Task roles, each a list of shell commands run as `taskNumber` instances;
+ * every instance is a task, a sandboxed process (sandboxTask.ts: own work dir, uid, no network,
+ * scrubbed environment plus the OpenPAI variables, limits, output in the task logs). A non-zero
+ * exit (or a limit) is retried `taskRetryCount` times, then recorded as the instance's outcome
+ * (not thrown), so that every instance's exit code reaches `verify`, which applies each role's
+ * completion policy (minFailedInstances / minSucceededInstances) once all instances ended.
+ */
+import type { TaskPlan, TaskResult } from '../../../actors/events.ts';
+import type { JobType, RunContext } from '../jobType.ts';
+import { TaskRunError } from '../jobType.ts';
+import { withSandboxTask, type SandboxTaskDeps } from '../sandboxTask.ts';
+import { formatTaskId } from '../taskId.ts';
+import { checkExecSpec, EXEC_SPEC_SCHEMA, type ExecRole, type ExecSpec } from './spec.ts';
+
+export interface ExecDeps extends SandboxTaskDeps {
+  limits: { timeLimitMs: number; memoryLimitMb: number };
+}
+
+/** One instance's outcome (`TaskResult.output`). */
+export interface ExecInstanceOutput {
+  role: string;
+  index: number;
+  exitCode: number | null;
+  signal: string | null;
+  /** exited, timeLimit, memoryLimit. */
+  end: string;
+  durationMs: number;
+  /** The last bytes of stderr when it failed (the whole output is in the task logs). */
+  stderrTail?: string;
+}
+
+/** `verify`'s per-role account, in the summary or the failure's details. */
+export interface ExecRoleOutcome {
+  name: string;
+  instances: number;
+  succeeded: number;
+  failed: number;
+  /** Exit codes of the failed instances by index (null: killed at a limit or by a signal). */
+  failures: { index: number; exitCode: number | null; end: string }[];
+}
+
+const MIB = 1024 * 1024;
+const STDERR_TAIL = 2048;
+const OUTPUT_TAIL_BYTES = 16 * 1024;
+const SHELL = '/bin/sh';
+
+interface InstancePayload {
+  role: number;
+  index: number;
+}
+
+export function createExecJobType(deps: ExecDeps): JobType<ExecSpec> {
+  return {
+    name: 'exec',
+    instantVerify: true,
+    specSchema: EXEC_SPEC_SCHEMA,
+    checkSpec: (spec) => checkExecSpec(spec, deps.limits),
+
+    async plan(spec) {
+      const tasks: TaskPlan[] = [];
+      spec.taskRoles.forEach((r, role) => {
+        for (let index = 0; index < r.taskNumber; index++) tasks.push({ taskId: formatTaskId(tasks.length), payload: { role, index } satisfies InstancePayload, items: 1, bytes: 0 });
+      });
+      return tasks;
+    },
+
+    run: (spec, payload, ctx) => runInstance(spec, payload as InstancePayload, ctx, deps),
+
+    async verify(spec, ctx) {
+      const outs = ctx.results.map((r) => r.output as ExecInstanceOutput | undefined).filter((o): o is ExecInstanceOutput => o !== undefined);
+      const roles: ExecRoleOutcome[] = spec.taskRoles.map((r) => {
+        const mine = outs.filter((o) => o.role === r.name);
+        const failures = mine.filter((o) => o.exitCode !== 0).map((o) => ({ index: o.index, exitCode: o.exitCode, end: o.end }));
+        // an instance the engine gave up on (no outcome: failed for good) counts as failed
+        const missing = r.taskNumber - mine.length;
+        return { name: r.name, instances: r.taskNumber, succeeded: mine.length - failures.length, failed: failures.length + missing, failures };
+      });
+      const failedRole = spec.taskRoles.findIndex((r, i) => {
+        const minFailed = r.minFailedInstances === undefined ? 1 : r.minFailedInstances;
+        return minFailed !== null && roles[i]!.failed >= minFailed;
+      });
+      if (failedRole !== -1) {
+        const r = roles[failedRole]!;
+        const first = r.failures[0];
+        const exitCode = first?.exitCode ?? null;
+        const message = `task role ${r.name}: ${r.failed} of ${r.instances} instances failed${first ? ` (first: ${r.name}[${first.index}] ${first.end === 'exited' ? `exit code ${first.exitCode}` : first.end})` : ''}`;
+        return { ok: false, code: 'EXEC_FAILED', message, details: { exitCode, role: r.name, roles } };
+      }
+      // every instance ended and no role reached its failure count: the job succeeded (OpenPAI's rule
+      // once all tasks completed; minSucceededInstances ending a job early is not applied yet)
+      return { ok: true, summary: { exitCode: 0, roles } };
+    },
+  };
+}
+
+async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunContext, deps: ExecDeps): Promise<TaskResult> {
+  const role: ExecRole | undefined = spec.taskRoles[payload?.role];
+  if (role === undefined || !Number.isSafeInteger(payload.index) || payload.index < 0 || payload.index >= role.taskNumber) {
+    throw new TaskRunError('BAD_PAYLOAD', `exec: task ${ctx.taskId} has no instance ${JSON.stringify(payload)}`, false);
+  }
+  const env: Record<string, string> = {
+    ...spec.env,
+    ...role.env,
+    ...paiEnv(spec, role, payload.index),
+    JETJOBS_JOB_ID: ctx.jobId,
+    JETJOBS_TASK_ID: ctx.taskId,
+  };
+  return withSandboxTask(deps, ctx, 'exec', async (task) => {
+    const out = await task.run({
+      command: SHELL,
+      args: ['-c', `set -e\n${role.commands.join('\n')}`],
+      env,
+      timeLimitMs: spec.timeLimitMs ?? deps.limits.timeLimitMs,
+      memoryLimitBytes: (spec.memoryLimitMb ?? deps.limits.memoryLimitMb) * MIB,
+      outputLimitBytes: OUTPUT_TAIL_BYTES,
+    });
+    const ok = out.reason === 'exited' && out.exitCode === 0;
+    if (!ok && ctx.attempt <= (spec.taskRetryCount ?? 0)) {
+      const what = out.reason === 'exited' ? `exit code ${out.exitCode ?? out.signal}` : out.reason;
+      throw new TaskRunError('EXEC_RETRY', `${role.name}[${payload.index}] attempt ${ctx.attempt} ended with ${what}; retrying (taskRetryCount ${spec.taskRetryCount})`, true);
+    }
+    const output: ExecInstanceOutput = {
+      role: role.name,
+      index: payload.index,
+      exitCode: out.reason === 'exited' ? out.exitCode : null,
+      signal: out.signal,
+      end: out.reason,
+      durationMs: Math.round(out.durationMs),
+      ...(ok ? {} : { stderrTail: task.redact(out.stderr.tail.slice(-STDERR_TAIL)) }),
+    };
+    return { itemsDone: 1, itemsFailed: 0, bytesDone: 0, failures: [], output };
+  });
+}
+
+/** OpenPAI's variables for one instance (protocol v2 names, plus the per-role counts). */
+export function paiEnv(spec: ExecSpec, role: ExecRole, index: number): Record<string, string> {
+  const env: Record<string, string> = {
+    PAI_JOB_NAME: spec.jobName ?? '',
+    PAI_USER_NAME: spec.userName ?? '',
+    PAI_CURRENT_TASK_ROLE_NAME: role.name,
+    PAI_CURRENT_TASK_ROLE_CURRENT_TASK_INDEX: String(index),
+    PAI_TASK_INDEX: String(index),
+    PAI_TASK_ROLE_COUNT: String(spec.taskRoles.length),
+    PAI_TASK_ROLE_LIST: spec.taskRoles.map((r) => r.name).join(','),
+  };
+  for (const r of spec.taskRoles) env[`PAI_TASK_ROLE_TASK_COUNT_${r.name}`] = String(r.taskNumber);
+  return env;
+}
+
+export { EXEC_SPEC_SCHEMA, type ExecSpec, type ExecRole } from './spec.ts';

@@ -1,0 +1,119 @@
+/**
+ * The `exec` job spec: task roles, each a list of shell commands run as `taskNumber` instances
+ * (OpenPAI's jobs), with completion policies per role and limits per instance.
+ */
+import { AppError } from '../../errors.ts';
+
+export interface ExecRole {
+  /** Letters, digits and `_`, starting with a letter or `_` (OpenPAI's task role names). */
+  name: string;
+  /** Instances of the role: each is one task, one process. */
+  taskNumber: number;
+  /** Shell commands, run in order by `/bin/sh` with `set -e` (the first that fails ends the instance). */
+  commands: string[];
+  /**
+   * The job fails once this many instances of the role failed (OpenPAI's minFailedInstances /
+   * completion.minFailedTaskCount). @defaultValue 1; null: failures of this role never fail the job
+   */
+  minFailedInstances?: number | null;
+  /**
+   * The role counts as succeeded once this many instances succeeded (minSucceededInstances /
+   * completion.minSucceededTaskCount). @defaultValue null: every instance
+   */
+  minSucceededInstances?: number | null;
+  /** Extra environment of this role's instances. */
+  env?: Record<string, string>;
+}
+
+export type ExecSpec = {
+  taskRoles: ExecRole[];
+  /** `PAI_JOB_NAME` (a facade sets it; the native API: the job's name is not known to the worker). */
+  jobName?: string;
+  /** `PAI_USER_NAME`. */
+  userName?: string;
+  /** Recorded and shown: the container image the original would run the commands in. */
+  image?: string;
+  /** A failed instance (non-zero exit, a limit) runs again this many times before it counts as failed. @defaultValue 0 */
+  taskRetryCount?: number;
+  /** Wall-clock limit of each instance; at most (and by default) `scriptTimeLimitMs`. */
+  timeLimitMs?: number;
+  /** Address-space limit of each instance, MiB; at most (and by default) `scriptMemoryLimitMb`. */
+  memoryLimitMb?: number;
+  /** Extra environment of every instance. */
+  env?: Record<string, string>;
+};
+
+export const MAX_ROLES = 32;
+export const MAX_INSTANCES = 10_000;
+export const MAX_COMMANDS = 100;
+export const MAX_COMMAND_BYTES = 64 * 1024;
+export const ROLE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
+/** Names the engine sets: a spec may not override them. */
+const RESERVED_ENV = /^(PAI_|JETJOBS_|PATH$|HOME$|TMPDIR$|LANG$)/;
+
+const envSchema = {
+  type: 'object',
+  additionalProperties: false,
+  patternProperties: { [ENV_NAME]: { type: 'string', maxLength: 8192 } },
+  maxProperties: 64,
+} as const;
+
+export const EXEC_SPEC_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['taskRoles'],
+  properties: {
+    taskRoles: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_ROLES,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'taskNumber', 'commands'],
+        properties: {
+          name: { type: 'string', pattern: ROLE_NAME_RE.source },
+          taskNumber: { type: 'integer', minimum: 1, maximum: MAX_INSTANCES },
+          commands: { type: 'array', minItems: 1, maxItems: MAX_COMMANDS, items: { type: 'string', minLength: 1, maxLength: MAX_COMMAND_BYTES } },
+          minFailedInstances: { type: ['integer', 'null'], minimum: 1 },
+          minSucceededInstances: { type: ['integer', 'null'], minimum: 1 },
+          env: envSchema,
+        },
+      },
+    },
+    jobName: { type: 'string', maxLength: 256 },
+    userName: { type: 'string', maxLength: 256 },
+    image: { type: 'string', maxLength: 1024 },
+    taskRetryCount: { type: 'integer', minimum: 0, maximum: 10 },
+    timeLimitMs: { type: 'integer', minimum: 1000, maximum: 2 ** 31 - 1 },
+    memoryLimitMb: { type: 'integer', minimum: 32, maximum: 1024 * 1024 },
+    env: envSchema,
+  },
+} as const;
+
+/** What the schema cannot say: distinct role names, the instance total, NUL-free commands, no reserved env names, limits within the settings. */
+export function checkExecSpec(spec: ExecSpec, limits: { timeLimitMs: number; memoryLimitMb: number }): void {
+  const names = new Set<string>();
+  let total = 0;
+  for (const r of spec.taskRoles) {
+    if (names.has(r.name)) throw new AppError('INVALID_SPEC', `spec.taskRoles: the role name ${r.name} is used twice`, { details: { field: 'spec.taskRoles' } });
+    names.add(r.name);
+    total += r.taskNumber;
+    if (r.commands.some((c) => c.includes('\0') || c.trim() === '')) throw new AppError('INVALID_SPEC', `spec.taskRoles.${r.name}.commands: a command is empty or holds a NUL byte`);
+    if (r.minFailedInstances != null && r.minFailedInstances > r.taskNumber) throw new AppError('INVALID_SPEC', `spec.taskRoles.${r.name}.minFailedInstances is above its taskNumber`);
+    if (r.minSucceededInstances != null && r.minSucceededInstances > r.taskNumber) throw new AppError('INVALID_SPEC', `spec.taskRoles.${r.name}.minSucceededInstances is above its taskNumber`);
+    checkEnv(r.env, `spec.taskRoles.${r.name}.env`);
+  }
+  if (total > MAX_INSTANCES) throw new AppError('INVALID_SPEC', `spec.taskRoles: ${total} instances in all; at most ${MAX_INSTANCES}`);
+  checkEnv(spec.env, 'spec.env');
+  if (spec.timeLimitMs !== undefined && spec.timeLimitMs > limits.timeLimitMs) throw new AppError('INVALID_SPEC', `spec.timeLimitMs must be at most ${limits.timeLimitMs} (the scriptTimeLimitMs setting)`);
+  if (spec.memoryLimitMb !== undefined && spec.memoryLimitMb > limits.memoryLimitMb) throw new AppError('INVALID_SPEC', `spec.memoryLimitMb must be at most ${limits.memoryLimitMb} (the scriptMemoryLimitMb setting)`);
+}
+
+function checkEnv(env: Record<string, string> | undefined, field: string): void {
+  for (const [k, v] of Object.entries(env ?? {})) {
+    if (RESERVED_ENV.test(k)) throw new AppError('INVALID_SPEC', `${field}.${k}: PAI_*, JETJOBS_*, PATH, HOME, TMPDIR and LANG are set by the service`);
+    if (v.includes('\0')) throw new AppError('INVALID_SPEC', `${field}.${k} holds a NUL byte`);
+  }
+}

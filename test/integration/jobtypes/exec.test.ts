@@ -1,0 +1,123 @@
+/**
+ * The `exec` job type (issue 14, the engine part of OpenPAI's jobs) over the native API against a
+ * real nats-server and real processes: task roles and instances with OpenPAI's variables, output
+ * in the task logs, a role's completion policy deciding the outcome with the exit code recorded,
+ * taskRetryCount, and a stop killing every instance.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
+import { http, useTestService, type TestService } from '../../helpers/service.ts';
+import { waitFor } from '../../helpers/wait.ts';
+
+const API = '/native/v1';
+
+interface Job { id: string; state: string; summary: { exitCode?: number; roles?: { name: string; succeeded: number; failed: number }[] } | null; error: { code: string; message: string; details?: { exitCode: number | null; role: string } } | null }
+
+async function submit(svc: TestService, spec: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Job> {
+  const r = await http<Job>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'exec', name: 'exec-test', spec, ...extra });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body;
+}
+
+const finished = (svc: TestService, id: string, timeoutMs = 60_000) =>
+  waitFor(async () => {
+    const j = (await http<Job>(svc.baseUrl, 'GET', `${API}/jobs/${id}`)).body;
+    return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
+  }, { what: `job ${id} finished`, timeoutMs, intervalMs: 100 });
+
+describe('exec jobs', { timeout: 180_000 }, () => {
+  const ctx = useTestService();
+  let drop: string;
+  before(async () => {
+    // instances run as sandbox uids: they may write only where everyone may
+    drop = await mkdtemp(join(tmpdir(), 'jetjobs-exec-drop-'));
+    await chmod(drop, 0o777);
+  });
+  after(async () => {
+    await rm(drop, { recursive: true, force: true });
+  });
+
+  it('runs 1 ps + 3 worker instances, each with OpenPAI\'s variables; the job succeeds with every role counted', async () => {
+    const out = join(drop, 'two-roles');
+    const cmd = `env | grep '^PAI_' | sort > ${out}-$PAI_CURRENT_TASK_ROLE_NAME-$PAI_CURRENT_TASK_ROLE_CURRENT_TASK_INDEX && echo "hello from $PAI_CURRENT_TASK_ROLE_NAME $PAI_TASK_INDEX"`;
+    const job = await submit(ctx.svc, {
+      jobName: 'mnist', userName: 'alice', image: 'ubuntu:22.04',
+      taskRoles: [{ name: 'ps', taskNumber: 1, commands: [`mkdir -p ${drop}`, cmd] }, { name: 'worker', taskNumber: 3, commands: [cmd] }],
+    });
+    const done = await finished(ctx.svc, job.id);
+    assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
+    assert.deepEqual(done.summary!.roles!.map((r) => [r.name, r.succeeded, r.failed]), [['ps', 1, 0], ['worker', 3, 0]]);
+    const files = (await readdir(drop)).filter((f) => f.startsWith('two-roles-')).sort();
+    assert.deepEqual(files, ['two-roles-ps-0', 'two-roles-worker-0', 'two-roles-worker-1', 'two-roles-worker-2']);
+    const env = await readFile(join(drop, 'two-roles-worker-2'), 'utf8');
+    for (const line of ['PAI_JOB_NAME=mnist', 'PAI_USER_NAME=alice', 'PAI_CURRENT_TASK_ROLE_NAME=worker', 'PAI_CURRENT_TASK_ROLE_CURRENT_TASK_INDEX=2', 'PAI_TASK_ROLE_COUNT=2', 'PAI_TASK_ROLE_LIST=ps,worker', 'PAI_TASK_ROLE_TASK_COUNT_ps=1', 'PAI_TASK_ROLE_TASK_COUNT_worker=3']) {
+      assert.ok(env.split('\n').includes(line), `${line} missing in:\n${env}`);
+    }
+    const logs = await fetch(`${ctx.svc.baseUrl}${API}/jobs/${job.id}/tasks/t00003/logs?stream=stdout`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+    assert.equal(await logs.text(), 'hello from worker 2\n');
+  });
+
+  it('a role past its minFailedInstances fails the job with the exit code recorded; a tolerated failure does not', async () => {
+    const failing = await submit(ctx.svc, { taskRoles: [{ name: 'worker', taskNumber: 3, commands: ['if [ "$PAI_TASK_INDEX" = 1 ]; then exit 3; fi', 'echo fine'] }] });
+    const done = await finished(ctx.svc, failing.id);
+    assert.equal(done.state, 'FAILED');
+    assert.equal(done.error!.code, 'EXEC_FAILED');
+    assert.equal(done.error!.details!.exitCode, 3);
+    assert.equal(done.error!.details!.role, 'worker');
+    assert.match(done.error!.message, /worker\[1\] exit code 3/);
+
+    const tolerant = await submit(ctx.svc, { taskRoles: [{ name: 'worker', taskNumber: 3, minFailedInstances: 2, commands: ['if [ "$PAI_TASK_INDEX" = 1 ]; then exit 3; fi'] }] });
+    const ok = await finished(ctx.svc, tolerant.id);
+    assert.equal(ok.state, 'SUCCEEDED', JSON.stringify(ok.error));
+    assert.deepEqual(ok.summary!.roles!.map((r) => [r.succeeded, r.failed]), [[2, 1]]);
+  });
+
+  it('runs a failed instance again taskRetryCount times', async () => {
+    const marker = join(drop, 'retry-marker');
+    const job = await submit(ctx.svc, { taskRetryCount: 1, taskRoles: [{ name: 'main', taskNumber: 1, commands: [`if [ ! -e ${marker} ]; then touch ${marker}; exit 7; fi`] }] });
+    const done = await finished(ctx.svc, job.id);
+    assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
+    const tasks = (await http<{ tasks: { attempts: number }[] }>(ctx.svc.baseUrl, 'GET', `${API}/jobs/${job.id}/tasks`)).body.tasks;
+    assert.equal(tasks[0]!.attempts, 2);
+  });
+
+  it('a stop kills every running instance', async () => {
+    const pids = join(drop, 'pids');
+    const job = await submit(ctx.svc, { taskRoles: [{ name: 'worker', taskNumber: 2, commands: [`echo $$ > ${pids}-$PAI_TASK_INDEX`, 'sleep 300'] }] });
+    const read = async (i: number) => Number((await readFile(`${pids}-${i}`, 'utf8')).trim());
+    const found = await waitFor(async () => {
+      try {
+        return [await read(0), await read(1)];
+      } catch {
+        return undefined;
+      }
+    }, { what: 'both instances running', timeoutMs: 60_000 });
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.ok(found.every(alive));
+    await http(ctx.svc.baseUrl, 'POST', `${API}/jobs/${job.id}/stop`, { force: true });
+    assert.equal((await finished(ctx.svc, job.id)).state, 'STOPPED');
+    await waitFor(() => found.every((p) => !alive(p)), { what: 'the instances gone', timeoutMs: 30_000 });
+  });
+
+  it('refuses bad specs at submission', async () => {
+    const bad = async (spec: unknown) => (await http<{ code: string }>(ctx.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'exec', spec })).body.code;
+    assert.equal(await bad({ taskRoles: [] }), 'INVALID_SPEC');
+    assert.equal(await bad({ taskRoles: [{ name: 'w', taskNumber: 0, commands: ['true'] }] }), 'INVALID_SPEC');
+    assert.equal(await bad({ taskRoles: [{ name: 'w', taskNumber: 1, commands: [] }] }), 'INVALID_SPEC');
+    assert.equal(await bad({ taskRoles: [{ name: 'w', taskNumber: 1, commands: ['true'] }, { name: 'w', taskNumber: 1, commands: ['true'] }] }), 'INVALID_SPEC');
+    assert.equal(await bad({ taskRoles: [{ name: 'bad name', taskNumber: 1, commands: ['true'] }] }), 'INVALID_SPEC');
+    assert.equal(await bad({ taskRoles: [{ name: 'w', taskNumber: 1, commands: ['true'], env: { PAI_JOB_NAME: 'x' } }] }), 'INVALID_SPEC');
+    assert.equal(await bad({ taskRoles: [{ name: 'w', taskNumber: 9000, commands: ['true'] }, { name: 'v', taskNumber: 2000, commands: ['true'] }] }), 'INVALID_SPEC');
+  });
+});
