@@ -44,7 +44,8 @@ export type JobCommand =
   /** Not finished → ParallelismSet (`null`: no limit of the job's own); the same value again → nothing. */
   | { kind: 'setParallelism'; parallelism: number | null }
   | { kind: 'requeue'; fromCoordinator: string }
-  | { kind: 'startVerification' }
+  /** `early`: the job type settled the job before every task was final (its running tasks are dropped). */
+  | { kind: 'startVerification'; early?: true }
   | { kind: 'finish'; outcome: 'succeeded'; summary?: unknown }
   | { kind: 'finish'; outcome: 'failed'; error: JobFailure }
   /** FAILED/STOPPED, active, not compacted → JobRecovered (→ WAITING). */
@@ -171,6 +172,10 @@ function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Dra
       });
     case 'startVerification':
       if (state !== 'RUNNING') return refuse('only a running job starts verification');
+      if (cmd.early === true) {
+        if (ctx.tasks === null) return refuse('it has no plan yet');
+        return emit({ type: 'VerificationStarted', data: { early: true }, meta: m() });
+      }
       if (!allTasksFinal(s)) return refuse('tasks are still pending');
       return emit({ type: 'VerificationStarted', data: {}, meta: m() });
     case 'finish':

@@ -113,7 +113,8 @@ export type ParallelismSet = Envelope<'ParallelismSet', { parallelism: number | 
 export type JobPaused = Envelope<'JobPaused', Record<string, never>>;
 export type JobResumed = Envelope<'JobResumed', Record<string, never>>;
 export type JobRequeued = Envelope<'JobRequeued', { fromCoordinator: string; epoch: number }>;
-export type VerificationStarted = Envelope<'VerificationStarted', Record<string, never>>;
+/** `early`: the job type settled the job while tasks were still running (they are dropped: JobType.settle). */
+export type VerificationStarted = Envelope<'VerificationStarted', { early?: true }>;
 export type JobSucceeded = Envelope<'JobSucceeded', { summary?: unknown }>;
 export type JobFailed = Envelope<'JobFailed', { error: JobFailure }>;
 export type JobStopped = Envelope<'JobStopped', Record<string, never>>;

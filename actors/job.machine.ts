@@ -82,6 +82,9 @@ export const jobMachine = setup({
     canExtend: ({ context, event }) =>
       event.type === 'TasksExtended' && event.meta.epoch === context.epoch && canExtendPlan(context, event.data.after, event.data.tasks),
     allTasksFinal: ({ context }) => tasksAllFinal(context),
+    // every task final, or the job type settled the job early (its running tasks are dropped)
+    canVerify: ({ context, event }) =>
+      tasksAllFinal(context) || (event.type === 'VerificationStarted' && event.data.early === true && context.tasks !== null),
     noStopRequested: ({ context }) => context.stopRequested === null,
     // Inactive jobs are archived and compacted ones have no plan left: neither can run again.
     recoverable: ({ context }) => context.active && !context.compacted,
@@ -184,7 +187,7 @@ export const jobMachine = setup({
         JobPaused: { target: 'PAUSED', actions: 'pause' },
         JobRequeued: { guard: 'requeueFenced', target: 'WAITING', actions: { type: 'requeue', params: { paused: false } } },
         VerificationStarted: {
-          guard: and(['currentEpoch', 'allTasksFinal']),
+          guard: and(['currentEpoch', 'canVerify']),
           target: 'VERIFYING',
           actions: 'noteReason',
         },

@@ -7,12 +7,16 @@ import { nextStep } from './nextStep.ts';
 import { extendPlan } from './planExtension.ts';
 import { stopCooperatively, stopIfOwnerLost } from './stopJob.ts';
 import { verify } from './verification.ts';
+import { ctxOf } from './context.ts';
+import { getTaskStatus } from '../../actors/jobContext.ts';
+import type { JobEntry } from '../projections/jobProjection.ts';
+import type { VerifyOutcome } from '../jobtypes/jobType.ts';
 
 /** Drives the job (called from the wake-ups, after it was marked dirty). */
 export function drive(cx: CoordinatorContext, writer: FencedWriter, claims: ClaimPass, jobId: string): void {
   if (!cx.running) return;
   const o = cx.owned.get(jobId);
-  const step = nextStep(cx.projection.get(jobId), o, writer.busy(jobId));
+  const step = nextStep(cx.projection.get(jobId), o, writer.busy(jobId), (e) => settleOf(cx, e));
   if (step.kind === 'notOwned') stopIfOwnerLost(writer, claims, step.entry);
   if (step.kind !== 'owned' || !o) return;
   const e = step.entry;
@@ -33,11 +37,28 @@ export function drive(cx: CoordinatorContext, writer: FencedWriter, claims: Clai
     case 'verify':
       void verify(cx, writer, e, o, a.fromRunning);
       break;
+    case 'succeedEarly':
+      void writer.write(e, a.commands);
+      break;
     case 'dispatch':
       dispatch(cx, e, o, a.pending);
       if (a.extend !== undefined) void extendPlan(cx, writer, e, o, a.extend);
       break;
     case 'none':
       break;
+  }
+}
+
+/** The job type's `settle` over the job's results so far (only types that have one pay for the scan). */
+function settleOf(cx: CoordinatorContext, e: JobEntry): VerifyOutcome | undefined {
+  const ctx = ctxOf(e);
+  const type = cx.registry.get(ctx.type);
+  if (type?.settle === undefined || ctx.tasks == null) return undefined;
+  const tasks = ctx.tasks;
+  const results = tasks.map((t) => getTaskStatus(ctx, t.taskId)?.result);
+  try {
+    return type.settle(ctx.spec, { tasks, results });
+  } catch {
+    return undefined; // a settle that throws decides nothing: the job goes on to its normal end
   }
 }

@@ -11,6 +11,7 @@ import { stopStep, type StopStep } from './cooperativeStop.ts';
 import type { Owned } from './types.ts';
 import type { JobFailureCode } from '../../actors/failureCodes.ts';
 import { getTaskStatus, type JobContext } from '../../actors/jobContext.ts';
+import type { VerifyOutcome } from '../jobtypes/jobType.ts';
 
 /** A task ready to go, with the attempt it would be. */
 export interface PendingTask {
@@ -26,6 +27,8 @@ export type OwnedAction =
   | { kind: 'fail'; finish: JobCommand }
   /** Every task is final (`fromRunning`), or the job is VERIFYING: verify it. */
   | { kind: 'verify'; fromRunning: boolean }
+  /** The job type settled the running job as succeeded before every task was final (JobType.settle). */
+  | { kind: 'succeedEarly'; commands: JobCommand[] }
   /**
    * Dispatch the pending tasks (those not in flight nor waiting for a retry's backoff); with
    * `extend`, also ask the job type for about that many more tasks of its open plan.
@@ -64,7 +67,10 @@ export function extensionWanted(open: boolean, parallelism: number | undefined, 
   return waiting * 2 < batch ? batch - waiting : 0;
 }
 
-export function nextStep(entry: JobEntry | undefined, owned: OwnedView | undefined, writing: boolean): NextStep {
+/** The job type's early decision for a running job (JobType.settle), if it has one. */
+export type Settle = (entry: JobEntry) => VerifyOutcome | undefined;
+
+export function nextStep(entry: JobEntry | undefined, owned: OwnedView | undefined, writing: boolean, settle?: Settle): NextStep {
   if (!entry) return { kind: 'wait' };
   if (!owned) return { kind: 'notOwned', entry };
   if (writing) return { kind: 'wait' };
@@ -76,10 +82,10 @@ export function nextStep(entry: JobEntry | undefined, owned: OwnedView | undefin
     const p = pending.get(taskId);
     if (!p || p.nextAttempt > attempt) answered.push(taskId);
   }
-  return { kind: 'owned', entry, answered, action: ownedAction(entry, owned, owned.dispatched.size - answered.length, pending) };
+  return { kind: 'owned', entry, answered, action: ownedAction(entry, owned, owned.dispatched.size - answered.length, pending, settle) };
 }
 
-function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<string, PendingTask>): OwnedAction {
+function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<string, PendingTask>, settle?: Settle): OwnedAction {
   const s = e.snapshot;
   const ctx = ctxOf(e);
   if (ctx.stopRequested) {
@@ -99,6 +105,11 @@ function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<s
       return { kind: 'fail', finish: { kind: 'finish', outcome: 'failed', error } };
     }
     if (allTasksFinal(s)) return { kind: 'verify', fromRunning: true };
+    const early = settle?.(e);
+    if (early !== undefined) {
+      if (!early.ok) return { kind: 'fail', finish: { kind: 'finish', outcome: 'failed', error: { code: early.code, message: early.message, ...(early.details !== undefined ? { details: early.details } : {}) } } };
+      return { kind: 'succeedEarly', commands: [{ kind: 'startVerification', early: true }, { kind: 'finish', outcome: 'succeeded', ...(early.summary !== undefined ? { summary: early.summary } : {}) }] };
+    }
     const want = extensionWanted(ctx.planCursor !== undefined, ctx.parallelism, pending.size - inFlight, o.extending === true);
     return { kind: 'dispatch', pending: [...pending.values()], ...(want > 0 ? { extend: want } : {}) };
   }

@@ -61,6 +61,12 @@ export interface VerifyContext {
   signal: AbortSignal;
 }
 
+/** What `settle` sees: the plan and, per task in plan order, its result once it succeeded. */
+export interface SettleView {
+  tasks: readonly TaskPlan[];
+  results: readonly (TaskResult | undefined)[];
+}
+
 export type VerifyOutcome = { ok: true; summary?: unknown } | { ok: false; code: string; message: string; details?: unknown };
 
 /**
@@ -89,6 +95,14 @@ export interface JobType<Spec extends Record<string, unknown> = Record<string, u
   /** More tasks of an open plan, from its cursor. Required with `openPlan`. */
   extend?(spec: Spec, cursor: unknown, ctx: ExtendContext): Promise<PlanResult>;
   run(spec: Spec, payload: unknown, ctx: RunContext): Promise<TaskResult>;
+  /**
+   * Decides the job before every task is final (OpenPAI's completion policies: a role reaching its
+   * failure count fails the job at once; one reaching minSucceededInstances ends it). Called by the
+   * owning coordinator while the job runs, with each planned task's result so far (undefined: not
+   * final or failed for good); pure and quick. A decision ends the job: its running tasks are
+   * dropped. undefined: go on.
+   */
+  settle?(spec: Spec, view: SettleView): VerifyOutcome | undefined;
   verify(spec: Spec, ctx: VerifyContext): Promise<VerifyOutcome>;
 }
 

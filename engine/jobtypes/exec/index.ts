@@ -7,7 +7,7 @@
  * completion policy (minFailedInstances / minSucceededInstances) once all instances ended.
  */
 import type { TaskPlan, TaskResult } from '../../../actors/events.ts';
-import type { JobType, RunContext } from '../jobType.ts';
+import type { JobType, RunContext, VerifyOutcome } from '../jobType.ts';
 import { TaskRunError } from '../jobType.ts';
 import { withSandboxTask, type SandboxTaskDeps } from '../sandboxTask.ts';
 import { formatTaskId } from '../taskId.ts';
@@ -68,30 +68,50 @@ export function createExecJobType(deps: ExecDeps): JobType<ExecSpec> {
     run: (spec, payload, ctx) => runInstance(spec, payload as InstancePayload, ctx, deps),
 
     async verify(spec, ctx) {
-      const outs = ctx.results.map((r) => r.output as ExecInstanceOutput | undefined).filter((o): o is ExecInstanceOutput => o !== undefined);
-      const roles: ExecRoleOutcome[] = spec.taskRoles.map((r) => {
-        const mine = outs.filter((o) => o.role === r.name);
-        const failures = mine.filter((o) => o.exitCode !== 0).map((o) => ({ index: o.index, exitCode: o.exitCode, end: o.end }));
-        // an instance the engine gave up on (no outcome: failed for good) counts as failed
-        const missing = r.taskNumber - mine.length;
-        return { name: r.name, instances: r.taskNumber, succeeded: mine.length - failures.length, failed: failures.length + missing, failures };
-      });
-      const failedRole = spec.taskRoles.findIndex((r, i) => {
-        const minFailed = r.minFailedInstances === undefined ? 1 : r.minFailedInstances;
-        return minFailed !== null && roles[i]!.failed >= minFailed;
-      });
-      if (failedRole !== -1) {
-        const r = roles[failedRole]!;
-        const first = r.failures[0];
-        const exitCode = first?.exitCode ?? null;
-        const message = `task role ${r.name}: ${r.failed} of ${r.instances} instances failed${first ? ` (first: ${r.name}[${first.index}] ${first.end === 'exited' ? `exit code ${first.exitCode}` : first.end})` : ''}`;
-        return { ok: false, code: 'EXEC_FAILED', message, details: { exitCode, role: r.name, roles } };
-      }
-      // every instance ended and no role reached its failure count: the job succeeded (OpenPAI's rule
-      // once all tasks completed; minSucceededInstances ending a job early is not applied yet)
-      return { ok: true, summary: { exitCode: 0, roles } };
+      // every task is final: an instance without an outcome failed for good (its retries ran out)
+      return decide(spec, ctx.results.map((r) => r.output as ExecInstanceOutput | undefined), true) ?? { ok: true, summary: { exitCode: 0, roles: countRoles(spec, ctx.results.map((r) => r.output as ExecInstanceOutput | undefined), true) } };
+    },
+
+    /** OpenPAI's rules while instances still run: a role at its failure count fails the job now; one at its minSucceededInstances ends it. */
+    settle(spec, view) {
+      return decide(spec, view.results.map((r) => r?.output as ExecInstanceOutput | undefined), false);
     },
   };
+}
+
+/** Per role: instances, succeeded, failed (with `missingFailed`, an instance without an outcome counts as failed). */
+function countRoles(spec: ExecSpec, outputs: readonly (ExecInstanceOutput | undefined)[], missingFailed: boolean): ExecRoleOutcome[] {
+  const outs = outputs.filter((o): o is ExecInstanceOutput => o !== undefined);
+  return spec.taskRoles.map((r) => {
+    const mine = outs.filter((o) => o.role === r.name);
+    const failures = mine.filter((o) => o.exitCode !== 0).map((o) => ({ index: o.index, exitCode: o.exitCode, end: o.end }));
+    const missing = missingFailed ? r.taskNumber - mine.length : 0;
+    return { name: r.name, instances: r.taskNumber, succeeded: mine.length - failures.length, failed: failures.length + missing, failures };
+  });
+}
+
+/**
+ * The job's outcome by the roles' policies, or undefined when none decides it: a role with
+ * `minFailedInstances` (default 1) failed instances fails the job; a role with
+ * `minSucceededInstances` succeeded instances ends it as succeeded. With `final`, every instance
+ * ended; without, instances still running count as neither.
+ */
+function decide(spec: ExecSpec, outputs: readonly (ExecInstanceOutput | undefined)[], final: boolean): VerifyOutcome | undefined {
+  const roles = countRoles(spec, outputs, final);
+  const failedRole = spec.taskRoles.findIndex((r, i) => {
+    const minFailed = r.minFailedInstances === undefined ? 1 : r.minFailedInstances;
+    return minFailed !== null && roles[i]!.failed >= minFailed;
+  });
+  if (failedRole !== -1) {
+    const r = roles[failedRole]!;
+    const first = r.failures[0];
+    const exitCode = first?.exitCode ?? null;
+    const message = `task role ${r.name}: ${r.failed} of ${r.instances} instances failed${first ? ` (first: ${r.name}[${first.index}] ${first.end === 'exited' ? `exit code ${first.exitCode}` : first.end})` : ''}`;
+    return { ok: false, code: 'EXEC_FAILED', message, details: { exitCode, role: r.name, roles } };
+  }
+  const done = spec.taskRoles.findIndex((r, i) => r.minSucceededInstances != null && roles[i]!.succeeded >= r.minSucceededInstances);
+  if (done !== -1) return { ok: true, summary: { exitCode: 0, roles, settledBy: spec.taskRoles[done]!.name } };
+  return undefined;
 }
 
 async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunContext, deps: ExecDeps): Promise<TaskResult> {

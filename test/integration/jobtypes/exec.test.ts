@@ -76,6 +76,36 @@ describe('exec jobs', { timeout: 180_000 }, () => {
     assert.deepEqual(ok.summary!.roles!.map((r) => [r.succeeded, r.failed]), [[2, 1]]);
   });
 
+  it('completion policies decide while instances still run: workers reaching minSucceededInstances end the job (the ps is killed); a failed worker fails it at once', async () => {
+    const psPid = join(drop, 'ps-pid');
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const ended = await submit(ctx.svc, { taskRoles: [
+      { name: 'ps', taskNumber: 1, commands: [`echo $$ > ${psPid}`, 'sleep 300'] },
+      { name: 'worker', taskNumber: 3, minSucceededInstances: 3, commands: ['sleep 0.2'] },
+    ] });
+    const done = await finished(ctx.svc, ended.id);
+    assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
+    assert.deepEqual(done.summary!.roles!.map((r) => [r.name, r.succeeded, r.failed]), [['ps', 0, 0], ['worker', 3, 0]]);
+    const pid = Number((await readFile(psPid, 'utf8')).trim());
+    await waitFor(() => !alive(pid), { what: 'the ps instance killed', timeoutMs: 30_000 });
+
+    const failed = await submit(ctx.svc, { taskRoles: [
+      { name: 'ps', taskNumber: 1, commands: ['sleep 300'] },
+      { name: 'worker', taskNumber: 2, commands: ['if [ "$PAI_TASK_INDEX" = 0 ]; then exit 2; fi', 'sleep 300'] },
+    ] });
+    const f = await finished(ctx.svc, failed.id);
+    assert.equal(f.state, 'FAILED');
+    assert.equal(f.error!.code, 'EXEC_FAILED');
+    assert.equal(f.error!.details!.exitCode, 2);
+  });
+
   it('runs a failed instance again taskRetryCount times', async () => {
     const marker = join(drop, 'retry-marker');
     const job = await submit(ctx.svc, { taskRetryCount: 1, taskRoles: [{ name: 'main', taskNumber: 1, commands: [`if [ ! -e ${marker} ]; then touch ${marker}; exit 7; fi`] }] });

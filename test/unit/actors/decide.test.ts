@@ -132,6 +132,11 @@ describe('decide', () => {
       given(...done).when({ kind: 'startVerification' }).then(e.verifying(1));
       given(...running, e.taskOk('t0'), e.taskFail('t1', 1, { retryable: false })).when({ kind: 'startVerification' }).then(e.verifying(1));
     });
+    it('early (a job type settled it): starts with tasks still pending, not without a plan nor outside RUNNING', () => {
+      given(...running, e.taskOk('t0')).when({ kind: 'startVerification', early: true }).then({ ...e.verifying(1), data: { early: true } });
+      given(e.submitted(), e.claimed(1)).when({ kind: 'startVerification', early: true }).thenRejects('INVALID_TRANSITION');
+      for (const h of [waiting, verifying, succeeded, failed, stopped]) given(...h).when({ kind: 'startVerification', early: true }).thenRejects('INVALID_TRANSITION');
+    });
     it('refuses pending tasks, no plan, and every state but RUNNING', () => {
       given(...running, e.taskOk('t0')).when({ kind: 'startVerification' }).thenRejects('INVALID_TRANSITION');
       given(e.submitted(), e.claimed(1)).when({ kind: 'startVerification' }).thenRejects('INVALID_TRANSITION');
