@@ -69,7 +69,7 @@ export function createExecJobType(deps: ExecDeps): JobType<ExecSpec> {
 
     async verify(spec, ctx) {
       // every task is final: an instance without an outcome failed for good (its retries ran out)
-      return decide(spec, ctx.results.map((r) => r.output as ExecInstanceOutput | undefined), true) ?? { ok: true, summary: { exitCode: 0, roles: countRoles(spec, ctx.results.map((r) => r.output as ExecInstanceOutput | undefined), true) } };
+      return decide(spec, ctx.results.map((r) => r.output as ExecInstanceOutput | undefined), true) ?? { ok: true, summary: { exitCode: 0, ...where(spec), roles: countRoles(spec, ctx.results.map((r) => r.output as ExecInstanceOutput | undefined), true) } };
     },
 
     /** OpenPAI's rules while instances still run: a role at its failure count fails the job now; one at its minSucceededInstances ends it. */
@@ -77,6 +77,14 @@ export function createExecJobType(deps: ExecDeps): JobType<ExecSpec> {
       return decide(spec, view.results.map((r) => r?.output as ExecInstanceOutput | undefined), false);
     },
   };
+}
+
+/**
+ * Where the commands ran: on the worker host. `image` is recorded and shown, not used: no container
+ * runtime is wired yet (a configured one would run each instance in its image).
+ */
+function where(spec: ExecSpec): { runsOn: 'host'; image: string | null } {
+  return { runsOn: 'host', image: spec.image ?? null };
 }
 
 /** Per role: instances, succeeded, failed (with `missingFailed`, an instance without an outcome counts as failed). */
@@ -107,10 +115,10 @@ function decide(spec: ExecSpec, outputs: readonly (ExecInstanceOutput | undefine
     const first = r.failures[0];
     const exitCode = first?.exitCode ?? null;
     const message = `task role ${r.name}: ${r.failed} of ${r.instances} instances failed${first ? ` (first: ${r.name}[${first.index}] ${first.end === 'exited' ? `exit code ${first.exitCode}` : first.end})` : ''}`;
-    return { ok: false, code: 'EXEC_FAILED', message, details: { exitCode, role: r.name, roles } };
+    return { ok: false, code: 'EXEC_FAILED', message, details: { exitCode, ...where(spec), role: r.name, roles } };
   }
   const done = spec.taskRoles.findIndex((r, i) => r.minSucceededInstances != null && roles[i]!.succeeded >= r.minSucceededInstances);
-  if (done !== -1) return { ok: true, summary: { exitCode: 0, roles, settledBy: spec.taskRoles[done]!.name } };
+  if (done !== -1) return { ok: true, summary: { exitCode: 0, ...where(spec), roles, settledBy: spec.taskRoles[done]!.name } };
   return undefined;
 }
 

@@ -15,7 +15,7 @@ import { waitFor } from '../../helpers/wait.ts';
 
 const API = '/native/v1';
 
-interface Job { id: string; state: string; summary: { exitCode?: number; roles?: { name: string; succeeded: number; failed: number }[] } | null; error: { code: string; message: string; details?: { exitCode: number | null; role: string } } | null }
+interface Job { id: string; state: string; summary: { exitCode?: number; runsOn?: string; image?: string | null; roles?: { name: string; succeeded: number; failed: number }[] } | null; error: { code: string; message: string; details?: { exitCode: number | null; role: string } } | null }
 
 async function submit(svc: TestService, spec: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Job> {
   const r = await http<Job>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'exec', name: 'exec-test', spec, ...extra });
@@ -51,6 +51,7 @@ describe('exec jobs', { timeout: 180_000 }, () => {
     const done = await finished(ctx.svc, job.id);
     assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
     assert.deepEqual(done.summary!.roles!.map((r) => [r.name, r.succeeded, r.failed]), [['ps', 1, 0], ['worker', 3, 0]]);
+    assert.deepEqual([done.summary!.runsOn, done.summary!.image], ['host', 'ubuntu:22.04'], 'the image is recorded and the API says the commands ran on the host');
     const files = (await readdir(drop)).filter((f) => f.startsWith('two-roles-')).sort();
     assert.deepEqual(files, ['two-roles-ps-0', 'two-roles-worker-0', 'two-roles-worker-1', 'two-roles-worker-2']);
     const env = await readFile(join(drop, 'two-roles-worker-2'), 'utf8');
