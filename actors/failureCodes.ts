@@ -40,7 +40,8 @@ export const TASK_ERROR_CODES = {
   RUNTIME_UNAVAILABLE: { by: 'job type', retryable: false, text: 'A `script` task needs a runtime this worker does not have (python3, or a JVM: `scriptJava`).' },
   BINARY_NOT_FOUND: { by: 'job type', retryable: false, text: 'A `script` task\'s binary is not in the binary store (deleted after the job was submitted).' },
   BAD_BINARY: { by: 'job type', retryable: false, text: 'A `script` task\'s binary has a content type its runtime cannot run.' },
-  EXEC_RETRY: { by: 'job type', retryable: true, text: 'An `exec` instance ended with a non-zero exit code or at a limit and has `taskRetryCount` attempts left (the last attempt records its exit code as the outcome instead).' },
+  EXEC_EXIT: { by: 'job type', retryable: false, text: 'An `exec` instance ended with a non-zero exit code or at a limit, its retries used up; the task\'s result keeps the exit code (the role\'s policy decides the job).' },
+  EXEC_RETRY: { by: 'job type', retryable: true, text: 'An `exec` instance ended with a non-zero exit code or at a limit and has `taskRetryCount` attempts left.' },
   SANDBOX_BUSY: { by: 'job type', retryable: true, text: 'Every sandbox uid of the worker\'s host is in use (`scriptUids`).' },
   ABORTED: { by: 'job type', retryable: false, text: 'The worker aborted the task (job stopped, worker draining); the worker drops such a task, so this code is not normally recorded.' },
 } as const satisfies Record<string, { by: string; retryable: boolean; text: string }>;

@@ -163,7 +163,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
   const taskLogs = createJetStreamTaskLogs({ nc, replicas: config.replicas, logger });
   const uidRange = parseUidRange(config.scriptUids, process.getuid?.() === 0);
   if (uidRange === null && config.roles.includes('worker')) {
-    logger.warn({ scriptUids: config.scriptUids, scriptNetwork: config.scriptNetwork }, 'script tasks run as this worker\'s own user, with its network: no isolation between jobs (run the worker as root for sandbox uids and no network; docs/operations.md, Sandbox)');
+    logger.warn({ scriptUids: config.scriptUids, scriptNetwork: config.scriptNetwork }, 'script and exec tasks run as this worker\'s own user, with its network: no isolation between jobs (run the worker as root for sandbox uids and no network; docs/operations.md, Sandbox)');
   }
   // one pool for script and exec tasks: its leases are host-wide anyway
   const scriptUids = uidRange === null ? null : createUidPool({ ...uidRange, logger });

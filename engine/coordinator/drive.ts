@@ -8,6 +8,7 @@ import { extendPlan } from './planExtension.ts';
 import { stopCooperatively, stopIfOwnerLost } from './stopJob.ts';
 import { verify } from './verification.ts';
 import { ctxOf } from './context.ts';
+import type { Owned } from './types.ts';
 import { getTaskStatus } from '../../actors/jobContext.ts';
 import type { JobEntry } from '../projections/jobProjection.ts';
 import type { VerifyOutcome } from '../jobtypes/jobType.ts';
@@ -16,7 +17,9 @@ import type { VerifyOutcome } from '../jobtypes/jobType.ts';
 export function drive(cx: CoordinatorContext, writer: FencedWriter, claims: ClaimPass, jobId: string): void {
   if (!cx.running) return;
   const o = cx.owned.get(jobId);
-  const step = nextStep(cx.projection.get(jobId), o, writer.busy(jobId), (e) => settleOf(cx, e));
+  const entry = cx.projection.get(jobId);
+  const settles = entry !== undefined && o !== undefined && cx.registry.get(ctxOf(entry).type)?.settle !== undefined;
+  const step = nextStep(entry, o, writer.busy(jobId), settles ? (e) => settleOf(cx, e, o) : undefined);
   if (step.kind === 'notOwned') stopIfOwnerLost(writer, claims, step.entry);
   if (step.kind !== 'owned' || !o) return;
   const e = step.entry;
@@ -49,16 +52,25 @@ export function drive(cx: CoordinatorContext, writer: FencedWriter, claims: Clai
   }
 }
 
-/** The job type's `settle` over the job's results so far (only types that have one pay for the scan). */
-function settleOf(cx: CoordinatorContext, e: JobEntry): VerifyOutcome | undefined {
+/**
+ * The job type's `settle` over the job's task states so far. It scans every task, so it runs only
+ * when an outcome arrived since its last "go on" (the finished-task count moved), not on every drive.
+ */
+function settleOf(cx: CoordinatorContext, e: JobEntry, o: Owned): VerifyOutcome | undefined {
   const ctx = ctxOf(e);
   const type = cx.registry.get(ctx.type);
   if (type?.settle === undefined || ctx.tasks == null) return undefined;
+  const key = `${ctx.epoch}:${ctx.progress.tasksSucceeded}:${ctx.progress.tasksFailed}`;
+  if (o.settledAt === key) return undefined;
   const tasks = ctx.tasks;
-  const results = tasks.map((t) => getTaskStatus(ctx, t.taskId)?.result);
+  const statuses = tasks.map((t) => getTaskStatus(ctx, t.taskId));
+  let decision: VerifyOutcome | undefined;
   try {
-    return type.settle(ctx.spec, { tasks, results });
-  } catch {
-    return undefined; // a settle that throws decides nothing: the job goes on to its normal end
+    decision = type.settle(ctx.spec, { tasks, states: statuses.map((st) => st?.state ?? 'pending'), results: statuses.map((st) => st?.result) });
+  } catch (err) {
+    cx.log.warn({ err, jobId: ctx.jobId }, 'a job type\'s settle threw; the job goes on to its normal end');
   }
+  // a decision is written next; remember only "go on" (a refused write is decided again)
+  if (decision === undefined) o.settledAt = key;
+  return decision;
 }

@@ -98,7 +98,8 @@ function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<s
   if (e.state === 'RUNNING') {
     const p = ctx.progress;
     // Items decide, but a failed task also counts: a failed part of a split file carries no item.
-    if (shouldFail(s) || (p.tasksTotal > 0 && p.tasksFailed / p.tasksTotal > ctx.maxFailedRatio)) {
+    // a type that settles its jobs owns the failure rule (JobType.settle)
+    if (settle === undefined && (shouldFail(s) || (p.tasksTotal > 0 && p.tasksFailed / p.tasksTotal > ctx.maxFailedRatio))) {
       const message = `${p.itemsFailed} of ${p.itemsTotal} items and ${p.tasksFailed} of ${p.tasksTotal} tasks failed (item ratio ${failedRatio(s).toFixed(3)}, allowed ${ctx.maxFailedRatio})`;
       const task = firstTaskFailure(ctx);
       const error = { code: 'TOO_MANY_FAILURES' satisfies JobFailureCode, message, ...(task !== undefined ? { details: { task } } : {}) };

@@ -70,4 +70,6 @@ export interface Owned {
   /** Timer of a cooperative stop's deadline (armed from the persisted deadline), and whether it passed. */
   stopTimer?: unknown;
   stopDue?: boolean;
+  /** The finished-task count (`epoch:succeeded:failed`) at which the job type's settle last said "go on". */
+  settledAt?: string;
 }

@@ -61,9 +61,10 @@ export interface VerifyContext {
   signal: AbortSignal;
 }
 
-/** What `settle` sees: the plan and, per task in plan order, its result once it succeeded. */
+/** What `settle` sees: the plan and, per task in plan order, its state and its result (a succeeded task's, or a failed one's when the failure carried one). */
 export interface SettleView {
   tasks: readonly TaskPlan[];
+  states: readonly ('pending' | 'succeeded' | 'failed')[];
   results: readonly (TaskResult | undefined)[];
 }
 
@@ -98,9 +99,10 @@ export interface JobType<Spec extends Record<string, unknown> = Record<string, u
   /**
    * Decides the job before every task is final (OpenPAI's completion policies: a role reaching its
    * failure count fails the job at once; one reaching minSucceededInstances ends it). Called by the
-   * owning coordinator while the job runs, with each planned task's result so far (undefined: not
-   * final or failed for good); pure and quick. A decision ends the job: its running tasks are
-   * dropped. undefined: go on.
+   * owning coordinator while the job runs, when a task outcome arrived, with every planned task's
+   * state and result so far; pure and quick. A decision ends the job: its running tasks are
+   * dropped. undefined: go on. A type with `settle` owns its failure rule: the engine's
+   * `maxFailedRatio` check does not apply, and `verify` runs with failed tasks too.
    */
   settle?(spec: Spec, view: SettleView): VerifyOutcome | undefined;
   verify(spec: Spec, ctx: VerifyContext): Promise<VerifyOutcome>;
@@ -110,10 +112,13 @@ export interface JobType<Spec extends Record<string, unknown> = Record<string, u
 export class TaskRunError extends Error {
   readonly code: string;
   readonly retryable: boolean;
-  constructor(code: string, message: string, retryable: boolean) {
+  /** What the attempt did before it failed (an `exec` instance's exit code): kept with a final failure. */
+  readonly result: TaskResult | undefined;
+  constructor(code: string, message: string, retryable: boolean, opts: { result?: TaskResult } = {}) {
     super(message);
     this.name = 'TaskRunError';
     this.code = code;
     this.retryable = retryable;
+    this.result = opts.result;
   }
 }

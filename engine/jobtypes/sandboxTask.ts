@@ -81,7 +81,8 @@ export async function withSandboxTask<T>(deps: SandboxTaskDeps, ctx: RunContext,
         return out;
       },
       redact(text) {
-        for (const d of new Set([workDir, realDir])) text = text.split(`file://${d}/`).join('').split(`${d}/`).join('').split(d).join('.');
+        // the longer path first: one may contain the other (a symlinked root)
+        for (const d of [...new Set([workDir, realDir])].sort((a, b) => b.length - a.length)) text = text.split(`file://${d}/`).join('').split(`${d}/`).join('').split(d).join('.');
         return text;
       },
     };

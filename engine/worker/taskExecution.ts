@@ -55,7 +55,8 @@ export function createTaskExecution(cx: WorkerContext, reporter: OutcomeReporter
         const error: TaskError = err instanceof TaskRunError
           ? { code: err.code, message: err.message, retryable: err.retryable }
           : { code: 'TASK_ERROR' satisfies TaskErrorCode, message: err instanceof Error ? err.message : String(err), retryable: true };
-        outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: cx.meta(t.jobId, t.epoch) };
+        const result = err instanceof TaskRunError ? err.result : undefined;
+        outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error, ...(result !== undefined ? { result } : {}) }, meta: cx.meta(t.jobId, t.epoch) };
       } finally {
         clock.clearTimeout(keepAlive);
         task.done();

@@ -74,7 +74,14 @@ export function createExecJobType(deps: ExecDeps): JobType<ExecSpec> {
 
     /** OpenPAI's rules while instances still run: a role at its failure count fails the job now; one at its minSucceededInstances ends it. */
     settle(spec, view) {
-      return decide(spec, view.results.map((r) => r?.output as ExecInstanceOutput | undefined), false);
+      const outputs = view.tasks.map((t, i) => {
+        const out = view.results[i]?.output as ExecInstanceOutput | undefined;
+        if (out !== undefined || view.states[i] !== 'failed') return out;
+        // failed for good without an outcome of its own (no runtime, deliveries ran out): a failed instance
+        const p = t.payload as InstancePayload;
+        return { role: spec.taskRoles[p.role]?.name ?? '', index: p.index, exitCode: null, signal: null, end: 'failed', durationMs: 0 } satisfies ExecInstanceOutput;
+      });
+      return decide(spec, outputs, false);
     },
   };
 }
@@ -144,10 +151,6 @@ async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunCon
       outputLimitBytes: OUTPUT_TAIL_BYTES,
     });
     const ok = out.reason === 'exited' && out.exitCode === 0;
-    if (!ok && ctx.attempt <= (spec.taskRetryCount ?? 0)) {
-      const what = out.reason === 'exited' ? `exit code ${out.exitCode ?? out.signal}` : out.reason;
-      throw new TaskRunError('EXEC_RETRY', `${role.name}[${payload.index}] attempt ${ctx.attempt} ended with ${what}; retrying (taskRetryCount ${spec.taskRetryCount})`, true);
-    }
     const output: ExecInstanceOutput = {
       role: role.name,
       index: payload.index,
@@ -157,7 +160,14 @@ async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunCon
       durationMs: Math.round(out.durationMs),
       ...(ok ? {} : { stderrTail: task.redact(out.stderr.tail.slice(-STDERR_TAIL)) }),
     };
-    return { itemsDone: 1, itemsFailed: 0, bytesDone: 0, failures: [], output };
+    if (ok) return { itemsDone: 1, itemsFailed: 0, bytesDone: 0, failures: [], output };
+    // a failed instance is a failed task (a recovery runs it again), its exit code kept with it
+    const what = out.reason === 'exited' ? `exit code ${out.exitCode}` : out.reason;
+    const result: TaskResult = { itemsDone: 0, itemsFailed: 1, bytesDone: 0, failures: [], output };
+    if (ctx.attempt <= (spec.taskRetryCount ?? 0)) {
+      throw new TaskRunError('EXEC_RETRY', `${role.name}[${payload.index}] attempt ${ctx.attempt} ended with ${what}; retrying (taskRetryCount ${spec.taskRetryCount})`, true, { result });
+    }
+    throw new TaskRunError('EXEC_EXIT', `${role.name}[${payload.index}] ended with ${what}`, false, { result });
   });
 }
 

@@ -17,8 +17,9 @@ export interface ExecRole {
    */
   minFailedInstances?: number | null;
   /**
-   * The role counts as succeeded once this many instances succeeded (minSucceededInstances /
-   * completion.minSucceededTaskCount). @defaultValue null: every instance
+   * The job ends as succeeded once this many instances of the role succeeded, its other instances
+   * killed (minSucceededInstances / completion.minSucceededTaskCount; OpenPAI's -1 is null here).
+   * @defaultValue null: the job ends when every instance has
    */
   minSucceededInstances?: number | null;
   /** Extra environment of this role's instances. */
