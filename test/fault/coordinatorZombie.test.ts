@@ -13,9 +13,10 @@ import { API, eventsByJob, getJob, readJobsStream, request, taskCountProblems } 
 import type { JobView } from '../../engine/serviceTypes.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-/** ~5 s of work per job through one coordinator's window (2 per worker, 2 workers). */
-// long enough (~12 s at full speed) that it is still running when the last coordinator has started
-const JOB = { type: 'sleep', spec: { ms: 250, tasks: 200 } };
+/** Work per job through one coordinator's window (2 per worker, 2 workers). */
+// long enough (~25 s at full speed) that it is still running when the last coordinator has started:
+// at 12 s a loaded CI pair saw the victim SUCCEEDED under its first owner before the SIGSTOP
+const JOB = { type: 'sleep', spec: { ms: 250, tasks: 400 } };
 
 describe('a paused coordinator (zombie)', () => {
   it('is deposed after the detection timeout and its late writes are rejected', async (t) => {

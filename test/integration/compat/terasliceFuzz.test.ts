@@ -730,9 +730,12 @@ describe('route fuzz over the Teraslice facade (real engine, real HTTP, its own 
       for (const k of ['200', '400', '404', '405']) assert.ok(n(k) > 100 * scale, `too few ${k}s`);
       for (const k of ['409', '410', '413', '422']) assert.ok(n(k) > 0, `never saw a ${k}`);
       for (const route of ROUTES) assert.ok(n(route.route) > 30 * scale, `${route.route} hardly reached`);
-      for (const route of ['jobs_post', 'job_put', 'job_start', 'job_stop', 'ex_stop', 'job_workers', 'ex_workers', 'job_recover', 'ex_recover', 'job_delete', 'job_pause', 'job_resume']) {
+      for (const route of ['jobs_post', 'job_put', 'job_start', 'job_stop', 'ex_stop', 'job_recover', 'ex_recover', 'job_delete', 'job_pause', 'job_resume']) {
         assert.ok((seen.get(`${route} → 200`) ?? 0) > 0, `${route} never succeeded`);
       }
+      // _workers succeeds only on an execution running at that instant: on a loaded machine one of its
+      // two paths may miss (seed 1155790481 in a CI pair: ex_workers 0, job_workers 6; alone it passes)
+      assert.ok((seen.get('job_workers → 200') ?? 0) + (seen.get('ex_workers → 200') ?? 0) > 0, '_workers never succeeded');
 
       // Still standing, on both mounts.
       for (const base of [origins.own.url.origin, `${svc.baseUrl}/compat/teraslice`]) {
