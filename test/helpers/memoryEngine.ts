@@ -74,9 +74,9 @@ export async function withMemoryEngine(overrides: Partial<Config>, body: (e: Mem
 }
 
 /** Waits until the job is SUCCEEDED, FAILED or STOPPED and answers its view. */
-export function untilTerminal(core: Roles, id: string, caller: Caller = SYSTEM_CALLER): Promise<JobView> {
+export function untilTerminal(core: Roles, id: string, caller: Caller = SYSTEM_CALLER, timeoutMs?: number): Promise<JobView> {
   return waitFor(async () => {
     const j = await core.service.get(id, caller);
     return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
-  }, { what: `job ${id} terminal`, intervalMs: 5 });
+  }, { what: `job ${id} terminal`, intervalMs: 5, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
 }

@@ -42,7 +42,13 @@ async function terminalWithin(core: Roles, id: string, timeoutMs: number): Promi
   }
 }
 
-describe('exec completion policies (review)', { timeout: 60_000 }, () => {
+/**
+ * Real processes under a loaded CI pair (two clones' suites on 2 cores, Node 20): the default 10 s
+ * wait was too short there for a run, an early failure, a recovery and a re-run.
+ */
+const PROCESS_WAIT_MS = 60_000;
+
+describe('exec completion policies (review)', { timeout: 240_000 }, () => {
   it('a recovered EXEC_FAILED job runs its failed instance again (or the recovery is refused): it must not just fail again untouched', async () => {
     await withExec(async (core, dir) => {
       // first run: instance 0 fails (exit 3) while instance 1 still runs (an early fail); on a re-run both succeed
@@ -55,7 +61,7 @@ describe('exec completion policies (review)', { timeout: 60_000 }, () => {
           `if [ "$PAI_TASK_INDEX" = 1 ] && [ ! -e ${m1} ]; then touch ${m1}; sleep 30; fi`,
         ] }] },
       }, by);
-      const first = await untilTerminal(core, job.id);
+      const first = await untilTerminal(core, job.id, SYSTEM_CALLER, PROCESS_WAIT_MS);
       assert.equal(first.state, 'FAILED');
       assert.equal(first.error?.code, 'EXEC_FAILED');
 
@@ -67,7 +73,7 @@ describe('exec completion policies (review)', { timeout: 60_000 }, () => {
         throw err;
       }
       assert.equal(recovered.recoveries, 1);
-      const second = await untilTerminal(core, job.id);
+      const second = await untilTerminal(core, job.id, SYSTEM_CALLER, PROCESS_WAIT_MS);
       const tasks = await core.service.tasks(job.id, SYSTEM_CALLER);
       assert.equal(second.state, 'SUCCEEDED',
         `recovery was accepted, yet the job ended ${second.state} ${second.error?.code ?? ''} again with the failed instance at ${tasks[0]!.attempts} attempt(s) (state ${tasks[0]!.state}): ` +
@@ -84,12 +90,13 @@ describe('exec completion policies (review)', { timeout: 60_000 }, () => {
         maxTaskAttempts: 2,
         maxFailedRatio: 1,
         spec: { taskRetryCount: 2, taskRoles: [
-          { name: 'ps', taskNumber: 1, commands: ['sleep 20'] },
+          { name: 'ps', taskNumber: 1, commands: ['sleep 120'] },
           { name: 'worker', taskNumber: 1, commands: ['exit 5'] },
         ] },
       }, by);
-      await waitFor(async () => ((await core.service.tasks(job.id, SYSTEM_CALLER))[1]?.state === 'failed' ? true : undefined), { what: 'the worker instance failed for good', timeoutMs: 15_000, intervalMs: 20 });
-      const done = await terminalWithin(core, job.id, 5_000);
+      await waitFor(async () => ((await core.service.tasks(job.id, SYSTEM_CALLER))[1]?.state === 'failed' ? true : undefined), { what: 'the worker instance failed for good', timeoutMs: PROCESS_WAIT_MS, intervalMs: 20 });
+      // well under the ps's 120 s: a job still running then is held by the ps, not slow
+      const done = await terminalWithin(core, job.id, 30_000);
       assert.ok(done !== undefined, 'worker[0] failed for good (minFailedInstances 1) yet the job kept RUNNING behind the ps: settle() sees its result as undefined, like a running instance');
       assert.equal(done.state, 'FAILED');
       assert.equal(done.error?.code, 'EXEC_FAILED');
