@@ -4,6 +4,7 @@
  * otherwise hold `close()` forever).
  */
 import type { FastifyInstance } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { AppError, type Caller } from '../engine/index.ts';
 
 export interface StreamSlots {
@@ -43,4 +44,22 @@ export function createStreamSlots(app: FastifyInstance, opts: { maxPerUser: numb
       return () => open.delete(ac);
     },
   };
+}
+
+/**
+ * Writes `text` to a long-held response; on a slow client waits for `drain` (or the signal) before
+ * resolving, so the producer holds what comes meanwhile. Nothing is written once aborted or closed.
+ */
+export async function writeHeld(res: ServerResponse, signal: AbortSignal, text: string): Promise<void> {
+  if (signal.aborted || res.destroyed || text === '') return;
+  if (res.write(text)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    res.on('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

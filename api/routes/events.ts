@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '../auth.ts';
 import { AppError, liveMessageFor, type JobService, type LiveMessage } from '../../engine/index.ts';
-import { createStreamSlots } from '../streamSlots.ts';
+import { createStreamSlots, writeHeld } from '../streamSlots.ts';
 import { errorBody, toAppError } from '../errorResponses.ts';
 import { eventRouteSchemas as schemas } from '../schemas/events.ts';
 
@@ -85,21 +85,7 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (app, o
       'x-accel-buffering': 'no',
     });
     res.flushHeaders();
-    const write = async (chunk: string): Promise<void> => {
-      if (ac.signal.aborted || res.destroyed) return;
-      if (!res.write(chunk)) {
-        // Slow client: wait for the socket (the live iterator buffers, then ends the stream).
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            res.off('drain', done);
-            ac.signal.removeEventListener('abort', done);
-            resolve();
-          };
-          res.on('drain', done);
-          ac.signal.addEventListener('abort', done, { once: true });
-        });
-      }
-    };
+    const write = (chunk: string): Promise<void> => writeHeld(res, ac.signal, chunk);
     const keepAlive = setInterval(() => {
       if (!ac.signal.aborted && !res.destroyed) res.write(': keep-alive\n\n');
     }, keepAliveMs);

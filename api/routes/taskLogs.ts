@@ -7,7 +7,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { TERMINAL_STATES } from '../../actors/events.ts';
 import { AppError, TASK_ID_RE, type JobService, type LogChunk, type LogEnd, type LogReadResult, type LogStream, type TaskLogs } from '../../engine/index.ts';
-import { createStreamSlots } from '../streamSlots.ts';
+import { createStreamSlots, writeHeld } from '../streamSlots.ts';
 import type {} from '../auth.ts';
 import { errorBody, toAppError } from '../errorResponses.ts';
 import { taskLogRouteSchemas as schemas } from '../schemas/taskLogs.ts';
@@ -90,21 +90,7 @@ export const taskLogRoutes: FastifyPluginAsync<TaskLogRoutesOptions> = async (ap
       'x-accel-buffering': 'no',
     });
     res.flushHeaders();
-    const write = async (text: string): Promise<void> => {
-      if (ac.signal.aborted || res.destroyed || text === '') return;
-      if (!res.write(text)) {
-        // a slow client: wait for the socket (the follow holds what comes meanwhile)
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            res.off('drain', done);
-            ac.signal.removeEventListener('abort', done);
-            resolve();
-          };
-          res.on('drain', done);
-          ac.signal.addEventListener('abort', done, { once: true });
-        });
-      }
-    };
+    const write = (text: string): Promise<void> => writeHeld(res, ac.signal, text);
     try {
       for (;;) {
         const r = await iterator.next();
