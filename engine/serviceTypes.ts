@@ -99,6 +99,8 @@ export interface TaskView {
   /** Items (files) the plan gave the task, and their bytes. */
   items: number;
   bytes: number;
+  /** The job type's own account of the task's final attempt (`TaskResult.output`: an `exec` instance's exit code); null while not final or when it gave none. */
+  output: unknown;
 }
 
 export interface PlanOptions {

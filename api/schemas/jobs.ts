@@ -3,7 +3,7 @@
  * (Ajv runs without coercion); response schemas list every field so nothing extra is serialized.
  */
 import { JOB_STATES } from '../../actors/events.ts';
-import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS, MAX_PARALLELISM } from '../../engine/index.ts';
+import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS, MAX_PARALLELISM, USER_NAME_RE } from '../../engine/index.ts';
 import {
   JOB_TYPE_PATTERN,
   VISIBLE_ASCII_PATTERN,
@@ -16,11 +16,14 @@ import {
 /** Page size when `limit` is not given. */
 export const DEFAULT_LIST_LIMIT = 100;
 
-/** User and virtual cluster names (the control store's NAME_RE). */
+/** Virtual cluster names (the control store's NAME_RE). */
 export const NAME_PATTERN = '^[a-z][a-z0-9_-]{0,31}$';
 
-/** A user or virtual cluster name. */
+/** A virtual cluster name. */
 export const nameSchema = { type: 'string', pattern: NAME_PATTERN } as const;
+
+/** A user name (the control store's USER_NAME_RE: upper-case letters too). */
+export const userNameSchema = { type: 'string', pattern: USER_NAME_RE.source } as const;
 
 /**
  * Free text written to the history (`meta.reason`): any Unicode except C0/C1 control characters,
@@ -129,7 +132,7 @@ export const listQuerystring = {
       description: 'Integer 1..1000.',
     },
     cursor: { type: 'string', pattern: VISIBLE_ASCII_PATTERN, description: 'Opaque; from nextCursor.' },
-    owner: { ...nameSchema, description: 'Only jobs of this user (admins; others only ever see their own).' },
+    owner: { ...userNameSchema, description: 'Only jobs of this user (admins; others only ever see their own).' },
     virtualCluster: nameSchema,
     active: { type: 'string', enum: ['true', 'false', 'all'], default: 'true', description: 'Active flag; `true` (default) hides inactive jobs.' },
   },
@@ -265,6 +268,7 @@ export const tasksSchema = {
           error: taskError,
           items: { type: 'integer' },
           bytes: { type: 'integer' },
+          output: { description: "The job type's own account of a final task (an `exec` instance: `{role, index, exitCode, signal, end, durationMs, stderrTail?}`); null otherwise." },
         },
       },
     },

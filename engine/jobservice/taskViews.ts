@@ -80,6 +80,7 @@ export function taskViews(s: JobSnapshot, outcomes: ReadonlyMap<string, LastOutc
       error: state === 'succeeded' || st.error === undefined ? null : { code: st.error.code, message: st.error.message, retryable: st.error.retryable },
       items: t.items,
       bytes: t.bytes,
+      output: state === 'succeeded' || state === 'failed' ? (st.result?.output ?? null) : null,
     });
   });
   return out;

@@ -31,8 +31,8 @@ describe('taskViews', () => {
     const ok = e.taskOk('t0', 1, result(10));
     const v = views(runningWith(e, 2), [{ ev: ok, worker: 'w-a', at: '2024-05-01T12:00:05.000Z' }]);
     assert.deepEqual(v, [
-      { taskId: 't0', index: 0, state: 'succeeded', attempts: 1, lastUpdated: '2024-05-01T12:00:05.000Z', worker: 'w-a', error: null, items: 10, bytes: 100 },
-      { taskId: 't1', index: 1, state: 'running', attempts: 0, lastUpdated: null, worker: null, error: null, items: 10, bytes: 100 },
+      { taskId: 't0', index: 0, state: 'succeeded', attempts: 1, lastUpdated: '2024-05-01T12:00:05.000Z', worker: 'w-a', error: null, items: 10, bytes: 100, output: null },
+      { taskId: 't1', index: 1, state: 'running', attempts: 0, lastUpdated: null, worker: null, error: null, items: 10, bytes: 100, output: null },
     ]);
   });
 
@@ -46,6 +46,16 @@ describe('taskViews', () => {
     const f2 = { ev: e.taskFail('t0', 2), worker: 'w-b', at: '2024-05-01T12:00:03.000Z' };
     const failed = views(runningWith(e, 1, { maxTaskAttempts: 2 }), [f1, f2])[0]!;
     assert.deepEqual([failed.state, failed.attempts, failed.error?.code, failed.worker], ['failed', 2, 'EIO', 'w-b']);
+  });
+
+  it("a final task shows its result's output (an exec instance's exit code); a task waiting for a retry shows none", () => {
+    const out = { role: 'worker', index: 0, exitCode: 3 };
+    const failed = views(runningWith(e, 1), [{ ev: e.taskFail('t0', 1, { retryable: false, result: { ...result(0), itemsFailed: 1, output: out } }), at: '2024-05-01T12:00:01.000Z' }])[0]!;
+    assert.deepEqual([failed.state, failed.output], ['failed', out]);
+    const ok = views(runningWith(e, 1), [{ ev: e.taskOk('t0', 1, { ...result(10), output: { exitCode: 0 } }), at: '2024-05-01T12:00:01.000Z' }])[0]!;
+    assert.deepEqual(ok.output, { exitCode: 0 });
+    const waiting = views(runningWith(e, 1, { maxTaskAttempts: 2 }), [{ ev: e.taskFail('t0', 1, { result: { ...result(0), output: out } }), at: '2024-05-01T12:00:01.000Z' }])[0]!;
+    assert.deepEqual([waiting.state, waiting.output], ['running', null]);
   });
 
   it('a final task shows the outcome that made it final, not a duplicate run\'s late one', () => {
