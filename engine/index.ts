@@ -9,7 +9,7 @@ export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMe
 export { SYSTEM_CALLER } from './serviceTypes.ts';
 export { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS, parseLabelSelector } from './jobservice/labels.ts';
 export { MAX_PARALLELISM } from './jobservice/submission.ts';
-export { createIdentity, type Identity } from './auth/identity.ts';
+export { createIdentity, USER_NAME_RE, type Identity } from './auth/identity.ts';
 export { createMemoryControlStore, type ControlStore } from './controlstore/controlStore.ts';
 export { createDocumentStore, MAX_DOCUMENT_BYTES, type DocumentStore } from './documents/documentStore.ts';
 export { createMemoryTaskLogs, type MemoryTaskLogsOptions } from './tasklogs/memoryTaskLogs.ts';

@@ -3,9 +3,9 @@
  * current password. A password change or deletion revokes the user's tokens.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError, type UserRole } from '../../engine/index.ts';
+import { AppError, USER_NAME_RE, type UserRole } from '../../engine/index.ts';
 import type {} from '../auth.ts';
-import { NAME_PATTERN, userRouteSchemas as schemas } from '../schemas/auth.ts';
+import { NAME_PATTERN, USER_NAME_PATTERN, userRouteSchemas as schemas } from '../schemas/auth.ts';
 import type { IdentityRoutesOptions } from './auth.ts';
 
 interface NameParams {
@@ -14,9 +14,15 @@ interface NameParams {
 
 const NAME_RE = new RegExp(NAME_PATTERN);
 
-/** The `:name` parameter, or VALIDATION_FAILED (the schema leaves the pattern to us for a clearer error). */
+/** The `:name` parameter of a virtual cluster, or VALIDATION_FAILED (the schema leaves the pattern to us for a clearer error). */
 export function checkedName(params: NameParams): string {
   if (!NAME_RE.test(params.name)) throw new AppError('VALIDATION_FAILED', `params/name must match pattern "${NAME_PATTERN}"`);
+  return params.name;
+}
+
+/** The `:name` parameter of a user, or VALIDATION_FAILED. */
+function checkedUserName(params: NameParams): string {
+  if (!USER_NAME_RE.test(params.name)) throw new AppError('VALIDATION_FAILED', `params/name must match pattern "${USER_NAME_PATTERN}"`);
   return params.name;
 }
 
@@ -38,17 +44,17 @@ export const userRoutes: FastifyPluginAsync<IdentityRoutesOptions> = async (app,
   );
 
   app.get<{ Params: NameParams }>('/users/:name', { schema: schemas.get, config: ADMIN }, async (request) =>
-    identity.getUser(checkedName(request.params)),
+    identity.getUser(checkedUserName(request.params)),
   );
 
   app.patch<{ Params: NameParams; Body: { role?: UserRole; virtualClusters?: string[] } }>(
     '/users/:name',
     { schema: schemas.update, config: ADMIN },
-    async (request) => identity.updateUser(checkedName(request.params), request.body),
+    async (request) => identity.updateUser(checkedUserName(request.params), request.body),
   );
 
   app.delete<{ Params: NameParams }>('/users/:name', { schema: schemas.remove, config: { ...ADMIN, bodyOptional: true } }, async (request, reply) => {
-    await identity.deleteUser(checkedName(request.params));
+    await identity.deleteUser(checkedUserName(request.params));
     return reply.code(204).send();
   });
 
@@ -56,7 +62,7 @@ export const userRoutes: FastifyPluginAsync<IdentityRoutesOptions> = async (app,
     '/users/:name/password',
     { schema: schemas.password, config: { auth: 'viewer', loginRateLimit: true } },
     async (request, reply) => {
-      const name = checkedName(request.params);
+      const name = checkedUserName(request.params);
       const { caller } = request;
       if (caller.role !== 'admin') {
         if (caller.user !== name) throw new AppError('FORBIDDEN', "Only an admin may set another user's password.");
@@ -72,6 +78,6 @@ export const userRoutes: FastifyPluginAsync<IdentityRoutesOptions> = async (app,
   app.put<{ Params: NameParams; Body: { virtualClusters: string[] } }>(
     '/users/:name/virtual-clusters',
     { schema: schemas.grants, config: ADMIN },
-    async (request) => identity.updateUser(checkedName(request.params), { virtualClusters: request.body.virtualClusters }),
+    async (request) => identity.updateUser(checkedUserName(request.params), { virtualClusters: request.body.virtualClusters }),
   );
 };

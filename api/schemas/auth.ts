@@ -2,12 +2,16 @@
  * Schemas of the identity routes: login/logout/me, users, virtual clusters. Request bodies are
  * closed (`additionalProperties: false`); responses too, so nothing (a hash) can leak by accident.
  */
+import { USER_NAME_RE } from '../../engine/index.ts';
 import { errorResponses } from './common.ts';
 
-/** User and virtual-cluster names: safe in a KV key and a NATS subject (engine NAME_RE). */
+/** Virtual-cluster names: safe in a KV key and a NATS subject (engine NAME_RE). */
 export const NAME_PATTERN = '^[a-z][a-z0-9_-]{0,31}$';
+/** User names: as {@link NAME_PATTERN} with upper-case letters too (engine USER_NAME_RE). */
+export const USER_NAME_PATTERN = USER_NAME_RE.source;
 
 const name = { type: 'string', minLength: 1, maxLength: 32, pattern: NAME_PATTERN } as const;
+const userName = { type: 'string', minLength: 1, maxLength: 32, pattern: USER_NAME_PATTERN } as const;
 const role = { type: 'string', enum: ['admin', 'operator', 'viewer'], description: 'viewer < operator < admin.' } as const;
 const newPassword = { type: 'string', minLength: 12, maxLength: 256, description: '12 to 256 characters.' } as const;
 const anyPassword = { type: 'string', minLength: 1, maxLength: 256 } as const;
@@ -20,12 +24,20 @@ const description = {
   pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2066-\\u2069\\ufeff]*$',
 } as const;
 
-/** `:name` path parameter (checked against {@link NAME_PATTERN} by the handler). */
+/** `:name` path parameter of a virtual cluster (checked against {@link NAME_PATTERN} by the handler). */
 const nameParams = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],
   properties: { name: { type: 'string', description: `A name matching ${NAME_PATTERN}.` } },
+} as const;
+
+/** `:name` path parameter of a user (checked against {@link USER_NAME_PATTERN} by the handler). */
+const userNameParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: { type: 'string', description: `A user name matching ${USER_NAME_PATTERN}.` } },
 } as const;
 
 const userViewProperties = {
@@ -91,7 +103,7 @@ export const authRouteSchemas = {
       additionalProperties: false,
       required: ['username', 'password'],
       properties: {
-        username: name,
+        username: userName,
         password: anyPassword,
         ttlMs: { type: 'integer', minimum: 1000, maximum: 31_536_000_000, description: 'Token lifetime; capped by the server setting tokenMaxTtlMs.' },
       },
@@ -131,23 +143,23 @@ export const userRouteSchemas = {
       type: 'object',
       additionalProperties: false,
       required: ['name', 'password', 'role'],
-      properties: { name, password: newPassword, role, virtualClusters: vcNames },
+      properties: { name: userName, password: newPassword, role, virtualClusters: vcNames },
     },
     response: { 201: userViewSchema, ...errorResponses },
   },
-  get: { summary: 'Read a user (admin)', tags: ['users'], params: nameParams, response: { 200: userViewSchema, ...errorResponses } },
+  get: { summary: 'Read a user (admin)', tags: ['users'], params: userNameParams, response: { 200: userViewSchema, ...errorResponses } },
   update: {
     summary: 'Change the role or the virtual-cluster grants of a user (admin)',
     tags: ['users'],
-    params: nameParams,
+    params: userNameParams,
     body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { role, virtualClusters: vcNames } },
     response: { 200: userViewSchema, ...errorResponses },
   },
-  remove: { summary: 'Delete a user and revoke its tokens (admin)', tags: ['users'], params: nameParams, response: noContent },
+  remove: { summary: 'Delete a user and revoke its tokens (admin)', tags: ['users'], params: userNameParams, response: noContent },
   password: {
     summary: "Set a user's password (admin), or your own with currentPassword; revokes the user's tokens",
     tags: ['users'],
-    params: nameParams,
+    params: userNameParams,
     body: {
       type: 'object',
       additionalProperties: false,
@@ -159,7 +171,7 @@ export const userRouteSchemas = {
   grants: {
     summary: 'Replace the virtual clusters a user may submit to (admin)',
     tags: ['users'],
-    params: nameParams,
+    params: userNameParams,
     body: { type: 'object', additionalProperties: false, required: ['virtualClusters'], properties: { virtualClusters: vcNames } },
     response: { 200: userViewSchema, ...errorResponses },
   },

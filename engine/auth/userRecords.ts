@@ -2,7 +2,7 @@
  * User records in the control store (`user.<name>`): reads from the local mirror, and writes that
  * are CAS on the record's revision, retried on a concurrent change.
  */
-import { controlKey, NAME_RE } from '../controlstore/controlStore.ts';
+import { controlKey, USER_NAME_RE } from '../controlstore/controlStore.ts';
 import { AppError } from '../errors.ts';
 import { handleCommand } from '../retry.ts';
 import type { IdentityContext } from './context.ts';
@@ -36,7 +36,7 @@ export function createUserRecords(cx: IdentityContext): UserRecords {
   const { store, clock, random, params, iso } = cx;
 
   function record(name: string): { value: UserRecord; revision: number } | undefined {
-    if (!NAME_RE.test(name)) return undefined;
+    if (!USER_NAME_RE.test(name)) return undefined;
     return store.get<UserRecord>(userKey(name));
   }
 

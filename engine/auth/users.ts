@@ -2,7 +2,7 @@
  * Managing users: create, change role or grants, set a password (which revokes the user's tokens),
  * delete (with its tokens), read. The last admin can neither lose the role nor be deleted.
  */
-import { NAME_RE } from '../controlstore/controlStore.ts';
+import { USER_NAME_RE } from '../controlstore/controlStore.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { ROLES } from '../serviceTypes.ts';
 import type { IdentityContext } from './context.ts';
@@ -12,7 +12,7 @@ import { dropTokens } from './sessions.ts';
 import type { Identity, UserRecord } from './types.ts';
 import { toView, userKey, type UserRecords } from './userRecords.ts';
 
-/** Names no user may take. */
+/** Names no user may take (in any case: `System` would pass for `system` in a listing). */
 export const RESERVED_USER_NAMES: ReadonlySet<string> = new Set(['system']);
 
 export type UserAdmin = Pick<Identity, 'createUser' | 'updateUser' | 'setPassword' | 'deleteUser' | 'getUser' | 'listUsers'>;
@@ -23,9 +23,9 @@ export function createUserAdmin(cx: IdentityContext, users: UserRecords): UserAd
 
   return {
     async createUser(u) {
-      if (!NAME_RE.test(u.name)) throw new AppError('VALIDATION_FAILED', 'name must match ^[a-z][a-z0-9_-]{0,31}$');
+      if (!USER_NAME_RE.test(u.name)) throw new AppError('VALIDATION_FAILED', `name must match ${USER_NAME_RE.source}`);
       // `system` owns the jobs the engine itself submits (SYSTEM_CALLER): no person may log in as it.
-      if (RESERVED_USER_NAMES.has(u.name)) throw new AppError('VALIDATION_FAILED', `the user name ${u.name} is reserved`);
+      if (RESERVED_USER_NAMES.has(u.name.toLowerCase())) throw new AppError('VALIDATION_FAILED', `the user name ${u.name} is reserved`);
       if (!(ROLES as readonly string[]).includes(u.role)) throw new AppError('VALIDATION_FAILED', `role must be one of ${ROLES.join(', ')}`);
       checkPasswordPolicy(u.password);
       if (record(u.name) !== undefined) throw new AppError('USER_EXISTS', `user ${u.name} exists`);

@@ -5,7 +5,7 @@
  * are CAS on the key's revision. An in-memory implementation serves unit tests and simulation.
  *
  * Keys (every segment after the prefix is validated before use; never raw user text):
- *   user.<name>       UserRecord            name: ^[a-z][a-z0-9_-]{0,31}$
+ *   user.<name>       UserRecord            name: ^[A-Za-z][A-Za-z0-9_-]{0,31}$
  *   token.<sha256hex> TokenRecord           the token itself is never stored
  *   vc.<name>         VirtualClusterDef     name: ^[a-z][a-z0-9_-]{0,31}$
  *   hook.<id>         WebhookDef            id: generated
@@ -40,13 +40,21 @@ export interface ControlStore {
   close(): Promise<void>;
 }
 
-/** Names of users and virtual clusters: safe in a KV key and a NATS subject. */
+/** Names of virtual clusters (and settings): safe in a KV key and a NATS subject. */
 export const NAME_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+/**
+ * Names of users: like {@link NAME_RE} with upper-case letters too (OpenPAI's SDK tests create
+ * `nonadminTestUser`). Case-sensitive: `Alice` and `alice` are two users.
+ */
+export const USER_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 
-/** The key for `prefix.name`, refusing any name that is not NAME_RE (or hex for tokens, generated ids for hooks). */
+/** The key for `prefix.name`, refusing any name that is not USER_NAME_RE or NAME_RE (or hex for tokens, generated ids for hooks). */
 export function controlKey(prefix: 'user' | 'vc' | 'token' | 'hook' | 'setting', name: string): string {
   const ok =
-    prefix === 'token' ? /^[0-9a-f]{64}$/.test(name) : prefix === 'hook' ? /^[A-Za-z0-9_-]{1,64}$/.test(name) : NAME_RE.test(name) || (prefix === 'setting' && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(name));
+    prefix === 'token' ? /^[0-9a-f]{64}$/.test(name)
+    : prefix === 'hook' ? /^[A-Za-z0-9_-]{1,64}$/.test(name)
+    : prefix === 'user' ? USER_NAME_RE.test(name)
+    : NAME_RE.test(name) || (prefix === 'setting' && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(name));
   if (!ok) throw new AppError('VALIDATION_FAILED', `not a valid ${prefix} name: ${JSON.stringify(name.slice(0, 80))}`);
   return `${prefix}.${name}`;
 }

@@ -295,7 +295,7 @@ describe('api users', async () => {
   it('bad input is a 4xx and writes nothing', async () => {
     const before = api.identity.listUsers().length;
     for (const body of [
-      { name: 'Bad', password: PW, role: 'viewer' },
+      { name: '1bad', password: PW, role: 'viewer' },
       { name: 'a.b', password: PW, role: 'viewer' },
       { name: 'a>', password: PW, role: 'viewer' },
       { name: 'dave', password: 'short', role: 'viewer' },
@@ -309,6 +309,27 @@ describe('api users', async () => {
     assertError(await call(app, 'PATCH', '/users/admin', ADMIN_TOKEN, {}), 400, 'VALIDATION_FAILED');
     assertError(await call(app, 'PATCH', '/users/ghost', ADMIN_TOKEN, { role: 'viewer' }), 404, 'USER_NOT_FOUND');
     assert.equal(api.identity.listUsers().length, before);
+  });
+
+  it('user names may have upper-case letters: nonadminTestUser is created, logs in and changes its password', async () => {
+    const created = await call(app, 'POST', '/users', ADMIN_TOKEN, { name: 'nonadminTestUser', password: PW, role: 'operator' });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal(created.headers['location'], `${PREFIX}/users/nonadminTestUser`);
+    const res = await login(app, 'nonadminTestUser', PW);
+    assert.equal(res.statusCode, 200, res.body);
+    const token = res.json().token as string;
+    assert.equal((await call(app, 'GET', '/auth/me', token)).json().name, 'nonadminTestUser');
+    assert.equal((await call(app, 'GET', '/users/nonadminTestUser', ADMIN_TOKEN)).json().role, 'operator');
+    const pw = await call(app, 'PUT', '/users/nonadminTestUser/password', token, { password: 'a new password 1', currentPassword: PW });
+    assert.equal(pw.statusCode, 204, pw.body);
+    assertError(await call(app, 'GET', '/users/nonadmintestuser', ADMIN_TOKEN), 404, 'USER_NOT_FOUND');
+    const bad = await call(app, 'GET', '/users/1bad', ADMIN_TOKEN);
+    assertError(bad, 400, 'VALIDATION_FAILED');
+    assert.ok(bad.json().message.includes('^[A-Za-z][A-Za-z0-9_-]{0,31}$'), bad.body);
+    // virtual-cluster names keep the lower-case rule
+    assertError(await call(app, 'POST', '/virtual-clusters', ADMIN_TOKEN, { name: 'Gpu', capacity: 1, maxCapacity: 1 }), 400, 'VALIDATION_FAILED');
+    assertError(await call(app, 'GET', '/virtual-clusters/Gpu', ADMIN_TOKEN), 400, 'VALIDATION_FAILED');
+    assert.equal((await call(app, 'DELETE', '/users/nonadminTestUser', ADMIN_TOKEN)).statusCode, 204);
   });
 
   it('the last admin cannot be deleted or demoted', async () => {

@@ -189,9 +189,12 @@ describe('GET /jobs', () => {
     assert.deepEqual(lastCall(api).args[0], { limit: 100, owner: 'alice', virtualCluster: 'gpu', active: 'all' });
     await api.app.inject({ url: `${PREFIX}/jobs?active=false` });
     assert.deepEqual(lastCall(api).args[0], { limit: 100, active: false });
-    for (const q of ['active=yes', 'active=1', 'owner=Alice', 'owner=a%2Eb', 'virtualCluster=a*', 'owner=']) {
+    for (const q of ['active=yes', 'active=1', 'owner=1alice', 'owner=a%2Eb', 'virtualCluster=a*', 'virtualCluster=Gpu', 'owner=']) {
       assertError(await api.app.inject({ url: `${PREFIX}/jobs?${q}` }), 400, 'VALIDATION_FAILED');
     }
+    // user names may have upper-case letters (OpenPAI's); virtual-cluster names may not
+    await api.app.inject({ url: `${PREFIX}/jobs?owner=nonadminTestUser` });
+    assert.deepEqual(lastCall(api).args[0], { limit: 100, owner: 'nonadminTestUser', active: true });
   });
 });
 

@@ -211,7 +211,7 @@ describe('identity: users', () => {
 
   it('refuses bad names, short passwords, unknown VCs and unknown users', async () => {
     const { identity } = setup();
-    for (const name of ['Alice', 'a.b', 'a*', 'a>', '1abc', 'x'.repeat(33), 'ali ce', 'al\u202eice']) {
+    for (const name of ['a.b', 'a*', 'a>', '1abc', '_Abc', 'x'.repeat(33), 'ali ce', 'al\u202eice', 'Ä', '']) {
       await rejectsWith(identity.createUser({ name, password: PW, role: 'viewer' }), 'VALIDATION_FAILED');
     }
     await rejectsWith(identity.createUser({ name: 'bob', password: 'short', role: 'viewer' }), 'VALIDATION_FAILED');
@@ -239,6 +239,34 @@ describe('identity: users', () => {
     await Promise.all([identity.updateUser('alice', { role: 'operator' }), identity.setPassword('alice', 'another good password')]);
     assert.equal(identity.getUser('alice').role, 'operator');
     await identity.login('alice', 'another good password');
+  });
+});
+
+describe('identity: user names', () => {
+  it('may have upper-case letters (OpenPAI SDK tests create nonadminTestUser); case-sensitive', async () => {
+    const { identity } = setup();
+    await identity.createUser({ name: 'nonadminTestUser', password: PW, role: 'operator' });
+    const { token, user } = await identity.login('nonadminTestUser', PW);
+    assert.equal(user.name, 'nonadminTestUser');
+    assert.equal(identity.authenticate(bearer(token)).user, 'nonadminTestUser');
+    assert.equal(identity.getUser('nonadminTestUser').role, 'operator');
+    await identity.createUser({ name: 'X'.repeat(32), password: PW, role: 'viewer' });
+    // another case is another user
+    throwsWith(() => identity.getUser('nonadmintestuser'), 'USER_NOT_FOUND');
+    await rejectsWith(identity.login('NonadminTestUser', PW), 'INVALID_CREDENTIALS');
+    await identity.createUser({ name: 'nonadmintestuser', password: PW, role: 'viewer' });
+    assert.deepEqual(identity.listUsers().map((u) => u.name).sort(), ['X'.repeat(32), 'nonadminTestUser', 'nonadmintestuser'].sort());
+    await identity.setPassword('nonadminTestUser', 'a brand new password');
+    await identity.deleteUser('nonadminTestUser');
+    throwsWith(() => identity.getUser('nonadminTestUser'), 'USER_NOT_FOUND');
+  });
+
+  it('the error quotes the user-name rule; virtual-cluster names stay lower-case', async () => {
+    const { identity } = setup();
+    await assert.rejects(identity.createUser({ name: '1abc', password: PW, role: 'viewer' }), (e: unknown) => isAppError(e, 'VALIDATION_FAILED') && e.message.includes('^[A-Za-z][A-Za-z0-9_-]{0,31}$'));
+    await assert.rejects(identity.createVirtualCluster({ name: 'Gpu', capacity: 1, maxCapacity: 1 }), (e: unknown) => isAppError(e, 'VALIDATION_FAILED') && e.message.includes('^[a-z][a-z0-9_-]{0,31}$'));
+    assert.equal(controlKey('user', 'Alice'), 'user.Alice');
+    throwsWith(() => controlKey('vc', 'Alice'), 'VALIDATION_FAILED');
   });
 });
 
@@ -291,6 +319,7 @@ describe('identity: reserved names', () => {
   it('refuses a user named system, the owner of jobs the engine submits itself', async () => {
     const { identity } = setup();
     await assert.rejects(identity.createUser({ name: 'system', password: PW, role: 'admin' }), { code: 'VALIDATION_FAILED' });
+    for (const name of ['System', 'SYSTEM']) await assert.rejects(identity.createUser({ name, password: PW, role: 'admin' }), { code: 'VALIDATION_FAILED' });
     assert.throws(() => identity.getUser('system'));
   });
 });
