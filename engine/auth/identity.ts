@@ -19,7 +19,7 @@ import { createUserAdmin } from './users.ts';
 export { ADMIN_USER, GENERATED_PASSWORD_LENGTH } from './bootstrap.ts';
 export { RESERVED_USER_NAMES } from './users.ts';
 export { USER_NAME_RE } from '../controlstore/controlStore.ts';
-export type { Identity, IdentityOptions, LoginResult, NewUser, UserRecord, UserView } from './types.ts';
+export type { Identity, IdentityOptions, LoginCheck, LoginResult, NewUser, UserRecord, UserView } from './types.ts';
 
 /** Users, tokens and virtual-cluster grants over `opts.store`, assembled from the parts above. */
 export function createIdentity(opts: IdentityOptions): Identity {

@@ -11,10 +11,10 @@ import { ADMIN_USER } from './bootstrap.ts';
 import type { IdentityContext } from './context.ts';
 import { hashPassword, PASSWORD_MAX_LENGTH } from './passwords.ts';
 import { bearerToken, looksLikeToken, newToken, secretEquals, tokenId, type TokenRecord } from './tokens.ts';
-import type { Identity } from './types.ts';
+import type { Identity, LoginCheck, UserRecord } from './types.ts';
 import { toView, type UserRecords } from './userRecords.ts';
 
-export type Sessions = Pick<Identity, 'login' | 'authenticate' | 'logout' | 'checkPassword' | 'sweepExpiredTokens'>;
+export type Sessions = Pick<Identity, 'login' | 'authenticate' | 'logout' | 'checkPassword' | 'checkLogin' | 'sweepExpiredTokens'>;
 
 /** Deletes the token records `shouldDrop` picks (a user's, expired, revoked); returns how many. Best effort per record. */
 export async function dropTokens(cx: IdentityContext, shouldDrop: (t: TokenRecord, key: string) => boolean): Promise<number> {
@@ -46,14 +46,23 @@ export function createSessions(cx: IdentityContext, users: UserRecords): Session
   // computed now, so that the first unknown-user login does not cost two hashes
   dummy().catch(() => (dummyHash = undefined));
 
+  /**
+   * One password check, the same work for every outcome: an unknown user, or a password longer than
+   * any we accept, is verified against the dummy hash.
+   */
+  async function check(name: string, password: string): Promise<{ outcome: LoginCheck; user?: { value: UserRecord } }> {
+    const user = record(name);
+    if (user === undefined || password.length > PASSWORD_MAX_LENGTH) {
+      await verify(password, await dummy());
+      return { outcome: user === undefined ? 'noUser' : 'badPassword' };
+    }
+    return (await verify(password, user.value.passwordHash)) ? { outcome: 'ok', user } : { outcome: 'badPassword' };
+  }
+
   return {
     async login(name, password, ttlMs) {
-      const user = record(name);
-      if (user === undefined || password.length > PASSWORD_MAX_LENGTH) {
-        await verify(password, await dummy());
-        throw invalidCredentials();
-      }
-      if (!(await verify(password, user.value.passwordHash))) throw invalidCredentials();
+      const { user } = await check(name, password);
+      if (user === undefined) throw invalidCredentials();
       const ttl = Math.max(1, Math.min(ttlMs ?? config.tokenTtlMs, config.tokenMaxTtlMs));
       const now = clock.now();
       const token = newToken(random);
@@ -82,12 +91,11 @@ export function createSessions(cx: IdentityContext, users: UserRecords): Session
     },
 
     async checkPassword(name, password) {
-      const user = record(name);
-      if (user === undefined || password.length > PASSWORD_MAX_LENGTH) {
-        await verify(password, await dummy());
-        return false;
-      }
-      return verify(password, user.value.passwordHash);
+      return (await check(name, password)).outcome === 'ok';
+    },
+
+    async checkLogin(name, password) {
+      return (await check(name, password)).outcome;
     },
 
     async sweepExpiredTokens() {

@@ -36,6 +36,9 @@ export interface LoginResult {
   user: UserView;
 }
 
+/** What {@link Identity.checkLogin} found: the password is right, the user is unknown, or the password is wrong. */
+export type LoginCheck = 'ok' | 'noUser' | 'badPassword';
+
 export interface NewUser {
   name: string;
   password: string;
@@ -70,6 +73,12 @@ export interface Identity {
   logout(token: string): Promise<void>;
   /** True when `password` is the user's (false for unknown users, same work). */
   checkPassword(name: string, password: string): Promise<boolean>;
+  /**
+   * Like {@link checkPassword}, but tells an unknown user (`noUser`) from a wrong password
+   * (`badPassword`), for facades whose original did (OpenPAI v2). Same work for every outcome; a
+   * password longer than any accepted is `badPassword` for a known user. Issues no token.
+   */
+  checkLogin(name: string, password: string): Promise<LoginCheck>;
   createUser(user: NewUser): Promise<UserView>;
   updateUser(name: string, patch: { role?: UserRole; virtualClusters?: string[] }): Promise<UserView>;
   /** Sets a new password and revokes every token of the user. */

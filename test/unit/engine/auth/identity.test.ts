@@ -114,6 +114,36 @@ describe('identity: login and tokens', () => {
     assert.deepEqual(checked.map(cost), Array(3).fill(cost(aliceHash.passwordHash)));
   });
 
+  it('checkLogin tells ok, noUser and badPassword apart, issues no token, and does the same work for each', async () => {
+    const checked: string[] = [];
+    const { identity, store } = setup({
+      verifyPassword: (password, stored) => {
+        checked.push(stored);
+        return verifyPassword(password, stored);
+      },
+    });
+    await identity.createUser({ name: 'alice', password: PW, role: 'viewer' });
+    const aliceHash = store.get<{ passwordHash: string }>(controlKey('user', 'alice'))!.value.passwordHash;
+    assert.equal(await identity.checkLogin('alice', PW), 'ok');
+    assert.equal(await identity.checkLogin('alice', 'wrong password!!'), 'badPassword');
+    assert.equal(await identity.checkLogin('nobody', PW), 'noUser');
+    assert.equal(await identity.checkLogin('not a name', PW), 'noUser');
+    // over-long: wrong for a known user, unknown for an unknown one; the dummy hash either way
+    assert.equal(await identity.checkLogin('alice', 'x'.repeat(10_000)), 'badPassword');
+    assert.equal(await identity.checkLogin('nobody', 'x'.repeat(10_000)), 'noUser');
+    assert.equal(checked.length, 6, 'one verification per check');
+    assert.deepEqual(checked.slice(0, 2), [aliceHash, aliceHash]);
+    const dummy = checked[2]!;
+    assert.notEqual(dummy, aliceHash);
+    assert.deepEqual(checked.slice(2), [dummy, dummy, dummy, dummy]);
+    const cost = (hash: string) => hash.split('$').slice(0, 4).join('$'); // scrypt$N$r$p
+    assert.equal(cost(dummy), cost(aliceHash));
+    assert.equal(store.list('token.').length, 0);
+    // the native login keeps one answer for both failures
+    await rejectsWith(identity.login('nobody', PW), 'INVALID_CREDENTIALS');
+    await rejectsWith(identity.login('alice', 'wrong password!!'), 'INVALID_CREDENTIALS');
+  });
+
   it('tokens expire; ttl is bounded by tokenMaxTtlMs', async () => {
     const { identity, clock } = setup();
     await identity.createUser({ name: 'alice', password: PW, role: 'viewer' });
