@@ -2,7 +2,7 @@
  * `exec`: OpenPAI's jobs. Task roles, each a list of shell commands run as `taskNumber` instances;
  * every instance is a task, a sandboxed process (sandboxTask.ts: own work dir, uid, no network,
  * scrubbed environment plus the OpenPAI variables, limits, output in the task logs). A non-zero
- * exit (or a limit) is retried `taskRetryCount` times, then recorded as the instance's outcome
+ * exit (or a limit) is retried `taskRetryCount` times (the role's, else the job's), then recorded as the instance's outcome
  * (not thrown), so that every instance's exit code reaches `verify`, which applies each role's
  * completion policy (minFailedInstances / minSucceededInstances) once all instances ended.
  */
@@ -11,7 +11,7 @@ import type { JobType, RunContext, VerifyOutcome } from '../jobType.ts';
 import { TaskRunError } from '../jobType.ts';
 import { withSandboxTask, type SandboxTaskDeps } from '../sandboxTask.ts';
 import { formatTaskId } from '../taskId.ts';
-import { checkExecSpec, EXEC_SPEC_SCHEMA, type ExecRole, type ExecSpec } from './spec.ts';
+import { checkExecSpec, EXEC_SPEC_SCHEMA, type ExecResources, type ExecRole, type ExecSpec } from './spec.ts';
 
 export interface ExecDeps extends SandboxTaskDeps {
   limits: { timeLimitMs: number; memoryLimitMb: number };
@@ -38,6 +38,10 @@ export interface ExecRoleOutcome {
   failed: number;
   /** Exit codes of the failed instances by index (null: killed at a limit or by a signal). */
   failures: { index: number; exitCode: number | null; end: string }[];
+  /** The role's own image, when it has one (recorded, like the job's `image`). */
+  image?: string;
+  /** What the role asked for per instance, when it did (recorded). */
+  resources?: ExecResources;
 }
 
 const MIB = 1024 * 1024;
@@ -88,7 +92,8 @@ export function createExecJobType(deps: ExecDeps): JobType<ExecSpec> {
 
 /**
  * Where the commands ran: on the worker host. `image` is recorded and shown, not used: no container
- * runtime is wired yet (a configured one would run each instance in its image).
+ * runtime is wired yet (a configured one would run each instance in its image). A role's own image
+ * is in its entry of `roles`.
  */
 function where(spec: ExecSpec): { runsOn: 'host'; image: string | null } {
   return { runsOn: 'host', image: spec.image ?? null };
@@ -101,7 +106,11 @@ function countRoles(spec: ExecSpec, outputs: readonly (ExecInstanceOutput | unde
     const mine = outs.filter((o) => o.role === r.name);
     const failures = mine.filter((o) => o.exitCode !== 0).map((o) => ({ index: o.index, exitCode: o.exitCode, end: o.end }));
     const missing = missingFailed ? r.taskNumber - mine.length : 0;
-    return { name: r.name, instances: r.taskNumber, succeeded: mine.length - failures.length, failed: failures.length + missing, failures };
+    return {
+      name: r.name, instances: r.taskNumber, succeeded: mine.length - failures.length, failed: failures.length + missing, failures,
+      ...(r.image !== undefined ? { image: r.image } : {}),
+      ...(r.resources !== undefined ? { resources: r.resources } : {}),
+    };
   });
 }
 
@@ -147,7 +156,7 @@ async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunCon
       args: ['-c', `set -e\n${role.commands.join('\n')}`],
       env,
       timeLimitMs: spec.timeLimitMs ?? deps.limits.timeLimitMs,
-      memoryLimitBytes: (spec.memoryLimitMb ?? deps.limits.memoryLimitMb) * MIB,
+      memoryLimitBytes: (role.memoryLimitMb ?? spec.memoryLimitMb ?? deps.limits.memoryLimitMb) * MIB,
       outputLimitBytes: OUTPUT_TAIL_BYTES,
     });
     const ok = out.reason === 'exited' && out.exitCode === 0;
@@ -164,8 +173,9 @@ async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunCon
     // a failed instance is a failed task (a recovery runs it again), its exit code kept with it
     const what = out.reason === 'exited' ? `exit code ${out.exitCode}` : out.reason;
     const result: TaskResult = { itemsDone: 0, itemsFailed: 1, bytesDone: 0, failures: [], output };
-    if (ctx.attempt <= (spec.taskRetryCount ?? 0)) {
-      throw new TaskRunError('EXEC_RETRY', `${role.name}[${payload.index}] attempt ${ctx.attempt} ended with ${what}; retrying (taskRetryCount ${spec.taskRetryCount})`, true, { result });
+    const retries = role.taskRetryCount ?? spec.taskRetryCount ?? 0;
+    if (ctx.attempt <= retries) {
+      throw new TaskRunError('EXEC_RETRY', `${role.name}[${payload.index}] attempt ${ctx.attempt} ended with ${what}; retrying (taskRetryCount ${retries})`, true, { result });
     }
     throw new TaskRunError('EXEC_EXIT', `${role.name}[${payload.index}] ended with ${what}`, false, { result });
   });
@@ -186,4 +196,4 @@ export function paiEnv(spec: ExecSpec, role: ExecRole, index: number): Record<st
   return env;
 }
 
-export { EXEC_SPEC_SCHEMA, type ExecSpec, type ExecRole } from './spec.ts';
+export { EXEC_SPEC_SCHEMA, type ExecSpec, type ExecRole, type ExecResources } from './spec.ts';

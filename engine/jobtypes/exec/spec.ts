@@ -24,6 +24,23 @@ export interface ExecRole {
   minSucceededInstances?: number | null;
   /** Extra environment of this role's instances. */
   env?: Record<string, string>;
+  /** Recorded and shown: the container image of this role's instances (OpenPAI's per-role `dockerImage`); overrides the job's `image`. */
+  image?: string;
+  /** Like the job's `taskRetryCount`, for this role's instances (overrides it). */
+  taskRetryCount?: number;
+  /** Address-space limit of this role's instances, MiB (overrides the job's `memoryLimitMb`); at most `scriptMemoryLimitMb`. */
+  memoryLimitMb?: number;
+  /** Recorded and shown, no effect: what the submitter asked for each instance (OpenPAI's `resourcePerInstance`). */
+  resources?: ExecResources;
+}
+
+/** What one instance asked for (recorded, not enforced: only `memoryLimitMb` limits an instance). */
+export interface ExecResources {
+  cpu?: number;
+  memoryMb?: number;
+  gpu?: number;
+  /** Port label → how many ports (OpenPAI's `ports`, v1's `portList`). */
+  ports?: Record<string, number>;
 }
 
 export type ExecSpec = {
@@ -60,6 +77,27 @@ const envSchema = {
   maxProperties: 64,
 } as const;
 
+const imageSchema = { type: 'string', maxLength: 1024 } as const;
+const taskRetryCountSchema = { type: 'integer', minimum: 0, maximum: 10 } as const;
+const memoryLimitMbSchema = { type: 'integer', minimum: 32, maximum: 1024 * 1024 } as const;
+
+/** Recorded numbers, bounded so a spec stays small and sums (a VC's resources used) stay exact. */
+const resourcesSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    cpu: { type: 'number', minimum: 0, maximum: 1_000_000 },
+    memoryMb: { type: 'integer', minimum: 0, maximum: 2 ** 31 - 1 },
+    gpu: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    ports: {
+      type: 'object',
+      additionalProperties: false,
+      patternProperties: { '^[A-Za-z0-9_.~-]{1,64}$': { type: 'integer', minimum: 0, maximum: 65_535 } },
+      maxProperties: 64,
+    },
+  },
+} as const;
+
 export const EXEC_SPEC_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -80,15 +118,19 @@ export const EXEC_SPEC_SCHEMA = {
           minFailedInstances: { type: ['integer', 'null'], minimum: 1 },
           minSucceededInstances: { type: ['integer', 'null'], minimum: 1 },
           env: envSchema,
+          image: imageSchema,
+          taskRetryCount: taskRetryCountSchema,
+          memoryLimitMb: memoryLimitMbSchema,
+          resources: resourcesSchema,
         },
       },
     },
     jobName: { type: 'string', maxLength: 256 },
     userName: { type: 'string', maxLength: 256 },
-    image: { type: 'string', maxLength: 1024 },
-    taskRetryCount: { type: 'integer', minimum: 0, maximum: 10 },
+    image: imageSchema,
+    taskRetryCount: taskRetryCountSchema,
     timeLimitMs: { type: 'integer', minimum: 1000, maximum: 2 ** 31 - 1 },
-    memoryLimitMb: { type: 'integer', minimum: 32, maximum: 1024 * 1024 },
+    memoryLimitMb: memoryLimitMbSchema,
     env: envSchema,
   },
 } as const;
@@ -105,6 +147,7 @@ export function checkExecSpec(spec: ExecSpec, limits: { timeLimitMs: number; mem
     if (r.minFailedInstances != null && r.minFailedInstances > r.taskNumber) throw new AppError('INVALID_SPEC', `spec.taskRoles.${r.name}.minFailedInstances is above its taskNumber`);
     if (r.minSucceededInstances != null && r.minSucceededInstances > r.taskNumber) throw new AppError('INVALID_SPEC', `spec.taskRoles.${r.name}.minSucceededInstances is above its taskNumber`);
     checkEnv(r.env, `spec.taskRoles.${r.name}.env`);
+    if (r.memoryLimitMb !== undefined && r.memoryLimitMb > limits.memoryLimitMb) throw new AppError('INVALID_SPEC', `spec.taskRoles.${r.name}.memoryLimitMb must be at most ${limits.memoryLimitMb} (the scriptMemoryLimitMb setting)`, { details: { field: `spec.taskRoles.${r.name}.memoryLimitMb` } });
   }
   if (total > MAX_INSTANCES) throw new AppError('INVALID_SPEC', `spec.taskRoles: ${total} instances in all; at most ${MAX_INSTANCES}`);
   checkEnv(spec.env, 'spec.env');
