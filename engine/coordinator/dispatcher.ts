@@ -58,12 +58,18 @@ export function dispatch(cx: CoordinatorContext, e: JobEntry, o: Owned, pending:
   cx.starved.delete(e.id);
 }
 
+/** What a task carries of its job's spec (JobType.taskSpec). */
+function taskSpecOf(cx: CoordinatorContext, ctx: JobContext): Record<string, unknown> {
+  const type = cx.registry.get(ctx.type);
+  return type?.taskSpec ? type.taskSpec(ctx.spec) : ctx.spec;
+}
+
 function send(cx: CoordinatorContext, e: JobEntry, o: Owned, ctx: JobContext, task: TaskPlan, attempt: number) {
   const { config, clock, log } = cx;
   o.dispatched.set(task.taskId, attempt);
   cx.tasks.count(o.vc, 1);
   cx.taskQueue
-    .dispatch(config.pool, { jobId: e.id, taskId: task.taskId, attempt, epoch: o.epoch, type: ctx.type, payload: task.payload, spec: ctx.spec })
+    .dispatch(config.pool, { jobId: e.id, taskId: task.taskId, attempt, epoch: o.epoch, type: ctx.type, payload: task.payload, spec: taskSpecOf(cx, ctx) })
     .catch((err: unknown) => {
       log.warn({ jobId: e.id, taskId: task.taskId, err }, 'dispatch failed; will retry');
       if (cx.owned.get(e.id) === o && o.dispatched.get(task.taskId) === attempt) {

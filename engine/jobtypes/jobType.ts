@@ -97,6 +97,11 @@ export interface JobType<Spec extends Record<string, unknown> = Record<string, u
   extend?(spec: Spec, cursor: unknown, ctx: ExtendContext): Promise<PlanResult>;
   run(spec: Spec, payload: unknown, ctx: RunContext): Promise<TaskResult>;
   /**
+   * The part of the spec `run` needs, sent with every task instead of the whole spec (an `exec`
+   * spec's recorded `source` text stays out of the task queue). Pure and quick. @defaultValue the spec
+   */
+  taskSpec?(spec: Spec): Record<string, unknown>;
+  /**
    * Decides the job before every task is final (OpenPAI's completion policies: a role reaching its
    * failure count fails the job at once; one reaching minSucceededInstances ends it). Called by the
    * owning coordinator while the job runs, when a task outcome arrived, with every planned task's

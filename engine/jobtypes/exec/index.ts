@@ -71,6 +71,9 @@ export function createExecJobType(deps: ExecDeps): JobType<ExecSpec> {
 
     run: (spec, payload, ctx) => runInstance(spec, payload as InstancePayload, ctx, deps),
 
+    // the recorded submission text is for the API only: it does not travel with every instance
+    taskSpec: ({ source: _source, ...rest }) => rest,
+
     async verify(spec, ctx) {
       // every task is final: an instance without an outcome failed for good (its retries ran out)
       return decide(spec, ctx.results.map((r) => r.output as ExecInstanceOutput | undefined), true) ?? { ok: true, summary: { exitCode: 0, ...where(spec), roles: countRoles(spec, ctx.results.map((r) => r.output as ExecInstanceOutput | undefined), true) } };
@@ -196,4 +199,4 @@ export function paiEnv(spec: ExecSpec, role: ExecRole, index: number): Record<st
   return env;
 }
 
-export { EXEC_SPEC_SCHEMA, type ExecSpec, type ExecRole, type ExecResources } from './spec.ts';
+export { EXEC_SPEC_SCHEMA, MAX_SOURCE_CHARS, SOURCE_FORMATS, type ExecSpec, type ExecRole, type ExecResources, type ExecSource } from './spec.ts';

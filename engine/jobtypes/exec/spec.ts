@@ -59,12 +59,27 @@ export type ExecSpec = {
   memoryLimitMb?: number;
   /** Extra environment of every instance. */
   env?: Record<string, string>;
+  /**
+   * Recorded only: the text the job was submitted as (the OpenPAI facade keeps the submitted v1
+   * config or v2 protocol here to answer `/config`). Never given to the instances.
+   */
+  source?: ExecSource;
 };
+
+/** A submission's original text (`ExecSpec.source`). */
+export interface ExecSource {
+  format: (typeof SOURCE_FORMATS)[number];
+  /** At most MAX_SOURCE_CHARS characters. */
+  text: string;
+}
 
 export const MAX_ROLES = 32;
 export const MAX_INSTANCES = 10_000;
 export const MAX_COMMANDS = 100;
 export const MAX_COMMAND_BYTES = 64 * 1024;
+/** `source.text` cap, in characters (100 KiB): every process's projection holds every job's spec. */
+export const MAX_SOURCE_CHARS = 100 * 1024;
+export const SOURCE_FORMATS = ['openpai-v1', 'openpai-v2'] as const;
 export const ROLE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
 /** Names the engine sets: a spec may not override them. */
@@ -132,6 +147,15 @@ export const EXEC_SPEC_SCHEMA = {
     timeLimitMs: { type: 'integer', minimum: 1000, maximum: 2 ** 31 - 1 },
     memoryLimitMb: memoryLimitMbSchema,
     env: envSchema,
+    source: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['format', 'text'],
+      properties: {
+        format: { type: 'string', enum: SOURCE_FORMATS },
+        text: { type: 'string', maxLength: MAX_SOURCE_CHARS },
+      },
+    },
   },
 } as const;
 

@@ -50,12 +50,24 @@ describe('task retry backoff', () => {
   });
 });
 
+describe('what a task carries', () => {
+  it('the job type\'s taskSpec of the spec when the type has one (an exec job\'s source stays out), else the spec', () => {
+    const plain = fakeContext(100);
+    dispatch(plain.cx, plain.entry, owned(), [{ task: taskPlans(1)[0]!, nextAttempt: 1 }]);
+    assert.deepEqual(plain.sent[0]!.spec, plain.entry.snapshot.context.spec);
+
+    const trimmed = fakeContext(100, { get: () => ({ taskSpec: (spec: Record<string, unknown>) => ({ ...spec, trimmed: true }) }) });
+    dispatch(trimmed.cx, trimmed.entry, owned(), [{ task: taskPlans(1)[0]!, nextAttempt: 1 }]);
+    assert.deepEqual(trimmed.sent[0]!.spec, { ...trimmed.entry.snapshot.context.spec, trimmed: true });
+  });
+});
+
 function owned(): Owned {
   return { epoch: 1, vc: 'default', dispatched: new Map(), retries: new Map(), verifying: false, abort: new AbortController() };
 }
 
 /** Just what dispatch() uses: a window that always has room, a recording queue, clock and wake-ups. */
-function fakeContext(retryBackoffMs: number) {
+function fakeContext(retryBackoffMs: number, registry: { get(name: string): unknown } = { get: () => undefined }) {
   const ev = jobEvents('job-1');
   const snapshot = foldJob(runningWith(ev, 1));
   const entry: JobEntry = { id: 'job-1', snapshot, state: jobState(snapshot), submitSeq: 1, lastEvSeq: 3 };
@@ -64,6 +76,7 @@ function fakeContext(retryBackoffMs: number) {
   const dirty: string[] = [];
   const cx = {
     config: { retryBackoffMs, pool: 'default' },
+    registry,
     clock: { setTimeout: (fn: () => void, ms: number) => timers.push({ fn, ms }), clearTimeout: () => undefined },
     tasks: { pass: () => () => true, count: () => undefined },
     taskQueue: { dispatch: (_pool: string, t: TaskMessage) => (sent.push(t), Promise.resolve()) },

@@ -1,8 +1,9 @@
 /**
  * The `exec` spec's per-role fields (issue 14, E1): `image`, `taskRetryCount`, `memoryLimitMb` and
  * `resources` per task role, checked by the registry's schema and `checkSpec`, shown in the summary,
- * and used by `run` (the role's retry count and memory limit over the job's). `run` is called
- * directly: `/bin/sh` as this user, host network, no task logs.
+ * and used by `run` (the role's retry count and memory limit over the job's); and the recorded
+ * submission text `source` (E3), kept out of what tasks carry. `run` is called directly: `/bin/sh`
+ * as this user, host network, no task logs.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,5 +102,20 @@ describe('exec spec: per-role fields', () => {
     assert.equal((ok.output as { exitCode: number }).exitCode, 0);
     const dflt = await run(spec(undefined), 1);
     assert.equal((dflt.output as { exitCode: number }).exitCode, 0);
+  });
+
+  it('records the submitted text as source (v1 or v2, at most 100 KiB), and keeps it out of what tasks carry', () => {
+    const text = 'protocolVersion: 2\nname: job\n' + 'x'.repeat(102_400 - 29);
+    assert.equal(text.length, 102_400);
+    for (const format of ['openpai-v1', 'openpai-v2']) assert.ok(valid({ taskRoles: [role()], source: { format, text } }));
+    invalid({ taskRoles: [role()], source: { format: 'openpai-v2', text: text + 'x' } }, /spec\.source\.text/);
+    invalid({ taskRoles: [role()], source: { format: 'openpai-v3', text: '' } }, /spec\.source\.format/);
+    invalid({ taskRoles: [role()], source: { format: 'openpai-v2' } }, /spec\.source\.text is required/);
+    invalid({ taskRoles: [role()], source: { format: 'openpai-v2', text: '', masked: true } }, /spec\.source\.masked is not an allowed field/);
+    invalid({ taskRoles: [role()], source: 'protocolVersion: 2' }, /spec\.source/);
+
+    const spec: ExecSpec = { jobName: 'j', taskRoles: [role() as ExecSpec['taskRoles'][number]], source: { format: 'openpai-v2', text } };
+    assert.deepEqual(exec.taskSpec!(spec), { jobName: 'j', taskRoles: spec.taskRoles });
+    assert.equal(spec.source?.text, text, 'the job\'s spec keeps it');
   });
 });
