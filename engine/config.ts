@@ -342,6 +342,12 @@ export const SETTINGS = Object.freeze({
     doc: 'with Spark auth `none`: the user Spark requests act as (owner of the binaries, contexts and jobs they create)' }),
   sparkRole: choice({ default: 'operator', choices: ['admin', 'operator', 'viewer'] as const, env: 'JETJOBS_SPARK_ROLE',
     doc: "with Spark auth `none`: that user's role (uploads and job starts need operator)" }),
+  openpaiFacade: flag({ default: true, env: 'JETJOBS_OPENPAI_FACADE',
+    doc: 'serve the OpenPAI REST server facade (docs/compat/openpai.md): v1 and v2 jobs, users, tokens and virtual clusters on its own port, also under `/rest-server/` and `/compat/openpai/`' }),
+  openpaiPort: port({ default: 9186, env: 'JETJOBS_OPENPAI_PORT',
+    doc: 'OpenPAI REST server port; `0` picks a free one' }),
+  openpaiAnonymousReads: choice({ default: 'auto', choices: ['auto', 'true', 'false'] as const, env: 'JETJOBS_OPENPAI_ANONYMOUS_READS',
+    doc: 'whether the v1 job and virtual-cluster reads the PAIV1 SDK sends without a token are answered (as a read-only anonymous caller that sees every job, as the original did): `auto` is true while `facadeHost` is loopback' }),
 });
 
 type Settings = typeof SETTINGS;

@@ -175,6 +175,7 @@ export async function createProcessHarness(opts: ProcessHarnessOptions): Promise
     env['JETJOBS_ALLUXIO_EE_PORT'] = '0';
     env['JETJOBS_TERASLICE_PORT'] = '0';
     env['JETJOBS_SPARK_PORT'] = '0';
+    env['JETJOBS_OPENPAI_PORT'] = '0';
     const fd = openSync(logPath, 'a');
     // detached: its own process group, so a signal reaches it (and any child) and nothing else
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', fd, fd] });

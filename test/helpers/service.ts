@@ -36,7 +36,7 @@ export async function startTestService(natsUrl: string, overrides: Partial<Confi
   // searchable (not listable) by others: script tasks run as sandbox uids under <stateDir>/sandbox
   await chmod(stateDir, 0o711);
   const logger = testLogger();
-  let config = resolveConfig({ natsUrl, stateDir, port: 0, alluxioMasterPort: 0, alluxioWorkerPort: 0, alluxioEePort: 0, teraslicePort: 0, sparkPort: 0, heartbeatMs: 200, failureDetectionTimeoutMs: 1500, retryBackoffMs: 50, drainTimeoutMs: 2000, adminToken: TEST_ADMIN_TOKEN, ...overrides });
+  let config = resolveConfig({ natsUrl, stateDir, port: 0, alluxioMasterPort: 0, alluxioWorkerPort: 0, alluxioEePort: 0, teraslicePort: 0, sparkPort: 0, openpaiPort: 0, heartbeatMs: 200, failureDetectionTimeoutMs: 1500, retryBackoffMs: 50, drainTimeoutMs: 2000, adminToken: TEST_ADMIN_TOKEN, ...overrides });
   let engine: Engine;
   let app: FastifyInstance;
   let baseUrl = '';
