@@ -3,9 +3,10 @@
  * any route). Each route declares `config.auth`: 'public' | 'viewer' | 'operator' | 'admin'
  * (missing = 'viewer', i.e. any logged-in user). An onRequest hook resolves `Authorization:
  * Bearer <token>` into `request.caller` and answers 401 UNAUTHENTICATED (no, bad, expired or
- * revoked token) or 403 FORBIDDEN (role too low). Requests are then rate limited per user (per
- * address when unauthenticated); routes marked `config.loginRateLimit` (password checks) instead get
- * a much lower limit per address and user name. Tokens are never logged (the server redacts the
+ * revoked token) or 403 FORBIDDEN (role too low, or an application token on a route marked
+ * `config.sessionOnly`: user and virtual-cluster administration). Requests are then rate limited
+ * per user (per address when unauthenticated); routes marked `config.loginRateLimit` (password
+ * checks) instead get a much lower limit per address and user name. Tokens are never logged (the server redacts the
  * header; nothing here logs one).
  */
 import fp from 'fastify-plugin';
@@ -27,6 +28,8 @@ declare module 'fastify' {
     auth?: RouteAuth;
     /** The route checks a password: limited to `loginRateLimitPerMinute` per client address and user name. */
     loginRateLimit?: boolean;
+    /** Administration an application token may not do (403): users, passwords, virtual clusters. @defaultValue false */
+    sessionOnly?: boolean;
   }
 }
 
@@ -97,6 +100,9 @@ const plugin: FastifyPluginAsync<AuthPluginOptions> = async (app, opts) => {
     }
     if (RANK[request.caller.role] < RANK[need]) {
       throw new AppError('FORBIDDEN', `This needs the ${need} role; you are ${request.caller.role}.`);
+    }
+    if (request.caller.tokenKind === 'application' && request.routeOptions.config.sessionOnly === true) {
+      throw new AppError('FORBIDDEN', 'Application tokens cannot do this.');
     }
   });
 

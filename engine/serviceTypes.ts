@@ -36,6 +36,12 @@ export interface Caller {
   role: UserRole;
   /** Virtual clusters this user may submit to (admins may use all). */
   virtualClusters: readonly string[];
+  /**
+   * What kind of bearer token the request presented (set by `Identity.authenticate`; the static
+   * admin token is a session): an application token acts as its user on jobs and reads, but not on
+   * user or token administration. Absent for callers that presented no token.
+   */
+  tokenKind?: 'session' | 'application';
 }
 
 /** The engine itself acting (retention, recovery) or a trusted in-process caller: sees everything. */

@@ -26,7 +26,8 @@ function checkedUserName(params: NameParams): string {
   return params.name;
 }
 
-const ADMIN = { auth: 'admin' } as const;
+/** Administration: admins with a session token (application tokens are refused: api/auth.ts). */
+const ADMIN = { auth: 'admin', sessionOnly: true } as const;
 
 /** Registers `/users` and `/users/:name[...]`; mount with the API prefix. */
 export const userRoutes: FastifyPluginAsync<IdentityRoutesOptions> = async (app, { identity }) => {
@@ -60,7 +61,7 @@ export const userRoutes: FastifyPluginAsync<IdentityRoutesOptions> = async (app,
 
   app.put<{ Params: NameParams; Body: { password: string; currentPassword?: string } }>(
     '/users/:name/password',
-    { schema: schemas.password, config: { auth: 'viewer', loginRateLimit: true } },
+    { schema: schemas.password, config: { auth: 'viewer', loginRateLimit: true, sessionOnly: true } },
     async (request, reply) => {
       const name = checkedUserName(request.params);
       const { caller } = request;

@@ -13,7 +13,8 @@ interface NameParams {
   name: string;
 }
 
-const ADMIN = { auth: 'admin' } as const;
+/** Administration: admins with a session token (application tokens are refused: api/auth.ts). */
+const ADMIN = { auth: 'admin', sessionOnly: true } as const;
 
 /** Registers `/virtual-clusters` and `/virtual-clusters/:name`; mount with the API prefix. */
 export const virtualClusterRoutes: FastifyPluginAsync<IdentityRoutesOptions> = async (app, { identity, service }) => {

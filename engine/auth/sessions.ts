@@ -1,7 +1,8 @@
 /**
  * Logging in and out: a login checks the password and issues a bearer token (stored only as its
  * SHA-256 id, with the user's generation); a request is authenticated from the local mirror,
- * synchronously; expired and revoked token records are swept.
+ * synchronously; expired and revoked token records are swept. Tokens issued without a password,
+ * listed and revoked by id: tokenAdmin.ts.
  */
 import { controlKey } from '../controlstore/controlStore.ts';
 import { AppError } from '../errors.ts';
@@ -10,9 +11,10 @@ import type { Caller, UserRole } from '../serviceTypes.ts';
 import { ADMIN_USER } from './bootstrap.ts';
 import type { IdentityContext } from './context.ts';
 import { hashPassword, PASSWORD_MAX_LENGTH } from './passwords.ts';
-import { bearerToken, looksLikeToken, newToken, secretEquals, tokenId, type TokenRecord } from './tokens.ts';
+import { isLive, storeNewToken, tokenTtl } from './tokenAdmin.ts';
+import { bearerToken, looksLikeToken, secretEquals, tokenId, type TokenRecord } from './tokens.ts';
 import type { Identity, LoginCheck, UserRecord } from './types.ts';
-import { toView, type UserRecords } from './userRecords.ts';
+import type { UserRecords } from './userRecords.ts';
 
 export type Sessions = Pick<Identity, 'login' | 'authenticate' | 'logout' | 'checkPassword' | 'checkLogin' | 'sweepExpiredTokens'>;
 
@@ -31,14 +33,14 @@ export async function dropTokens(cx: IdentityContext, shouldDrop: (t: TokenRecor
   return n;
 }
 
-function callerOf(user: string, role: UserRole, grants: readonly string[]): Caller {
-  return { user, role, virtualClusters: [...new Set([...grants, DEFAULT_VIRTUAL_CLUSTER])] };
+function callerOf(user: string, role: UserRole, grants: readonly string[], tokenKind: NonNullable<Caller['tokenKind']>): Caller {
+  return { user, role, virtualClusters: [...new Set([...grants, DEFAULT_VIRTUAL_CLUSTER])], tokenKind };
 }
 
 const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 'Unknown user or wrong password.');
 
 export function createSessions(cx: IdentityContext, users: UserRecords): Sessions {
-  const { store, config, clock, random, params, verify, iso } = cx;
+  const { store, config, clock, params, verify } = cx;
   const { record } = users;
   // Verified against when the user is unknown, so that case costs what a wrong password costs.
   let dummyHash: Promise<string> | undefined;
@@ -61,28 +63,24 @@ export function createSessions(cx: IdentityContext, users: UserRecords): Session
 
   return {
     async login(name, password, ttlMs) {
+      const ttl = tokenTtl(ttlMs, config.tokenTtlMs, config.tokenMaxTtlMs);
       const { user } = await check(name, password);
       if (user === undefined) throw invalidCredentials();
-      const ttl = Math.max(1, Math.min(ttlMs ?? config.tokenTtlMs, config.tokenMaxTtlMs));
-      const now = clock.now();
-      const token = newToken(random);
-      const rec: TokenRecord = { user: name, generation: user.value.generation, createdAt: iso(now), expiresAt: iso(now + ttl) };
-      await store.create(controlKey('token', tokenId(token)), rec);
-      return { token, expiresAt: rec.expiresAt, user: toView(user.value) };
+      return storeNewToken(cx, user.value, ttl, false);
     },
 
     authenticate(header) {
       const token = bearerToken(header);
       if (config.adminToken !== null && secretEquals(token, config.adminToken)) {
-        return callerOf(ADMIN_USER, 'admin', record(ADMIN_USER)?.value.virtualClusters ?? []);
+        return callerOf(ADMIN_USER, 'admin', record(ADMIN_USER)?.value.virtualClusters ?? [], 'session');
       }
       const rejected = () => new AppError('UNAUTHENTICATED', 'The token is unknown, expired or revoked; log in again.');
       if (!looksLikeToken(token)) throw rejected();
       const rec = store.get<TokenRecord>(`token.${tokenId(token)}`)?.value;
-      if (rec === undefined || !(Date.parse(rec.expiresAt) > clock.now())) throw rejected();
+      if (rec === undefined) throw rejected();
       const user = record(rec.user)?.value;
-      if (user === undefined || user.generation !== rec.generation) throw rejected();
-      return callerOf(user.name, user.role, user.virtualClusters);
+      if (user === undefined || !isLive(rec, user, clock.now())) throw rejected();
+      return callerOf(user.name, user.role, user.virtualClusters, rec.application === true ? 'application' : 'session');
     },
 
     async logout(token) {
@@ -100,10 +98,7 @@ export function createSessions(cx: IdentityContext, users: UserRecords): Session
 
     async sweepExpiredTokens() {
       const now = clock.now();
-      return dropTokens(cx, (t) => {
-        const user = record(t.user)?.value;
-        return !(Date.parse(t.expiresAt) > now) || user === undefined || user.generation !== t.generation;
-      });
+      return dropTokens(cx, (t) => !isLive(t, record(t.user)?.value, now));
     },
   };
 }

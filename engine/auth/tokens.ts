@@ -19,6 +19,8 @@ export interface TokenRecord {
   generation: number;
   createdAt: string;
   expiresAt: string;
+  /** An application token (issued without a password, for a program): no user or token administration. */
+  application?: true;
 }
 
 /** A fresh token from `random` bytes. */
@@ -30,6 +32,9 @@ export function newToken(random: (n: number) => Buffer): string {
 export function looksLikeToken(token: string): boolean {
   return TOKEN_RE.test(token);
 }
+
+/** What a token id looks like: 64 lower-case hex digits. */
+export const TOKEN_ID_RE = /^[0-9a-f]{64}$/;
 
 /** Hex SHA-256 of the token: the id under which it is stored. */
 export function tokenId(token: string): string {

@@ -36,6 +36,23 @@ export interface LoginResult {
   user: UserView;
 }
 
+/** One of a user's live tokens, as {@link Identity.listTokens} shows it (never the token itself). */
+export interface TokenInfo {
+  /** The token's SHA-256, hex: what {@link Identity.revokeToken} accepts besides the token. */
+  id: string;
+  application: boolean;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** Options of {@link Identity.issueToken}. */
+export interface IssueTokenOptions {
+  /** An application token: lasts `tokenMaxTtlMs` by default; refused on user and token administration. @defaultValue false */
+  application?: boolean;
+  /** Lifetime, capped at `tokenMaxTtlMs`. @defaultValue `tokenTtlMs` (`tokenMaxTtlMs` for an application token) */
+  ttlMs?: number;
+}
+
 /** What {@link Identity.checkLogin} found: the password is right, the user is unknown, or the password is wrong. */
 export type LoginCheck = 'ok' | 'noUser' | 'badPassword';
 
@@ -71,6 +88,19 @@ export interface Identity {
   authenticate(authorizationHeader: string | undefined): Caller;
   /** Revokes one token (unknown tokens are ignored). */
   logout(token: string): Promise<void>;
+  /**
+   * A new token for `name`, who is already authenticated (no password is checked). USER_NOT_FOUND for
+   * an unknown user; VALIDATION_FAILED for a `ttlMs` that is not a number.
+   */
+  issueToken(name: string, opts?: IssueTokenOptions): Promise<LoginResult>;
+  /** The user's live tokens (unexpired, not revoked), newest first; none for an unknown user. */
+  listTokens(name: string): TokenInfo[];
+  /**
+   * Revokes a token given as itself (`jjt_…`) or as its id (64 hex digits, from {@link listTokens}).
+   * It must be `by.user`'s unless `by` is an admin (FORBIDDEN otherwise); NOT_FOUND when no live
+   * token has it.
+   */
+  revokeToken(by: Caller, tokenOrId: string): Promise<void>;
   /** True when `password` is the user's (false for unknown users, same work). */
   checkPassword(name: string, password: string): Promise<boolean>;
   /**

@@ -161,6 +161,44 @@ describe('api auth: login, tokens, roles', async () => {
     assertError(await call(app, 'GET', '/users', operator), 403, 'FORBIDDEN');
   });
 
+  it('an application token acts as its user on jobs and reads, but is 403 on user and virtual-cluster administration', async () => {
+    await api.identity.createUser({ name: 'appAdmin', password: PW, role: 'admin' });
+    const session = (await api.identity.issueToken('appAdmin')).token;
+    const application = (await api.identity.issueToken('appAdmin', { application: true })).token;
+    // jobs (an operator route) and reads
+    const op = await call(app, 'POST', '/op', application);
+    assert.equal(op.statusCode, 200, op.body);
+    assert.deepEqual(op.json(), { actor: 'appAdmin' });
+    assert.equal((await call(app, 'GET', '/auth/me', application)).json().name, 'appAdmin');
+    assert.equal((await call(app, 'GET', '/virtual-clusters', application)).statusCode, 200);
+    assert.equal((await call(app, 'GET', '/virtual-clusters/default', application)).statusCode, 200);
+    // administration
+    const refused: [Parameters<typeof call>[1], string, unknown?][] = [
+      ['GET', '/users'],
+      ['POST', '/users', { name: 'made-by-app', password: PW, role: 'viewer' }],
+      ['GET', '/users/appAdmin'],
+      ['PATCH', '/users/appAdmin', { role: 'viewer' }],
+      ['PUT', '/users/appAdmin/password', { password: 'a new password 1', currentPassword: PW }],
+      ['PUT', '/users/appAdmin/virtual-clusters', { virtualClusters: [] }],
+      ['DELETE', '/users/appAdmin'],
+      ['POST', '/virtual-clusters', { name: 'appvc', capacity: 1, maxCapacity: 1 }],
+      ['PATCH', '/virtual-clusters/default', { capacity: 1 }],
+      ['DELETE', '/virtual-clusters/default'],
+    ];
+    for (const [method, url, body] of refused) {
+      const res = await call(app, method, url, application, body);
+      assertError(res, 403, 'FORBIDDEN');
+      assert.equal(res.json().message, 'Application tokens cannot do this.', `${method} ${url}`);
+    }
+    assert.equal(api.identity.getUser('appAdmin').role, 'admin', 'nothing was written');
+    assertError(await call(app, 'GET', '/users/made-by-app', ADMIN_TOKEN), 404, 'USER_NOT_FOUND');
+    // the same user's session token may
+    assert.equal((await call(app, 'GET', '/users', session)).statusCode, 200);
+    // an application token may still log itself out
+    assert.equal((await call(app, 'POST', '/auth/logout', application)).statusCode, 204);
+    assertError(await call(app, 'GET', '/auth/me', application), 401, 'UNAUTHENTICATED');
+  });
+
   it('health is public even with a bad token; /metrics is public here; unknown routes are 404', async () => {
     assert.equal((await app.inject({ method: 'GET', url: '/healthz', headers: auth('garbage') })).statusCode, 200);
     assert.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);

@@ -75,7 +75,7 @@ describe('identity: login and tokens', () => {
     const { identity, store } = setup();
     const token = await withUser(identity);
     assert.match(token, /^jjt_[A-Za-z0-9_-]{43}$/);
-    assert.deepEqual(identity.authenticate(bearer(token)), { user: 'alice', role: 'operator', virtualClusters: ['default'] });
+    assert.deepEqual(identity.authenticate(bearer(token)), { user: 'alice', role: 'operator', virtualClusters: ['default'], tokenKind: 'session' });
     // only the hash is stored, and no record holds the token itself
     assert.ok(store.get(`token.${tokenId(token)}`));
     assert.ok(!JSON.stringify(store.list('')).includes(token));
@@ -168,7 +168,7 @@ describe('identity: login and tokens', () => {
 
   it('the static admin token acts as admin; a near miss does not', async () => {
     const { identity } = setup();
-    assert.deepEqual(identity.authenticate(bearer(ADMIN_TOKEN)), { user: 'admin', role: 'admin', virtualClusters: ['default'] });
+    assert.deepEqual(identity.authenticate(bearer(ADMIN_TOKEN)), { user: 'admin', role: 'admin', virtualClusters: ['default'], tokenKind: 'session' });
     throwsWith(() => identity.authenticate(bearer(ADMIN_TOKEN.slice(0, -1) + 'X')), 'UNAUTHENTICATED');
     const none = setup({}, { adminToken: null }).identity;
     throwsWith(() => none.authenticate(bearer(ADMIN_TOKEN)), 'UNAUTHENTICATED');
