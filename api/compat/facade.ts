@@ -24,6 +24,16 @@ export interface FacadeDeps {
   scriptRuntimes?: RuntimeCommands;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The facade's caller, or null for an anonymous request to a facade with `auth.optional`. On
+     * such a request `caller` is null too (despite its type): routes of an optional facade read this.
+     */
+    callerOrNull: Caller | null;
+  }
+}
+
 /** Who a facade's requests are (docs/compat.md, "Who the caller is"). */
 export interface FacadeAuth {
   mode: FacadeAuthMode;
@@ -31,6 +41,12 @@ export interface FacadeAuth {
   user: string;
   /** With `none`: that user's role. */
   role: UserRole;
+  /**
+   * With `bearer` or `basic`: a request without an `Authorization` header is anonymous
+   * (`request.callerOrNull` null) instead of 401, and each route decides what an anonymous caller
+   * may do. A header that is present but wrong is still 401. @defaultValue false
+   */
+  optional?: boolean;
 }
 
 /** One listener of a facade: the original served these routes on their own port. */
@@ -78,9 +94,10 @@ const BASIC_CACHE_MAX = 1024;
 
 /**
  * Resolves the request's Caller by the facade's auth mode; UNAUTHENTICATED (401, with the
- * `www-authenticate` challenge of the mode) when credentials are missing or wrong.
+ * `www-authenticate` challenge of the mode) when credentials are missing or wrong. Null (anonymous)
+ * only with `auth.optional` and no `Authorization` header.
  */
-export function facadeAuthenticator(auth: FacadeAuth, identity: Identity): (request: FastifyRequest, reply: FastifyReply) => Promise<Caller> {
+export function facadeAuthenticator(auth: FacadeAuth, identity: Identity): (request: FastifyRequest, reply: FastifyReply) => Promise<Caller | null> {
   const fixed: Caller = Object.freeze({ user: auth.user, role: auth.role, virtualClusters: Object.freeze([]) as readonly string[] });
   /** sha256(header) → caller and when it was checked: scrypt on every poll would cost ~0.1 s of CPU each. */
   const checked = new Map<string, { caller: Caller; updatedAt: string; at: number }>();
@@ -116,6 +133,7 @@ export function facadeAuthenticator(auth: FacadeAuth, identity: Identity): (requ
 
   return async (request, reply) => {
     if (auth.mode === 'none') return fixed;
+    if (auth.optional === true && request.headers.authorization === undefined) return null;
     try {
       return auth.mode === 'basic' ? await basic(request.headers.authorization) : identity.authenticate(request.headers.authorization);
     } catch (err) {
@@ -135,6 +153,7 @@ export function facadeScope(facade: Facade, deps: FacadeDeps, listeners: readonl
   return async (app: FastifyInstance) => {
     const authenticate = facadeAuthenticator(facade.auth, deps.identity);
     if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', null as unknown as Caller);
+    if (!app.hasRequestDecorator('callerOrNull')) app.decorateRequest('callerOrNull', null);
     app.addHook('onRoute', (route) => {
       // auth: the facade decides (below); bodyOptional: the originals accept an empty body with a
       // JSON content type where the route reads none (e.g. Alluxio's cancel)
@@ -143,7 +162,10 @@ export function facadeScope(facade: Facade, deps: FacadeDeps, listeners: readonl
       route.schema = { ...route.schema, hide: true };
     });
     app.addHook('onRequest', async (request, reply) => {
-      request.caller = await authenticate(request, reply);
+      const caller = await authenticate(request, reply);
+      request.callerOrNull = caller;
+      // null only on an optional facade, whose routes read callerOrNull (the others keep a Caller-typed `caller`)
+      request.caller = caller ?? (null as unknown as Caller);
     });
     // an unknown path or an error before any route (a body the parser refuses): the listener's own
     // answer on its own port; under /compat/<name>/, where several listeners share one prefix, the facade's
