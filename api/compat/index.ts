@@ -5,6 +5,7 @@
  */
 import { isLoopbackHost, type Config, type Logger } from '../../engine/index.ts';
 import { alluxioFacade } from './alluxio/index.ts';
+import { openpaiFacade } from './openpai/index.ts';
 import { sparkFacade } from './spark/index.ts';
 import { terasliceFacade } from './teraslice/index.ts';
 import type { Facade } from './facade.ts';
@@ -17,6 +18,7 @@ export function enabledFacades(config: Readonly<Config>): Facade[] {
   if (config.alluxioFacade) out.push(alluxioFacade(config));
   if (config.terasliceFacade) out.push(terasliceFacade(config));
   if (config.sparkFacade) out.push(sparkFacade(config));
+  if (config.openpaiFacade) out.push(openpaiFacade(config));
   return out;
 }
 

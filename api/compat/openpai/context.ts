@@ -1,0 +1,17 @@
+/** What every OpenPAI route module is given. */
+import type { Config, DocumentStore, Identity, JobService } from '../../../engine/index.ts';
+
+export type OpenPaiConfig = Pick<Config, 'openpaiPort' | 'openpaiAnonymousReads' | 'facadeHost' | 'scriptMemoryLimitMb' | 'tokenTtlMs' | 'tokenMaxTtlMs' | 'loginRateLimitPerMinute'>;
+
+export interface OpenPaiContext {
+  service: JobService;
+  identity: Identity;
+  documents: DocumentStore;
+  /** Whether tokenless v1 reads are answered (config `openpaiAnonymousReads`, `auto` resolved). */
+  anonymousReads: boolean;
+  /** The `scriptMemoryLimitMb` setting: the most memory an instance gets, whatever it asks. */
+  memoryLimitMb: number;
+  tokenTtlMs: number;
+  tokenMaxTtlMs: number;
+  loginRateLimitPerMinute: number;
+}
