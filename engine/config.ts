@@ -347,7 +347,7 @@ export const SETTINGS = Object.freeze({
   openpaiPort: port({ default: 9186, env: 'JETJOBS_OPENPAI_PORT',
     doc: 'OpenPAI REST server port; `0` picks a free one' }),
   openpaiAnonymousReads: choice({ default: 'auto', choices: ['auto', 'true', 'false'] as const, env: 'JETJOBS_OPENPAI_ANONYMOUS_READS',
-    doc: 'whether the v1 job and virtual-cluster reads the PAIV1 SDK sends without a token are answered (as a read-only anonymous caller that sees every job, as the original did): `auto` is true while `facadeHost` is loopback' }),
+    doc: 'whether the v1 job and virtual-cluster reads the PAIV1 SDK sends without a token are answered (as a read-only anonymous caller that sees every job, as the original did): `auto` is true while `facadeHost` and `host` are loopback' }),
 });
 
 type Settings = typeof SETTINGS;

@@ -17,9 +17,9 @@ import { registerTokenRoutes } from './tokenRoutes.ts';
 import { registerUserRoutes } from './userRoutes.ts';
 import { registerVirtualClusterRoutes } from './vcRoutes.ts';
 
-/** `auto`: tokenless v1 reads only while the facade listens on loopback. */
-export function openpaiAnonymousReads(config: Pick<OpenPaiConfig, 'openpaiAnonymousReads' | 'facadeHost'>): boolean {
-  if (config.openpaiAnonymousReads === 'auto') return isLoopbackHost(config.facadeHost);
+/** `auto`: tokenless v1 reads only while both the facade's port and the API port (`/compat/openpai/`) listen on loopback. */
+export function openpaiAnonymousReads(config: Pick<OpenPaiConfig, 'openpaiAnonymousReads' | 'facadeHost' | 'host'>): boolean {
+  if (config.openpaiAnonymousReads === 'auto') return isLoopbackHost(config.facadeHost) && isLoopbackHost(config.host);
   return config.openpaiAnonymousReads === 'true';
 }
 

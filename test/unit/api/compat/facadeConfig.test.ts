@@ -3,23 +3,25 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, resolveConfig } from '../../../../engine/index.ts';
 import { enabledFacades, mountableFacades } from '../../../../api/compat/index.ts';
+import { openpaiAnonymousReads } from '../../../../api/compat/openpai/index.ts';
 import { alluxioStatus } from '../../../../api/compat/alluxio/errors.ts';
 import { alluxioPath, nativePath, planName, submissionOf } from '../../../../api/compat/alluxio/jobConfig.ts';
 import { STATE_MAP, nativeStates } from '../../../../api/compat/alluxio/jobInfo.ts';
 
 describe('facade configuration', () => {
-  it('serves the Alluxio facade by default, on 20002, 30003 and 19999, acting as operator "alluxio"; Teraslice on 5678 as operator "teraslice"; Spark Jobserver on 8090 as operator "spark"', () => {
-    const [f, t, s, ...rest] = enabledFacades(resolveConfig({}));
+  it('serves the Alluxio facade by default, on 20002, 30003 and 19999, acting as operator "alluxio"; Teraslice on 5678 as operator "teraslice"; Spark Jobserver on 8090 as operator "spark"; OpenPAI on 9186 with our bearer tokens, anonymous allowed (its routes decide)', () => {
+    const [f, t, s, o, ...rest] = enabledFacades(resolveConfig({}));
     assert.equal(rest.length, 0);
+    assert.deepEqual([o!.name, o!.listeners.map((l) => [l.name, l.port]), o!.auth.mode, o!.auth.optional], ['openpai', [['rest server', 9186]], 'bearer', true]);
     assert.deepEqual([s!.name, s!.listeners.map((l) => [l.name, l.port]), s!.auth], ['spark', [['job server', 8090]], { mode: 'none', user: 'spark', role: 'operator' }]);
     assert.equal(f!.name, 'alluxio');
     assert.deepEqual([t!.name, t!.listeners.map((l) => [l.name, l.port]), t!.auth], ['teraslice', [['cluster master', 5678]], { mode: 'none', user: 'teraslice', role: 'operator' }]);
-    assert.deepEqual(enabledFacades(resolveConfig({ terasliceFacade: false, sparkFacade: false })).map((x) => x.name), ['alluxio']);
+    assert.deepEqual(enabledFacades(resolveConfig({ terasliceFacade: false, sparkFacade: false, openpaiFacade: false })).map((x) => x.name), ['alluxio']);
     assert.deepEqual(f!.listeners.map((l) => [l.name, l.port]), [['job master', 20_002], ['job worker', 30_003], ['EE coordinator', 19_999]]);
     // the EE coordinator answers in EE's shape, the others in the facade's (OSS) shape
     assert.deepEqual(f!.listeners.map((l) => l.sendError !== undefined), [false, false, true]);
     assert.deepEqual(f!.auth, { mode: 'none', user: 'alluxio', role: 'operator' });
-    assert.deepEqual(enabledFacades(resolveConfig({ alluxioFacade: false, terasliceFacade: false, sparkFacade: false })), []);
+    assert.deepEqual(enabledFacades(resolveConfig({ alluxioFacade: false, terasliceFacade: false, sparkFacade: false, openpaiFacade: false })), []);
   });
 
   it('Spark Jobserver (uploads run code): auth auto is none on a loopback facade port and basic beyond it; explicit none beyond loopback is refused', () => {
@@ -44,14 +46,22 @@ describe('facade configuration', () => {
     const warned: unknown[] = [];
     const logger = { warn: (o: unknown) => warned.push(o) };
     const open = resolveConfig({ host: '0.0.0.0' });
-    assert.deepEqual(mountableFacades(enabledFacades(open), open, logger), []);
+    assert.deepEqual(mountableFacades(enabledFacades(open), open, logger).map((f) => f.name), ['openpai'], 'OpenPAI always checks tokens');
     assert.equal(warned.length, 3, 'one warning per facade left out');
     const allowed = resolveConfig({ host: '0.0.0.0', facadeAllowUnauthenticated: true });
-    assert.equal(mountableFacades(enabledFacades(allowed), allowed).length, 3);
+    assert.equal(mountableFacades(enabledFacades(allowed), allowed).length, 4);
     const basic = resolveConfig({ host: '0.0.0.0', alluxioAuth: 'basic', sparkAuth: 'none' });
-    assert.deepEqual(mountableFacades(enabledFacades(basic), basic).map((f) => f.name), ['alluxio'], 'only the one with credentials');
+    assert.deepEqual(mountableFacades(enabledFacades(basic), basic).map((f) => f.name), ['alluxio', 'openpai'], 'only those with credentials');
     const local = resolveConfig({});
-    assert.equal(mountableFacades(enabledFacades(local), local).length, 3);
+    assert.equal(mountableFacades(enabledFacades(local), local).length, 4);
+  });
+
+  it('OpenPAI answers tokenless v1 reads (as the original did) only while both of its ports are on loopback, unless told', () => {
+    assert.equal(openpaiAnonymousReads(resolveConfig({})), true);
+    assert.equal(openpaiAnonymousReads(resolveConfig({ host: '0.0.0.0' })), false);
+    assert.equal(openpaiAnonymousReads(resolveConfig({ facadeHost: '0.0.0.0', facadeAllowUnauthenticated: true })), false);
+    assert.equal(openpaiAnonymousReads(resolveConfig({ openpaiAnonymousReads: 'false' })), false);
+    assert.equal(openpaiAnonymousReads(resolveConfig({ host: '0.0.0.0', openpaiAnonymousReads: 'true' })), true);
   });
 });
 
