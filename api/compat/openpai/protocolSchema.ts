@@ -12,9 +12,7 @@
  * (the original meant to close it, but wrote `additionalProperties` inside `properties`).
  */
 import { Ajv, type ErrorObject } from 'ajv';
-import { AppError } from '../../../engine/index.ts';
-// eslint-disable-next-line no-restricted-imports -- until engine/index.ts re-exports the exec spec (a shared file, outside this change)
-import { MAX_COMMAND_BYTES, MAX_COMMANDS, MAX_INSTANCES, MAX_ROLES, ROLE_NAME_RE } from '../../../engine/jobtypes/exec/spec.ts';
+import { AppError, MAX_COMMAND_BYTES, MAX_COMMANDS, MAX_INSTANCES, MAX_ROLES, ROLE_NAME_RE } from '../../../engine/index.ts';
 
 /** OpenPAI job names here: the v2 pattern, at most 128 characters (no dot, which only v1 allowed). */
 export const JOB_NAME_RE = /^[A-Za-z0-9_-]{1,128}$/;

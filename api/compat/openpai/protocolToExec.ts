@@ -7,9 +7,7 @@
  * The commands stay a list instead of the original's `' && '`-joined string: the engine runs them
  * with `set -e`, which stops at the first failure as `&&` does.
  */
-import { AppError } from '../../../engine/index.ts';
-// eslint-disable-next-line no-restricted-imports -- until engine/index.ts re-exports the exec spec (a shared file, outside this change)
-import { MAX_COMMAND_BYTES, MAX_COMMANDS, MAX_SOURCE_CHARS, type ExecRole, type ExecSpec } from '../../../engine/jobtypes/exec/spec.ts';
+import { AppError, MAX_COMMAND_BYTES, MAX_COMMANDS, MAX_SOURCE_CHARS, type ExecRole, type ExecSpec } from '../../../engine/index.ts';
 import { JOB_NAME_RE, validateProtocol, type ProtocolPrerequisite, type ProtocolTaskRole } from './protocolSchema.ts';
 import { loadProtocolYaml, maskSecrets, MASKED_SECRETS } from './protocolYaml.ts';
 

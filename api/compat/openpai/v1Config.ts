@@ -7,9 +7,7 @@
  * `/config` of a v1 job (after the original's `middlewares/v2/converter.js`).
  */
 import { parse } from 'qs';
-import { AppError } from '../../../engine/index.ts';
-// eslint-disable-next-line no-restricted-imports -- until engine/index.ts re-exports the exec spec (a shared file, outside this change)
-import { MAX_COMMAND_BYTES, MAX_INSTANCES, MAX_ROLES, MAX_SOURCE_CHARS, ROLE_NAME_RE, type ExecRole } from '../../../engine/jobtypes/exec/spec.ts';
+import { AppError, MAX_COMMAND_BYTES, MAX_INSTANCES, MAX_ROLES, MAX_SOURCE_CHARS, ROLE_NAME_RE, type ExecRole } from '../../../engine/index.ts';
 import { compileChecker, formatPath, JOB_NAME_RE, MAX_RETRY_COUNT } from './protocolSchema.ts';
 import { completionCount, memoryLimitFor, type ExecSpecTarget, type ExecSubmission } from './protocolToExec.ts';
 
@@ -99,7 +97,7 @@ const V1_PORT_LABEL = '^[A-Za-z0-9._~]{1,64}$';
 const MAX_PATH_CHARS = 4096;
 const MAX_PORTS = 64;
 
-const completionCount_ = { type: ['integer', 'null'], minimum: -1 } as const; // 0 is refused below
+const nullableCountSchema = { type: ['integer', 'null'], minimum: -1 } as const; // 0 is refused below
 const V1_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -141,8 +139,8 @@ const V1_SCHEMA = {
             },
           },
           command: { type: 'string', minLength: 1, maxLength: MAX_COMMAND_BYTES },
-          minFailedTaskCount: completionCount_,
-          minSucceededTaskCount: completionCount_,
+          minFailedTaskCount: nullableCountSchema,
+          minSucceededTaskCount: nullableCountSchema,
         },
       },
     },
