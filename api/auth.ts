@@ -30,6 +30,8 @@ declare module 'fastify' {
     loginRateLimit?: boolean;
     /** Administration an application token may not do (403): users, passwords, virtual clusters. @defaultValue false */
     sessionOnly?: boolean;
+    /** On a facade with optional auth: a public route that reads no caller; credentials sent to it are not checked. */
+    credentialsIgnored?: boolean;
   }
 }
 

@@ -162,7 +162,8 @@ export function facadeScope(facade: Facade, deps: FacadeDeps, listeners: readonl
       route.schema = { ...route.schema, hide: true };
     });
     app.addHook('onRequest', async (request, reply) => {
-      const caller = await authenticate(request, reply);
+      // a public route of an optional facade (a login, an info page) ignores any credentials sent along
+      const caller = facade.auth.optional === true && request.routeOptions.config.credentialsIgnored === true ? null : await authenticate(request, reply);
       request.callerOrNull = caller;
       // null only on an optional facade, whose routes read callerOrNull (the others keep a Caller-typed `caller`)
       request.caller = caller ?? (null as unknown as Caller);

@@ -103,7 +103,8 @@ async function revoke(cx: OpenPaiContext, caller: Caller, tokenOrId: string): Pr
 
 export function registerTokenRoutes(app: FastifyInstance, cx: OpenPaiContext): void {
   const { identity } = cx;
-  const login = { preHandler: loginRateCheck(app, cx), config: { loginRateLimit: true } };
+  // credentialsIgnored: a stale token sent along with a login does not make it a 401
+  const login = { preHandler: loginRateCheck(app, cx), config: { loginRateLimit: true, credentialsIgnored: true } };
 
   // the seed's login: one answer for an unknown user and a wrong password
   app.post('/api/v1/token', login, async (request) => {

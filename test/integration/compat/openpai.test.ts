@@ -262,6 +262,19 @@ describe('OpenPAI facade: jobs', { timeout: 300_000 }, () => {
     assert.equal(d.status, 200, d.text);
   });
 
+  it('a stale token sent along with a login or an info read is not looked at (both answer 200); elsewhere it is 401', async () => {
+    const stale = 'jjt_' + 'A'.repeat(43);
+    const info = await pai(ctx.svc, 'GET', '/api/v2/info', { token: stale });
+    assert.equal(info.status, 200, info.text);
+    const login = await pai(ctx.svc, 'POST', '/api/v2/authn/basic/login', { token: stale, body: `username=alice&password=${PASSWORD}&expiration=4000`, type: 'application/x-www-form-urlencoded' });
+    assert.equal(login.status, 200, login.text);
+    assert.equal(login.json.user, 'alice');
+    const v1 = await pai(ctx.svc, 'POST', '/api/v1/token', { token: stale, ...json({ username: 'alice', password: PASSWORD }) });
+    assert.equal(v1.status, 200, v1.text);
+    const jobs = await pai(ctx.svc, 'GET', '/api/v2/jobs', { token: stale });
+    assert.deepEqual([jobs.status, jobs.json.code], [401, 'UnauthorizedUserError']);
+  });
+
   it('bad input: each generation\'s status and body, and nothing written', async () => {
     const before_ = (await nativeJobs(ctx.svc)).length;
     const cases: [string, string, { token?: string; body?: string; type?: string }, number, string, RegExp?][] = [
