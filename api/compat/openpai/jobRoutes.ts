@@ -11,7 +11,7 @@ import { readerCaller, submitterCaller, tokenCaller } from './auth.ts';
 import type { OpenPaiContext } from './context.ts';
 import { badParameters, forbidden, noJob, PaiError, type Generation } from './errors.ts';
 import { DuplicateJobError, execute, findJob, findSeedJob, openpaiName, removeJob, splitFrameworkName, submitNamed, type NamedSubmission } from './jobIdentity.ts';
-import { applyV2List, parseV2ListQuery, v1ListItem, v1SeedDetail, v1UserDetail, v2Detail, v2JobAttempt } from './jobViews.ts';
+import { applyV2List, parseV2ListQuery, v1ListItem, v1SeedDetail, v1UserDetail, v2Detail, v2JobAttempt, v2TaskDetail } from './jobViews.ts';
 import { dumpProtocol, loadProtocolYaml } from './protocolYaml.ts';
 import { protocolToExec } from './protocolToExec.ts';
 import { addTag, deleteTag, tagsOf } from './tags.ts';
@@ -272,6 +272,20 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
     const job = await framework(request, tokenCaller(request));
     if (request.params.attempt !== String(retriesOf(job))) throw noJob(job.owner, openpaiName(job));
     return v2Detail(job, await tasksOf(cx, job), tagsOf(cx.documents, job.id));
+  });
+
+  // getTask: one instance with its current attempt (earlier attempts are not kept apart; plan §2.3, partial)
+  app.get<{ Params: { frameworkName: string; attempt: string; taskRoleName: string; taskIndex: string } }>('/api/v2/jobs/:frameworkName/attempts/:attempt/taskRoles/:taskRoleName/taskIndex/:taskIndex/attempts', async (request) => {
+    const job = await framework(request, tokenCaller(request));
+    const { attempt, taskRoleName, taskIndex } = request.params;
+    if (attempt !== String(retriesOf(job))) throw noJob(job.owner, openpaiName(job));
+    const task = (await tasksOf(cx, job)).map((t) => v2TaskDetail(job, t)).find((d) => d !== undefined && d.taskRoleName === taskRoleName && String(d.taskIndex) === taskIndex);
+    if (task === undefined) {
+      // the original's answer (models/v2/task.js): NoJobError naming the task
+      const message = `Task not found in Job ${job.owner}~${openpaiName(job)} with jobAttemptIndex ${attempt}, taskRoleName ${taskRoleName.slice(0, 128)} and taskIndex ${taskIndex.slice(0, 16)}.`;
+      throw new PaiError({ status: 404, name: 'JobNotFound', message }, { status: 404, name: 'NoJobError', message });
+    }
+    return task;
   });
 
   app.get<{ Params: { frameworkName: string } }>('/api/v2/jobs/:frameworkName/config', async (request, reply) => {
