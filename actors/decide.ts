@@ -15,7 +15,7 @@ import {
 import type { JobFailure } from './failureCodes.ts';
 import { canExtendPlan, hasDistinctTaskIds } from './jobContext.ts';
 import { allTasksFinal, canApply, compactedContext, evolveJob, isTerminal, jobState, startJob, type JobSnapshot } from './jobFold.ts';
-import { countTasksToReset } from './jobRecovery.ts';
+import { countTasksToReset, whyNoRetry } from './jobRecovery.ts';
 
 /** What the caller knows about a command besides its payload. */
 export interface CommandMeta {
@@ -50,6 +50,12 @@ export type JobCommand =
   | { kind: 'finish'; outcome: 'failed'; error: JobFailure }
   /** FAILED/STOPPED, active, not compacted → JobRecovered (→ WAITING). */
   | { kind: 'recover'; mode: RecoverMode }
+  /**
+   * Instead of failing a RUNNING or VERIFYING job with `error`: JobRetried, every task run again
+   * (JobType.jobRetries). Refused once `maxRetries` retries were made, while a stop is requested,
+   * and for a job without a plan or with an open one (no whole run to repeat).
+   */
+  | { kind: 'retry'; error: JobFailure; maxRetries: number }
   /** Terminal jobs only; the same value again → nothing. */
   | { kind: 'setActive'; active: boolean }
   /**
@@ -204,6 +210,12 @@ function decideExisting(cmd: JobCommand, s: JobSnapshot, meta: CommandMeta): Dra
         }
         return emit({ type: 'JobRecovered', data: { mode: cmd.mode, tasksReset }, meta: m() });
       }
+    case 'retry': {
+      if (state !== 'RUNNING' && state !== 'VERIFYING') return refuse('only a running or verifying job is retried');
+      const why = whyNoRetry(ctx, cmd.maxRetries);
+      if (why !== undefined) return refuse(why);
+      return emit({ type: 'JobRetried', data: { attempt: ctx.retries + 1, error: cmd.error }, meta: m() });
+    }
     case 'setActive':
       if (!terminal) return refuse('only a finished job can be (de)activated');
       return ctx.active === cmd.active ? emit() : emit({ type: 'JobActiveSet', data: { active: cmd.active }, meta: m() });

@@ -130,6 +130,14 @@ export type StopRequested = Envelope<'StopRequested', { graceMs: number; deadlin
  */
 export type JobRecovered = Envelope<'JobRecovered', { mode: RecoverMode; tasksReset: number }>;
 export type RecoverMode = 'failed' | 'notSucceeded';
+/**
+ * The run would have failed with `error`, and the job's type allows it another (JobType.jobRetries:
+ * `exec`'s `jobRetryCount`, OpenPAI's job retries): every task goes back to pending as a new attempt,
+ * succeeded ones too, above every attempt so far (late outcomes of older attempts are ignored and
+ * workers abort them); progress and item failures start over. The job stays RUNNING (from VERIFYING:
+ * back to RUNNING) with its owner, in the same epoch. `attempt`: which retry this is (1, 2, …).
+ */
+export type JobRetried = Envelope<'JobRetried', { attempt: number; error: JobFailure }>;
 /** Teraslice-style active flag of a finished job: inactive jobs are hidden from default lists and cannot be recovered or re-run. */
 export type JobActiveSet = Envelope<'JobActiveSet', { active: boolean }>;
 /**
@@ -169,6 +177,7 @@ export type JobEvent =
   | JobStopped
   | StopRequested
   | JobRecovered
+  | JobRetried
   | JobActiveSet
   | JobCompacted
   | TaskSucceeded

@@ -86,6 +86,9 @@ export const jobMachine = setup({
     canVerify: ({ context, event }) =>
       tasksAllFinal(context) || (event.type === 'VerificationStarted' && event.data.early === true && context.tasks !== null),
     noStopRequested: ({ context }) => context.stopRequested === null,
+    // a job retry names which one it is (fencing, like an epoch) and needs a plan to reset
+    retryFenced: ({ context, event }) =>
+      event.type === 'JobRetried' && event.meta.epoch === context.epoch && event.data.attempt === context.retries + 1 && context.tasks !== null,
     // Inactive jobs are archived and compacted ones have no plan left: neither can run again.
     recoverable: ({ context }) => context.active && !context.compacted,
   },
@@ -137,6 +140,11 @@ export const jobMachine = setup({
         recoveries: context.recoveries + 1,
         ...reasonOf(event.meta),
       };
+    }),
+    // every task runs again as a new attempt; the owner keeps the job (nothing to clear: it never ended)
+    retry: assign(({ context, event }) => {
+      if (event.type !== 'JobRetried') return {};
+      return { ...recoverTasks(context, 'all'), retries: event.data.attempt, ...reasonOf(event.meta) };
     }),
     setActive: assign(({ event }) => (event.type === 'JobActiveSet' ? { active: event.data.active, ...reasonOf(event.meta) } : {})),
     finish: assign(({ event }) => {
@@ -192,6 +200,7 @@ export const jobMachine = setup({
           actions: 'noteReason',
         },
         JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
+        JobRetried: { guard: 'retryFenced', actions: 'retry' },
         JobStopped: { target: 'STOPPED', actions: 'finish' },
         ...stopRequest,
         ...parallelismChange,
@@ -214,6 +223,7 @@ export const jobMachine = setup({
         JobRequeued: { guard: 'requeueFenced', target: 'WAITING', actions: { type: 'requeue', params: { paused: false } } },
         JobSucceeded: { guard: 'currentEpoch', target: 'SUCCEEDED', actions: 'finish' },
         JobFailed: { guard: 'currentEpoch', target: 'FAILED', actions: 'finish' },
+        JobRetried: { guard: 'retryFenced', target: 'RUNNING', actions: 'retry' },
         JobStopped: { target: 'STOPPED', actions: 'finish' },
         ...stopRequest,
         ...parallelismChange,

@@ -42,6 +42,7 @@ export function restoreJob(ev: JobCompacted): SnapshotFrom<typeof jobMachine> {
     active: c.active ?? true,
     stopRequested: c.stopRequested ?? null,
     recoveries: c.recoveries ?? 0,
+    retries: c.retries ?? 0,
     reclaims: c.reclaims ?? 0,
     failures: c.failures ?? [],
     coordinatorId: c.coordinatorId ?? null,

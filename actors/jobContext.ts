@@ -113,6 +113,8 @@ export interface JobContext {
   planCursor?: unknown;
   /** How many times the job was recovered (JobRecovered count). */
   recoveries: number;
+  /** How many times the job's runs were retried as a whole (JobRetried count; JobType.jobRetries). */
+  retries: number;
   /** True once retention compacted the history: no plan, no task statuses. */
   compacted: boolean;
 }
@@ -152,6 +154,7 @@ export function initialJobContext(ev: JobSubmitted): JobContext {
     active: true,
     stopRequested: null,
     recoveries: 0,
+    retries: 0,
     compacted: false,
   };
   if (d.idempotencyKey !== undefined) ctx.idempotencyKey = d.idempotencyKey;
@@ -351,6 +354,15 @@ export function recountProgress(tasks: readonly TaskPlan[], statusOf: (i: number
     if (st.state !== 'pending') p = counted(p, st.state, contributionOf(t, st.state, st.result));
   });
   return p;
+}
+
+/**
+ * The attempt number a pending task is dispatched as next: above every attempt seen, and at least
+ * its floor (a job retry's floor skips a number: jobRecovery.ts). Every attempt of the task ever
+ * dispatched is at most this.
+ */
+export function nextAttemptOf(st: TaskStatus): number {
+  return Math.max(st.maxAttemptSeen + 1, st.attemptFloor ?? 1);
 }
 
 /** Outcome of an attempt a recovery made obsolete (it ran before the task was reset). */

@@ -8,7 +8,7 @@ import type { JobFailure } from './failureCodes.ts';
 import { IllegalEventError } from './illegalEventError.ts';
 import { jobMachine } from './job.machine.ts';
 import { restoreJob } from './jobCompaction.ts';
-import { getTaskStatus, statusAt, tasksAllFinal, type JobProgress, type TaskStatus } from './jobContext.ts';
+import { getTaskStatus, nextAttemptOf, statusAt, tasksAllFinal, type JobProgress, type TaskStatus } from './jobContext.ts';
 
 export { IllegalEventError } from './illegalEventError.ts';
 export { compactedContext, restoreJob } from './jobCompaction.ts';
@@ -111,13 +111,17 @@ export function taskStatus(s: JobSnapshot, taskId: string): TaskStatus | undefin
   return getTaskStatus(s.context, taskId);
 }
 
-/** Planned tasks that are not final yet, in plan order, with the attempt number to dispatch next. */
-export function pendingTasks(s: JobSnapshot): { task: TaskPlan; nextAttempt: number }[] {
+/**
+ * Planned tasks that are not final yet, in plan order, with the attempt number to dispatch next and
+ * the first attempt of the task's current run (1, or the floor a recovery or job retry set): a
+ * job type's own retry count counts from there (RunContext.runAttempt).
+ */
+export function pendingTasks(s: JobSnapshot): { task: TaskPlan; nextAttempt: number; firstAttempt: number }[] {
   const ctx = s.context;
-  const out: { task: TaskPlan; nextAttempt: number }[] = [];
+  const out: { task: TaskPlan; nextAttempt: number; firstAttempt: number }[] = [];
   ctx.tasks?.forEach((task, i) => {
     const st = statusAt(ctx, i);
-    if (st.state === 'pending') out.push({ task, nextAttempt: st.maxAttemptSeen + 1 });
+    if (st.state === 'pending') out.push({ task, nextAttempt: nextAttemptOf(st), firstAttempt: st.attemptFloor ?? 1 });
   });
   return out;
 }
@@ -178,6 +182,8 @@ export interface JobView {
   /** The plan is open: the job type makes more tasks as they are needed (a job with an open plan does not finish by itself). */
   planOpen: boolean;
   recoveries: number;
+  /** Times the job ran again as a whole because its type allows retries (JobRetried; `exec`'s `jobRetryCount`). */
+  retries: number;
   /** Retention compacted the history: no task detail is left. */
   compacted: boolean;
 }
@@ -215,6 +221,7 @@ export function toJobView(s: JobSnapshot): SnapshotJobView {
     parallelism: c.parallelism ?? null,
     planOpen: c.planCursor !== undefined,
     recoveries: c.recoveries,
+    retries: c.retries,
     compacted: c.compacted,
   };
 }

@@ -201,6 +201,7 @@ const jobViewProperties = {
   parallelism: { type: ['integer', 'null'] },
   planOpen: { type: 'boolean', description: 'The job type makes more tasks as they are needed; such a job does not finish by itself while it is open.' },
   recoveries: { type: 'integer' },
+  retries: { type: 'integer', description: 'Times the job ran again as a whole (every task a new attempt) because its type allows it: an `exec` job\'s `jobRetryCount`.' },
   compacted: { type: 'boolean', description: 'Retention compacted the history: no task detail is left.' },
 } as const;
 

@@ -31,7 +31,7 @@ function* wantingVcs(cx: CoordinatorContext, except: string): Generator<string> 
 export function dispatch(cx: CoordinatorContext, e: JobEntry, o: Owned, pending: readonly PendingTask[]): void {
   const ctx = ctxOf(e);
   const mayDispatch = cx.tasks.pass();
-  for (const { task, nextAttempt } of pending) {
+  for (const { task, nextAttempt, firstAttempt = 1 } of pending) {
     if (o.dispatched.has(task.taskId)) continue;
     // the job's own limit: the rest waits for its tasks in flight, not for the window (not starved)
     if (ctx.parallelism !== undefined && o.dispatched.size >= ctx.parallelism) break;
@@ -41,9 +41,10 @@ export function dispatch(cx: CoordinatorContext, e: JobEntry, o: Owned, pending:
       cx.starved.add(e.id);
       return;
     }
-    if (nextAttempt > 1 && !retry) {
-      // A retry after a failure: back off exponentially, off the window until it is due.
-      const delay = taskRetryDelayMs(cx.config.retryBackoffMs, nextAttempt);
+    if (nextAttempt > firstAttempt && !retry) {
+      // A retry after a failure: back off exponentially, off the window until it is due. The first
+      // attempt of a run (after a recovery or a job retry too) goes at once.
+      const delay = taskRetryDelayMs(cx.config.retryBackoffMs, nextAttempt - firstAttempt + 1);
       const r = { due: false, timer: undefined as unknown };
       r.timer = cx.clock.setTimeout(() => {
         r.due = true;
@@ -53,7 +54,7 @@ export function dispatch(cx: CoordinatorContext, e: JobEntry, o: Owned, pending:
       continue;
     }
     o.retries.delete(task.taskId);
-    send(cx, e, o, ctx, task, nextAttempt);
+    send(cx, e, o, ctx, task, nextAttempt, firstAttempt);
   }
   cx.starved.delete(e.id);
 }
@@ -64,12 +65,14 @@ function taskSpecOf(cx: CoordinatorContext, ctx: JobContext): Record<string, unk
   return type?.taskSpec ? type.taskSpec(ctx.spec) : ctx.spec;
 }
 
-function send(cx: CoordinatorContext, e: JobEntry, o: Owned, ctx: JobContext, task: TaskPlan, attempt: number) {
+function send(cx: CoordinatorContext, e: JobEntry, o: Owned, ctx: JobContext, task: TaskPlan, attempt: number, firstAttempt: number) {
   const { config, clock, log } = cx;
   o.dispatched.set(task.taskId, attempt);
   cx.tasks.count(o.vc, 1);
   cx.taskQueue
-    .dispatch(config.pool, { jobId: e.id, taskId: task.taskId, attempt, epoch: o.epoch, type: ctx.type, payload: task.payload, spec: taskSpecOf(cx, ctx) })
+    .dispatch(config.pool, {
+      jobId: e.id, taskId: task.taskId, attempt, ...(firstAttempt > 1 ? { firstAttempt } : {}), epoch: o.epoch, type: ctx.type, payload: task.payload, spec: taskSpecOf(cx, ctx),
+    })
     .catch((err: unknown) => {
       log.warn({ jobId: e.id, taskId: task.taskId, err }, 'dispatch failed; will retry');
       if (cx.owned.get(e.id) === o && o.dispatched.get(task.taskId) === attempt) {

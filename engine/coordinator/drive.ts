@@ -3,13 +3,14 @@ import type { ClaimPass } from './claimPass.ts';
 import type { CoordinatorContext } from './context.ts';
 import { dispatch } from './dispatcher.ts';
 import type { FencedWriter } from './fencedWriter.ts';
-import { nextStep } from './nextStep.ts';
+import { nextStep, type Settle } from './nextStep.ts';
 import { extendPlan } from './planExtension.ts';
 import { stopCooperatively, stopIfOwnerLost } from './stopJob.ts';
 import { verify } from './verification.ts';
 import { ctxOf } from './context.ts';
 import type { Owned } from './types.ts';
-import { getTaskStatus } from '../../actors/jobContext.ts';
+import { getTaskStatus, type JobContext } from '../../actors/jobContext.ts';
+import { jobRetriesOf } from './jobRetry.ts';
 import type { JobEntry } from '../projections/jobProjection.ts';
 import type { VerifyOutcome } from '../jobtypes/jobType.ts';
 
@@ -18,8 +19,16 @@ export function drive(cx: CoordinatorContext, writer: FencedWriter, claims: Clai
   if (!cx.running) return;
   const o = cx.owned.get(jobId);
   const entry = cx.projection.get(jobId);
-  const settles = entry !== undefined && o !== undefined && cx.registry.get(ctxOf(entry).type)?.settle !== undefined;
-  const step = nextStep(entry, o, writer.busy(jobId), settles ? (e) => settleOf(cx, e, o) : undefined);
+  let settle: Settle | undefined;
+  let jobRetries = 0;
+  if (entry !== undefined && o !== undefined) {
+    const ctx = ctxOf(entry);
+    const type = cx.registry.get(ctx.type);
+    noteJobRetry(cx, ctx, o);
+    if (type?.settle !== undefined) settle = (e) => settleOf(cx, e, o);
+    jobRetries = jobRetriesOf(type, ctx, cx.log);
+  }
+  const step = nextStep(entry, o, writer.busy(jobId), settle, jobRetries);
   if (step.kind === 'notOwned') stopIfOwnerLost(writer, claims, step.entry);
   if (step.kind !== 'owned' || !o) return;
   const e = step.entry;
@@ -53,6 +62,19 @@ export function drive(cx: CoordinatorContext, writer: FencedWriter, claims: Clai
 }
 
 /**
+ * After a job retry (JobRetried) the tasks' retry backoffs of the run before are moot: every task's
+ * first attempt of the new run goes at once (the old attempts in flight are answered by nextStep).
+ */
+function noteJobRetry(cx: CoordinatorContext, ctx: JobContext, o: Owned): void {
+  if (o.jobRetriesSeen === ctx.retries) return;
+  if (o.jobRetriesSeen !== undefined) {
+    for (const r of o.retries.values()) cx.clock.clearTimeout(r.timer);
+    o.retries.clear();
+  }
+  o.jobRetriesSeen = ctx.retries;
+}
+
+/**
  * The job type's `settle` over the job's task states so far. It scans every task, so it runs only
  * when an outcome arrived since its last "go on" (the finished-task count moved), not on every drive.
  */
@@ -60,7 +82,7 @@ function settleOf(cx: CoordinatorContext, e: JobEntry, o: Owned): VerifyOutcome 
   const ctx = ctxOf(e);
   const type = cx.registry.get(ctx.type);
   if (type?.settle === undefined || ctx.tasks == null) return undefined;
-  const key = `${ctx.epoch}:${ctx.progress.tasksSucceeded}:${ctx.progress.tasksFailed}`;
+  const key = `${ctx.epoch}:${ctx.retries}:${ctx.progress.tasksSucceeded}:${ctx.progress.tasksFailed}`;
   if (o.settledAt === key) return undefined;
   const tasks = ctx.tasks;
   const statuses = tasks.map((t) => getTaskStatus(ctx, t.taskId));

@@ -12,18 +12,24 @@ import type { Owned } from './types.ts';
 import type { JobFailureCode } from '../../actors/failureCodes.ts';
 import { getTaskStatus, type JobContext } from '../../actors/jobContext.ts';
 import type { VerifyOutcome } from '../jobtypes/jobType.ts';
+import { failOrRetry } from './jobRetry.ts';
 
-/** A task ready to go, with the attempt it would be. */
+/** A task ready to go, with the attempt it would be and the first attempt of its current run. */
 export interface PendingTask {
   task: TaskPlan;
   nextAttempt: number;
+  /** @defaultValue 1 */
+  firstAttempt?: number;
 }
 
 /** What to do with a job we own, once its answered tasks are out of the window. */
 export type OwnedAction =
   /** A stop was requested: carry out the cooperative stop's step. */
   | { kind: 'stop'; step: StopStep }
-  /** Too many items or tasks failed: fail the job with `finish`. */
+  /**
+   * Too many items or tasks failed, or the type's settle failed the job: `finish` fails it, or
+   * retries it as a whole while its type allows (jobRetry.ts).
+   */
   | { kind: 'fail'; finish: JobCommand }
   /** Every task is final (`fromRunning`), or the job is VERIFYING: verify it. */
   | { kind: 'verify'; fromRunning: boolean }
@@ -70,7 +76,11 @@ export function extensionWanted(open: boolean, parallelism: number | undefined, 
 /** The job type's early decision for a running job (JobType.settle), if it has one. */
 export type Settle = (entry: JobEntry) => VerifyOutcome | undefined;
 
-export function nextStep(entry: JobEntry | undefined, owned: OwnedView | undefined, writing: boolean, settle?: Settle): NextStep {
+/**
+ * `settle`: the job type's early decision (types with JobType.settle); `jobRetries`: the retries its
+ * type allows the job (JobType.jobRetries), so that a failure retries it while some are left.
+ */
+export function nextStep(entry: JobEntry | undefined, owned: OwnedView | undefined, writing: boolean, settle?: Settle, jobRetries = 0): NextStep {
   if (!entry) return { kind: 'wait' };
   if (!owned) return { kind: 'notOwned', entry };
   if (writing) return { kind: 'wait' };
@@ -82,10 +92,10 @@ export function nextStep(entry: JobEntry | undefined, owned: OwnedView | undefin
     const p = pending.get(taskId);
     if (!p || p.nextAttempt > attempt) answered.push(taskId);
   }
-  return { kind: 'owned', entry, answered, action: ownedAction(entry, owned, owned.dispatched.size - answered.length, pending, settle) };
+  return { kind: 'owned', entry, answered, action: ownedAction(entry, owned, owned.dispatched.size - answered.length, pending, settle, jobRetries) };
 }
 
-function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<string, PendingTask>, settle?: Settle): OwnedAction {
+function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<string, PendingTask>, settle: Settle | undefined, jobRetries: number): OwnedAction {
   const s = e.snapshot;
   const ctx = ctxOf(e);
   if (ctx.stopRequested) {
@@ -103,12 +113,12 @@ function ownedAction(e: JobEntry, o: OwnedView, inFlight: number, pending: Map<s
       const message = `${p.itemsFailed} of ${p.itemsTotal} items and ${p.tasksFailed} of ${p.tasksTotal} tasks failed (item ratio ${failedRatio(s).toFixed(3)}, allowed ${ctx.maxFailedRatio})`;
       const task = firstTaskFailure(ctx);
       const error = { code: 'TOO_MANY_FAILURES' satisfies JobFailureCode, message, ...(task !== undefined ? { details: { task } } : {}) };
-      return { kind: 'fail', finish: { kind: 'finish', outcome: 'failed', error } };
+      return { kind: 'fail', finish: failOrRetry(ctx, error, jobRetries) };
     }
     if (allTasksFinal(s)) return { kind: 'verify', fromRunning: true };
     const early = settle?.(e);
     if (early !== undefined) {
-      if (!early.ok) return { kind: 'fail', finish: { kind: 'finish', outcome: 'failed', error: { code: early.code, message: early.message, ...(early.details !== undefined ? { details: early.details } : {}) } } };
+      if (!early.ok) return { kind: 'fail', finish: failOrRetry(ctx, { code: early.code, message: early.message, ...(early.details !== undefined ? { details: early.details } : {}) }, jobRetries) };
       return { kind: 'succeedEarly', commands: [{ kind: 'startVerification', early: true }, { kind: 'finish', outcome: 'succeeded', ...(early.summary !== undefined ? { summary: early.summary } : {}) }] };
     }
     const want = extensionWanted(ctx.planCursor !== undefined, ctx.parallelism, pending.size - inFlight, o.extending === true);

@@ -70,6 +70,8 @@ export interface Owned {
   /** Timer of a cooperative stop's deadline (armed from the persisted deadline), and whether it passed. */
   stopTimer?: unknown;
   stopDue?: boolean;
-  /** The finished-task count (`epoch:succeeded:failed`) at which the job type's settle last said "go on". */
+  /** The finished-task count (`epoch:retries:succeeded:failed`) at which the job type's settle last said "go on". */
   settledAt?: string;
+  /** The job's retry count (JobRetried) when we last drove it: a new retry drops the retry backoffs of the run before. */
+  jobRetriesSeen?: number;
 }

@@ -6,13 +6,15 @@ import type { FileRoots, JobType, VerifyOutcome } from '../jobtypes/jobType.ts';
 import type { JobEntry } from '../projections/jobProjection.ts';
 import { ctxOf, type CoordinatorContext } from './context.ts';
 import type { FencedWriter } from './fencedWriter.ts';
+import { failOrRetry, jobRetriesOf } from './jobRetry.ts';
 import type { Owned } from './types.ts';
 import type { JobFailureCode } from '../../actors/failureCodes.ts';
 
 /**
- * Verifies a job we own and finishes it. From RUNNING, a type without `instantVerify` first moves
- * the job to VERIFYING (and is verified when that write is in the projection). A verification whose
- * job was released or stopped meanwhile writes nothing.
+ * Verifies a job we own and finishes it, or retries it when it failed and its type allows
+ * (jobRetry.ts). From RUNNING, a type without `instantVerify` first moves the job to VERIFYING (and
+ * is verified when that write is in the projection). A verification whose job was released or
+ * stopped meanwhile writes nothing.
  */
 export async function verify(cx: CoordinatorContext, writer: FencedWriter, e: JobEntry, o: Owned, fromRunning: boolean): Promise<void> {
   if (o.verifying) return;
@@ -27,7 +29,9 @@ export async function verify(cx: CoordinatorContext, writer: FencedWriter, e: Jo
     const finish = await verifyJob(type, ctx, { jobId: e.id, roots: cx.roots, signal: o.abort.signal });
     const cur = cx.projection.get(e.id);
     if (!cur || cx.owned.get(e.id) !== o || o.abort.signal.aborted) return;
-    await writer.write(cur, cur.state === 'RUNNING' ? [{ kind: 'startVerification' }, finish] : [finish]);
+    // a failure retries the job while its type allows (from RUNNING without verifying first)
+    const cmd = finish.kind === 'finish' && finish.outcome === 'failed' ? failOrRetry(ctxOf(cur), finish.error, jobRetriesOf(type, ctxOf(cur), cx.log)) : finish;
+    await writer.write(cur, cur.state === 'RUNNING' && cmd.kind !== 'retry' ? [{ kind: 'startVerification' }, cmd] : [cmd]);
   } finally {
     o.verifying = false;
   }

@@ -43,7 +43,14 @@ export interface ExtendContext extends PlanContext {
 export interface RunContext {
   jobId: string;
   taskId: string;
+  /** The attempt's number (unique per task: numbers continue across recoveries and job retries). */
   attempt: number;
+  /**
+   * The attempt within the task's current run, from 1: attempts count again from 1 after a recovery
+   * or a job retry (JobType.jobRetries). What a type's own retry count compares against.
+   * @defaultValue `attempt`
+   */
+  runAttempt?: number;
   roots: FileRoots;
   /** Aborted when the job is stopped or the worker is forced to exit. */
   signal: AbortSignal;
@@ -110,6 +117,13 @@ export interface JobType<Spec extends Record<string, unknown> = Record<string, u
    * `maxFailedRatio` check does not apply, and `verify` runs with failed tasks too.
    */
   settle?(spec: Spec, view: SettleView): VerifyOutcome | undefined;
+  /**
+   * How many times a job of this spec runs again as a whole instead of failing (OpenPAI's
+   * `jobRetryCount`, FrameworkController's framework attempts): where the owning coordinator would
+   * fail the job (its `settle` or `verify` said so, or too many tasks failed), it appends JobRetried
+   * while retries are left, and every task runs again as a new attempt. Pure. @defaultValue 0
+   */
+  jobRetries?(spec: Spec): number;
   verify(spec: Spec, ctx: VerifyContext): Promise<VerifyOutcome>;
 }
 

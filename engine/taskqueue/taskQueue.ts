@@ -4,6 +4,8 @@ export interface TaskMessage {
   taskId: string;
   /** Dispatch attempt chosen by the coordinator (1-based); retries after a failure increase it. */
   attempt: number;
+  /** The first attempt of the task's current run (set after a recovery or a job retry). @defaultValue 1 */
+  firstAttempt?: number;
   /** Claim epoch of the dispatching coordinator. */
   epoch: number;
   /** Job type name, so the worker finds the runner. */

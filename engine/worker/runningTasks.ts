@@ -6,6 +6,7 @@
 interface Running {
   jobId: string;
   taskId: string;
+  attempt: number;
   /** Claim epoch of the run that dispatched it. */
   epoch: number;
   abort: AbortController;
@@ -26,6 +27,8 @@ export interface RunningTasks {
   start(key: string, jobId: string, epoch: number): RunningTask;
   /** Aborts the job's tasks of runs up to `epoch`, with `reason`. */
   abortJob(jobId: string, epoch: number, reason: string): void;
+  /** Aborts the job's tasks whose attempt `obsolete` says the job no longer wants, with `reason`. */
+  abortObsolete(jobId: string, obsolete: (taskId: string, attempt: number) => boolean, reason: string): void;
   /** Aborts every running task with `reason`. */
   abortAll(reason: string): void;
 }
@@ -42,8 +45,9 @@ export function createRunningTasks(): RunningTasks {
     start(key, jobId, epoch) {
       const abort = new AbortController();
       // the key is `jobId:taskId:attempt:epoch` (the job id is a UUID; a task id may hold colons)
-      const taskId = key.slice(jobId.length + 1).split(':').slice(0, -2).join(':');
-      running.set(key, { jobId, taskId, epoch, abort });
+      const parts = key.slice(jobId.length + 1).split(':');
+      const taskId = parts.slice(0, -2).join(':');
+      running.set(key, { jobId, taskId, attempt: Number(parts.at(-2)), epoch, abort });
       let keys = runningByJob.get(jobId);
       if (!keys) runningByJob.set(jobId, (keys = new Set()));
       keys.add(key);
@@ -64,6 +68,14 @@ export function createRunningTasks(): RunningTasks {
         const r = running.get(key);
         // a task of a later run (a recovery claimed it again) is not this terminal state's to abort
         if (r && r.epoch <= epoch) r.abort.abort(reason);
+      }
+    },
+    abortObsolete(jobId, obsolete, reason) {
+      const keys = runningByJob.get(jobId);
+      if (!keys) return;
+      for (const key of keys) {
+        const r = running.get(key);
+        if (r && !r.abort.signal.aborted && obsolete(r.taskId, r.attempt)) r.abort.abort(reason);
       }
     },
     list(max) {

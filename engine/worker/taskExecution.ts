@@ -1,7 +1,8 @@
 /**
- * Runs one delivered task: drops it when its job is already terminal, fails it when the queue has
- * delivered it too often or no job type runs it, else runs the job type with an AbortSignal while
- * keeping the message alive, then reports the outcome and only then acks.
+ * Runs one delivered task: drops it when its job is already terminal or has reset the task since
+ * (a job retry), fails it when the queue has delivered it too often or no job type runs it, else
+ * runs the job type with an AbortSignal while keeping the message alive, then reports the outcome
+ * and only then acks.
  */
 import type { TaskError, TaskFailed, TaskResult, TaskSucceeded } from '../../actors/events.ts';
 import type { TaskErrorCode } from '../../actors/failureCodes.ts';
@@ -9,7 +10,7 @@ import { TaskRunError } from '../jobtypes/jobType.ts';
 import type { Delivery } from '../taskqueue/taskQueue.ts';
 import type { WorkerContext } from './context.ts';
 import type { OutcomeReporter } from './outcomeReporter.ts';
-import { finishedFor } from './terminalJobs.ts';
+import { finishedFor, obsoleteFor } from './terminalJobs.ts';
 
 /** Handles one delivery of `task.<pool>`; resolves once it is acked or given back. */
 export function createTaskExecution(cx: WorkerContext, reporter: OutcomeReporter): (d: Delivery) => Promise<void> {
@@ -17,8 +18,8 @@ export function createTaskExecution(cx: WorkerContext, reporter: OutcomeReporter
 
   return async function handle(d: Delivery): Promise<void> {
     const t = d.task;
-    if (finishedFor(projection, t)) {
-      await d.ack(); // finished or stopped: nothing to do
+    if (finishedFor(projection, t) || obsoleteFor(projection, t)) {
+      await d.ack(); // finished, stopped, or an attempt the job reset since: nothing to do
       return;
     }
     const type = registry.get(t.type);
@@ -42,7 +43,7 @@ export function createTaskExecution(cx: WorkerContext, reporter: OutcomeReporter
       keepAlive = clock.setTimeout(keepWorking, keepAliveMs);
       try {
         const result: TaskResult = await type.run(t.spec, t.payload, {
-          jobId: t.jobId, taskId: t.taskId, attempt: t.attempt, roots, signal: abort.signal, heartbeat: () => d.working(),
+          jobId: t.jobId, taskId: t.taskId, attempt: t.attempt, runAttempt: t.attempt - (t.firstAttempt ?? 1) + 1, roots, signal: abort.signal, heartbeat: () => d.working(),
         });
         outcome = { type: 'TaskSucceeded', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, result }, meta: cx.meta(t.jobId, t.epoch) };
       } catch (err) {

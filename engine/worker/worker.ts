@@ -3,7 +3,7 @@ import { createWorkerContext } from './context.ts';
 import { createMembership } from './membership.ts';
 import { createOutcomeReporter } from './outcomeReporter.ts';
 import { createTaskExecution } from './taskExecution.ts';
-import { abortTasksOfTerminalJob } from './terminalJobs.ts';
+import { abortEndedTasks } from './terminalJobs.ts';
 import type { Worker, WorkerDeps } from './types.ts';
 
 export type { Worker, WorkerConfig, WorkerDeps, WorkerStats } from './types.ts';
@@ -29,7 +29,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     id,
     async start() {
       cx.active = true;
-      unsubscribe = projection.onChange((e) => abortTasksOfTerminalJob(running, e));
+      unsubscribe = projection.onChange((e) => abortEndedTasks(running, e));
       await membership.register();
       await membership.beat();
       consumer = taskQueue.consume(

@@ -7,6 +7,8 @@
  * - recovery: a JobRecovered takes a FAILED/STOPPED job back to WAITING and starts a new run, which
  *   may end in one more terminal event; at the JobRecovered progress may go down (reset tasks drop
  *   out), never up, and no task stays failed;
+ * - a job retry: a JobRetried sets every task of a RUNNING/VERIFYING job back to pending (progress
+ *   starts over: nothing done, nothing failed) and the run goes on;
  * - retention: a JobCompacted on a terminal job (same state, progress and error), or as the job's
  *   first event once the rollup replaced its history in the store.
  */
@@ -45,6 +47,16 @@ function recoveryViolations(where: string, before: JobSnapshot, after: JobSnapsh
     out.push(`${where}: JobRecovered reset ${ev.data.tasksReset} tasks, but tasks done went ${b.tasksSucceeded}+${b.tasksFailed} → ${a.tasksSucceeded}+${a.tasksFailed}`);
   }
   if (ev.data.mode === 'failed' && a.tasksSucceeded !== b.tasksSucceeded) out.push(`${where}: JobRecovered(failed) dropped succeeded tasks`);
+  return out;
+}
+
+/** A JobRetried starts the run over: every task pending, nothing counted, the totals kept. */
+function retryViolations(where: string, before: JobSnapshot, after: JobSnapshot): string[] {
+  const b = before.context.progress;
+  const a = after.context.progress;
+  const out: string[] = [];
+  for (const k of PROGRESS_KEYS) if (a[k] !== 0) out.push(`${where}: progress ${k} is ${a[k]} after JobRetried`);
+  if (a.tasksTotal !== b.tasksTotal || a.itemsTotal !== b.itemsTotal) out.push(`${where}: JobRetried changed the plan's totals`);
   return out;
 }
 
@@ -124,6 +136,8 @@ export function audit(records: readonly LogRecord[], opts: AuditOptions = {}): A
       if (ev.type === 'JobRecovered') {
         violations.push(...recoveryViolations(where, before, after, ev));
         terminalEvents.set(id, 0);
+      } else if (ev.type === 'JobRetried') {
+        violations.push(...retryViolations(where, before, after));
       } else {
         const wasTerminal = TERMINAL_STATES.has(jobState(before));
         for (const k of PROGRESS_KEYS) {

@@ -162,6 +162,7 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
         parallelism: req.parallelism ?? null,
         planOpen: false,
         recoveries: 0,
+        retries: 0,
         compacted: false,
       };
       jobs.set(id, job);

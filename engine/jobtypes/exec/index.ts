@@ -2,9 +2,12 @@
  * `exec`: OpenPAI's jobs. Task roles, each a list of shell commands run as `taskNumber` instances;
  * every instance is a task, a sandboxed process (sandboxTask.ts: own work dir, uid, no network,
  * scrubbed environment plus the OpenPAI variables, limits, output in the task logs). A non-zero
- * exit (or a limit) is retried `taskRetryCount` times (the role's, else the job's), then recorded as the instance's outcome
- * (not thrown), so that every instance's exit code reaches `verify`, which applies each role's
- * completion policy (minFailedInstances / minSucceededInstances) once all instances ended.
+ * exit (or a limit) is retried `taskRetryCount` times (the role's, else the job's), then recorded
+ * as the instance's outcome with its exit code, so that every instance's exit code reaches `verify`,
+ * which applies each role's completion policy (minFailedInstances / minSucceededInstances) once all
+ * instances ended, or `settle` while they run. A job that would fail runs again as a whole
+ * `jobRetryCount` times (JobType.jobRetries: the coordinator appends JobRetried and every instance
+ * runs again).
  */
 import type { TaskPlan, TaskResult } from '../../../actors/events.ts';
 import type { JobType, RunContext, VerifyOutcome } from '../jobType.ts';
@@ -73,6 +76,8 @@ export function createExecJobType(deps: ExecDeps): JobType<ExecSpec> {
 
     // the recorded submission text is for the API only: it does not travel with every instance
     taskSpec: ({ source: _source, ...rest }) => rest,
+
+    jobRetries: (spec) => spec.jobRetryCount ?? 0,
 
     async verify(spec, ctx) {
       // every task is final: an instance without an outcome failed for good (its retries ran out)
@@ -176,9 +181,11 @@ async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunCon
     // a failed instance is a failed task (a recovery runs it again), its exit code kept with it
     const what = out.reason === 'exited' ? `exit code ${out.exitCode}` : out.reason;
     const result: TaskResult = { itemsDone: 0, itemsFailed: 1, bytesDone: 0, failures: [], output };
+    // counted within the instance's current run: a job retry (or a recovery) gives it its retries again
     const retries = role.taskRetryCount ?? spec.taskRetryCount ?? 0;
-    if (ctx.attempt <= retries) {
-      throw new TaskRunError('EXEC_RETRY', `${role.name}[${payload.index}] attempt ${ctx.attempt} ended with ${what}; retrying (taskRetryCount ${retries})`, true, { result });
+    const attempt = ctx.runAttempt ?? ctx.attempt;
+    if (attempt <= retries) {
+      throw new TaskRunError('EXEC_RETRY', `${role.name}[${payload.index}] attempt ${attempt} ended with ${what}; retrying (taskRetryCount ${retries})`, true, { result });
     }
     throw new TaskRunError('EXEC_EXIT', `${role.name}[${payload.index}] ended with ${what}`, false, { result });
   });

@@ -53,6 +53,11 @@ export type ExecSpec = {
   image?: string;
   /** A failed instance (non-zero exit, a limit) runs again this many times before it counts as failed. @defaultValue 0 */
   taskRetryCount?: number;
+  /**
+   * A job that would fail runs again this many times as a whole, every instance a new attempt
+   * (OpenPAI's `jobRetryCount`; JobRetried). @defaultValue 0
+   */
+  jobRetryCount?: number;
   /** Wall-clock limit of each instance; at most (and by default) `scriptTimeLimitMs`. */
   timeLimitMs?: number;
   /** Address-space limit of each instance, MiB; at most (and by default) `scriptMemoryLimitMb`. */
@@ -144,6 +149,7 @@ export const EXEC_SPEC_SCHEMA = {
     userName: { type: 'string', maxLength: 256 },
     image: imageSchema,
     taskRetryCount: taskRetryCountSchema,
+    jobRetryCount: { type: 'integer', minimum: 0, maximum: 10 },
     timeLimitMs: { type: 'integer', minimum: 1000, maximum: 2 ** 31 - 1 },
     memoryLimitMb: memoryLimitMbSchema,
     env: envSchema,

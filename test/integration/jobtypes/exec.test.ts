@@ -2,11 +2,12 @@
  * The `exec` job type (issue 14, the engine part of OpenPAI's jobs) over the native API against a
  * real nats-server and real processes: task roles and instances with OpenPAI's variables, output
  * in the task logs, a role's completion policy deciding the outcome with the exit code recorded,
- * taskRetryCount, and a stop killing every instance.
+ * taskRetryCount, jobRetryCount (the job run again as a whole, the old run's instances killed), and
+ * a stop killing every instance.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
@@ -15,7 +16,7 @@ import { waitFor } from '../../helpers/wait.ts';
 
 const API = '/native/v1';
 
-interface Job { id: string; state: string; summary: { exitCode?: number; runsOn?: string; image?: string | null; roles?: { name: string; succeeded: number; failed: number }[] } | null; error: { code: string; message: string; details?: { exitCode: number | null; role: string } } | null }
+interface Job { id: string; state: string; retries: number; summary: { exitCode?: number; runsOn?: string; image?: string | null; roles?: { name: string; succeeded: number; failed: number }[] } | null; error: { code: string; message: string; details?: { exitCode: number | null; role: string } } | null }
 
 async function submit(svc: TestService, spec: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Job> {
   const r = await http<Job>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'exec', name: 'exec-test', spec, ...extra });
@@ -117,6 +118,62 @@ describe('exec jobs', { timeout: 180_000 }, () => {
     assert.equal(tasks[0]!.attempts, 2);
   });
 
+  it('jobRetryCount: a job that fails in its first run runs again as a whole (every instance a new attempt, the first run\'s still running killed) and succeeds', async () => {
+    const dir = await mkdtemp(join(drop, 'job-retry-'));
+    await chmod(dir, 0o777);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const job = await submit(ctx.svc, { jobRetryCount: 1, taskRoles: [
+      // a ps that never exits, each run recording its pid
+      { name: 'ps', taskNumber: 1, commands: [`echo $$ > ${dir}/ps-$(date +%s%N)-$$`, 'sleep 300'] },
+      // worker 0 fails in the first run (once a ps runs); in the second both wait for the test's go; the job ends when both succeeded
+      { name: 'worker', taskNumber: 2, minSucceededInstances: 2, commands: [
+        `touch ${dir}/worker-$PAI_TASK_INDEX-$(date +%s%N)-$$`,
+        `if [ "$PAI_TASK_INDEX" = 0 ] && [ ! -e ${dir}/marker ]; then while ! ls ${dir} | grep -q '^ps-'; do sleep 0.1; done; touch ${dir}/marker; exit 5; fi`,
+        `while [ -e ${dir}/marker ] && [ ! -e ${dir}/go ]; do sleep 0.1; done`,
+      ] },
+    ] });
+    // retried: the first run's ps is killed while the job still runs (not only when it ends)
+    await waitFor(async () => (await http<Job>(ctx.svc.baseUrl, 'GET', `${API}/jobs/${job.id}`)).body.retries === 1, { what: 'the job retried', timeoutMs: 60_000 });
+    const firstPs = (await readdir(dir)).filter((f) => f.startsWith('ps-')).sort()[0]!;
+    const firstPid = Number((await readFile(join(dir, firstPs), 'utf8')).trim());
+    await waitFor(() => !alive(firstPid), { what: 'the first run\'s ps killed by the retry', timeoutMs: 30_000 });
+    assert.equal((await http<Job>(ctx.svc.baseUrl, 'GET', `${API}/jobs/${job.id}`)).body.state, 'RUNNING', 'killed by the retry, not by the job\'s end');
+    await writeFile(join(dir, 'go'), '');
+    const done = await finished(ctx.svc, job.id);
+    assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
+    assert.equal(done.retries, 1);
+    const files = await readdir(dir);
+    assert.equal(files.filter((f) => f.startsWith('worker-1-')).length, 2, 'the other instance ran again too');
+    assert.equal(files.filter((f) => f.startsWith('worker-0-')).length, 2);
+    const history = (await http<{ events: { type: string; data: { attempt?: number; error?: { code: string; details?: { exitCode: number } } } }[] }>(ctx.svc.baseUrl, 'GET', `${API}/jobs/${job.id}/history`)).body.events;
+    const retried = history.filter((e) => e.type === 'JobRetried');
+    assert.equal(retried.length, 1);
+    assert.deepEqual([retried[0]!.data.attempt, retried[0]!.data.error!.code, retried[0]!.data.error!.details!.exitCode], [1, 'EXEC_FAILED', 5]);
+    // every ps (the first run's, aborted by the retry; the second's, by the early end) is gone
+    const pids = await Promise.all(files.filter((f) => f.startsWith('ps-')).map(async (f) => Number((await readFile(join(dir, f), 'utf8')).trim())));
+    assert.ok(pids.includes(firstPid));
+    await waitFor(() => pids.every((p) => !alive(p)), { what: 'every ps instance gone', timeoutMs: 30_000 });
+  });
+
+  it('jobRetryCount: a job that fails in every run ends FAILED after its retries, with retries counted', async () => {
+    const dir = await mkdtemp(join(drop, 'job-retry-fail-'));
+    await chmod(dir, 0o777);
+    const job = await submit(ctx.svc, { jobRetryCount: 1, taskRoles: [{ name: 'main', taskNumber: 1, commands: [`touch ${dir}/run-$(date +%s%N)-$$`, 'exit 4'] }] });
+    const done = await finished(ctx.svc, job.id);
+    assert.equal(done.state, 'FAILED');
+    assert.equal(done.retries, 1);
+    assert.equal(done.error!.code, 'EXEC_FAILED');
+    assert.equal(done.error!.details!.exitCode, 4);
+    assert.equal((await readdir(dir)).length, 2, 'two runs of the one instance');
+  });
+
   it('a stop kills every running instance', async () => {
     const pids = join(drop, 'pids');
     const job = await submit(ctx.svc, { taskRoles: [{ name: 'worker', taskNumber: 2, commands: [`echo $$ > ${pids}-$PAI_TASK_INDEX`, 'sleep 300'] }] });
@@ -151,5 +208,6 @@ describe('exec jobs', { timeout: 180_000 }, () => {
     assert.equal(await bad({ taskRoles: [{ name: 'bad name', taskNumber: 1, commands: ['true'] }] }), 'INVALID_SPEC');
     assert.equal(await bad({ taskRoles: [{ name: 'w', taskNumber: 1, commands: ['true'], env: { PAI_JOB_NAME: 'x' } }] }), 'INVALID_SPEC');
     assert.equal(await bad({ taskRoles: [{ name: 'w', taskNumber: 9000, commands: ['true'] }, { name: 'v', taskNumber: 2000, commands: ['true'] }] }), 'INVALID_SPEC');
+    assert.equal(await bad({ jobRetryCount: 11, taskRoles: [{ name: 'w', taskNumber: 1, commands: ['true'] }] }), 'INVALID_SPEC');
   });
 });

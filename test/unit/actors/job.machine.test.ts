@@ -215,7 +215,7 @@ describe('job machine: task outcomes', () => {
     assert.deepEqual(taskStatus(s, 't0'), {
       state: 'pending', failedAttempts: [1], maxAttemptSeen: 1, error: { code: 'EIO', message: 'disk error', retryable: true },
     });
-    assert.deepEqual(pendingTasks(s), [{ task: taskPlans(1)[0], nextAttempt: 2 }]);
+    assert.deepEqual(pendingTasks(s), [{ task: taskPlans(1)[0], nextAttempt: 2, firstAttempt: 1 }]);
     assert.equal(s.context.progress.itemsDone, 0, 'a partial result of a retried attempt is not counted');
     s = evolveJob(s, e.taskOk('t0', 2, result(8, 2)));
     const p = s.context.progress;

@@ -5,6 +5,7 @@ import type {
   JobClaimed,
   JobCompacted,
   JobRecovered,
+  JobRetried,
   RecoverMode,
   StopRequested,
   JobEvent,
@@ -103,6 +104,11 @@ export function jobEvents(jobId = 'job-1') {
     recovered: (epoch: number, mode: RecoverMode = 'failed', tasksReset = 0): JobRecovered => ({
       type: 'JobRecovered',
       data: { mode, tasksReset },
+      meta: meta(epoch),
+    }),
+    retried: (epoch: number, attempt: number, code = 'EXEC_FAILED'): JobRetried => ({
+      type: 'JobRetried',
+      data: { attempt, error: { code, message: 'a role failed' } },
       meta: meta(epoch),
     }),
     activeSet: (epoch: number, active: boolean): JobActiveSet => ({ type: 'JobActiveSet', data: { active }, meta: meta(epoch) }),

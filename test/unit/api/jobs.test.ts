@@ -10,7 +10,7 @@ import { asUser, assertError, createApi, post, PREFIX, submitJob, UNKNOWN_ID, VA
 
 const JOB_VIEW_KEYS = [
   'active', 'callbackFormat', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'labels', 'name', 'owner', 'parallelism', 'planOpen', 'priority',
-  'progress', 'reclaims', 'recoveries', 'rerunOf', 'spec', 'startedAt', 'state', 'stopRequested', 'submitSeq', 'submittedAt', 'summary',
+  'progress', 'reclaims', 'recoveries', 'rerunOf', 'retries', 'spec', 'startedAt', 'state', 'stopRequested', 'submitSeq', 'submittedAt', 'summary',
   'type', 'virtualCluster',
 ];
 
