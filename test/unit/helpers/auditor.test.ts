@@ -153,3 +153,27 @@ describe('auditor: stop, recovery and compaction (issue 5)', () => {
     assert.ok(audit(store).violations.some((v) => v.includes('unusable JobCompacted')));
   });
 });
+
+describe('auditor: job retries (issue 14)', () => {
+  const e = jobEvents('j1');
+  it('passes a run retried as a whole (progress starts over at JobRetried) that then succeeds', () => {
+    const r = audit(records('j1', [
+      { events: [e.submitted()] },
+      { events: [e.claimed(1), e.planned(taskPlans(2), 1)] },
+      { task: true, events: [e.taskOk('t0')] },
+      { task: true, events: [e.taskFail('t1', 1, { retryable: false })] },
+      { events: [e.retried(1, 1)] },
+      { task: true, events: [e.taskOk('t1', 1)] }, // the old run's, late: ignored
+      { task: true, events: [e.taskOk('t0', 3)] },
+      { task: true, events: [e.taskOk('t1', 3)] },
+      { events: [e.verifying(1), e.succeeded(1)] },
+    ]), { accepted: ['j1'], requireTerminal: true });
+    assert.deepEqual(r.violations, []);
+    assert.equal(r.snapshots.get('j1')!.context.retries, 1);
+  });
+
+  it('flags a JobRetried out of turn', () => {
+    const r = audit(records('j1', [{ events: [e.submitted()] }, { events: [e.claimed(1), e.planned(taskPlans(1), 1)] }, { events: [e.retried(1, 2)] }]));
+    assert.ok(r.violations.some((v) => v.includes('illegal JobRetried in RUNNING')));
+  });
+});
