@@ -303,7 +303,7 @@ export const SETTINGS = Object.freeze({
   binaryMaxBytes: integer({ min: 1, default: 256 * 1024 * 1024, values: 'bytes', env: 'JETJOBS_BINARY_MAX_BYTES',
     doc: 'largest uploaded binary (Spark `/binaries`); streamed to the object store, never held in memory' }),
   facadeHost: text({ default: '127.0.0.1', values: 'address', env: 'JETJOBS_FACADE_HOST',
-    doc: "bind address of the facades' own ports (Alluxio 20002, 30003, 19999; Teraslice 5678; Spark Jobserver 8090); loopback unless you say otherwise. Facades are also under `/compat/<name>/` on the API port" }),
+    doc: "bind address of the facades' own ports (Alluxio 20002, 30003, 19999; Teraslice 5678; Spark Jobserver 8090; OpenPAI 9186); loopback unless you say otherwise. Facades are also under `/compat/<name>/` on the API port" }),
   facadeAllowUnauthenticated: flag({ default: false, env: 'JETJOBS_FACADE_ALLOW_UNAUTHENTICATED',
     doc: 'allow a facade with auth `none` beyond loopback: on its own port (`facadeHost`; refused at start otherwise) and under `/compat/` on an API port that listens beyond loopback (`host`; not mounted there otherwise, with a warning)' }),
   alluxioFacade: flag({ default: true, env: 'JETJOBS_ALLUXIO_FACADE',

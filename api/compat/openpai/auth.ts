@@ -21,14 +21,13 @@ export function tokenCaller(request: FastifyRequest): Caller {
 }
 
 /**
- * A read: the token's caller, or with anonymous reads on, the engine's own caller (sees every job).
- * Never pass the result of this to a write.
+ * A public v1 read (the original's v1 reads needed no token): with anonymous reads on, the engine's
+ * own caller, which sees every job, with or without a token (a token must not see less than none);
+ * with them off, the token's caller. Never pass the result of this to a write.
  */
 export function readerCaller(request: FastifyRequest, anonymousReads: boolean): Caller {
-  const caller = presentCaller(request);
-  if (caller !== null) return caller;
-  if (!anonymousReads) throw guest();
-  return SYSTEM_CALLER;
+  if (anonymousReads) return SYSTEM_CALLER;
+  return tokenCaller(request);
 }
 
 /** One who may submit and control jobs (operator or admin). */

@@ -244,8 +244,11 @@ describe('OpenPAI facade: jobs', { timeout: 300_000 }, () => {
     assert.deepEqual([read.status, read.json], [404, { code: 'NoJobError', message: 'Job alice~two-roles is not found.' }]);
     const stop = await pai(ctx.svc, 'PUT', '/api/v2/jobs/alice~two-roles/executionType', { token: bob, ...json({ value: 'STOP' }) });
     assert.equal(stop.status, 404, stop.text);
-    const v1 = await pai(ctx.svc, 'GET', '/api/v1/user/alice/jobs/two-roles', { token: bob });
+    const v1 = await pai(ctx.svc, 'DELETE', '/api/v1/user/alice/jobs/two-roles', { token: bob });
     assert.deepEqual([v1.status, v1.json.error], [404, 'JobNotFound']);
+    // v1 reads are public, as in the original, while anonymous reads are on: a token sees no less than none
+    const publicRead = await pai(ctx.svc, 'GET', '/api/v1/user/alice/jobs/two-roles', { token: bob });
+    assert.equal(publicRead.status, 200, publicRead.text);
     const list = await pai(ctx.svc, 'GET', '/api/v2/jobs', { token: bob });
     assert.ok(list.json.every((j: Wire) => j.username === 'bob'), list.text);
     const admin = await pai(ctx.svc, 'GET', '/api/v2/jobs/alice~two-roles', { token: TEST_ADMIN_TOKEN });

@@ -475,8 +475,8 @@ describe('OpenPAI facade: users, tokens, virtual clusters', { timeout: 240_000 }
       assert.deepEqual(Object.keys(v1.json.vc1.resourcesUsed).sort(), ['GPUs', 'memory', 'vCores']);
       expect(await pai(p.url, 'GET', '/api/v1/virtual-clusters/vc2'), 200);
       expect(await pai(p.url, 'GET', '/api/v1/virtual-clusters/nope'), 404, { error: 'VirtualClusterNotFound', message: 'could not find virtual cluster nope' });
-      // with a token: that caller's view
-      assert.deepEqual(Object.keys((await pai(p.url, 'GET', '/api/v1/virtual-clusters', { token: kim })).json), ['default']);
+      // v1 reads are public while anonymous reads are on: a token sees no less than none
+      assert.deepEqual(Object.keys((await pai(p.url, 'GET', '/api/v1/virtual-clusters', { token: kim })).json).sort(), ['default', 'vc1', 'vc2']);
 
       expect(await pai(p.url, 'GET', '/api/v2/virtual-clusters'), 401, V2_GUEST);
       const all = await pai(p.url, 'GET', '/api/v2/virtual-clusters', { token: admin });
