@@ -1,7 +1,7 @@
 /** What every OpenPAI route module is given. */
 import type { Config, DocumentStore, Identity, JobService } from '../../../engine/index.ts';
 
-export type OpenPaiConfig = Pick<Config, 'openpaiPort' | 'openpaiAnonymousReads' | 'facadeHost' | 'host' | 'scriptMemoryLimitMb' | 'tokenTtlMs' | 'tokenMaxTtlMs' | 'loginRateLimitPerMinute'>;
+export type OpenPaiConfig = Pick<Config, 'openpaiPort' | 'openpaiAnonymousReads' | 'facadeHost' | 'host' | 'scriptMemoryLimitMb' | 'tokenTtlMs' | 'tokenMaxTtlMs' | 'loginRateLimitPerMinute' | 'loginRateLimitPerAddressPerMinute'>;
 
 export interface OpenPaiContext {
   service: JobService;
@@ -14,4 +14,5 @@ export interface OpenPaiContext {
   tokenTtlMs: number;
   tokenMaxTtlMs: number;
   loginRateLimitPerMinute: number;
+  loginRateLimitPerAddressPerMinute: number;
 }

@@ -36,6 +36,7 @@ function openpaiRoutes(config: OpenPaiConfig): FastifyPluginAsync<FacadeDeps> {
       tokenTtlMs: config.tokenTtlMs,
       tokenMaxTtlMs: config.tokenMaxTtlMs,
       loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+      loginRateLimitPerAddressPerMinute: config.loginRateLimitPerAddressPerMinute,
     };
     registerOpenPaiBodyParsers(app);
     for (const prefix of ['', '/rest-server']) {

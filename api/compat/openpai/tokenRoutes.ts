@@ -46,8 +46,8 @@ type LoginCheck = (request: FastifyRequest, reply: FastifyReply) => Promise<void
 const limiters = new WeakMap<OpenPaiContext, LoginCheck>();
 
 /**
- * The preHandler of routes that check a password: `loginRateLimitPerMinute` tries per client
- * address and user name, counted across the login routes of both generations and both prefixes
+ * The preHandler of routes that check a password: `loginRateLimitPerAddressPerMinute` tries per
+ * client address whatever the user names, and `loginRateLimitPerMinute` per address and user name, counted across the login routes of both generations and both prefixes
  * (per-route `config.rateLimit` would count each of the eight routes apart). A 429 carries
  * retry-after and the generation's error shape. On the API port the routes also carry
  * `config.loginRateLimit`, which adds the native per-address limit shared with `/auth/login`.
@@ -61,12 +61,19 @@ export function loginRateCheck(app: FastifyInstance, cx: OpenPaiContext): LoginC
     timeWindow: LOGIN_WINDOW_MS,
     keyGenerator: (request) => `openpai-login:${request.ip}:${attemptedUser(request)}`,
   });
+  // one address trying many user names (v2 logins tell an unknown user from a wrong password) is held back too
+  const perAddress = app.createRateLimit({
+    max: cx.loginRateLimitPerAddressPerMinute,
+    timeWindow: LOGIN_WINDOW_MS,
+    keyGenerator: (request) => `openpai-login-address:${request.ip}`,
+  });
   const check: LoginCheck = async (request, reply) => {
-    const r = await limit(request);
-    if (r.isAllowed || !r.isExceeded) return;
-    const after = Math.max(1, r.ttlInSeconds);
-    reply.header('retry-after', String(after));
-    throw PaiError.of(429, 'TooManyRequests', 'UnknownError', `Too many password attempts; retry in ${after} s.`);
+    for (const r of [await perAddress(request), await limit(request)]) {
+      if (r.isAllowed || !r.isExceeded) continue;
+      const after = Math.max(1, r.ttlInSeconds);
+      reply.header('retry-after', String(after));
+      throw PaiError.of(429, 'TooManyRequests', 'UnknownError', `Too many password attempts; retry in ${after} s.`);
+    }
   };
   limiters.set(cx, check);
   return check;

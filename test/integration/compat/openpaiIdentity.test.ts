@@ -546,6 +546,18 @@ describe('OpenPAI facade: virtual clusters with anonymous reads off', { timeout:
   });
 });
 
+describe('OpenPAI facade: password checks per address', { timeout: 60_000 }, () => {
+  const ctx = useTestService({ loginRateLimitPerAddressPerMinute: 5 });
+  it('one address trying many user names is held back on the facade\'s own port (v2 logins tell unknown users apart)', async () => {
+    const own = ctx.svc.facadeUrls['openpai rest server']!;
+    for (let i = 0; i < 5; i++) expect(await pai(own, 'POST', '/api/v2/authn/basic/login', { form: `password=whatever-it-is&username=probe${i}` }), 400);
+    const held = await pai(own, 'POST', '/api/v2/authn/basic/login', { form: 'password=whatever-it-is&username=probe-next' });
+    expect(held, 429);
+    assert.equal(held.json.code, 'UnknownError');
+    assert.ok(Number(held.headers.get('retry-after')) >= 1);
+  });
+});
+
 describe('OpenPAI facade: profile ids and task resources (pure parts)', () => {
   it('profile ids are RFC 4122 v5 UUIDs of the user name, case-sensitive', () => {
     // the RFC's example: www.example.com in the DNS namespace
