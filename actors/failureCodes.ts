@@ -42,6 +42,7 @@ export const TASK_ERROR_CODES = {
   BAD_BINARY: { by: 'job type', retryable: false, text: 'A `script` task\'s binary has a content type its runtime cannot run.' },
   EXEC_EXIT: { by: 'job type', retryable: false, text: 'An `exec` instance ended with a non-zero exit code or at a limit, its retries used up; the task\'s result keeps the exit code (the role\'s policy decides the job).' },
   EXEC_RETRY: { by: 'job type', retryable: true, text: 'An `exec` instance ended with a non-zero exit code or at a limit and has `taskRetryCount` attempts left.' },
+  SECRETS_UNAVAILABLE: { by: 'job type', retryable: false, text: 'An `exec` instance of a spec with `sealed` found its sealed document (document store namespace `execsealed`) missing or malformed: the job was deleted through its facade (OpenPAI v1 `DELETE`), or the document was never written. The message names the document and what is wrong with it, never its content.' },
   SANDBOX_BUSY: { by: 'job type', retryable: true, text: 'Every sandbox uid of the worker\'s host is in use (`scriptUids`).' },
   ABORTED: { by: 'job type', retryable: false, text: 'The worker aborted the task (job stopped, worker draining); the worker drops such a task, so this code is not normally recorded.' },
 } as const satisfies Record<string, { by: string; retryable: boolean; text: string }>;

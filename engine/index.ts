@@ -31,5 +31,7 @@ export { systemClock, type Clock } from './clock.ts';
 
 export { BINARY_NAME_RE, checkBinaryName, createMemoryBinaryStore, type BinaryInfo, type BinaryStore } from './binaries/index.ts';
 export { MAX_COMMAND_BYTES, MAX_COMMANDS, MAX_INSTANCES, MAX_ROLES, MAX_SOURCE_CHARS, ROLE_NAME_RE, type ExecRole, type ExecSpec } from './jobtypes/exec/spec.ts';
+export { EXEC_SEALED_NAMESPACE, type ExecSealedDocument } from './jobtypes/exec/sealed.ts';
+export { MIN_REDACT_CHARS, REDACTED } from './jobtypes/exec/redactor.ts';
 export { BINARY_TYPES, baseContentType, findRuntimes, runtimeMinimumMemoryMb, type Runtime, type RuntimeCommands, type ScriptSpec } from './jobtypes/script/index.ts';
 export { sparkCallbackBody, sparkErrorData, sparkOutcome, SPARK_KILLED_CLASS, type SparkErrorData } from './hooks/callbackFormats.ts';

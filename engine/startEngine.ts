@@ -161,6 +161,10 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
   const binaries = createObjBinaryStore({ nc, replicas: config.replicas });
   const scriptRuntimes = findRuntimes(config);
   const taskLogs = createJetStreamTaskLogs({ nc, replicas: config.replicas, logger });
+  const controlStore = createKvControlStore({ nc, logger });
+  await controlStore.ready;
+  // exec's sealed commands (commands holding secrets) are documents: the worker reads them at run time
+  const documents = createDocumentStore(controlStore);
   const uidRange = parseUidRange(config.scriptUids, process.getuid?.() === 0);
   if (uidRange === null && config.roles.includes('worker')) {
     logger.warn({ scriptUids: config.scriptUids, scriptNetwork: config.scriptNetwork }, 'script and exec tasks run as this worker\'s own user, with its network: no isolation between jobs (run the worker as root for sandbox uids and no network; docs/operations.md, Sandbox)');
@@ -184,11 +188,10 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
     network: config.scriptNetwork,
     taskLogs,
     limits: { timeLimitMs: config.scriptTimeLimitMs, memoryLimitMb: config.scriptMemoryLimitMb },
+    documents,
     logger,
   });
   const registry = createJobTypeRegistry([...builtinJobTypes(), scriptType, execType]);
-  const controlStore = createKvControlStore({ nc, logger });
-  await controlStore.ready;
   // The projection exists only once the roles run; VC deletion asks it (and is refused until then).
   const started: { projection?: Roles['projection'] } = {};
   const identity = createIdentity({
@@ -247,7 +250,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
     identity,
     controlStore,
     webhooks: createWebhookService({ store: controlStore, jobs: roles.service, config, clock: systemClock }),
-    documents: createDocumentStore(controlStore),
+    documents,
     binaries,
     scriptRuntimes,
     taskLogs,

@@ -12,7 +12,8 @@ import { AppError } from '../errors.ts';
 export const MAX_DOCUMENT_BYTES = 256 * 1024;
 
 const NAMESPACE_RE = /^[a-z]{1,16}$/;
-const ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A document id: a lowercase UUID. */
+export const DOCUMENT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface DocumentStore {
   get<T>(namespace: string, id: string): Versioned<T> | undefined;
@@ -24,11 +25,13 @@ export interface DocumentStore {
   create(namespace: string, id: string, value: unknown): Promise<number>;
   /** Replaces it if still at `revision`; CONFLICT otherwise. */
   update(namespace: string, id: string, value: unknown, revision: number): Promise<number>;
+  /** Deletes it (no error if absent). */
+  delete(namespace: string, id: string): Promise<void>;
 }
 
 function key(namespace: string, id: string): string {
   if (!NAMESPACE_RE.test(namespace)) throw new AppError('VALIDATION_FAILED', `not a document namespace: ${JSON.stringify(namespace.slice(0, 40))}`);
-  if (!ID_RE.test(id)) throw new AppError('INVALID_ID', `not a document id (a lowercase UUID): ${JSON.stringify(id.slice(0, 80))}`);
+  if (!DOCUMENT_ID_RE.test(id)) throw new AppError('INVALID_ID', `not a document id (a lowercase UUID): ${JSON.stringify(id.slice(0, 80))}`);
   return `doc.${namespace}.${id}`;
 }
 
@@ -58,6 +61,9 @@ export function createDocumentStore(store: ControlStore): DocumentStore {
       const k = key(namespace, id);
       checkSize(value);
       return store.update(k, value, revision);
+    },
+    async delete(namespace, id) {
+      await store.delete(key(namespace, id));
     },
   };
 }

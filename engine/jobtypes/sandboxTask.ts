@@ -28,12 +28,24 @@ export interface SandboxTaskDeps {
   logger: Logger;
 }
 
+/** Rewrites one output stream on its way to the task logs (an `exec` instance's secrets hidden). */
+export interface OutputFilter {
+  /** What to pass on for `chunk`; it may hold bytes back until the next chunk. */
+  push(chunk: Buffer): Buffer;
+  /** What it still holds, once the stream ended. */
+  end(): Buffer;
+}
+
 /** A task's sandbox while `withSandboxTask`'s callback runs. */
 export interface SandboxTask {
   /** The fresh work dir (cwd and HOME of the process); files the worker puts here must be world-readable. */
   workDir: string;
-  /** Runs the command in the work dir with the task's signal, heartbeat, uid, network and logs. */
-  run(opts: Omit<SandboxOptions, 'workDir' | 'signal' | 'heartbeat' | 'onOutput' | 'user' | 'isolateNetwork'>): Promise<SandboxOutcome>;
+  /**
+   * Runs the command in the work dir with the task's signal, heartbeat, uid, network and logs; with
+   * `filters`, every chunk of output goes through its stream's filter before the task logs (the
+   * outcome's tails keep the raw output).
+   */
+  run(opts: Omit<SandboxOptions, 'workDir' | 'signal' | 'heartbeat' | 'onOutput' | 'user' | 'isolateNetwork'>, filters?: Record<'stdout' | 'stderr', OutputFilter>): Promise<SandboxOutcome>;
   /** `text` without the work dir's path (as configured and as resolved): what clients see. */
   redact(text: string): string;
 }
@@ -65,16 +77,23 @@ export async function withSandboxTask<T>(deps: SandboxTaskDeps, ctx: RunContext,
     const realDir = await realpath(workDir).catch(() => workDir);
     const task: SandboxTask = {
       workDir,
-      async run(opts) {
+      async run(opts, filters) {
         const writer = deps.taskLogs?.writer(ctx.jobId, ctx.taskId, ctx.attempt);
+        const pass = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
+          if (chunk.length > 0) writer?.write(stream, chunk);
+        };
+        const onOutput = filters !== undefined ? (stream: 'stdout' | 'stderr', chunk: Buffer) => pass(stream, filters[stream].push(chunk))
+          : writer !== undefined ? (stream: 'stdout' | 'stderr', chunk: Buffer) => writer.write(stream, chunk)
+          : undefined;
         const out = await runSandboxed({
           ...opts,
           workDir,
           signal: ctx.signal,
           heartbeat: ctx.heartbeat,
-          ...(writer === undefined ? {} : { onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => writer.write(stream, chunk) }),
+          ...(onOutput === undefined ? {} : { onOutput }),
           ...(lease === undefined ? {} : { user: { uid: lease.uid, gid: lease.gid }, isolateNetwork: deps.network === 'none' }),
         });
+        if (filters !== undefined) for (const stream of ['stdout', 'stderr'] as const) pass(stream, filters[stream].end());
         await writer?.end({ reason: out.reason, exitCode: out.exitCode });
         if (out.reason === 'aborted') throw new TaskRunError('ABORTED', 'the task was stopped', false);
         if (out.reason === 'spawnFailed') throw new TaskRunError('RUNTIME_UNAVAILABLE', out.spawnError ?? `cannot start ${opts.command}`, false);

@@ -7,17 +7,27 @@
  * which applies each role's completion policy (minFailedInstances / minSucceededInstances) once all
  * instances ended, or `settle` while they run. A job that would fail runs again as a whole
  * `jobRetryCount` times (JobType.jobRetries: the coordinator appends JobRetried and every instance
- * runs again).
+ * runs again). A spec with `sealed` runs the commands of its sealed document instead of its own
+ * (sealed.ts: commands holding secrets), hiding the document's secret values in the task logs, the
+ * `stderrTail` and the messages (redactor.ts).
  */
 import type { TaskPlan, TaskResult } from '../../../actors/events.ts';
+import type { DocumentStore } from '../../documents/documentStore.ts';
+import { createOutputTail } from '../../sandbox/outputTail.ts';
 import type { JobType, RunContext, VerifyOutcome } from '../jobType.ts';
 import { TaskRunError } from '../jobType.ts';
-import { withSandboxTask, type SandboxTaskDeps } from '../sandboxTask.ts';
+import { withSandboxTask, type OutputFilter, type SandboxTaskDeps } from '../sandboxTask.ts';
 import { formatTaskId } from '../taskId.ts';
+import { createRedactor, type Redactor } from './redactor.ts';
+import { DEFAULT_SEALED_WAIT_MS, readSealed } from './sealed.ts';
 import { checkExecSpec, EXEC_SPEC_SCHEMA, type ExecResources, type ExecRole, type ExecSpec } from './spec.ts';
 
 export interface ExecDeps extends SandboxTaskDeps {
   limits: { timeLimitMs: number; memoryLimitMb: number };
+  /** Where a spec's sealed commands are (`sealed`, sealed.ts). */
+  documents: DocumentStore;
+  /** How long an instance waits for a sealed document this process does not hold yet. @defaultValue {@link DEFAULT_SEALED_WAIT_MS} */
+  sealedWaitMs?: number;
 }
 
 /** One instance's outcome (`TaskResult.output`). */
@@ -51,6 +61,13 @@ const MIB = 1024 * 1024;
 const STDERR_TAIL = 2048;
 const OUTPUT_TAIL_BYTES = 16 * 1024;
 const SHELL = '/bin/sh';
+/**
+ * How sealed commands are run: the script comes in the environment (`/proc/<pid>/environ` is
+ * readable by the instance's own uid only) rather than in the command line (`/proc/<pid>/cmdline`,
+ * which every local user can read), and is gone from the environment before any command runs.
+ */
+const SEALED_SCRIPT_ENV = 'JETJOBS_COMMANDS';
+const SEALED_RUNNER = `__jetjobs_script=$${SEALED_SCRIPT_ENV}; unset ${SEALED_SCRIPT_ENV}; eval "unset __jetjobs_script; $__jetjobs_script"`;
 
 interface InstancePayload {
   role: number;
@@ -151,6 +168,20 @@ async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunCon
   if (role === undefined || !Number.isSafeInteger(payload.index) || payload.index < 0 || payload.index >= role.taskNumber) {
     throw new TaskRunError('BAD_PAYLOAD', `exec: task ${ctx.taskId} has no instance ${JSON.stringify(payload)}`, false);
   }
+  if (spec.sealed === undefined) return runCommands(spec, role, role.commands, payload, ctx, deps, false, undefined);
+  const sealed = await readSealed(deps.documents, { ...spec, sealed: spec.sealed }, { waitMs: deps.sealedWaitMs ?? DEFAULT_SEALED_WAIT_MS, signal: ctx.signal });
+  const redactor = createRedactor(sealed.redact);
+  try {
+    return await runCommands(spec, role, sealed.commands[payload.role]!, payload, ctx, deps, true, redactor);
+  } catch (err) {
+    // what goes into TaskFailed: a message naming a command or echoing output must not carry a secret
+    if (redactor !== undefined && err instanceof Error) err.message = redactor.text(err.message);
+    throw err;
+  }
+}
+
+/** Runs one instance's commands; `sealed` ones out of its command line, and with a redactor its task logs, stderrTail and messages hide the secrets. */
+async function runCommands(spec: ExecSpec, role: ExecRole, commands: readonly string[], payload: InstancePayload, ctx: RunContext, deps: ExecDeps, sealed: boolean, redactor: Redactor | undefined): Promise<TaskResult> {
   const env: Record<string, string> = {
     ...spec.env,
     ...role.env,
@@ -158,16 +189,25 @@ async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunCon
     JETJOBS_JOB_ID: ctx.jobId,
     JETJOBS_TASK_ID: ctx.taskId,
   };
+  // the stderr tail is kept after redaction, so no secret cut at the tail's start can show a part of itself
+  const redacted = redactor === undefined ? undefined : { redactor, stderr: createOutputTail(OUTPUT_TAIL_BYTES) };
+  const filters = redacted && { stdout: redacted.redactor.stream(), stderr: teeTo(redacted.redactor.stream(), (b) => redacted.stderr.push(b)) };
+  const script = `set -e\n${commands.join('\n')}`;
+  const how = !sealed ? { args: ['-c', script], env } : { args: ['-c', SEALED_RUNNER], env: { ...env, [SEALED_SCRIPT_ENV]: script } };
   return withSandboxTask(deps, ctx, 'exec', async (task) => {
     const out = await task.run({
       command: SHELL,
-      args: ['-c', `set -e\n${role.commands.join('\n')}`],
-      env,
+      ...how,
       timeLimitMs: spec.timeLimitMs ?? deps.limits.timeLimitMs,
       memoryLimitBytes: (role.memoryLimitMb ?? spec.memoryLimitMb ?? deps.limits.memoryLimitMb) * MIB,
       outputLimitBytes: OUTPUT_TAIL_BYTES,
-    });
+    }, filters);
     const ok = out.reason === 'exited' && out.exitCode === 0;
+    const stderrTail = (): string => {
+      if (redacted === undefined) return task.redact(out.stderr.tail.slice(-STDERR_TAIL));
+      // again after the work dir's path is cut out: that could join two halves of a value
+      return redacted.redactor.text(task.redact(redacted.stderr.result().tail)).slice(-STDERR_TAIL);
+    };
     const output: ExecInstanceOutput = {
       role: role.name,
       index: payload.index,
@@ -175,7 +215,7 @@ async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunCon
       signal: out.signal,
       end: out.reason,
       durationMs: Math.round(out.durationMs),
-      ...(ok ? {} : { stderrTail: task.redact(out.stderr.tail.slice(-STDERR_TAIL)) }),
+      ...(ok ? {} : { stderrTail: stderrTail() }),
     };
     if (ok) return { itemsDone: 1, itemsFailed: 0, bytesDone: 0, failures: [], output };
     // a failed instance is a failed task (a recovery runs it again), its exit code kept with it
@@ -189,6 +229,22 @@ async function runInstance(spec: ExecSpec, payload: InstancePayload, ctx: RunCon
     }
     throw new TaskRunError('EXEC_EXIT', `${role.name}[${payload.index}] ended with ${what}`, false, { result });
   });
+}
+
+/** `filter`, with what it passes on also given to `sink`. */
+function teeTo(filter: OutputFilter, sink: (chunk: Buffer) => void): OutputFilter {
+  return {
+    push(chunk) {
+      const out = filter.push(chunk);
+      if (out.length > 0) sink(out);
+      return out;
+    },
+    end() {
+      const out = filter.end();
+      if (out.length > 0) sink(out);
+      return out;
+    },
+  };
 }
 
 /** OpenPAI's variables for one instance (protocol v2 names, plus the per-role counts). */
@@ -207,3 +263,5 @@ export function paiEnv(spec: ExecSpec, role: ExecRole, index: number): Record<st
 }
 
 export { EXEC_SPEC_SCHEMA, MAX_SOURCE_CHARS, SOURCE_FORMATS, type ExecSpec, type ExecRole, type ExecResources, type ExecSource } from './spec.ts';
+export { EXEC_SEALED_NAMESPACE, type ExecSealedDocument } from './sealed.ts';
+export { MIN_REDACT_CHARS, REDACTED } from './redactor.ts';

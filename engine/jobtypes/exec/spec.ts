@@ -2,6 +2,7 @@
  * The `exec` job spec: task roles, each a list of shell commands run as `taskNumber` instances
  * (OpenPAI's jobs), with completion policies per role and limits per instance.
  */
+import { DOCUMENT_ID_RE } from '../../documents/documentStore.ts';
 import { AppError } from '../../errors.ts';
 
 export interface ExecRole {
@@ -69,6 +70,13 @@ export type ExecSpec = {
    * config or v2 protocol here to answer `/config`). Never given to the instances.
    */
   source?: ExecSource;
+  /**
+   * The commands that run are sealed: kept in the document store (namespace `execsealed`, this id;
+   * sealed.ts), not in the spec, because they hold secrets. The roles' `commands` are then what is
+   * shown (the OpenPAI facade writes each secret as `******`), and the secret values in the
+   * document are hidden in the instances' output and messages.
+   */
+  sealed?: { id: string };
 };
 
 /** A submission's original text (`ExecSpec.source`). */
@@ -161,6 +169,12 @@ export const EXEC_SPEC_SCHEMA = {
         format: { type: 'string', enum: SOURCE_FORMATS },
         text: { type: 'string', maxLength: MAX_SOURCE_CHARS },
       },
+    },
+    sealed: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id'],
+      properties: { id: { type: 'string', pattern: DOCUMENT_ID_RE.source } },
     },
   },
 } as const;

@@ -2,15 +2,19 @@
  * The `exec` job type (issue 14, the engine part of OpenPAI's jobs) over the native API against a
  * real nats-server and real processes: task roles and instances with OpenPAI's variables, output
  * in the task logs, a role's completion policy deciding the outcome with the exit code recorded,
- * taskRetryCount, jobRetryCount (the job run again as a whole, the old run's instances killed), and
- * a stop killing every instance.
+ * taskRetryCount, jobRetryCount (the job run again as a whole, the old run's instances killed), a
+ * stop killing every instance, and sealed commands (the secret-holding commands a facade keeps in the
+ * document store: run, hidden in every view and log, kept for reruns and recoveries, and a missing
+ * document failing the instance).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
+import { EXEC_SEALED_NAMESPACE, type ExecSealedDocument } from '../../../engine/index.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
@@ -197,6 +201,83 @@ describe('exec jobs', { timeout: 180_000 }, () => {
     await http(ctx.svc.baseUrl, 'POST', `${API}/jobs/${job.id}/stop`, { force: true });
     assert.equal((await finished(ctx.svc, job.id)).state, 'STOPPED');
     await waitFor(() => found.every((p) => !alive(p)), { what: 'the instances gone', timeoutMs: 30_000 });
+  });
+
+  describe('sealed commands (commands holding secrets, kept in the document store)', () => {
+    const SECRET = 'hunter2-sealed';
+    const seal = async (commands: string[][]): Promise<string> => {
+      const id = randomUUID();
+      await ctx.svc.engine.documents.create(EXEC_SEALED_NAMESPACE, id, { commands, redact: [SECRET] } satisfies ExecSealedDocument);
+      return id;
+    };
+    /** Every native view of the job as text: the job, its history, its tasks, each task's logs. */
+    const views = async (id: string): Promise<string> => {
+      const parts = [
+        JSON.stringify((await http(ctx.svc.baseUrl, 'GET', `${API}/jobs/${id}`)).body),
+        JSON.stringify((await http(ctx.svc.baseUrl, 'GET', `${API}/jobs/${id}/history`)).body),
+        JSON.stringify((await http(ctx.svc.baseUrl, 'GET', `${API}/jobs/${id}/tasks`)).body),
+      ];
+      for (const stream of ['stdout', 'stderr']) parts.push(await logsOf(id, 't00000', stream));
+      return parts.join('\n');
+    };
+    const logsOf = async (id: string, task: string, stream: string) =>
+      (await fetch(`${ctx.svc.baseUrl}${API}/jobs/${id}/tasks/${task}/logs?stream=${stream}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).text();
+    type Tasks = { tasks: { error: { code: string; message: string; retryable: boolean } | null; output: { stderrTail?: string } | null }[] };
+
+    it('an instance runs the sealed commands, not the spec\'s; the secret is in no native view, the logs show ******; a rerun runs them again', async () => {
+      const file = join(drop, 'sealed-secret');
+      const id = await seal([[`echo "${SECRET}" > ${file}`, `echo "out ${SECRET}"`, `echo "err ${SECRET}" >&2`]]);
+      const job = await submit(ctx.svc, { taskRoles: [{ name: 'main', taskNumber: 1, commands: [`echo "****** > ${file}"`] }], sealed: { id } });
+      const done = await finished(ctx.svc, job.id);
+      assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
+      assert.equal(await readFile(file, 'utf8'), `${SECRET}\n`, 'the instance got the secret');
+      const seen = await views(job.id);
+      assert.ok(!seen.includes(SECRET), seen);
+      assert.equal(await logsOf(job.id, 't00000', 'stdout'), 'out ******\n');
+      assert.equal(await logsOf(job.id, 't00000', 'stderr'), 'err ******\n');
+
+      await rm(file);
+      const again = await http<Job>(ctx.svc.baseUrl, 'POST', `${API}/jobs/${job.id}/rerun`, {});
+      assert.equal(again.status, 201, JSON.stringify(again.body));
+      assert.equal((await finished(ctx.svc, again.body.id)).state, 'SUCCEEDED');
+      assert.equal(await readFile(file, 'utf8'), `${SECRET}\n`);
+    });
+
+    it('a failed instance\'s stderrTail hides the secret; a recovery runs it again with the sealed commands', async () => {
+      const dir = await mkdtemp(join(drop, 'sealed-recover-'));
+      await chmod(dir, 0o777);
+      const id = await seal([[`if [ ! -e ${dir}/marker ]; then touch ${dir}/marker; echo "login failed for ${SECRET}" >&2; exit 3; fi`, `echo "${SECRET}" > ${dir}/ok`]]);
+      const job = await submit(ctx.svc, { taskRoles: [{ name: 'main', taskNumber: 1, commands: ['login ******'] }], sealed: { id } });
+      const failed = await finished(ctx.svc, job.id);
+      assert.equal(failed.state, 'FAILED');
+      assert.equal(failed.error!.code, 'EXEC_FAILED');
+      const tasks = (await http<Tasks>(ctx.svc.baseUrl, 'GET', `${API}/jobs/${job.id}/tasks`)).body.tasks;
+      assert.equal(tasks[0]!.output!.stderrTail, 'login failed for ******\n');
+      const seen = await views(job.id);
+      assert.ok(!seen.includes(SECRET), seen);
+
+      const recovered = await http(ctx.svc.baseUrl, 'POST', `${API}/jobs/${job.id}/recover`, {});
+      assert.equal(recovered.status, 200, JSON.stringify(recovered.body));
+      assert.equal((await finished(ctx.svc, job.id)).state, 'SUCCEEDED');
+      assert.equal(await readFile(join(dir, 'ok'), 'utf8'), `${SECRET}\n`);
+    });
+
+    it('a sealed document that is missing fails the instance for good with SECRETS_UNAVAILABLE', async () => {
+      const job = await submit(ctx.svc, { taskRoles: [{ name: 'main', taskNumber: 1, commands: ['echo ******'] }], sealed: { id: randomUUID() } });
+      const done = await finished(ctx.svc, job.id);
+      assert.equal(done.state, 'FAILED');
+      const tasks = (await http<Tasks>(ctx.svc.baseUrl, 'GET', `${API}/jobs/${job.id}/tasks`)).body.tasks;
+      assert.equal(tasks[0]!.error!.code, 'SECRETS_UNAVAILABLE');
+      assert.equal(tasks[0]!.error!.retryable, false);
+      assert.match(tasks[0]!.error!.message, /the sealed commands of this job \(document execsealed\/[0-9a-f-]{36}\) are gone/);
+    });
+
+    it('refuses a sealed id that is not a lowercase UUID', async () => {
+      for (const sealed of [{ id: randomUUID().toUpperCase() }, { id: '../x' }, {}]) {
+        const r = await http<{ code: string }>(ctx.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'exec', spec: { taskRoles: [{ name: 'w', taskNumber: 1, commands: ['true'] }], sealed } });
+        assert.equal(r.body.code, 'INVALID_SPEC', JSON.stringify(sealed));
+      }
+    });
   });
 
   it('refuses bad specs at submission', async () => {

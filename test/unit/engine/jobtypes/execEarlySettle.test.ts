@@ -9,6 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAppError } from '../../../../engine/errors.ts';
+import { createMemoryControlStore } from '../../../../engine/controlstore/controlStore.ts';
+import { createDocumentStore } from '../../../../engine/documents/documentStore.ts';
 import { createExecJobType } from '../../../../engine/jobtypes/exec/index.ts';
 import { silentLogger } from '../../../../engine/log.ts';
 import { SYSTEM_CALLER, type JobView } from '../../../../engine/serviceTypes.ts';
@@ -20,7 +22,7 @@ const by = { caller: SYSTEM_CALLER };
 
 async function withExec(body: (core: Roles, dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'jetjobs-exec-review-'));
-  const exec = createExecJobType({ workRoot: join(dir, 'work'), uids: null, network: 'host', logger: silentLogger, limits: { timeLimitMs: 120_000, memoryLimitMb: 1024 } });
+  const exec = createExecJobType({ workRoot: join(dir, 'work'), uids: null, network: 'host', logger: silentLogger, limits: { timeLimitMs: 120_000, memoryLimitMb: 1024 }, documents: createDocumentStore(createMemoryControlStore()) });
   try {
     await withMemoryEngine({}, (e) => body(e.core, dir), { extraTypes: [exec] });
   } finally {

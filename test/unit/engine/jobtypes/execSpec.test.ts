@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskPlan, TaskResult } from '../../../../actors/events.ts';
 import { isAppError, type AppError } from '../../../../engine/errors.ts';
+import { createMemoryControlStore } from '../../../../engine/controlstore/controlStore.ts';
+import { createDocumentStore } from '../../../../engine/documents/documentStore.ts';
 import { createExecJobType, type ExecRoleOutcome, type ExecSpec } from '../../../../engine/jobtypes/exec/index.ts';
 import { TaskRunError, type JobType, type RunContext } from '../../../../engine/jobtypes/jobType.ts';
 import { createJobTypeRegistry } from '../../../../engine/jobtypes/registry.ts';
@@ -26,7 +28,7 @@ describe('exec spec: per-role fields', () => {
   let exec: JobType<ExecSpec>;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'jetjobs-exec-spec-'));
-    exec = createExecJobType({ workRoot: join(dir, 'work'), uids: null, network: 'host', logger: silentLogger, limits: LIMITS });
+    exec = createExecJobType({ workRoot: join(dir, 'work'), uids: null, network: 'host', logger: silentLogger, limits: LIMITS, documents: createDocumentStore(createMemoryControlStore()) });
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
