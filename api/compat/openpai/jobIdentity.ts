@@ -6,8 +6,13 @@
  * frees it. Two submissions of one name at once make one job: the submission's idempotency key is
  * derived from the name and the newest earlier job of that name, so the engine resolves a race to
  * one job id (the Alluxio EE identity pattern, api/compat/alluxio/jobIdentity.ts).
+ *
+ * A job whose commands hold secrets has them sealed: the commands that run are a document of the
+ * document store (namespace `execsealed`, a random id), written before the submission and named
+ * in `spec.sealed`; a submission that makes no job deletes it again, and so does v1 `DELETE`.
  */
-import { isAppError, SYSTEM_CALLER, USER_NAME_RE, type By, type Caller, type ExecSpec, type JobService, type JobView } from '../../../engine/index.ts';
+import { randomUUID } from 'node:crypto';
+import { AppError, EXEC_SEALED_NAMESPACE, isAppError, SYSTEM_CALLER, USER_NAME_RE, type By, type Caller, type DocumentStore, type ExecSealedDocument, type ExecSpec, type JobService, type JobView } from '../../../engine/index.ts';
 import { noJob } from './errors.ts';
 import { JOB_NAME_RE } from './protocolToExec.ts';
 
@@ -75,6 +80,8 @@ export interface NamedSubmission {
   virtualCluster: string;
   spec: ExecSpec;
   by: SubmittedBy;
+  /** The commands that run and the secrets to hide, when they differ from the spec's (protocolToExec). */
+  sealed?: ExecSealedDocument;
 }
 
 /** A job of that name is active (`job`: it), or two submissions raced and the other won. */
@@ -93,18 +100,29 @@ function maxTaskAttempts(spec: ExecSpec): number {
 /**
  * Submits the job `sub.name` of the caller; DuplicateJobError when one of that name is active or a
  * concurrent submission of that name won. Engine refusals (virtual cluster, spec, queue) pass through.
+ * With `sub.sealed`, its document is written first and named in the spec; it is deleted again
+ * whenever no job of ours came of it (a refusal, a duplicate, any error).
  */
-export async function submitNamed(service: JobService, by: By, sub: NamedSubmission): Promise<JobView> {
+export async function submitNamed(service: JobService, documents: DocumentStore, by: By, sub: NamedSubmission): Promise<JobView> {
   const user = by.caller.user;
   const jobs = await named(service, user, sub.name);
   if (jobs.some((j) => j.active && j.owner === user)) throw new DuplicateJobError(user, sub.name);
   const previous = jobs[0]?.submitSeq ?? 0;
+  const sealedId = sub.sealed === undefined ? undefined : randomUUID();
+  if (sealedId !== undefined) {
+    await documents.create(EXEC_SEALED_NAMESPACE, sealedId, sub.sealed).catch((err: unknown) => {
+      if (isAppError(err, 'VALIDATION_FAILED')) throw new AppError('VALIDATION_FAILED', `the commands with their secrets are too large to keep: ${err.message}`);
+      throw err;
+    });
+  }
+  const spec: ExecSpec = sealedId === undefined ? sub.spec : { ...sub.spec, sealed: { id: sealedId } };
+  let made = false;
   try {
     const { job, created } = await service.submit(
       {
         type: 'exec',
         name: sub.name,
-        spec: sub.spec as unknown as Record<string, unknown>,
+        spec: spec as unknown as Record<string, unknown>,
         virtualCluster: sub.virtualCluster,
         maxTaskAttempts: maxTaskAttempts(sub.spec),
         labels: { [NAME_LABEL]: sub.name, [API_LABEL]: sub.by },
@@ -112,11 +130,21 @@ export async function submitNamed(service: JobService, by: By, sub: NamedSubmiss
       { ...by, idempotencyKey: `openpai/${sub.name}/after/${previous}` },
     );
     if (!created) throw new DuplicateJobError(user, sub.name);
+    made = true;
     return job;
   } catch (err) {
     if (isAppError(err, 'IDEMPOTENCY_KEY_REUSED')) throw new DuplicateJobError(user, sub.name);
     throw err;
+  } finally {
+    // the job that won a race has its own document; an error after the append (rare) leaves a job that fails SECRETS_UNAVAILABLE, never an orphan
+    if (sealedId !== undefined && !made) await documents.delete(EXEC_SEALED_NAMESPACE, sealedId).catch(() => undefined);
   }
+}
+
+/** Deletes the job's sealed commands, if it has them (their secrets are kept no longer than the job). */
+async function deleteSealed(documents: DocumentStore, job: JobView): Promise<void> {
+  const id = (job.spec as ExecSpec).sealed?.id;
+  if (typeof id === 'string') await documents.delete(EXEC_SEALED_NAMESPACE, id);
 }
 
 /** True for a job that has not finished. */
@@ -139,14 +167,20 @@ export async function execute(service: JobService, by: By, job: JobView, value: 
   }
 }
 
-/** v1 DELETE: stops the job at once if unfinished (a forced stop is JobStopped, no grace), then deactivates it, which frees its name. */
-export async function removeJob(service: JobService, by: By, job: JobView): Promise<void> {
+/**
+ * v1 DELETE: stops the job at once if unfinished (a forced stop is JobStopped, no grace), then
+ * deactivates it, which frees its name, and deletes its sealed commands (a re-run of it, after
+ * activating it again natively, fails SECRETS_UNAVAILABLE).
+ */
+export async function removeJob(service: JobService, documents: DocumentStore, by: By, job: JobView): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       const current = await service.get(job.id, SYSTEM_CALLER);
-      if (!current.active) return;
-      if (unfinished(current)) await service.stop(job.id, { ...by, force: true });
-      await service.setActive(job.id, false, by);
+      if (current.active) {
+        if (unfinished(current)) await service.stop(job.id, { ...by, force: true });
+        await service.setActive(job.id, false, by);
+      }
+      await deleteSealed(documents, current);
       return;
     } catch (err) {
       // a concurrent writer (the job finished, another delete) moved it between our read and write

@@ -110,7 +110,7 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
       const parsed = v1ConfigToExec(body, { userName: caller.user, memoryLimitMb: cx.memoryLimitMb, ...(pathName !== undefined ? { jobName: pathName } : {}) });
       name = parsed.name;
       sub = { name: parsed.name, virtualCluster: parsed.virtualCluster, spec: parsed.spec, by: 'v1' };
-      return await submitNamed(service, by(caller, 'v1 submit'), sub);
+      return await submitNamed(service, cx.documents, by(caller, 'v1 submit'), sub);
     } catch (err) {
       throw submitError('v1', err, caller.user, name);
     }
@@ -124,7 +124,8 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
     try {
       const parsed = protocolToExec(text, { userName: caller.user, memoryLimitMb: cx.memoryLimitMb });
       name = parsed.name;
-      return await submitNamed(service, by(caller, 'v2 submit'), { name: parsed.name, virtualCluster: parsed.virtualCluster, spec: parsed.spec, by: 'v2' });
+      const sub: NamedSubmission = { name: parsed.name, virtualCluster: parsed.virtualCluster, spec: parsed.spec, by: 'v2', ...(parsed.sealed !== undefined ? { sealed: parsed.sealed } : {}) };
+      return await submitNamed(service, cx.documents, by(caller, 'v2 submit'), sub);
     } catch (err) {
       throw submitError('v2', err, caller.user, name);
     }
@@ -160,7 +161,7 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
   app.delete<{ Params: { jobName: string } }>('/api/v1/jobs/:jobName', async (request) => {
     const caller = submitterCaller(request);
     const job = await findSeedJob(service, caller, request.params.jobName);
-    await removeJob(service, by(caller, 'v1 delete'), job);
+    await removeJob(service, cx.documents, by(caller, 'v1 delete'), job);
     return { message: `deleted job ${openpaiName(job)} successfully` };
   });
 
@@ -216,7 +217,7 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
   app.delete<{ Params: { user: string; job: string } }>('/api/v1/user/:user/jobs/:job', async (request) => {
     const caller = submitterCaller(request);
     const job = await findJob(service, caller, request.params.user, request.params.job);
-    await removeJob(service, by(caller, 'v1 delete'), job);
+    await removeJob(service, cx.documents, by(caller, 'v1 delete'), job);
     return { message: `deleted job ${openpaiName(job)} successfully` };
   });
 

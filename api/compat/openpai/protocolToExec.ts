@@ -6,8 +6,14 @@
  *
  * The commands stay a list instead of the original's `' && '`-joined string: the engine runs them
  * with `set -e`, which stops at the first failure as `&&` does.
+ *
+ * Secrets never enter the spec (it is stored in the job's events and shown by the native API): each
+ * command is rendered twice, with the secrets (what runs) and with every secret value as `******`
+ * (what the spec holds and shows). When the two differ, the commands that run and the secret values
+ * go in `sealed`, for the caller to keep in the document store and name in `spec.sealed`
+ * (engine/jobtypes/exec/sealed.ts).
  */
-import { AppError, MAX_COMMAND_BYTES, MAX_COMMANDS, MAX_SOURCE_CHARS, type ExecRole, type ExecSpec } from '../../../engine/index.ts';
+import { AppError, MAX_COMMAND_BYTES, MAX_COMMANDS, MAX_SOURCE_CHARS, type ExecRole, type ExecSealedDocument, type ExecSpec } from '../../../engine/index.ts';
 import { JOB_NAME_RE, validateProtocol, type ProtocolPrerequisite, type ProtocolTaskRole } from './protocolSchema.ts';
 import { loadProtocolYaml, maskSecrets, MASKED_SECRETS } from './protocolYaml.ts';
 
@@ -38,15 +44,27 @@ export interface ProtocolToExecOptions {
   memoryLimitMb: number;
 }
 
+/** What protocolToExec gives: the submission, the protocol as `/config` shows it, and the sealed commands when secrets are rendered into any. */
+export interface ProtocolSubmission extends ExecSubmission {
+  /** The validated protocol, its `secrets` masked as `/config` shows them. */
+  protocol: Record<string, unknown>;
+  /**
+   * Set when a command renders differently with the secrets than with them masked: the commands
+   * that run (per role, in the spec's order) and the secret values to hide in their output. The
+   * spec's commands are then the masked ones; `spec.sealed` is the caller's to set.
+   */
+  sealed?: ExecSealedDocument;
+}
+
 /**
  * Converts a protocol v2 text into an exec submission.
- * @returns the submission and the validated protocol, its `secrets` masked as `/config` shows them.
+ * @returns the submission, the protocol as shown, and the sealed commands when secrets render into a command.
  * @throws AppError VALIDATION_FAILED naming the field or the YAML position: text the YAML loader
  *   refuses (protocolYaml.ts), a protocol the schema or the cross checks refuse (protocolSchema.ts),
  *   a `<% %>` tag other than a name or not closed, a command that renders empty or longer than
  *   64 KiB, more than 100 commands once the deployment's are added, a masked text over 100 KiB.
  */
-export function protocolToExec(text: string, opts: ProtocolToExecOptions): ExecSubmission & { protocol: Record<string, unknown> } {
+export function protocolToExec(text: string, opts: ProtocolToExecOptions): ProtocolSubmission {
   const protocol = validateProtocol(loadProtocolYaml(text));
   const source = maskSecrets(text);
   if (source.length > MAX_SOURCE_CHARS) throw invalid(`the protocol is longer than ${MAX_SOURCE_CHARS} characters once its secrets are masked`, 'protocol');
@@ -56,6 +74,9 @@ export function protocolToExec(text: string, opts: ProtocolToExecOptions): ExecS
   const deploymentIndex = deploymentName === undefined ? -1 : (protocol.deployments ?? []).findIndex((d) => d.name === deploymentName);
   const deployment = deploymentIndex < 0 ? undefined : protocol.deployments?.[deploymentIndex];
 
+  const shownSecrets = maskValues(protocol.secrets);
+  const sealedCommands: string[][] = [];
+  let anySealed = false;
   const taskRoles = Object.entries(protocol.taskRoles).map(([name, role]): ExecRole => {
     const field = `taskRoles.${name}`;
     const instances = role.instances ?? 1;
@@ -71,12 +92,17 @@ export function protocolToExec(text: string, opts: ProtocolToExecOptions): ExecS
       $output: prerequisiteRef(prerequisites, 'output', role.output),
       $data: prerequisiteRef(prerequisites, 'data', role.data),
     };
-    const rendered = commands.map((c, i) => renderCommand(c, context, commandField(name, role, deploymentIndex, extra, i)));
+    const fields = commands.map((_, i) => commandField(name, role, deploymentIndex, extra, i));
+    const rendered = commands.map((c, i) => renderCommand(c, context, fields[i]!));
+    const shownContext = { ...context, $secrets: shownSecrets };
+    const display = commands.map((c, i) => renderShownCommand(c, shownContext, fields[i]!));
+    if (display.some((c, i) => c !== rendered[i])) anySealed = true;
+    sealedCommands.push(rendered);
     const resources = role.resourcePerInstance;
     const out: ExecRole = {
       name,
       taskNumber: instances,
-      commands: rendered,
+      commands: display,
       minFailedInstances: completionCount(role.completion?.minFailedInstances, 1, instances),
       minSucceededInstances: completionCount(role.completion?.minSucceededInstances, null, instances),
       memoryLimitMb: memoryLimitFor(resources.memoryMB, opts.memoryLimitMb),
@@ -97,7 +123,31 @@ export function protocolToExec(text: string, opts: ProtocolToExecOptions): ExecS
   if ((protocol.jobRetryCount ?? 0) > 0) spec.jobRetryCount = protocol.jobRetryCount;
   const shown: Record<string, unknown> = { ...protocol };
   if (Object.hasOwn(shown, 'secrets')) shown.secrets = MASKED_SECRETS;
-  return { name: protocol.name, virtualCluster: protocol.defaults?.virtualCluster ?? 'default', spec, protocol: shown };
+  const submission: ProtocolSubmission = { name: protocol.name, virtualCluster: protocol.defaults?.virtualCluster ?? 'default', spec, protocol: shown };
+  if (anySealed) submission.sealed = { commands: sealedCommands, redact: secretValues(protocol.secrets) };
+  return submission;
+}
+
+/** `secrets` with every value (string, number, boolean) as `******`, its shape kept (null stays null). */
+export function maskValues(value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  if (Array.isArray(value)) return value.map(maskValues);
+  if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValues(v)]));
+  return MASKED_SECRETS;
+}
+
+/** Every value in `secrets` as a command would show it (numbers and booleans as text), once, without empty ones. */
+export function secretValues(value: unknown): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (v === null || v === undefined) return;
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object') Object.values(v).forEach(walk);
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out.add(String(v));
+  };
+  walk(value);
+  out.delete('');
+  return [...out];
 }
 
 /**
@@ -149,6 +199,20 @@ const UNSUPPORTED_TAG = new Set(['#', '^', '/', '>', '{', '&', '=']);
  * `<%! comment %>` is dropped. The result is trimmed, as the original trimmed each command.
  */
 export function renderCommand(template: string, context: Record<string, unknown>, field: string): string {
+  return render(template, context, field, false);
+}
+
+/**
+ * Renders one command for display, with masked secrets: like renderCommand, except that what only
+ * the masks could make wrong is made right instead of refused (`******` is longer than a short
+ * secret: a command past 64 KiB is cut; one that renders empty reads `******`). Call after
+ * renderCommand accepted the same template with the real values.
+ */
+export function renderShownCommand(template: string, context: Record<string, unknown>, field: string): string {
+  return render(template, context, field, true);
+}
+
+function render(template: string, context: Record<string, unknown>, field: string, lenient: boolean): string {
   let out = '';
   let pos = 0;
   for (;;) {
@@ -169,7 +233,11 @@ export function renderCommand(template: string, context: Record<string, unknown>
     if (out.length > MAX_COMMAND_BYTES) break;
     pos = close + CLOSE.length;
   }
-  const result = out.trim();
+  let result = out.trim();
+  if (lenient) {
+    result = result.slice(0, MAX_COMMAND_BYTES).trim();
+    if (result === '') result = MASKED_SECRETS;
+  }
   if (result.length > MAX_COMMAND_BYTES) throw invalid(`${field} is longer than ${MAX_COMMAND_BYTES} characters once rendered`, field);
   if (result === '') throw invalid(`${field} is empty once rendered`, field);
   if (result.includes('\0')) throw invalid(`${field} holds a NUL byte once rendered`, field);

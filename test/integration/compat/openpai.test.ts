@@ -2,16 +2,18 @@
  * The OpenPAI facade's jobs (seed 003; clients.md §1) against the real engine, a real nats-server
  * and real processes, at the wire: protocol-v2 YAML and v1 JSON and form submissions, `user~job`
  * ids, states over real runs (SUCCEEDED, STOPPING → STOPPED, FAILED with the exit code), role
- * completion policies, `/config` read back by the SDK's own js-yaml 3, v1 DELETE freeing a name,
+ * completion policies, `/config` read back by the SDK's own js-yaml 3, secrets reaching the instance
+ * and no view (sealed commands, redacted output), v1 DELETE freeing a name,
  * one job of two racing submissions, other users' jobs hidden, every prefix, and bad input refused
  * in each generation's shape with nothing written.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EXEC_SEALED_NAMESPACE } from '../../../engine/index.ts';
 import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import { waitFor } from '../../helpers/wait.ts';
@@ -128,6 +130,63 @@ describe('OpenPAI facade: jobs', { timeout: 300_000 }, () => {
     assert.ok(!c.text.includes('hunter2'), c.text);
     assert.deepEqual(yaml3.safeLoad(c.text), { ...p, secrets: '******' });
     await untilState(ctx.svc, alice, 'alice~with-config', ['SUCCEEDED']);
+  });
+
+  it('v2 secrets reach the instance only: no native view (job, history, tasks, logs) nor the facade\'s detail or config holds one; a failure\'s stderr hides it; v1 DELETE drops the sealed commands', async () => {
+    const SECRET = 'hunter2';
+    const sealedDocs = () => ctx.svc.engine.documents.count(EXEC_SEALED_NAMESPACE);
+    const file = join(drop, 'secret-received');
+    const p = protocol('with-secret', { main: { commands: [`echo "<% $secrets.key %>" > ${file}`, 'echo "out <% $secrets.key %>"'] } }, { secrets: { key: SECRET } });
+    const r = await pai(ctx.svc, 'POST', '/api/v2/jobs', { token: alice, ...yamlBody(p) });
+    assert.equal(r.status, 202, r.text);
+    const d = await untilState(ctx.svc, alice, 'alice~with-secret', ['SUCCEEDED', 'FAILED']);
+    assert.equal(d.jobStatus.state, 'SUCCEEDED', JSON.stringify(d.jobStatus));
+    assert.equal(await readFile(file, 'utf8'), `${SECRET}\n`, 'the instance received the secret');
+
+    const failing = protocol('with-secret-fails', { main: { commands: ['echo "denied for <% $secrets.key %>" >&2', 'exit 2'] } }, { secrets: { key: SECRET } });
+    assert.equal((await pai(ctx.svc, 'POST', '/api/v2/jobs', { token: alice, ...yamlBody(failing) })).status, 202);
+    const f = await untilState(ctx.svc, alice, 'alice~with-secret-fails', ['FAILED', 'SUCCEEDED']);
+    assert.equal(f.jobStatus.state, 'FAILED');
+
+    const native = (name: string) => nativeJobs(ctx.svc).then((jobs) => jobs.find((j) => j.owner === 'alice' && j.labels['openpai/name'] === name && j.active)!);
+    for (const name of ['with-secret', 'with-secret-fails']) {
+      const job = await native(name);
+      const views = [
+        await http(ctx.svc.baseUrl, 'GET', `/native/v1/jobs/${job.id}`),
+        await http(ctx.svc.baseUrl, 'GET', `/native/v1/jobs/${job.id}/history`),
+        await http(ctx.svc.baseUrl, 'GET', `/native/v1/jobs/${job.id}/tasks`),
+      ].map((v) => JSON.stringify(v.body));
+      for (const stream of ['stdout', 'stderr']) {
+        views.push(await (await fetch(`${ctx.svc.baseUrl}/native/v1/jobs/${job.id}/tasks/t00000/logs?stream=${stream}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).text());
+      }
+      for (const path of [`/api/v2/jobs/alice~${name}`, `/api/v2/jobs/alice~${name}/config`, `/api/v1/user/alice/jobs/${name}`, `/api/v1/jobs/alice/jobs/${name}/config`]) views.push((await pai(ctx.svc, 'GET', path, { token: alice })).text);
+      for (const v of views) assert.ok(!v.includes(SECRET), `${name}: ${v}`);
+      const spec = (await http<{ spec: { taskRoles: { commands: string[] }[]; sealed?: { id: string } } }>(ctx.svc.baseUrl, 'GET', `/native/v1/jobs/${job.id}`)).body.spec;
+      assert.match(spec.taskRoles[0]!.commands.join('\n'), /\*{6}/, 'the spec shows the commands with the secret masked');
+      assert.ok(ctx.svc.engine.documents.get(EXEC_SEALED_NAMESPACE, spec.sealed!.id) !== undefined);
+    }
+    const failedJob = await native('with-secret-fails');
+    const tasks = (await http<{ tasks: { output: { stderrTail?: string } | null }[] }>(ctx.svc.baseUrl, 'GET', `/native/v1/jobs/${failedJob.id}/tasks`)).body.tasks;
+    assert.equal(tasks[0]!.output!.stderrTail, 'denied for ******\n');
+    assert.equal(f.taskRoles.main.taskStatuses[0].containerExitDiagnostics, 'denied for ******\n');
+    const stdout = await (await fetch(`${ctx.svc.baseUrl}/native/v1/jobs/${(await native('with-secret')).id}/tasks/t00000/logs?stream=stdout`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } })).text();
+    assert.equal(stdout, 'out ******\n');
+
+    // a refused or duplicate submission leaves no sealed commands behind
+    const held = sealedDocs();
+    const refusedVc = await pai(ctx.svc, 'POST', '/api/v2/jobs', { token: alice, ...yamlBody({ ...p, name: 'secret-no-vc', defaults: { virtualCluster: 'nope' } }) });
+    assert.equal(refusedVc.status, 400, refusedVc.text);
+    const duplicate = await pai(ctx.svc, 'POST', '/api/v2/jobs', { token: alice, ...yamlBody(p) });
+    assert.equal(duplicate.status, 409, duplicate.text);
+    const racing = await Promise.all([1, 2, 3].map(() => pai(ctx.svc, 'POST', '/api/v2/jobs', { token: alice, ...yamlBody({ ...p, name: 'secret-racer', taskRoles: { main: { ...p.taskRoles.main, commands: ['true <% $secrets.key %>'] } } }) })));
+    assert.deepEqual(racing.map((a) => a.status).sort(), [202, 409, 409], racing.map((a) => a.text).join('\n'));
+    assert.equal(sealedDocs(), held + 1, 'only the racer that won keeps its document');
+
+    // v1 DELETE deactivates the job and drops its sealed commands
+    const id = ((await http<{ spec: { sealed: { id: string } } }>(ctx.svc.baseUrl, 'GET', `/native/v1/jobs/${(await native('with-secret')).id}`)).body.spec.sealed.id);
+    const del = await pai(ctx.svc, 'DELETE', '/api/v1/user/alice/jobs/with-secret', { token: alice });
+    assert.equal(del.status, 200, del.text);
+    assert.equal(ctx.svc.engine.documents.get(EXEC_SEALED_NAMESPACE, id), undefined);
   });
 
   it('a duplicate name is 409 ConflictJobError on v2 and 400 JobUpdateError on v1, whatever the state; nothing is written', async () => {

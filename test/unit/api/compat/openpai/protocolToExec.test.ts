@@ -151,13 +151,84 @@ describe('protocolToExec: the mapping table', () => {
     }
   });
 
-  it('secrets are masked in source and in the protocol returned, and rendered into the commands', () => {
-    const text = yamlOf({ secrets: { token: 'hunter2' } }, { commands: ['login --token <% $secrets.token %>'] });
+  it('secrets are masked in source and in the protocol returned; rendered only into the sealed commands, the spec\'s show ******', () => {
+    const text = yamlOf({ secrets: { token: 'hunter2' } }, { commands: ['login --token <% $secrets.token %>', 'echo plain'] });
     const r = protocolToExec(text, OPTS);
-    assert.equal(r.spec.taskRoles[0]?.commands[0], 'login --token hunter2');
+    assert.deepEqual(r.spec.taskRoles[0]?.commands, ['login --token ******', 'echo plain']);
+    assert.deepEqual(r.sealed, { commands: [['login --token hunter2', 'echo plain']], redact: ['hunter2'] });
+    assert.doesNotMatch(JSON.stringify(r.spec), /hunter2/);
+    assert.equal(r.spec.sealed, undefined, 'the id is the caller\'s to set once the document is written');
     assert.doesNotMatch(r.spec.source?.text ?? '', /hunter2/);
     assert.equal((loadProtocolYaml(r.spec.source?.text ?? '') as { secrets: unknown }).secrets, '******');
     assert.equal(r.protocol.secrets, '******');
+    assertEngineAccepts(r.spec);
+  });
+});
+
+describe('protocolToExec: the two renders (secrets sealed, the spec shows ******)', () => {
+  const twoRoles = (secrets: unknown, worker: string[], ps: string[] = ['echo ps']) => yaml3.safeDump({
+    protocolVersion: 2, name: 'j1', type: 'job', secrets,
+    prerequisites: [{ name: 'img', type: 'dockerimage', uri: 'ubuntu:22.04' }],
+    taskRoles: {
+      ps: { dockerImage: 'img', resourcePerInstance: { cpu: 1, memoryMB: 512, gpu: 0 }, commands: ps },
+      worker: { instances: 2, dockerImage: 'img', resourcePerInstance: { cpu: 1, memoryMB: 512, gpu: 0 }, commands: worker },
+    },
+  });
+
+  it('without a secret in any command nothing is sealed, even with secrets declared', () => {
+    for (const text of [yamlOf(), yamlOf({ secrets: { unused: 'hunter2' } }), yamlOf({ secrets: { k: 'v' } }, { commands: ['echo <% $secrets.missing %>x'] })]) {
+      const r = protocolToExec(text, OPTS);
+      assert.equal(r.sealed, undefined, text);
+    }
+  });
+
+  it('one role\'s secret seals every role\'s commands, in spec order; nested, listed, numeric and boolean values are masked and listed to hide', () => {
+    const secrets = { db: { user: 'admin', pass: 's3cr3t!' }, keys: ['k-one', 'k-two'], pin: 123456, on: true, none: null, empty: '' };
+    const r = protocolToExec(twoRoles(secrets, ['run <% $secrets.db.pass %> <% $secrets.keys %> <% $secrets.pin %> <% $secrets.on %>/<% $secrets.none %>/<% $secrets.db %>', 'echo <% $secrets.keys[1] %>']), OPTS);
+    assert.deepEqual(r.spec.taskRoles.map((t) => t.commands), [['echo ps'], ['run ****** ******,****** ****** ******//[object Object]', 'echo ******']]);
+    assert.deepEqual(r.sealed?.commands, [['echo ps'], ['run s3cr3t! k-one,k-two 123456 true//[object Object]', 'echo k-two']]);
+    assert.deepEqual(r.sealed?.redact, ['admin', 's3cr3t!', 'k-one', 'k-two', '123456', 'true']);
+    for (const v of ['s3cr3t!', 'k-one', 'k-two', '123456']) assert.ok(!JSON.stringify(r.spec).includes(v), v);
+    assertEngineAccepts(r.spec);
+  });
+
+  it('what only the masks could make wrong is not refused: a short secret shown past 64 KiB is cut, a shown command that would be empty reads ******', () => {
+    // JSON is YAML too: 10,000 one-letter values in 40 K characters, 20 K rendered, 70 K shown
+    const r = protocolToExec(JSON.stringify(loadProtocolYaml(twoRoles({ s: Array(10_000).fill('a'), long: 'abcdefghijkl' }, ['<% $secrets.s %>', '<% $secrets.long[9] %>']))), OPTS);
+    assert.equal(r.sealed?.commands[1]?.[0], Array(10_000).fill('a').join(','));
+    assert.equal(r.spec.taskRoles[1]?.commands[0]?.length, 65_536);
+    assert.match(r.spec.taskRoles[1]?.commands[0] ?? '', /^(\*{6},)+\**$/);
+    assert.equal(r.sealed?.commands[1]?.[1], 'j');
+    assert.equal(r.spec.taskRoles[1]?.commands[1], '******');
+    assertEngineAccepts(r.spec);
+  });
+
+  it('what the real values make wrong is refused as before, naming no value', () => {
+    refused(twoRoles({ e: '' }, ['<% $secrets.e %>']), /^taskRoles\.worker\.commands\[0\] is empty once rendered$/);
+    refused(twoRoles({ big: 'x'.repeat(40_000) }, ['<% $secrets.big %><% $secrets.big %>']), /^taskRoles\.worker\.commands\[0\] is longer than 65536 characters once rendered$/);
+  });
+
+  it('property: the shown spec holds no secret value, the engine accepts it, and the sealed commands are the spec\'s with the values in place of the masks', () => {
+    const value = fc.stringMatching(/^[A-Za-z0-9]{4,12}$/).map((v) => `S3CR3T${v}`);
+    fc.assert(
+      fc.property(fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), value, { minKeys: 1, maxKeys: 4 }), fc.array(fc.nat(20), { minLength: 1, maxLength: 6 }), (secrets, picks) => {
+        const names = Object.keys(secrets);
+        const commands = picks.map((p) => (p % 3 === 0 ? `echo plain ${p}` : `use <% $secrets.${names[p % names.length]!} %> ${p}`));
+        const r = protocolToExec(twoRoles(secrets, commands), OPTS);
+        const used = picks.some((p) => p % 3 !== 0);
+        assert.equal(r.sealed !== undefined, used);
+        assertEngineAccepts(r.spec);
+        for (const v of Object.values(secrets)) assert.ok(!JSON.stringify(r.spec).includes(v), v);
+        if (r.sealed === undefined) return;
+        assert.deepEqual(new Set(r.sealed.redact), new Set(Object.values(secrets)));
+        assert.equal(r.sealed.commands.length, r.spec.taskRoles.length);
+        r.sealed.commands.forEach((role, i) => {
+          const shown = r.spec.taskRoles[i]!.commands;
+          assert.deepEqual(role.map((c) => Object.values(secrets).reduce((t, v) => t.split(v).join('******'), c)), shown);
+        });
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
