@@ -84,7 +84,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
   return {
     async submit(req, opts) {
       const { caller } = opts;
-      const spec = registry.validateSpec(req.type, req.spec, roots);
+      const spec = registry.validateSpec(req.type, req.spec, roots, caller);
       const virtualCluster = checkVirtualCluster(caller, req.virtualCluster);
       const callbackUrl = req.callbackUrl === undefined ? undefined : validateCallbackUrl(req.callbackUrl, config.webhookAllowPrivate);
       const labels = req.labels === undefined ? undefined : validateLabels(req.labels);
@@ -123,7 +123,7 @@ export function createSubmission(deps: SubmissionDeps, reader: JobReader): Pick<
       const state = snapshot.value;
       if (!TERMINAL_STATES.has(state)) throw new AppError('INVALID_TRANSITION', `rerun: job ${id} is ${state}; only a finished job can be re-run`);
       if (!c.active) throw new AppError('INVALID_TRANSITION', `rerun: job ${id} is inactive; activate it first`);
-      const spec = registry.validateSpec(c.type, c.spec, roots);
+      const spec = registry.validateSpec(c.type, c.spec, roots, by.caller);
       const virtualCluster = checkVirtualCluster(by.caller, c.virtualCluster);
       checkQueueRoom();
       const body: Record<string, unknown> = {

@@ -1,4 +1,5 @@
 import type { TaskPlan, TaskResult } from '../../actors/events.ts';
+import type { Caller } from '../serviceTypes.ts';
 
 /** File roots a job type may touch; every path in a spec must resolve inside one of them. */
 export interface FileRoots {
@@ -93,6 +94,11 @@ export interface JobType<Spec extends Record<string, unknown> = Record<string, u
   readonly instantVerify?: boolean;
   /** Extra checks the schema cannot express (e.g. paths inside roots); throw AppError. */
   checkSpec?(spec: Spec, roots: FileRoots): void;
+  /**
+   * What only some callers may name in a spec, checked at submission and re-run (an `exec` job's
+   * sealed commands are its submitter's own); throw AppError.
+   */
+  admitSpec?(spec: Spec, caller: Caller): void;
   /** The complete plan (a type with `openPlan` plans through that instead). */
   plan(spec: Spec, ctx: PlanContext): Promise<TaskPlan[]>;
   /**

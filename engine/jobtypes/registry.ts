@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { AppError, isAppError } from '../errors.ts';
 import type { FileRoots, JobType } from './jobType.ts';
+import type { Caller } from '../serviceTypes.ts';
 
 export { builtinJobTypes } from './builtin.ts';
 
@@ -16,11 +17,12 @@ export interface JobTypeRegistry {
   /**
    * Checks `spec` against the type's JSON Schema (no coercion, no defaults filled in, so the
    * stored spec is what the user sent) and then its `checkSpec`.
+   * With `caller` (a submission, a re-run), also the type's `admitSpec`.
    * @returns `spec`, unchanged, typed as an object.
    * @throws AppError UNKNOWN_JOB_TYPE (message lists the known names), INVALID_SPEC (message names
    *   the failing field, details carry the trimmed Ajv errors) or PATH_OUTSIDE_ROOT.
    */
-  validateSpec(name: string, spec: unknown, roots: FileRoots): Record<string, unknown>;
+  validateSpec(name: string, spec: unknown, roots: FileRoots, caller?: Caller): Record<string, unknown>;
 }
 
 /**
@@ -41,7 +43,7 @@ export function createJobTypeRegistry(types: readonly JobType[]): JobTypeRegistr
   return {
     get: (name) => byName.get(name)?.type,
     names: () => [...names],
-    validateSpec(name, spec, roots) {
+    validateSpec(name, spec, roots, caller) {
       const entry = byName.get(name);
       if (entry === undefined) {
         throw new AppError('UNKNOWN_JOB_TYPE', `unknown job type ${JSON.stringify(name)}; known types: ${names.join(', ')}`);
@@ -60,6 +62,7 @@ export function createJobTypeRegistry(types: readonly JobType[]): JobTypeRegistr
         // e.g. EACCES while resolving a path: the spec names something we cannot use.
         throw new AppError('INVALID_SPEC', `spec cannot be checked: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
+      if (caller !== undefined) entry.type.admitSpec?.(checked, caller);
       return checked;
     },
   };

@@ -81,7 +81,7 @@ export interface NamedSubmission {
   spec: ExecSpec;
   by: SubmittedBy;
   /** The commands that run and the secrets to hide, when they differ from the spec's (protocolToExec). */
-  sealed?: ExecSealedDocument;
+  sealed?: Omit<ExecSealedDocument, 'owner'>;
 }
 
 /** A job of that name is active (`job`: it), or two submissions raced and the other won. */
@@ -108,9 +108,11 @@ export async function submitNamed(service: JobService, documents: DocumentStore,
   const jobs = await named(service, user, sub.name);
   if (jobs.some((j) => j.active && j.owner === user)) throw new DuplicateJobError(user, sub.name);
   const previous = jobs[0]?.submitSeq ?? 0;
-  const sealedId = sub.sealed === undefined ? undefined : randomUUID();
-  if (sealedId !== undefined) {
-    await documents.create(EXEC_SEALED_NAMESPACE, sealedId, sub.sealed).catch((err: unknown) => {
+  const sealed = sub.sealed;
+  const sealedId = sealed === undefined ? undefined : randomUUID();
+  if (sealed !== undefined && sealedId !== undefined) {
+    // the owner: only this user's submissions (and an admin's) may name it (engine/jobtypes/exec/sealed.ts)
+    await documents.create(EXEC_SEALED_NAMESPACE, sealedId, { ...sealed, owner: user } satisfies ExecSealedDocument).catch((err: unknown) => {
       if (isAppError(err, 'VALIDATION_FAILED')) throw new AppError('VALIDATION_FAILED', `the commands with their secrets are too large to keep: ${err.message}`);
       throw err;
     });

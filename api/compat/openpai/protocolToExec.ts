@@ -53,7 +53,7 @@ export interface ProtocolSubmission extends ExecSubmission {
    * that run (per role, in the spec's order) and the secret values to hide in their output. The
    * spec's commands are then the masked ones; `spec.sealed` is the caller's to set.
    */
-  sealed?: ExecSealedDocument;
+  sealed?: Omit<ExecSealedDocument, 'owner'>;
 }
 
 /**

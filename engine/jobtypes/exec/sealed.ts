@@ -7,6 +7,8 @@
  * `redact` values in whatever the instance says (redactor.ts).
  */
 import type { DocumentStore } from '../../documents/documentStore.ts';
+import { AppError } from '../../errors.ts';
+import type { Caller } from '../../serviceTypes.ts';
 import { TaskRunError } from '../jobType.ts';
 import { MAX_COMMAND_BYTES, MAX_COMMANDS, type ExecSpec } from './spec.ts';
 
@@ -15,6 +17,11 @@ export const EXEC_SEALED_NAMESPACE = 'execsealed';
 
 /** The document `execsealed/<sealed.id>`. */
 export interface ExecSealedDocument {
+  /**
+   * The user who wrote it: only their submissions (and an admin's) may name it (admitSealed), so
+   * an id seen in another user's spec grants nothing.
+   */
+  owner: string;
   /** Per task role, in the spec's order: the commands its instances run (instead of the spec's). */
   commands: string[][];
   /** Secret values to hide in the instances' output and messages (those under MIN_REDACT_CHARS are not). */
@@ -27,6 +34,20 @@ export const MAX_REDACT_VALUES = 1000;
 /** How long a worker waits for a sealed document its mirror does not hold yet (the control store's watch may lag the task). */
 export const DEFAULT_SEALED_WAIT_MS = 5_000;
 const POLL_MS = 50;
+
+/**
+ * Refuses a spec naming sealed commands that are not the caller's (an admin may name any: a re-run
+ * of another user's job). Checked at submission and re-run, where the document is mirrored locally
+ * (the submitter wrote it in this process just before). Another user's id is refused like an
+ * unknown one, so ids cannot be probed.
+ * @throws AppError INVALID_SPEC
+ */
+export function admitSealed(documents: DocumentStore, spec: ExecSpec, caller: Caller): void {
+  if (spec.sealed === undefined) return;
+  const doc = documents.get<Partial<ExecSealedDocument>>(EXEC_SEALED_NAMESPACE, spec.sealed.id);
+  if (doc !== undefined && (caller.role === 'admin' || doc.value.owner === caller.user)) return;
+  throw new AppError('INVALID_SPEC', 'spec.sealed: no sealed commands of yours have this id (they are written by the facade that submits the job)', { details: { field: 'spec.sealed.id' } });
+}
 
 /** Why `value` is not a sealed document for `spec` (no content of it in the text), or undefined. */
 export function sealedDocumentProblem(value: unknown, spec: ExecSpec): string | undefined {

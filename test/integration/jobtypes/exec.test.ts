@@ -205,11 +205,34 @@ describe('exec jobs', { timeout: 180_000 }, () => {
 
   describe('sealed commands (commands holding secrets, kept in the document store)', () => {
     const SECRET = 'hunter2-sealed';
-    const seal = async (commands: string[][]): Promise<string> => {
+    const seal = async (commands: string[][], owner = 'alice'): Promise<string> => {
       const id = randomUUID();
-      await ctx.svc.engine.documents.create(EXEC_SEALED_NAMESPACE, id, { commands, redact: [SECRET] } satisfies ExecSealedDocument);
+      await ctx.svc.engine.documents.create(EXEC_SEALED_NAMESPACE, id, { owner, commands, redact: [SECRET] } satisfies ExecSealedDocument);
       return id;
     };
+
+    it("only the sealed commands' owner (or an admin) may name them: another user's id is refused at submission like an unknown one", async () => {
+      const PASSWORD = 'correct-horse-battery';
+      for (const name of ['mallory', 'trent']) {
+        const made = await http(ctx.svc.baseUrl, 'POST', '/native/v1/users', { name, password: PASSWORD, role: 'operator' });
+        assert.equal(made.status, 201, JSON.stringify(made.body));
+      }
+      const token = async (name: string) => (await http<{ token: string }>(ctx.svc.baseUrl, 'POST', `${API}/auth/login`, { username: name, password: PASSWORD })).body.token;
+      const trent = await token('trent');
+      const mallory = await token('mallory');
+      const id = await seal([['true']], 'trent');
+      const spec = { taskRoles: [{ name: 'main', taskNumber: 1, commands: ['true'] }], sealed: { id } };
+      const as = (t: string) => ({ authorization: `Bearer ${t}` });
+      const stolen = await http<{ code: string; message: string }>(ctx.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'exec', spec }, as(mallory));
+      assert.deepEqual([stolen.status, stolen.body.code], [400, 'INVALID_SPEC']);
+      const unknown = await http<{ code: string; message: string }>(ctx.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'exec', spec: { ...spec, sealed: { id: randomUUID() } } }, as(mallory));
+      assert.deepEqual([unknown.status, unknown.body.message], [400, stolen.body.message], 'the same answer: ids cannot be probed');
+      const own = await http<Job>(ctx.svc.baseUrl, 'POST', `${API}/jobs`, { type: 'exec', spec }, as(trent));
+      assert.equal(own.status, 201, JSON.stringify(own.body));
+      assert.equal((await finished(ctx.svc, own.body.id)).state, 'SUCCEEDED');
+      const rerun = await http<{ error: { code: string } }>(ctx.svc.baseUrl, 'POST', `${API}/jobs/${own.body.id}/rerun`, {}, as(mallory));
+      assert.equal(rerun.status, 404, "mallory cannot even see trent's job");
+    });
     /** Every native view of the job as text: the job, its history, its tasks, each task's logs. */
     const views = async (id: string): Promise<string> => {
       const parts = [
@@ -262,14 +285,22 @@ describe('exec jobs', { timeout: 180_000 }, () => {
       assert.equal(await readFile(join(dir, 'ok'), 'utf8'), `${SECRET}\n`);
     });
 
-    it('a sealed document that is missing fails the instance for good with SECRETS_UNAVAILABLE', async () => {
-      const job = await submit(ctx.svc, { taskRoles: [{ name: 'main', taskNumber: 1, commands: ['echo ******'] }], sealed: { id: randomUUID() } });
+    it('a sealed document gone after the submission fails the instances that start later for good with SECRETS_UNAVAILABLE', async () => {
+      // one instance at a time: the first holds until the document is gone, the second then finds none
+      const started = join(drop, 'sealed-first-started');
+      const go = join(drop, 'sealed-go');
+      const id = await seal([[`touch ${started}`, `while [ ! -e ${go} ]; do sleep 0.05; done`]]);
+      const job = await submit(ctx.svc, { taskRoles: [{ name: 'main', taskNumber: 2, commands: ['echo ******'] }], sealed: { id } }, { parallelism: 1 });
+      await waitFor(async () => (await readFile(started).then(() => true, () => false)) || undefined, { what: 'the first instance started', timeoutMs: 60_000 });
+      await ctx.svc.engine.documents.delete(EXEC_SEALED_NAMESPACE, id);
+      await writeFile(go, '');
       const done = await finished(ctx.svc, job.id);
       assert.equal(done.state, 'FAILED');
       const tasks = (await http<Tasks>(ctx.svc.baseUrl, 'GET', `${API}/jobs/${job.id}/tasks`)).body.tasks;
-      assert.equal(tasks[0]!.error!.code, 'SECRETS_UNAVAILABLE');
-      assert.equal(tasks[0]!.error!.retryable, false);
-      assert.match(tasks[0]!.error!.message, /the sealed commands of this job \(document execsealed\/[0-9a-f-]{36}\) are gone/);
+      assert.equal(tasks[0]!.error, null, 'the first instance ran');
+      assert.equal(tasks[1]!.error!.code, 'SECRETS_UNAVAILABLE');
+      assert.equal(tasks[1]!.error!.retryable, false);
+      assert.match(tasks[1]!.error!.message, /the sealed commands of this job \(document execsealed\/[0-9a-f-]{36}\) are gone/);
     });
 
     it('refuses a sealed id that is not a lowercase UUID', async () => {

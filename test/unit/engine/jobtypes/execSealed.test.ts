@@ -60,6 +60,7 @@ describe('exec: sealed commands', () => {
 
   it('runs the document\'s commands of its role and hides the secret in the task logs, whatever pieces it was written in', async () => {
     const doc: ExecSealedDocument = {
+      owner: 'alice',
       commands: [['echo ps'], [`echo "token=${SECRET}"`, `printf 'hun'; printf 'ter2 split\\n'`, `echo "err ${SECRET}" >&2`]],
       redact: [SECRET, 'ab'],
     };
@@ -73,7 +74,7 @@ describe('exec: sealed commands', () => {
 
   it('sealed commands are kept out of the instance\'s command line (which every local user may read) and out of its environment', async () => {
     const seen = join(dir, 'seen');
-    await documents.create(EXEC_SEALED_NAMESPACE, ids.d, { commands: [[`: ${SECRET}`, `tr '\\0' ' ' < /proc/$$/cmdline > ${seen}`, `env >> ${seen}`, `echo "[$\{__jetjobs_script-}]" >> ${seen}`]], redact: [SECRET] } satisfies ExecSealedDocument);
+    await documents.create(EXEC_SEALED_NAMESPACE, ids.d, { owner: 'alice', commands: [[`: ${SECRET}`, `tr '\\0' ' ' < /proc/$$/cmdline > ${seen}`, `env >> ${seen}`, `echo "[$\{__jetjobs_script-}]" >> ${seen}`]], redact: [SECRET] } satisfies ExecSealedDocument);
     const { result } = await run(spec(ids.d, 1), 0);
     await result;
     const text = await readFile(seen, 'utf8');
@@ -84,7 +85,7 @@ describe('exec: sealed commands', () => {
   });
 
   it('a failed instance\'s stderrTail and message hide the secret', async () => {
-    await documents.create(EXEC_SEALED_NAMESPACE, ids.b, { commands: [[`echo "${SECRET} to stderr" >&2; exit 4`]], redact: [SECRET] } satisfies ExecSealedDocument);
+    await documents.create(EXEC_SEALED_NAMESPACE, ids.b, { owner: 'alice', commands: [[`echo "${SECRET} to stderr" >&2; exit 4`]], redact: [SECRET] } satisfies ExecSealedDocument);
     const { result } = await run(spec(ids.b, 1), 0);
     const err = await result.then(() => assert.fail('should fail'), (e: unknown) => e);
     assert.ok(err instanceof TaskRunError && err.code === 'EXEC_EXIT', String(err));
@@ -120,7 +121,7 @@ describe('exec: sealed commands', () => {
   it('a document written while the instance waits for it is used (a lagging mirror)', async () => {
     const id = '5b4d1a0c-6f5e-4a7b-9c2d-4e5f6a7b8c9d';
     const { ctx, result } = await run(spec(id, 1), 0);
-    await documents.create(EXEC_SEALED_NAMESPACE, id, { commands: [['echo late']], redact: [] } satisfies ExecSealedDocument);
+    await documents.create(EXEC_SEALED_NAMESPACE, id, { owner: 'alice', commands: [['echo late']], redact: [] } satisfies ExecSealedDocument);
     await result;
     assert.equal(await logsOf(ctx, 'stdout'), 'late\n');
   });
