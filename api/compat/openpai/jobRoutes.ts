@@ -8,9 +8,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, isAppError, SYSTEM_CALLER, type By, type Caller, type ExecSpec, type JobView, type PlanView } from '../../../engine/index.ts';
 import { readerCaller, submitterCaller, tokenCaller } from './auth.ts';
+import { MAX_TEXT_BODY_BYTES } from './body.ts';
 import type { OpenPaiContext } from './context.ts';
 import { badParameters, forbidden, noJob, PaiError, type Generation } from './errors.ts';
-import { DuplicateJobError, execute, findJob, findSeedJob, openpaiName, removeJob, splitFrameworkName, submitNamed, type NamedSubmission } from './jobIdentity.ts';
+import { NAME_LABEL, DuplicateJobError, execute, findJob, findSeedJob, openpaiName, removeJob, splitFrameworkName, submitNamed, type NamedSubmission } from './jobIdentity.ts';
 import { applyV2List, parseV2ListQuery, v1ListItem, v1SeedDetail, v1UserDetail, v2Detail, v2JobAttempt, v2TaskDetail } from './jobViews.ts';
 import { dumpProtocol, loadProtocolYaml } from './protocolYaml.ts';
 import { protocolToExec } from './protocolToExec.ts';
@@ -23,7 +24,7 @@ const LIST_READ_MAX = 10_000;
 const by = (caller: Caller, what: string): By => ({ caller, reason: `OpenPAI ${what}` });
 
 /** The generation's answer to a refused submission (plan §1.4): v1 `JobUpdateError`, v2 the SDK's codes. */
-function submitError(gen: Generation, err: unknown, user: string, name: string): unknown {
+function submitError(gen: Generation, err: unknown, user: string, name: string, virtualCluster?: string): unknown {
   if (err instanceof DuplicateJobError) {
     return new PaiError({ status: 400, name: 'JobUpdateError', message: `job update error: job ${name} exists` }, { status: 409, name: 'ConflictJobError', message: `Job ${user}~${name} already exists.` });
   }
@@ -35,7 +36,7 @@ function submitError(gen: Generation, err: unknown, user: string, name: string):
     case 'INVALID_JSON':
       return new PaiError(v1(400), { status: 400, name: 'InvalidProtocolError', message: err.message });
     case 'VIRTUAL_CLUSTER_NOT_FOUND':
-      return new PaiError(v1(400), { status: 400, name: 'NoVirtualClusterError', message: err.message });
+      return new PaiError(v1(400), { status: 400, name: 'NoVirtualClusterError', message: virtualCluster === undefined ? err.message : `Virtual cluster ${virtualCluster} is not found.` });
     case 'VIRTUAL_CLUSTER_FORBIDDEN':
     case 'FORBIDDEN':
       return new PaiError(v1(403), { status: 403, name: 'ForbiddenUserError', message: err.message });
@@ -68,13 +69,14 @@ async function tasksOf(cx: OpenPaiContext, job: JobView): Promise<PlanView['task
   }
 }
 
-/** The exec jobs `caller` may list (owner filter for admins), newest first, at most LIST_READ_MAX. */
+/** The OpenPAI jobs (exec jobs with an OpenPAI name) `caller` may list (owner filter for admins), newest first, at most LIST_READ_MAX read. */
 async function listJobs(cx: OpenPaiContext, caller: Caller, owner: string | undefined): Promise<JobView[]> {
   const out: JobView[] = [];
   let cursor: string | undefined;
   do {
     const page = await cx.service.list({ type: 'exec', limit: 1000, ...(owner !== undefined ? { owner } : {}), ...(cursor !== undefined ? { cursor } : {}) }, caller);
-    out.push(...page.jobs);
+    // a native exec job has no OpenPAI name: it could be listed but never opened by one
+    out.push(...page.jobs.filter((j) => j.labels[NAME_LABEL] !== undefined));
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined && out.length < LIST_READ_MAX);
   return out.slice(0, LIST_READ_MAX);
@@ -107,7 +109,7 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
     let sub: NamedSubmission | undefined;
     let name = pathName ?? '';
     try {
-      const parsed = v1ConfigToExec(body, { userName: caller.user, memoryLimitMb: cx.memoryLimitMb, ...(pathName !== undefined ? { jobName: pathName } : {}) });
+      const parsed = v1ConfigToExec(body, { userName: caller.user, ...(pathName !== undefined ? { jobName: pathName } : {}) });
       name = parsed.name;
       sub = { name: parsed.name, virtualCluster: parsed.virtualCluster, spec: parsed.spec, by: 'v1' };
       return await submitNamed(service, cx.documents, by(caller, 'v1 submit'), sub);
@@ -120,14 +122,18 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
     const body = request.body;
     // the SDK and the CLI send text/yaml; JSON is YAML too
     const text = typeof body === 'string' ? body : body !== undefined && body !== null && typeof body === 'object' ? JSON.stringify(body) : '';
+    // the JSON parser takes up to 1 MiB; a protocol is at most what the text parser takes, whatever its type
+    if (text.length > MAX_TEXT_BODY_BYTES) throw PaiError.of(413, 'InvalidParametersError', 'InvalidParametersError', `request entity too large: a protocol is at most ${MAX_TEXT_BODY_BYTES} bytes`);
     let name = '';
+    let virtualCluster: string | undefined;
     try {
-      const parsed = protocolToExec(text, { userName: caller.user, memoryLimitMb: cx.memoryLimitMb });
+      const parsed = protocolToExec(text, { userName: caller.user });
       name = parsed.name;
+      virtualCluster = parsed.virtualCluster;
       const sub: NamedSubmission = { name: parsed.name, virtualCluster: parsed.virtualCluster, spec: parsed.spec, by: 'v2', ...(parsed.sealed !== undefined ? { sealed: parsed.sealed } : {}) };
       return await submitNamed(service, cx.documents, by(caller, 'v2 submit'), sub);
     } catch (err) {
-      throw submitError('v2', err, caller.user, name);
+      throw submitError('v2', err, caller.user, name, virtualCluster);
     }
   }
 

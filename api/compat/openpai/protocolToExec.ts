@@ -19,8 +19,6 @@ import { loadProtocolYaml, maskSecrets, MASKED_SECRETS } from './protocolYaml.ts
 
 export { JOB_NAME_RE };
 
-/** The smallest per-instance memory limit we set, MiB (a shell needs a few). */
-export const MIN_MEMORY_LIMIT_MB = 32;
 
 /**
  * The exec spec with the job-level `jobRetryCount` (engine change E2, plan §4.3), which ExecSpec
@@ -40,8 +38,6 @@ export interface ExecSubmission {
 export interface ProtocolToExecOptions {
   /** The submitting user (`spec.userName`, `PAI_USER_NAME`). */
   userName: string;
-  /** The `scriptMemoryLimitMb` setting: no role's limit goes above it. */
-  memoryLimitMb: number;
 }
 
 /** What protocolToExec gives: the submission, the protocol as `/config` shows it, and the sealed commands when secrets are rendered into any. */
@@ -105,7 +101,6 @@ export function protocolToExec(text: string, opts: ProtocolToExecOptions): Proto
       commands: display,
       minFailedInstances: completionCount(role.completion?.minFailedInstances, 1, instances),
       minSucceededInstances: completionCount(role.completion?.minSucceededInstances, null, instances),
-      memoryLimitMb: memoryLimitFor(resources.memoryMB, opts.memoryLimitMb),
       resources: {
         cpu: resources.cpu,
         memoryMb: resources.memoryMB,
@@ -157,11 +152,6 @@ export function secretValues(value: unknown): string[] {
 export function completionCount(value: number | null | undefined, fallback: number | null, instances: number): number | null {
   const v = value === undefined ? fallback : value;
   return v === null || v < 1 || v > instances ? null : v;
-}
-
-/** The per-instance memory limit for a requested amount: at most the setting, at least 32 MiB. */
-export function memoryLimitFor(requestedMb: number, settingMb: number): number {
-  return Math.max(MIN_MEMORY_LIMIT_MB, Math.min(requestedMb, settingMb));
 }
 
 type PrerequisiteIndex = Map<string, Map<string, ProtocolPrerequisite>>;

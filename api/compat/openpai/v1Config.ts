@@ -9,7 +9,7 @@
 import { parse } from 'qs';
 import { AppError, MAX_COMMAND_BYTES, MAX_INSTANCES, MAX_ROLES, MAX_SOURCE_CHARS, ROLE_NAME_RE, type ExecRole } from '../../../engine/index.ts';
 import { compileChecker, formatPath, JOB_NAME_RE, MAX_RETRY_COUNT } from './protocolSchema.ts';
-import { completionCount, memoryLimitFor, type ExecSpecTarget, type ExecSubmission } from './protocolToExec.ts';
+import { completionCount, type ExecSpecTarget, type ExecSubmission } from './protocolToExec.ts';
 
 /** qs as body-parser's `urlencoded({extended: true})` used it, with limits that throw instead of truncating. */
 const FORM_OPTIONS = {
@@ -162,8 +162,6 @@ const checkV1Schema = compileChecker<CheckedV1>(V1_SCHEMA, 'the job config', 'bo
 export interface V1ConfigToExecOptions {
   /** The submitting user (`spec.userName`, `PAI_USER_NAME`). */
   userName: string;
-  /** The `scriptMemoryLimitMb` setting: no role's limit goes above it. */
-  memoryLimitMb: number;
   /** The job name from the path (`PUT /api/v1/jobs/:jobName`): it wins; a different body `jobName` is an error. */
   jobName?: string;
 }
@@ -196,7 +194,6 @@ export function v1ConfigToExec(body: unknown, opts: V1ConfigToExecOptions): Exec
       commands: [r.command],
       minFailedInstances: completionCount(r.minFailedTaskCount, 1, r.taskNumber),
       minSucceededInstances: completionCount(r.minSucceededTaskCount, null, r.taskNumber),
-      memoryLimitMb: memoryLimitFor(r.memoryMB, opts.memoryLimitMb),
       resources: { cpu: r.cpuNumber, memoryMb: r.memoryMB, gpu: r.gpuNumber, ...(r.portList.length > 0 ? { ports } : {}) },
     };
   });

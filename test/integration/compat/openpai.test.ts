@@ -314,6 +314,20 @@ describe('OpenPAI facade: jobs', { timeout: 300_000 }, () => {
     assert.equal(admin.status, 200, admin.text);
   });
 
+  it("lists only OpenPAI jobs (a native exec job has no OpenPAI name); an unknown virtual cluster and an oversize JSON protocol answer as the original", async () => {
+    const native = await http<{ id: string }>(ctx.svc.baseUrl, 'POST', '/native/v1/jobs', { type: 'exec', name: 'native-exec', spec: { taskRoles: [{ name: 'main', taskNumber: 1, commands: ['true'] }] } }, { authorization: `Bearer ${alice}` });
+    assert.equal(native.status, 201, JSON.stringify(native.body));
+    for (const path of ['/api/v2/jobs', '/api/v1/jobs', '/api/v1/user/alice/jobs']) {
+      const list = await pai(ctx.svc, 'GET', path, { token: alice });
+      assert.equal(list.status, 200, list.text);
+      assert.ok(list.json.length > 0 && list.json.every((j: Wire) => j.name !== 'native-exec'), `${path}: ${list.text}`);
+    }
+    const vc = await pai(ctx.svc, 'POST', '/api/v2/jobs', { token: alice, ...yamlBody(protocol('x-vc', { main: { commands: ['true'] } }, { defaults: { virtualCluster: 'nope' } })) });
+    assert.deepEqual([vc.status, vc.json], [400, { code: 'NoVirtualClusterError', message: 'Virtual cluster nope is not found.' }]);
+    const big = await pai(ctx.svc, 'POST', '/api/v2/jobs', { token: alice, ...json({ ...protocol('x-big', { main: { commands: ['true'] } }), extras: { pad: 'x'.repeat(150 * 1024) } }) });
+    assert.deepEqual([big.status, big.json.code], [413, 'InvalidParametersError']);
+  });
+
   it('answers at /api, /rest-server/api, and under /compat/openpai/ on the API port', async () => {
     for (const [b, path] of [[base(ctx.svc), '/api/v2/info'], [base(ctx.svc), '/rest-server/api/v2/info'], [ctx.svc.baseUrl, '/compat/openpai/api/v2/info'], [ctx.svc.baseUrl, '/compat/openpai/rest-server/api/v2/info']] as const) {
       const r = await pai(ctx.svc, 'GET', path, { base: b });

@@ -20,7 +20,7 @@ const yaml3 = require(require.resolve('js-yaml', { paths: [require.resolve(`${SD
 const { testJobConfig } = require(`${SDK}/lib/tests/common/test_data/testJobConfig.js`) as { testJobConfig: Record<string, unknown> };
 
 const SETTING_MB = 2048;
-const OPTS = { userName: 'alice', memoryLimitMb: SETTING_MB };
+const OPTS = { userName: 'alice' };
 
 const validateExec = new Ajv({ strict: true, allowUnionTypes: true }).compile(EXEC_SPEC_SCHEMA);
 /** The engine's E2 field may land after this module: until EXEC_SPEC_SCHEMA has it, it is checked here only. */
@@ -75,7 +75,6 @@ describe("protocolToExec: the SDK's testJobConfig (js-yaml 3 safeDump, as create
         ],
         minFailedInstances: 1,
         minSucceededInstances: null,
-        memoryLimitMb: SETTING_MB,
         resources: { cpu: 4, memoryMb: 8192, gpu: 1, ports: { model_server: 1 } },
         image: 'openpai/pai.example.tensorflow-serving',
       },
@@ -107,10 +106,10 @@ describe('protocolToExec: the mapping table', () => {
       },
     });
     const r = protocolToExec(text, OPTS);
-    assert.deepEqual(r.spec.taskRoles.map((t) => [t.name, t.taskNumber, t.image, t.minFailedInstances, t.minSucceededInstances, t.memoryLimitMb]), [
+    assert.deepEqual(r.spec.taskRoles.map((t) => [t.name, t.taskNumber, t.image, t.minFailedInstances, t.minSucceededInstances, t.resources?.memoryMb]), [
       ['ps', 1, 'img-a', 1, null, 100],
-      ['worker', 3, 'img-b', 1, 3, SETTING_MB],
-      ['_z9', 1, 'img-a', 1, null, 32],
+      ['worker', 3, 'img-b', 1, 3, 4096],
+      ['_z9', 1, 'img-a', 1, null, 10],
     ]);
     assertEngineAccepts(r.spec);
   });
@@ -143,10 +142,10 @@ describe('protocolToExec: the mapping table', () => {
     assert.equal(z.spec.taskRoles[0]?.taskRetryCount, undefined);
   });
 
-  it('memory: min(memoryMB, setting), at least 32', () => {
-    for (const [asked, got] of [[1, 32], [32, 32], [100, 100], [SETTING_MB, SETTING_MB], [8192, SETTING_MB]] as const) {
+  it('memoryMB is recorded, not enforced: the instance keeps the address-space limit of the setting (an address-space limit is not a container memory limit)', () => {
+    for (const asked of [1, 100, SETTING_MB, 8192]) {
       const r = protocolToExec(yamlOf({}, { resourcePerInstance: { cpu: 1, memoryMB: asked, gpu: 0 } }), OPTS);
-      assert.equal(r.spec.taskRoles[0]?.memoryLimitMb, got);
+      assert.equal(r.spec.taskRoles[0]?.memoryLimitMb, undefined);
       assert.equal(r.spec.taskRoles[0]?.resources?.memoryMb, asked);
     }
   });

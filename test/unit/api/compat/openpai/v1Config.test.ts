@@ -26,7 +26,7 @@ const yaml3 = require(require.resolve('js-yaml', { paths: [sdkDir] })) as { safe
 const { testJobConfigV1 } = require(`${SDK}/lib/tests/common/test_data/testJobConfig.js`) as { testJobConfigV1: Record<string, unknown> };
 
 const SETTING_MB = 2048;
-const OPTS = { userName: 'alice', memoryLimitMb: SETTING_MB };
+const OPTS = { userName: 'alice' };
 
 /** What request@2.88.2 puts on the wire for `form: config` (Request.prototype.form: `self._qs.stringify(form)`). */
 function sdkForm(config: unknown): string {
@@ -69,7 +69,7 @@ describe('the PAIV1 SDK form submit', () => {
     assert.equal(r.name, 'test_job_20190819');
     assert.equal(r.virtualCluster, 'default');
     assert.deepEqual(r.spec.taskRoles, [
-      { name: 'task', taskNumber: 1, commands: ['python $PAI_JOB_NAME/<start up script>'], minFailedInstances: 1, minSucceededInstances: null, memoryLimitMb: 1000, resources: { cpu: 1, memoryMb: 1000, gpu: 0 } },
+      { name: 'task', taskNumber: 1, commands: ['python $PAI_JOB_NAME/<start up script>'], minFailedInstances: 1, minSucceededInstances: null, resources: { cpu: 1, memoryMb: 1000, gpu: 0 } },
     ]);
     assert.equal(r.spec.image, 'aiplatform/pai.build.base');
     assert.equal(r.spec.jobName, 'test_job_20190819');
@@ -97,8 +97,8 @@ describe('the PAIV1 SDK form submit', () => {
     assert.equal(r.virtualCluster, 'vc1');
     assert.equal(r.spec.jobRetryCount, 2);
     assert.deepEqual(r.spec.taskRoles.map((t) => [t.name, t.taskNumber, t.commands, t.minFailedInstances, t.minSucceededInstances, t.memoryLimitMb, t.resources]), [
-      ['ps', 1, ['sleep 600'], 1, null, SETTING_MB, { cpu: 2, memoryMb: 4096, gpu: 0 }],
-      ['worker', 3, ['echo "$PAI_TASK_INDEX" && true'], 1, 3, 100, { cpu: 1, memoryMb: 100, gpu: 0, ports: { http: 2, 'ssh.v1': 1 } }],
+      ['ps', 1, ['sleep 600'], 1, null, undefined, { cpu: 2, memoryMb: 4096, gpu: 0 }],
+      ['worker', 3, ['echo "$PAI_TASK_INDEX" && true'], 1, 3, undefined, { cpu: 1, memoryMb: 100, gpu: 0, ports: { http: 2, 'ssh.v1': 1 } }],
     ]);
     assert.deepEqual(r.config.taskRoles[0], { name: 'ps', taskNumber: 1, cpuNumber: 2, memoryMB: 4096, shmMB: 64, gpuNumber: 0, portList: [], command: 'sleep 600', minFailedTaskCount: 1, minSucceededTaskCount: null });
     assertEngineAccepts(r.spec);
@@ -180,9 +180,9 @@ describe('v1ConfigToExec: the v1 schema and our limits', () => {
 });
 
 describe('v1ConfigToExec: the mapping', () => {
-  it('-1 and counts above taskNumber are null; memory within the setting, at least 32; virtualCluster "" is default', () => {
+  it('-1 and counts above taskNumber are null; memoryMB recorded, not enforced (the setting\'s address-space limit applies); virtualCluster "" is default', () => {
     const r = v1ConfigToExec(config({ virtualCluster: '' }, { taskNumber: 2, memoryMB: 10, shmMB: 0, minFailedTaskCount: -1, minSucceededTaskCount: 3 }), OPTS);
-    assert.deepEqual([r.spec.taskRoles[0]?.minFailedInstances, r.spec.taskRoles[0]?.minSucceededInstances, r.spec.taskRoles[0]?.memoryLimitMb], [null, null, 32]);
+    assert.deepEqual([r.spec.taskRoles[0]?.minFailedInstances, r.spec.taskRoles[0]?.minSucceededInstances, r.spec.taskRoles[0]?.memoryLimitMb, r.spec.taskRoles[0]?.resources?.memoryMb], [null, null, undefined, 10]);
     assert.equal(r.virtualCluster, 'default');
     assert.equal(r.config.virtualCluster, 'default');
     assert.equal(r.spec.jobRetryCount, undefined);
