@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     await app.listen({ host: config.host, port: config.port });
     facadeListeners = await startFacadeListeners(
       facades,
-      { service: engine.service, identity: engine.identity, levels, documents: engine.documents, binaries: engine.binaries, scriptRuntimes: engine.scriptRuntimes },
+      { service: engine.service, identity: engine.identity, levels, documents: engine.documents, binaries: engine.binaries, scriptRuntimes: engine.scriptRuntimes, taskLogs: engine.taskLogs },
       { ...config, host: config.facadeHost, bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES },
       apiLogger,
     );

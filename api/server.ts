@@ -181,6 +181,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       ...(opts.documents ? { documents: opts.documents } : {}),
       ...(opts.binaries ? { binaries: opts.binaries } : {}),
       ...(opts.scriptRuntimes ? { scriptRuntimes: opts.scriptRuntimes } : {}),
+      ...(opts.taskLogs ? { taskLogs: opts.taskLogs } : {}),
     };
     void app.register(facadeScope(facade, deps, facade.listeners), { prefix: `/compat/${facade.name}` });
   }

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type BinaryStore, type Caller, type DocumentStore, type RuntimeCommands, type FacadeAuthMode, type Identity, type JobService, type LevelControl, type UserRole } from '../../engine/index.ts';
+import { AppError, type BinaryStore, type Caller, type DocumentStore, type RuntimeCommands, type TaskLogs, type FacadeAuthMode, type Identity, type JobService, type LevelControl, type UserRole } from '../../engine/index.ts';
 import { toAppError, type RawErrorShape } from '../errorResponses.ts';
 
 /** The engine's services a facade may call. */
@@ -22,6 +22,8 @@ export interface FacadeDeps {
   binaries?: BinaryStore;
   /** The runtimes `script` jobs can use (Spark refuses a job whose runtime is missing). */
   scriptRuntimes?: RuntimeCommands;
+  /** Task output (OpenPAI's instance logs). */
+  taskLogs?: TaskLogs;
 }
 
 declare module 'fastify' {

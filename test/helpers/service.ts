@@ -51,7 +51,7 @@ export async function startTestService(natsUrl: string, overrides: Partial<Confi
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no address');
     baseUrl = `http://127.0.0.1:${addr.port}`;
-    listeners = await startFacadeListeners(facades, { service: engine.service, identity: engine.identity, levels, documents: engine.documents, binaries: engine.binaries, scriptRuntimes: engine.scriptRuntimes }, { ...config, host: '127.0.0.1', bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES }, false);
+    listeners = await startFacadeListeners(facades, { service: engine.service, identity: engine.identity, levels, documents: engine.documents, binaries: engine.binaries, scriptRuntimes: engine.scriptRuntimes, taskLogs: engine.taskLogs }, { ...config, host: '127.0.0.1', bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES }, false);
     levels.seal();
   }
   async function down() {

@@ -31,6 +31,7 @@ function openpaiRoutes(config: OpenPaiConfig): FastifyPluginAsync<FacadeDeps> {
       service,
       identity,
       documents,
+      ...(deps.taskLogs !== undefined ? { taskLogs: deps.taskLogs } : {}),
       anonymousReads: openpaiAnonymousReads(config),
       memoryLimitMb: config.scriptMemoryLimitMb,
       tokenTtlMs: config.tokenTtlMs,

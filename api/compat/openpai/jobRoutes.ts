@@ -18,6 +18,14 @@ import { protocolToExec } from './protocolToExec.ts';
 import { addTag, deleteTag, tagsOf } from './tags.ts';
 import { v1ConfigToExec, v1ToProtocol, type V1Config } from './v1Config.ts';
 
+/** An instance's path below a job (getTask, getTaskLogs). */
+const TASK_PATH = '/api/v2/jobs/:frameworkName/attempts/:attempt/taskRoles/:taskRoleName/taskIndex/:taskIndex';
+type TaskLogParams = { frameworkName: string; attempt: string; taskRoleName: string; taskIndex: string; taskAttempt: string };
+/** The logs of an instance attempt: each stream apart, and both interleaved as written. */
+const LOG_STREAMS = ['stdout', 'stderr', 'all'] as const;
+/** What `tailMode=true` gives of a stream. */
+const LOG_TAIL_BYTES = 16 * 1024;
+
 /** Jobs a listing reads at most (the Teraslice facade's bound); `totalCount` counts within them. */
 const LIST_READ_MAX = 10_000;
 
@@ -293,6 +301,46 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
       throw new PaiError({ status: 404, name: 'JobNotFound', message }, { status: 404, name: 'NoJobError', message });
     }
     return task;
+  });
+
+  /** The instance of a task path, or NoTaskLogError (the logs routes' 404). */
+  async function instanceTask(request: FastifyRequest<{ Params: TaskLogParams }>): Promise<{ job: JobView; taskId: string }> {
+    const job = await framework(request, tokenCaller(request));
+    const { attempt, taskRoleName, taskIndex } = request.params;
+    const found = attempt === String(retriesOf(job))
+      ? (await tasksOf(cx, job)).find((t) => {
+          const d = v2TaskDetail(job, t);
+          return d !== undefined && d.taskRoleName === taskRoleName && String(d.taskIndex) === taskIndex;
+        })
+      : undefined;
+    if (found === undefined) {
+      const message = `Log of task ${taskRoleName.slice(0, 128)}[${taskIndex.slice(0, 16)}] of job ${job.owner}~${openpaiName(job)} attempt ${attempt.slice(0, 16)} is not found.`;
+      throw new PaiError({ status: 404, name: 'JobNotFound', message }, { status: 404, name: 'NoTaskLogError', message });
+    }
+    return { job, taskId: found.taskId };
+  }
+
+  // getTaskLogs: where an instance's output is, as the original's log manager links (here: the routes below, same token)
+  app.get<{ Params: TaskLogParams }>(`${TASK_PATH}/attempts/:taskAttempt/logs`, async (request) => {
+    await instanceTask(request);
+    const here = `${request.protocol}://${request.host}${request.url.split('?', 1)[0]}`;
+    return { locations: LOG_STREAMS.map((name) => ({ name, uri: `${here}/${name}` })) };
+  });
+
+  // one stream of an attempt's output as text (tailMode=true: its last 16 KiB)
+  app.get<{ Params: TaskLogParams & { stream: string }; Querystring: { tailMode?: string } }>(`${TASK_PATH}/attempts/:taskAttempt/logs/:stream`, async (request, reply) => {
+    const { job, taskId } = await instanceTask(request);
+    const { stream, taskAttempt } = request.params;
+    if (!(LOG_STREAMS as readonly string[]).includes(stream) || !/^\d{1,9}$/.test(taskAttempt)) throw badParameters(`logs: the stream is one of ${LOG_STREAMS.join(', ')} and the attempt a number`);
+    if (cx.taskLogs === undefined) throw new PaiError({ status: 404, name: 'JobNotFound', message: 'task logs are not kept by this service' }, { status: 404, name: 'NoTaskLogError', message: 'Task logs are not kept by this service.' });
+    const tail = request.query.tailMode === 'true';
+    // OpenPAI's task attempt ids count from 0; the engine's attempts from 1
+    const read = await cx.taskLogs.read(job.id, taskId, {
+      attempt: Number(taskAttempt) + 1,
+      ...(stream === 'all' ? {} : { stream: stream as 'stdout' | 'stderr' }),
+      ...(tail ? { tailBytes: LOG_TAIL_BYTES } : {}),
+    });
+    return reply.type('text/plain; charset=utf-8').send(read.chunks.map((c) => c.text).join(''));
   });
 
   app.get<{ Params: { frameworkName: string } }>('/api/v2/jobs/:frameworkName/config', async (request, reply) => {

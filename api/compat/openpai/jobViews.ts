@@ -155,6 +155,8 @@ export function taskStatus(job: JobView, task: PlanTask): Record<string, unknown
   const launchedTime = completedTime !== null && typeof out?.durationMs === 'number' ? completedTime - out.durationMs : null;
   const retries = Math.max(0, task.attempts - 1);
   const state = taskState(job, task);
+  const inst = instanceOf(task);
+  const role = inst === null ? undefined : rolesOf(job)[inst.role];
   return {
     taskIndex: instanceOf(task)?.index ?? task.index,
     // JobDetail's swagger types taskUid as an integer: the task's position in the plan (its id is containerId)
@@ -173,7 +175,8 @@ export function taskStatus(job: JobView, task: PlanTask): Record<string, unknown
     hostname: task.worker,
     containerPorts: {},
     containerGpus: null,
-    containerLog: '',
+    // the log list of this attempt (GET …/logs: its stdout, stderr and both, served by the facade)
+    containerLog: role === undefined ? '' : `/api/v2/jobs/${job.owner}~${paiJobName(job)}/attempts/${jobRetries(job)}/taskRoles/${role.name}/taskIndex/${inst!.index}/attempts/${retries}/logs`,
     containerExitCode: typeof out?.exitCode === 'number' ? out.exitCode : null,
     containerExitDiagnostics: out?.stderrTail ?? null,
   };

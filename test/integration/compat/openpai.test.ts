@@ -104,7 +104,7 @@ describe('OpenPAI facade: jobs', { timeout: 300_000 }, () => {
   });
 
   it('v2: a two-role protocol (1 ps + 3 workers writing a file) is accepted with 202 and runs to SUCCEEDED, each instance with its role and index', async () => {
-    const cmd = `echo "$PAI_CURRENT_TASK_ROLE_NAME $PAI_TASK_INDEX" > ${drop}/two-$PAI_CURRENT_TASK_ROLE_NAME-$PAI_TASK_INDEX`;
+    const cmd = `echo "$PAI_CURRENT_TASK_ROLE_NAME $PAI_TASK_INDEX" > ${drop}/two-$PAI_CURRENT_TASK_ROLE_NAME-$PAI_TASK_INDEX && echo "hello from $PAI_CURRENT_TASK_ROLE_NAME $PAI_TASK_INDEX" && echo oops >&2`;
     const r = await pai(ctx.svc, 'POST', '/api/v2/jobs', { token: alice, ...yamlBody(protocol('two-roles', { ps: { commands: [cmd] }, worker: { instances: 3, commands: [cmd] } })) });
     assert.equal(r.status, 202, r.text);
     assert.deepEqual(r.json, { status: 202, message: 'Update job two-roles for user alice successfully.' });
@@ -114,6 +114,25 @@ describe('OpenPAI facade: jobs', { timeout: 300_000 }, () => {
     assert.deepEqual(Object.keys(d.taskRoles), ['ps', 'worker']);
     assert.deepEqual(d.taskRoles.worker.taskStatuses.map((t: Wire) => [t.taskIndex, t.taskState, t.containerExitCode]), [[0, 'SUCCEEDED', 0], [1, 'SUCCEEDED', 0], [2, 'SUCCEEDED', 0]]);
     assert.deepEqual((await readdir(drop)).filter((f) => f.startsWith('two-')).sort(), ['two-ps-0', 'two-worker-0', 'two-worker-1', 'two-worker-2']);
+    // each instance's output: containerLog lists its streams (getTaskLogs), each served as text with the same token
+    const w2 = d.taskRoles.worker.taskStatuses[2];
+    assert.equal(w2.containerLog, '/api/v2/jobs/alice~two-roles/attempts/0/taskRoles/worker/taskIndex/2/attempts/0/logs');
+    const logs = await pai(ctx.svc, 'GET', w2.containerLog, { token: alice });
+    assert.equal(logs.status, 200, logs.text);
+    assert.deepEqual(logs.json.locations.map((l: Wire) => l.name), ['stdout', 'stderr', 'all']);
+    const text = async (name: string, query = '') => {
+      const uri = logs.json.locations.find((l: Wire) => l.name === name).uri as string;
+      const r = await fetch(uri + query, { headers: { authorization: `Bearer ${alice}` } });
+      assert.equal(r.status, 200, uri);
+      return r.text();
+    };
+    assert.equal(await text('stdout'), 'hello from worker 2\n');
+    assert.equal(await text('stderr', '?tailMode=true'), 'oops\n');
+    assert.equal((await text('all')).split('\n').sort().join('|'), '|hello from worker 2|oops');
+    const foreign = await pai(ctx.svc, 'GET', w2.containerLog, { token: bob });
+    assert.deepEqual([foreign.status, foreign.json.code], [404, 'NoJobError'], "bob cannot read alice's logs");
+    const noTask = await pai(ctx.svc, 'GET', '/api/v2/jobs/alice~two-roles/attempts/0/taskRoles/worker/taskIndex/9/attempts/0/logs', { token: alice });
+    assert.deepEqual([noTask.status, noTask.json.code], [404, 'NoTaskLogError']);
     const list = await pai(ctx.svc, 'GET', '/api/v2/jobs?username=alice', { token: alice });
     assert.equal(list.status, 200, list.text);
     const item = list.json.find((j: Wire) => j.name === 'two-roles');

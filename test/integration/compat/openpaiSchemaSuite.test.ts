@@ -2,7 +2,7 @@
  * The OpenPAI SDK's own schema suite (`@microsoft/openpai-js-sdk@0.1.5`, lib/tests; plan §8.3;
  * clients.md §1.5) against the facade on the real engine and a real nats-server.
  *
- * Passing: 59 of the 62 in-scope cases; the other 3 are skipped with the reason (below). The 10
+ * Passing: 60 of the 62 in-scope cases; the other 2 are skipped with the reason (below). The 10
  * cases of the out-of-scope tags are skipped by tag. One more test checks these counts.
  *
  * The cases are the package's. Its generator (the shipped lib/tests/common/apiTestCaseGenerator.js,
@@ -36,8 +36,8 @@
  * in OUT_OF_SCOPE with the reason and skipped; the group a user case's hook would create is
  * skipped too (a user's grouplist needs no group here). Skipped within scope, with the reason:
  * oidcLogin and oidcLogout (the suite itself skips them when the cluster says `authnMethod:
- * basic`) and getTaskLogs (not served: plan §2.3, optional in issue 14). The suite's `skipTest`
- * cases for events and getTask (skipped upstream for CI cost) are run for real.
+ * basic`). The suite's `skipTest` cases for events, getTask and getTaskLogs (skipped upstream for CI
+ * cost) are run for real.
  *
  * The facade's settings are the defaults, its login limit (10 a minute per address and user)
  * included: the port logs in once per user and client, as the suite does, plus its login cases.
@@ -111,7 +111,6 @@ const OUT_OF_SCOPE: Readonly<Record<string, string>> = {
 const SKIPPED_OPERATIONS: Readonly<Record<string, string>> = {
   oidcLogin: 'the cluster says authnMethod basic: the suite skips OIDC (api.v2.spec.js skipTest)',
   oidcLogout: 'the cluster says authnMethod basic: the suite skips OIDC (api.v2.spec.js skipTest)',
-  getTaskLogs: 'task logs are not served (plan §2.3: optional in issue 14); the suite skips them too',
 };
 
 const ADMIN = 'sdkadmin';
@@ -310,7 +309,7 @@ describe('the OpenPAI SDK schema suite against the facade', { timeout: 110_000 }
     const cases = generated.tests.flatMap((g) => g.tests);
     const inScope = cases.filter((c) => OUT_OF_SCOPE[c.operation.tag] === undefined);
     assert.deepEqual([generated.tests.length, cases.length, inScope.length], [GENERATED.operations, GENERATED.cases, GENERATED.inScope]);
-    assert.deepEqual(Object.keys(SKIPPED_OPERATIONS).map((id) => inScope.filter((c) => c.operation.operationId === id).length), [1, 1, 1]);
+    assert.deepEqual(Object.keys(SKIPPED_OPERATIONS).map((id) => inScope.filter((c) => c.operation.operationId === id).length), [1, 1]);
   });
 
   const customized = createCustomizedTests(() => ({ svc: ctx.svc, restServerUri, runner }));
@@ -475,6 +474,14 @@ function createCustomizedTests(context: () => SuiteContext): Record<string, (ite
           const missing = await refusal(jobs['getTask']!(ADMIN, name, 0, role, index), `getTask ${role} ${index}`);
           assert.equal(missing.status, 404, String(missing));
         }
+        return;
+      }
+      if (operationId === 'getTaskLogs') {
+        const logs = await jobs['getTaskLogs']!(ADMIN, name, 0, 'worker', 0, 0);
+        assertValid(answerSchema(item.operation.response?.schema), logs, 'getTaskLogs');
+        assert.deepEqual(logs.locations.map((l: { name: string }) => l.name), ['stdout', 'stderr', 'all']);
+        const missing = await refusal(jobs['getTaskLogs']!(ADMIN, name, 0, 'worker', 7, 0), 'getTaskLogs of no instance');
+        assert.deepEqual([missing.status, missing.data.code], [404, 'NoTaskLogError']);
         return;
       }
       assert.fail(`no port of skipTest for ${operationId}`);

@@ -266,7 +266,7 @@ describe('shapes (§3.4)', () => {
     assert.deepEqual({ ...first }, {
       taskIndex: 0, taskUid: 0, taskState: 'SUCCEEDED', retries: 0, accountableRetries: 0, createdTime: ms(T1), launchedTime: ms(T2) - 1500,
       completedTime: ms(T2), attemptId: 0, attemptState: 'SUCCEEDED', containerId: 't00000', containerIp: null, containerNodeName: 'w1',
-      hostname: 'w1', containerPorts: {}, containerGpus: null, containerLog: '', containerExitCode: 0, containerExitDiagnostics: null,
+      hostname: 'w1', containerPorts: {}, containerGpus: null, containerLog: '/api/v2/jobs/alice~mnist/attempts/0/taskRoles/worker/taskIndex/0/attempts/0/logs', containerExitCode: 0, containerExitDiagnostics: null,
     });
     assert.deepEqual(d.taskRoles.ps!.taskStatuses.map((t) => [t.taskState, t.completedTime, t.containerExitCode]), [['STOPPED', null, null]]);
     assert.equal(d.debugId, r.job.id);
