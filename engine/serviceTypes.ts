@@ -96,6 +96,8 @@ export interface TaskView {
   state: 'pending' | 'running' | 'succeeded' | 'failed';
   /** Attempts that reported an outcome (the highest attempt number seen; numbers continue across recoveries). */
   attempts: number;
+  /** The first attempt number of the task's current run: 1, or after a recovery or a job retry the number it starts again from. */
+  firstAttempt: number;
   /** `meta.at` (the reporting worker's clock) of the task's last outcome; null before the first. */
   lastUpdated: string | null;
   /** Id of the worker that reported the last outcome (`meta.actor` `worker:<id>`); null before the first. */

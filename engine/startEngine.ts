@@ -218,6 +218,8 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
   const roles = await startRoles({
     config, eventLog, taskQueue, liveness, registry, clock: systemClock, random: systemRandom, logger, info, virtualClusters,
     checks: () => ({ nats: connected(), store: guard.resetReason() === null }),
+    // a removed job's output goes with it (the LOGS stream's own max age is the backstop)
+    afterRemove: (job) => taskLogs.purgeJob(job.id),
   });
   applied = () => roles.projection.lastSeq();
   started.projection = roles.projection;

@@ -11,7 +11,7 @@ import { createJobProjection, type JobProjection } from './projections/jobProjec
 import type { JobService, ServiceInfo } from './serviceTypes.ts';
 import type { TaskQueue } from './taskqueue/taskQueue.ts';
 import { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
-import { createRetention, type Retention } from './retention/retention.ts';
+import { createRetention, type RemovedJob, type Retention } from './retention/retention.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
 
 /** Everything the engine needs from outside; NATS-backed in production, in-memory in simulation. */
@@ -29,6 +29,8 @@ export interface RoleDeps {
   info: () => ServiceInfo;
   /** The effective virtual clusters (quota pools). @defaultValue only `default`, with the whole capacity */
   virtualClusters?: () => readonly VirtualClusterDef[];
+  /** What else a job removed by retention leaves (its task output): cleaned up after its type's own `removed`. */
+  afterRemove?: (job: RemovedJob) => Promise<void>;
 }
 
 export interface Roles {
@@ -79,7 +81,11 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
     checks: () => ({ ...(deps.checks?.() ?? {}), projection: !followerBroken, eventsRejected: projection.rejected === 0 }),
   });
   // Every process drops removed jobs from its projection (flat memory); coordinators also write.
-  const retention = createRetention({ eventLog, projection, config, clock, logger, writer: coordinator !== undefined });
+  const afterRemove = async (job: RemovedJob) => {
+    await registry.get(job.type)?.removed?.(job.spec);
+    await deps.afterRemove?.(job);
+  };
+  const retention = createRetention({ eventLog, projection, config, clock, logger, writer: coordinator !== undefined, afterRemove });
   retention.start();
   return {
     service,

@@ -264,6 +264,7 @@ export const tasksSchema = {
             description: 'A task that is not final is `running` while the job is RUNNING (dispatched, queued or awaiting a retry), else `pending`.',
           },
           attempts: { type: 'integer', description: 'Attempts that reported an outcome.' },
+          firstAttempt: { type: 'integer', description: "The first attempt number of the task's current run: 1, or after a recovery or a job retry the number its attempts start again from." },
           lastUpdated: { type: ['string', 'null'], description: 'Time of the last outcome (ISO-8601).' },
           worker: { type: ['string', 'null'], description: 'Worker that reported the last outcome.' },
           error: taskError,

@@ -75,6 +75,7 @@ export function taskViews(s: JobSnapshot, outcomes: ReadonlyMap<string, LastOutc
       index,
       state,
       attempts: st.maxAttemptSeen,
+      firstAttempt: st.attemptFloor ?? 1,
       lastUpdated: shown?.at ?? null,
       worker: shown?.worker ?? null,
       error: state === 'succeeded' || st.error === undefined ? null : { code: st.error.code, message: st.error.message, retryable: st.error.retryable },

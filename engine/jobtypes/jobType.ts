@@ -99,6 +99,8 @@ export interface JobType<Spec extends Record<string, unknown> = Record<string, u
    * sealed commands are its submitter's own); throw AppError.
    */
   admitSpec?(spec: Spec, caller: Caller): void;
+  /** Retention removed a job of this type: drop what the type keeps for it outside the event log (best effort). */
+  removed?(spec: Spec): Promise<void>;
   /** The complete plan (a type with `openPlan` plans through that instead). */
   plan(spec: Spec, ctx: PlanContext): Promise<TaskPlan[]>;
   /**

@@ -17,11 +17,11 @@ import type { JobProjection } from '../projections/jobProjection.ts';
 import { createCompaction } from './compaction.ts';
 import { createRemoval } from './removal.ts';
 import { createRemovalReconciler } from './removalReconciler.ts';
-import { createRetentionPass, type RetentionPassResult } from './retentionPass.ts';
+import { createRetentionPass, type RemovedJob, type RetentionPassResult } from './retentionPass.ts';
 import { retentionRules } from './retentionRules.ts';
 
 export { planPass } from './planPass.ts';
-export type { RetentionPassResult } from './retentionPass.ts';
+export type { RemovedJob, RetentionPassResult } from './retentionPass.ts';
 export { retentionRules, type EffectiveRule } from './retentionRules.ts';
 
 /** Jobs compacted or removed in one pass at most, so a pass stays short. */
@@ -47,7 +47,13 @@ export interface RetentionOptions {
   maxJobsPerPass?: number;
   /** @defaultValue {@link DEFAULT_CONCURRENCY} */
   concurrency?: number;
+  /**
+   * What a removed job leaves outside its subjects (its task output, documents its type keeps),
+   * cleaned up by the writer once the job is purged; best effort (a failure is logged, not retried).
+   */
+  afterRemove?: (job: RemovedJob) => Promise<void>;
 }
+
 
 export interface Retention {
   /** Runs a pass every `retentionIntervalMs` (the first one after one interval). */
@@ -85,6 +91,7 @@ export function createRetention(opts: RetentionOptions): Retention {
     reconciler: createRemovalReconciler({ eventLog, projection, logger }),
     generation: () => generation,
     passListeners,
+    ...(opts.afterRemove !== undefined ? { afterRemove: opts.afterRemove } : {}),
   });
 
   function runOnce(): Promise<RetentionPassResult> {

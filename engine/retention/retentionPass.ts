@@ -8,6 +8,13 @@ import type { RemovalReconciler } from './removalReconciler.ts';
 import type { Removal } from './removal.ts';
 import type { EffectiveRule } from './retentionRules.ts';
 
+/** A job retention has just removed (what its cleanup needs). */
+export interface RemovedJob {
+  id: string;
+  type: string;
+  spec: Record<string, unknown>;
+}
+
 /** What one pass did. */
 export interface RetentionPassResult {
   /** JobCompacted records this process appended. */
@@ -33,6 +40,8 @@ export interface RetentionPassDeps {
   generation: () => number;
   /** Told what each finished pass did. */
   passListeners: ReadonlySet<(result: RetentionPassResult) => void>;
+  /** Cleans up what a purged job leaves outside the stream (RetentionOptions.afterRemove). */
+  afterRemove?: (job: RemovedJob) => Promise<void>;
 }
 
 /**
@@ -72,6 +81,8 @@ export function createRetentionPass(deps: RetentionPassDeps): () => Promise<Rete
             if (writer) {
               await purgeJob(entry.id);
               purged.push({ jobId: entry.id, submitSeq: entry.submitSeq });
+              const c = entry.snapshot.context as { type: string; spec: Record<string, unknown> };
+              await deps.afterRemove?.({ id: entry.id, type: c.type, spec: c.spec }).catch((err: unknown) => logger.warn({ err, jobId: entry.id }, 'retention removed a job but could not clean up what it left outside the stream (task output, documents)'));
             }
             if (projection.remove(entry.id)) result.removed++;
           }

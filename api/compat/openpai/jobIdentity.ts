@@ -59,19 +59,21 @@ export async function findJob(service: JobService, caller: Caller, user: string,
 }
 
 /**
- * The seed's `GET /api/v1/jobs/:jobName` without a user: the caller's job of that name; for the
+ * The seed's `GET /api/v1/jobs/:jobName` without a user: the job of that name of `me` (the caller;
+ * on a public read, the token's user if any); for the
  * anonymous reader (and an admin without one of their own), the newest active job of that name of any
  * user, as in the seed's single namespace.
  */
-export async function findSeedJob(service: JobService, caller: Caller, jobName: string): Promise<JobView> {
+export async function findSeedJob(service: JobService, caller: Caller, jobName: string, me: string = caller.user): Promise<JobView> {
   const split = jobName.includes('~') ? splitFrameworkName(jobName) : undefined;
   if (split !== undefined) return findJob(service, caller, split.user, split.name);
-  if (!JOB_NAME_RE.test(jobName)) throw noJob(caller.user, jobName);
+  if (!JOB_NAME_RE.test(jobName)) throw noJob(me, jobName);
   const jobs = (await named(service, undefined, jobName)).filter((j) => j.active);
-  const own = jobs.find((j) => j.owner === caller.user);
+  // `me`: whose job a bare name means first (a public read's token user, not the reader that sees all)
+  const own = jobs.find((j) => j.owner === me);
   if (own !== undefined) return own;
   if (caller.role === 'admin' && jobs[0] !== undefined) return jobs[0];
-  throw noJob(caller.user, jobName);
+  throw noJob(me, jobName);
 }
 
 /** What a submission adds to the exec spec's job. */
@@ -118,7 +120,8 @@ export async function submitNamed(service: JobService, documents: DocumentStore,
     });
   }
   const spec: ExecSpec = sealedId === undefined ? sub.spec : { ...sub.spec, sealed: { id: sealedId } };
-  let made = false;
+  /** The document is ours to delete: no job of ours came of the submission (decided, or known). */
+  let orphan = false;
   try {
     const { job, created } = await service.submit(
       {
@@ -131,15 +134,32 @@ export async function submitNamed(service: JobService, documents: DocumentStore,
       },
       { ...by, idempotencyKey: `openpai/${sub.name}/after/${previous}` },
     );
-    if (!created) throw new DuplicateJobError(user, sub.name);
-    made = true;
+    // the job that won a race has its own document
+    if (!created) {
+      orphan = true;
+      throw new DuplicateJobError(user, sub.name);
+    }
     return job;
   } catch (err) {
-    if (isAppError(err, 'IDEMPOTENCY_KEY_REUSED')) throw new DuplicateJobError(user, sub.name);
+    if (isAppError(err, 'IDEMPOTENCY_KEY_REUSED')) {
+      orphan = true;
+      throw new DuplicateJobError(user, sub.name);
+    }
+    // a refusal wrote nothing; after anything else (the store away, a lost ack) the job may exist
+    // and need its document: it is ours only if no job names it
+    orphan = err instanceof DuplicateJobError || (isAppError(err) && err.status < 500) || (sealedId !== undefined && !(await namesSealed(service, user, sub.name, sealedId)));
     throw err;
   } finally {
-    // the job that won a race has its own document; an error after the append (rare) leaves a job that fails SECRETS_UNAVAILABLE, never an orphan
-    if (sealedId !== undefined && !made) await documents.delete(EXEC_SEALED_NAMESPACE, sealedId).catch(() => undefined);
+    if (sealedId !== undefined && orphan) await documents.delete(EXEC_SEALED_NAMESPACE, sealedId).catch(() => undefined);
+  }
+}
+
+/** Whether a job of (user, name) names the sealed document `id`; true when that cannot be told (keep the document rather than break a job). */
+async function namesSealed(service: JobService, user: string, name: string, id: string): Promise<boolean> {
+  try {
+    return (await named(service, user, name)).some((j) => (j.spec as ExecSpec).sealed?.id === id);
+  } catch {
+    return true;
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, isAppError, SYSTEM_CALLER, type By, type Caller, type ExecSpec, type JobView, type PlanView } from '../../../engine/index.ts';
-import { readerCaller, submitterCaller, tokenCaller } from './auth.ts';
+import { presentCaller, readerCaller, submitterCaller, tokenCaller } from './auth.ts';
 import { MAX_TEXT_BODY_BYTES } from './body.ts';
 import type { OpenPaiContext } from './context.ts';
 import { badParameters, forbidden, noJob, PaiError, type Generation } from './errors.ts';
@@ -99,11 +99,24 @@ function usernameQuery(request: FastifyRequest): string | undefined {
 }
 
 /** The v1 config of a job for `/config` on a v1 path: the submitted v1 config, or the protocol object. */
-function configObject(job: JobView): unknown {
+/** The generation's "no config" answer. */
+const noConfig = (job: JobView) =>
+  new PaiError({ status: 404, name: 'JobNotFound', message: `could not find the config of job ${openpaiName(job)}` }, { status: 404, name: 'NoJobConfigError', message: `Config of job ${job.owner}~${openpaiName(job)} is not found.` });
+
+/**
+ * The config a job was submitted with: a v1 config (checked again: a native submission may carry a
+ * `source` the facade never wrote) or a v2 protocol's text (its object loads); NoJobConfigError for
+ * a job with none, or with one that does not read back.
+ */
+function storedConfig(job: JobView): { v1: V1Config } | { v2: string; protocol: unknown } {
   const source = (job.spec as ExecSpec).source;
-  if (source === undefined) return undefined;
-  if (source.format === 'openpai-v1') return JSON.parse(source.text) as unknown;
-  return undefined;
+  try {
+    if (source?.format === 'openpai-v1') return { v1: v1ConfigToExec(JSON.parse(source.text), { userName: job.owner }).config };
+    if (source?.format === 'openpai-v2') return { v2: source.text, protocol: loadProtocolYaml(source.text) };
+  } catch {
+    // not what the facade keeps: as if there were none
+  }
+  throw noConfig(job);
 }
 
 export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): void {
@@ -162,7 +175,7 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
   });
 
   app.get<{ Params: { jobName: string } }>('/api/v1/jobs/:jobName', async (request) => {
-    const job = await findSeedJob(service, reader(request), request.params.jobName);
+    const job = await findSeedJob(service, reader(request), request.params.jobName, presentCaller(request)?.user);
     return v1SeedDetail(job);
   });
 
@@ -180,12 +193,12 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
   });
 
   app.get<{ Params: { jobName: string } }>('/api/v1/jobs/:jobName/config', async (request) => {
-    const job = await findSeedJob(service, reader(request), request.params.jobName);
+    const job = await findSeedJob(service, reader(request), request.params.jobName, presentCaller(request)?.user);
     return v1Config(job);
   });
 
   app.get<{ Params: { jobName: string } }>('/api/v1/jobs/:jobName/ssh', async (request) => {
-    await findSeedJob(service, reader(request), request.params.jobName);
+    await findSeedJob(service, reader(request), request.params.jobName, presentCaller(request)?.user);
     // instances are processes on the worker host, not containers: there is nothing to ssh into
     return { containers: [], keyPair: null };
   });
@@ -200,11 +213,8 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
 
   /** A v1 path's config of a job: what was submitted, as JSON (a v2 job: its protocol object). */
   function v1Config(job: JobView): unknown {
-    const config = configObject(job);
-    if (config !== undefined) return config;
-    const source = (job.spec as ExecSpec).source;
-    if (source?.format === 'openpai-v2') return protocolObject(source.text);
-    throw new PaiError({ status: 404, name: 'JobNotFound', message: `could not find the config of job ${openpaiName(job)}` }, { status: 404, name: 'NoJobConfigError', message: `Config of job ${job.owner}~${openpaiName(job)} is not found.` });
+    const stored = storedConfig(job);
+    return 'v1' in stored ? stored.v1 : stored.protocol;
   }
 
   // ---- user-scoped v1 (PAIV1) ----
@@ -268,7 +278,7 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
     // the engine filters one owner; applyV2List the rest of the query (several usernames too)
     const owner = caller.role !== 'admin' ? caller.user : q.usernames?.length === 1 ? q.usernames[0] : undefined;
     const jobs = caller.role !== 'admin' && q.usernames !== null && !q.usernames.includes(caller.user) ? [] : await listJobs(cx, caller, owner);
-    return applyV2List(jobs, (job) => tagsOf(cx.documents, job.id), q);
+    return applyV2List(jobs, (job) => tagsOf(cx.documents, job), q);
   });
 
   /** The job of a `user~job` id the caller may see (404 NoJobError otherwise). */
@@ -280,13 +290,13 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
 
   app.get<{ Params: { frameworkName: string } }>('/api/v2/jobs/:frameworkName', async (request) => {
     const job = await framework(request, tokenCaller(request));
-    return v2Detail(job, await tasksOf(cx, job), tagsOf(cx.documents, job.id));
+    return v2Detail(job, await tasksOf(cx, job), tagsOf(cx.documents, job));
   });
 
   app.get<{ Params: { frameworkName: string; attempt: string } }>('/api/v2/jobs/:frameworkName/attempts/:attempt', async (request) => {
     const job = await framework(request, tokenCaller(request));
     if (request.params.attempt !== String(retriesOf(job))) throw noJob(job.owner, openpaiName(job));
-    return v2Detail(job, await tasksOf(cx, job), tagsOf(cx.documents, job.id));
+    return v2Detail(job, await tasksOf(cx, job), tagsOf(cx.documents, job));
   });
 
   // getTask: one instance with its current attempt (earlier attempts are not kept apart; plan §2.3, partial)
@@ -304,7 +314,7 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
   });
 
   /** The instance of a task path, or NoTaskLogError (the logs routes' 404). */
-  async function instanceTask(request: FastifyRequest<{ Params: TaskLogParams }>): Promise<{ job: JobView; taskId: string }> {
+  async function instanceTask(request: FastifyRequest<{ Params: TaskLogParams }>): Promise<{ job: JobView; taskId: string; firstAttempt: number }> {
     const job = await framework(request, tokenCaller(request));
     const { attempt, taskRoleName, taskIndex } = request.params;
     const found = attempt === String(retriesOf(job))
@@ -317,7 +327,7 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
       const message = `Log of task ${taskRoleName.slice(0, 128)}[${taskIndex.slice(0, 16)}] of job ${job.owner}~${openpaiName(job)} attempt ${attempt.slice(0, 16)} is not found.`;
       throw new PaiError({ status: 404, name: 'JobNotFound', message }, { status: 404, name: 'NoTaskLogError', message });
     }
-    return { job, taskId: found.taskId };
+    return { job, taskId: found.taskId, firstAttempt: found.firstAttempt };
   }
 
   // getTaskLogs: where an instance's output is, as the original's log manager links (here: the routes below, same token)
@@ -329,14 +339,14 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
 
   // one stream of an attempt's output as text (tailMode=true: its last 16 KiB)
   app.get<{ Params: TaskLogParams & { stream: string }; Querystring: { tailMode?: string } }>(`${TASK_PATH}/attempts/:taskAttempt/logs/:stream`, async (request, reply) => {
-    const { job, taskId } = await instanceTask(request);
+    const { job, taskId, firstAttempt } = await instanceTask(request);
     const { stream, taskAttempt } = request.params;
     if (!(LOG_STREAMS as readonly string[]).includes(stream) || !/^\d{1,9}$/.test(taskAttempt)) throw badParameters(`logs: the stream is one of ${LOG_STREAMS.join(', ')} and the attempt a number`);
     if (cx.taskLogs === undefined) throw new PaiError({ status: 404, name: 'JobNotFound', message: 'task logs are not kept by this service' }, { status: 404, name: 'NoTaskLogError', message: 'Task logs are not kept by this service.' });
     const tail = request.query.tailMode === 'true';
-    // OpenPAI's task attempt ids count from 0; the engine's attempts from 1
+    // OpenPAI's task attempt ids count from 0 within the job attempt; the engine's go on from the run's first
     const read = await cx.taskLogs.read(job.id, taskId, {
-      attempt: Number(taskAttempt) + 1,
+      attempt: firstAttempt + Number(taskAttempt),
       ...(stream === 'all' ? {} : { stream: stream as 'stdout' | 'stderr' }),
       ...(tail ? { tailBytes: LOG_TAIL_BYTES } : {}),
     });
@@ -345,11 +355,8 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
 
   app.get<{ Params: { frameworkName: string } }>('/api/v2/jobs/:frameworkName/config', async (request, reply) => {
     const job = await framework(request, tokenCaller(request));
-    const source = (job.spec as ExecSpec).source;
-    let text: string;
-    if (source?.format === 'openpai-v2') text = source.text;
-    else if (source?.format === 'openpai-v1') text = dumpProtocol(v1ToProtocol(JSON.parse(source.text) as V1Config));
-    else throw new PaiError({ status: 404, name: 'NoJobConfigError', message: `Config of job ${job.owner}~${openpaiName(job)} is not found.` });
+    const stored = storedConfig(job);
+    const text = 'v2' in stored ? stored.v2 : dumpProtocol(v1ToProtocol(stored.v1));
     return reply.type('text/yaml; charset=utf-8').send(text);
   });
 
@@ -365,7 +372,7 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
     const caller = submitterCaller(request);
     const job = await framework(request, caller);
     const tag = tagValue(request.body);
-    await addTag(cx.documents, job.id, tag);
+    await addTag(cx.documents, job, tag);
     return { message: `Add tag ${tag} for job ${openpaiName(job)} successfully.` };
   });
 
@@ -373,7 +380,7 @@ export function registerJobRoutes(app: FastifyInstance, cx: OpenPaiContext): voi
     const caller = submitterCaller(request);
     const job = await framework(request, caller);
     const tag = tagValue(request.body);
-    if (!(await deleteTag(cx.documents, job.id, tag))) {
+    if (!(await deleteTag(cx.documents, job, tag))) {
       throw new PaiError({ status: 404, name: 'NoTagError', message: `Tag ${tag} is not found for job ${openpaiName(job)} .` });
     }
     return { message: `Delete tag ${tag} from job ${openpaiName(job)} successfully.` };
@@ -421,7 +428,3 @@ function tagValue(body: unknown): string {
   return value;
 }
 
-/** The protocol object of a v2 job's stored text (secrets already masked). */
-function protocolObject(text: string): unknown {
-  return loadProtocolYaml(text);
-}

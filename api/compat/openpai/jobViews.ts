@@ -153,7 +153,8 @@ export function taskStatus(job: JobView, task: PlanTask): Record<string, unknown
   const final = task.state === 'succeeded' || task.state === 'failed';
   const completedTime = final ? ms(task.lastUpdated) : null;
   const launchedTime = completedTime !== null && typeof out?.durationMs === 'number' ? completedTime - out.durationMs : null;
-  const retries = Math.max(0, task.attempts - 1);
+  // attempt numbers go on across recoveries and job retries: count within the task's current run
+  const retries = Math.max(0, task.attempts - (task.firstAttempt ?? 1));
   const state = taskState(job, task);
   const inst = instanceOf(task);
   const role = inst === null ? undefined : rolesOf(job)[inst.role];

@@ -213,8 +213,10 @@ export function registerUserRoutes(app: FastifyInstance, cx: OpenPaiContext): vo
     const name = request.params.username;
     return v1Write(V1_UPDATE_VC, () => name, async () => {
       const raw = body['virtualClusters'];
+      // required, as in the seed: a body without it must not wipe the grants ("" removes them all)
+      if (raw === undefined || raw === null) throw new AppError('VALIDATION_FAILED', 'virtualClusters is required: a comma list of virtual clusters ("" removes every grant)');
       const list = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;
-      const vcs = grants(list ?? []);
+      const vcs = grants(list);
       mustGet(name);
       await identity.updateUser(name, { virtualClusters: vcs });
       return reply.code(201).send({ message: 'update user virtual clusters successfully' });

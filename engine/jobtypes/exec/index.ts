@@ -19,7 +19,7 @@ import { TaskRunError } from '../jobType.ts';
 import { withSandboxTask, type OutputFilter, type SandboxTaskDeps } from '../sandboxTask.ts';
 import { formatTaskId } from '../taskId.ts';
 import { createRedactor, type Redactor } from './redactor.ts';
-import { admitSealed, DEFAULT_SEALED_WAIT_MS, readSealed } from './sealed.ts';
+import { admitSealed, DEFAULT_SEALED_WAIT_MS, EXEC_SEALED_NAMESPACE, readSealed } from './sealed.ts';
 import { checkExecSpec, EXEC_SPEC_SCHEMA, type ExecResources, type ExecRole, type ExecSpec } from './spec.ts';
 
 export interface ExecDeps extends SandboxTaskDeps {
@@ -81,6 +81,10 @@ export function createExecJobType(deps: ExecDeps): JobType<ExecSpec> {
     specSchema: EXEC_SPEC_SCHEMA,
     checkSpec: (spec) => checkExecSpec(spec, deps.limits),
     admitSpec: (spec, caller) => admitSealed(deps.documents, spec, caller),
+    // the sealed commands (secrets) go with the job
+    removed: async (spec) => {
+      if (spec.sealed !== undefined) await deps.documents.delete(EXEC_SEALED_NAMESPACE, spec.sealed.id);
+    },
 
     async plan(spec) {
       const tasks: TaskPlan[] = [];

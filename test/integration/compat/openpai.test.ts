@@ -347,6 +347,28 @@ describe('OpenPAI facade: jobs', { timeout: 300_000 }, () => {
     assert.deepEqual([big.status, big.json.code], [413, 'InvalidParametersError']);
   });
 
+  it("a bare name on the seed's v1 reads is the token user's own job, else the newest of any user; a source the facade never wrote reads as no config", async () => {
+    for (const [token, command] of [[alice, 'exit 7'], [bob, 'sleep 1']] as const) {
+      const r = await pai(ctx.svc, 'POST', '/api/v1/jobs', { token, ...json({ jobName: 'same', image: 'u', taskRoles: [{ name: 'main', command }] }) });
+      assert.equal(r.status, 201, r.text);
+    }
+    const mine = await pai(ctx.svc, 'GET', '/api/v1/jobs/same/config', { token: alice });
+    assert.equal(mine.json.taskRoles[0].command, 'exit 7', "alice's token reads alice's job");
+    const anyone = await pai(ctx.svc, 'GET', '/api/v1/jobs/same/config');
+    assert.equal(anyone.json.taskRoles[0].command, 'sleep 1', 'without a token: the newest of that name');
+    const forged = await http(ctx.svc.baseUrl, 'POST', '/native/v1/jobs', {
+      type: 'exec', name: 'forged', labels: { 'openpai/name': 'forged' },
+      spec: { taskRoles: [{ name: 'main', taskNumber: 1, commands: ['true'] }], source: { format: 'openpai-v1', text: 'not json' } },
+    }, { authorization: `Bearer ${alice}` });
+    assert.equal(forged.status, 201, JSON.stringify(forged.body));
+    const v2 = await pai(ctx.svc, 'GET', '/api/v2/jobs/alice~forged/config', { token: alice });
+    assert.deepEqual([v2.status, v2.json.code], [404, 'NoJobConfigError']);
+    for (const path of ['/api/v1/jobs/forged/config', '/api/v1/jobs/alice/jobs/forged/config']) {
+      const v1 = await pai(ctx.svc, 'GET', path);
+      assert.deepEqual([v1.status, v1.json.error], [404, 'JobNotFound'], path);
+    }
+  });
+
   it('answers at /api, /rest-server/api, and under /compat/openpai/ on the API port', async () => {
     for (const [b, path] of [[base(ctx.svc), '/api/v2/info'], [base(ctx.svc), '/rest-server/api/v2/info'], [ctx.svc.baseUrl, '/compat/openpai/api/v2/info'], [ctx.svc.baseUrl, '/compat/openpai/rest-server/api/v2/info']] as const) {
       const r = await pai(ctx.svc, 'GET', path, { base: b });

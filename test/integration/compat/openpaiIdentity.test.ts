@@ -442,6 +442,11 @@ describe('OpenPAI facade: users, tokens, virtual clusters', { timeout: 240_000 }
     expect(await pai(url(), 'PUT', '/api/v1/user/v1user/virtualClusters', { token: v1user2, json: { virtualClusters: '' } }), 403, V1_NON_ADMIN);
     expect(await pai(url(), 'PUT', '/api/v1/user/v1user/virtualClusters', { token: appToken, json: { virtualClusters: '' } }), 403, V1_APP);
     assert.deepEqual(identity().getUser('v1user').virtualClusters, ['vc1']);
+    // the field is required: a body without it wipes nothing
+    const missing = await pai(url(), 'PUT', '/api/v1/user/v1user/virtualClusters', { token: admin, json: {} });
+    expect(missing, 400);
+    assert.equal(missing.json.error, 'UpdateVcFailed');
+    assert.deepEqual(identity().getUser('v1user').virtualClusters, ['vc1']);
     expect(await pai(url(), 'PUT', '/api/v1/user/v1user/virtualClusters', { token: admin, json: { virtualClusters: '' } }), 201);
     assert.deepEqual(identity().getUser('v1user').virtualClusters, []);
 

@@ -237,7 +237,7 @@ describe('GET /jobs/:id, /progress, /history', () => {
     assert.equal(empty.statusCode, 200);
     assert.deepEqual(empty.json(), { jobId: id, tasks: [], truncated: false });
     const task = (index: number): TaskView => ({
-      taskId: `t${String(index).padStart(5, '0')}`, index, state: index === 0 ? 'failed' : 'succeeded', attempts: 1,
+      taskId: `t${String(index).padStart(5, '0')}`, index, state: index === 0 ? 'failed' : 'succeeded', attempts: 1, firstAttempt: 1,
       lastUpdated: '2025-01-01T00:00:00.000Z', worker: 'w-1', items: 2, bytes: 10, output: index === 0 ? { exitCode: 3 } : null,
       error: index === 0 ? { code: 'EIO', message: 'disk error', retryable: false } : null,
     });

@@ -31,8 +31,8 @@ describe('taskViews', () => {
     const ok = e.taskOk('t0', 1, result(10));
     const v = views(runningWith(e, 2), [{ ev: ok, worker: 'w-a', at: '2024-05-01T12:00:05.000Z' }]);
     assert.deepEqual(v, [
-      { taskId: 't0', index: 0, state: 'succeeded', attempts: 1, lastUpdated: '2024-05-01T12:00:05.000Z', worker: 'w-a', error: null, items: 10, bytes: 100, output: null },
-      { taskId: 't1', index: 1, state: 'running', attempts: 0, lastUpdated: null, worker: null, error: null, items: 10, bytes: 100, output: null },
+      { taskId: 't0', index: 0, state: 'succeeded', attempts: 1, firstAttempt: 1, lastUpdated: '2024-05-01T12:00:05.000Z', worker: 'w-a', error: null, items: 10, bytes: 100, output: null },
+      { taskId: 't1', index: 1, state: 'running', attempts: 0, firstAttempt: 1, lastUpdated: null, worker: null, error: null, items: 10, bytes: 100, output: null },
     ]);
   });
 

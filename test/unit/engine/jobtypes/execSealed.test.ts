@@ -6,6 +6,7 @@
  * SECRETS_UNAVAILABLE and no secret in the message. `run` is called directly: `/bin/sh` as this
  * user, host network, in-memory task logs.
  */
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -124,6 +125,19 @@ describe('exec: sealed commands', () => {
     await documents.create(EXEC_SEALED_NAMESPACE, id, { owner: 'alice', commands: [['echo late']], redact: [] } satisfies ExecSealedDocument);
     await result;
     assert.equal(await logsOf(ctx, 'stdout'), 'late\n');
+  });
+
+  it("only the document's owner or an admin may name it (admitSpec); retention removing the job removes the document (removed)", async () => {
+    const id = randomUUID();
+    await documents.create(EXEC_SEALED_NAMESPACE, id, { owner: 'alice', commands: [['true'], ['true']], redact: [] } satisfies ExecSealedDocument);
+    const as = (user: string, role: 'admin' | 'operator' = 'operator') => ({ user, role, virtualClusters: [] });
+    exec.admitSpec!(spec(id), as('alice'));
+    exec.admitSpec!(spec(id), as('root', 'admin'));
+    for (const caller of [as('mallory'), as('Alice')]) assert.throws(() => exec.admitSpec!(spec(id), caller), (e: unknown) => isAppError(e, 'INVALID_SPEC'));
+    assert.throws(() => exec.admitSpec!(spec(randomUUID()), as('alice')), (e: unknown) => isAppError(e, 'INVALID_SPEC'));
+    await exec.removed!(spec(id));
+    assert.equal(documents.get(EXEC_SEALED_NAMESPACE, id), undefined);
+    await exec.removed!({ taskRoles: [{ name: 'main', taskNumber: 1, commands: ['true'] }] });
   });
 
   it('a spec without sealed runs its own commands, its output untouched', async () => {

@@ -183,6 +183,27 @@ describe('retention: removal', () => {
     assert.ok(fresh.get(keep));
   }));
 
+  it('after purging a job, the writer cleans up what it left outside the stream (afterRemove: its output, its type\'s documents); a failure there is logged, the removal stands', withWorld(async (w) => {
+    const a = await makeJob(w, 'succeeded');
+    const b = await makeJob(w, 'failed');
+    const cleaned: { id: string; type: string }[] = [];
+    const cfg = { retentionMaxAgeMs: 60 * MIN };
+    const reader = createRetention({ eventLog: w.log, projection: await w.newProcess(), config: { ...OFF, ...cfg }, clock: w.clock, logger: silentLogger, writer: false, afterRemove: async (j) => void cleaned.push({ id: j.id, type: j.type }) });
+    const writer = w.retention(cfg, {
+      afterRemove: async (j) => {
+        cleaned.push({ id: j.id, type: j.type });
+        if (j.id === b) throw new Error('document store away');
+      },
+    });
+    await w.clock.advance(60 * MIN);
+    assert.equal((await reader.runOnce()).removed, 2);
+    assert.equal(cleaned.length, 0, 'only the writer, which purges, cleans up');
+    assert.equal((await writer.runOnce()).removed, 2);
+    assert.deepEqual(cleaned.map((c) => c.id).sort(), [a, b].sort());
+    assert.ok(cleaned.every((c) => c.type === 'noop'));
+    assert.deepEqual([await recordCounts(w, a), await recordCounts(w, b)], [[0, 0, 0], [0, 0, 0]]);
+  }));
+
   it('purges the task and delivery records a crash between purges left behind, and nothing of a live job', withWorld(async (w) => {
     const crashed = await makeJob(w, 'succeeded');
     const compacted = await makeJob(w, 'succeeded');

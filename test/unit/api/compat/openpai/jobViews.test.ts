@@ -91,6 +91,7 @@ function task(i: number, role: number, index: number, over: Partial<PlanTask> = 
     index: i,
     state: 'running',
     attempts: 0,
+    firstAttempt: 1,
     lastUpdated: null,
     worker: 'w1',
     error: null,
@@ -286,6 +287,11 @@ describe('shapes (§3.4)', () => {
     assert.deepEqual([t.retries, t.attemptId], [2, 2]);
     assert.equal(v2Detail(job({ retries: 2 }), [], []).jobStatus.attemptId, 2);
     assert.equal(v2JobAttempt(job({ retries: 2 }), []).attemptIndex, 2);
+    // after a job retry (or a recovery) attempt numbers go on: the count starts again at the run's first
+    const again = taskStatus(job({ retries: 1 }), task(0, 0, 0, { state: 'succeeded', attempts: 3, firstAttempt: 3, lastUpdated: T2 }));
+    assert.deepEqual([again.retries, again.attemptId], [0, 0]);
+    assert.match(String(again.containerLog), /\/attempts\/1\/taskRoles\/worker\/taskIndex\/0\/attempts\/0\/logs$/);
+    assert.deepEqual([taskStatus(job(), task(0, 0, 0, { attempts: 4, firstAttempt: 3 })).retries, taskStatus(job(), task(0, 0, 0, { attempts: 0, firstAttempt: 3 })).retries], [1, 0]);
   });
 
   it('the task detail names its role and job; undefined for a task that is not an instance', () => {
