@@ -84,7 +84,7 @@ function shapeOf(err: AppError, gen: Generation): Shape {
       return v1 ? { status: 401, name: 'NotAuthorized', message: 'not authorized' } : { status: 401, name: 'UnauthorizedUserError', message: 'Your token is invalid.' };
     case 'FORBIDDEN':
     case 'VIRTUAL_CLUSTER_FORBIDDEN':
-      return { status: 403, name: v1 ? 'NotAuthorized' : 'ForbiddenUserError', message };
+      return v1 ? { status: 403, name: 'NotAuthorized', message: `not authorized: ${message}` } : { status: 403, name: 'ForbiddenUserError', message };
     case 'JOB_NOT_FOUND':
       return { status: 404, name: v1 ? 'JobNotFound' : 'NoJobError', message };
     case 'USER_NOT_FOUND':

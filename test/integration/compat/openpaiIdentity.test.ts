@@ -221,7 +221,7 @@ describe('OpenPAI facade: users, tokens, virtual clusters', { timeout: 240_000 }
       assert.equal(identity().listTokens('tom').length, count, 'nothing issued or revoked');
 
       // another user's token: refused and kept; by id, by value
-      const forbidden = gen === 'v2' ? { code: 'ForbiddenUserError', message: 'You may revoke only your own tokens.' } : { error: 'NotAuthorized', message: 'You may revoke only your own tokens.' };
+      const forbidden = gen === 'v2' ? { code: 'ForbiddenUserError', message: 'You may revoke only your own tokens.' } : { error: 'NotAuthorized', message: 'not authorized: You may revoke only your own tokens.' };
       expect(await pai(url(), 'DELETE', `${base}/${tokenIdOf(appToken)}`, { token: tina }), 403, forbidden);
       expect(await pai(url(), 'DELETE', `${base}/${appToken}`, { token: tina }), 403, forbidden);
       assert.ok(identity().listTokens('tom').some((t) => t.id === tokenIdOf(appToken)));
