@@ -10,7 +10,8 @@
  *
  * One suite, run against two servers: over the fake job service (test/unit/api/fuzz.test.ts, fast,
  * 10,000 requests) and over the real engine on a real nats-server (test/integration/api). The value
- * generators exported here also feed the facades' fuzz (test/integration/compat/alluxioFuzz.test.ts).
+ * generators exported here also feed the facades' fuzzes (test/integration/compat/*Fuzz.test.ts), with
+ * raw HTTP, the grouping of requests that share a resource and the native API's job list (at the end).
  */
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest, STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
@@ -19,7 +20,9 @@ import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions, RouteOptions } from 'fastify';
 import { ERROR_CODES, type ErrorCode } from '../../engine/errors.ts';
 import type { Identity } from '../../engine/index.ts';
+import type { JobView } from '../../engine/serviceTypes.ts';
 import { JSON_HEADERS, PREFIX, VALID_SUBMIT, servedRoutes } from '../unit/api/harness.ts';
+import { http, type TestService } from './service.ts';
 
 /** The run's seed: FUZZ_SEED=<n> replays a run (every fuzz prints its seed). */
 export const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
@@ -547,4 +550,42 @@ export function fuzzExtraHeaders(basic: string) {
     },
     { requiredKeys: [] },
   );
+}
+
+// ---- order and checks of the facade fuzzes ------------------------------------------------------
+
+/**
+ * Union of items that share a key, each group in the items' order: a facade fuzz runs the
+ * requests of one group one after another (so its model stays exact) and the groups side by side.
+ */
+export function groupByKeys<T extends { keys: readonly string[] }>(items: readonly T[]): T[][] {
+  const parent = items.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const owner = new Map<string, number>();
+  items.forEach((it, i) => {
+    for (const k of it.keys) {
+      const o = owner.get(k);
+      if (o === undefined) owner.set(k, i);
+      else parent[find(i)] = find(o);
+    }
+  });
+  const out = new Map<number, T[]>();
+  items.forEach((it, i) => out.set(find(i), [...(out.get(find(i)) ?? []), it]));
+  return [...out.values()];
+}
+
+/**
+ * Every job the admin sees through the native API's pages of 1000: `query` is the list's filters
+ * (`active=all&type=exec`), the limit and cursor are added after them.
+ */
+export async function allNativeJobs<T = JobView>(svc: TestService, query: string): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null | undefined;
+  do {
+    const r = await http<{ jobs: T[]; nextCursor?: string | null }>(svc.baseUrl, 'GET', `/native/v1/jobs?${query}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    out.push(...r.body.jobs);
+    cursor = r.body.nextCursor;
+  } while (cursor);
+  return out;
 }

@@ -27,7 +27,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { JobView } from '../../../engine/serviceTypes.ts';
 import { identityPath } from '../../../api/compat/alluxio/jobIdentity.ts';
-import { FUZZ_METHODS, MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, fuzzExtraHeaders, headBytes, sendRaw, wirePath, wrongValue, type RawAnswer } from '../../helpers/routeFuzz.ts';
+import { FUZZ_METHODS, MALFORMED_JSON, OVERSIZE_BODY, SEED, allNativeJobs, contentType, evilString, fuzzExtraHeaders, headBytes, sendRaw, wirePath, wrongValue, type RawAnswer } from '../../helpers/routeFuzz.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 10_000);
@@ -560,18 +560,8 @@ function parsedLoad(text: string): RacedLoad | undefined {
 const fromRacedLoad = (r: RacedLoad, job: JobView) =>
   job.type === 'load' && job.name === r.name && r.paths.includes(String(job.spec['path'])) && (r.batchSize === undefined || job.spec['batchSize'] === r.batchSize) && (job.spec['verify'] ?? true) === (r.verify ?? true);
 
-/** Every job the admin sees, through the native API's pages. */
-async function nativeJobs(svc: TestService): Promise<JobView[]> {
-  const out: JobView[] = [];
-  let cursor: string | null | undefined;
-  do {
-    const r = await http<{ jobs: JobView[]; nextCursor?: string | null }>(svc.baseUrl, 'GET', `/native/v1/jobs?active=all&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    out.push(...r.body.jobs);
-    cursor = r.body.nextCursor;
-  } while (cursor);
-  return out;
-}
+/** Every job the admin sees (native API). */
+const nativeJobs = (svc: TestService) => allNativeJobs(svc, 'active=all');
 
 describe('route fuzz over the Alluxio facade (real engine, real HTTP, its three listeners and /compat/alluxio/)', () => {
   const env = useTestService();

@@ -15,16 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXEC_SEALED_NAMESPACE } from '../../../engine/index.ts';
 import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
+import { protocol } from '../../helpers/openpai.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { readAnswer, type Answer, type Wire } from '../../helpers/wire.ts';
 
 const requireFromSdk = createRequire(createRequire(import.meta.url).resolve('@microsoft/openpai-js-sdk/package.json'));
 /** The YAML library the SDK reads `/config` with (js-yaml 3, nested in the SDK's node_modules). */
 const yaml3 = requireFromSdk('js-yaml') as { safeLoad(text: string): unknown; safeDump(obj: unknown): string };
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of OpenPAI's wire, asserted field by field
-type Wire = any;
-interface Answer { status: number; json: Wire; text: string; headers: Headers }
 
 const PASSWORD = 'correct-horse-battery';
 
@@ -35,33 +33,11 @@ async function pai(svc: TestService, method: string, path: string, opts: { token
   if (opts.token !== undefined) headers['authorization'] = `Bearer ${opts.token}`;
   if (opts.type !== undefined) headers['content-type'] = opts.type;
   const res = await fetch(`${opts.base ?? base(svc)}${path}`, { method, headers, ...(opts.body === undefined ? {} : { body: opts.body }) });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text, headers: res.headers };
+  return readAnswer(res);
 }
 
 const json = (body: unknown) => ({ body: JSON.stringify(body), type: 'application/json' });
 const yamlBody = (protocol: unknown) => ({ body: yaml3.safeDump(protocol), type: 'text/yaml' });
-
-/** A protocol-v2 job as the SDK builds one: every role needs a docker image prerequisite and resources. */
-function protocol(name: string, roles: Record<string, { instances?: number; commands: string[]; completion?: Record<string, unknown> }>, extra: Record<string, unknown> = {}): Wire {
-  const taskRoles: Wire = {};
-  for (const [role, r] of Object.entries(roles)) {
-    taskRoles[role] = {
-      instances: r.instances ?? 1,
-      dockerImage: 'img',
-      resourcePerInstance: { cpu: 1, memoryMB: 256, gpu: 0 },
-      commands: r.commands,
-      ...(r.completion !== undefined ? { completion: r.completion } : {}),
-    };
-  }
-  return { protocolVersion: 2, name, type: 'job', prerequisites: [{ name: 'img', type: 'dockerimage', uri: 'ubuntu:22.04' }], taskRoles, ...extra };
-}
 
 async function nativeJobs(svc: TestService): Promise<{ id: string; owner: string; state: string; labels: Record<string, string>; active: boolean }[]> {
   const r = await http<{ jobs: { id: string; owner: string; state: string; labels: Record<string, string>; active: boolean }[] }>(svc.baseUrl, 'GET', '/native/v1/jobs?limit=1000&active=all&type=exec');

@@ -53,7 +53,7 @@ import fc from 'fast-check';
 import { stringify as qsStringify } from 'qs';
 import { VERSION } from '../../../engine/index.ts';
 import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
-import { MALFORMED_JSON, SEED, sendRaw, type RawAnswer } from '../../helpers/routeFuzz.ts';
+import { MALFORMED_JSON, SEED, allNativeJobs, groupByKeys, sendRaw, type RawAnswer } from '../../helpers/routeFuzz.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
@@ -1670,34 +1670,8 @@ function submission(s: Sent, m: Model, fx: Effects, c: Caller, body: unknown): W
 // ---- the suite --------------------------------------------------------------------------------
 
 interface NativeJob { id: string; owner: string; state: string; active: boolean; labels: Record<string, string>; type: string; virtualCluster: string }
-async function nativeJobs(svc: TestService): Promise<NativeJob[]> {
-  const out: NativeJob[] = [];
-  let cursor: string | null | undefined;
-  do {
-    const r = await http<{ jobs: NativeJob[]; nextCursor?: string | null }>(svc.baseUrl, 'GET', `/native/v1/jobs?active=all&type=exec&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    out.push(...r.body.jobs);
-    cursor = r.body.nextCursor;
-  } while (cursor);
-  return out;
-}
-
-/** Union of requests that share a key, each group in generation order. */
-function groups(items: Req[]): Req[][] {
-  const parent = items.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
-  const owner = new Map<string, number>();
-  items.forEach((it, i) => {
-    for (const k of it.keys) {
-      const o = owner.get(k);
-      if (o === undefined) owner.set(k, i);
-      else parent[find(i)] = find(o);
-    }
-  });
-  const out = new Map<number, Req[]>();
-  items.forEach((it, i) => out.set(find(i), [...(out.get(find(i)) ?? []), it]));
-  return [...out.values()];
-}
+/** Every exec job the admin sees (native API). */
+const nativeJobs = (svc: TestService) => allNativeJobs<NativeJob>(svc, 'active=all&type=exec');
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'STOPPED']);
 /** An exec job made through the native API: neither listed nor found by an OpenPAI name. */
@@ -1944,7 +1918,7 @@ describe('route fuzz over the OpenPAI facade (real engine, real processes, real 
       try {
         const details = await fc.check(
           fc.asyncProperty(fc.array(anyRequest, { minLength: CONCURRENCY, maxLength: CONCURRENCY }), async (batch) => {
-            await Promise.all(groups(batch).map(async (grp) => {
+            await Promise.all(groupByKeys(batch).map(async (grp) => {
               for (const r of grp) await one(r);
             }));
             if (++batches % CHECK_EVERY === 0) await checkpoint();

@@ -16,10 +16,7 @@ import { execRoleOf, taskResources } from '../../../api/compat/openpai/vcRoutes.
 import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import { waitFor } from '../../helpers/wait.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of OpenPAI's wire, asserted field by field
-type Wire = any;
-interface Answer { status: number; json: Wire; text: string; headers: Headers }
+import { readAnswer, type Answer, type Wire } from '../../helpers/wire.ts';
 
 const PASSWORD = 'correct-horse-battery';
 const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -48,14 +45,7 @@ async function pai(url: string, method: string, path: string, opts: CallOptions 
     body = opts.form;
   }
   const res = await fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text, headers: res.headers };
+  return readAnswer(res);
 }
 
 function expect(r: Answer, status: number, body?: unknown): void {

@@ -51,6 +51,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
+import type { Cluster } from '../../helpers/openpai.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's answers and the generated cases are untyped JSON
@@ -90,13 +91,6 @@ interface OperationResults {
   testResults: Wire[];
 }
 
-interface Cluster {
-  rest_server_uri: string;
-  username?: string;
-  password?: string;
-  token?: string;
-  https?: boolean;
-}
 type Client = Record<string, Record<string, (...args: unknown[]) => Promise<Wire>>>;
 type ErrorClass = abstract new (...args: never[]) => Error & { status: number; data: Wire };
 

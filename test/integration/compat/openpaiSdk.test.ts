@@ -25,19 +25,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { protocol, type Cluster } from '../../helpers/openpai.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK's untyped answers (OpenPAI's wire), asserted field by field
 type Wire = any;
-
-interface Cluster {
-  rest_server_uri: string;
-  username?: string;
-  password?: string;
-  token?: string;
-  https?: boolean;
-}
 
 interface V2Client {
   api: { getClusterInfo(): Promise<Wire> };
@@ -102,21 +95,6 @@ const v2Cluster = (svc: TestService, username: string): Cluster => ({ rest_serve
 async function makeUser(svc: TestService, name: string, role: 'operator' | 'admin'): Promise<void> {
   const created = await http(svc.baseUrl, 'POST', '/native/v1/users', { name, password: PASSWORD, role });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-}
-
-/** A protocol-v2 job as a user writes one: a docker image prerequisite, resources, commands per role. */
-function protocol(name: string, roles: Record<string, { instances?: number; commands: string[]; completion?: Record<string, unknown> }>): Wire {
-  const taskRoles: Wire = {};
-  for (const [role, r] of Object.entries(roles)) {
-    taskRoles[role] = {
-      instances: r.instances ?? 1,
-      dockerImage: 'img',
-      resourcePerInstance: { cpu: 1, memoryMB: 256, gpu: 0 },
-      commands: r.commands,
-      ...(r.completion !== undefined ? { completion: r.completion } : {}),
-    };
-  }
-  return { protocolVersion: 2, name, type: 'job', prerequisites: [{ name: 'img', type: 'dockerimage', uri: 'ubuntu:22.04' }], taskRoles };
 }
 
 /** Resolves with what `promise` rejected with; fails when it resolved. */

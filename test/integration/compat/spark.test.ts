@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { readAnswer, type Answer, type Wire } from '../../helpers/wire.ts';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -24,22 +25,10 @@ const WORDS = { a: 2, b: 2, c: 1, see: 1 };
 
 const base = (svc: TestService) => svc.facadeUrls['spark job server']!;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of Spark's wire, asserted field by field
-type Wire = any;
-
-interface Answer { status: number; json: Wire; text: string; headers: Headers }
-
 /** A request as python-sjsclient sends it: raw body, no content type unless given. */
 async function spark(svc: TestService, method: string, path: string, body?: string | Buffer, contentType?: string): Promise<Answer> {
   const res = await fetch(`${base(svc)}${path}`, { method, headers: contentType === undefined ? {} : { 'content-type': contentType }, ...(body === undefined ? {} : { body }) });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text, headers: res.headers };
+  return readAnswer(res);
 }
 
 async function upload(svc: TestService, name: string, file: string, type = 'application/javascript') {

@@ -39,7 +39,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { JobView } from '../../../engine/serviceTypes.ts';
-import { SEED, headBytes, sendRaw } from '../../helpers/routeFuzz.ts';
+import { SEED, allNativeJobs, groupByKeys, headBytes, sendRaw } from '../../helpers/routeFuzz.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import { check, describeRequest, expectation, isRunnable, MAX_PARAM_LENGTH, type Answer, type Model, type Resolved } from '../../helpers/sparkFuzzOracle.ts';
 import { BINARY_MAX_BYTES, enc, FULL, FUZZ_CONTEXTS, HOLD, HOLD_JOB, sparkRequest, TINY_JOBS, VALVE_BIN, type Generated, type Mount } from '../../helpers/sparkFuzzRequests.ts';
@@ -68,35 +68,8 @@ const TRACE = process.env['FUZZ_TRACE'] !== undefined;
 
 // ---- the suite -------------------------------------------------------------------------------
 
-/** Every job the admin sees, through the native API's pages. */
-async function nativeJobs(svc: TestService): Promise<JobView[]> {
-  const out: JobView[] = [];
-  let cursor: string | null | undefined;
-  do {
-    const r = await http<{ jobs: JobView[]; nextCursor?: string | null }>(svc.baseUrl, 'GET', `/native/v1/jobs?active=all&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    out.push(...r.body.jobs);
-    cursor = r.body.nextCursor;
-  } while (cursor);
-  return out;
-}
-
-/** Union of requests that share a resource, each group in generation order. */
-function groups(items: Resolved[]): Resolved[][] {
-  const parent = items.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
-  const owner = new Map<string, number>();
-  items.forEach((it, i) => {
-    for (const k of it.keys) {
-      const o = owner.get(k);
-      if (o === undefined) owner.set(k, i);
-      else parent[find(i)] = find(o);
-    }
-  });
-  const out = new Map<number, Resolved[]>();
-  items.forEach((it, i) => out.set(find(i), [...(out.get(find(i)) ?? []), it]));
-  return [...out.values()];
-}
+/** Every job the admin sees (native API). */
+const nativeJobs = (svc: TestService) => allNativeJobs(svc, 'active=all');
 
 describe('route fuzz over the Spark Jobserver facade (real engine, real processes, real HTTP, its own port and /compat/spark/)', () => {
   // no Python or JVM: archive binaries are refused before anything runs; script tasks 4 at a time
@@ -402,7 +375,7 @@ describe('route fuzz over the Spark Jobserver facade (real engine, real processe
           fc.asyncProperty(fc.array(sparkRequest, { minLength: CONCURRENCY, maxLength: CONCURRENCY }), async (batch) => {
             const items = batch.map(resolve);
             const alone = items.filter((x) => x.keys.includes('*'));
-            await Promise.all(groups(items.filter((x) => !x.keys.includes('*'))).map(async (grp) => {
+            await Promise.all(groupByKeys(items.filter((x) => !x.keys.includes('*'))).map(async (grp) => {
               for (const x of grp) await one(x);
             }));
             for (const x of alone) await one(x);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { readAnswer } from '../../helpers/wire.ts';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -22,14 +23,8 @@ async function ts(svc: TestService, method: string, path: string, body?: unknown
   const init: RequestInit = { method, headers: body === undefined ? {} : { 'content-type': contentType } };
   if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
   const res = await fetch(`${base(svc)}${path}`, init);
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: json as Record<string, unknown> & unknown[] };
+  const { status, text, json, headers } = await readAnswer(res);
+  return { status, type: headers.get('content-type') ?? '', text, json: json as Record<string, unknown> & unknown[] };
 }
 
 async function ok(svc: TestService, method: string, path: string, body?: unknown) {

@@ -34,7 +34,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { normalizeTerasliceSpec } from '../../../engine/index.ts';
 import type { JobView } from '../../../engine/serviceTypes.ts';
-import { FUZZ_METHODS, MALFORMED_JSON, OVERSIZE_BODY, SEED, contentType, evilString, fuzzExtraHeaders, headBytes, sendRaw, wirePath, wrongValue, type RawAnswer } from '../../helpers/routeFuzz.ts';
+import { FUZZ_METHODS, MALFORMED_JSON, OVERSIZE_BODY, SEED, allNativeJobs, contentType, evilString, fuzzExtraHeaders, headBytes, sendRaw, wirePath, wrongValue, type RawAnswer } from '../../helpers/routeFuzz.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 10_000);
@@ -540,18 +540,8 @@ function check(g: Generated, path: string, a: Answer): string {
 
 // ---- the suite -------------------------------------------------------------------------------
 
-/** Every teraslice execution the admin sees, through the native API's pages. */
-async function executions(svc: TestService): Promise<JobView[]> {
-  const out: JobView[] = [];
-  let cursor: string | null | undefined;
-  do {
-    const r = await http<{ jobs: JobView[]; nextCursor?: string | null }>(svc.baseUrl, 'GET', `/native/v1/jobs?type=teraslice&active=all&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    out.push(...r.body.jobs);
-    cursor = r.body.nextCursor;
-  } while (cursor);
-  return out;
-}
+/** Every teraslice execution the admin sees (native API). */
+const executions = (svc: TestService) => allNativeJobs(svc, 'type=teraslice&active=all');
 
 /** JSON with every object's keys sorted. */
 function canonical(v: unknown): string {
