@@ -10,7 +10,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildServer, engineServerOptions } from '../api/server.ts';
 import { readEnv, resolveConfig, silentLogger, startEngine } from '../engine/index.ts';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../engine/nats/embeddedServer.ts';
@@ -34,11 +34,13 @@ const RAW_MSGS = arg('raw', 50_000);
 const CLIENTS = arg('clients', 64);
 const SYNC = process.env['JETJOBS_SYNC_INTERVAL'] ?? '1s';
 
-const pct = (xs: number[], p: number) => {
+/** The `p`th percentile of `xs` (nearest rank; NaN when empty). */
+export const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+/** `n` with thousands separators and `d` decimals. */
+export const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 /** Acked publishes with `inflight` outstanding, the way the engine publishes. */
 async function rawPublishRate(url: string, n: number, inflight: number): Promise<number> {
@@ -78,7 +80,7 @@ async function startWorkerProcess(natsUrl: string, stateDir: string) {
 }
 
 /** CPU time (user+system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -93,7 +95,15 @@ const CLOCK_TICKS = 100;
 /** The load generator authenticates as admin with this static token (a real, opt-in setting). */
 const BENCH_TOKEN = randomBytes(24).toString('hex');
 
-async function endToEnd(nats: EmbeddedNats, stateDir: string, split: boolean) {
+/** What {@link endToEnd} submits: `jobs` noop jobs from `clients` keep-alive connections, at most `ratePerSec` a second when given. */
+export interface EndToEndLoad { jobs: number; clients: number; ratePerSec?: number }
+
+/**
+ * Runs the whole service in this process (and a worker process when `split`) on `nats`, submits the
+ * load over HTTP from a separate load-generator process (./loadgen.ts) and waits until each job is
+ * terminal: jobs/s, submit→terminal latencies, CPU per job of the service and of nats-server.
+ */
+export async function endToEnd(nats: EmbeddedNats, stateDir: string, split: boolean, load: EndToEndLoad = { jobs: JOBS, clients: CLIENTS }) {
   const config = resolveConfig(readEnv(), { natsUrl: nats.url, stateDir, port: 0, logLevel: 'silent', adminToken: BENCH_TOKEN, ...(split ? { roles: ['api', 'coordinator'] as ('api' | 'coordinator')[] } : {}) });
   const workerProc = split ? await startWorkerProcess(nats.url, `${stateDir}-worker`) : undefined;
   const engine = await startEngine(config, silentLogger);
@@ -107,7 +117,8 @@ async function endToEnd(nats: EmbeddedNats, stateDir: string, split: boolean) {
   });
   const cpu0 = { self: cpuMs(process.pid), nats: cpuMs(nats.pid), worker: workerProc?.pid === undefined ? 0 : cpuMs(workerProc.pid) };
   const t0 = wall();
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./loadgen.ts', import.meta.url)), String(port), String(JOBS), String(CLIENTS)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOADGEN_TOKEN: BENCH_TOKEN } });
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./loadgen.ts', import.meta.url)), String(port), String(load.jobs), String(load.clients),
+    ...(load.ratePerSec === undefined ? [] : ['{"type":"noop","spec":{}}', String(load.ratePerSec)])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOADGEN_TOKEN: BENCH_TOKEN } });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
   await new Promise((r) => child.on('exit', r));
@@ -134,7 +145,9 @@ async function endToEnd(nats: EmbeddedNats, stateDir: string, split: boolean) {
     workerProc.kill('SIGTERM');
     await new Promise((r) => workerProc.once('exit', r));
   }
-  return { jobsPerSec: latencies.length / secs, submitPerSec: gen.sent.length / gen.secs, p50: pct(latencies, 50), p99: pct(latencies, 99), done: latencies.length,
+  return { jobsPerSec: latencies.length / secs, submitPerSec: gen.sent.length / gen.secs, p50: pct(latencies, 50), p99: pct(latencies, 99), done: latencies.length, latencies,
+    /** From the first submission sent to the last job terminal (wall ms): the window without the load generator's start-up. */
+    busyMs: last - gen.sent.reduce((m, [, at]) => Math.min(m, at), Infinity),
     // CPU per finished job: steadier than jobs/s on a shared machine, so the figure to compare changes by
     cpuUsPerJob: { service: (cpu.service * 1000) / latencies.length, nats: (cpu.nats * 1000) / latencies.length } };
 }
@@ -201,4 +214,5 @@ async function main() {
   }
 }
 
-await main();
+// Run only as a script: bench/peers/run.ts imports endToEnd from here.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -2,10 +2,13 @@
  * Load generator, run as its own process so the client's CPU is not charged to the service:
  * POSTs `jobs` noop submissions with `clients` keep-alive connections and prints one JSON line:
  * { sent: [[id, wallMs], ...], failed, secs }.
+ * `loadgen.ts port jobs clients [body] [ratePerSec]`: with a rate, job i is due at start + i/rate
+ * (open loop) and its wallMs is that due time, so a late send counts in the latency.
  */
 import { Agent, request } from 'node:http';
 
 const [port, jobs, clients, bodyJson] = [Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4]), process.argv[5] ?? '{"type":"noop","spec":{}}'];
+const ratePerSec = process.argv[6] === undefined ? undefined : Number(process.argv[6]);
 /** The service's admin token, from the environment (never on the command line, where `ps` shows it). */
 const AUTH: Record<string, string> = process.env['LOADGEN_TOKEN'] ? { authorization: `Bearer ${process.env['LOADGEN_TOKEN']}` } : {};
 const wall = () => performance.timeOrigin + performance.now();
@@ -30,8 +33,13 @@ let failed = 0;
 const t0 = wall();
 await Promise.all(Array.from({ length: clients }, async () => {
   while (next < jobs) {
-    next++;
-    const at = wall();
+    const i = next++;
+    let at = wall();
+    if (ratePerSec !== undefined) {
+      const due = t0 + (i * 1000) / ratePerSec;
+      if (due > at) await new Promise((r) => setTimeout(r, due - at));
+      at = due;
+    }
     const r = await post(agent, bodyJson);
     if (r.status === 201) sent.push([(JSON.parse(r.body) as { id: string }).id, at]);
     else failed++;
