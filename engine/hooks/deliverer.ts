@@ -269,7 +269,26 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
     return { ok, final, attempt: n };
   }
 
-  return async function handle(m: HookMessage): Promise<void> {
+  /**
+   * One record of a job at a time in this process. Two triggers of one delivery (the terminal event
+   * and, once the job is compacted, its resume) would otherwise both read the delivery log before
+   * either attempt is recorded, and number the same attempt twice (seen in a loaded CI pair).
+   */
+  const busy = new Map<string, Promise<void>>();
+  return function handle(m: HookMessage): Promise<void> {
+    const s = parseSubject(m.subject);
+    const id = s !== undefined && 'id' in s ? s.id : undefined;
+    if (id === undefined) return handleOne(m);
+    const run = (busy.get(id) ?? Promise.resolve()).then(() => handleOne(m));
+    const tail = run.catch(() => undefined);
+    busy.set(id, tail);
+    void tail.then(() => {
+      if (busy.get(id) === tail) busy.delete(id);
+    });
+    return run;
+  };
+
+  async function handleOne(m: HookMessage): Promise<void> {
     const s = parseSubject(m.subject);
     if (s === undefined || (s.kind !== 'job-ev' && s.kind !== 'job-hook') || !mayTrigger(m.subject, m.data)) return m.ack();
     const events = decodeEvents(m.data);
@@ -322,7 +341,7 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
     const retry = results.filter((r) => !r.ok && !r.final);
     if (retry.length === 0) return m.ack();
     m.nak(webhookBackoffMs(config.webhookBackoffMs, Math.min(...retry.map((r) => r.attempt))));
-  };
+  }
 }
 
 /** Dependencies of {@link startHookDeliverer}: the handler's, plus the queue it consumes. */

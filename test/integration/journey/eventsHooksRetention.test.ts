@@ -105,7 +105,7 @@ describe('journey: live events and webhooks', () => {
     const s = await openSse(base, `${API}/jobs/${job.id}/events`, lisa);
     await s.until('snapshot', (x) => x.length > 0);
     s.close();
-    await waitFor(() => (s.ended() ? true : undefined), { what: 'stream to end', timeoutMs: 2000, intervalMs: 50, retryErrors: true });
+    await waitFor(() => (s.ended() ? true : undefined), { what: 'stream to end', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
     const done = await waitState(base, job.id, 'SUCCEEDED');
     assert.equal(done.progress.tasksSucceeded, 2);
     assert.ok(!(await history(base, job.id)).some((e) => e.type === 'StopRequested' || e.type === 'JobStopped'));
@@ -236,7 +236,7 @@ describe('journey: retention', () => {
     const compacted = await waitFor(async () => {
       const h = await history(base, job.id);
       return h.length === 1 && h[0]!.type === 'JobCompacted' ? h : undefined;
-    }, { what: 'compaction', timeoutMs: 5000, intervalMs: 50, retryErrors: true });
+    }, { what: 'compaction', timeoutMs: 30_000, intervalMs: 50, retryErrors: true });
     assert.equal(compacted.length, 1);
     const view = await getJob(base, job.id, rhea);
     assert.deepEqual([view.state, view.compacted, view.owner, view.finishedAt], ['SUCCEEDED', true, 'rhea', done.finishedAt]);
@@ -246,7 +246,7 @@ describe('journey: retention', () => {
     // a compacted job can no longer be recovered, only re-run
     const stopped = await submit(base, { type: 'sleep', spec: { ms: 30_000 }, name: 'stopped early' }, rhea);
     assert.equal((await http(base, 'POST', `${API}/jobs/${stopped.id}/stop`, { force: true }, as(rhea))).status, 200);
-    await waitFor(async () => ((await getJob(base, stopped.id)).compacted ? true : undefined), { what: 'the stopped job compacted', timeoutMs: 5000, intervalMs: 50, retryErrors: true });
+    await waitFor(async () => ((await getJob(base, stopped.id)).compacted ? true : undefined), { what: 'the stopped job compacted', timeoutMs: 30_000, intervalMs: 50, retryErrors: true });
     const rec = await http<ApiError>(base, 'POST', `${API}/jobs/${stopped.id}/recover`, undefined, as(rhea));
     assert.deepEqual([rec.status, rec.body.code], [409, 'JOB_COMPACTED']);
     const rerun = await http<JobView>(base, 'POST', `${API}/jobs/${stopped.id}/rerun`, undefined, as(rhea));
@@ -255,11 +255,11 @@ describe('journey: retention', () => {
     const gone = await waitFor(async () => {
       const r = await http<ApiError>(base, 'GET', `${API}/jobs/${job.id}`, undefined, as(rhea));
       return r.status === 404 ? r : undefined;
-    }, { what: 'removal', timeoutMs: 8000, intervalMs: 100, retryErrors: true });
+    }, { what: 'removal', timeoutMs: 30_000, intervalMs: 100, retryErrors: true });
     assert.equal(gone.body.code, 'JOB_NOT_FOUND');
     // the open stream of that job was told, as its last message, and then ended
     await watching.until('the removal', (d) => d.some((m) => m.kind === 'removed'));
-    await waitFor(() => (watching.ended() ? true : undefined), { what: 'the stream ended', timeoutMs: 5000, intervalMs: 50, retryErrors: true });
+    await waitFor(() => (watching.ended() ? true : undefined), { what: 'the stream ended', timeoutMs: 20_000, intervalMs: 50, retryErrors: true });
     assert.deepEqual(watching.messages.at(-1)?.event, 'removed');
     assert.equal(watching.messages.at(-1)?.id, undefined, 'a removal carries no id to resume from');
     assert.deepEqual(watching.data().at(-1), { kind: 'removed', jobId: job.id });
@@ -275,8 +275,8 @@ describe('journey: retention', () => {
       const base = svc.baseUrl;
       recv.failNext('/late', 2);
       const job = await submit(base, { type: 'noop', spec: {}, callbackUrl: `${recv.url}/late`, name: 'compacted early' });
-      await waitFor(async () => ((await getJob(base, job.id)).compacted ? true : undefined), { what: 'the job compacted', timeoutMs: 5000, intervalMs: 50, retryErrors: true });
-      await waitFor(() => (recv.received.some((r) => r.path === '/late' && r.status === 204) ? true : undefined), { what: 'the callback delivered after two failures', timeoutMs: 4000, intervalMs: 50, retryErrors: true });
+      await waitFor(async () => ((await getJob(base, job.id)).compacted ? true : undefined), { what: 'the job compacted', timeoutMs: 30_000, intervalMs: 50, retryErrors: true });
+      await waitFor(() => (recv.received.some((r) => r.path === '/late' && r.status === 204) ? true : undefined), { what: 'the callback delivered after two failures', timeoutMs: 30_000, intervalMs: 50, retryErrors: true });
       const log = await http<{ deliveries: { type: string; data: { attempt: number } }[] }>(base, 'GET', `${API}/jobs/${job.id}/deliveries`);
       assert.deepEqual(log.body.deliveries.map((d) => [d.type, d.data.attempt]), [['WebhookFailed', 1], ['WebhookFailed', 2], ['WebhookDelivered', 3]]);
     },

@@ -24,7 +24,7 @@ interface Sent {
 }
 
 /** A deliverer over a memory log; `respond` decides each POST's outcome. */
-async function setup(respond: (s: Sent, n: number) => PostResult, config: { webhookMaxAttempts?: number } = {}) {
+async function setup(respond: (s: Sent, n: number) => PostResult | Promise<PostResult>, config: { webhookMaxAttempts?: number } = {}) {
   const log: MemoryEventLog = createMemoryEventLog();
   const store: ControlStore = createMemoryControlStore();
   const projection = createJobProjection({ logger: silentLogger });
@@ -42,7 +42,10 @@ async function setup(respond: (s: Sent, n: number) => PostResult, config: { webh
   const acked: number[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const handlerErrors: unknown[] = [];
+  /** Every record seq given to the handler, in order. */
+  const seen: number[] = [];
   const deliver = (subject: string, seq: number, data: Uint8Array) => {
+    seen.push(seq);
     const m: HookMessage = {
       subject, seq, data,
       ack: () => void acked.push(seq),
@@ -59,7 +62,7 @@ async function setup(respond: (s: Sent, n: number) => PostResult, config: { webh
   const hookLog = async (jobId: string) =>
     (await log.readSubject(jobHookSubject(jobId))).flatMap((r) => r.events.map((e) => ({ type: e.type, data: e.data as WebhookAttemptData & { final?: boolean; error?: string }, time: r.time })));
   return {
-    log, store, projection, writer: createJobWriter(log), sent, naks, acked, hookLog, handlerErrors, outcomes,
+    log, store, projection, writer: createJobWriter(log), sent, naks, acked, seen, hookLog, handlerErrors, outcomes,
     close: async () => {
       for (const t of timers) clearTimeout(t);
       await consumer.stop();
@@ -189,6 +192,23 @@ describe('webhook handler', () => {
     assert.ok(d.ok);
     return (await s.log.append(jobEvSubject(id), d.events, { expectedLastSubjectSeq: e.lastEvSeq, rollup: true })).seq;
   }
+
+  it("a job's records are handled one at a time: a compaction's resume that arrives while the first attempt is in flight continues its numbering", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // the first POST hangs until the compaction record has reached the handler, then fails
+    const s = await start((_sent, n) => (n === 1 ? gate.then(() => ({ status: 500 })) : { status: 200 }));
+    const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
+    await s.writer.succeed(id);
+    await waitFor(() => s.sent.length === 1, { what: 'the first attempt in flight', timeoutMs: 5000, intervalMs: 2 });
+    const seq = await compact(s, id);
+    await waitFor(() => s.seen.includes(seq), { what: 'the compaction record given to the handler', timeoutMs: 5000, intervalMs: 2 });
+    assert.equal(s.sent.length, 1, 'the resume waits for the attempt of the same job in flight');
+    release();
+    await waitFor(async () => (await s.hookLog(id)).some((e) => e.type === 'WebhookDelivered'), { what: 'delivered', timeoutMs: 5000, intervalMs: 2 });
+    assert.deepEqual((await s.hookLog(id)).map((e) => [e.type, e.data.attempt]), [['WebhookFailed', 1], ['WebhookDelivered', 2]]);
+    assert.deepEqual(s.handlerErrors, []);
+  });
 
   it('compacting a job whose notifications were delivered sends nothing again', async () => {
     const s = await start(() => ({ status: 200 }));
