@@ -81,17 +81,27 @@ describe('script job sandbox', { timeout: 240_000 }, () => {
   it('cannot read the files of another running job', { skip: ROOT ? false : 'needs a root worker: without sandbox uids every task runs as the worker user (docs/operations.md, Sandbox)' }, async () => {
     const where = join(drop, 'keeper-path');
     const keeper = await runScript(ctx.svc, { binary: 'probe', classPath: 'Keeper', config: { where, ms: 60_000 } });
-    const secretPath = await waitFor(async () => {
+    const published = (other?: string) => waitFor(async () => {
       try {
-        return (await readFile(where, 'utf8')).trim();
+        const p = (await readFile(where, 'utf8')).trim();
+        return p !== '' && p !== other ? p : undefined;
       } catch {
         return undefined;
       }
     }, { what: 'the keeper job publishing its path', timeoutMs: 60_000 });
-    const snoop = await runScript(ctx.svc, { binary: 'probe', classPath: 'Snoop', config: { paths: [secretPath] } });
-    const done = await finished(ctx.svc, snoop.id);
-    assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
-    assert.match(done.summary!.result.reads[secretPath], /^ERR EACCES/);
+    let secretPath = await published();
+    let read: string;
+    for (let attempt = 1; ; attempt++) {
+      const snoop = await runScript(ctx.svc, { binary: 'probe', classPath: 'Snoop', config: { paths: [secretPath] } });
+      const done = await finished(ctx.svc, snoop.id);
+      assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
+      read = done.summary!.result.reads[secretPath];
+      // ENOENT only if the keeper's attempt ended and a new one published another work dir (a
+      // redelivery under load: seen once in a CI pair); then the snoop tries the new one
+      if (!read.startsWith('ERR ENOENT') || attempt === 3) break;
+      secretPath = await published(secretPath);
+    }
+    assert.match(read, /^ERR EACCES/);
     await http(ctx.svc.baseUrl, 'POST', `/native/v1/jobs/${keeper.id}/stop`, { force: true });
     assert.equal((await finished(ctx.svc, keeper.id)).state, 'STOPPED');
   });

@@ -118,7 +118,7 @@ async function npmStart(stateDir: string): Promise<Started> {
   env['JETJOBS_ADMIN_TOKEN'] = TEST_ADMIN_TOKEN;
   env['npm_config_update_notifier'] = 'false';
   const fd = openSync(logPath, 'a');
-  const args = ['start', '--', '--state-dir', stateDir, '--host', HOST, '--port', '0', '--nats-port', '0', '--alluxio-master-port', '0', '--alluxio-worker-port', '0', '--alluxio-ee-port', '0', '--teraslice-port', '0', '--spark-port', '0', '--drain-timeout-ms', '2000', '--log-level', 'info'];
+  const args = ['start', '--', '--state-dir', stateDir, '--host', HOST, '--port', '0', '--nats-port', '0', '--alluxio-master-port', '0', '--alluxio-worker-port', '0', '--alluxio-ee-port', '0', '--teraslice-port', '0', '--spark-port', '0', '--openpai-port', '0', '--drain-timeout-ms', '2000', '--log-level', 'info'];
   const child = spawn('npm', args, { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   if (child.pid === undefined) throw new Error('could not spawn npm');
