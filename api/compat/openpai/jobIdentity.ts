@@ -14,9 +14,10 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, EXEC_SEALED_NAMESPACE, isAppError, SYSTEM_CALLER, USER_NAME_RE, type By, type Caller, type DocumentStore, type ExecSealedDocument, type ExecSpec, type JobService, type JobView } from '../../../engine/index.ts';
 import { noJob } from './errors.ts';
+import { OPENPAI_NAME_LABEL, paiJobName } from './jobViews.ts';
 import { JOB_NAME_RE } from './protocolToExec.ts';
 
-export const NAME_LABEL = 'openpai/name';
+export const NAME_LABEL = OPENPAI_NAME_LABEL;
 export const API_LABEL = 'openpai/api';
 export type SubmittedBy = 'v1' | 'v2';
 
@@ -33,12 +34,7 @@ export function splitFrameworkName(frameworkName: string): { user: string; name:
 }
 
 /** The OpenPAI name of a job (its label; a native exec job: its spec's jobName, else its name). */
-export function openpaiName(job: JobView): string {
-  const label = job.labels[NAME_LABEL];
-  if (label !== undefined) return label;
-  const jobName = (job.spec as ExecSpec).jobName;
-  return typeof jobName === 'string' && jobName !== '' ? jobName : job.name;
-}
+export const openpaiName = paiJobName;
 
 /** Jobs of `owner` named `name`, newest first (at most LOOKUP_LIMIT). */
 async function named(service: JobService, owner: string | undefined, name: string): Promise<JobView[]> {

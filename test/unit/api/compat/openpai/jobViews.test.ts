@@ -9,9 +9,10 @@ import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { load } from 'js-yaml';
 import {
-  appExitCode, applyV2List, nativeStatesOf, paiJobName, paiState, parseV2ListQuery, taskStatus, v1ListItem, v1SeedDetail,
-  v1State, v1UserDetail, v2Detail, v2JobAttempt, v2Summary, v2TaskDetail, V2_LIST_DEFAULT_LIMIT, type PaiJobSummary, type PlanTask,
+  appExitCode, paiJobName, paiState, taskStatus, v1ListItem, v1SeedDetail,
+  v1State, v1UserDetail, v2Detail, v2JobAttempt, v2Summary, v2TaskDetail, type PaiJobSummary, type PlanTask,
 } from '../../../../../api/compat/openpai/jobViews.ts';
+import { applyV2List, nativeStatesOf, parseV2ListQuery, V2_LIST_DEFAULT_LIMIT } from '../../../../../api/compat/openpai/jobListQuery.ts';
 import { isAppError, type JobView } from '../../../../../engine/index.ts';
 
 const SWAGGER_PATH = new URL('../../../../../node_modules/@microsoft/openpai-js-sdk/lib/src/api/v2/swagger.yaml', import.meta.url);
