@@ -33,6 +33,16 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
+/** One record of {@link EventLog.appendBatch}: what {@link EventLog.append} takes. */
+export interface BatchItem {
+  subject: string;
+  events: readonly Envelope[];
+  opts?: AppendOptions;
+}
+
+/** The outcome of one {@link BatchItem}: what `append` would have returned, or the AppError it would have thrown. */
+export type BatchItemResult = { ok: true; result: AppendResult } | { ok: false; error: AppError };
+
 export interface Follower {
   /** Resolves once every record that existed when follow() was called has been delivered. */
   readonly caughtUp: Promise<void>;
@@ -56,6 +66,13 @@ export interface FollowOptions {
 export interface EventLog {
   append(subject: string, events: readonly Envelope[], opts?: AppendOptions): Promise<AppendResult>;
   /**
+   * Group commit: the items in as few round trips as the store allows, each one with the semantics of
+   * `append` on its own (its CAS, msg id and rollup decide for it alone; one item's conflict does not fail
+   * the others). The results come back in item order; the items that succeed are stored in item order.
+   * Rejects only for a misuse (an item without events: INTERNAL); every store error is an item's result.
+   */
+  appendBatch(items: readonly BatchItem[]): Promise<BatchItemResult[]>;
+  /**
    * Deletes every record on exactly `subject` (no wildcards); a no-op when there are none. The
    * subject's last sequence goes back to 0 (a CAS with 0 succeeds again), so purge only subjects
    * nothing will append to with CAS any more (terminal jobs). The stream's lastSeq is unchanged.
@@ -78,6 +95,15 @@ export interface EventLog {
    */
   follow(fromSeq: number, onRecord: (r: LogRecord) => void | Promise<void>, opts?: FollowOptions): Follower;
   close(): Promise<void>;
+}
+
+/** Runs `run` and folds its outcome into a {@link BatchItemResult}; a non-AppError becomes INTERNAL. */
+export async function settleItem(run: () => Promise<AppendResult>): Promise<BatchItemResult> {
+  try {
+    return { ok: true, result: await run() };
+  } catch (err) {
+    return { ok: false, error: err instanceof AppError ? err : new AppError('INTERNAL', 'append failed', { cause: err }) };
+  }
 }
 
 /** Purge takes one exact subject: a wildcard would delete other jobs' history. Throws INTERNAL. */

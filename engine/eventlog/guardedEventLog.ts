@@ -16,6 +16,10 @@ export function guardedEventLog<L extends EventLog>(log: L, resetReason: () => s
       refuseAfterReset();
       return log.append(subject, events, opts);
     },
+    appendBatch: (items) => {
+      refuseAfterReset();
+      return log.appendBatch(items);
+    },
     purge: (subject) => {
       refuseAfterReset();
       return log.purge(subject);

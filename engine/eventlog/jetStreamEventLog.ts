@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { STREAM_JOBS } from '../subjects.ts';
 import type { EventLog } from './eventLog.ts';
 import { createJetStreamAppend } from './jetStreamAppend.ts';
+import { createJetStreamBatch } from './jetStreamBatch.ts';
 import { createJetStreamFollowers } from './jetStreamFollower.ts';
 import { createJetStreamLogContext } from './jetStreamLogContext.ts';
 import { createJetStreamReads } from './jetStreamReads.ts';
@@ -31,8 +32,10 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
   const { readSubject, lastSeq } = createJetStreamReads(cx);
   const { listSubjects, purge } = createJetStreamSubjects(cx);
   const { follow, close } = createJetStreamFollowers(cx, lastSeq);
+  const append = createJetStreamAppend(cx);
   return {
-    append: createJetStreamAppend(cx),
+    append,
+    appendBatch: createJetStreamBatch(cx, append),
     purge,
     readSubject,
     lastSeq,

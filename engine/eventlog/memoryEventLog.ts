@@ -1,7 +1,7 @@
 import type { Envelope } from '../../actors/events.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
-import { checkExactSubject, type AppendOptions, type AppendResult, type EventLog, type Follower, type FollowOptions, type LogRecord } from './eventLog.ts';
+import { checkExactSubject, settleItem, type AppendOptions, type BatchItem, type BatchItemResult, type AppendResult, type EventLog, type Follower, type FollowOptions, type LogRecord } from './eventLog.ts';
 
 /** Options of {@link createMemoryEventLog}. */
 export interface MemoryEventLogOptions {
@@ -120,6 +120,26 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
     return res;
   }
 
+  /** One round trip for the whole batch: an injected failure or lost ack hits every item, as one commit would. */
+  async function appendBatch(items: readonly BatchItem[]): Promise<BatchItemResult[]> {
+    if (items.some((i) => i.events.length === 0)) throw new AppError('INTERNAL', 'append needs at least one event');
+    await hop();
+    if (failNext !== undefined) {
+      const err = failNext;
+      failNext = undefined;
+      const error = err instanceof AppError ? err : new AppError('UNAVAILABLE', 'append failed (injected)', { cause: err });
+      return items.map(() => ({ ok: false, error }));
+    }
+    const results = await Promise.all(items.map((i) => settleItem(async () => store(i.subject, i.events, i.opts ?? {}))));
+    await hop();
+    if (loseAck) {
+      loseAck = false;
+      const error = new AppError('UNAVAILABLE', 'append ack lost (injected)');
+      return items.map(() => ({ ok: false, error }));
+    }
+    return results;
+  }
+
   async function readSubject(subject: string): Promise<LogRecord[]> {
     await hop();
     return (seqsBySubject.get(subject) ?? []).map((seq) => structuredClone(records[seq - 1] as LogRecord));
@@ -199,6 +219,7 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
 
   return {
     append,
+    appendBatch,
     purge,
     readSubject,
     lastSeq: async () => {

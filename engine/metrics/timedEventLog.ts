@@ -3,12 +3,12 @@ import { isAppError } from '../errors.ts';
 import type { EventLog } from '../eventlog/eventLog.ts';
 
 /** Event-log operations timed by {@link timedEventLog} (the `op` label). */
-export type EventLogOp = 'append' | 'readSubject' | 'lastSeq' | 'listSubjects' | 'purge';
+export type EventLogOp = 'append' | 'appendBatch' | 'readSubject' | 'lastSeq' | 'listSubjects' | 'purge';
 
 /** Access kinds counted by {@link timedEventLog} (the `type` label), after Alluxio's list/get/transaction. */
 export type EventLogAccess = 'append' | 'read' | 'list' | 'purge';
 
-const ACCESS_OF: Readonly<Record<EventLogOp, EventLogAccess>> = { append: 'append', readSubject: 'read', lastSeq: 'list', listSubjects: 'list', purge: 'purge' };
+const ACCESS_OF: Readonly<Record<EventLogOp, EventLogAccess>> = { append: 'append', appendBatch: 'append', readSubject: 'read', lastSeq: 'list', listSubjects: 'list', purge: 'purge' };
 
 /** Optional companions of the latency histogram. */
 export interface TimedEventLogExtras {
@@ -42,6 +42,7 @@ export function timedEventLog<L extends EventLog>(log: L, latencyMs: Histogram<'
   return {
     ...log,
     append: (subject, events, opts) => timed('append', () => log.append(subject, events, opts)),
+    appendBatch: (items) => timed('appendBatch', () => log.appendBatch(items)),
     readSubject: (subject) => timed('readSubject', () => log.readSubject(subject)),
     lastSeq: () => timed('lastSeq', () => log.lastSeq()),
     listSubjects: (filter) => timed('listSubjects', () => log.listSubjects(filter)),

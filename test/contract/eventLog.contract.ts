@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Envelope } from '../../actors/events.ts';
 import { isAppError } from '../../engine/errors.ts';
-import type { EventLog, LogRecord } from '../../engine/eventlog/eventLog.ts';
+import type { BatchItemResult, EventLog, LogRecord } from '../../engine/eventlog/eventLog.ts';
 
 export interface LogFixture {
   log: EventLog;
@@ -370,6 +370,68 @@ export function eventLogContract(name: string, makeLog: () => Promise<LogFixture
       await withTimeout(f.caughtUp, 'caughtUp with deleted records at the end', 3_000);
       assert.deepEqual(c.got.map((x) => x.seq), [kept.seq]);
       await f.stop();
+    }));
+
+    it('appendBatch stores every item in item order, one record each, readable and followed like appends', withLog(async (log) => {
+      const subjects = Array.from({ length: 5 }, () => evSubject(newId()));
+      const f = collector();
+      const follower = log.follow(1, f.onRecord);
+      const res = await log.appendBatch(subjects.map((subject, i) => ({ subject, events: [ev('A', i), ev('B', i)], opts: { expectedLastSubjectSeq: 0, msgId: `${subject}:b` } })));
+      const seqs = res.map((r) => (assert.ok(r.ok, String(!r.ok && r.error)), r.result.seq));
+      assert.deepEqual(res.map((r) => r.ok && r.result.duplicate), [false, false, false, false, false]);
+      assert.deepEqual([...seqs].sort((a, b) => a - b), seqs, 'item order');
+      assert.equal(new Set(seqs).size, 5);
+      for (const [i, subject] of subjects.entries()) {
+        const recs = await log.readSubject(subject);
+        assert.deepEqual(recs.map((r) => [r.seq, r.events.map((e) => e.type)]), [[seqs[i], ['A', 'B']]]);
+      }
+      await f.until(() => f.got.length === 5, 'the batch delivered');
+      assert.deepEqual(f.got.map((r) => r.seq), seqs);
+      await follower.stop();
+      assert.deepEqual(await log.appendBatch([]), []);
+    }));
+
+    it('appendBatch decides each item alone: a stale CAS fails that item only, a stored msg id is a duplicate, the rest are stored', withLog(async (log) => {
+      const taken = evSubject(newId());
+      const first = await log.append(taken, [ev('A', 0)], { expectedLastSubjectSeq: 0, msgId: 'batch-first' });
+      const [x, y] = [evSubject(newId()), evSubject(newId())];
+      const res = await log.appendBatch([
+        { subject: x, events: [ev('X', 1)], opts: { expectedLastSubjectSeq: 0 } },
+        { subject: taken, events: [ev('Loser', 1)], opts: { expectedLastSubjectSeq: 0, msgId: 'batch-loser' } },
+        { subject: taken, events: [ev('A', 0)], opts: { expectedLastSubjectSeq: 0, msgId: 'batch-first' } }, // a retry of ours
+        { subject: y, events: [ev('Y', 1)] },
+      ]);
+      const [rx, loser, retry, ry] = res as [BatchItemResult, BatchItemResult, BatchItemResult, BatchItemResult];
+      assert.ok(rx.ok && !rx.result.duplicate);
+      assert.ok(!loser.ok && isConflict(loser.error), 'the stale CAS loses');
+      assert.ok(retry.ok);
+      assert.deepEqual(retry.result, { seq: first.seq, duplicate: true });
+      assert.ok(ry.ok && !ry.result.duplicate);
+      assert.deepEqual((await log.readSubject(taken)).map((r) => r.events[0]!.type), ['A'], 'nothing of the loser stored');
+      assert.equal((await log.readSubject(x)).length, 1);
+      assert.equal((await log.readSubject(y)).length, 1);
+    }));
+
+    it('appendBatch keeps the order of items on one subject, and 8 racing batches let one CAS win per subject', withLog(async (log) => {
+      const s = evSubject(newId());
+      const res = await log.appendBatch([1, 2, 3].map((n) => ({ subject: s, events: [ev('T', n)] })));
+      assert.ok(res.every((r) => r.ok));
+      assert.deepEqual((await log.readSubject(s)).map((r) => (r.events[0]!.data as { n: number }).n), [1, 2, 3]);
+      const raced = [evSubject(newId()), evSubject(newId())];
+      const all = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+        log.appendBatch(raced.map((subject) => ({ subject, events: [ev('Race', i)], opts: { expectedLastSubjectSeq: 0 } })))));
+      for (const [k, subject] of raced.entries()) {
+        const mine = all.map((r) => r[k] as BatchItemResult);
+        assert.equal(mine.filter((r) => r.ok).length, 1, `winners on ${subject}`);
+        for (const r of mine) if (!r.ok) assert.ok(isConflict(r.error), String(r.error));
+        assert.equal((await log.readSubject(subject)).length, 1);
+      }
+    }));
+
+    it('appendBatch refuses an item without events and stores nothing', withLog(async (log) => {
+      const s = evSubject(newId());
+      await assert.rejects(log.appendBatch([{ subject: s, events: [ev('A', 1)] }, { subject: s, events: [] }]), (e) => isAppError(e, 'INTERNAL'));
+      assert.equal(await log.lastSeq(), 0);
     }));
 
     it('a throwing onRecord stops the follower and reports through onError', withLog(async (log) => {

@@ -8,7 +8,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type fc from 'fast-check';
 import type { Envelope, JobEvent } from '../../actors/events.ts';
 import { isAppError } from '../../engine/errors.ts';
-import type { AppendOptions, EventLog, Follower, LogRecord } from '../../engine/eventlog/eventLog.ts';
+import { settleItem, type AppendOptions, type EventLog, type Follower, type LogRecord } from '../../engine/eventlog/eventLog.ts';
 import type { MemoryEventLog } from '../../engine/eventlog/memoryEventLog.ts';
 import type { JobProjection } from '../../engine/projections/jobProjection.ts';
 import { parseSubject } from '../../engine/subjects.ts';
@@ -115,6 +115,9 @@ export function createSimNetwork(opts: SimNetworkOptions): SimNetwork {
   function eventLogFor(proc: SimProcess): EventLog {
     return {
       append: (subject, events, o) => rpc(proc, `append ${subject}`, () => recordedAppend(proc, subject, events, o)),
+      // one request and one reply for the whole batch; each item decides alone, as the interface says
+      appendBatch: (items) => rpc(proc, `appendBatch ${items.length}`, () =>
+        Promise.all(items.map((i) => settleItem(() => recordedAppend(proc, i.subject, i.events, i.opts))))),
       readSubject: (subject) => rpc(proc, `read ${subject}`, () => log.readSubject(subject)),
       purge: (subject) => rpc(proc, `purge ${subject}`, () => {
         opts.onPurge?.(proc, subject);
