@@ -88,6 +88,11 @@ export interface EnsureStreamsOptions {
   taskMaxDeliver?: number;
   /** Bounds of stream LOGS (task output); pass what createJetStreamTaskLogs gets. @defaultValue its defaults */
   logs?: Omit<LogsStreamOptions, 'replicas'>;
+  /**
+   * JOBS allows atomic batches (`allow_atomic`, server ≥ 2.12; the event log's group commit uses them).
+   * ensureStreams sets it from the connected server's version. @defaultValue false
+   */
+  atomic?: boolean;
 }
 
 /** Options of {@link logsStreamConfig}: stream LOGS, the output of `script`/`exec` tasks (engine/tasklogs/). */
@@ -111,6 +116,17 @@ export type StreamSpec = Partial<StreamConfig> & { name: string };
 const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 const nanos = (ms: number) => ms * 1_000_000;
 
+/** The first server line with atomic batch publish (ADR-50). */
+const ATOMIC_SINCE: readonly [number, number] = [2, 12];
+
+/** True when `version` (e.g. "2.15.1") is at least {@link ATOMIC_SINCE}. */
+export function serverHasAtomicBatch(version: string | undefined): boolean {
+  const m = /^v?(\d+)\.(\d+)\./.exec(version ?? '');
+  if (m === null) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > ATOMIC_SINCE[0] || (major === ATOMIC_SINCE[0] && minor >= ATOMIC_SINCE[1]);
+}
+
 /** The stream configs we own; exported so tests and docs show the layout (docs/architecture.md). */
 export function streamConfigs(opts: EnsureStreamsOptions = {}): StreamSpec[] {
   const replicas = opts.replicas ?? 1;
@@ -127,6 +143,7 @@ export function streamConfigs(opts: EnsureStreamsOptions = {}): StreamSpec[] {
       allow_direct: true,
       max_msg_size: DEFAULT_MAX_PAYLOAD,
       discard: DiscardPolicy.Old,
+      ...(opts.atomic === true ? { allow_atomic: true } : {}),
     },
     {
       name: STREAM_TASKS,
@@ -184,7 +201,9 @@ export async function ensureStream(jsm: JetStreamManager, want: StreamSpec): Pro
 export async function ensureStreams(nc: NatsConnection, opts: EnsureStreamsOptions = {}): Promise<void> {
   try {
     const jsm = await jetstreamManager(nc);
-    for (const cfg of streamConfigs(opts)) await ensureStream(jsm, cfg);
+    // a 2.10 server would accept a batch and store it message by message (PITFALLS): only ≥ 2.12 gets allow_atomic
+    const atomic = opts.atomic ?? serverHasAtomicBatch(nc.info?.version);
+    for (const cfg of streamConfigs({ ...opts, atomic })) await ensureStream(jsm, cfg);
     // file storage: a memory bucket's stream does not survive a standalone server restart
     await new Kvm(nc).create(KV_LIVENESS, { history: 1, replicas: opts.replicas ?? 1, storage: StorageType.File });
     // users, tokens, virtual clusters, webhooks: small, CAS-updated, mirrored in memory by every process

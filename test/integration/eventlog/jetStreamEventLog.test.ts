@@ -4,7 +4,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { isAppError } from '../../../engine/errors.ts';
 import type { LogRecord } from '../../../engine/eventlog/eventLog.ts';
 import { createJetStreamEventLog } from '../../../engine/eventlog/jetStreamEventLog.ts';
-import { ensureStreams, streamConfigs } from '../../../engine/nats/connection.ts';
+import { ensureStreams, serverHasAtomicBatch, streamConfigs } from '../../../engine/nats/connection.ts';
 import { STREAM_JOBS } from '../../../engine/subjects.ts';
 import { ev, eventLogContract } from '../../contract/eventLog.contract.ts';
 import { NO_OLDER_SERVER, OLDER_NATS_SERVER_BIN, useTestNats, type SuiteNats } from '../../helpers/natsServer.ts';
@@ -32,7 +32,8 @@ function contractOn(nats: SuiteNats, label: string): void {
   let streamNo = 0;
   eventLogContract(label, async () => {
     const jsm = await jetstreamManager(nats.nc);
-    const jobs = streamConfigs().find((c) => c.name === STREAM_JOBS)!;
+    // as ensureStreams makes it: with allow_atomic on a server that has atomic batches (appendBatch then commits atomically)
+    const jobs = streamConfigs({ atomic: serverHasAtomicBatch(nats.nc.info?.version) }).find((c) => c.name === STREAM_JOBS)!;
     await jsm.streams.delete(STREAM_JOBS).catch(() => undefined); // made by connectTest: same subjects
     const stream = `${STREAM_JOBS}_${++streamNo}`;
     await jsm.streams.add({ ...jobs, name: stream });
@@ -44,14 +45,42 @@ function contractOn(nats: SuiteNats, label: string): void {
   });
 }
 
+
+/** The Nats-Batch-Id header of each message appendBatch sends to `job.<prefix>*.ev`, after a batch of 3 with CAS 0. */
+async function batchHeadersOnWire(nats: SuiteNats, prefix: string): Promise<(string | undefined)[]> {
+  await ensureStreams(nats.nc);
+  const got: (string | undefined)[] = [];
+  const sub = nats.nc.subscribe('job.*.ev', { callback: (_e, m) => void (m.subject.startsWith(`job.${prefix}`) && got.push(m.headers?.get('Nats-Batch-Id') || undefined)) });
+  const log = createJetStreamEventLog({ nc: nats.nc });
+  const res = await log.appendBatch([1, 2, 3].map((n) => ({ subject: `job.${prefix}${n}.ev`, events: [ev('A', n)], opts: { expectedLastSubjectSeq: 0 } })));
+  assert.ok(res.every((r) => r.ok), 'all stored');
+  await nats.nc.flush();
+  sub.unsubscribe();
+  return got;
+}
+
 // Servers differ in how they answer a retried CAS append (docs/operations.md, nats-server versions): both lines keep one contract.
 describe('JetStream event log on the 2.10 server line', { skip: OLDER_NATS_SERVER_BIN === undefined ? NO_OLDER_SERVER : false }, () => {
-  contractOn(useTestNats({ bin: OLDER_NATS_SERVER_BIN ?? '' }), 'jetstream (2.10 line)');
+  const nats = useTestNats({ bin: OLDER_NATS_SERVER_BIN ?? '' });
+  contractOn(nats, 'jetstream (2.10 line)');
+
+  // a 2.10 server stores a batch's messages one by one and only then refuses it (PITFALLS)
+  it('appendBatch never sends an atomic batch to a server before 2.12', async () => {
+    assert.equal(serverHasAtomicBatch(nats.nc.info?.version), false, nats.nc.info?.version);
+    assert.deepEqual(await batchHeadersOnWire(nats, 'old'), [undefined, undefined, undefined]);
+  });
 });
 
 describe('JetStream event log', () => {
   const nats = useTestNats();
   contractOn(nats, 'jetstream');
+
+  it('appendBatch commits one atomic batch on a server with atomic batches (JOBS allows them)', async () => {
+    assert.ok(serverHasAtomicBatch(nats.nc.info?.version), nats.nc.info?.version);
+    const ids = await batchHeadersOnWire(nats, 'atomic');
+    assert.equal(ids.length, 3);
+    assert.ok(ids[0] !== undefined && ids.every((id) => id === ids[0]), `one batch id: ${ids.join()}`);
+  });
 
   it('sends expect.lastSubjectSequence 0 on the wire', async () => {
     const got: (string | undefined)[] = [];
