@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildServer, engineServerOptions } from '../api/server.ts';
 import { readEnv, resolveConfig, silentLogger, startEngine } from '../engine/index.ts';
@@ -23,6 +22,9 @@ import { createJobTypeRegistry } from '../engine/jobtypes/registry.ts';
 import { builtinJobTypes } from '../engine/jobtypes/builtin.ts';
 import { systemClock, systemRandom } from '../engine/clock.ts';
 import { syntheticJobRecords } from './synthetic.ts';
+import { cpuMs, fmt, pct, wall } from './measure.ts';
+import { pacingArgs, type Pacing } from './pacing.ts';
+import type { LoadgenReport } from './loadgen.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,13 +36,7 @@ const RAW_MSGS = arg('raw', 50_000);
 const CLIENTS = arg('clients', 64);
 const SYNC = process.env['JETJOBS_SYNC_INTERVAL'] ?? '1s';
 
-/** The `p`th percentile of `xs` (nearest rank; NaN when empty). */
-export const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-/** `n` with thousands separators and `d` decimals. */
-export const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+export { cpuMs, fmt, pct } from './measure.ts';
 
 /** Acked publishes with `inflight` outstanding, the way the engine publishes. */
 async function rawPublishRate(url: string, n: number, inflight: number): Promise<number> {
@@ -79,24 +75,42 @@ async function startWorkerProcess(natsUrl: string, stateDir: string) {
   return child;
 }
 
-/** CPU time (user+system, ms) a process has used so far, from /proc (Linux); NaN elsewhere. */
-export function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-/** USER_HZ: 100 on every Linux build Node supports. */
-const CLOCK_TICKS = 100;
-
 /** The load generator authenticates as admin with this static token (a real, opt-in setting). */
 const BENCH_TOKEN = randomBytes(24).toString('hex');
 
-/** What {@link endToEnd} submits: `jobs` noop jobs from `clients` keep-alive connections, at most `ratePerSec` a second when given. */
-export interface EndToEndLoad { jobs: number; clients: number; ratePerSec?: number }
+/** What {@link endToEnd} submits (through ./loadgen.ts). */
+export interface EndToEndLoad {
+  jobs: number;
+  /** Keep-alive connections. */
+  clients: number;
+  /** At most this many jobs a second (open loop) when given. */
+  ratePerSec?: number;
+  /** How submissions are paced; overrides `ratePerSec`. @defaultValue one job per request, `clients` in flight */
+  pacing?: Pacing;
+  /** The job submitted, as JSON. @defaultValue a noop job */
+  body?: string;
+  /** The load generator stops sending after this. @defaultValue no limit */
+  maxSendSecs?: number;
+  /** How long to wait for the last job once everything is sent. @defaultValue 120000 */
+  drainMs?: number;
+}
+
+function loadgenArgs(port: number, load: EndToEndLoad): string[] {
+  const pacing = load.pacing ?? (load.ratePerSec === undefined ? undefined : { kind: 'rate' as const, perSec: load.ratePerSec });
+  return ['--port', String(port), '--jobs', String(load.jobs), '--clients', String(load.clients),
+    ...(pacing === undefined ? [] : pacingArgs(pacing)),
+    ...(load.body === undefined ? [] : ['--body', load.body]),
+    ...(load.maxSendSecs === undefined ? [] : ['--max-secs', String(load.maxSendSecs)])];
+}
+
+async function runLoadgen(port: number, load: EndToEndLoad): Promise<LoadgenReport> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./loadgen.ts', import.meta.url)), ...loadgenArgs(port, load)],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOADGEN_TOKEN: BENCH_TOKEN } });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  await new Promise((r) => child.on('exit', r));
+  return JSON.parse(out) as LoadgenReport;
+}
 
 /**
  * Runs the whole service in this process (and a worker process when `split`) on `nats`, submits the
@@ -110,22 +124,24 @@ export async function endToEnd(nats: EmbeddedNats, stateDir: string, split: bool
   const app = buildServer({ ...engineServerOptions(engine, config), logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
-  const wall = () => performance.timeOrigin + performance.now();
   const finishedAt = new Map<string, number>();
+  const states: Record<string, number> = {};
   engine.projection.onChange((e) => {
-    if ((e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'STOPPED') && !finishedAt.has(e.id)) finishedAt.set(e.id, wall());
+    if ((e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'STOPPED') && !finishedAt.has(e.id)) {
+      finishedAt.set(e.id, wall());
+      states[e.state] = (states[e.state] ?? 0) + 1;
+    }
   });
   const cpu0 = { self: cpuMs(process.pid), nats: cpuMs(nats.pid), worker: workerProc?.pid === undefined ? 0 : cpuMs(workerProc.pid) };
   const t0 = wall();
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./loadgen.ts', import.meta.url)), String(port), String(load.jobs), String(load.clients),
-    ...(load.ratePerSec === undefined ? [] : ['{"type":"noop","spec":{}}', String(load.ratePerSec)])], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOADGEN_TOKEN: BENCH_TOKEN } });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-  await new Promise((r) => child.on('exit', r));
-  const gen = JSON.parse(out) as { sent: [string, number][]; failed: number; secs: number };
+  const gen = await runLoadgen(port, load);
   if (gen.failed > 0) console.log(`  ${gen.failed} submissions failed`);
-  const deadline = Date.now() + 120_000;
-  while (gen.sent.some(([id]) => !finishedAt.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const deadline = Date.now() + (load.drainMs ?? 120_000);
+  // jobs finish roughly in submission order: one pass over the list, waiting at the first unfinished one
+  for (let i = 0; i < gen.sent.length && Date.now() < deadline;) {
+    if (finishedAt.has(gen.sent[i]![0])) i++;
+    else await new Promise((r) => setTimeout(r, 20));
+  }
   const latencies: number[] = [];
   let last = 0;
   for (const [id, at] of gen.sent) {
@@ -146,8 +162,11 @@ export async function endToEnd(nats: EmbeddedNats, stateDir: string, split: bool
     await new Promise((r) => workerProc.once('exit', r));
   }
   return { jobsPerSec: latencies.length / secs, submitPerSec: gen.sent.length / gen.secs, p50: pct(latencies, 50), p99: pct(latencies, 99), done: latencies.length, latencies,
+    sent: gen.sent.length, failed: gen.failed, noRoute: gen.noRoute, states,
     /** From the first submission sent to the last job terminal (wall ms): the window without the load generator's start-up. */
     busyMs: last - gen.sent.reduce((m, [, at]) => Math.min(m, at), Infinity),
+    /** Totals over the run (ms): the service process(es), nats-server, and the load generator while it sent. */
+    cpuMs: { ...cpu, loadgen: gen.cpuMs },
     // CPU per finished job: steadier than jobs/s on a shared machine, so the figure to compare changes by
     cpuUsPerJob: { service: (cpu.service * 1000) / latencies.length, nats: (cpu.nats * 1000) / latencies.length } };
 }
