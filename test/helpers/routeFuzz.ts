@@ -589,3 +589,53 @@ export async function allNativeJobs<T = JobView>(svc: TestService, query: string
   } while (cursor);
   return out;
 }
+
+// ---- who wrote a job: the requests around it ------------------------------------------------------
+
+/** A request a facade fuzz sent that may have written jobs, with its answer and when (Date.now()). */
+export interface JournalEntry {
+  /** The request as the fuzz describes it (method, mount, path, headers, body, cut short). */
+  request: string;
+  status: number;
+  /** The answer's body, cut short. */
+  answer: string;
+  sentAt: number;
+  answeredAt: number;
+  /** What the request names that its jobs would carry too (e.g. their paths), to match it to a job. */
+  keys: readonly string[];
+}
+
+/** Journal entries an oracle may print: at most this many per job. */
+const SUSPECTS_SHOWN = 8;
+
+/**
+ * The requests a facade fuzz sent that could have written jobs, with their answers: when an oracle
+ * finds a job that no successful request made, `suspects` says which requests could have made it and
+ * what they were answered, so the failure says what happened rather than only that it did.
+ */
+export function createRequestJournal() {
+  const entries: JournalEntry[] = [];
+  /** In flight at `atMs` (a job's `submittedAt` falls between its request's sending and its answer). */
+  const during = (e: JournalEntry, atMs: number, slackMs: number) => e.sentAt - slackMs <= atMs && atMs <= e.answeredAt + slackMs;
+  return {
+    add(e: JournalEntry): void {
+      entries.push(e);
+    },
+    /**
+     * The requests naming one of `keys` that were in flight when the job was submitted (`atMs`);
+     * failing that, those naming one of `keys` at any time; failing that, any request in flight then.
+     * At most a few, with their times as ISO strings.
+     */
+    suspects(keys: readonly string[], atMs: number, slackMs = 50) {
+      const named = entries.filter((e) => e.keys.some((k) => keys.includes(k)));
+      const inFlight = named.filter((e) => during(e, atMs, slackMs));
+      const found = inFlight.length > 0 ? inFlight : named.length > 0 ? named : entries.filter((e) => during(e, atMs, slackMs));
+      const how = inFlight.length > 0 ? 'naming it, in flight then' : named.length > 0 ? 'naming it, not in flight then' : 'in flight then, naming something else';
+      return {
+        how,
+        count: found.length,
+        requests: found.slice(0, SUSPECTS_SHOWN).map(({ keys: _keys, sentAt, answeredAt, ...e }) => ({ ...e, sentAt: new Date(sentAt).toISOString(), answeredAt: new Date(answeredAt).toISOString() })),
+      };
+    },
+  };
+}
