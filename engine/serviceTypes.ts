@@ -1,6 +1,7 @@
 import type { CallbackFormat, JobState, RecoverMode } from '../actors/events.ts';
 import type { JobProgress } from '../actors/jobContext.ts';
 import type { JobView } from '../actors/jobFold.ts';
+import type { AppError } from './errors.ts';
 
 /** What a client sends to create a job (validated by the API schema, then by the job type). */
 export interface SubmitRequest {
@@ -25,6 +26,16 @@ export interface SubmitRequest {
   /** Most tasks of the job in flight at once (1..10,000); absent: only the dispatch window limits it. */
   parallelism?: number;
 }
+
+/** One submission of `JobService.submitMany`: a SubmitRequest and its own optional idempotency key. */
+export interface SubmitManyItem {
+  req: SubmitRequest;
+  /** As `submit`'s: derives the job id, so the same request again answers the job it made. */
+  idempotencyKey?: string;
+}
+
+/** The outcome of one SubmitManyItem: what `submit` would have returned for it alone, or the AppError it would have thrown. */
+export type SubmitManyResult = { ok: true; job: JobView; created: boolean } | { ok: false; error: AppError };
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const;
 /** admin: everything, every job; operator: submit and control own jobs; viewer: read own jobs. */
@@ -229,6 +240,13 @@ export type LiveMessage =
 export interface JobService {
   /** created=false when the idempotency key matched an earlier identical submission. */
   submit(req: SubmitRequest, opts: By & { idempotencyKey?: string }): Promise<{ job: JobView; created: boolean }>;
+  /**
+   * Many submissions in one group commit, each one answered as `submit` would answer it alone (in item
+   * order): an invalid item fails alone, items past the waiting queue's room are QUEUE_FULL, and an
+   * item whose idempotency key an earlier item of the same call used is answered as that item's replay
+   * (or IDEMPOTENCY_KEY_REUSED for another body). Rejects only for a bug; store errors are items' results.
+   */
+  submitMany(items: readonly SubmitManyItem[], by: By): Promise<SubmitManyResult[]>;
   get(id: string, caller: Caller): Promise<JobView>;
   /**
    * The job submitted at stream sequence `seq` (its `submitSeq`: a facade's number for it). JOB_NOT_FOUND

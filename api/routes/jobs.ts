@@ -1,15 +1,19 @@
 /**
- * Job routes: submit, list, read (job, progress, failures, tasks, history) and the commands (stop, pause,
- * resume, recover, rerun, activate, deactivate). Handlers only translate HTTP to JobService calls
+ * Job routes: submit (one, or up to 1000 with `POST /jobs:batch`), list, read (job, progress,
+ * failures, tasks, history) and the commands (stop, pause, resume, recover, rerun, activate,
+ * deactivate). Handlers only translate HTTP to JobService calls
  * with the request's Caller; every rule (visibility, ownership, transitions) lives in the engine.
  * Reads need a logged-in user (viewer); submit and commands need an operator.
  */
+import { Ajv, type ErrorObject } from 'ajv';
 import type { FastifyPluginAsync } from 'fastify';
 import { JOB_STATES, type JobState, type RecoverMode } from '../../actors/events.ts';
-import { parseLabelSelector, type JobService, type ListQuery, type SubmitRequest } from '../../engine/index.ts';
+import { AppError, parseLabelSelector, type JobService, type ListQuery, type SubmitRequest } from '../../engine/index.ts';
 import { by } from '../actor.ts';
 import type {} from '../auth.ts';
+import { errorBody, toAppError } from '../errorResponses.ts';
 import { jobRouteSchemas as schemas } from '../schemas/jobs.ts';
+import { BATCH_BODY_LIMIT_BYTES, batchEnvelope, batchItemSchema, jobsBatchSchema } from '../schemas/jobsBatch.ts';
 
 /** Options of {@link jobRoutes}. */
 export interface JobRoutesOptions {
@@ -54,6 +58,29 @@ export function toListQuery(q: ListQuerystring): ListQuery {
 /** Most tasks `GET /jobs/:id/tasks` lists (the first ones in plan order; `truncated` says if more). */
 export const MAX_TASKS_LISTED = 10_000;
 
+// The server's Ajv options (api/server.ts): no coercion, nothing removed, first error only.
+const batchAjv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false });
+/** The whole request's check: the envelope only, so that a bad item does not refuse the others. */
+const validateBatchEnvelope = batchAjv.compile(batchEnvelope);
+const validateBatchItem = batchAjv.compile(batchItemSchema);
+
+/** A batch item (a `POST /jobs` body and its idempotency key) once it passed {@link batchItemSchema}. */
+type BatchItemBody = SubmitRequest & { idempotencyKey?: string };
+
+/** One result of `POST /jobs:batch`. */
+type BatchResult = { status: number; job?: unknown; error?: { code: string; message: string } };
+
+/** The error `POST /jobs` answers for a body failing its schema, naming the field under the item (`body/jobs/3/priority must be integer`). */
+function itemSchemaError(index: number, errors: ErrorObject[] | null | undefined): AppError {
+  // shaped as Fastify's own validation error, so the message is built as for every other route
+  return toAppError(Object.assign(new Error('batch item failed its schema'), { code: 'FST_ERR_VALIDATION', validation: errors ?? [], validationContext: `body/jobs/${index}` }));
+}
+
+function errorResult(err: AppError): BatchResult {
+  const { statusCode, code, message } = errorBody(err);
+  return { status: statusCode, error: { code, message } };
+}
+
 const READ = { auth: 'viewer' } as const;
 // bodyOptional: `curl -X POST` sends no body, and some clients send an empty JSON one.
 const WRITE = { auth: 'operator', bodyOptional: true } as const;
@@ -73,6 +100,44 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
       });
       // 200 on an idempotent replay tells the client nothing new was created.
       return reply.code(created ? 201 : 200).header('location', jobUrl(job.id)).send(job);
+    },
+  );
+
+  // `::` is a literal `:` to Fastify's router: the path is /jobs:batch.
+  app.post<{ Body: { jobs: unknown[] } }>(
+    '/jobs::batch',
+    {
+      schema: jobsBatchSchema,
+      // the schema documents each item; only the envelope is checked for the whole request
+      validatorCompiler: () => validateBatchEnvelope,
+      bodyLimit: Math.max(BATCH_BODY_LIMIT_BYTES, app.initialConfig.bodyLimit ?? 0),
+      config: { auth: 'operator' },
+    },
+    async (request) => {
+      if (request.headers['idempotency-key'] !== undefined) {
+        throw new AppError('VALIDATION_FAILED', 'The Idempotency-Key header does not apply to /jobs:batch; give each item its own idempotencyKey.');
+      }
+      const results: BatchResult[] = [];
+      const valid: { index: number; item: BatchItemBody }[] = [];
+      request.body.jobs.forEach((item, index) => {
+        if (validateBatchItem(item)) valid.push({ index, item: item as BatchItemBody });
+        else results[index] = errorResult(itemSchemaError(index, validateBatchItem.errors));
+      });
+      const answers = valid.length === 0 ? [] : await service.submitMany(valid.map(({ item: { idempotencyKey, ...req } }) => ({
+        req, ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      })), by(request));
+      answers.forEach((a, k) => {
+        const { index } = valid[k]!;
+        if (a.ok) results[index] = { status: a.created ? 201 : 200, job: a.job };
+        else {
+          results[index] = errorResult(a.error);
+          if (a.error.status >= 500) request.log.error({ err: a.error.cause ?? a.error, item: index }, 'batch item failed');
+        }
+      });
+      // Nothing written and the store out of reach: the whole request is a 503 (with retry-after), as POST /jobs's.
+      const unavailable = answers.find((a) => !a.ok && a.error.status === 503);
+      if (unavailable !== undefined && !unavailable.ok && !results.some((r) => r.status < 300)) throw unavailable.error;
+      return { results };
     },
   );
 

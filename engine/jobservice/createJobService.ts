@@ -1,6 +1,6 @@
 /**
  * The engine behind the API, assembled from its parts: commands become CAS appends of decided events
- * (commandHandler.ts, submission.ts); reads come from the projection, or the log when it lags
+ * (commandHandler.ts, submission.ts, bulkSubmission.ts); reads come from the projection, or the log when it lags
  * (jobReader.ts, queries.ts, jobList.ts, clusterStatus.ts). Every call is scoped to its Caller
  * (access.ts): a non-admin sees and controls only the jobs it owns, and any other job is
  * JOB_NOT_FOUND (404, never 403).
@@ -19,7 +19,8 @@ import { createCommandHandler } from './commandHandler.ts';
 import { createJobList } from './jobList.ts';
 import { createJobReader } from './jobReader.ts';
 import { createJobQueries } from './queries.ts';
-import { checkParallelism, createSubmission } from './submission.ts';
+import { createBulkSubmission } from './bulkSubmission.ts';
+import { checkParallelism, createSubmission, createSubmissionSteps } from './submission.ts';
 
 export interface JobServiceDeps {
   config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs' | 'stopGraceMs' | 'runningJobCapacity' | 'webhookAllowPrivate'>;
@@ -43,11 +44,14 @@ export function createJobService(deps: JobServiceDeps): JobService {
   const virtualClusters = deps.virtualClusters ?? (() => defaultClusters);
   const reader = createJobReader(deps);
   const { command, redeliver } = createCommandHandler(deps, reader);
-  const { submit, rerun } = createSubmission({ ...deps, virtualClusters }, reader);
+  const submissionDeps = { ...deps, virtualClusters };
+  const steps = createSubmissionSteps(submissionDeps, reader);
+  const { submit, rerun } = createSubmission(submissionDeps, reader, steps);
   const status = createClusterStatus({ ...deps, virtualClusters });
 
   return {
     submit,
+    submitMany: createBulkSubmission(deps, reader, steps),
     ...createJobQueries(deps, reader),
     list: createJobList(deps),
     stop: (id, by) => command(id, { kind: 'stop', graceMs: by.graceMs ?? config.stopGraceMs, ...(by.force ? { force: true } : {}) }, by),

@@ -171,6 +171,21 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       return { job: view(job), created: true };
     },
 
+    // Each item as submit alone (a key used earlier in the batch finds that item's job); AppErrors are items' results.
+    async submitMany(items, by) {
+      const results = [];
+      for (const item of items) {
+        try {
+          const r = await fake.submit(item.req, { ...by, ...(item.idempotencyKey === undefined ? {} : { idempotencyKey: item.idempotencyKey }) });
+          results.push({ ok: true as const, ...r });
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          results.push({ ok: false as const, error: err });
+        }
+      }
+      return results;
+    },
+
     async get(id, caller) {
       enter('get', id, caller);
       return view(mustGet(id, caller));

@@ -48,9 +48,11 @@ function collectRoutes(app: FastifyInstance): () => SeenRoute[] {
     );
 }
 
+/** A path parameter: a `:name` segment (a colon inside a segment is literal: `/jobs:batch`, registered as `/jobs::batch`). */
+const PARAM = /(?<=\/):([A-Za-z0-9_]+)/g;
 /** `/jobs/:id/stop` → `/jobs/{id}/stop` (OpenAPI path templating). */
-const toOpenApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-const pathParams = (url: string) => [...url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+const toOpenApiPath = (url: string) => url.replace(PARAM, '{$1}').replaceAll('::', ':');
+const pathParams = (url: string) => [...url.matchAll(PARAM)].map((m) => m[1]!);
 
 
 /** The real server (buildServer over the fake service, with /metrics) and the routes it registered. */
@@ -126,7 +128,7 @@ describe('OpenAPI document', () => {
   it('says a token is needed exactly where the server answers 401 without one', async () => {
     // An empty Authorization header: no token (the harness adds the admin's only when the header is absent).
     const probe = (r: { method: string; url: string }) =>
-      app.inject({ method: r.method as 'GET', url: r.url.replace(/:[A-Za-z0-9_]+/g, '00000000-0000-4000-8000-0000000000ff'), headers: { authorization: '' } });
+      app.inject({ method: r.method as 'GET', url: r.url.replace(PARAM, '00000000-0000-4000-8000-0000000000ff'), headers: { authorization: '' } });
     for (const r of documented()) {
       const res = await probe(r);
       const unauthenticated = res.statusCode === 401 && res.json<{ code: string }>().code === 'UNAUTHENTICATED';
