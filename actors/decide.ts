@@ -14,7 +14,7 @@ import {
 } from './events.ts';
 import type { JobFailure } from './failureCodes.ts';
 import { canExtendPlan, hasDistinctTaskIds } from './jobContext.ts';
-import { allTasksFinal, canApply, compactedContext, evolveJob, isTerminal, jobState, startJob, type JobSnapshot } from './jobFold.ts';
+import { allTasksFinal, applyChecked, canApply, compactedContext, isTerminal, jobState, startJob, type JobSnapshot } from './jobFold.ts';
 import { countTasksToReset, whyNoRetry } from './jobRecovery.ts';
 
 /** What the caller knows about a command besides its payload. */
@@ -245,7 +245,7 @@ function checked(s: JobSnapshot, events: JobEvent[]): FoldedDecision {
     if (!canApply(cur, ev)) {
       return { ok: false, code: 'INVALID_TRANSITION', message: `${DECIDE_BUG_PREFIX}: ${ev.type} in ${jobState(cur)}` };
     }
-    cur = evolveJob(cur, ev);
+    cur = applyChecked(cur, ev);
   }
   return { ok: true, events, state: cur };
 }

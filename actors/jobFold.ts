@@ -72,6 +72,14 @@ export function canApply(s: JobSnapshot, ev: JobEvent): boolean {
 export function evolveJob(s: JobSnapshot, ev: JobEvent): JobSnapshot {
   if (ev.meta.jobId !== s.context.jobId) throw new IllegalEventError(ev, jobState(s), `belongs to job ${ev.meta.jobId}`);
   if (!canApply(s, ev)) throw new IllegalEventError(ev, jobState(s));
+  return applyChecked(s, ev);
+}
+
+/**
+ * Applies one event the caller has just checked with {@link canApply} (the guard is not run again:
+ * a `can` costs about as much as the transition itself).
+ */
+export function applyChecked(s: JobSnapshot, ev: JobEvent): JobSnapshot {
   return ev.type === 'JobCompacted' ? restoreJob(ev) : step(s, ev);
 }
 

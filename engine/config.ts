@@ -218,6 +218,11 @@ export const SETTINGS = Object.freeze({
     doc: 'first retry delay after a retryable task failure; doubles per attempt' }),
   drainTimeoutMs: ms({ min: 0, default: 30_000, env: 'JETJOBS_DRAIN_TIMEOUT_MS',
     doc: 'on SIGTERM a worker waits this long for running tasks, then returns them to the queue' }),
+  appendsInFlight: integer({ min: 0, default: 16, values: '0–64', env: 'JETJOBS_APPENDS_IN_FLIGHT',
+    check: (v, key) => {
+      if (v > 64) throw new ConfigError(`${key} must be at most 64`);
+    },
+    doc: 'group commit: event-log round trips a process keeps out at once; appends made meanwhile go together in one (atomic on nats-server ≥ 2.12). `0` sends every append alone' }),
   replicas: integer({ min: 1, default: 1, env: 'JETJOBS_REPLICAS',
     doc: 'JetStream replicas of the streams (3 on a cluster)' }),
   acceptNewStore: flag({ default: false, bareFlag: true, env: 'JETJOBS_ACCEPT_NEW_STORE',

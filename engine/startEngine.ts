@@ -10,6 +10,7 @@ import { systemClock, systemRandom } from './clock.ts';
 import type { Config } from './config.ts';
 import { startRoles, type Roles } from './startRoles.ts';
 import { createJetStreamEventLog } from './eventlog/jetStreamEventLog.ts';
+import { withGroupCommit } from './eventlog/groupCommit.ts';
 import { guardedEventLog } from './eventlog/guardedEventLog.ts';
 import { builtinJobTypes } from './jobtypes/builtin.ts';
 import { createJobTypeRegistry } from './jobtypes/registry.ts';
@@ -155,7 +156,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
   let applied = () => 0;
   const guard = await ensureGuardedStreams(nc, config, logger, () => applied());
   const metrics = createMetrics({ labels: { roles: config.roles.join(',') }, alluxioMetricNames: config.alluxioMetricNames });
-  const eventLog = guardedEventLog(metrics.wrapEventLog(createJetStreamEventLog({ nc })), () => guard.resetReason());
+  const eventLog = guardedEventLog(metrics.wrapEventLog(withGroupCommit(createJetStreamEventLog({ nc }), config.appendsInFlight)), () => guard.resetReason());
   const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver, logger });
   const liveness = createKvLiveness({ nc, clock: systemClock });
   const binaries = createObjBinaryStore({ nc, replicas: config.replicas });

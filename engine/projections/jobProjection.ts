@@ -1,6 +1,6 @@
 import type { JobEvent, JobsRemoved, JobState, WorkerEvent } from '../../actors/events.ts';
 import { TERMINAL_STATES } from '../../actors/events.ts';
-import { canApply, evolveJob, jobState, restoreJob, startJob, type JobSnapshot } from '../../actors/jobFold.ts';
+import { applyChecked, canApply, jobState, restoreJob, startJob, type JobSnapshot } from '../../actors/jobFold.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { LogRecord } from '../eventlog/eventLog.ts';
 import { parseSubject, RETENTION_REMOVED_SUBJECT } from '../subjects.ts';
@@ -148,7 +148,7 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
       opts.logger.error({ jobId: id, seq: r.seq, type: ev.type, state: e.state }, 'stored event rejected by the job machine');
       return undefined;
     }
-    update(e, compacted ? restoreJob(ev) : evolveJob(e.snapshot, ev));
+    update(e, compacted ? restoreJob(ev) : applyChecked(e.snapshot, ev));
     return e;
   }
 
