@@ -197,7 +197,14 @@ export function createSubmission(
     const { item, state } = steps.decide(p, meta);
     const r = await eventLog.append(item.subject, item.events, item.opts);
     const created = steps.stored(p, r, state);
-    return { job: await reader.viewAfter(p.data.jobId, r.seq), created };
+    try {
+      return { job: await reader.viewAfter(p.data.jobId, r.seq), created };
+    } catch (err) {
+      // Written and acked: answer with the job as written, not with an error after the write (a client
+      // would submit again and make a second job). A duplicate's stored state is not ours to show.
+      if (!created || !isAppError(err, 'UNAVAILABLE')) throw err;
+      return { job: toView(state, r.seq), created };
+    }
   }
 
   return {
