@@ -6,9 +6,11 @@
  * a temp dir removed at the end. Options: options.ts; scenarios: jobScenarios.ts, loadVsCp.ts.
  * Asserts nothing.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { fmt } from '../measure.ts';
 import { fanOut, fixedRate, tinyJobs, type ScenarioOutcome } from './jobScenarios.ts';
 import { loadVsCp } from './loadVsCp.ts';
@@ -56,6 +58,13 @@ function headline(h: Headlines): string {
   ].join('\n');
 }
 
+/** The commit measured, and whether tracked files differ from it (other work in the tree is measured too). */
+async function codeVersion(): Promise<string> {
+  const git = (...args: string[]) => promisify(execFile)('git', args).then((r) => r.stdout.trim(), () => '?');
+  const [head, dirty] = await Promise.all([git('rev-parse', '--short', 'HEAD'), git('status', '--porcelain', '--untracked-files=no')]);
+  return dirty === '' ? `at ${head}` : `at ${head} + uncommitted changes in ${dirty.split('\n').length} tracked files`;
+}
+
 async function main() {
   if (process.argv.includes('--help')) return console.log(USAGE);
   const o = parseOptions(process.argv, process.env);
@@ -65,7 +74,7 @@ async function main() {
   try {
     const t0 = performance.now();
     const stores = await openStores(dir, o.syncInterval);
-    console.log(`jetjobs vs BullMQ vs raw JetStream${o.quick ? ' (--quick)' : ''}; ${new Date().toISOString().slice(0, 10)}; node ${process.version}, ` +
+    console.log(`jetjobs ${await codeVersion()} vs BullMQ vs raw JetStream${o.quick ? ' (--quick)' : ''}; ${new Date().toISOString().slice(0, 10)}; node ${process.version}, ` +
       `${cpus().length} cores, load average ${fmt(load, 2)} before the run; ${stores.description}`);
     const { all, head } = await runScenarios(stores, o);
     console.log(renderTable(all.flatMap((x) => x.rows)));
