@@ -8,6 +8,7 @@ import type { TaskError, TaskFailed, TaskResult, TaskSucceeded } from '../../act
 import type { TaskErrorCode } from '../../actors/failureCodes.ts';
 import { TaskRunError } from '../jobtypes/jobType.ts';
 import type { Delivery } from '../taskqueue/taskQueue.ts';
+import type { RunningTask } from './runningTasks.ts';
 import type { WorkerContext } from './context.ts';
 import type { OutcomeReporter } from './outcomeReporter.ts';
 import { finishedFor, obsoleteFor } from './terminalJobs.ts';
@@ -25,45 +26,50 @@ export function createTaskExecution(cx: WorkerContext, reporter: OutcomeReporter
     const type = registry.get(t.type);
     const key = `${t.jobId}:${t.taskId}:${t.attempt}:${t.epoch}`;
     let outcome: TaskSucceeded | TaskFailed;
-    if (d.deliveryCount >= config.taskMaxDeliver || !type) {
-      const error: TaskError = type
-        ? { code: 'DELIVERY_EXHAUSTED' satisfies TaskErrorCode, message: `delivered ${d.deliveryCount} times without an outcome`, retryable: true }
-        : { code: 'UNKNOWN_JOB_TYPE' satisfies TaskErrorCode, message: `worker ${id} has no job type ${t.type}`, retryable: false };
-      outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: cx.meta(t.jobId, t.epoch) };
-    } else {
-      const task = running.start(key, t.jobId, t.epoch);
-      const { abort } = task;
-      // An interval made of clock timers, so a simulated clock drives it too.
-      const keepAliveMs = Math.max(1000, Math.floor(config.taskAckWaitMs / 3));
-      let keepAlive: unknown;
-      const keepWorking = () => {
-        d.working();
+    /** The task counts as running (heartbeats, drain) until its outcome is recorded and acked, or it is given back. */
+    let held: RunningTask | undefined;
+    try {
+      if (d.deliveryCount >= config.taskMaxDeliver || !type) {
+        const error: TaskError = type
+          ? { code: 'DELIVERY_EXHAUSTED' satisfies TaskErrorCode, message: `delivered ${d.deliveryCount} times without an outcome`, retryable: true }
+          : { code: 'UNKNOWN_JOB_TYPE' satisfies TaskErrorCode, message: `worker ${id} has no job type ${t.type}`, retryable: false };
+        outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: cx.meta(t.jobId, t.epoch) };
+      } else {
+        const task = (held = running.start(key, t.jobId, t.epoch));
+        const { abort } = task;
+        // An interval made of clock timers, so a simulated clock drives it too.
+        const keepAliveMs = Math.max(1000, Math.floor(config.taskAckWaitMs / 3));
+        let keepAlive: unknown;
+        const keepWorking = () => {
+          d.working();
+          keepAlive = clock.setTimeout(keepWorking, keepAliveMs);
+        };
         keepAlive = clock.setTimeout(keepWorking, keepAliveMs);
-      };
-      keepAlive = clock.setTimeout(keepWorking, keepAliveMs);
-      try {
-        const result: TaskResult = await type.run(t.spec, t.payload, {
-          jobId: t.jobId, taskId: t.taskId, attempt: t.attempt, runAttempt: t.attempt - (t.firstAttempt ?? 1) + 1, roots, signal: abort.signal, heartbeat: () => d.working(),
-        });
-        outcome = { type: 'TaskSucceeded', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, result }, meta: cx.meta(t.jobId, t.epoch) };
-      } catch (err) {
-        if (abort.signal.aborted) {
-          const reason = abort.signal.reason as string | undefined;
-          if (reason === 'drain') d.nak(); // give it back for another worker
-          else await d.ack(); // the job was stopped: drop the task
-          return;
+        try {
+          const result: TaskResult = await type.run(t.spec, t.payload, {
+            jobId: t.jobId, taskId: t.taskId, attempt: t.attempt, runAttempt: t.attempt - (t.firstAttempt ?? 1) + 1, roots, signal: abort.signal, heartbeat: () => d.working(),
+          });
+          outcome = { type: 'TaskSucceeded', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, result }, meta: cx.meta(t.jobId, t.epoch) };
+        } catch (err) {
+          if (abort.signal.aborted) {
+            const reason = abort.signal.reason as string | undefined;
+            if (reason === 'drain') d.nak(); // give it back for another worker
+            else await d.ack(); // the job was stopped: drop the task
+            return;
+          }
+          const error: TaskError = err instanceof TaskRunError
+            ? { code: err.code, message: err.message, retryable: err.retryable }
+            : { code: 'TASK_ERROR' satisfies TaskErrorCode, message: err instanceof Error ? err.message : String(err), retryable: true };
+          const result = err instanceof TaskRunError ? err.result : undefined;
+          outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error, ...(result !== undefined ? { result } : {}) }, meta: cx.meta(t.jobId, t.epoch) };
+        } finally {
+          clock.clearTimeout(keepAlive);
         }
-        const error: TaskError = err instanceof TaskRunError
-          ? { code: err.code, message: err.message, retryable: err.retryable }
-          : { code: 'TASK_ERROR' satisfies TaskErrorCode, message: err instanceof Error ? err.message : String(err), retryable: true };
-        const result = err instanceof TaskRunError ? err.result : undefined;
-        outcome = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error, ...(result !== undefined ? { result } : {}) }, meta: cx.meta(t.jobId, t.epoch) };
-      } finally {
-        clock.clearTimeout(keepAlive);
-        task.done();
       }
+      if (await reporter.publish(d, outcome)) await d.ack().catch((err: unknown) => log.warn({ err }, 'ack failed; the task may run again (counted once)'));
+      else d.nak(config.retryBackoffMs);
+    } finally {
+      held?.done();
     }
-    if (await reporter.publish(d, outcome)) await d.ack().catch((err: unknown) => log.warn({ err }, 'ack failed; the task may run again (counted once)'));
-    else d.nak(config.retryBackoffMs);
   };
 }

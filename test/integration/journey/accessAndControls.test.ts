@@ -171,7 +171,9 @@ describe('journey: access and controls', () => {
     assert.deepEqual([paused.status, paused.body.state], [200, 'PAUSED']);
     // tasks in flight finish (≤ 300 ms); after that nothing moves while paused
     await waitFor(() => svc.engine.worker!.running() === 0, { what: 'the tasks in flight to finish', intervalMs: 20 });
-    const before = (await getJob(base, job.id)).progress.tasksSucceeded;
+    // a task counts as running until its outcome is stored: the job's view shows those outcomes once the projection has them
+    const before = (await history(base, job.id)).filter((e) => e.type === 'TaskSucceeded').length;
+    await waitFor(async () => (await getJob(base, job.id)).progress.tasksSucceeded === before, { what: 'the stored outcomes in the job view', timeoutMs: 30_000 });
     // a later job's task goes through the same pool and worker: a task the paused job had
     // dispatched meanwhile would be in the queue before it and would have run first
     const marker = await submit(base, { type: 'sleep', spec: { ms: 10, tasks: 1 }, name: 'marker' }, olga);
