@@ -123,13 +123,12 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
       task,
       deliveryCount: m.info.deliveryCount,
       working: () => m.working(),
+      // A plain ack, not a confirmed one (ackAck, a round trip per task): the outcome is already in the
+      // log, so a lost ack only means a redelivery that finishedFor drops, or a second run counted once
+      // (decision 0012, §5 step 0).
       ack: async () => {
         settle();
-        try {
-          await m.ackAck({ timeout });
-        } catch (err) {
-          throw toAppError(err, 'ack');
-        }
+        m.ack();
       },
       nak: (delayMs?: number) => {
         settle();
