@@ -80,7 +80,7 @@ async function main() {
     console.log(renderTable(all.flatMap((x) => x.rows)));
     for (const w of all.flatMap((x) => x.warnings)) console.log(`warning: ${w}`);
     console.log(headline(head));
-    console.log(`run took ${fmt((performance.now() - t0) / 1000)} s`);
+    console.log(`run took ${fmt((performance.now() - t0) / 1000)} s; peak rss of this process (it hosts our service) ${fmt(process.resourceUsage().maxRSS / 1024)} MiB`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
