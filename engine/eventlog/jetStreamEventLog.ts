@@ -16,6 +16,8 @@ export interface JetStreamEventLogOptions {
   stream?: string;
   /** Timeout of each JetStream request (publish, info, consumer create). @defaultValue 5000 */
   requestTimeoutMs?: number;
+  /** appendBatch sends at least this many items as an atomic batch, fewer pipelined (jetStreamBatch.ts). @defaultValue 64 */
+  atomicBatchMin?: number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
@@ -35,7 +37,7 @@ export function createJetStreamEventLog(opts: JetStreamEventLogOptions): EventLo
   const append = createJetStreamAppend(cx);
   return {
     append,
-    appendBatch: createJetStreamBatch(cx, append),
+    appendBatch: createJetStreamBatch(cx, append, opts.atomicBatchMin),
     purge,
     readSubject,
     lastSeq,

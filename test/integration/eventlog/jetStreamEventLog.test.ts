@@ -41,17 +41,18 @@ function contractOn(nats: SuiteNats, label: string): void {
       await jsm.streams.delete(stream);
       await ensureStreams(nats.nc); // JOBS again (empty), for the tests below
     };
-    return { log: createJetStreamEventLog({ nc: nats.nc, stream }), cleanup };
+    // atomic from 2 items, so the contract covers the atomic path too (production sends small batches pipelined)
+    return { log: createJetStreamEventLog({ nc: nats.nc, stream, atomicBatchMin: 2 }), cleanup };
   });
 }
 
 
 /** The Nats-Batch-Id header of each message appendBatch sends to `job.<prefix>*.ev`, after a batch of 3 with CAS 0. */
-async function batchHeadersOnWire(nats: SuiteNats, prefix: string): Promise<(string | undefined)[]> {
+async function batchHeadersOnWire(nats: SuiteNats, prefix: string, atomicBatchMin = 3): Promise<(string | undefined)[]> {
   await ensureStreams(nats.nc);
   const got: (string | undefined)[] = [];
   const sub = nats.nc.subscribe('job.*.ev', { callback: (_e, m) => void (m.subject.startsWith(`job.${prefix}`) && got.push(m.headers?.get('Nats-Batch-Id') || undefined)) });
-  const log = createJetStreamEventLog({ nc: nats.nc });
+  const log = createJetStreamEventLog({ nc: nats.nc, atomicBatchMin });
   const res = await log.appendBatch([1, 2, 3].map((n) => ({ subject: `job.${prefix}${n}.ev`, events: [ev('A', n)], opts: { expectedLastSubjectSeq: 0 } })));
   assert.ok(res.every((r) => r.ok), 'all stored');
   await nats.nc.flush();
@@ -75,11 +76,15 @@ describe('JetStream event log', () => {
   const nats = useTestNats();
   contractOn(nats, 'jetstream');
 
-  it('appendBatch commits one atomic batch on a server with atomic batches (JOBS allows them)', async () => {
+  it('appendBatch commits one atomic batch on a server with atomic batches (JOBS allows them), from atomicBatchMin items', async () => {
     assert.ok(serverHasAtomicBatch(nats.nc.info?.version), nats.nc.info?.version);
     const ids = await batchHeadersOnWire(nats, 'atomic');
     assert.equal(ids.length, 3);
     assert.ok(ids[0] !== undefined && ids.every((id) => id === ids[0]), `one batch id: ${ids.join()}`);
+  });
+
+  it('appendBatch pipelines a batch smaller than atomicBatchMin (a stream commits one atomic batch at a time, ~2 ms each)', async () => {
+    assert.deepEqual(await batchHeadersOnWire(nats, 'small', 64), [undefined, undefined, undefined]);
   });
 
   it('sends expect.lastSubjectSequence 0 on the wire', async () => {
