@@ -260,12 +260,23 @@ export function extendTasks(ctx: JobContext, added: readonly TaskPlan[], cursor:
   };
 }
 
+/**
+ * Plans up to this long are searched instead of indexed: most jobs have a task or a few, and a Map per
+ * plan (held, through the WeakMap, as long as the job is) cost ~300 bytes per finished job in memory.
+ */
+const SCAN_MAX_TASKS = 16;
+
 /** Index of a planned task, or -1 when the job has no plan or no such task. */
 function indexOf(ctx: JobContext, taskId: string): number {
-  if (ctx.tasks === null) return -1;
-  const i = taskIndex(ctx.tasks).get(taskId) ?? -1;
+  const tasks = ctx.tasks;
+  if (tasks === null) return -1;
+  if (tasks.length <= SCAN_MAX_TASKS) {
+    for (let k = 0; k < tasks.length; k++) if (tasks[k]!.taskId === taskId) return k;
+    return -1;
+  }
+  const i = taskIndex(tasks).get(taskId) ?? -1;
   // an index shared with a longer (extended) plan may know ids this plan does not have yet
-  return i < ctx.tasks.length ? i : -1;
+  return i < tasks.length ? i : -1;
 }
 
 /** The status of a planned task, or undefined when the job has no plan or no such task. */

@@ -1,6 +1,6 @@
 import type { JobEvent, JobsRemoved, JobState, WorkerEvent } from '../../actors/events.ts';
 import { TERMINAL_STATES } from '../../actors/events.ts';
-import { applyChecked, canApply, jobState, restoreJob, startJob, type JobSnapshot } from '../../actors/jobFold.ts';
+import { jobState, restoreJob, startJob, tryApply, type JobSnapshot } from '../../actors/jobFold.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { LogRecord } from '../eventlog/eventLog.ts';
 import { parseSubject, RETENTION_REMOVED_SUBJECT } from '../subjects.ts';
@@ -110,7 +110,9 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   let gapsSeen = 0;
   const strays = new Set<string>();
 
-  function add(id: string, snapshot: JobSnapshot, submitSeq: number, r: LogRecord): JobEntry {
+  function add(subjectId: string, snapshot: JobSnapshot, submitSeq: number, r: LogRecord): JobEntry {
+    // the context's copy of the id: the one cut from the subject would keep the whole subject text alive
+    const id = snapshot.context.jobId === subjectId ? snapshot.context.jobId : subjectId;
     const e: JobEntry = { id, snapshot, state: jobState(snapshot), submitSeq, lastEvSeq: r.seq };
     jobs.set(id, e);
     bySubmitSeq.set(submitSeq, e);
@@ -142,13 +144,13 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     }
     // A rollup: the stream deleted every earlier `.ev` record, so the record is the whole job whatever
     // this projection saw before (a lagging follower may never have seen the terminal event).
-    const compacted = ev.type === 'JobCompacted';
-    if (!compacted && !canApply(e.snapshot, ev)) {
+    const next = ev.type === 'JobCompacted' ? restoreJob(ev) : tryApply(e.snapshot, ev);
+    if (next === undefined) {
       rejected++;
       opts.logger.error({ jobId: id, seq: r.seq, type: ev.type, state: e.state }, 'stored event rejected by the job machine');
       return undefined;
     }
-    update(e, compacted ? restoreJob(ev) : applyChecked(e.snapshot, ev));
+    update(e, next);
     return e;
   }
 
