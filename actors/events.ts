@@ -198,13 +198,16 @@ export type WorkerEvent = WorkerRegistered | WorkerDraining | WorkerLeft;
 
 // ---- retention: subject retention.removed (rolled up: only the newest is kept) ----
 /**
- * A retention writer removed these jobs (their subjects are purged): every projection forgets them,
- * whatever its own clock says of their age. Each names the removed run by the stream sequence of
- * its JobSubmitted (`submitSeq`), so a job submitted again under the same id (an idempotency key
- * reused after the purge) is left alone. `meta.jobId` is ''. A reader too late to see one (rolled up
- * by a newer notice) notices the gap and lists what the store still holds.
+ * A retention writer removes these jobs: every projection forgets them, whatever its own clock says
+ * of their age. Written before the purges with `pending: true` (the jobs are compacted, so nothing can
+ * bring them back; their subjects are being purged), then again without it once every subject is
+ * purged; a writer that finds a pending notice left by one that died finishes its purges. Each names
+ * the removed run by the stream sequence of its JobSubmitted (`submitSeq`), so a job submitted again
+ * under the same id (an idempotency key reused after the purge) is left alone. `meta.jobId` is ''. A
+ * reader too late to see one (rolled up by a newer notice) notices the gap and lists what the store
+ * still holds.
  */
-export type JobsRemoved = Envelope<'JobsRemoved', { jobs: { jobId: string; submitSeq: number }[] }>;
+export type JobsRemoved = Envelope<'JobsRemoved', { jobs: { jobId: string; submitSeq: number }[]; pending?: boolean }>;
 
 // ---- webhook delivery log: subject job.<jobId>.hook (no CAS) ----
 /** `target` is `callback` (the job's callbackUrl) or a global webhook id. */

@@ -1,13 +1,31 @@
-import { EVENT_SCHEMA_VERSION, type JobsRemoved } from '../../actors/events.ts';
+import { EVENT_SCHEMA_VERSION, type JobEvent, type JobsRemoved } from '../../actors/events.ts';
 import type { Clock } from '../clock.ts';
 import type { EventLog } from '../eventlog/eventLog.ts';
+import { submitSeqOf } from '../projections/jobEntry.ts';
 import type { JobProjection } from '../projections/jobProjection.ts';
 import { jobEvSubject, jobHookSubject, jobTaskSubject, RETENTION_REMOVED_SUBJECT } from '../subjects.ts';
 
-/** A writer's removals from the stream: a job's subjects, the notice to every projection, strays. */
+/** One removed run: a job id and the sequence of its JobSubmitted. */
+export type RemovedRun = JobsRemoved['data']['jobs'][number];
+
+/** The newest JobsRemoved notice in the stream (the subject is rolled up: it holds one). */
+export interface RemovalNotice {
+  /** Its stream sequence: the CAS expectation of the next notice. */
+  seq: number;
+  jobs: RemovedRun[];
+  /** Written before its purges and not yet followed by the notice that says they are done. */
+  pending: boolean;
+}
+
+/** A writer's removals from the stream: a job's subjects, the notices to every projection, strays. */
 export interface Removal {
   purgeJob(id: string): Promise<void>;
-  announce(jobs: JobsRemoved['data']['jobs']): Promise<void>;
+  /** Purges what is left of `run` (a pending notice's job, whose writer may have died midway); false if the id now holds another run. */
+  purgeRun(run: RemovedRun): Promise<boolean>;
+  /** The newest notice, if any. */
+  readNotice(): Promise<RemovalNotice | undefined>;
+  /** Appends a notice (CAS on `expectedSeq`, rolled up); resolves with its sequence; CONFLICT if a newer one came. */
+  announce(jobs: RemovedRun[], pending: boolean, expectedSeq: number): Promise<number>;
   purgeStray(id: string): Promise<boolean>;
 }
 
@@ -27,12 +45,39 @@ export function createRemoval(deps: { eventLog: EventLog; projection: JobProject
   }
 
   /**
-   * Tells every projection which jobs were removed (JobsRemoved), so that none keeps one until its
-   * own clock agrees they are old enough. Rolled up: the stream keeps only the newest notice.
+   * Finishes the removal of `run`: its `.ev` still holds that run (compacted, so nothing was appended
+   * since) or nothing (the purge of `.ev` was done). An id that holds a newer run (submitted again
+   * after the purge) is left alone.
    */
-  async function announce(jobs: JobsRemoved['data']['jobs']): Promise<void> {
-    const ev: JobsRemoved = { type: 'JobsRemoved', data: { jobs }, meta: { jobId: '', epoch: 0, actor, at: new Date(clock.now()).toISOString(), v: EVENT_SCHEMA_VERSION } };
-    await eventLog.append(RETENTION_REMOVED_SUBJECT, [ev], { rollup: true });
+  async function purgeRun(run: RemovedRun): Promise<boolean> {
+    const ev = await eventLog.readSubject(jobEvSubject(run.jobId));
+    const first = ev[0];
+    const first0 = first?.events[0] as JobEvent | undefined;
+    if (first !== undefined && (first0 === undefined || submitSeqOf(first0, first.seq) !== run.submitSeq)) return false;
+    await purgeJob(run.jobId);
+    return true;
+  }
+
+  async function readNotice(): Promise<RemovalNotice | undefined> {
+    const records = await eventLog.readSubject(RETENTION_REMOVED_SUBJECT);
+    const last = records[records.length - 1];
+    const ev = last?.events.find((e) => e.type === 'JobsRemoved') as JobsRemoved | undefined;
+    if (last === undefined) return undefined;
+    return { seq: last.seq, jobs: ev?.data.jobs ?? [], pending: ev?.data.pending === true };
+  }
+
+  /**
+   * Tells every projection which jobs are removed (JobsRemoved), so that none keeps one until its
+   * own clock agrees they are old enough. Rolled up: the stream keeps only the newest notice, hence
+   * the CAS: a pending notice is never replaced by one that does not carry its jobs.
+   */
+  async function announce(jobs: RemovedRun[], pending: boolean, expectedSeq: number): Promise<number> {
+    const ev: JobsRemoved = {
+      type: 'JobsRemoved',
+      data: { jobs, ...(pending ? { pending } : {}) },
+      meta: { jobId: '', epoch: 0, actor, at: new Date(clock.now()).toISOString(), v: EVENT_SCHEMA_VERSION },
+    };
+    return (await eventLog.append(RETENTION_REMOVED_SUBJECT, [ev], { rollup: true, expectedLastSubjectSeq: expectedSeq })).seq;
   }
 
   /**
@@ -49,5 +94,5 @@ export function createRemoval(deps: { eventLog: EventLog; projection: JobProject
     return true;
   }
 
-  return { purgeJob, announce, purgeStray };
+  return { purgeJob, purgeRun, readNotice, announce, purgeStray };
 }

@@ -1,4 +1,4 @@
-import { TERMINAL_STATES, type JobsRemoved } from '../../actors/events.ts';
+import { TERMINAL_STATES } from '../../actors/events.ts';
 import type { Clock } from '../clock.ts';
 import { isAppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -6,6 +6,7 @@ import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
 import { planPass, type RetentionAction } from './planPass.ts';
 import type { RemovalReconciler } from './removalReconciler.ts';
 import type { Removal } from './removal.ts';
+import { createRemover } from './removeJobs.ts';
 import type { EffectiveRule } from './retentionRules.ts';
 
 /** A job retention has just removed (what its cleanup needs). */
@@ -45,26 +46,41 @@ export interface RetentionPassDeps {
 }
 
 /**
- * One retention pass: the planned compactions and removals through a pool of `concurrency`
- * requests, the JobsRemoved notice, the strays, then the reconcile of removals this process missed.
- * An unavailable store cuts the pass short; the next one picks up.
+ * One retention pass: the planned compactions (and the compactions removals need first) through a
+ * pool of `concurrency` requests, then the removals (removeJobs.ts: notice, purges, notice), the
+ * strays, then the reconcile of removals this process missed. An unavailable store cuts the pass
+ * short; the next one picks up.
  */
 export function createRetentionPass(deps: RetentionPassDeps): () => Promise<RetentionPassResult> {
   const { projection, clock, logger, writer, ruleOf, limit, concurrency, compact, removal, reconciler, passListeners } = deps;
-  const { purgeJob, announce, purgeStray } = removal;
+  const { purgeStray } = removal;
   /** Stray ids taken from the projection and not yet settled (kept across passes while the store is away). */
   const strays = new Set<string>();
+  const remover = createRemover({
+    removal,
+    logger,
+    concurrency,
+    afterPurge: async (entry) => {
+      const c = entry.snapshot.context as { type: string; spec: Record<string, unknown> };
+      await deps.afterRemove?.({ id: entry.id, type: c.type, spec: c.spec }).catch((err: unknown) => logger.warn({ err, jobId: entry.id }, 'retention removed a job but could not clean up what it left outside the stream (task output, documents)'));
+    },
+  });
 
   async function pass(): Promise<RetentionPassResult> {
     const t0 = clock.monotonic();
     const gen = deps.generation();
     const result: RetentionPassResult = { compacted: 0, removed: 0, strays: 0 };
     const actions = planPass(projection, ruleOf, clock.now(), { writer, limit });
-    /** Jobs this writer purged: announced to every projection at the end of the pass. */
-    const purged: JobsRemoved['data']['jobs'] = [];
+    /** Jobs this writer removes once the compactions are done (removeJobs.ts). */
+    const removable: JobEntry[] = [];
     let next = 0;
     let unavailable: unknown;
     let conflicts = 0;
+    const failed = (err: unknown, what: Record<string, unknown>) => {
+      if (isAppError(err, 'CONFLICT')) conflicts++; // another writer compacted it (or announced first), or it changed: next pass
+      else if (isAppError(err, 'UNAVAILABLE')) unavailable ??= err; // the store is away: stop this pass
+      else logger.error({ err, ...what }, 'retention failed on a job; retrying next pass');
+    };
     const work = async () => {
       while (next < actions.length && unavailable === undefined && gen === deps.generation()) {
         const { kind, entry } = actions[next++] as RetentionAction;
@@ -78,24 +94,26 @@ export function createRetentionPass(deps: RetentionPassDeps): () => Promise<Rete
             // unseen fails it, and once compacted a job can no longer be recovered, so the purge
             // cannot delete a live run (found by test/sim with a lagging writer).
             if (writer && !(entry.snapshot.context as { compacted?: boolean }).compacted && !(await compact(entry))) continue;
-            if (writer) {
-              await purgeJob(entry.id);
-              purged.push({ jobId: entry.id, submitSeq: entry.submitSeq });
-              const c = entry.snapshot.context as { type: string; spec: Record<string, unknown> };
-              await deps.afterRemove?.({ id: entry.id, type: c.type, spec: c.spec }).catch((err: unknown) => logger.warn({ err, jobId: entry.id }, 'retention removed a job but could not clean up what it left outside the stream (task output, documents)'));
-            }
-            if (projection.remove(entry.id)) result.removed++;
+            if (writer) removable.push(entry);
+            else if (projection.remove(entry.id)) result.removed++;
           }
         } catch (err) {
-          if (isAppError(err, 'CONFLICT')) conflicts++; // another writer compacted it, or it changed: next pass
-          else if (isAppError(err, 'UNAVAILABLE')) unavailable ??= err; // the store is away: stop this pass
-          else logger.error({ err, jobId: entry.id, kind }, 'retention failed on a job; retrying next pass');
+          failed(err, { jobId: entry.id, kind });
         }
       }
     };
     // removals without a writer are synchronous: no need for a pool
     await Promise.all(Array.from({ length: writer ? Math.min(concurrency, actions.length) : 1 }, work));
-    if (purged.length > 0) await announce(purged).catch((err: unknown) => logger.warn({ err, jobs: purged.length }, 'retention could not announce the jobs it removed; other processes drop them by their own rules'));
+    if (writer && unavailable === undefined && gen === deps.generation()) {
+      try {
+        const { purged } = await remover.remove(removable, () => gen !== deps.generation());
+        // the notice has dropped them from the projection already, unless this process lags behind it
+        for (const e of purged) if (projection.get(e.id) === e) projection.remove(e.id);
+        result.removed += purged.length;
+      } catch (err) {
+        failed(err, { jobs: removable.length, kind: 'remove' });
+      }
+    }
     const taken = projection.takeStrays();
     if (writer) {
       for (const id of taken) strays.add(id);

@@ -9,8 +9,10 @@ import { createSimEnv, runSimulation, type SimOutcome } from './runSimulation.ts
 import { scenarioArb } from './simCommands.ts';
 import { replayableScheduler } from './simScheduler.ts';
 
-/** As in simulation.test.ts: a path is tied to these arbitraries. */
+/** As in simulation.test.ts and skewedClocks.test.ts: a path is tied to these arbitraries. */
 const MAX_COMMANDS = 40;
+/** As in skewedClocks.test.ts. */
+const SKEWS_MS = [30_000, -30_000] as const;
 
 describe('deterministic simulation: pinned failures', () => {
   it('replays the failures it found in CI, which now pass', async () => {
@@ -33,10 +35,18 @@ describe('deterministic simulation: pinned failures', () => {
       // 3 (engine/quota/provenCoordinators.ts). Found on 3159c74, where it failed with and without callbacks;
       // a later change of microtask order makes the path replay another run: regressions.test.ts holds the bug.
       { seed: 325039403, path: '47:0:1:1:1:1:1:1:1:1:7:6:10:11:13:17:16:16:16:16:22:9:13:16:22:21:24:25:30:30:30:30:30:33:13:23:23:27:30:34:38:46:45:44:47:48:16:35:46:45:45:45:45:45:45:45:48:48:48:48' },
+      // skewedClocks.test.ts (callbacks on): a coordinator 30 s ahead removed a job and crashed between
+      // its purge of `.ev` and its JobsRemoved notice; the API and a worker, which had read the job to
+      // its end, kept it (engine/retention/removeJobs.ts now announces first). The fix adds I/O, so this
+      // path replays a neighbouring run: regressions.test.ts holds the bug itself.
+      { seed: 593629379, path: '36:0:2:3:2:2:2:2:2:2:2:7:10:15:19:19:23:20:20:27:26:33:38:39:46:19:5:4:13:7:12:17:18:27:23:23:25:33:37:37:37:42:42:41:42:43:41:42:44:45:44:46', skewed: true },
     ];
     // Pinned before submissions carried callbacks: without them each pin replays its run unchanged.
-    const simEnv = { ...createSimEnv(), callbacks: false };
+    const plainEnv = { ...createSimEnv(), callbacks: false };
+    // As skewedClocks.test.ts runs (callbacks on).
+    const skewedEnv = createSimEnv({}, SKEWS_MS);
     for (const pin of pins) {
+      const simEnv = 'skewed' in pin ? skewedEnv : plainEnv;
       let ran: SimOutcome | undefined;
       const property = fc.asyncProperty(replayableScheduler(), scenarioArb(MAX_COMMANDS), async (s, scenario) => {
         ran = await runSimulation(s, scenario, simEnv);

@@ -12,7 +12,7 @@ import { SYSTEM_CALLER } from '../../engine/serviceTypes.ts';
 import { createMemoryLiveness, createMemoryLivenessStore } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../engine/log.ts';
 import { createJobProjection } from '../../engine/projections/jobProjection.ts';
-import { jobEvSubject, jobTaskSubject, RETENTION_REMOVED_SUBJECT } from '../../engine/subjects.ts';
+import { jobEvSubject, jobHookSubject, jobTaskSubject, RETENTION_REMOVED_SUBJECT } from '../../engine/subjects.ts';
 import { AppError } from '../../engine/errors.ts';
 import { decide } from '../../actors/decide.ts';
 import { foldJob, pendingTasks } from '../../actors/jobFold.ts';
@@ -143,9 +143,9 @@ describe('regressions found by the simulation: removals a follower was too late 
   // SIM_SEED=210895484 (run 564) and SIM_SEED=1062622884 (run 570): an API process lagged while a
   // coordinator compacted and removed a job; the deleted records were never delivered to it, and it
   // kept showing the job (as RUNNING, or finished but not compacted) for as long as it lived.
-  // Retention now announces removals (JobsRemoved); when a process misses that too (the writer died
-  // before announcing, or a newer notice rolled it up), removalReconciler.ts reconciles once the gap
-  // or a lost tail shows.
+  // Retention now announces removals (JobsRemoved); when a process misses that too (a newer notice
+  // rolled it up, or a writer from before the notice came first removed it), removalReconciler.ts
+  // reconciles once the gap or a lost tail shows.
   for (const tail of [false, true]) {
     it(`a projection that held a job RUNNING forgets it after the job was removed unseen (${tail ? 'the removed records were the newest' : 'newer records came'})`, async () => {
       const { log, clock } = await finishedJob();
@@ -195,14 +195,14 @@ describe('regressions found by the simulation: removals a follower was too late 
     await settleMicrotasks();
     const resubmitting: EventLog = {
       ...log,
-      append: async (subject, events, o) => {
-        if (subject === RETENTION_REMOVED_SUBJECT) {
-          await log.append(jobEvSubject(JOB), [{
-            type: 'JobSubmitted', meta: { ...meta(0, 'user:ann'), at: new Date(clock.now()).toISOString() },
-            data: { jobId: JOB, type: 'noop', name: 'again', spec: { tasks: 1 }, priority: 0, maxTaskAttempts: 1, maxFailedRatio: 0, requestHash: 'h2', owner: 'ann' },
-          }], { expectedLastSubjectSeq: 0 });
-        }
-        return log.append(subject, events, o);
+      purge: async (subject) => {
+        await log.purge(subject);
+        if (subject !== jobEvSubject(JOB)) return;
+        // right after the purge of `.ev`: before the other purges and the notice that closes the removal
+        await log.append(jobEvSubject(JOB), [{
+          type: 'JobSubmitted', meta: { ...meta(0, 'user:ann'), at: new Date(clock.now()).toISOString() },
+          data: { jobId: JOB, type: 'noop', name: 'again', spec: { tasks: 1 }, priority: 0, maxTaskAttempts: 1, maxFailedRatio: 0, requestHash: 'h2', owner: 'ann' },
+        }], { expectedLastSubjectSeq: 0 });
       },
     };
     const writer = createRetention({ eventLog: resubmitting, projection: truth, clock, logger: silentLogger, writer: true, config: { ...RETAIN_FOREVER, retentionMaxAgeMs: 1 } });
@@ -216,6 +216,59 @@ describe('regressions found by the simulation: removals a follower was too late 
       assert.equal((p.get(JOB)?.snapshot.context as { name?: string } | undefined)?.name, 'again');
     }
   });
+
+  // SIM_SKEW_SEED=593629379 (skewedClocks.test.ts): a coordinator 30 s ahead removed a STOPPED job
+  // and crashed after purging its `.ev`, before its JobsRemoved notice. The API process and a worker
+  // had read the job's last records before the purge (no gap in their sequences), so nothing told
+  // them: they kept showing the job until their own clocks judged it old enough. The notice now comes
+  // before the purges, and the next writer finishes what a dead one left.
+  for (const diesAfter of ['notice', 'ev purge'] as const) {
+    it(`a writer that dies after its ${diesAfter} leaves no process holding the job, and the next writer finishes the removal`, async () => {
+      const { log, clock } = await finishedJob();
+      const reader = createJobProjection({ logger: silentLogger, clock });
+      log.follow(1, (r) => reader.apply(r));
+      const truth = createJobProjection({ logger: silentLogger, clock });
+      const f = log.follow(1, (r) => truth.apply(r));
+      await f.caughtUp;
+      await releaseAndSettle();
+      assert.equal(reader.get(JOB)?.state, 'SUCCEEDED', 'the reader has read the job to its end');
+      let dead = false;
+      const gone = () => Promise.reject(new AppError('UNAVAILABLE', 'writer gone'));
+      const dying: EventLog = {
+        ...log,
+        append: async (subject, events, o) => {
+          if (dead) return gone();
+          const res = await log.append(subject, events, o);
+          if (subject === RETENTION_REMOVED_SUBJECT && diesAfter === 'notice') dead = true;
+          return res;
+        },
+        purge: async (subject) => {
+          if (dead) return gone();
+          await log.purge(subject);
+          if (subject === jobEvSubject(JOB) && diesAfter === 'ev purge') dead = true;
+        },
+        readSubject: (subject) => (dead ? gone() : log.readSubject(subject)),
+      };
+      const writer = createRetention({ eventLog: dying, projection: truth, clock, logger: silentLogger, writer: true, config: { ...RETAIN_FOREVER, retentionMaxAgeMs: 1 } });
+      await clock.advance(10);
+      await writer.runOnce();
+      await f.stop();
+      await releaseAndSettle();
+      assert.ok(dead, 'the writer died midway');
+      // states, not entries: a failing assertion on an entry prints its whole machine snapshot
+      assert.equal(reader.get(JOB)?.state, undefined, 'the reader forgot the job, whatever its own clock says');
+      // the next writer (a replay of the store) finishes the purges: once the notice stood for a whole pass
+      const next = createJobProjection({ logger: silentLogger, clock });
+      await log.follow(1, (r) => next.apply(r)).caughtUp;
+      assert.equal(next.get(JOB)?.state, undefined, 'a replay does not show the job either');
+      const writer2 = createRetention({ eventLog: log, projection: next, clock, logger: silentLogger, writer: true, config: RETAIN_FOREVER });
+      await writer2.runOnce();
+      await writer2.runOnce();
+      for (const subject of [jobEvSubject(JOB), jobTaskSubject(JOB), jobHookSubject(JOB)]) assert.deepEqual(await log.readSubject(subject), [], `${subject} purged`);
+      const notices = await log.readSubject(RETENTION_REMOVED_SUBJECT);
+      assert.deepEqual(notices.map((r) => r.events.map((e) => [e.type, e.data])), [[['JobsRemoved', { jobs: [{ jobId: JOB, submitSeq: 1 }] }]]], 'the removal closed');
+    });
+  }
 
   it('a listing that misses a live job (its page shifted by a purge meanwhile) forgets nothing live', async () => {
     // JetStream lists many subjects in pages, each sorted anew: a purge between two pages shifts
@@ -259,23 +312,26 @@ async function releaseAndSettle(): Promise<void> {
 }
 
 /**
- * JOB (finished) is compacted and removed by a writer; then, if `newer`, another job is submitted.
- * Unless `announced`, the writer dies before its JobsRemoved notice (a crash right after the purges).
+ * JOB (finished) is compacted and removed; then, if `newer`, another job is submitted. If
+ * `announced`, by a writer (JobsRemoved notices before and after its purges); if not, with no notice
+ * this process will read (one rolled up by a newer notice, or a writer from before the notice came
+ * first): compacted, then its subjects purged.
  */
 async function removeJob(log: EventLog, clock: SimClock, newer: boolean, announced = false): Promise<void> {
   const truth = createJobProjection({ logger: silentLogger, clock });
   const f = log.follow(1, (r) => truth.apply(r));
   await f.caughtUp;
-  const dying: EventLog = {
-    ...log,
-    append: (subject, events, o) => (subject === RETENTION_REMOVED_SUBJECT && !announced ? Promise.reject(new AppError('UNAVAILABLE', 'writer gone')) : log.append(subject, events, o)),
-  };
-  const writer = createRetention({
-    eventLog: dying, projection: truth, clock, logger: silentLogger, writer: true,
-    config: { ...RETAIN_FOREVER, retentionMaxAgeMs: 1 },
-  });
-  await clock.advance(10);
-  assert.equal((await writer.runOnce()).removed, 1);
+  if (announced) {
+    const writer = createRetention({
+      eventLog: log, projection: truth, clock, logger: silentLogger, writer: true,
+      config: { ...RETAIN_FOREVER, retentionMaxAgeMs: 1 },
+    });
+    await clock.advance(10);
+    assert.equal((await writer.runOnce()).removed, 1);
+  } else {
+    await compact(log, truth, clock);
+    for (const subject of [jobEvSubject(JOB), jobTaskSubject(JOB), jobHookSubject(JOB)]) await log.purge(subject);
+  }
   await f.stop();
   assert.deepEqual(await log.readSubject(jobEvSubject(JOB)), [], 'removed from the store');
   if (!newer) return;

@@ -22,7 +22,7 @@ import { startHookDeliverer, type PostFn } from '../../engine/hooks/deliverer.ts
 import type { HookConsumerHandle, HookMessage } from '../../engine/hooks/hookMessage.ts';
 import type { HookQueue } from '../../engine/hooks/hookQueue.ts';
 import { createMemoryHookQueue, type MemoryHookQueue } from '../../engine/hooks/memoryHookQueue.ts';
-import { TERMINAL_STATES, type JobEvent } from '../../actors/events.ts';
+import { TERMINAL_STATES, type JobEvent, type JobsRemoved } from '../../actors/events.ts';
 import { restoreJob } from '../../actors/jobFold.ts';
 import type { Random } from '../../engine/clock.ts';
 import { effectiveClusters, vcSlots, type VirtualClusterDef } from '../../engine/quota/shares.ts';
@@ -113,6 +113,12 @@ export class SimWorld {
   readonly journal: LogRecord[] = [];
   /** Jobs whose `.ev` subject retention purged (removed): gone from the store and the service. */
   readonly removed = new Set<string>();
+  /**
+   * Runs (`jobId@submitSeq`) a JobsRemoved notice named: their removal is decided (every process
+   * forgets them, webhook deliverers too) even if the writer died before its purges, which the next
+   * writer then finishes (engine/retention/removeJobs.ts).
+   */
+  readonly removalAnnounced = new Set<string>();
   /** Each compacted job's view just before its JobCompacted. */
   readonly beforeCompaction = new Map<string, JobView>();
   /** Simulated time healing started (undefined while faults are injected). */
@@ -205,6 +211,7 @@ export class SimWorld {
     }
     // the truth keeps every job it ever saw (converged() and the checks need them): not told of removals
     if (r.subject !== RETENTION_REMOVED_SUBJECT) this.truth.apply(r);
+    else for (const ev of r.events as JobsRemoved[]) for (const j of ev.data.jobs) this.removalAnnounced.add(`${j.jobId}@${j.submitSeq}`);
     const after = id !== undefined ? this.truth.get(id) : undefined;
     if (id !== undefined && after && TERMINAL_STATES.has(after.state)) this.#stopEnded(id, after.state);
     const claimed = (r.events as JobEvent[]).find((ev) => ev.type === 'JobClaimed');
@@ -547,9 +554,13 @@ export class SimWorld {
     await this.#settleWebhooks();
   }
 
-  /** Notifications owed now: see {@link undeliveredNotifications}. */
+  /** Notifications owed now: see {@link undeliveredNotifications}. A job whose removal was announced is owed nothing. */
   #undelivered(): string[] {
-    const jobs = this.accepted.filter((id) => !this.removed.has(id)).map((id) => {
+    const announced = (id: string) => {
+      const e = this.truth.get(id);
+      return e !== undefined && this.removalAnnounced.has(`${id}@${e.submitSeq}`);
+    };
+    const jobs = this.accepted.filter((id) => !this.removed.has(id) && !announced(id)).map((id) => {
       const e = this.truth.get(id);
       return { id, state: e?.state, callbackUrl: (e?.snapshot.context as { callbackUrl?: string } | undefined)?.callbackUrl };
     });

@@ -6,7 +6,8 @@ import { createMemoryEventLog, type MemoryEventLog } from '../../../../engine/ev
 import { silentLogger } from '../../../../engine/log.ts';
 import { createJobProjection, type JobProjection } from '../../../../engine/projections/jobProjection.ts';
 import { createRetention, type RetentionConfig, type RetentionOptions } from '../../../../engine/retention/retention.ts';
-import { jobEvSubject, jobHookSubject, jobTaskSubject } from '../../../../engine/subjects.ts';
+import type { EventLog } from '../../../../engine/eventlog/eventLog.ts';
+import { jobEvSubject, jobHookSubject, jobTaskSubject, RETENTION_REMOVED_SUBJECT } from '../../../../engine/subjects.ts';
 import { appendJobHistory, type JobEnd } from './jobHistory.fixture.ts';
 import type { Clock } from '../../../../engine/clock.ts';
 import { createFakeClock, type FakeClock } from '../../../helpers/fakeClock.ts';
@@ -202,6 +203,53 @@ describe('retention: removal', () => {
     assert.deepEqual(cleaned.map((c) => c.id).sort(), [a, b].sort());
     assert.ok(cleaned.every((c) => c.type === 'noop'));
     assert.deepEqual([await recordCounts(w, a), await recordCounts(w, b)], [[0, 0, 0], [0, 0, 0]]);
+  }));
+
+  it('announces a removal before its purges (JobsRemoved pending), and closes it with a second notice once they are done', withWorld(async (w) => {
+    const id = await makeJob(w, 'succeeded');
+    const ops: string[] = [];
+    const spy: EventLog = {
+      ...w.log,
+      append: async (subject, events, o) => {
+        if (subject === RETENTION_REMOVED_SUBJECT) ops.push(`notice ${JSON.stringify(events[0]!.data)}`);
+        return w.log.append(subject, events, o);
+      },
+      purge: async (subject) => {
+        ops.push(`purge ${subject}`);
+        return w.log.purge(subject);
+      },
+    };
+    await w.clock.advance(60 * MIN);
+    assert.deepEqual(await w.retention({ retentionMaxAgeMs: 60 * MIN }, { eventLog: spy }).runOnce(), { compacted: 0, removed: 1, strays: 0 });
+    const run = JSON.stringify([{ jobId: id, submitSeq: 1 }]);
+    assert.deepEqual(ops, [
+      `purge ${jobTaskSubject(id)}`, // the compaction a removal makes first: once compacted, no recover can re-open the job
+      `notice {"jobs":${run},"pending":true}`,
+      ...subjectsOf(id).map((s) => `purge ${s}`),
+      `notice {"jobs":${run}}`,
+    ]);
+    assert.equal((await w.log.readSubject(RETENTION_REMOVED_SUBJECT)).length, 1, 'rolled up: the newest notice only');
+  }));
+
+  it('a writer that finds a pending notice (its writer died midway) carries its jobs into its own and purges them too', withWorld(async (w) => {
+    const dead = await makeJob(w, 'succeeded');
+    const mine = await makeJob(w, 'failed');
+    await w.clock.advance(MIN);
+    assert.equal((await w.retention({ compactAfterMs: MIN }).runOnce()).compacted, 2);
+    await w.sync();
+    // the dead writer's notice: the job is compacted and announced, not yet purged
+    const deadRun = { jobId: dead, submitSeq: w.projection.get(dead)!.submitSeq };
+    const mineRun = { jobId: mine, submitSeq: w.projection.get(mine)!.submitSeq };
+    const meta = { jobId: '', epoch: 0, actor: 'coordinator:dead', at: new Date(w.clock.now()).toISOString(), v: 1 };
+    await w.log.append(RETENTION_REMOVED_SUBJECT, [{ type: 'JobsRemoved', data: { jobs: [deadRun], pending: true }, meta }], { rollup: true });
+    await w.sync();
+    assert.equal(w.projection.get(dead)?.state, undefined, 'every process forgot it on the notice');
+    assert.deepEqual(await recordCounts(w, dead), [1, 0, 1], 'still stored');
+    await w.clock.advance(60 * MIN);
+    assert.equal((await w.retention({ retentionMaxAgeMs: 60 * MIN }).runOnce()).removed, 1);
+    assert.deepEqual([await recordCounts(w, dead), await recordCounts(w, mine)], [[0, 0, 0], [0, 0, 0]]);
+    const [notice] = await w.log.readSubject(RETENTION_REMOVED_SUBJECT);
+    assert.deepEqual(notice?.events[0]?.data, { jobs: [mineRun, deadRun] }, 'closed, naming both');
   }));
 
   it('purges the task and delivery records a crash between purges left behind, and nothing of a live job', withWorld(async (w) => {
