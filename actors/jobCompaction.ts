@@ -4,6 +4,7 @@
  * (`jobMachine.resolveState`), never through a transition.
  */
 import { TERMINAL_STATES, type JobCompacted } from './events.ts';
+import { createStateResolver } from './flatMachineSteps.ts';
 import { IllegalEventError } from './illegalEventError.ts';
 import { jobMachine } from './job.machine.ts';
 import { DEFAULT_VIRTUAL_CLUSTER, type JobContext } from './jobContext.ts';
@@ -30,6 +31,9 @@ export function compactedContext(ctx: JobContext): Record<string, unknown> {
   return out;
 }
 
+/** `jobMachine.resolveState`, on the short path (flatMachineSteps.ts). */
+const resolveState = createStateResolver<SnapshotFrom<typeof jobMachine>>(jobMachine);
+
 /** The snapshot a JobCompacted event stands for; fills fields older writers did not know. */
 export function restoreJob(ev: JobCompacted): SnapshotFrom<typeof jobMachine> {
   const { state } = ev.data;
@@ -51,5 +55,5 @@ export function restoreJob(ev: JobCompacted): SnapshotFrom<typeof jobMachine> {
     taskStatus: [],
     compacted: true,
   };
-  return jobMachine.resolveState({ value: state, context });
+  return resolveState(state, context);
 }

@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { assign, createActor, createMachine, initialTransition, setup, transition, type ActorScope, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
 import type { JobEvent, TaskPlan } from '../../../actors/events.ts';
-import { createMachineSteps, isFlatMachine } from '../../../actors/flatMachineSteps.ts';
+import { createMachineSteps, createStateResolver, isFlatMachine } from '../../../actors/flatMachineSteps.ts';
 import { jobMachine } from '../../../actors/job.machine.ts';
-import { canApply, pendingTasks, startJob, tryApply, type JobSnapshot } from '../../../actors/jobFold.ts';
+import { canApply, compactedContext, pendingTasks, restoreJob, startJob, tryApply, type JobSnapshot } from '../../../actors/jobFold.ts';
+import { JOB_STATES } from '../../../actors/events.ts';
 import { jobEvents, result } from './jobEvents.fixture.ts';
 
 /** Everything xstate puts in a snapshot, compared by content (the short path shares unchanged parts). */
@@ -172,5 +173,24 @@ describe('flatMachineSteps', () => {
     assert.equal(steps.flat, false);
     const s = steps.transition(steps.initial(undefined), { type: 'go' });
     assert.equal(s.status, 'done');
+  });
+
+  it('resolves a state with a context as xstate does (restored compacted jobs)', () => {
+    const resolve = createStateResolver<JobSnapshot>(jobMachine);
+    const ctx = startJob(e.submitted({ labels: { a: 'b' } })).context;
+    for (const value of JOB_STATES) {
+      for (let i = 0; i < 2; i++) {
+        const context = { ...ctx, epoch: i };
+        assertSame(resolve(value, context), jobMachine.resolveState({ value, context }), `${value} #${i}`);
+      }
+    }
+    for (const state of ['SUCCEEDED', 'FAILED', 'STOPPED'] as const) {
+      const ev = e.compacted(3, { state, context: compactedContext(ctx), submitSeq: 7 });
+      const restored = restoreJob(ev);
+      assertSame(restored, jobMachine.resolveState({ value: state, context: restored.context }), `restoreJob ${state}`);
+    }
+    const nested = createMachine({ initial: 'a', states: { a: { initial: 'x', states: { x: {} } } } });
+    const viaXstate = createStateResolver(nested);
+    assertSame(viaXstate('a', {}), nested.resolveState({ value: 'a', context: {} }), 'not flat: xstate');
   });
 });
