@@ -7,6 +7,7 @@
  */
 import { AppError, isAppError } from '../errors.ts';
 import type { BatchItemResult } from '../eventlog/eventLog.ts';
+import type { JobSnapshot } from '../../actors/jobFold.ts';
 import { entryView } from '../projections/jobEntry.ts';
 import type { By, JobService, JobView, SubmitManyResult } from '../serviceTypes.ts';
 import { commandMeta } from './commandHandler.ts';
@@ -26,6 +27,8 @@ interface Stored {
   jobId: string;
   seq: number;
   created: boolean;
+  /** The job as this call folded it (shown when the projection and the store cannot be read after the write). */
+  state: JobSnapshot;
 }
 
 /** The error an item fails with: AppErrors as they are, anything else INTERNAL (its cause kept for the log). */
@@ -81,7 +84,7 @@ export function createBulkSubmission(
     // handed to the projection before anything is awaited, as `submit` does
     const stored = writes.map((w, i): Stored | undefined => {
       const r = appended[i]!;
-      return r.ok ? { jobId: w.p.data.jobId, seq: r.result.seq, created: steps.stored(w.p, r.result, w.decided.state) } : undefined;
+      return r.ok ? { jobId: w.p.data.jobId, seq: r.result.seq, created: steps.stored(w.p, r.result, w.decided.state), state: w.decided.state } : undefined;
     });
     const [views, others] = await Promise.all([
       viewsAfter(stored),
@@ -107,8 +110,14 @@ export function createBulkSubmission(
         const e = projection.get(s.jobId);
         if (e && e.lastEvSeq >= s.seq) return entryView(e);
         // the projection lags: the job as the log has it (reader.viewAfter's fallback)
-        const j = await reader.load(s.jobId, true);
-        return toView(j.snapshot, j.submitSeq);
+        try {
+          const j = await reader.load(s.jobId, true);
+          return toView(j.snapshot, j.submitSeq);
+        } catch (err) {
+          // written and acked: the job as written, never an error after the write (as `submit` does)
+          if (!s.created || !isAppError(err, 'UNAVAILABLE')) throw err;
+          return toView(s.state, s.seq);
+        }
       }),
     );
   }

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../../../engine/errors.ts';
 import type { BatchItem } from '../../../../engine/eventlog/eventLog.ts';
+import { createMemoryEventLog } from '../../../../engine/eventlog/memoryEventLog.ts';
 import { SYSTEM_CALLER, type Caller, type SubmitManyResult } from '../../../../engine/serviceTypes.ts';
 import { withMemoryEngine, type MemoryEngine } from '../../../helpers/memoryEngine.ts';
 
@@ -115,6 +116,22 @@ describe('JobService.submitMany', () => {
       };
       const reset = await e.core.service.submitMany([{ req: NOOP }, { req: { type: 'nope', spec: {} } }], { caller: ANN });
       assert.deepEqual(reset.map(statusOf), ['STATE_STORE_RESET', 'UNKNOWN_JOB_TYPE']);
+    });
+  });
+  it('a job written and acked is answered as written when neither the projection nor the store can show it (submit and submitMany)', async () => {
+    await withMemoryEngine({ roles: ['api'] }, async (e) => {
+      // the appends land in a log this engine does not follow, and reads fail: the write is acked, then nothing can be read
+      const elsewhere = createMemoryEventLog();
+      e.log.append = (s, ev, o) => elsewhere.append(s, ev, o);
+      e.log.appendBatch = (items) => elsewhere.appendBatch(items);
+      e.log.readSubject = () => Promise.reject(new AppError('UNAVAILABLE', 'store out of reach (injected)'));
+      const [one, many] = await Promise.all([
+        e.core.service.submit({ ...NOOP, name: 'one' }, { caller: ANN }),
+        e.core.service.submitMany([{ req: { ...NOOP, name: 'two' } }, { req: { ...NOOP, name: 'three' } }], { caller: ANN }),
+      ]);
+      assert.deepEqual([one.created, one.job.name, one.job.state], [true, 'one', 'WAITING']);
+      assert.deepEqual(many.map((r) => (r.ok ? [statusOf(r), r.job.name, r.job.state] : r.error.code)), [[201, 'two', 'WAITING'], [201, 'three', 'WAITING']]);
+      assert.equal((await elsewhere.readSubject(`job.${one.job.id}.ev`)).length, 1, 'written once');
     });
   });
 });
