@@ -35,7 +35,8 @@ function figure(sides: Sides, scenario: string, fig: string, better: Row['better
 
 function shortfalls(scenario: string, sides: Sides): string[] {
   return (['ours', 'peer', 'raw'] as const).filter((k) => sides[k].unavailable === undefined && sides[k].done < sides[k].expected)
-    .map((k) => `${scenario}: ${{ ours: 'jetjobs', peer: 'BullMQ', raw: 'raw JetStream' }[k]} finished ${fmt(sides[k].done)} of ${fmt(sides[k].expected)} jobs in time`);
+    .map((k) => `${scenario}: ${{ ours: 'jetjobs', peer: 'BullMQ', raw: 'raw JetStream' }[k]} finished ${fmt(sides[k].done)} of ${fmt(sides[k].expected)} jobs in time` +
+      (sides[k].note === undefined ? '' : `: ${sides[k].note}`));
 }
 
 const perJobUs = (ms: number, r: SideResult) => (ms * 1000) / r.done;

@@ -24,7 +24,7 @@ export interface PeerBenchOptions {
   /** Large files of the load scenario and their size (0 files: skipped). */
   readonly largeFiles: number;
   readonly largeMiB: number;
-  /** Our load generator stops sending after this many seconds in the largest tiny-job size (a bound on a long run). */
+  /** In the larger tiny-job size, our load generator sends for at most this many seconds and the jobs get as long again to finish. */
   readonly oursMaxSecs: number;
   /** nats-server `sync_interval`. */
   readonly syncInterval: string;

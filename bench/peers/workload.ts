@@ -35,6 +35,8 @@ export interface SideResult {
   cpuMs: { process: number; store: number; producer: number };
   /** Set when the system cannot run the scenario (e.g. no bulk route): the reason, printed instead of figures. */
   unavailable?: string;
+  /** Why fewer jobs finished than were asked for, when the side knows. */
+  note?: string;
 }
 
 /** What a peer's worker process is told (argv[2], JSON). */
