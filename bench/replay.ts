@@ -1,10 +1,11 @@
 /**
  * Replay speed (issue 15 item 2):
- * `node --import tsx bench/replay.ts [--jobs N] [--runs R] [--store DIR] [--only transport,follower,projection,stages]`.
+ * `node --import tsx bench/replay.ts [--jobs N] [--compacted] [--runs R] [--store DIR] [--only transport,follower,projection,stages]`.
  *
  * Starts its own nats-server (file store, `sync_interval 1s`; stopped by PID at the end), appends N
  * (default 100,000) finished `noop` jobs with the records the engine writes for one (4 records, 6
- * events, the shapes and headers of a real run), then measures R times (default 3), alternating:
+ * events, the shapes and headers of a real run; with `--compacted`, each job as retention leaves it an
+ * hour after it finished: one JobCompacted rollup record), then measures R times (default 3), alternating:
  *
  * - **transport**: an ordered consumer on JOBS delivering to a callback, each message only counted:
  *   the floor the client library sets;
@@ -25,8 +26,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
-import { EVENT_SCHEMA_VERSION, type Envelope } from '../actors/events.ts';
+import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { decide } from '../actors/decide.ts';
+import { EVENT_SCHEMA_VERSION, type Envelope, type JobEvent } from '../actors/events.ts';
+import { foldJob } from '../actors/jobFold.ts';
 import { systemClock, systemRandom } from '../engine/clock.ts';
 import { resolveConfig } from '../engine/config.ts';
 import type { BatchItem, EventLog } from '../engine/eventlog/eventLog.ts';
@@ -50,6 +53,8 @@ const arg = (name: string): string | undefined => {
 const JOBS = Number(arg('jobs') ?? 100_000);
 const RUNS = Number(arg('runs') ?? 3);
 const STORE = arg('store');
+/** Write each job as retention leaves it an hour after it finished: one JobCompacted record (a rollup). */
+const COMPACTED = process.argv.includes('--compacted');
 /** Only these measurements (comma-separated: transport, follower, projection, stages). */
 const ONLY = new Set((arg('only') ?? 'transport,follower,projection,stages').split(','));
 /** Most messages the in-process stages hold in memory at once. */
@@ -119,6 +124,18 @@ async function writeJobs(log: EventLog, jobs: number): Promise<void> {
       const jobId = randomUUID();
       return { jobId, subj: jobEvSubject(jobId), ...jobRecords(jobId, start + k, coordinators[k % 2]!, workers[(from + k) % 2]!) };
     });
+    if (COMPACTED) {
+      // what retention appends (compaction.ts): decide's JobCompacted of the folded job, as a rollup
+      await batch(js.map((j, k) => {
+        const folded = foldJob([...j.submit, ...j.claim, ...j.outcome, ...j.finish] as JobEvent[]);
+        const d = decide({ kind: 'compact', submitSeq: 4 * (from + k) + 1 }, folded, { actor: 'coordinator:c-retention', at: new Date(start + 3_600_000).toISOString() });
+        if (!d.ok) throw new Error(d.message);
+        return { subject: j.subj, events: d.events, opts: { rollup: true, expectedLastSubjectSeq: 0, msgId: `compact:x:${j.jobId}:0` } };
+      }));
+      written += n;
+      if (written % 100_000 < n) process.stderr.write(`  written ${fmt(written)} jobs (${fmt(written / ((performance.now() - t0) / 1000))}/s)\n`);
+      return;
+    }
     const s1 = await batch(js.map((j) => ({ subject: j.subj, events: j.submit, opts: { expectedLastSubjectSeq: 0, msgId: `submit:${j.jobId}:${j.requestHash}` } })));
     const s2 = await batch(js.map((j, k) => ({ subject: j.subj, events: j.claim, opts: { expectedLastSubjectSeq: s1[k]!, msgId: `claim+plan:x:${j.jobId}:${s1[k]}` } })));
     await batch(js.map((j) => ({ subject: jobTaskSubject(j.jobId), events: j.outcome, opts: { msgId: `${j.jobId}:t00000:1` } })));
@@ -252,6 +269,9 @@ function stages(msgs: JsMsg[]): { decodeUs: number; foldUs: number; bothUs: numb
   return { decodeUs, foldUs: bothUs - decodeUs, bothUs, events };
 }
 
+/** Records per job in the store measured. */
+let perJob = 4;
+
 function line(name: string, f: Figures, events: number): string {
   const ev = Number.isNaN(f.events) ? events : f.events;
   const secs = f.ms / 1000;
@@ -262,7 +282,7 @@ function line(name: string, f: Figures, events: number): string {
     `CPU ${fmt(f.cpuUs / ev, 2)} µs/event (nats-server ${fmt((f.natsMs * 1000) / ev, 2)})`,
   ];
   if (f.readyMs !== undefined) parts.push(`ready ${fmt(f.readyMs)} ms`);
-  if (f.heapMiB !== undefined) parts.push(`heap +${fmt(f.heapMiB, 1)} MiB = ${fmt((f.heapMiB * 2 ** 20) / (f.records / 4))} B/job, rss ${fmt(f.rssMiB ?? 0)} MiB`);
+  if (f.heapMiB !== undefined) parts.push(`heap +${fmt(f.heapMiB, 1)} MiB = ${fmt((f.heapMiB * 2 ** 20) / (f.records / perJob))} B/job, rss ${fmt(f.rssMiB ?? 0)} MiB`);
   return parts.join('  ');
 }
 
@@ -281,8 +301,12 @@ async function main() {
       total = await log.lastSeq();
       console.log(`wrote ${fmt(JOBS)} finished noop jobs (${fmt(total)} records) in ${fmt((performance.now() - t0) / 1000, 1)} s`);
     }
-    const events = (total / 4) * 6;
-    console.log(`replay bench — ${fmt(total)} records, ${fmt(events)} events (${fmt(total / 4)} jobs), nats-server file store, node ${process.version}`);
+    // the store's shape, from its first record: 4 records and 6 events per job, or 1 and 1 when compacted
+    const first = (await (await jetstreamManager(nc)).streams.getMessage(STREAM_JOBS, { seq: 1 }))?.json<Envelope[]>();
+    const compacted = first?.[0]?.type === 'JobCompacted';
+    perJob = compacted ? 1 : 4;
+    const events = compacted ? total : (total / 4) * 6;
+    console.log(`replay bench — ${fmt(total)} records, ${fmt(events)} events (${fmt(total / perJob)} ${compacted ? 'compacted ' : ''}jobs), nats-server file store, node ${process.version}`);
     console.log(`load average ${loadavg().map((l) => fmt(l, 2)).join(' ')}`);
     for (let run = 1; run <= RUNS; run++) {
       if (ONLY.has('transport')) {
