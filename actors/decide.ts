@@ -14,7 +14,7 @@ import {
 } from './events.ts';
 import type { JobFailure } from './failureCodes.ts';
 import { canExtendPlan, hasDistinctTaskIds } from './jobContext.ts';
-import { allTasksFinal, applyChecked, canApply, compactedContext, isTerminal, jobState, startJob, type JobSnapshot } from './jobFold.ts';
+import { allTasksFinal, compactedContext, isTerminal, jobState, startJob, tryApply, type JobSnapshot } from './jobFold.ts';
 import { countTasksToReset, whyNoRetry } from './jobRecovery.ts';
 
 /** What the caller knows about a command besides its payload. */
@@ -242,10 +242,11 @@ function metaOf(jobId: string, epoch: number, cm: CommandMeta): EventMeta {
 function checked(s: JobSnapshot, events: JobEvent[]): FoldedDecision {
   let cur = s;
   for (const ev of events) {
-    if (!canApply(cur, ev)) {
+    const next = tryApply(cur, ev);
+    if (next === undefined) {
       return { ok: false, code: 'INVALID_TRANSITION', message: `${DECIDE_BUG_PREFIX}: ${ev.type} in ${jobState(cur)}` };
     }
-    cur = applyChecked(cur, ev);
+    cur = next;
   }
   return { ok: true, events, state: cur };
 }

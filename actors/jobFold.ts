@@ -99,14 +99,6 @@ export function tryApply(s: JobSnapshot, ev: JobEvent): JobSnapshot | undefined 
 }
 
 /**
- * Applies one event the caller has just checked with {@link canApply} (the guard is not run again:
- * a `can` costs about as much as the transition itself).
- */
-export function applyChecked(s: JobSnapshot, ev: JobEvent): JobSnapshot {
-  return ev.type === 'JobCompacted' ? restoreJob(ev) : step(s, ev);
-}
-
-/**
  * Folds a job's event list. It starts at the job's JobSubmitted, or at its (last) JobCompacted,
  * which supersedes everything before it: a reader may see task outcomes that sort before the
  * rollup record until retention purges them.
