@@ -125,10 +125,12 @@ describe('JobService.submitMany', () => {
       e.log.append = (s, ev, o) => elsewhere.append(s, ev, o);
       e.log.appendBatch = (items) => elsewhere.appendBatch(items);
       e.log.readSubject = () => Promise.reject(new AppError('UNAVAILABLE', 'store out of reach (injected)'));
+      // the engine's timers are unref'd and nothing else is pending: keep the loop alive through the projection wait
+      const keepAlive = setInterval(() => undefined, 100);
       const [one, many] = await Promise.all([
         e.core.service.submit({ ...NOOP, name: 'one' }, { caller: ANN }),
         e.core.service.submitMany([{ req: { ...NOOP, name: 'two' } }, { req: { ...NOOP, name: 'three' } }], { caller: ANN }),
-      ]);
+      ]).finally(() => clearInterval(keepAlive));
       assert.deepEqual([one.created, one.job.name, one.job.state], [true, 'one', 'WAITING']);
       assert.deepEqual(many.map((r) => (r.ok ? [statusOf(r), r.job.name, r.job.state] : r.error.code)), [[201, 'two', 'WAITING'], [201, 'three', 'WAITING']]);
       assert.equal((await elsewhere.readSubject(`job.${one.job.id}.ev`)).length, 1, 'written once');
