@@ -222,7 +222,7 @@ export const SETTINGS = Object.freeze({
     check: (v, key) => {
       if (v > 64) throw new ConfigError(`${key} must be at most 64`);
     },
-    doc: 'group commit: event-log round trips a process keeps out at once; appends made meanwhile go together in one (atomic on nats-server ≥ 2.12). `0` sends every append alone' }),
+    doc: 'group commit: event-log round trips a process keeps out at once; appends made meanwhile go together, pipelined in one socket write. `0` sends every append alone' }),
   replicas: integer({ min: 1, default: 1, env: 'JETJOBS_REPLICAS',
     doc: 'JetStream replicas of the streams (3 on a cluster)' }),
   acceptNewStore: flag({ default: false, bareFlag: true, env: 'JETJOBS_ACCEPT_NEW_STORE',

@@ -16,7 +16,7 @@ export interface JetStreamEventLogOptions {
   stream?: string;
   /** Timeout of each JetStream request (publish, info, consumer create). @defaultValue 5000 */
   requestTimeoutMs?: number;
-  /** appendBatch sends at least this many items as an atomic batch, fewer pipelined (jetStreamBatch.ts). @defaultValue 64 */
+  /** appendBatch sends at least this many items as an atomic batch, fewer pipelined (jetStreamBatch.ts). @defaultValue Infinity (always pipelined) */
   atomicBatchMin?: number;
 }
 
