@@ -15,6 +15,8 @@ set -euo pipefail
 MIN="2.10.23"
 DEFAULT_MIN="2.14.0"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/private-apt.sh
+. "$root/scripts/lib/private-apt.sh"
 cache="$root/.cache"
 suites=(forky sid)
 target="$cache/nats-server"
@@ -69,26 +71,13 @@ if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1
   give_up "no nats-server >= $want_min found and this is no Debian-family system"
 fi
 
-# Derive the Debian mirror from this machine's own apt sources.
-mirror=""
-for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-  [ -f "$f" ] || continue
-  m="$(grep -hE '^[[:space:]]*(URIs:|deb )' "$f" 2>/dev/null | grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ' || true)"
-  [ -n "$m" ] && { mirror="${m%/}"; break; }
-done
+# The mirror this machine's own apt sources name; everything else private (scripts/lib/private-apt.sh:
+# sources, lists, caches, pins: the system's preferences could hide a suite).
+mirror="$(debian_mirror)"
 [ -n "$mirror" ] || give_up "no Debian mirror found in /etc/apt sources"
-arch="$(dpkg --print-architecture)"
 apt="$cache/apt-${suites[0]}"
-mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/etc" "$apt/cache"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-signed=""; [ -f "$keyring" ] && signed="[signed-by=$keyring]"
-: > "$apt/etc/sources.list"
-for s in "${suites[@]}"; do echo "deb $signed $mirror $s main" >> "$apt/etc/sources.list"; done
-# Everything private: sources, lists, caches, pins (the system's preferences could hide a suite).
-opts=(-o Dir::Etc::SourceList="$apt/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
-      -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
-      -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o Dir::Cache::Archives="$apt/archives"
-      -o Dir::State::Status=/dev/null -o APT::Architecture="$arch" -o Debug::NoLocking=1)
+private_apt "$apt" "$mirror" "${suites[@]}"
+opts=("${APT_OPTS[@]}")
 echo "fetching the newest nats-server of Debian ${suites[*]} into $target (one time)..." >&2
 # A mirror may lack one of the suites: what the others list is still used.
 apt-get "${opts[@]}" -qq update >&2 || echo "warning: apt-get update for Debian ${suites[*]} reported errors" >&2

@@ -14,6 +14,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="$root/.cache"
+# shellcheck source=../../scripts/lib/private-apt.sh
+. "$root/scripts/lib/private-apt.sh"
 suite="$( . /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}" || true)"
 if [ "${1:-}" = "--suite" ]; then
   [ -n "${2:-}" ] || { echo "usage: $0 [--suite SUITE]" >&2; exit 2; }
@@ -42,23 +44,11 @@ wrapper="$target/redis-server"
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
   fail "not on PATH and this is no Debian-family system"
 fi
-mirror=""
-for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-  [ -f "$f" ] || continue
-  m="$(grep -hE '^[[:space:]]*(URIs:|deb )' "$f" 2>/dev/null | grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ' || true)"
-  [ -n "$m" ] && { mirror="${m%/}"; break; }
-done
+mirror="$(debian_mirror)"
 [ -n "$mirror" ] || fail "not on PATH, and no Debian mirror found in /etc/apt sources"
-arch="$(dpkg --print-architecture)"
 apt="$cache/apt-redis-$suite"
-mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/etc" "$apt/cache"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-signed=""; [ -f "$keyring" ] && signed="[signed-by=$keyring]"
-echo "deb $signed $mirror $suite main" > "$apt/etc/sources.list"
-opts=(-o Dir::Etc::SourceList="$apt/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
-      -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
-      -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o Dir::Cache::Archives="$apt/archives"
-      -o Dir::State::Status=/dev/null -o APT::Architecture="$arch" -o Debug::NoLocking=1)
+private_apt "$apt" "$mirror" "$suite"
+opts=("${APT_OPTS[@]}")
 echo "fetching Debian $suite's redis-server into $target (one time)..." >&2
 apt-get "${opts[@]}" -qq update >&2 || echo "warning: apt-get update for Debian $suite reported errors" >&2
 apt-cache "${opts[@]}" show redis-tools >/dev/null 2>&1 || fail "Debian $suite lists no redis-tools here (network or mirror)"
