@@ -7,7 +7,7 @@ import type { JetStreamLogContext } from './jetStreamLogContext.ts';
 const encoder = new TextEncoder();
 
 /** Most messages in one atomic commit (the server's default limit is 1,000). */
-export const MAX_ATOMIC_BATCH = 100;
+const MAX_ATOMIC_BATCH = 100;
 
 /**
  * Fewest items sent as an atomic batch; smaller batches are pipelined. By default none is: measured on
@@ -141,7 +141,7 @@ export function createJetStreamBatch(cx: JetStreamLogContext, append: EventLog['
 }
 
 /** Indexes of the items that can share atomic batches, and of those to append alone after them. */
-export function partition(items: readonly BatchItem[]): { together: number[]; after: number[] } {
+function partition(items: readonly BatchItem[]): { together: number[]; after: number[] } {
   const together: number[] = [];
   const after: number[] = [];
   const casSubjects = new Set<string>();
