@@ -1,4 +1,3 @@
-import { headers } from '@nats-io/transport-node';
 import type { MsgRequest } from '@nats-io/jetstream';
 import type { Envelope } from '../../actors/events.ts';
 import { AppError } from '../errors.ts';
@@ -8,33 +7,20 @@ import type { JetStreamLogContext } from './jetStreamLogContext.ts';
 
 const encoder = new TextEncoder();
 
-/** `Nats-Rollup: sub` (the JOBS stream allows rollup headers): a fresh object per publish. */
-function rollupHeaders() {
-  const h = headers();
-  h.set('Nats-Rollup', 'sub');
-  return h;
-}
-
 /**
  * Appends of the JetStream event log: one message per append (body = JSON array), CAS on the
  * subject's last sequence, dedup by msg id, and a retried append recognised as our own after a
  * CAS loss (docs/nats-notes.md, "Appends and CAS").
  */
 export function createJetStreamAppend(cx: JetStreamLogContext): EventLog['append'] {
-  const { js, jsm, stream, timeout, checkConnected } = cx;
+  const { jsm, stream, pubAcks, checkConnected } = cx;
 
   async function append(subject: string, events: readonly Envelope[], o: AppendOptions = {}): Promise<AppendResult> {
     if (events.length === 0) throw new AppError('INTERNAL', 'append needs at least one event');
     checkConnected(`append to ${subject}`);
     try {
-      const pa = await js.publish(subject, encoder.encode(JSON.stringify(events)), {
-        timeout,
-        // the client sends the header for any number, 0 included (0 = "no message on the subject yet")
-        ...(o.expectedLastSubjectSeq !== undefined ? { expect: { lastSubjectSequence: o.expectedLastSubjectSeq } } : {}),
-        ...(o.msgId !== undefined ? { msgID: o.msgId } : {}),
-        ...(o.rollup === true ? { headers: rollupHeaders() } : {}),
-      });
-      return { seq: pa.seq, duplicate: pa.duplicate };
+      // the expectation is sent for any number, 0 included (0 = "no message on the subject yet")
+      return await pubAcks.publish(subject, encoder.encode(JSON.stringify(events)), o, `append to ${subject}`);
     } catch (err) {
       const e = toAppError(err, `append to ${subject}`);
       // A retry of an append whose ack was lost: its expectation is stale because our own message

@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Envelope } from '../../actors/events.ts';
 import { AppError } from '../errors.ts';
+import { createPubAckPublisher, type PubAckPublisher } from '../nats/pubAcks.ts';
 import type { LogRecord } from './eventLog.ts';
 
 /** What the parts of the JetStream event log share: the stream, its clients, the connection state. */
@@ -13,6 +14,8 @@ export interface JetStreamLogContext {
   js: JetStreamClient;
   /** The stream manager, created once, lazily. */
   jsm(): Promise<JetStreamManager>;
+  /** Acknowledged publishes (appends) without the client's per-request machinery. */
+  pubAcks: PubAckPublisher;
   /** Throws UNAVAILABLE at once while the connection is down. */
   checkConnected(what: string): void;
   /** Followers to restart from their cursor after a reconnect (see follow()). */
@@ -42,7 +45,7 @@ export function createJetStreamLogContext(nc: NatsConnection, stream: string, ti
   const checkConnected = (what: string) => {
     if (disconnected) throw new AppError('UNAVAILABLE', `${what}: not connected to NATS`);
   };
-  return { nc, stream, timeout, js, jsm, checkConnected, onReconnect };
+  return { nc, stream, timeout, js, jsm, pubAcks: createPubAckPublisher(nc, timeout), checkConnected, onReconnect };
 }
 
 const decoder = new TextDecoder();

@@ -2,7 +2,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, type Consumer, type ConsumerConfig, type JetStreamManager, type JsMsg, type SeqMsgRequest } from '@nats-io/jetstream';
 import { jserrors } from '@nats-io/jetstream/internal';
 import { silentLogger, type Logger } from '../log.ts';
-import { toAppError } from '../nats/connection.ts';
+import { createPubAckPublisher } from '../nats/pubAcks.ts';
 import { startPullLoop } from '../nats/pullLoop.ts';
 import { sleep } from '../retry.ts';
 import { STREAM_TASKS, taskSubject } from '../subjects.ts';
@@ -50,14 +50,11 @@ export function createJetStreamTaskQueue(opts: JetStreamTaskQueueOptions): TaskQ
   let jsmP: Promise<JetStreamManager> | undefined;
   const jsm = () => (jsmP ??= js.jetstreamManager(false));
   const consumers = new Set<TaskConsumer>();
+  const pubAcks = createPubAckPublisher(nc, timeout);
 
   async function dispatch(pool: string, task: TaskMessage): Promise<void> {
     const subject = taskSubject(pool);
-    try {
-      await js.publish(subject, encoder.encode(JSON.stringify(task)), { msgID: dispatchMsgId(task), timeout });
-    } catch (err) {
-      throw toAppError(err, `dispatch to ${subject}`);
-    }
+    await pubAcks.publish(subject, encoder.encode(JSON.stringify(task)), { msgId: dispatchMsgId(task) }, `dispatch to ${subject}`);
   }
 
   /** Creates the pool's durable consumer, or updates it when ack wait / max deliver changed. */
