@@ -54,6 +54,12 @@ export interface Follower {
 export interface FollowOptions {
   /** Subject filter with NATS wildcards (default: every subject of the stream). */
   filter?: string;
+  /**
+   * Several subject filters (NATS wildcards, none overlapping another): a record is delivered when
+   * it matches one. Not with `filter`. On JetStream a consumer's `filter_subjects` (nats-server
+   * ≥ 2.10). A worker-only process follows what its slim job view reads (engine/startRoles.ts).
+   */
+  filterSubjects?: readonly string[];
   /** Called when following breaks for good (the follower retries transient errors itself). */
   onError?: (err: unknown) => void;
 }
@@ -104,6 +110,15 @@ export async function settleItem(run: () => Promise<AppendResult>): Promise<Batc
   } catch (err) {
     return { ok: false, error: err instanceof AppError ? err : new AppError('INTERNAL', 'append failed', { cause: err }) };
   }
+}
+
+/** The subject filters of a follow (undefined: every subject). Throws INTERNAL for both options, or an empty list. */
+export function followFilters(fo: FollowOptions): readonly string[] | undefined {
+  if (fo.filterSubjects === undefined) return fo.filter === undefined ? undefined : [fo.filter];
+  if (fo.filter !== undefined || fo.filterSubjects.length === 0) {
+    throw new AppError('INTERNAL', 'follow takes `filter` or a non-empty `filterSubjects`, not both');
+  }
+  return fo.filterSubjects;
 }
 
 /** Purge takes one exact subject: a wildcard would delete other jobs' history. Throws INTERNAL. */

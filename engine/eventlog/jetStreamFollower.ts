@@ -2,7 +2,7 @@ import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from 
 import { AppError } from '../errors.ts';
 import { toAppError } from '../nats/connection.ts';
 import { backoffDelay, createPause, type Backoff } from '../retry.ts';
-import type { EventLog, Follower, FollowOptions, LogRecord } from './eventLog.ts';
+import { followFilters, type EventLog, type Follower, type FollowOptions, type LogRecord } from './eventLog.ts';
 import { toRecord, type JetStreamLogContext } from './jetStreamLogContext.ts';
 
 /** Messages per pull while following: large batches make replay fast (see the report in tests). */
@@ -25,6 +25,9 @@ export function createJetStreamFollowers(cx: JetStreamLogContext, lastSeq: () =>
   const followers = new Set<Follower>();
 
   function follow(fromSeq: number, onRecord: (r: LogRecord) => void | Promise<void>, fo: FollowOptions = {}): Follower {
+    // one filter as filter_subject (any server), several as filter_subjects (nats-server >= 2.10)
+    const filters = followFilters(fo);
+    const filter = filters === undefined ? {} : { filter_subjects: filters.length === 1 ? filters[0]! : [...filters] };
     let stopped = false;
     let delivered = 0;
     let cursor = Math.max(1, fromSeq);
@@ -64,7 +67,7 @@ export function createJetStreamFollowers(cx: JetStreamLogContext, lastSeq: () =>
             if (target < cursor) resolveCaughtUp();
           }
           const consumer = await js.consumers.get(stream, {
-            ...(fo.filter !== undefined ? { filter_subjects: fo.filter } : {}),
+            ...filter,
             deliver_policy: DeliverPolicy.StartSequence,
             opt_start_seq: cursor,
             inactive_threshold: FOLLOW_INACTIVE_MS,

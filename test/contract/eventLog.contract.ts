@@ -242,6 +242,36 @@ export function eventLogContract(name: string, makeLog: () => Promise<LogFixture
       await Promise.all([f.stop(), ft.stop()]);
     }));
 
+    it('filterSubjects delivers the records matching any of them, in order, and still catches up', withLog(async (log) => {
+      const id = newId();
+      const w = newId();
+      const e1 = await log.append(`job.${id}.ev`, [ev('A', 1)]);
+      await log.append(`job.${id}.hook`, [ev('H', 1)]);
+      const t1 = await log.append(`job.${id}.task`, [ev('T', 1)]);
+      const w1 = await log.append(`worker.${w}.ev`, [ev('W', 1)]);
+      await log.append(`job.${newId()}.ev`, [ev('A', 2)]); // the last record matches none
+      const filterSubjects = [`job.${id}.ev`, `job.${id}.task`, `worker.${w}.ev`];
+      const c = collector();
+      const f = log.follow(1, c.onRecord, { filterSubjects });
+      await withTimeout(f.caughtUp, 'caughtUp with filterSubjects whose last match is not the last record');
+      assert.deepEqual(c.got.map((r) => r.seq), [e1.seq, t1.seq, w1.seq]);
+      await log.append(`job.${id}.hook`, [ev('H', 2)]);
+      const t2 = await log.append(`job.${id}.task`, [ev('T', 2)]);
+      await log.append(`worker.${newId()}.ev`, [ev('W', 2)]);
+      const e2 = await log.append(`job.${id}.ev`, [ev('A', 3)]);
+      await c.until(() => c.got.some((r) => r.seq === e2.seq), 'the live records');
+      assert.deepEqual(c.got.map((r) => r.seq), [e1.seq, t1.seq, w1.seq, t2.seq, e2.seq]);
+      // from the middle: the first match at or after it
+      const mid = collector();
+      const fm = log.follow(w1.seq, mid.onRecord, { filterSubjects });
+      await withTimeout(fm.caughtUp, 'caughtUp from the middle');
+      await mid.until(() => mid.got.length === 3, 'the records from the middle');
+      assert.deepEqual(mid.got.map((r) => r.seq), [w1.seq, t2.seq, e2.seq]);
+      await Promise.all([f.stop(), fm.stop()]);
+      assert.throws(() => log.follow(1, () => undefined, { filter: `job.${id}.ev`, filterSubjects }), (e: unknown) => isAppError(e, 'INTERNAL'));
+      assert.throws(() => log.follow(1, () => undefined, { filterSubjects: [] }), (e: unknown) => isAppError(e, 'INTERNAL'));
+    }));
+
     it('stop() ends delivery', withLog(async (log) => {
       const s = evSubject(newId());
       const c = collector();
