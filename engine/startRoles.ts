@@ -7,6 +7,7 @@ import type { JobTypeRegistry } from './jobtypes/registry.ts';
 import { createJobService } from './jobservice/createJobService.ts';
 import type { Liveness } from './liveness/liveness.ts';
 import type { Logger } from './log.ts';
+import { jobFactsOf } from './projections/jobFacts.ts';
 import { createJobProjection, type JobProjection } from './projections/jobProjection.ts';
 import type { JobService, ServiceInfo } from './serviceTypes.ts';
 import type { TaskQueue } from './taskqueue/taskQueue.ts';
@@ -69,7 +70,7 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
   const virtualClusters = deps.virtualClusters ?? (() => defaultClusters);
   const base = { eventLog, taskQueue: deps.taskQueue, liveness: deps.liveness, projection, registry, roots, clock, logger };
   if (config.roles.includes('worker')) {
-    worker = createWorker({ ...base, id: `w-${shortId()}`, config });
+    worker = createWorker({ ...base, jobs: jobFactsOf(projection), id: `w-${shortId()}`, config });
     await worker.start();
   }
   if (config.roles.includes('coordinator')) {

@@ -23,7 +23,7 @@ export interface OutcomeReporter {
 }
 
 export function createOutcomeReporter(cx: WorkerContext): OutcomeReporter {
-  const { id, config, eventLog, projection, clock, log, counts } = cx;
+  const { id, config, eventLog, jobs, clock, log, counts } = cx;
 
   /** Publish an outcome, retrying while the store is unavailable (the message is held with working()). */
   async function publish(d: Delivery, ev: TaskSucceeded | TaskFailed): Promise<boolean> {
@@ -51,7 +51,7 @@ export function createOutcomeReporter(cx: WorkerContext): OutcomeReporter {
    * instead of waiting forever. Same msgId as a worker's outcome: counted once.
    */
   async function reportExhausted(t: TaskMessage): Promise<void> {
-    if (finishedFor(projection, t)) return;
+    if (finishedFor(jobs, t)) return;
     const error: TaskError = { code: 'DELIVERY_EXHAUSTED' satisfies TaskErrorCode, message: `task ${t.taskId} attempt ${t.attempt} used up its deliveries without an outcome`, retryable: true };
     const ev: TaskFailed = { type: 'TaskFailed', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, error }, meta: cx.meta(t.jobId, t.epoch) };
     await eventLog

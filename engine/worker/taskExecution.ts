@@ -15,11 +15,11 @@ import { finishedFor, obsoleteFor } from './terminalJobs.ts';
 
 /** Handles one delivery of `task.<pool>`; resolves once it is acked or given back. */
 export function createTaskExecution(cx: WorkerContext, reporter: OutcomeReporter): (d: Delivery) => Promise<void> {
-  const { id, config, projection, registry, roots, clock, log, running } = cx;
+  const { id, config, jobs, registry, roots, clock, log, running } = cx;
 
   return async function handle(d: Delivery): Promise<void> {
     const t = d.task;
-    if (finishedFor(projection, t) || obsoleteFor(projection, t)) {
+    if (finishedFor(jobs, t) || obsoleteFor(jobs, t)) {
       await d.ack(); // finished, stopped, or an attempt the job reset since: nothing to do
       return;
     }

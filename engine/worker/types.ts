@@ -6,7 +6,7 @@ import type { FileRoots } from '../jobtypes/jobType.ts';
 import type { JobTypeRegistry } from '../jobtypes/registry.ts';
 import type { Liveness } from '../liveness/liveness.ts';
 import type { Logger } from '../log.ts';
-import type { JobProjection } from '../projections/jobProjection.ts';
+import type { JobFacts } from '../projections/jobFacts.ts';
 import type { TaskQueue } from '../taskqueue/taskQueue.ts';
 
 export type WorkerConfig = Pick<Config, 'pool' | 'workerConcurrency' | 'heartbeatMs' | 'taskAckWaitMs' | 'taskMaxDeliver' | 'drainTimeoutMs' | 'retryBackoffMs'>;
@@ -17,8 +17,11 @@ export interface WorkerDeps {
   eventLog: EventLog;
   taskQueue: TaskQueue;
   liveness: Liveness;
-  /** Used to drop tasks of finished jobs and abort tasks of stopped ones. */
-  projection: JobProjection;
+  /**
+   * What the worker knows of each job: drops tasks of finished jobs and obsolete attempts, aborts
+   * tasks of stopped ones (the full projection's facts, or a worker-only process's slim view).
+   */
+  jobs: JobFacts;
   registry: JobTypeRegistry;
   roots: FileRoots;
   clock: Clock;

@@ -18,7 +18,7 @@ export type { Worker, WorkerConfig, WorkerDeps, WorkerStats } from './types.ts';
  */
 export function createWorker(deps: WorkerDeps): Worker {
   const cx = createWorkerContext(deps);
-  const { id, config, taskQueue, projection, clock, log, running, counts } = cx;
+  const { id, config, taskQueue, jobs, clock, log, running, counts } = cx;
   const membership = createMembership(cx);
   const reporter = createOutcomeReporter(cx);
   const handle = createTaskExecution(cx, reporter);
@@ -29,7 +29,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     id,
     async start() {
       cx.active = true;
-      unsubscribe = projection.onChange((e) => abortEndedTasks(running, e));
+      unsubscribe = jobs.onChange((jobId, job) => abortEndedTasks(running, jobId, job));
       await membership.register();
       await membership.beat();
       consumer = taskQueue.consume(

@@ -16,6 +16,7 @@ import type { JobType } from '../../../../engine/jobtypes/jobType.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../../../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness, createMemoryLivenessStore } from '../../../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../../../engine/log.ts';
+import { jobFactsOf } from '../../../../engine/projections/jobFacts.ts';
 import { createJobProjection, type JobEntry, type JobProjection } from '../../../../engine/projections/jobProjection.ts';
 import { effectiveClusters, type VirtualClusterDef } from '../../../../engine/quota/shares.ts';
 import { jobEvSubject } from '../../../../engine/subjects.ts';
@@ -118,7 +119,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       return c;
     },
     async startWorker(id) {
-      const w = createWorker({ ...base, id, config, liveness: createMemoryLiveness({ clock, store: livenessStore }) });
+      const w = createWorker({ ...base, jobs: jobFactsOf(projection), id, config, liveness: createMemoryLiveness({ clock, store: livenessStore }) });
       workers.push(w);
       await w.start();
       return w;
