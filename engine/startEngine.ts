@@ -222,7 +222,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
     // a removed job's output goes with it (the LOGS stream's own max age is the backstop)
     afterRemove: (job) => taskLogs.purgeJob(job.id),
   });
-  applied = () => roles.projection.lastSeq();
+  applied = () => roles.lastSeq();
   started.projection = roles.projection;
   guard.start();
   metrics.attach({

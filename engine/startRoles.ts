@@ -7,8 +7,9 @@ import type { JobTypeRegistry } from './jobtypes/registry.ts';
 import { createJobService } from './jobservice/createJobService.ts';
 import type { Liveness } from './liveness/liveness.ts';
 import type { Logger } from './log.ts';
-import { jobFactsOf } from './projections/jobFacts.ts';
+import { jobFactsOf, type JobFacts } from './projections/jobFacts.ts';
 import { createJobProjection, type JobProjection } from './projections/jobProjection.ts';
+import { createSlimJobView, SLIM_VIEW_SUBJECTS } from './projections/slimJobView.ts';
 import type { JobService, ServiceInfo } from './serviceTypes.ts';
 import type { TaskQueue } from './taskqueue/taskQueue.ts';
 import { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
@@ -35,8 +36,18 @@ export interface RoleDeps {
 }
 
 export interface Roles {
+  /** The job service over `projection`; only an api role serves it (a worker-only process has no API). */
   service: JobService;
+  /**
+   * The fold of every job. **Empty in a worker-only process** (roles without coordinator and api):
+   * that process keeps the slim view behind `jobFacts` instead (decision 0012 F2) and serves no job
+   * reads, metrics or readiness (api/main.ts listens only with the api role).
+   */
   projection: JobProjection;
+  /** What the worker reads of each job: the projection's facts, or the slim view of a worker-only process. */
+  jobFacts: JobFacts;
+  /** Last stream sequence this process applied (the store guard compares it with the stream). */
+  lastSeq(): number;
   coordinator?: Coordinator;
   worker?: Worker;
   /** ms from start until the projection had replayed the stream. */
@@ -46,14 +57,27 @@ export interface Roles {
   stop(opts?: { handoff?: boolean }): Promise<void>;
 }
 
-/** Replays the stream into a projection, then starts the roles this process has. */
+/**
+ * True for a process whose only role is worker: it needs three facts per job (terminal, epoch,
+ * attempt floors), not the fold of every job (decision 0012 §4 F2).
+ */
+export const workerOnly = (roles: readonly string[]) => !roles.includes('coordinator') && !roles.includes('api');
+
+/**
+ * Replays the stream into a projection (a worker-only process: into the slim job view, following
+ * only the subjects it reads), then starts the roles this process has.
+ */
 export async function startRoles(deps: RoleDeps): Promise<Roles> {
   const { config, eventLog, clock, random, logger, registry } = deps;
   const roots: FileRoots = { dataDir: config.filesDir, cacheDir: config.cacheDir };
   const projection = createJobProjection({ logger, clock });
+  const slim = workerOnly(config.roles) ? createSlimJobView() : undefined;
+  const jobFacts = slim ?? jobFactsOf(projection);
+  const lastSeq = slim ? slim.lastSeq : () => projection.lastSeq();
   const t0 = clock.monotonic();
   let followerBroken = false;
-  const follower: Follower = eventLog.follow(1, (r) => projection.apply(r), {
+  const follower: Follower = eventLog.follow(1, slim ? (r) => slim.apply(r) : (r) => projection.apply(r), {
+    ...(slim ? { filterSubjects: SLIM_VIEW_SUBJECTS } : {}),
     onError: (err) => {
       followerBroken = true;
       logger.error({ err }, 'following the event stream failed');
@@ -61,7 +85,7 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
   });
   await follower.caughtUp;
   const replayMs = clock.monotonic() - t0;
-  logger.info({ records: projection.lastSeq(), replayMs: Math.round(replayMs) }, 'projection caught up');
+  logger.info({ records: lastSeq(), replayMs: Math.round(replayMs), ...(slim ? { view: 'slim', ...slim.counts() } : {}) }, 'projection caught up');
 
   const shortId = () => random.uuid().replace(/-/g, '').slice(0, 12);
   let coordinator: Coordinator | undefined;
@@ -70,7 +94,7 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
   const virtualClusters = deps.virtualClusters ?? (() => defaultClusters);
   const base = { eventLog, taskQueue: deps.taskQueue, liveness: deps.liveness, projection, registry, roots, clock, logger };
   if (config.roles.includes('worker')) {
-    worker = createWorker({ ...base, jobs: jobFactsOf(projection), id: `w-${shortId()}`, config });
+    worker = createWorker({ ...base, jobs: jobFacts, id: `w-${shortId()}`, config });
     await worker.start();
   }
   if (config.roles.includes('coordinator')) {
@@ -81,16 +105,20 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
     config, eventLog, projection, liveness: deps.liveness, registry, roots, clock, random, info: deps.info, virtualClusters,
     checks: () => ({ ...(deps.checks?.() ?? {}), projection: !followerBroken, eventsRejected: projection.rejected === 0 }),
   });
-  // Every process drops removed jobs from its projection (flat memory); coordinators also write.
+  // Every process drops removed jobs from its projection (flat memory); coordinators also write. The
+  // slim view drops them on the removal notices it reads itself: a pass over its empty projection
+  // would only list the store's subjects for nothing.
   const afterRemove = async (job: RemovedJob) => {
     await registry.get(job.type)?.removed?.(job.spec);
     await deps.afterRemove?.(job);
   };
-  const retention = createRetention({ eventLog, projection, config, clock, logger, writer: coordinator !== undefined, afterRemove });
+  const retention = slim ? idleRetention() : createRetention({ eventLog, projection, config, clock, logger, writer: coordinator !== undefined, afterRemove });
   retention.start();
   return {
     service,
     projection,
+    jobFacts,
+    lastSeq,
     retention,
     ...(coordinator ? { coordinator } : {}),
     ...(worker ? { worker } : {}),
@@ -102,4 +130,10 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
       await follower.stop();
     },
   };
+}
+
+/** The retention of a worker-only process: no passes (its slim view forgets removed jobs on their notices). */
+function idleRetention(): Retention {
+  const nothing = { compacted: 0, removed: 0, strays: 0 };
+  return { start: () => undefined, stop: () => undefined, runOnce: () => Promise.resolve({ ...nothing }), onPass: () => () => undefined };
 }

@@ -182,11 +182,13 @@ export class SimWorld {
    * new run, and dropping it would lose it).
    */
   #checkStillRuns(proc: SimProcess, jobId: string, what: string): void {
-    const e = this.nodes.find((n) => n.proc === proc)?.core?.projection.get(jobId);
-    if (!e || !TERMINAL_STATES.has(e.state)) return;
+    // what the process knows: its projection's facts, or a worker-only process's slim job view
+    const core = this.nodes.find((n) => n.proc === proc)?.core;
+    const known = core?.jobFacts.get(jobId);
+    if (!known || !known.terminal) return;
     const now = this.truth.get(jobId);
-    const newerRun = now !== undefined && now.snapshot.context.epoch > e.snapshot.context.epoch && !TERMINAL_STATES.has(now.state);
-    if (!newerRun) this.violations.push(`${what} of ${jobId}, which it knew was ${e.state}`);
+    const newerRun = now !== undefined && now.snapshot.context.epoch > known.epoch && !TERMINAL_STATES.has(now.state);
+    if (!newerRun) this.violations.push(`${what} of ${jobId}, which it knew was ${core?.projection.get(jobId)?.state ?? 'terminal'} (epoch ${known.epoch})`);
   }
 
   /** Every record, in order, as it reaches the store: journal, truth, and the checks that need time. */
@@ -538,8 +540,8 @@ export class SimWorld {
       }, undefined, plus('JOB_NOT_FOUND'));
       // coordinators too: one holding a removed job as running would keep a slot for it
       for (const n of this.nodes) {
-        const held = n.core && n.proc.state() === 'running' ? n.core.projection.get(id) : undefined;
-        if (held) this.violations.push(`${n.proc.name} still holds removed job ${id} as ${held.state} after ${SETTLE_PASSES} retention passes`);
+        const held = n.core && n.proc.state() === 'running' ? n.core.projection.get(id)?.state ?? (n.core.jobFacts.get(id) ? 'in its job view' : undefined) : undefined;
+        if (held) this.violations.push(`${n.proc.name} still holds removed job ${id} as ${held} after ${SETTLE_PASSES} retention passes`);
       }
     }
     for (const caller of SIM_USERS) for (const id of this.accepted) this.#checkVisibility(service, caller, id, this.owners.get(id) === caller.user);

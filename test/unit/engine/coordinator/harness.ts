@@ -18,6 +18,7 @@ import { createMemoryLiveness, createMemoryLivenessStore } from '../../../../eng
 import { silentLogger } from '../../../../engine/log.ts';
 import { jobFactsOf } from '../../../../engine/projections/jobFacts.ts';
 import { createJobProjection, type JobEntry, type JobProjection } from '../../../../engine/projections/jobProjection.ts';
+import { createSlimJobView, SLIM_VIEW_SUBJECTS } from '../../../../engine/projections/slimJobView.ts';
 import { effectiveClusters, type VirtualClusterDef } from '../../../../engine/quota/shares.ts';
 import { jobEvSubject } from '../../../../engine/subjects.ts';
 import { createMemoryTaskQueue } from '../../../../engine/taskqueue/memoryTaskQueue.ts';
@@ -39,7 +40,8 @@ export interface Harness {
   /** Every task dispatched, with the time (ms since epoch) it was dispatched. */
   dispatched: { task: TaskMessage; at: number }[];
   startCoordinator(id: string): Promise<Coordinator>;
-  startWorker(id: string): Promise<Worker>;
+  /** A worker reading the harness's projection, or (`slim`) its own slim job view, as a worker-only process does. */
+  startWorker(id: string, view?: 'projection' | 'slim'): Promise<Worker>;
   submit(data: Partial<JobSubmittedData> & { type: string; spec: Record<string, unknown> }): Promise<string>;
   /** Decides and appends a user command on the job (CAS, retried on a lost race). */
   command(jobId: string, cmd: JobCommand, reason?: string): Promise<void>;
@@ -76,6 +78,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const livenessStore = createMemoryLivenessStore();
   const projection = createJobProjection({ logger: silentLogger, clock });
   const follower: Follower = log.follow(1, (r) => projection.apply(r));
+  const viewFollowers: Follower[] = [];
   await follower.caughtUp;
   const registry = createJobTypeRegistry([...builtinJobTypes(), ...(opts.extraTypes ?? [])]);
   const vcs = effectiveClusters(opts.virtualClusters ?? []);
@@ -118,8 +121,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await c.start();
       return c;
     },
-    async startWorker(id) {
-      const w = createWorker({ ...base, jobs: jobFactsOf(projection), id, config, liveness: createMemoryLiveness({ clock, store: livenessStore }) });
+    async startWorker(id, view = 'projection') {
+      let jobs = jobFactsOf(projection);
+      if (view === 'slim') {
+        const slim = createSlimJobView();
+        const f = log.follow(1, (r) => slim.apply(r), { filterSubjects: SLIM_VIEW_SUBJECTS });
+        viewFollowers.push(f);
+        await f.caughtUp;
+        jobs = slim;
+      }
+      const w = createWorker({ ...base, jobs, id, config, liveness: createMemoryLiveness({ clock, store: livenessStore }) });
       workers.push(w);
       await w.start();
       return w;
@@ -147,6 +158,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       for (const w of workers) await w.drain();
       for (const c of coordinators) await c.stop({ handoff: false });
       await follower.stop();
+      for (const f of viewFollowers) await f.stop();
       await queue.close();
     },
   };
