@@ -37,7 +37,7 @@ describe('acknowledged publishes without per-request machinery (pubAcks.ts)', ()
     assert.deepEqual(acks.map((x) => x.seq).sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 4));
     assert.equal(p.pending, 0);
     const stored = await jsm.streams.getMessage('PA', { seq: 3 });
-    assert.equal(new TextDecoder().decode(stored.data), '3');
+    assert.equal(new TextDecoder().decode(stored?.data), '3');
     await jsm.streams.delete('PA');
   });
 
