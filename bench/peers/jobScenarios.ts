@@ -18,7 +18,14 @@ export interface ScenarioOutcome { rows: Row[]; warnings: string[] }
 
 const step = (s: string) => console.error(`  … ${s}`);
 
+/** A peer's side left out by `--ours-only`. */
+const NOT_RUN: SideResult = { expected: 0, done: 0, busyMs: 0, p50: NaN, p99: NaN, p999: NaN, cpuMs: { process: 0, store: 0, producer: 0 }, unavailable: 'not run (--ours-only)' };
+
 async function runAll(stores: Stores, name: string, w: Workload, opts: OursOptions): Promise<Sides> {
+  if (opts.oursOnly === true) {
+    step(`${name}: jetjobs`);
+    return { peer: NOT_RUN, raw: NOT_RUN, ours: await ours(stores, w, opts) };
+  }
   step(`${name}: BullMQ`);
   const peer = await bullmq(stores, w);
   step(`${name}: raw JetStream`);

@@ -6,8 +6,8 @@
 /** Resolved options of bench/peers/run.ts. */
 export interface PeerBenchOptions {
   readonly quick: boolean;
-  /** Tiny-job counts, single and bulk submit each (a 0 is skipped). */
-  readonly sizes: readonly number[];
+  /** Tiny-job counts, single and bulk submit each (a 0 is skipped); `big` for `--big-jobs` (bounded by `oursMaxSecs`). */
+  readonly sizes: readonly { jobs: number; big: boolean }[];
   /** Fixed rates, jobs/s, each for `rateSecs`. */
   readonly rates: readonly number[];
   readonly rateSecs: number;
@@ -28,6 +28,10 @@ export interface PeerBenchOptions {
   readonly oursMaxSecs: number;
   /** nats-server `sync_interval`. */
   readonly syncInterval: string;
+  /** `--ours-only`: run only this service's side of the job scenarios (BullMQ and raw JetStream show "not run"). */
+  readonly oursOnly: boolean;
+  /** `--submit single|bulk`: only that pacing of the tiny-job scenarios. @defaultValue both */
+  readonly submit: 'both' | 'single' | 'bulk';
 }
 
 /** Defaults of the full run (`npm run bench:peers`). */
@@ -51,19 +55,23 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): P
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0, got ${String(raw)}`);
     return n;
   };
+  const submit = text('submit') ?? 'both';
+  if (submit !== 'both' && submit !== 'single' && submit !== 'bulk') throw new Error(`--submit must be single, bulk or both, got ${submit}`);
   const rates = (text('rates') ?? text('rate') ?? d.rates).split(',').map(Number).filter((r) => r > 0);
   return Object.freeze({
     quick,
-    sizes: [num('jobs', d.jobs), num('big-jobs', d.bigJobs)].filter((n) => n > 0),
+    sizes: [{ jobs: num('jobs', d.jobs), big: false }, { jobs: num('big-jobs', d.bigJobs), big: true }].filter((x) => x.jobs > 0),
     rates, rateSecs: num('rate-secs', d.rateSecs), clients: num('clients', d.clients),
     batch: num('batch', d.batch), bulkInflight: num('bulk-inflight', d.bulkInflight), tasks: num('tasks', d.tasks),
     smallFiles: num('small-files', d.smallFiles), smallKiB: num('small-kib', d.smallKiB),
     largeFiles: num('large-files', d.largeFiles), largeMiB: num('large-mib', d.largeMiB),
     oursMaxSecs: num('ours-max-secs', d.oursMaxSecs),
     syncInterval: env['JETJOBS_SYNC_INTERVAL'] ?? '1s',
+    oursOnly: argv.includes('--ours-only'), submit,
   });
 }
 
 /** The usage line printed by `--help`. */
 export const USAGE = 'node --import tsx bench/peers/run.ts [--quick] [--jobs N] [--big-jobs N] [--rates R1,R2] [--rate-secs S] [--clients C] ' +
-  '[--batch B] [--bulk-inflight I] [--tasks T] [--small-files N] [--small-kib K] [--large-files N] [--large-mib M] [--ours-max-secs S]';
+  '[--batch B] [--bulk-inflight I] [--tasks T] [--small-files N] [--small-kib K] [--large-files N] [--large-mib M] [--ours-max-secs S] ' +
+  '[--ours-only] [--submit single|bulk]';

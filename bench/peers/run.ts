@@ -25,18 +25,18 @@ async function runScenarios(stores: Stores, o: PeerBenchOptions): Promise<{ all:
   const all: ScenarioOutcome[] = [];
   const head: Headlines = {};
   const add = (x: ScenarioOutcome) => (all.push(x), x);
-  for (const [i, jobs] of o.sizes.entries()) {
+  for (const [i, { jobs, big }] of o.sizes.entries()) {
     // the larger size is bounded on our side: at ~500–1,000 jobs/s, 100,000 jobs take 2–3 minutes
-    const oursOpts = { clients: o.clients, ...(i > 0 ? { maxSecs: o.oursMaxSecs } : {}) };
-    const single = add(await tinyJobs(stores, jobs, { kind: 'single', inflight: o.clients }, oursOpts));
-    const bulk = add(await tinyJobs(stores, jobs, { kind: 'bulk', batch: o.batch, inflight: o.bulkInflight }, oursOpts));
+    const oursOpts = { clients: o.clients, oursOnly: o.oursOnly, ...(big ? { maxSecs: o.oursMaxSecs } : {}) };
+    const single = o.submit === 'bulk' ? undefined : add(await tinyJobs(stores, jobs, { kind: 'single', inflight: o.clients }, oursOpts));
+    const bulk = o.submit === 'single' ? undefined : add(await tinyJobs(stores, jobs, { kind: 'bulk', batch: o.batch, inflight: o.bulkInflight }, oursOpts));
     if (i === 0) Object.assign(head, { single, bulk });
   }
   for (const rate of o.rates) {
-    const r = add(await fixedRate(stores, rate, o.rateSecs, { clients: o.clients }));
+    const r = add(await fixedRate(stores, rate, o.rateSecs, { clients: o.clients, oursOnly: o.oursOnly }));
     if (rate === 500) head.rate500 = r;
   }
-  if (o.tasks > 0) add(await fanOut(stores, o.tasks, { clients: o.clients }));
+  if (o.tasks > 0) add(await fanOut(stores, o.tasks, { clients: o.clients, oursOnly: o.oursOnly }));
   if (o.smallFiles > 0) head.loadSmall = add(await loadVsCp(stores, { files: o.smallFiles, bytes: o.smallKiB * 1024 }));
   if (o.largeFiles > 0) add(await loadVsCp(stores, { files: o.largeFiles, bytes: o.largeMiB * 2 ** 20 }));
   return { all, head };
@@ -74,7 +74,7 @@ async function main() {
   try {
     const t0 = performance.now();
     const stores = await openStores(dir, o.syncInterval);
-    console.log(`jetjobs ${await codeVersion()} vs BullMQ vs raw JetStream${o.quick ? ' (--quick)' : ''}; ${new Date().toISOString().slice(0, 10)}; node ${process.version}, ` +
+    console.log(`jetjobs ${await codeVersion()} vs BullMQ vs raw JetStream${o.quick ? ' (--quick)' : ''}${o.oursOnly ? ' (--ours-only: jetjobs alone)' : ''}; ${new Date().toISOString().slice(0, 10)}; node ${process.version}, ` +
       `${cpus().length} cores, load average ${fmt(load, 2)} before the run; ${stores.description}`);
     const { all, head } = await runScenarios(stores, o);
     console.log(renderTable(all.flatMap((x) => x.rows)));

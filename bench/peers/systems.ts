@@ -27,6 +27,8 @@ export interface OursOptions {
    * this long again to finish. @defaultValue no bound on sending; 120 s to finish
    */
   maxSecs?: number;
+  /** Only our side runs; the peers' columns say "not run" (`--ours-only`). @defaultValue false */
+  oursOnly?: boolean;
 }
 
 export async function ours(stores: Stores, w: Workload, opts: OursOptions): Promise<SideResult> {

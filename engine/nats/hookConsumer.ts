@@ -1,9 +1,11 @@
 /**
- * The durable pull consumer `hooks` on stream JOBS (filters `job.*.ev` and `job.*.hook`) that feeds
- * the webhook deliverer. Every coordinator-role process pulls from the same durable, so each record
- * is handled by one of them. Created with deliver policy `new`: history is not re-notified.
- * Records that trigger nothing are acked at once by the handler; a trigger runs concurrently with
- * others, up to `concurrency`, and is acked or nak'ed with a delay (backoff) by the handler.
+ * The durable pull consumer `hooks` on stream JOBS that feeds the webhook deliverer the `job.*.ev` and
+ * `job.*.hook` records. Its one server-side filter is `job.*.*`: the `.task` records it lets in too are
+ * acked here at once ({@link HOOKS_FILTER} says why). Every coordinator-role process pulls from the
+ * same durable, so each record is handled by one of them. Created with deliver policy `new`: history
+ * is not re-notified. Records that trigger nothing are acked at once by the handler; a trigger runs
+ * concurrently with others, up to `concurrency`, and is acked or nak'ed with a delay (backoff) by the
+ * handler.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, type Consumer, type ConsumerConfig, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
@@ -45,6 +47,18 @@ const ERROR_RETRY_MS = 1_000;
 const MIN_KEEP_ALIVE_MS = 100;
 const nanos = (ms: number) => Math.round(ms * 1_000_000);
 
+/**
+ * One wildcard filter, not `['job.*.ev', 'job.*.hook']`: on nats-server 2.15.1 a consumer with two or
+ * more filters finds each next message by intersecting the filters with every subject of the file
+ * block it reads (`LoadNextMsgMulti` → `firstMatchingMulti` → `stree.IntersectGSL`), a walk over
+ * thousands of job subjects per message once the consumer lags (100,000 jobs bulk-submitted: 86 % of
+ * the server's CPU, ~1,070 µs per job; 2.10.27 is slow there too). One filter takes the linear scan. The price is one more
+ * delivery and ack per `.task` record (docs/nats-notes.md, 2026-12-05).
+ */
+export const HOOKS_FILTER = 'job.*.*';
+/** Subjects whose records go to `mayTrigger` and the handler; any other record the filter lets in is acked at once. */
+const isHookRecord = (subject: string) => subject.endsWith('.ev') || subject.endsWith('.hook');
+
 /** The consumer config we want (exported for tests and docs). */
 export function hookConsumerConfig(durable: string, ackWaitMs: number): Partial<ConsumerConfig> {
   return {
@@ -52,7 +66,7 @@ export function hookConsumerConfig(durable: string, ackWaitMs: number): Partial<
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(ackWaitMs),
     deliver_policy: DeliverPolicy.New,
-    filter_subjects: ['job.*.ev', 'job.*.hook'],
+    filter_subjects: [HOOKS_FILTER],
     // retries are nak'ed with a delay and counted in the delivery log, not by the server
     max_deliver: -1,
     // notifications waiting out a backoff stay unacked: do not let them stall new ones
@@ -142,8 +156,8 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
   }
 
   async function onMessage(m: JsMsg): Promise<void> {
-    if (!opts.mayTrigger(m.subject, m.data)) {
-      m.ack(); // the hot path: most records are not terminal events
+    if (!isHookRecord(m.subject) || !opts.mayTrigger(m.subject, m.data)) {
+      m.ack(); // the hot path: `.task` records, and most others are not terminal events
       return;
     }
     if (await slot(m)) start(m);
