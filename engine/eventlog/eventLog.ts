@@ -56,8 +56,10 @@ export interface FollowOptions {
   filter?: string;
   /**
    * Several subject filters (NATS wildcards, none overlapping another): a record is delivered when
-   * it matches one. Not with `filter`. On JetStream a consumer's `filter_subjects` (nats-server
-   * ≥ 2.10). A worker-only process follows what its slim job view reads (engine/startRoles.ts).
+   * it matches one. Not with `filter`. On JetStream they are matched by the follower, which reads
+   * every record: a consumer with several filters costs nats-server ≥ 2.11 a walk over a file block's
+   * subjects per message (docs/nats-notes.md). A worker-only process follows what its slim job view
+   * reads (engine/startRoles.ts).
    */
   filterSubjects?: readonly string[];
   /** Called when following breaks for good (the follower retries transient errors itself). */
@@ -126,4 +128,15 @@ export function checkExactSubject(subject: string): void {
   if (subject === '' || /[\s*>]/.test(subject) || subject.split('.').some((t) => t === '')) {
     throw new AppError('INTERNAL', `purge needs one exact subject, got ${JSON.stringify(subject)}`);
   }
+}
+
+/** NATS subject matching: `*` is one token, a trailing `>` one or more. */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return s.length > i;
+    if (i >= s.length || (f[i] !== '*' && f[i] !== s[i])) return false;
+  }
+  return f.length === s.length;
 }

@@ -1,7 +1,7 @@
 import type { Envelope } from '../../actors/events.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
-import { checkExactSubject, followFilters, settleItem, type AppendOptions, type BatchItem, type BatchItemResult, type AppendResult, type EventLog, type Follower, type FollowOptions, type LogRecord } from './eventLog.ts';
+import { checkExactSubject, followFilters, settleItem, subjectMatches, type AppendOptions, type BatchItem, type BatchItemResult, type AppendResult, type EventLog, type Follower, type FollowOptions, type LogRecord } from './eventLog.ts';
 
 /** Options of {@link createMemoryEventLog}. */
 export interface MemoryEventLogOptions {
@@ -21,16 +21,7 @@ export interface MemoryEventLog extends EventLog {
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 
-/** NATS subject matching: `*` is one token, a trailing `>` one or more. */
-export function subjectMatches(filter: string, subject: string): boolean {
-  const f = filter.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '>') return s.length > i;
-    if (i >= s.length || (f[i] !== '*' && f[i] !== s[i])) return false;
-  }
-  return f.length === s.length;
-}
+export { subjectMatches } from './eventLog.ts';
 
 /** Lets other tasks run first, like a round trip to the server. */
 const hop = () => new Promise<void>((r) => queueMicrotask(r));
