@@ -228,6 +228,12 @@ export type WebhookDelivered = Envelope<'WebhookDelivered', WebhookAttemptData>;
 export type WebhookFailed = Envelope<'WebhookFailed', WebhookAttemptData & { error: string; final: boolean }>;
 /** A user asked for the terminal notification to be sent again (all targets, or one). */
 export type WebhookRedeliveryRequested = Envelope<'WebhookRedeliveryRequested', { target?: string }>;
-export type HookEvent = WebhookDelivered | WebhookFailed | WebhookRedeliveryRequested;
+/**
+ * A job that has webhook targets ended: notify them of `event`, the terminal record at stream seq
+ * `eventSeq` on `job.<id>.ev`. Written only for jobs with targets (`Nats-Msg-Id` `due:<jobId>:<eventSeq>`),
+ * so the deliverer's durable reads `.hook` records alone (decision 0012 F4).
+ */
+export type WebhookDue = Envelope<'WebhookDue', { event: 'job.succeeded' | 'job.failed' | 'job.stopped'; eventSeq: number }>;
+export type HookEvent = WebhookDelivered | WebhookFailed | WebhookRedeliveryRequested | WebhookDue;
 
 export type AnyEvent = JobEvent | WorkerEvent | HookEvent;

@@ -238,7 +238,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
   sweep.unref();
   const hooks = config.roles.includes('coordinator')
     ? await retryUnavailable(
-        () => startHookDeliverer({ queue: createJetStreamHookQueue({ nc }), eventLog, projection: roles.projection, store: controlStore, config, clock: systemClock, logger, onAttempt: metrics.webhookAttempt }).catch((err: unknown) => {
+        () => startHookDeliverer({ queue: createJetStreamHookQueue({ nc }), eventLog, projection: roles.projection, store: controlStore, config, clock: systemClock, logger, onAttempt: metrics.webhookAttempt, ...(roles.coordinator ? { coordinatorId: roles.coordinator.id } : {}) }).catch((err: unknown) => {
           throw isAppError(err) ? err : new AppError('UNAVAILABLE', 'could not create the webhook consumer', { cause: err });
         }),
         logger,

@@ -1,5 +1,5 @@
 /**
- * Webhook delivery. For every terminal job event (JobSucceeded, JobFailed, JobStopped) and every
+ * Webhook delivery. For every WebhookDue (written by hookDue.ts when a job with targets ends) and every
  * WebhookRedeliveryRequested, POSTs `{ deliveryId, event, seq, job }` (signed, see sign.ts) to the
  * job's callbackUrl and to every global webhook subscribed to the event, and records each attempt
  * on `job.<id>.hook` (WebhookDelivered / WebhookFailed: url without query, never the secret).
@@ -12,7 +12,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { EVENT_SCHEMA_VERSION, TERMINAL_STATES, type Envelope, type JobState, type WebhookAttemptData, type WebhookDelivered, type WebhookFailed } from '../../actors/events.ts';
+import { EVENT_SCHEMA_VERSION, TERMINAL_STATES, type Envelope, type JobState, type WebhookAttemptData, type WebhookDelivered, type WebhookDue, type WebhookFailed } from '../../actors/events.ts';
 import type { JobView } from '../../actors/jobFold.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
@@ -28,7 +28,8 @@ import { sparkCallbackBody } from './callbackFormats.ts';
 import type { HookConsumerHandle, HookMessage } from './hookMessage.ts';
 import type { HookQueue } from './hookQueue.ts';
 import { backoffDelay, type Backoff } from '../retry.ts';
-import { webhookHeaders, type WebhookEventName } from './sign.ts';
+import { startHookDue, TERMINAL_EVENTS, type HookDueOptions } from './hookDue.ts';
+import { WEBHOOK_EVENTS, webhookHeaders, type WebhookEventName } from './sign.ts';
 import { callbackSecret, webhookDefs } from './webhookStore.ts';
 
 /** Longest retry delay. */
@@ -38,23 +39,20 @@ export const CALLBACK_TARGET = 'callback';
 /** How long a record waits for the local projection to apply it before it is retried. */
 const PROJECTION_WAIT_MS = 10_000;
 const RETRY_SOON_MS = 1_000;
+/** A global webhook created this long after a job finished is not owed its notification (clocks differ). */
+const CREATED_AFTER_SLACK_MS = 60_000;
 /** Ack wait of the hooks consumer (extended while a record is handled). */
 export const HOOK_ACK_WAIT_MS = 5_000;
 
-const TERMINAL_EVENTS: Readonly<Record<string, WebhookEventName>> = {
-  JobSucceeded: 'job.succeeded',
-  JobFailed: 'job.failed',
-  JobStopped: 'job.stopped',
-};
 const EVENT_OF_STATE: Partial<Record<JobState, WebhookEventName>> = {
   SUCCEEDED: 'job.succeeded',
   FAILED: 'job.failed',
   STOPPED: 'job.stopped',
 };
 
-// JobCompacted too: retention may roll a job's terminal record up before its delivery finished.
-const TERMINAL_NEEDLES = [...Object.keys(TERMINAL_EVENTS), 'JobCompacted'].map((t) => Buffer.from(`"${t}"`));
-const REDELIVERY_NEEDLE = Buffer.from('"WebhookRedeliveryRequested"');
+// Only `.hook` records trigger: a job's terminal record triggers through its WebhookDue (hookDue.ts),
+// which compaction does not roll up, so a retry pending on it outlives the `.ev` history.
+const HOOK_NEEDLES = ['WebhookDue', 'WebhookRedeliveryRequested'].map((t) => Buffer.from(`"${t}"`));
 
 /** Retry delay before attempt `attempt + 1`: `baseMs` doubling per failed attempt, capped at {@link WEBHOOK_MAX_BACKOFF_MS}. */
 export function webhookBackoffMs(baseMs: number, attempt: number): number {
@@ -67,10 +65,9 @@ export function webhookBackoffMs(baseMs: number, attempt: number): number {
  * (a byte search, no JSON parsing). True may still turn out to be nothing after parsing.
  */
 export function mayTrigger(subject: string, data: Uint8Array): boolean {
+  if (!subject.endsWith('.hook')) return false;
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (subject.endsWith('.ev')) return TERMINAL_NEEDLES.some((n) => buf.includes(n));
-  if (subject.endsWith('.hook')) return buf.includes(REDELIVERY_NEEDLE);
-  return false;
+  return HOOK_NEEDLES.some((n) => buf.includes(n));
 }
 
 /** Result of one POST: the status, or null and why there was none. */
@@ -151,11 +148,6 @@ interface Trigger {
   redelivery: boolean;
   /** Redelivery to one target only. */
   onlyTarget?: string;
-  /**
-   * The job was compacted: its terminal record (and any retry pending on it) is gone. Finish what
-   * the delivery log shows unfinished for this event, and deliver to targets it shows nothing for.
-   */
-  resume?: boolean;
 }
 
 interface Target {
@@ -172,12 +164,10 @@ interface HookHistory {
   byDelivery: Map<string, { attempts: number; delivered: boolean; final: boolean }>;
   /** `${eventSeq} ${target}` of every successful delivery. */
   delivered: Set<string>;
-  /** `${target} ${event}` → the newest delivery of that event to that target. */
-  latest: Map<string, { deliveryId: string; eventSeq: number }>;
 }
 
 function readHistory(records: readonly LogRecord[]): HookHistory {
-  const h: HookHistory = { byDelivery: new Map(), delivered: new Set(), latest: new Map() };
+  const h: HookHistory = { byDelivery: new Map(), delivered: new Set() };
   for (const r of records) {
     for (const ev of r.events) {
       if (ev.type !== 'WebhookDelivered' && ev.type !== 'WebhookFailed') continue;
@@ -189,12 +179,12 @@ function readHistory(records: readonly LogRecord[]): HookHistory {
         h.delivered.add(`${d.eventSeq} ${d.target}`);
       } else if (d.final === true) cur.final = true;
       h.byDelivery.set(d.deliveryId, cur);
-      const key = `${d.target} ${d.event}`;
-      if ((h.latest.get(key)?.eventSeq ?? -1) <= d.eventSeq) h.latest.set(key, { deliveryId: d.deliveryId, eventSeq: d.eventSeq });
     }
   }
   return h;
 }
+
+const isWebhookEvent = (e: unknown): e is WebhookEventName => (WEBHOOK_EVENTS as readonly unknown[]).includes(e);
 
 function decodeEvents(data: Uint8Array): Envelope[] | undefined {
   try {
@@ -270,9 +260,9 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
   }
 
   /**
-   * One record of a job at a time in this process. Two triggers of one delivery (the terminal event
-   * and, once the job is compacted, its resume) would otherwise both read the delivery log before
-   * either attempt is recorded, and number the same attempt twice (seen in a loaded CI pair).
+   * One record of a job at a time in this process. Two triggers of one delivery (a due record written
+   * twice, past the msg-id window) would otherwise both read the delivery log before either attempt
+   * is recorded, and number the same attempt twice (seen in a loaded CI pair).
    */
   const busy = new Map<string, Promise<void>>();
   return function handle(m: HookMessage): Promise<void> {
@@ -290,16 +280,15 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
 
   async function handleOne(m: HookMessage): Promise<void> {
     const s = parseSubject(m.subject);
-    if (s === undefined || (s.kind !== 'job-ev' && s.kind !== 'job-hook') || !mayTrigger(m.subject, m.data)) return m.ack();
+    // `.ev` records reach here only from a durable made by an older version (its filter was job.*.*):
+    // hookDue.ts writes the due record of any of them left unfinished, so they are acked.
+    if (s === undefined || s.kind !== 'job-hook' || !mayTrigger(m.subject, m.data)) return m.ack();
     const events = decodeEvents(m.data);
     if (events === undefined) return m.ack();
     let trig: Trigger | undefined;
-    if (s.kind === 'job-ev') {
-      const name = events.map((e) => TERMINAL_EVENTS[e.type]).find((n) => n !== undefined);
-      if (name !== undefined) trig = { event: name, eventSeq: m.seq, redelivery: false };
-      const compacted = events.find((e) => e.type === 'JobCompacted');
-      const compactedEvent = compacted === undefined ? undefined : EVENT_OF_STATE[(compacted.data as { state: JobState }).state];
-      if (trig === undefined && compactedEvent !== undefined) trig = { event: compactedEvent, eventSeq: m.seq, redelivery: false, resume: true };
+    const due = events.find((e): e is WebhookDue => e.type === 'WebhookDue');
+    if (due !== undefined && isWebhookEvent(due.data?.event) && Number.isSafeInteger(due.data.eventSeq)) {
+      trig = { event: due.data.event, eventSeq: due.data.eventSeq, redelivery: false };
     } else {
       const req = events.find((e) => e.type === 'WebhookRedeliveryRequested');
       if (req !== undefined) trig = await redeliveryTrigger(s.id, (req.data as { target?: string } | null)?.target);
@@ -320,18 +309,17 @@ export function createHookHandler(deps: HookHandlerDeps): (m: HookMessage) => Pr
     const finishedAt = (entry.snapshot.context as { finishedAt?: string }).finishedAt;
     const pending: { t: Target; deliveryId: string; n: number; trig: Trigger }[] = [];
     for (const t of targets) {
-      // After a compaction, continue the newest delivery of this event to this target (same id, same seq).
-      const prior = trig.resume ? history.latest.get(`${t.id} ${trig.event}`) : undefined;
-      // A webhook created after the job finished was never owed this notification.
-      if (trig.resume && prior === undefined && t.createdAt !== undefined && t.createdAt > (finishedAt ?? '')) continue;
-      const deliveryId = prior?.deliveryId ?? `${s.id}:${m.seq}:${t.id}`;
-      const tTrig = prior ? { ...trig, eventSeq: prior.eventSeq } : trig;
+      // A due record written late (a start-up check): a webhook created after the job finished was
+      // never owed this notification. With slack: the two times come from different clocks.
+      if (!trig.redelivery && t.createdAt !== undefined && Date.parse(t.createdAt) > Date.parse(finishedAt ?? '') + CREATED_AFTER_SLACK_MS) continue;
+      // The terminal record's seq for a due record (ids keep their meaning); the request's own seq for a redelivery.
+      const deliveryId = `${s.id}:${trig.redelivery ? m.seq : trig.eventSeq}:${t.id}`;
       const d = history.byDelivery.get(deliveryId);
       if (d?.delivered === true || d?.final === true) continue;
-      if (!trig.redelivery && history.delivered.has(`${tTrig.eventSeq} ${t.id}`)) continue;
+      if (!trig.redelivery && history.delivered.has(`${trig.eventSeq} ${t.id}`)) continue;
       const n = (d?.attempts ?? 0) + 1;
       if (n > config.webhookMaxAttempts) continue;
-      pending.push({ t, deliveryId, n, trig: tTrig });
+      pending.push({ t, deliveryId, n, trig });
     }
     if (pending.length === 0) return m.ack();
 
@@ -350,15 +338,28 @@ export interface HookDelivererOptions extends HookHandlerDeps {
   queue: HookQueue;
   /** Deliveries in flight at once in this process. @defaultValue 32 */
   concurrency?: number;
+  /** This process's coordinator: the due records of the terminal records it writes are written at once (hookDue.ts). */
+  coordinatorId?: string;
+  /** @defaultValue {@link HookDueOptions.graceMs} */
+  dueGraceMs?: number;
+  /** @defaultValue {@link HookDueOptions.startupLookbackMs} */
+  dueStartupLookbackMs?: number;
 }
 
 /**
- * Starts delivering webhooks from the shared durable consumer (call it in every process with the
- * coordinator role; they share the work). `stop()` stops pulling and waits for deliveries in flight.
+ * Starts delivering webhooks from the shared durable consumer, and writing the due records of jobs
+ * that end with targets (hookDue.ts) that feed it (call it in every process with the coordinator
+ * role; they share the work). `stop()` stops both and waits for deliveries in flight.
  */
 export async function startHookDeliverer(opts: HookDelivererOptions): Promise<HookConsumerHandle> {
   const handler = createHookHandler(opts);
-  return opts.queue.consume({
+  const dueOpts: HookDueOptions = {
+    eventLog: opts.eventLog, projection: opts.projection, store: opts.store, clock: opts.clock, logger: opts.logger,
+    ...(opts.coordinatorId === undefined ? {} : { coordinatorId: opts.coordinatorId }),
+    ...(opts.dueGraceMs === undefined ? {} : { graceMs: opts.dueGraceMs }),
+    ...(opts.dueStartupLookbackMs === undefined ? {} : { startupLookbackMs: opts.dueStartupLookbackMs }),
+  };
+  const consumer = await opts.queue.consume({
     handler,
     mayTrigger,
     // Short: the consumer extends it (working()) while a record is handled, so this only bounds how
@@ -368,4 +369,13 @@ export async function startHookDeliverer(opts: HookDelivererOptions): Promise<Ho
     clock: opts.clock,
     ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
   });
+  // after the consumer exists: a due record written before the durable would be missed (deliver policy new)
+  const due = startHookDue(dueOpts);
+  return {
+    // both at once: each stops taking work before its first wait (a consumer left pulling while the
+    // due writer waits for an append would take records into a process that is going away)
+    stop: async () => {
+      await Promise.all([due.stop(), consumer.stop()]);
+    },
+  };
 }

@@ -1,6 +1,6 @@
 /**
  * What the webhook deliverer needs from its transport: a durable queue of the JOBS records that may
- * trigger a notification (`job.*.ev`, `job.*.hook`), shared by every coordinator-role process, each
+ * trigger a notification (`job.*.hook`: WebhookDue and redelivery requests), shared by every coordinator-role process, each
  * record handled by one of them at a time. A record is acked, nak'ed with a delay (retried later) or
  * redelivered when its holder neither acks nor keeps it (`working()`) within the ack wait: delivery is
  * at least once. Two implementations: JetStream (engine/nats/jetStreamHookQueue.ts) and memory

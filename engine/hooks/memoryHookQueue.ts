@@ -1,6 +1,6 @@
 /**
  * The webhook deliverer's queue in memory, with the JetStream durable's semantics (hookQueue.ts):
- * it follows an EventLog and queues every `job.*.ev` and `job.*.hook` record in stream order; each
+ * it follows an EventLog and queues every `job.*.hook` record in stream order (the durable's one filter); each
  * is handed to one consumer at a time; ack finishes it, nak(delay) hands it out again after the delay,
  * and a record neither acked nor kept alive within the ack wait goes to the next consumer. No limit on
  * deliveries (the deliverer counts its attempts in the delivery log). Records that pass no
@@ -106,7 +106,7 @@ export function createMemoryHookQueue(opts: MemoryHookQueueOptions): MemoryHookQ
         from,
         (r) => {
           const kind = parseSubject(r.subject)?.kind;
-          if (kind !== 'job-ev' && kind !== 'job-hook') return;
+          if (kind !== 'job-hook') return;
           pending++;
           makeReady({ seq: r.seq, subject: r.subject, data: Buffer.from(JSON.stringify(r.events)), deliveries: 0, out: false, done: false });
         },

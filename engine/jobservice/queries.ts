@@ -112,6 +112,7 @@ export function createJobQueries(deps: { eventLog: EventLog; projection: JobProj
       const out: DeliveryEntry[] = [];
       for (const r of await eventLog.readSubject(jobHookSubject(id))) {
         for (const e of r.events) {
+          if (e.type === 'WebhookDue') continue; // the deliverer's trigger (decision 0012 F4), not an attempt or a request
           out.push({ seq: r.seq, time: r.time, type: e.type as DeliveryEntry['type'], data: e.data, meta: { ...e.meta } });
         }
       }

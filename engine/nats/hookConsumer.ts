@@ -1,7 +1,7 @@
 /**
- * The durable pull consumer `hooks` on stream JOBS that feeds the webhook deliverer the `job.*.ev` and
- * `job.*.hook` records. Its one server-side filter is `job.*.*`: the `.task` records it lets in too are
- * acked here at once ({@link HOOKS_FILTER} says why). Every coordinator-role process pulls from the
+ * The durable pull consumer `hooks` on stream JOBS that feeds the webhook deliverer the `job.*.hook`
+ * records (WebhookDue, written only for jobs with targets, and redelivery requests: decision 0012 F4).
+ * One server-side filter ({@link HOOKS_FILTER} says why). Every coordinator-role process pulls from the
  * same durable, so each record is handled by one of them. Created with deliver policy `new`: history
  * is not re-notified. Records that trigger nothing are acked at once by the handler; a trigger runs
  * concurrently with others, up to `concurrency`, and is acked or nak'ed with a delay (backoff) by the
@@ -48,16 +48,18 @@ const MIN_KEEP_ALIVE_MS = 100;
 const nanos = (ms: number) => Math.round(ms * 1_000_000);
 
 /**
- * One wildcard filter, not `['job.*.ev', 'job.*.hook']`: on nats-server 2.15.1 a consumer with two or
- * more filters finds each next message by intersecting the filters with every subject of the file
- * block it reads (`LoadNextMsgMulti` → `firstMatchingMulti` → `stree.IntersectGSL`), a walk over
- * thousands of job subjects per message once the consumer lags (100,000 jobs bulk-submitted: 86 % of
- * the server's CPU, ~1,070 µs per job; 2.10.27 is slow there too). One filter takes the linear scan. The price is one more
- * delivery and ack per `.task` record (docs/nats-notes.md, 2026-12-05).
+ * One filter, never several: on nats-server 2.15.1 a consumer with two or more filters finds each
+ * next message by intersecting the filters with every subject of the file block it reads
+ * (`LoadNextMsgMulti` → `firstMatchingMulti` → `stree.IntersectGSL`), a walk over thousands of job
+ * subjects per message once the consumer lags (100,000 jobs bulk-submitted: 86 % of the server's CPU,
+ * ~1,070 µs per job; 2.10.27 is slow there too). One filter takes the linear scan (docs/nats-notes.md,
+ * 2026-12-05). Since F4 the trigger of a terminal state is a `.hook` record (WebhookDue), so the
+ * `.ev` and `.task` records no longer reach the consumer; a durable made with `job.*.*` (or the two
+ * filters before it) is updated on start.
  */
-export const HOOKS_FILTER = 'job.*.*';
-/** Subjects whose records go to `mayTrigger` and the handler; any other record the filter lets in is acked at once. */
-const isHookRecord = (subject: string) => subject.endsWith('.ev') || subject.endsWith('.hook');
+export const HOOKS_FILTER = 'job.*.hook';
+/** Subjects whose records go to `mayTrigger` and the handler; anything else (left from an older filter) is acked at once. */
+const isHookRecord = (subject: string) => subject.endsWith('.hook');
 
 /** The consumer config we want (exported for tests and docs). */
 export function hookConsumerConfig(durable: string, ackWaitMs: number): Partial<ConsumerConfig> {
@@ -157,7 +159,7 @@ export async function startHookConsumer(opts: HookConsumerOptions): Promise<Hook
 
   async function onMessage(m: JsMsg): Promise<void> {
     if (!isHookRecord(m.subject) || !opts.mayTrigger(m.subject, m.data)) {
-      m.ack(); // the hot path: `.task` records, and most others are not terminal events
+      m.ack(); // delivery results; `.ev`/`.task` records left from an older filter
       return;
     }
     if (await slot(m)) start(m);

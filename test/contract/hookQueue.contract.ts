@@ -67,7 +67,7 @@ interface Seen {
 /** What each case gets: the fixture plus helpers that name its records and clean up after it. */
 interface Case {
   f: HookQueueFixture;
-  /** Appends one record to `job.<name>.<kind>` (`worker.<name>.ev` for kind 'worker') under this test's ids; its seq. */
+  /** Appends one record to `job.<name>.<kind>` (default `hook`; `worker.<name>.ev` for kind 'worker') under this test's ids; its seq. */
   append(name: string, kind?: 'ev' | 'hook' | 'task' | 'worker'): Promise<number>;
   /** Every delivery so far, in the order handlers were called. */
   seen: Seen[];
@@ -99,7 +99,7 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
         f,
         seen,
         labels: () => seen.map((s) => s.label),
-        async append(n, kind = 'ev') {
+        async append(n, kind = 'hook') {
           const id = `${prefix}-${n}`;
           const subject = kind === 'worker' ? `worker.${id}.ev` : `job.${id}.${kind}`;
           return (await f.log.append(subject, [envelope(id, 1)])).seq;
@@ -129,7 +129,7 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
         },
         async marker(n = 'marker') {
           await c.append(n);
-          await f.until(() => c.labels().includes(`${n}.ev#1`), `the ${n}`, SOON_MS);
+          await f.until(() => c.labels().includes(`${n}.hook#1`), `the ${n}`, SOON_MS);
         },
       };
       try {
@@ -142,15 +142,15 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
     });
 
   describe(`HookQueue contract: ${name}`, () => {
-    test('delivers every record of job.*.ev and job.*.hook, as appended, and none of other subjects', async (c) => {
+    test('delivers every record of job.*.hook, as appended, and none of other subjects', async (c) => {
       await c.consume({ ackWaitMs: LONG_ACK_WAIT_MS });
       const want = new Map<number, string>();
-      for (const [n, kind] of [['a', 'ev'], ['a', 'task'], ['w', 'worker'], ['a', 'hook'], ['b', 'ev'], ['a', 'ev']] as const) {
+      for (const [n, kind] of [['a', 'ev'], ['a', 'task'], ['w', 'worker'], ['a', 'hook'], ['b', 'hook'], ['b', 'ev'], ['a', 'hook']] as const) {
         const seq = await c.append(n, kind);
-        if (kind === 'ev' || kind === 'hook') want.set(seq, `${n}.${kind}`);
+        if (kind === 'hook') want.set(seq, `${n}.${kind}`);
       }
       await c.marker();
-      assert.deepEqual(c.labels().sort(), ['a.ev#1', 'a.ev#1', 'a.hook#1', 'b.ev#1', 'marker.ev#1']);
+      assert.deepEqual(c.labels().sort(), ['a.hook#1', 'a.hook#1', 'b.hook#1', 'marker.hook#1']);
       for (const [seq, label] of want) {
         const s = c.seen.find((x) => x.m.seq === seq);
         assert.ok(s !== undefined, `seq ${seq} (${label}) delivered`);
@@ -172,7 +172,7 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
       await c.marker('first');
       await c.f.passTime(3 * SHORT_ACK_WAIT_MS);
       await c.marker();
-      assert.deepEqual(c.labels(), ['first.ev#1', 'marker.ev#1']);
+      assert.deepEqual(c.labels(), ['first.hook#1', 'marker.hook#1']);
       assert.deepEqual(asked, ['skip:1', 'first:1', 'marker:1']);
     });
 
@@ -180,7 +180,7 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
       await c.append('before');
       await c.consume({ ackWaitMs: LONG_ACK_WAIT_MS });
       await c.marker();
-      assert.deepEqual(c.labels(), ['marker.ev#1']);
+      assert.deepEqual(c.labels(), ['marker.hook#1']);
     });
 
     test('an acked record does not come back', async (c) => {
@@ -189,20 +189,20 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
       await c.f.until(() => c.seen.length === 1, 'the delivery', SOON_MS);
       await c.f.passTime(3 * SHORT_ACK_WAIT_MS);
       await c.marker();
-      assert.deepEqual(c.labels(), ['t1.ev#1', 'marker.ev#1']);
+      assert.deepEqual(c.labels(), ['t1.hook#1', 'marker.hook#1']);
     });
 
     test('a record neither acked nor kept alive is delivered again after the ack wait, not before', async (c) => {
       await c.consume({ ackWaitMs: SHORT_ACK_WAIT_MS }, async (s) => {
-        if (s.label !== 't1.ev#1') s.m.ack(); // the first delivery "crashes": no ack, no keep-alive
+        if (s.label !== 't1.hook#1') s.m.ack(); // the first delivery "crashes": no ack, no keep-alive
       });
       await c.append('t1');
-      await c.f.until(() => c.labels().includes('t1.ev#2'), 'the redelivery', SOON_MS);
+      await c.f.until(() => c.labels().includes('t1.hook#2'), 'the redelivery', SOON_MS);
       const [first, second] = c.seen;
       assert.ok(second!.at - first!.at >= SHORT_ACK_WAIT_MS - SEND_SLACK_MS, `redelivered ${second!.at - first!.at} ms after the delivery`);
       await c.f.passTime(3 * SHORT_ACK_WAIT_MS);
       await c.marker();
-      assert.deepEqual(c.labels(), ['t1.ev#1', 't1.ev#2', 'marker.ev#1']);
+      assert.deepEqual(c.labels(), ['t1.hook#1', 't1.hook#2', 'marker.hook#1']);
     });
 
     test('working() holds a record past the ack wait after its handler returned', async (c) => {
@@ -219,7 +219,7 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
       slow.ack();
       await c.f.passTime(1_500);
       await c.marker();
-      assert.deepEqual(c.labels(), ['slow.ev#1', 'marker.ev#1']);
+      assert.deepEqual(c.labels(), ['slow.hook#1', 'marker.hook#1']);
     });
 
     test('a handler still running keeps its record past the ack wait', async (c) => {
@@ -234,13 +234,13 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
       await c.append('slow');
       await c.f.until(() => acked, 'the slow record acked', SOON_MS);
       await c.marker();
-      assert.deepEqual(c.labels(), ['slow.ev#1', 'marker.ev#1']);
+      assert.deepEqual(c.labels(), ['slow.hook#1', 'marker.hook#1']);
     });
 
     test('nak(delay) delivers the record again after the delay, not before', async (c) => {
       let nakAt = 0;
       await c.consume({ ackWaitMs: LONG_ACK_WAIT_MS }, async (s) => {
-        if (s.label === 'n.ev#1') {
+        if (s.label === 'n.hook#1') {
           nakAt = c.f.now();
           s.m.nak(NAK_DELAY_MS);
         } else s.m.ack();
@@ -248,22 +248,22 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
       await c.append('n');
       await c.f.until(() => c.seen.length === 1, 'the first delivery', SOON_MS);
       await c.marker(); // appended after the nak: delivered while the record waits out its delay
-      await c.f.until(() => c.labels().includes('n.ev#2'), 'the redelivery', SOON_MS);
-      assert.deepEqual(c.labels(), ['n.ev#1', 'marker.ev#1', 'n.ev#2']);
+      await c.f.until(() => c.labels().includes('n.hook#2'), 'the redelivery', SOON_MS);
+      assert.deepEqual(c.labels(), ['n.hook#1', 'marker.hook#1', 'n.hook#2']);
       const after = c.seen[2]!.at - nakAt;
       assert.ok(after >= NAK_DELAY_MS, `redelivered ${after} ms after nak(${NAK_DELAY_MS})`);
     });
 
     test('a handler that throws gives its record back: delivered again after a second, not before', async (c) => {
       await c.consume({ ackWaitMs: LONG_ACK_WAIT_MS }, async (s) => {
-        if (s.label === 'boom.ev#1') throw new Error('boom');
+        if (s.label === 'boom.hook#1') throw new Error('boom');
         s.m.ack();
       });
       await c.append('boom');
       await c.f.until(() => c.seen.length === 1, 'the first delivery', SOON_MS);
       await c.marker();
-      await c.f.until(() => c.labels().includes('boom.ev#2'), 'the redelivery', SOON_MS);
-      assert.deepEqual(c.labels(), ['boom.ev#1', 'marker.ev#1', 'boom.ev#2']);
+      await c.f.until(() => c.labels().includes('boom.hook#2'), 'the redelivery', SOON_MS);
+      assert.deepEqual(c.labels(), ['boom.hook#1', 'marker.hook#1', 'boom.hook#2']);
       const after = c.seen[2]!.at - c.seen[0]!.at;
       assert.ok(after >= THROW_RETRY_MS, `redelivered ${after} ms after the throw`);
     });
@@ -301,12 +301,12 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
       for (const n of names) await c.append(n);
       await c.f.until(() => c.seen.length >= names.length, 'every record', SOON_MS);
       await c.marker();
-      assert.deepEqual(c.labels().sort(), [...names.map((n) => `${n}.ev#1`), 'marker.ev#1'].sort());
+      assert.deepEqual(c.labels().sort(), [...names.map((n) => `${n}.hook#1`), 'marker.hook#1'].sort());
     });
 
     test('after stop() and a new consume() delivery resumes: un-acked and new records come, acked ones do not', async (c) => {
       const a = await c.consume({ ackWaitMs: SHORT_ACK_WAIT_MS }, async (s) => {
-        if (s.label === 'acked.ev#1') s.m.ack(); // 'held' is neither acked nor nak'ed: its holder "dies"
+        if (s.label === 'acked.hook#1') s.m.ack(); // 'held' is neither acked nor nak'ed: its holder "dies"
       });
       await c.append('acked');
       await c.append('held');
@@ -314,10 +314,10 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
       await a.stop();
       await c.append('while-stopped');
       await c.consume({ ackWaitMs: SHORT_ACK_WAIT_MS });
-      await c.f.until(() => c.labels().includes('held.ev#2') && c.labels().includes('while-stopped.ev#1'), 'the held and the new record', SOON_MS);
+      await c.f.until(() => c.labels().includes('held.hook#2') && c.labels().includes('while-stopped.hook#1'), 'the held and the new record', SOON_MS);
       await c.f.passTime(3 * SHORT_ACK_WAIT_MS);
       await c.marker();
-      assert.deepEqual(c.labels().sort(), ['acked.ev#1', 'held.ev#1', 'held.ev#2', 'marker.ev#1', 'while-stopped.ev#1']);
+      assert.deepEqual(c.labels().sort(), ['acked.hook#1', 'held.hook#1', 'held.hook#2', 'marker.hook#1', 'while-stopped.hook#1']);
     });
 
     test('stop() waits for the handlers in flight, then nothing more reaches the stopped consumer', async (c) => {
@@ -340,9 +340,9 @@ export function hookQueueContract(name: string, make: () => Promise<HookQueueFix
         order.push(`b got ${s.label}`);
         s.m.ack();
       });
-      await c.f.until(() => order.includes('b got t2.ev#1'), 't2 on the second consumer', SOON_MS);
+      await c.f.until(() => order.includes('b got t2.hook#1'), 't2 on the second consumer', SOON_MS);
       await c.marker();
-      assert.deepEqual(order, ['a got t1.ev#1', 'a done t1.ev#1', 'a stopped', 'b got t2.ev#1', 'b got marker.ev#1']);
+      assert.deepEqual(order, ['a got t1.hook#1', 'a done t1.hook#1', 'a stopped', 'b got t2.hook#1', 'b got marker.hook#1']);
     });
   });
 }

@@ -322,6 +322,7 @@ export class SimWorld {
     this.client(`start webhooks in ${proc.name}`, () => startHookDeliverer({
       queue: this.#hookQueueFor(proc), eventLog: this.net.eventLogFor(proc), projection: core.projection, store: this.#controlStore,
       config: { ...this.#opts.config, callbackSecret: SIM_CALLBACK_SECRET }, clock: proc.clock, logger: this.#errorLogger(proc.name), post: this.#postFrom(proc),
+      ...(core.coordinator ? { coordinatorId: core.coordinator.id } : {}),
     }), (h) => {
       node.hooks = h;
       if (proc.state() === 'dead' || node.retiring) void h.stop();

@@ -52,9 +52,10 @@ describe('webhook deliverer on JetStream', () => {
   const received: Received[] = [];
   const flakyCount = new Map<string, number>();
 
+  /** The delivery log as GET /jobs/:id/deliveries shows it (without the WebhookDue trigger). */
   const hookLog = async (jobId: string) =>
     (await eventLog.readSubject(jobHookSubject(jobId))).flatMap((r) =>
-      r.events.map((e) => ({ type: e.type, time: Date.parse(r.time), data: e.data as WebhookAttemptData & { final?: boolean } })),
+      r.events.filter((e) => e.type !== 'WebhookDue').map((e) => ({ type: e.type, time: Date.parse(r.time), data: e.data as WebhookAttemptData & { final?: boolean } })),
     );
   const startDeliverer = async () => {
     const nc = await connectTest(srv.url);
@@ -209,5 +210,39 @@ describe('webhook deliverer on JetStream', () => {
     assert.ok(pair.every((r) => r.signatureOk));
     // global webhooks are signed with their own secret
     assert.ok(global.every((g) => !g.signatureOk && verifySignature(hook.secret, g.signature, g.raw, 60)));
+  });
+
+  it('an owner that dies after its terminal record: a peer writes the one due record after its grace; a job no coordinator ended gets one record from three writers', async () => {
+    const nc = await connectTest(srv.url);
+    conns.push(nc);
+    const d = await startHookDeliverer({ queue: createJetStreamHookQueue({ nc }), eventLog, projection, store, config: CONFIG, clock: systemClock, logger: silentLogger, coordinatorId: 'c-live', dueGraceMs: 200 });
+    stops.push(() => d.stop());
+    const dues = async (jobId: string) => (await eventLog.readSubject(jobHookSubject(jobId))).filter((r) => r.events[0]?.type === 'WebhookDue');
+    const orphan = await writer.submit({ callbackUrl: `${base}/orphan` });
+    await writer.command(orphan, { kind: 'claim', coordinatorId: 'c-dead', tasks: [] }, 'coordinator:c-dead');
+    // failed and stopped: the global webhook of the test before is subscribed to job.succeeded only
+    const terminal = await writer.command(orphan, { kind: 'finish', outcome: 'failed', error: { code: 'BOOM', message: 'owner died next' } }, 'coordinator:c-dead');
+    const waiting = await writer.submit({ callbackUrl: `${base}/stopped-waiting` });
+    const stopSeq = await writer.command(waiting, { kind: 'stop' }, 'user:alice');
+    await waitFor(() => received.some((r) => r.path === '/orphan') && received.some((r) => r.path === '/stopped-waiting'), { what: 'both notified', timeoutMs: 15_000 });
+    const byPath = new Map(received.map((r) => [r.path, r]));
+    assert.equal(byPath.get('/orphan')!.body.seq, terminal);
+    assert.equal(byPath.get('/orphan')!.deliveryId, `${orphan}:${terminal}:callback`);
+    assert.equal(byPath.get('/stopped-waiting')!.body.seq, stopSeq);
+    await waitFor(async () => (await hookLog(waiting)).length === 1 && (await hookLog(orphan)).length === 1, { what: 'both logged', timeoutMs: 15_000 });
+    assert.deepEqual((await dues(orphan)).map((r) => (r.events[0]!.data as { eventSeq: number }).eventSeq), [terminal]);
+    assert.deepEqual((await dues(waiting)).map((r) => (r.events[0]!.data as { eventSeq: number }).eventSeq), [stopSeq]);
+    assert.equal(received.filter((r) => r.path === '/orphan' || r.path === '/stopped-waiting').length, 2);
+  });
+
+  it('a job without targets writes no due record and nothing of it reaches the hooks durable', async () => {
+    // failed: the global webhook of a test before is subscribed to job.succeeded only
+    const plain = await writer.submit();
+    const end = await writer.fail(plain);
+    const marked = await writer.submit({ callbackUrl: `${base}/after-plain` });
+    await writer.fail(marked);
+    await waitFor(async () => (await hookLog(marked)).length === 1, { what: 'the later job delivered', timeoutMs: 15_000 });
+    assert.ok(projection.lastSeq() > end);
+    assert.deepEqual(await eventLog.readSubject(jobHookSubject(plain)), []);
   });
 });

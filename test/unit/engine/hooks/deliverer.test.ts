@@ -1,10 +1,14 @@
-/** The webhook handler over the in-memory log, with a simulated consumer (nak = redeliver after the delay). */
+/**
+ * The webhook handler over the in-memory log, with a simulated consumer of `job.*.hook` records
+ * (nak = redeliver after the delay), and the due writer (hookDue.ts) that feeds it.
+ */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { systemClock } from '../../../../engine/clock.ts';
 import { createMemoryControlStore, type ControlStore } from '../../../../engine/controlstore/controlStore.ts';
 import { createMemoryEventLog, type MemoryEventLog } from '../../../../engine/eventlog/memoryEventLog.ts';
 import { createHookHandler, mayTrigger, webhookBackoffMs, type PostFn, type PostResult } from '../../../../engine/hooks/deliverer.ts';
+import { startHookDue, type HookDue } from '../../../../engine/hooks/hookDue.ts';
 import type { HookMessage } from '../../../../engine/hooks/hookMessage.ts';
 import { verifySignature } from '../../../../engine/hooks/sign.ts';
 import { callbackSecret, createWebhook } from '../../../../engine/hooks/webhookStore.ts';
@@ -24,6 +28,9 @@ interface Sent {
 }
 
 /** A deliverer over a memory log; `respond` decides each POST's outcome. */
+/** Grace of the due writers in these tests: short, so a missing due record is written soon. */
+const GRACE_MS = 50;
+
 async function setup(respond: (s: Sent, n: number) => PostResult | Promise<PostResult>, config: { webhookMaxAttempts?: number } = {}) {
   const log: MemoryEventLog = createMemoryEventLog();
   const store: ControlStore = createMemoryControlStore();
@@ -58,12 +65,28 @@ async function setup(respond: (s: Sent, n: number) => PostResult | Promise<PostR
     };
     handle(m).catch((e: unknown) => handlerErrors.push(e));
   };
-  const consumer = log.follow(1, (r) => deliver(r.subject, r.seq, Buffer.from(JSON.stringify(r.events))));
+  // the durable's one filter: job.*.hook
+  const consumer = log.follow(1, (r) => {
+    if (r.subject.endsWith('.hook')) deliver(r.subject, r.seq, Buffer.from(JSON.stringify(r.events)));
+  });
+  const dues: HookDue[] = [];
+  /** A due writer, as in a coordinator process (`coordinatorId`) or not. */
+  const dueWriter = (coordinatorId?: string, extra: { startupLookbackMs?: number } = {}) => {
+    const d = startHookDue({ eventLog: log, projection, store, clock: systemClock, logger: silentLogger, graceMs: GRACE_MS, ...(coordinatorId === undefined ? {} : { coordinatorId }), ...extra });
+    dues.push(d);
+    return d;
+  };
+  await dueWriter('c-test').started;
+  /** The delivery log as GET /jobs/:id/deliveries shows it: attempts and redelivery requests. */
   const hookLog = async (jobId: string) =>
-    (await log.readSubject(jobHookSubject(jobId))).flatMap((r) => r.events.map((e) => ({ type: e.type, data: e.data as WebhookAttemptData & { final?: boolean; error?: string }, time: r.time })));
+    (await log.readSubject(jobHookSubject(jobId))).flatMap((r) => r.events.filter((e) => e.type !== 'WebhookDue').map((e) => ({ type: e.type, data: e.data as WebhookAttemptData & { final?: boolean; error?: string }, time: r.time })));
+  /** The job's WebhookDue records: [seq, eventSeq]. */
+  const dueRecords = async (jobId: string) =>
+    (await log.readSubject(jobHookSubject(jobId))).flatMap((r) => r.events.filter((e) => e.type === 'WebhookDue').map((e) => [r.seq, (e.data as { eventSeq: number }).eventSeq] as const));
   return {
-    log, store, projection, writer: createJobWriter(log), sent, naks, acked, seen, hookLog, handlerErrors, outcomes,
+    log, store, projection, writer: createJobWriter(log), sent, naks, acked, seen, hookLog, dueRecords, dueWriter, handlerErrors, outcomes,
     close: async () => {
+      for (const d of dues) await d.stop();
       for (const t of timers) clearTimeout(t);
       await consumer.stop();
       await log.close();
@@ -82,12 +105,13 @@ describe('webhook handler', () => {
     return s;
   };
 
-  it('the hot-path check lets through only terminal events and redelivery requests', () => {
+  it('the hot-path check lets through only due records and redelivery requests', () => {
     const enc = (events: unknown[]) => Buffer.from(JSON.stringify(events));
     assert.equal(mayTrigger('job.a.ev', enc([{ type: 'JobClaimed' }])), false);
-    assert.equal(mayTrigger('job.a.ev', enc([{ type: 'JobStopped' }])), true);
-    assert.equal(mayTrigger('job.a.ev', enc([{ type: 'JobSucceeded' }])), true);
+    assert.equal(mayTrigger('job.a.ev', enc([{ type: 'JobStopped' }])), false, 'terminal records trigger through their WebhookDue');
+    assert.equal(mayTrigger('job.a.ev', enc([{ type: 'JobSucceeded' }])), false);
     assert.equal(mayTrigger('job.a.task', enc([{ type: 'JobSucceeded' }])), false);
+    assert.equal(mayTrigger('job.a.hook', enc([{ type: 'WebhookDue' }])), true);
     assert.equal(mayTrigger('job.a.hook', enc([{ type: 'WebhookDelivered' }])), false);
     assert.equal(mayTrigger('job.a.hook', enc([{ type: 'WebhookRedeliveryRequested' }])), true);
     assert.equal(webhookBackoffMs(1000, 1), 1000);
@@ -133,8 +157,10 @@ describe('webhook handler', () => {
   it('retries a failing target with growing delays and marks the last failure final', async () => {
     const s = await start((_x, n) => (n === 3 ? { status: 301 } : n % 2 === 0 ? { status: null, error: 'ECONNREFUSED' } : { status: 500 }));
     const id = await s.writer.submit({ callbackUrl: 'http://127.0.0.1:9/x' });
-    const seq = await s.writer.fail(id);
+    const terminal = await s.writer.fail(id);
     await waitFor(async () => (await s.hookLog(id)).some((e) => e.data.final === true), { what: 'final failure', timeoutMs: 5000, intervalMs: 2 });
+    const [[seq, eventSeq]] = await s.dueRecords(id) as [[number, number]];
+    assert.equal(eventSeq, terminal);
     const entries = await s.hookLog(id);
     assert.deepEqual(entries.map((e) => [e.type, e.data.attempt, e.data.status, e.data.final]), [
       ['WebhookFailed', 1, 500, false],
@@ -155,15 +181,17 @@ describe('webhook handler', () => {
     const seq = await s.writer.stop(id);
     await waitFor(async () => (await s.hookLog(id)).length === 2, { what: 'delivered', timeoutMs: 5000, intervalMs: 2 });
     assert.equal(JSON.parse(s.sent[0]!.body).event, 'job.stopped');
-    // NATS redelivers the terminal record (e.g. an ack lost): nothing is sent twice
+    // NATS redelivers the due record (e.g. an ack lost): nothing is sent twice
     const again = createHookHandler({
       eventLog: s.log, projection: s.projection, store: s.store, clock: systemClock, logger: silentLogger,
       config: { callbackSecret: null, webhookMaxAttempts: 3, webhookBackoffMs: 20, webhookTimeoutMs: 1000 },
       post: async () => assert.fail('must not post'),
     });
-    const [rec] = (await s.log.readSubject(`job.${id}.ev`)).filter((r) => r.seq === seq);
+    const [[dueSeq, eventSeq]] = await s.dueRecords(id) as [[number, number]];
+    assert.equal(eventSeq, seq);
+    const [rec] = (await s.log.readSubject(jobHookSubject(id))).filter((r) => r.seq === dueSeq);
     let acked = false;
-    await again({ subject: rec!.subject, seq, data: Buffer.from(JSON.stringify(rec!.events)), ack: () => (acked = true), nak: () => assert.fail('nak'), working: () => undefined });
+    await again({ subject: rec!.subject, seq: dueSeq, data: Buffer.from(JSON.stringify(rec!.events)), ack: () => (acked = true), nak: () => assert.fail('nak'), working: () => undefined });
     assert.equal(acked, true);
 
     await s.log.append(jobHookSubject(id), [{ type: 'WebhookRedeliveryRequested', data: { target: hook.id }, meta: { jobId: id, epoch: 0, actor: 'user:alice', at: new Date().toISOString(), v: 1 } }]);
@@ -176,12 +204,52 @@ describe('webhook handler', () => {
     assert.notEqual(p.deliveryId, JSON.parse(s.sent[0]!.body).deliveryId);
   });
 
-  it('acks records that trigger nothing without posting (no callback, no webhooks, not terminal)', async () => {
-    const s = await start(() => assert.fail('must not post'));
-    const id = await s.writer.submit();
-    const seq = await s.writer.succeed(id);
-    await waitFor(() => s.acked.includes(seq) && s.acked.length >= 4, { what: 'all acked', timeoutMs: 5000, intervalMs: 2 });
-    assert.equal(s.sent.length, 0);
+  it('a job with no target leaves no WebhookDue and nothing reaches the handler', async () => {
+    const s = await start(() => ({ status: 200 }));
+    const plain = await s.writer.submit();
+    const plainEnd = await s.writer.succeed(plain);
+    // a job with a target finishing after it: once it is delivered, the first one's terminal was seen long before
+    const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
+    await s.writer.succeed(id);
+    await waitFor(async () => (await s.hookLog(id)).length === 1, { what: 'the second job delivered', timeoutMs: 5000, intervalMs: 2 });
+    assert.ok(s.projection.lastSeq() > plainEnd);
+    assert.deepEqual(await s.dueRecords(plain), []);
+    assert.deepEqual(await s.log.readSubject(jobHookSubject(plain)), []);
+    const hookSeqs = (await s.log.readSubject(jobHookSubject(id))).map((r) => r.seq);
+    assert.ok(s.seen.includes((await s.dueRecords(id))[0]![0]));
+    assert.ok(s.seen.every((seq) => hookSeqs.includes(seq)), 'the handler got the other job\'s `.hook` records only');
+    assert.equal(s.sent.length, 1);
+  });
+
+  it('a global webhook alone is a target: the job without a callbackUrl gets its due record and notification', async () => {
+    const s = await start(() => ({ status: 200 }));
+    await createWebhook(s.store, { url: 'https://hooks.example.com/failed-only', events: ['job.failed'] }, 'admin', systemClock);
+    const ok = await s.writer.submit();
+    await s.writer.succeed(ok);
+    const bad = await s.writer.submit();
+    const seq = await s.writer.fail(bad);
+    await waitFor(async () => (await s.hookLog(bad)).length === 1, { what: 'the failed job notified', timeoutMs: 5000, intervalMs: 2 });
+    assert.deepEqual(await s.dueRecords(ok), [], 'not subscribed to job.succeeded: no target');
+    assert.equal(JSON.parse(s.sent[0]!.body).seq, seq);
+    assert.equal(s.sent.length, 1);
+  });
+
+  it("a job's records are handled one at a time: a second due record that arrives while the first attempt is in flight continues its numbering", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // the first POST hangs until the second due record has reached the handler, then fails
+    const s = await start((_sent, n) => (n === 1 ? gate.then(() => ({ status: 500 })) : { status: 200 }));
+    const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
+    const terminal = await s.writer.succeed(id);
+    await waitFor(() => s.sent.length === 1, { what: 'the first attempt in flight', timeoutMs: 5000, intervalMs: 2 });
+    // as written again past the msg-id window (another msg id)
+    const { seq } = await s.log.append(jobHookSubject(id), [{ type: 'WebhookDue', data: { event: 'job.succeeded', eventSeq: terminal }, meta: { jobId: id, epoch: 1, actor: 'webhooks', at: new Date().toISOString(), v: 1 } }]);
+    await waitFor(() => s.seen.includes(seq), { what: 'the second due record given to the handler', timeoutMs: 5000, intervalMs: 2 });
+    assert.equal(s.sent.length, 1, 'the second record waits for the attempt of the same job in flight');
+    release();
+    await waitFor(async () => (await s.hookLog(id)).some((e) => e.type === 'WebhookDelivered'), { what: 'delivered', timeoutMs: 5000, intervalMs: 2 });
+    assert.deepEqual((await s.hookLog(id)).map((e) => [e.type, e.data.attempt]), [['WebhookFailed', 1], ['WebhookDelivered', 2]]);
+    assert.deepEqual(s.handlerErrors, []);
   });
 
   /** Retention's compaction of a finished job: its `.ev` history rolled up into one JobCompacted. */
@@ -193,44 +261,73 @@ describe('webhook handler', () => {
     return (await s.log.append(jobEvSubject(id), d.events, { expectedLastSubjectSeq: e.lastEvSeq, rollup: true })).seq;
   }
 
-  it("a job's records are handled one at a time: a compaction's resume that arrives while the first attempt is in flight continues its numbering", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    // the first POST hangs until the compaction record has reached the handler, then fails
-    const s = await start((_sent, n) => (n === 1 ? gate.then(() => ({ status: 500 })) : { status: 200 }));
-    const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
-    await s.writer.succeed(id);
-    await waitFor(() => s.sent.length === 1, { what: 'the first attempt in flight', timeoutMs: 5000, intervalMs: 2 });
-    const seq = await compact(s, id);
-    await waitFor(() => s.seen.includes(seq), { what: 'the compaction record given to the handler', timeoutMs: 5000, intervalMs: 2 });
-    assert.equal(s.sent.length, 1, 'the resume waits for the attempt of the same job in flight');
-    release();
-    await waitFor(async () => (await s.hookLog(id)).some((e) => e.type === 'WebhookDelivered'), { what: 'delivered', timeoutMs: 5000, intervalMs: 2 });
-    assert.deepEqual((await s.hookLog(id)).map((e) => [e.type, e.data.attempt]), [['WebhookFailed', 1], ['WebhookDelivered', 2]]);
-    assert.deepEqual(s.handlerErrors, []);
-  });
-
   it('compacting a job whose notifications were delivered sends nothing again', async () => {
     const s = await start(() => ({ status: 200 }));
     const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
     await s.writer.succeed(id);
     await waitFor(async () => (await s.hookLog(id)).length === 1, { what: 'delivered', timeoutMs: 5000, intervalMs: 2 });
     const seq = await compact(s, id);
-    await waitFor(() => s.acked.includes(seq), { what: 'compaction record acked', timeoutMs: 5000, intervalMs: 2 });
+    assert.ok(await s.projection.waitFor(seq, 5000));
+    // a due writer started after the compaction finds nothing owed either
+    await s.dueWriter('c-later').started;
     assert.equal(s.sent.length, 1);
+    assert.equal((await s.dueRecords(id)).length, 1);
   });
 
-  it('after compaction, a webhook that existed when the job finished but has no delivery is notified; a newer one is not', async () => {
+  it('a retry pending when the job is compacted goes on: the due record is not rolled up', async () => {
+    const s = await start((_x, n) => (n === 1 ? { status: 503 } : { status: 200 }));
+    const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
+    await s.writer.succeed(id);
+    await waitFor(async () => (await s.hookLog(id)).length === 1, { what: 'the first attempt failed', timeoutMs: 5000, intervalMs: 2 });
+    await compact(s, id);
+    await waitFor(async () => (await s.hookLog(id)).some((e) => e.type === 'WebhookDelivered'), { what: 'delivered after the compaction', timeoutMs: 5000, intervalMs: 2 });
+    const log = await s.hookLog(id);
+    assert.deepEqual(log.map((e) => [e.type, e.data.attempt]), [['WebhookFailed', 1], ['WebhookDelivered', 2]]);
+    assert.equal(log[0]!.data.deliveryId, log[1]!.data.deliveryId);
+  });
+
+  it('an owner that dies after its terminal record: another coordinator writes the due record after the grace', async () => {
+    const s = await start(() => ({ status: 200 }));
+    const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
+    await s.writer.command(id, { kind: 'claim', coordinatorId: 'c-dead', tasks: [] }, 'coordinator:c-dead');
+    await s.writer.command(id, { kind: 'startVerification' }, 'coordinator:c-dead');
+    const terminal = await s.writer.command(id, { kind: 'finish', outcome: 'succeeded' }, 'coordinator:c-dead');
+    assert.ok(await s.projection.waitFor(terminal, 5000));
+    // c-dead never writes it; c-test (the setup's writer) waits out its grace first
+    await waitFor(async () => (await s.hookLog(id)).length === 1, { what: 'delivered through the grace reconciler', timeoutMs: 5000, intervalMs: 2 });
+    const due = (await s.log.readSubject(jobHookSubject(id)))[0]!;
+    assert.equal(due.events[0]!.type, 'WebhookDue');
+    assert.deepEqual(await s.dueRecords(id), [[due.seq, terminal]]);
+    assert.equal(JSON.parse(s.sent[0]!.body).deliveryId, `${id}:${terminal}:callback`);
+  });
+
+  it('two coordinators write one due record: at once (no owner: stopped while waiting) and after the grace (owner gone)', async () => {
+    const s = await start(() => ({ status: 200 }));
+    s.dueWriter('c-other');
+    const waiting = await s.writer.submit({ callbackUrl: 'https://cb.example.com/w' });
+    const stopSeq = await s.writer.command(waiting, { kind: 'stop' }, 'user:alice');
+    const orphan = await s.writer.submit({ callbackUrl: 'https://cb.example.com/o' });
+    await s.writer.command(orphan, { kind: 'claim', coordinatorId: 'c-dead', tasks: [] }, 'coordinator:c-dead');
+    const failSeq = await s.writer.command(orphan, { kind: 'finish', outcome: 'failed', error: { code: 'BOOM', message: 'x' } }, 'coordinator:c-dead');
+    await waitFor(async () => (await s.hookLog(waiting)).length === 1 && (await s.hookLog(orphan)).length === 1, { what: 'both delivered', timeoutMs: 5000, intervalMs: 2 });
+    // both writers are done once neither has anything pending
+    await waitFor(() => s.projection.lastSeq() > failSeq, { what: 'the deliveries applied', timeoutMs: 5000, intervalMs: 2 });
+    assert.deepEqual((await s.dueRecords(waiting)).map(([, e]) => e), [stopSeq]);
+    assert.deepEqual((await s.dueRecords(orphan)).map(([, e]) => e), [failSeq]);
+    assert.equal(s.sent.length, 2);
+  });
+
+  it('a process that starts after a job ended with targets and no due record writes it; a webhook created after the job ended is not owed', async () => {
     const s = await start(() => ({ status: 200 }));
     const id = await s.writer.submit();
     const terminal = await s.writer.succeed(id);
-    await waitFor(() => s.acked.includes(terminal), { what: 'terminal record handled (no targets then)', timeoutMs: 5000, intervalMs: 2 });
+    assert.ok(await s.projection.waitFor(terminal, 5000));
     const longAgo = { ...systemClock, now: () => Date.parse('2020-01-01T00:00:00Z') };
     const owed = await createWebhook(s.store, { url: 'https://hooks.example.com/owed' }, 'admin', longAgo);
-    const later = { ...systemClock, now: () => Date.now() + 60_000 }; // created after the job finished
+    const later = { ...systemClock, now: () => Date.now() + 5 * 60_000 }; // created after the job finished
     await createWebhook(s.store, { url: 'https://hooks.example.com/newer' }, 'admin', later);
-    const seq = await compact(s, id);
-    await waitFor(() => s.acked.includes(seq), { what: 'compaction record acked', timeoutMs: 5000, intervalMs: 2 });
+    await s.dueWriter('c-restarted').started;
+    await waitFor(async () => (await s.hookLog(id)).length === 1, { what: 'the owed webhook notified', timeoutMs: 5000, intervalMs: 2 });
     assert.deepEqual(s.sent.map((x) => x.url), ['https://hooks.example.com/owed']);
     assert.equal(JSON.parse(s.sent[0]!.body).event, 'job.succeeded');
     assert.deepEqual((await s.hookLog(id)).map((e) => [e.type, e.data.target]), [['WebhookDelivered', owed.id]]);
