@@ -2,6 +2,8 @@
  * Planning shared by the file job types (`load`, `copy`, `move`): group the files `listFiles.ts`
  * found into tasks of `batchSize` files, splitting files larger than `partitionSizeBytes` into
  * byte ranges (Alluxio's `alluxio.job.batch.size` and `alluxio.worker.load.file.partition.size`).
+ * A task of whole files also carries at most `partitionSizeBytes` bytes, so large files are
+ * copied in parallel (a task copies its files one after another) and a retry redoes at most that.
  *
  * Item rule: an entry counts as one item when its `offset` is 0. Whole files always start at 0;
  * a partitioned file counts once, on its first part. So the sum of `items` over all tasks is the
@@ -65,12 +67,14 @@ export interface BatchOptions {
 }
 
 /**
- * Groups files (in the given order) into tasks: up to `batchSize` whole files per task, and
- * every file larger than `partitionSizeBytes` as its own run of one-range tasks. Pure.
+ * Groups files (in the given order) into tasks: up to `batchSize` whole files and up to
+ * `partitionSizeBytes` bytes per task (a file that would take a task past it starts the next
+ * one), and every file larger than `partitionSizeBytes` as its own run of one-range tasks. Pure.
  */
 export function planFileBatches(files: readonly SourceFile[], opts: BatchOptions): TaskPlan[] {
   const tasks: TaskPlan[] = [];
   let batch: FileEntry[] = [];
+  let batchBytes = 0;
   const push = (entries: FileEntry[]): void => {
     tasks.push({
       taskId: formatTaskId(tasks.length),
@@ -83,15 +87,23 @@ export function planFileBatches(files: readonly SourceFile[], opts: BatchOptions
     if (size > opts.partitionSizeBytes) {
       if (batch.length > 0) push(batch);
       batch = [];
+      batchBytes = 0;
       for (let offset = 0; offset < size; offset += opts.partitionSizeBytes) {
         push([{ rel, offset, length: Math.min(opts.partitionSizeBytes, size - offset), size }]);
       }
       continue;
     }
+    if (batch.length > 0 && batchBytes + size > opts.partitionSizeBytes) {
+      push(batch);
+      batch = [];
+      batchBytes = 0;
+    }
     batch.push({ rel, offset: 0, length: size, size });
+    batchBytes += size;
     if (batch.length >= opts.batchSize) {
       push(batch);
       batch = [];
+      batchBytes = 0;
     }
   }
   if (batch.length > 0) push(batch);

@@ -21,7 +21,7 @@ export type LoadSpec = {
   path: string;
   /** Files per task. @defaultValue the planning coordinator's `defaultBatchSize` (DEFAULT_BATCH_SIZE, 200) */
   batchSize?: number;
-  /** Files larger than this are loaded in ranges of this size. @defaultValue the planning coordinator's `defaultPartitionSizeBytes` (DEFAULT_PARTITION_SIZE_BYTES, 256 MiB) */
+  /** Files larger than this are loaded in ranges of this size, and a task of whole files carries at most this many bytes. @defaultValue the planning coordinator's `defaultPartitionSizeBytes` (DEFAULT_PARTITION_SIZE_BYTES, 256 MiB) */
   partitionSizeBytes?: number;
   /** Check sizes in the cache after the last task. @defaultValue true */
   verify?: boolean;
@@ -45,7 +45,7 @@ export const loadJobType: JobType<LoadSpec> = {
         type: 'integer',
         minimum: MIN_PARTITION_SIZE_BYTES,
         maximum: MAX_PARTITION_SIZE_BYTES,
-        description: `Files larger than this are loaded in ranges of this size; when absent, the planning coordinator's defaultPartitionSizeBytes setting (${DEFAULT_PARTITION_SIZE_BYTES} unless configured).`,
+        description: `Files larger than this are loaded in ranges of this size, and a task of whole files carries at most this many bytes; when absent, the planning coordinator's defaultPartitionSizeBytes setting (${DEFAULT_PARTITION_SIZE_BYTES} unless configured).`,
       },
       verify: { type: 'boolean', default: true },
     },

@@ -33,6 +33,14 @@ describe('planFileBatches', () => {
     assert.deepEqual(planFileBatches([], { batchSize: 10, partitionSizeBytes: 100 }), []);
   });
 
+  it('closes a task of whole files before it would carry more than partitionSizeBytes', () => {
+    const tasks = planFileBatches(files([60, 40, 1, 100, 30, 30, 30, 250, 5]), { batchSize: 10, partitionSizeBytes: 100 });
+    assert.deepEqual(tasks.map((t) => [t.items, t.bytes]), [[2, 100], [1, 1], [1, 100], [3, 90], [1, 100], [0, 100], [0, 50], [1, 5]]);
+    assert.equal(tasks.reduce((n, t) => n + t.items, 0), 9);
+    // copy and move never split (partitionSizeBytes Infinity): only batchSize closes a task
+    assert.equal(planFileBatches(files([60, 40, 1, 100]), { batchSize: 10, partitionSizeBytes: Number.POSITIVE_INFINITY }).length, 1);
+  });
+
   it('plannedFiles lists each file once with its size and whether it was split', () => {
     const tasks = planFileBatches(files([1, 250]), { batchSize: 10, partitionSizeBytes: 100 });
     assert.deepEqual(plannedFiles(tasks), [
