@@ -1,11 +1,16 @@
 /**
  * Our `load` job beside `cp -r` of the same files. `load` copies `<filesDir>/<path>` into
  * `<cacheDir>/<path>` (engine/jobtypes/load.ts: listed by the coordinator, copied by workers in tasks
- * of 200 files, ranges of 256 MiB, sizes verified at the end; the spec gives only the path, so the
- * product's defaults apply). `cp -r` copies the same source to a fresh directory on the same
- * filesystem. The source was just written, so both read it warm from the page cache; neither
+ * of up to 200 files and 256 MiB, ranges of 256 MiB, sizes verified at the end; the spec gives only
+ * the path, so the product's defaults apply). `cp -r` copies the same source to a fresh directory
+ * on the same filesystem. The source was just written, so both read it warm from the page cache; neither
  * fsyncs what it writes; `sync` runs before each copy so neither pays for the other's writeback.
  * Time: ours from the submit request to SUCCEEDED in the projection, cp from spawn to exit.
+ * On ext4 without a journal (this bench's usual home), creating files within a minute (five until
+ * the inode table is written back) of deleting many, such as an earlier run's cleanup or other work
+ * on the machine, cost cp and ours alike 10–20 times the CPU (the inode allocator steps over every
+ * recently deleted inode, ext4's RECENTCY_MIN/RECENTCY_DIRTY): compare runs that started more than
+ * a minute after the last large delete and a `sync`, or set TMPDIR to a tmpfs.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
