@@ -1,12 +1,12 @@
 /** Coordinator side of the file job types: check that what the plan promised has landed. */
-import { lstatSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
 import type { TaskPlan, TaskResult } from '../../actors/events.ts';
 import { isAppError } from '../errors.ts';
 import { plannedFiles, type PlannedFile } from './fileBatches.ts';
 import { itemName } from './fileCopy.ts';
-import { rootRelativeUnder } from './paths.ts';
+import { rootRelative } from './paths.ts';
 import { createDirCache, openRootIfExists, splitRel, type DirCache } from './rootedDir.ts';
-import { sharedSyncPacer } from './syncPacer.ts';
 
 /** How many mismatches a VERIFY_MISMATCH message lists. */
 const MISMATCHES_SHOWN = 5;
@@ -32,8 +32,6 @@ export interface LandedCheck {
  * counts it). A partitioned file with any failed part is a mismatch even if its size is right,
  * because its target was pre-sized and the missing range would read as zeros.
  * `srcBase` maps planned entries to the item names the tasks used in `failures`.
- * The lstat calls are synchronous, paced (syncPacer.ts): a few µs each instead of a thread-pool
- * round trip each.
  */
 export async function checkLanded(
   tasks: readonly TaskPlan[],
@@ -45,17 +43,16 @@ export async function checkLanded(
   const check: LandedCheck = { files: 0, bytes: 0, landed: [], failed: 0, mismatches: [] };
   const root = await openRootIfExists(where.dstRoot);
   const dirs = root && createDirCache(root);
-  const below = rootRelativeUnder(where.dstRoot, where.dstBase);
   try {
     for (const file of plannedFiles(tasks)) {
-      await sharedSyncPacer.pace();
       signal.throwIfAborted();
-      const failed = failedItems.size > 0 && failedItems.has(itemName(where.srcBase, file.rel));
+      const failed = failedItems.has(itemName(where.srcBase, file.rel));
       if (failed && !file.partitioned) {
         check.failed += 1;
         continue;
       }
-      const problem = failed ? 'a part failed to load' : await sizeProblem(dirs, () => below(file.rel), file.size);
+      const dst = path.posix.join(where.dstBase, file.rel);
+      const problem = failed ? 'a part failed to load' : await sizeProblem(dirs, where.dstRoot, dst, file.size);
       if (problem === undefined) {
         check.files += 1;
         check.bytes += file.size;
@@ -69,16 +66,13 @@ export async function checkLanded(
   return check;
 }
 
-/**
- * What is wrong with the landed file (lstat through checked directories), if anything. `rel`
- * gives its path below the destination root, or throws PATH_OUTSIDE_ROOT naming the user's path.
- */
-async function sizeProblem(dirs: DirCache | undefined, rel: () => string, size: number): Promise<string | undefined> {
+/** What is wrong with the landed file at `userPath` (lstat through checked directories), if anything. */
+async function sizeProblem(dirs: DirCache | undefined, rootPath: string, userPath: string, size: number): Promise<string | undefined> {
   if (dirs === undefined) return 'missing'; // no destination root at all
   try {
-    const { dir, name } = splitRel(rel());
+    const { dir, name } = splitRel(rootRelative(rootPath, userPath));
     if (name === '') return 'not a regular file'; // the root itself
-    const st = lstatSync((await dirs.get(dir)).at(name));
+    const st = await lstat((await dirs.get(dir)).at(name));
     if (!st.isFile()) return 'not a regular file';
     return st.size === size ? undefined : `expected ${size} bytes, found ${st.size}`;
   } catch (e) {

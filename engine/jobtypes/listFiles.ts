@@ -3,14 +3,13 @@
  * directory is read through a handle checked to lie inside the root (`rootedDir.ts`), so a
  * directory swapped for a symlink mid-walk cannot list, or size, anything outside it.
  */
-import { lstatSync, type Stats } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, isAppError } from '../errors.ts';
 import type { SourceFile } from './fileBatches.ts';
 import { relativeInside } from './paths.ts';
 import { RootedDir, openDir, openRootIfExists, statFollowing } from './rootedDir.ts';
-import { sharedSyncPacer } from './syncPacer.ts';
 
 function toRel(base: string, abs: string): string {
   return path.relative(base, abs).split(path.sep).join('/');
@@ -106,13 +105,11 @@ async function walkSubdir(dir: RootedDir, name: string, abs: string, walk: Walk)
 
 /**
  * Size of the regular file `name` in `dir`, or undefined to skip it: gone, special, a directory,
- * or a symlink that is dangling or leads outside the root. The lstat is synchronous, paced
- * (syncPacer.ts), so a walk of many files holds the event loop in short slices only.
+ * or a symlink that is dangling or leads outside the root.
  */
 export async function fileSize(dir: RootedDir, name: string): Promise<number | undefined> {
-  await sharedSyncPacer.pace();
   try {
-    const st = lstatSync(dir.at(name));
+    const st = await lstat(dir.at(name));
     if (st.isFile()) return st.size;
     if (!st.isSymbolicLink()) return undefined;
     const target = await statFollowing(dir, name);

@@ -136,32 +136,3 @@ export function relativeInside(root: string, abs: string): string {
 export function rootRelative(root: string, userPath: string): string {
   return relativeInside(root, lexicalInside(root, userPath));
 }
-
-/** A name that would not pass `lexicalInside` as is: a control character or a backslash. */
-// eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-const NOT_PLAIN_CHARS = /[\u0000-\u001f\u007f\\]/;
-/** An empty, `.` or `..` segment, or a leading or trailing slash. */
-const NOT_PLAIN_SEGMENTS = /(^|\/)(\.\.?)?(\/|$)/;
-
-/**
- * `rel => rootRelative(root, path.posix.join(base, rel))` for the many `rel`s of one task or plan:
- * `base` is checked and resolved once, and a `rel` that is a plain relative path (no `.`, `..` or
- * empty segment, no control character or backslash, as file plans carry) is appended to it by
- * string, without path.resolve (several µs a file). Anything else takes the full `rootRelative`,
- * so results and errors are the same as calling it for every `rel`.
- */
-export function rootRelativeUnder(root: string, base: string): (rel: string) => string {
-  const full = (rel: string): string => rootRelative(root, path.posix.join(base, rel));
-  let baseRel: string;
-  try {
-    baseRel = rootRelative(root, base);
-  } catch {
-    return full; // every rel takes the full path, and throws what it would have
-  }
-  return (rel) => {
-    if (base.length + 1 + rel.length > MAX_PATH_LENGTH) return full(rel);
-    if (rel === '') return baseRel;
-    if (NOT_PLAIN_CHARS.test(rel) || NOT_PLAIN_SEGMENTS.test(rel)) return full(rel);
-    return baseRel === '' ? rel : `${baseRel}/${rel}`;
-  };
-}

@@ -12,7 +12,7 @@
  * Linux only (we found no maintained npm package that offers `openat` or `RESOLVE_BENEATH` without a
  * native addon): on other platforms, or without `/proc`, `openRoot` fails closed.
  */
-import { closeSync, constants as C, fstatSync, openSync, readlinkSync } from 'node:fs';
+import { constants as C } from 'node:fs';
 import { lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
@@ -93,11 +93,6 @@ export class RootedDir {
     await checkInside(this.#handle.fd, this.#rootReal, this.shown);
   }
 
-  /** `recheck` with a synchronous readlink (see syncPacer.ts for why and when). */
-  recheckSync(): void {
-    checkInsideSync(this.#handle.fd, this.#rootReal, this.shown);
-  }
-
   /** fstat of the directory itself. */
   async stat(): Promise<Stats> {
     return await this.#handle.stat();
@@ -117,11 +112,6 @@ function isBelow(root: Buffer, real: Buffer): boolean {
 
 async function checkInside(fd: number, rootReal: Buffer, shown: string): Promise<void> {
   const real = await readlink(`/proc/self/fd/${fd}`, { encoding: 'buffer' });
-  if (!isBelow(rootReal, real)) throw outsideRoot(shown, 'leaves its root through a symlink');
-}
-
-function checkInsideSync(fd: number, rootReal: Buffer, shown: string): void {
-  const real = readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' });
   if (!isBelow(rootReal, real)) throw outsideRoot(shown, 'leaves its root through a symlink');
 }
 
@@ -220,30 +210,6 @@ export async function openForReading(root: RootedDir, rel: string): Promise<File
   }
 }
 
-/** A regular file opened for reading by `openRegularFileSync`: its descriptor (the caller closes it) and size. */
-export interface OpenedFile {
-  fd: number;
-  size: number;
-}
-
-/**
- * `openForReading` with synchronous calls, for regular files only: the `O_PATH` probe is checked
- * to lie inside, then fstat'ed, and reopened for reading only if it is a regular file (so not even
- * a FIFO or device inside the root is opened). Returns undefined for anything else.
- * @throws PATH_OUTSIDE_ROOT, or an fs error (ENOENT, ELOOP, …).
- */
-export function openRegularFileSync(root: RootedDir, rel: string): OpenedFile | undefined {
-  const probe = openSync(root.at(rel), O_PATH);
-  try {
-    checkInsideSync(probe, root.rootReal, rel);
-    const st = fstatSync(probe);
-    if (!st.isFile()) return undefined;
-    return { fd: openSync(`/proc/self/fd/${probe}`, C.O_RDONLY | C.O_NONBLOCK), size: st.size };
-  } finally {
-    closeSync(probe);
-  }
-}
-
 /** fstat of whatever `rel` below `root` leads to (following symlinks inside the root). */
 export async function statFollowing(root: RootedDir, rel: string): Promise<Stats> {
   const probe = await probeFile(root, rel);
@@ -302,8 +268,7 @@ export interface DirCache {
 
 /**
  * A one-entry cache over `openDir`. A kept directory is re-checked every time it is handed back
- * (one synchronous readlink instead of an open, a readlink and a close), so it is always checked
- * just now.
+ * (one readlink instead of an open, a readlink and a close), so it is always checked just now.
  */
 export function createDirCache(root: RootedDir, opts: { create?: boolean } = {}): DirCache {
   let last: { rel: string; dir: RootedDir } | undefined;
@@ -316,12 +281,7 @@ export function createDirCache(root: RootedDir, opts: { create?: boolean } = {})
     async get(rel) {
       if (last?.rel === rel) {
         const kept = last.dir;
-        try {
-          kept.recheckSync();
-          return kept;
-        } catch {
-          // moved out of the root, or gone: open by name again below
-        }
+        if (await kept.recheck().then(() => true, () => false)) return kept;
       }
       await close(); // another directory, or the kept one was moved out: open by name again
       const dir = await openDir(root, rel, opts);
