@@ -45,9 +45,19 @@ export function createTaskExecution(cx: WorkerContext, reporter: OutcomeReporter
           keepAlive = clock.setTimeout(keepWorking, keepAliveMs);
         };
         keepAlive = clock.setTimeout(keepWorking, keepAliveMs);
+        // A job type may call heartbeat() per item (file jobs: per file); each working() is a publish,
+        // so at most one goes out per tenth of the ack wait.
+        const beatEveryMs = Math.max(1, Math.floor(config.taskAckWaitMs / 10));
+        let lastBeat = Number.NEGATIVE_INFINITY;
+        const heartbeat = () => {
+          const now = clock.monotonic();
+          if (now - lastBeat < beatEveryMs) return;
+          lastBeat = now;
+          d.working();
+        };
         try {
           const result: TaskResult = await type.run(t.spec, t.payload, {
-            jobId: t.jobId, taskId: t.taskId, attempt: t.attempt, runAttempt: t.attempt - (t.firstAttempt ?? 1) + 1, roots, signal: abort.signal, heartbeat: () => d.working(),
+            jobId: t.jobId, taskId: t.taskId, attempt: t.attempt, runAttempt: t.attempt - (t.firstAttempt ?? 1) + 1, roots, signal: abort.signal, heartbeat,
           });
           outcome = { type: 'TaskSucceeded', data: { taskId: t.taskId, attempt: t.attempt, workerId: id, result }, meta: cx.meta(t.jobId, t.epoch) };
         } catch (err) {

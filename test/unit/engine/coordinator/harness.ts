@@ -39,6 +39,8 @@ export interface Harness {
   projection: JobProjection;
   /** Every task dispatched, with the time (ms since epoch) it was dispatched. */
   dispatched: { task: TaskMessage; at: number }[];
+  /** Calls of `working()` on deliveries (each is a publish on JetStream). */
+  readonly workingCalls: number;
   startCoordinator(id: string): Promise<Coordinator>;
   /** A worker reading the harness's projection, or (`slim`) its own slim job view, as a worker-only process does. */
   startWorker(id: string, view?: 'projection' | 'slim'): Promise<Worker>;
@@ -67,12 +69,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const log = createMemoryEventLog();
   const queue = createMemoryTaskQueue({ ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
   const dispatched: Harness['dispatched'] = [];
+  let workingCalls = 0;
   const taskQueue: TaskQueue = {
     dispatch: (pool, task) => {
       dispatched.push({ task, at: Date.now() });
       return queue.dispatch(pool, task);
     },
-    consume: (pool, concurrency, handler, o) => queue.consume(pool, concurrency, handler, o),
+    consume: (pool, concurrency, handler, o) => queue.consume(pool, concurrency, (d) => handler({ ...d, working: () => {
+      workingCalls++;
+      d.working();
+    } }), o),
     close: () => queue.close(),
   };
   const livenessStore = createMemoryLivenessStore();
@@ -115,6 +121,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     log,
     projection,
     dispatched,
+    get workingCalls() {
+      return workingCalls;
+    },
     async startCoordinator(id) {
       const c = createCoordinator({ ...base, id, config, liveness: createMemoryLiveness({ clock, store: livenessStore }), virtualClusters: () => vcs });
       coordinators.push(c);
