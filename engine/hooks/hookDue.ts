@@ -15,7 +15,8 @@
  *   or the job was recovered) and writes the due record only when neither a due record nor finished
  *   deliveries of the last terminal record are logged (every coordinator was down, or an older
  *   version's delivery was retrying when the version changed). One or two subject reads per such job
- *   and start: that is what bounds the look-back.
+ *   and start: that is what bounds the look-back, and at most {@link STARTUP_MAX_JOBS} jobs, the most
+ *   recently finished first.
  * A job recovered or removed before its grace ends drops out.
  */
 import { EVENT_SCHEMA_VERSION, TERMINAL_STATES, type Envelope, type WebhookAttemptData, type WebhookDue } from '../../actors/events.ts';
@@ -35,6 +36,13 @@ export const DEFAULT_WEBHOOK_DUE_GRACE_MS = 10_000;
 export const DEFAULT_WEBHOOK_DUE_LOOKBACK_MS = 60 * 60_000;
 /** Jobs checked at once by the start-up pass. */
 const STARTUP_CONCURRENCY = 16;
+/**
+ * Most jobs one start-up pass reads, the most recently finished first. Each costs one or two subject
+ * reads (an ordered consumer each), and a due record is missing only for jobs that ended in the moments
+ * before every coordinator went down: with a global webhook at 1,000 jobs/s the hour's look-back alone
+ * would be 3.6 million reads per start.
+ */
+export const STARTUP_MAX_JOBS = 5_000;
 
 /** The webhook event of each terminal job event. */
 export const TERMINAL_EVENTS: Readonly<Record<string, WebhookEventName>> = {
@@ -60,6 +68,8 @@ export interface HookDueOptions {
   graceMs?: number;
   /** Jobs that ended this long before start are checked once. @defaultValue {@link DEFAULT_WEBHOOK_DUE_LOOKBACK_MS} */
   startupLookbackMs?: number;
+  /** Most jobs the start-up pass reads, the most recently finished first. @defaultValue {@link STARTUP_MAX_JOBS} */
+  startupMaxJobs?: number;
 }
 
 /** A running due writer. */
@@ -185,15 +195,21 @@ export function startHookDue(opts: HookDueOptions): HookDue {
   /** Jobs that ended shortly before this process started: write what no one logged. */
   async function startupPass(): Promise<void> {
     const since = clock.now() - (opts.startupLookbackMs ?? DEFAULT_WEBHOOK_DUE_LOOKBACK_MS);
-    const candidates: string[] = [];
+    const found: { id: string; finished: number }[] = [];
     for (const e of projection.terminal()) {
       const ctx = e.snapshot.context as JobContext;
       if (ctx.compacted || owed.has(e.id)) continue;
       const finished = ctx.finishedAt === undefined ? NaN : Date.parse(ctx.finishedAt);
       if (!(finished >= since)) continue;
       const event = e.state === 'SUCCEEDED' ? 'job.succeeded' : e.state === 'FAILED' ? 'job.failed' : 'job.stopped';
-      if (hasTargets(ctx, event)) candidates.push(e.id);
+      if (hasTargets(ctx, event)) found.push({ id: e.id, finished });
     }
+    found.sort((a, b) => b.finished - a.finished);
+    const most = opts.startupMaxJobs ?? STARTUP_MAX_JOBS;
+    if (found.length > most) {
+      logger.warn({ checked: most, skipped: found.length - most }, 'webhook due start-up pass: checking only the most recently finished jobs with targets');
+    }
+    const candidates = found.slice(0, most).map((f) => f.id);
     let next = 0;
     const worker = async () => {
       while (!stopped && next < candidates.length) {

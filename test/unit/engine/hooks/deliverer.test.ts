@@ -71,7 +71,7 @@ async function setup(respond: (s: Sent, n: number) => PostResult | Promise<PostR
   });
   const dues: HookDue[] = [];
   /** A due writer, as in a coordinator process (`coordinatorId`) or not. */
-  const dueWriter = (coordinatorId?: string, extra: { startupLookbackMs?: number } = {}) => {
+  const dueWriter = (coordinatorId?: string, extra: { startupLookbackMs?: number; startupMaxJobs?: number } = {}) => {
     const d = startHookDue({ eventLog: log, projection, store, clock: systemClock, logger: silentLogger, graceMs: GRACE_MS, ...(coordinatorId === undefined ? {} : { coordinatorId }), ...extra });
     dues.push(d);
     return d;
@@ -84,7 +84,7 @@ async function setup(respond: (s: Sent, n: number) => PostResult | Promise<PostR
   const dueRecords = async (jobId: string) =>
     (await log.readSubject(jobHookSubject(jobId))).flatMap((r) => r.events.filter((e) => e.type === 'WebhookDue').map((e) => [r.seq, (e.data as { eventSeq: number }).eventSeq] as const));
   return {
-    log, store, projection, writer: createJobWriter(log), sent, naks, acked, seen, hookLog, dueRecords, dueWriter, handlerErrors, outcomes,
+    log, store, projection, dues, writer: createJobWriter(log), sent, naks, acked, seen, hookLog, dueRecords, dueWriter, handlerErrors, outcomes,
     close: async () => {
       for (const d of dues) await d.stop();
       for (const t of timers) clearTimeout(t);
@@ -331,5 +331,27 @@ describe('webhook handler', () => {
     assert.deepEqual(s.sent.map((x) => x.url), ['https://hooks.example.com/owed']);
     assert.equal(JSON.parse(s.sent[0]!.body).event, 'job.succeeded');
     assert.deepEqual((await s.hookLog(id)).map((e) => [e.type, e.data.target]), [['WebhookDelivered', owed.id]]);
+  });
+
+  it('a start-up pass reads at most startupMaxJobs jobs, the most recently finished first', async () => {
+    const s = await start(() => ({ status: 200 }));
+    const longAgo = { ...systemClock, now: () => Date.parse('2020-01-01T00:00:00Z') };
+    await createWebhook(s.store, { url: 'https://hooks.example.com/all' }, 'admin', longAgo);
+    // three jobs end while no due writer runs: the first process's writer is stopped
+    for (const d of s.dues.splice(0)) await d.stop();
+    const ids: string[] = [];
+    let last = 0;
+    for (let i = 0; i < 3; i++) {
+      const id = await s.writer.submit();
+      last = await s.writer.succeed(id);
+      ids.push(id);
+      const t = Date.now();
+      await waitFor(() => Date.now() > t + 1, { what: 'a later millisecond (distinct finishedAt)' });
+    }
+    assert.ok(await s.projection.waitFor(last, 5000));
+    await s.dueWriter('c-restarted', { startupMaxJobs: 2 }).started;
+    await waitFor(async () => (await s.hookLog(ids[1]!)).length === 1 && (await s.hookLog(ids[2]!)).length === 1, { what: 'the two newest notified', timeoutMs: 5000, intervalMs: 2 });
+    assert.deepEqual(await s.dueRecords(ids[0]!), [], 'the oldest is past the cap');
+    assert.equal(s.sent.length, 2);
   });
 });
