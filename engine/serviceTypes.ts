@@ -247,6 +247,12 @@ export interface JobService {
    * (or IDEMPOTENCY_KEY_REUSED for another body). Rejects only for a bug; store errors are items' results.
    */
   submitMany(items: readonly SubmitManyItem[], by: By): Promise<SubmitManyResult[]>;
+  /**
+   * Checks a submission as `submit` would (job type and spec, virtual cluster, callback, labels,
+   * parallelism) and writes nothing; throws the AppError `submit` would. For callers that make several
+   * submissions of one request and must refuse all of them when one is invalid.
+   */
+  checkSubmission(req: SubmitRequest, caller: Caller): void;
   get(id: string, caller: Caller): Promise<JobView>;
   /**
    * The job submitted at stream sequence `seq` (its `submitSeq`: a facade's number for it). JOB_NOT_FOUND

@@ -52,6 +52,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
   return {
     submit,
     submitMany: createBulkSubmission(deps, reader, steps),
+    checkSubmission: (req, caller) => void steps.validate(req, caller),
     ...createJobQueries(deps, reader),
     list: createJobList(deps),
     stop: (id, by) => command(id, { kind: 'stop', graceMs: by.graceMs ?? config.stopGraceMs, ...(by.force ? { force: true } : {}) }, by),

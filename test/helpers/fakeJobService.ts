@@ -171,6 +171,13 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       return { job: view(job), created: true };
     },
 
+    checkSubmission(req: SubmitRequest, caller: Caller) {
+      const vc = req.virtualCluster ?? 'default';
+      if (!VIRTUAL_CLUSTERS.some((v) => v.name === vc)) throw new AppError('VIRTUAL_CLUSTER_NOT_FOUND', `No virtual cluster ${vc}.`);
+      if (caller.role !== 'admin' && vc !== 'default' && !caller.virtualClusters.includes(vc)) throw new AppError('VIRTUAL_CLUSTER_FORBIDDEN', `No access to virtual cluster ${vc}.`);
+      if (!FAKE_JOB_TYPES.some((t) => t.name === req.type)) throw new AppError('UNKNOWN_JOB_TYPE', `Unknown job type "${req.type}".`);
+    },
+
     // Each item as submit alone (a key used earlier in the batch finds that item's job); AppErrors are items' results.
     async submitMany(items, by) {
       const results = [];

@@ -7,7 +7,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError, type Caller, type JobService, type JobView } from '../../../engine/index.ts';
 import { requireRole, type FacadeDeps } from '../facade.ts';
-import { ACTIVE_STATES, activeJob, identicalJobActive, identityPath, jobsOfType, latestJob, latestNamed, submitIdentified } from './jobIdentity.ts';
+import { ACTIVE_STATES, activeJob, identicalJobActive, identityPath, jobsOfType, latestJob, latestNamed, submitIdentified, withPathLabel } from './jobIdentity.ts';
 import { loadSubmissions, toLoadProgress } from './loadRequest.ts';
 
 /** `GET /api/v1/load` without parameters lists at most this many jobs, newest first. */
@@ -65,8 +65,10 @@ export const alluxioEeRoutes: FastifyPluginAsync<FacadeDeps> = async (app, deps)
     requireRole(request.caller, 'operator');
     const submissions = loadSubmissions(request.body);
     const by = { caller: request.caller, reason: 'alluxio ee load' };
-    // several paths: each checked first, so one conflicting path submits nothing (but for a race)
+    // several paths: each checked first (its spec, then a job active on it), so one invalid or
+    // conflicting path submits nothing (but for a race)
     if (submissions.length > 1) {
+      for (const s of submissions) service.checkSubmission(withPathLabel(s.request), request.caller);
       for (const s of submissions) {
         const active = await activeJob(service, request.caller, 'load', s.path);
         if (active !== undefined) throw identicalJobActive('load', s.path, active);

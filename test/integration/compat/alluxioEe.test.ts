@@ -193,6 +193,16 @@ describe('Alluxio EE coordinator REST (facade, auth none, operator)', () => {
     });
   });
 
+  it('a multi-path load with one path its job type refuses writes nothing, whichever path it is', async () => {
+    await files(env.svc, 'e7', 1);
+    const tooLong = `/${'x'.repeat(300)}`; // ENAMETOOLONG when the spec is checked
+    for (const paths of [['/e7', tooLong], [tooLong, '/e7']]) {
+      const r = await raw(`${ee(env.svc)}/api/v1/load`, 'POST', { paths, alias: 'multi' });
+      assert.equal(r.status, 400, r.text);
+      assert.deepEqual(await nativeLoads(env.svc, 'e7'), [], `nothing written for ${JSON.stringify(paths.map((p) => p.slice(0, 8)))}`);
+    }
+  });
+
   it('errors: EE shape {status} with real HTTP statuses; under /compat/alluxio/ each route keeps its own shape', async () => {
     const base = ee(env.svc);
     const cases: [string, string, unknown, number, RegExp][] = [
