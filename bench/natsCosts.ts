@@ -11,7 +11,7 @@
  *   msg id, without and with a durable consumer filtered like `hooks` that fetches 64 and acks each
  *   (F4: what the webhook consumer's second delivery of every `.ev` record costs the server).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, type JetStreamClient } from '@nats-io/jetstream';
@@ -19,6 +19,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../engine/nats/connection.ts';
 import { findNatsServerBin, startEmbeddedNats } from '../engine/nats/embeddedServer.ts';
 import { createPubAckPublisher, type PubAckPublisher } from '../engine/nats/pubAcks.ts';
+import { cpuMs } from './measure.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,12 +31,6 @@ const IN_FLIGHT = 64;
 const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 const TASK = encode({ jobId: 'x'.repeat(36), taskId: 't0', attempt: 1, epoch: 1, type: 'noop', payload: {}, spec: {} });
 const RECORD = encode([{ type: 'JobClaimed', data: { coordinatorId: 'c-123456789012', epoch: 1 }, meta: { at: new Date().toISOString(), v: 1, actor: 'coordinator:c-123456789012' } }]);
-
-/** CPU ms (user + system) of a process so far. */
-async function cpuMsOf(pid: number): Promise<number> {
-  const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
 
 /** Publishes `n` messages, `IN_FLIGHT` awaited at a time. */
 async function publishAll(pa: PubAckPublisher, n: number, subject: (i: number) => string, body: Uint8Array, msgId?: (i: number) => string) {
@@ -93,10 +88,10 @@ for (const [name, run] of Object.entries(scenarios)) {
     await jsm.streams.add({ name: 'J', subjects: ['job.>', 'dispatch.>'] });
     const pa = createPubAckPublisher(nc, 5_000);
     await publishAll(pa, PREFILL, (i) => `job.p${i}.ev`, RECORD);
-    const c0 = await cpuMsOf(nats.pid);
+    const c0 = cpuMs(nats.pid);
     const t0 = performance.now();
     await run(nc, pa);
-    const us = ((await cpuMsOf(nats.pid)) - c0) * 1000 / N;
+    const us = (cpuMs(nats.pid) - c0) * 1000 / N;
     console.log(`${name.padEnd(26)} ${N} msgs over ${PREFILL} prefilled: nats-server ${us.toFixed(1)} µs/msg, ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   } finally {
     await nc.close();
