@@ -132,8 +132,19 @@ export function checkExactSubject(subject: string): void {
 
 /** NATS subject matching: `*` is one token, a trailing `>` one or more. */
 export function subjectMatches(filter: string, subject: string): boolean {
-  const f = filter.split('.');
-  const s = subject.split('.');
+  return tokensMatch(filter.split('.'), subject.split('.'));
+}
+
+/** A test for "matches one of `filters`", with the filters split once (a follower runs it on every record). */
+export function subjectMatcher(filters: readonly string[]): (subject: string) => boolean {
+  const split = filters.map((f) => f.split('.'));
+  return (subject) => {
+    const s = subject.split('.');
+    return split.some((f) => tokensMatch(f, s));
+  };
+}
+
+function tokensMatch(f: readonly string[], s: readonly string[]): boolean {
   for (let i = 0; i < f.length; i++) {
     if (f[i] === '>') return s.length > i;
     if (i >= s.length || (f[i] !== '*' && f[i] !== s[i])) return false;

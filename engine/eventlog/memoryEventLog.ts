@@ -1,7 +1,7 @@
 import type { Envelope } from '../../actors/events.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
-import { checkExactSubject, followFilters, settleItem, subjectMatches, type AppendOptions, type BatchItem, type BatchItemResult, type AppendResult, type EventLog, type Follower, type FollowOptions, type LogRecord } from './eventLog.ts';
+import { checkExactSubject, followFilters, settleItem, subjectMatcher, subjectMatches, type AppendOptions, type BatchItem, type BatchItemResult, type AppendResult, type EventLog, type Follower, type FollowOptions, type LogRecord } from './eventLog.ts';
 
 /** Options of {@link createMemoryEventLog}. */
 export interface MemoryEventLogOptions {
@@ -138,6 +138,7 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
 
   function follow(fromSeq: number, onRecord: (r: LogRecord) => void | Promise<void>, fo: FollowOptions = {}): Follower {
     const filters = followFilters(fo);
+    const wanted = filters === undefined ? undefined : subjectMatcher(filters);
     const target = records.length; // last seq when follow() was called
     let cursor = Math.max(1, fromSeq);
     let delivered = 0;
@@ -155,7 +156,7 @@ export function createMemoryEventLog(opts: MemoryEventLogOptions = {}): MemoryEv
     const nextMatch = (): LogRecord | undefined => {
       for (let i = cursor - 1; i < records.length; i++) {
         const r = records[i];
-        if (r !== undefined && (filters === undefined || filters.some((f) => subjectMatches(f, r.subject)))) return r;
+        if (r !== undefined && (wanted === undefined || wanted(r.subject))) return r;
       }
       return undefined;
     };
