@@ -28,6 +28,24 @@ async function submit(svc: TestService, spec: Record<string, unknown>, extra: Re
   return r.body;
 }
 
+/** Whether process `pid` exists. A pid of 0 would be our own process group, always there: refused. */
+function alive(pid: number): boolean {
+  assert.ok(Number.isSafeInteger(pid) && pid > 0, `not a pid: ${pid}`);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The pid an instance put in a file's name (`touch <prefix>-$$`). Not in the file's contents: the
+ * shell creates the file before it writes to it, and a read in between finds it empty (Number('')
+ * is 0, and `alive(0)` would have waited for our own process group to die: failed once under load).
+ */
+const pidInName = (name: string): number => Number(/-(\d+)$/.exec(name)?.[1]);
+
 const finished = (svc: TestService, id: string, timeoutMs = 60_000) =>
   waitFor(async () => {
     const j = (await http<Job>(svc.baseUrl, 'GET', `${API}/jobs/${id}`)).body;
@@ -83,25 +101,16 @@ describe('exec jobs', { timeout: 180_000 }, () => {
   });
 
   it('completion policies decide while instances still run: workers reaching minSucceededInstances end the job (the ps is killed); a failed worker fails it at once', async () => {
-    const psPid = join(drop, 'ps-pid');
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     const ended = await submit(ctx.svc, { taskRoles: [
-      { name: 'ps', taskNumber: 1, commands: [`echo $$ > ${psPid}`, 'sleep 300'] },
+      { name: 'ps', taskNumber: 1, commands: [`touch ${drop}/ps-pid-$$`, 'sleep 300'] },
       { name: 'worker', taskNumber: 3, minSucceededInstances: 3, commands: ['sleep 0.2'] },
     ] });
     const done = await finished(ctx.svc, ended.id);
     assert.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error));
     assert.deepEqual(done.summary!.roles!.map((r) => [r.name, r.succeeded, r.failed]), [['ps', 0, 0], ['worker', 3, 0]]);
     // the ps may not have started before the workers ended the job (then it was dropped, never run)
-    const pidText = await readFile(psPid, 'utf8').catch(() => undefined);
-    if (pidText !== undefined) await waitFor(() => !alive(Number(pidText.trim())), { what: 'the ps instance killed', timeoutMs: 30_000 });
+    const psFile = (await readdir(drop)).find((f) => f.startsWith('ps-pid-'));
+    if (psFile !== undefined) await waitFor(() => !alive(pidInName(psFile)), { what: 'the ps instance killed', timeoutMs: 30_000 });
 
     const failed = await submit(ctx.svc, { taskRoles: [
       { name: 'ps', taskNumber: 1, commands: ['sleep 300'] },
@@ -125,17 +134,9 @@ describe('exec jobs', { timeout: 180_000 }, () => {
   it('jobRetryCount: a job that fails in its first run runs again as a whole (every instance a new attempt, the first run\'s still running killed) and succeeds', async () => {
     const dir = await mkdtemp(join(drop, 'job-retry-'));
     await chmod(dir, 0o777);
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     const job = await submit(ctx.svc, { jobRetryCount: 1, taskRoles: [
       // a ps that never exits, each run recording its pid
-      { name: 'ps', taskNumber: 1, commands: [`echo $$ > ${dir}/ps-$(date +%s%N)-$$`, 'sleep 300'] },
+      { name: 'ps', taskNumber: 1, commands: [`touch ${dir}/ps-$(date +%s%N)-$$`, 'sleep 300'] },
       // worker 0 fails in the first run (once a ps runs); in the second both wait for the test's go; the job ends when both succeeded
       { name: 'worker', taskNumber: 2, minSucceededInstances: 2, commands: [
         `touch ${dir}/worker-$PAI_TASK_INDEX-$(date +%s%N)-$$`,
@@ -146,7 +147,7 @@ describe('exec jobs', { timeout: 180_000 }, () => {
     // retried: the first run's ps is killed while the job still runs (not only when it ends)
     await waitFor(async () => (await http<Job>(ctx.svc.baseUrl, 'GET', `${API}/jobs/${job.id}`)).body.retries === 1, { what: 'the job retried', timeoutMs: 60_000 });
     const firstPs = (await readdir(dir)).filter((f) => f.startsWith('ps-')).sort()[0]!;
-    const firstPid = Number((await readFile(join(dir, firstPs), 'utf8')).trim());
+    const firstPid = pidInName(firstPs);
     await waitFor(() => !alive(firstPid), { what: 'the first run\'s ps killed by the retry', timeoutMs: 30_000 });
     assert.equal((await http<Job>(ctx.svc.baseUrl, 'GET', `${API}/jobs/${job.id}`)).body.state, 'RUNNING', 'killed by the retry, not by the job\'s end');
     await writeFile(join(dir, 'go'), '');
@@ -161,7 +162,7 @@ describe('exec jobs', { timeout: 180_000 }, () => {
     assert.equal(retried.length, 1);
     assert.deepEqual([retried[0]!.data.attempt, retried[0]!.data.error!.code, retried[0]!.data.error!.details!.exitCode], [1, 'EXEC_FAILED', 5]);
     // every ps (the first run's, aborted by the retry; the second's, by the early end) is gone
-    const pids = await Promise.all(files.filter((f) => f.startsWith('ps-')).map(async (f) => Number((await readFile(join(dir, f), 'utf8')).trim())));
+    const pids = files.filter((f) => f.startsWith('ps-')).map(pidInName);
     assert.ok(pids.includes(firstPid));
     await waitFor(() => pids.every((p) => !alive(p)), { what: 'every ps instance gone', timeoutMs: 30_000 });
   });
@@ -179,24 +180,11 @@ describe('exec jobs', { timeout: 180_000 }, () => {
   });
 
   it('a stop kills every running instance', async () => {
-    const pids = join(drop, 'pids');
-    const job = await submit(ctx.svc, { taskRoles: [{ name: 'worker', taskNumber: 2, commands: [`echo $$ > ${pids}-$PAI_TASK_INDEX`, 'sleep 300'] }] });
-    const read = async (i: number) => Number((await readFile(`${pids}-${i}`, 'utf8')).trim());
+    const job = await submit(ctx.svc, { taskRoles: [{ name: 'worker', taskNumber: 2, commands: [`touch ${drop}/pids-$PAI_TASK_INDEX-$$`, 'sleep 300'] }] });
     const found = await waitFor(async () => {
-      try {
-        return [await read(0), await read(1)];
-      } catch {
-        return undefined;
-      }
+      const files = (await readdir(drop)).filter((f) => f.startsWith('pids-'));
+      return files.length >= 2 ? files.map(pidInName) : undefined;
     }, { what: 'both instances running', timeoutMs: 60_000 });
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     assert.ok(found.every(alive));
     await http(ctx.svc.baseUrl, 'POST', `${API}/jobs/${job.id}/stop`, { force: true });
     assert.equal((await finished(ctx.svc, job.id)).state, 'STOPPED');
