@@ -17,14 +17,8 @@ import { lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises'
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors.ts';
-import { outsideRoot } from './paths.ts';
+import { O_PATH, outsideRoot } from './paths.ts';
 
-/**
- * Linux `O_PATH` (the same value on every architecture Node supports): a descriptor that names a
- * file without opening it for I/O, so checking something that turns out to be outside the root
- * has no side effect (no FIFO or device is opened, nothing is read).
- */
-const O_PATH = 0o10000000;
 const DIR_FLAGS = O_PATH | C.O_DIRECTORY;
 /** How often creating a directory is tried again when another task creates or deletes it meanwhile. */
 const RACE_RETRIES = 8;
