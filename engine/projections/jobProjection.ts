@@ -75,6 +75,34 @@ export interface JobProjection {
   readonly prefoldedHits: number;
   /** Events the machines rejected (a bug if ever non-zero). */
   readonly rejected: number;
+  /**
+   * Everything a checkpoint needs to rebuild this projection as it is now (projectionCheckpoint.ts):
+   * live objects, not copies, so serialize them in the same turn.
+   */
+  state(): ProjectionState;
+}
+
+/**
+ * A projection at one record boundary, as {@link JobProjection.state} gives it and
+ * {@link JobProjectionOptions.from} takes it: the entries and what the indexes cannot rebuild from
+ * them alone (the order of the waiting queues, of active jobs, of virtual clusters and workers).
+ * Listeners, waits and prefold hints belong to a process and are not part of it.
+ */
+export interface ProjectionState {
+  lastSeq: number;
+  gapsSeen: number;
+  rejected: number;
+  /** Live entries, oldest `submitSeq` first. */
+  jobs: readonly Pick<JobEntry, 'id' | 'snapshot' | 'submitSeq' | 'lastEvSeq'>[];
+  /** Ids of the WAITING jobs, in queue order (every virtual cluster's queue keeps this relative order). */
+  waiting: readonly string[];
+  /** Ids of the active jobs, in the order they became active. */
+  active: readonly string[];
+  /** Virtual clusters in the order {@link JobProjection.virtualClusterCounts} lists them. */
+  virtualClusters: readonly string[];
+  /** Workers by id, in registration order. */
+  workers: readonly (readonly [string, WorkerEntry])[];
+  strays: readonly string[];
 }
 
 /** Options of {@link createJobProjection}. */
@@ -82,6 +110,8 @@ export interface JobProjectionOptions {
   logger: Logger;
   /** Drives `waitFor` timeouts (simulation injects a simulated clock). @defaultValue systemClock */
   clock?: Clock;
+  /** Starts from this state (a checkpoint's) instead of empty; the next record to apply is `from.lastSeq + 1`. */
+  from?: ProjectionState;
 }
 
 /** Most stray job ids a projection remembers until retention takes them (more wait for a restart's replay). */
@@ -98,17 +128,19 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
   /** The same entries by submitSeq: unique, as each is the seq of one JobSubmitted record. */
   const bySubmitSeq = new Map<number, JobEntry>();
   const live = (e: JobEntry) => jobs.get(e.id) === e;
-  const byState = createStateIndex();
+  const from = opts.from;
+  const byState = createStateIndex(from?.virtualClusters);
   const order = createSubmissionOrder(live);
-  const workers = createWorkerRegistry();
+  const workers = createWorkerRegistry(from?.workers.map(([id, w]) => [id, w] as [string, WorkerEntry]));
   const hints = createPrefoldHints();
   const listeners = new Set<ChangeListener>();
   const removeListeners = new Set<(job: JobEntry) => void>();
-  let last = 0;
+  let last = from?.lastSeq ?? 0;
   const waiters = createSeqWaiters({ clock, lastSeq: () => last });
-  let rejected = 0;
-  let gapsSeen = 0;
-  const strays = new Set<string>();
+  let rejected = from?.rejected ?? 0;
+  let gapsSeen = from?.gapsSeen ?? 0;
+  const strays = new Set<string>(from?.strays);
+  if (from) restore(from);
 
   function add(subjectId: string, snapshot: JobSnapshot, submitSeq: number, r: LogRecord): JobEntry {
     // the context's copy of the id: the one cut from the subject would keep the whole subject text alive
@@ -119,6 +151,24 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     order.add(e);
     byState.set(e, true);
     return e;
+  }
+
+  /** Rebuilds the maps and indexes of a state; the state index in the queue orders the state lists. */
+  function restore(st: ProjectionState): void {
+    for (const j of st.jobs) {
+      const e: JobEntry = { id: j.id, snapshot: j.snapshot, state: jobState(j.snapshot), submitSeq: j.submitSeq, lastEvSeq: j.lastEvSeq };
+      jobs.set(e.id, e);
+      bySubmitSeq.set(e.submitSeq, e);
+      order.add(e);
+    }
+    const first = new Set<string>();
+    for (const id of [...st.active, ...st.waiting]) {
+      const e = jobs.get(id);
+      if (e === undefined || first.has(id)) throw new RangeError(`projection state lists unknown or repeated job ${id}`);
+      first.add(id);
+      byState.set(e, true);
+    }
+    for (const e of jobs.values()) if (!first.has(e.id)) byState.set(e, true);
   }
 
   /** The entry's new snapshot, moving it in the state index if its state changed. */
@@ -251,5 +301,16 @@ export function createJobProjection(opts: JobProjectionOptions): JobProjection {
     get gapsSeen() {
       return gapsSeen;
     },
+    state: () => ({
+      lastSeq: last,
+      gapsSeen,
+      rejected,
+      jobs: [...order.all()],
+      waiting: Array.from(byState.waiting(), (e) => e.id),
+      active: Array.from(byState.active(), (e) => e.id),
+      virtualClusters: [...byState.virtualClusterCounts().keys()],
+      workers: [...workers.entries()],
+      strays: [...strays],
+    }),
   };
 }

@@ -26,9 +26,13 @@ export interface StateIndex {
 /** RUNNING, PAUSED and VERIFYING jobs have an owner (a coordinator). */
 const isActive = (st: JobState) => st === 'RUNNING' || st === 'PAUSED' || st === 'VERIFYING';
 
-export function createStateIndex(): StateIndex {
+/**
+ * `virtualClusters`: the order in which {@link StateIndex.virtualClusterCounts} lists them, when the
+ * index is rebuilt from a checkpoint (each must then get at least one job).
+ */
+export function createStateIndex(virtualClusters: readonly string[] = []): StateIndex {
   const counts = new Map<JobState, number>();
-  const vcCounts = new Map<string, VirtualClusterCounts>();
+  const vcCounts = new Map<string, VirtualClusterCounts>(virtualClusters.map((vc) => [vc, { waiting: 0, active: 0, total: 0 }]));
   const waitingAll = createWaitingQueue();
   const waitingByVc = new Map<string, WaitingQueue>();
   const active = new Map<string, JobEntry>();

@@ -9,8 +9,8 @@ export interface WorkerEntry {
 }
 
 /** Every worker's registration, from its `worker.<id>.ev` records: ACTIVE, then DRAINING, then LEFT. */
-export function createWorkerRegistry() {
-  const workers = new Map<string, WorkerEntry>();
+export function createWorkerRegistry(initial: Iterable<[string, WorkerEntry]> = []) {
+  const workers = new Map<string, WorkerEntry>(initial);
   return {
     apply(id: string, ev: WorkerEvent, r: LogRecord): void {
       const w = workers.get(id);
@@ -22,5 +22,7 @@ export function createWorkerRegistry() {
       }
     },
     values: () => workers.values(),
+    /** By worker id, in registration order. */
+    entries: () => workers.entries(),
   };
 }

@@ -1,0 +1,173 @@
+/**
+ * A checkpoint of the job projection (decision 0013 §3.3): the projection at one record boundary as
+ * text, and the projection rebuilt from it, which then follows the stream from the next record and
+ * behaves as one that replayed from seq 1. A checkpoint is a cache: whenever it does not fit the
+ * stream or this build, it is refused and the caller replays from seq 1.
+ *
+ * The text is two lines of JSON: a header (format and fold versions, the stream it was taken of, the
+ * covered seq, the body's sha256) and the body, so that the digest covers the body's exact bytes and
+ * a header can be checked before the body is parsed.
+ */
+import { createHash } from 'node:crypto';
+import type { SnapshotFrom } from 'xstate';
+import type { JobState } from '../../actors/events.ts';
+import { createStateResolver } from '../../actors/flatMachineSteps.ts';
+import { jobMachine } from '../../actors/job.machine.ts';
+import type { JobContext } from '../../actors/jobContext.ts';
+import type { JobSnapshot } from '../../actors/jobFold.ts';
+import { createJobProjection, type JobProjection, type JobProjectionOptions, type ProjectionState } from './jobProjection.ts';
+import type { WorkerEntry } from './workerRegistry.ts';
+
+/** Layout of the text; a reader refuses any other (written by another build). */
+export const CHECKPOINT_FORMAT_VERSION = 1;
+
+/**
+ * What the job machine folds a history to. Raise it with any change that folds a stored history to
+ * a different context or state: a checkpoint of another fold version is refused (full replay).
+ */
+export const FOLD_VERSION = 1;
+
+const FORMAT = 'jetjobs.projection';
+
+/** Which stream a checkpoint was taken of: a stream deleted and created again restarts its seqs. */
+export interface StreamIdentity {
+  /** The stream's creation time (stream info `created`). */
+  created: string;
+  /** The stream's first seq (stream info `state.first_seq`) when the checkpoint was taken. */
+  firstSeq: number;
+}
+
+/** The stream as it is now, to check a checkpoint against. */
+export interface StreamNow extends StreamIdentity {
+  /** The stream's last seq (stream info `state.last_seq`). */
+  lastSeq: number;
+}
+
+/** The first line of a checkpoint. */
+export interface CheckpointHeader {
+  format: typeof FORMAT;
+  formatVersion: number;
+  foldVersion: number;
+  stream: StreamIdentity;
+  /** The last stream seq the checkpoint covers: follow from the next one. */
+  seq: number;
+  jobs: number;
+  /** sha256 (hex) of the body line. */
+  digest: string;
+}
+
+/** Why a checkpoint was not used. */
+export type CheckpointRefusal = 'json' | 'format' | 'fold' | 'stream' | 'seq' | 'digest';
+
+export type CheckpointRead =
+  | { ok: true; header: CheckpointHeader; state: ProjectionState }
+  | { ok: false; reason: CheckpointRefusal; detail: string };
+
+/** One job in the body: [id, state, context, submitSeq, lastEvSeq]. */
+type JobRow = [string, JobState, JobContext, number, number];
+
+interface Body {
+  lastSeq: number;
+  gapsSeen: number;
+  rejected: number;
+  jobs: JobRow[];
+  waiting: readonly string[];
+  active: readonly string[];
+  virtualClusters: readonly string[];
+  workers: readonly (readonly [string, WorkerEntry])[];
+  strays: readonly string[];
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** `jobMachine.resolveState` on the short path (flatMachineSteps.ts): the snapshot of a state and context. */
+const resolveState = createStateResolver<SnapshotFrom<typeof jobMachine>>(jobMachine);
+
+/**
+ * The projection as it is now, as checkpoint text. Synchronous: it covers exactly the records
+ * applied so far (`projection.lastSeq()`), so call it between two records, never across an await.
+ */
+export function writeCheckpoint(projection: JobProjection, stream: StreamIdentity): string {
+  const st = projection.state();
+  const body: Body = {
+    lastSeq: st.lastSeq,
+    gapsSeen: st.gapsSeen,
+    rejected: st.rejected,
+    jobs: st.jobs.map((e) => [e.id, e.snapshot.value, e.snapshot.context, e.submitSeq, e.lastEvSeq]),
+    waiting: st.waiting,
+    active: st.active,
+    virtualClusters: st.virtualClusters,
+    workers: st.workers,
+    strays: st.strays,
+  };
+  const bodyText = JSON.stringify(body);
+  const header: CheckpointHeader = {
+    format: FORMAT,
+    formatVersion: CHECKPOINT_FORMAT_VERSION,
+    foldVersion: FOLD_VERSION,
+    stream: { created: stream.created, firstSeq: stream.firstSeq },
+    seq: st.lastSeq,
+    jobs: body.jobs.length,
+    digest: sha256(bodyText),
+  };
+  return `${JSON.stringify(header)}\n${bodyText}`;
+}
+
+/** The header of a checkpoint text, without reading the body; undefined when it is not one. */
+export function readCheckpointHeader(text: string): CheckpointHeader | undefined {
+  const nl = text.indexOf('\n');
+  if (nl === -1) return undefined;
+  try {
+    const h = JSON.parse(text.slice(0, nl)) as Partial<CheckpointHeader> | null;
+    return h !== null && typeof h === 'object' && h.format === FORMAT ? (h as CheckpointHeader) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks a checkpoint against this build and the stream, and parses it. Refused: not a checkpoint
+ * or bad JSON; another format or fold version; another stream (created at another time, or a first
+ * seq below the one recorded: seqs of one stream only grow); a seq past the stream's last (a store
+ * reset or restored from an older backup); a body that does not match its digest.
+ */
+export function readCheckpoint(text: string, stream: StreamNow): CheckpointRead {
+  const refuse = (reason: CheckpointRefusal, detail: string): CheckpointRead => ({ ok: false, reason, detail });
+  const header = readCheckpointHeader(text);
+  if (header === undefined) return refuse('json', 'not a projection checkpoint');
+  if (header.formatVersion !== CHECKPOINT_FORMAT_VERSION) return refuse('format', `format version ${header.formatVersion}, this build reads ${CHECKPOINT_FORMAT_VERSION}`);
+  if (header.foldVersion !== FOLD_VERSION) return refuse('fold', `fold version ${header.foldVersion}, this build folds ${FOLD_VERSION}`);
+  if (header.stream?.created !== stream.created || !(header.stream.firstSeq <= stream.firstSeq)) {
+    return refuse('stream', `taken of the stream created ${header.stream?.created} (first seq ${header.stream?.firstSeq}), the stream now was created ${stream.created} (first seq ${stream.firstSeq})`);
+  }
+  if (!Number.isSafeInteger(header.seq) || header.seq < 0 || header.seq > stream.lastSeq) return refuse('seq', `covers seq ${header.seq}, the stream ends at ${stream.lastSeq}`);
+  const bodyText = text.slice(text.indexOf('\n') + 1);
+  if (sha256(bodyText) !== header.digest) return refuse('digest', 'the body does not match its digest');
+  let body: Body;
+  try {
+    body = JSON.parse(bodyText) as Body;
+  } catch (err) {
+    return refuse('json', `body: ${(err as Error).message}`);
+  }
+  if (body.lastSeq !== header.seq || !Array.isArray(body.jobs) || body.jobs.length !== header.jobs) return refuse('json', 'body and header disagree');
+  return { ok: true, header, state: toState(body) };
+}
+
+function toState(body: Body): ProjectionState {
+  return {
+    lastSeq: body.lastSeq,
+    gapsSeen: body.gapsSeen,
+    rejected: body.rejected,
+    jobs: body.jobs.map(([id, value, context, submitSeq, lastEvSeq]) => ({ id: context.jobId === id ? context.jobId : id, snapshot: resolveState(value, context) as JobSnapshot, submitSeq, lastEvSeq })),
+    waiting: body.waiting,
+    active: body.active,
+    virtualClusters: body.virtualClusters,
+    workers: body.workers,
+    strays: body.strays,
+  };
+}
+
+/** A projection rebuilt from a checkpoint's state: follow the stream from `state.lastSeq + 1`. */
+export function restoreProjection(state: ProjectionState, opts: JobProjectionOptions): JobProjection {
+  return createJobProjection({ ...opts, from: state });
+}
