@@ -7,8 +7,11 @@ import type { JobTypeRegistry } from './jobtypes/registry.ts';
 import { createJobService } from './jobservice/createJobService.ts';
 import type { Liveness } from './liveness/liveness.ts';
 import type { Logger } from './log.ts';
+import { loadCheckpoint, type CheckpointStore } from './projections/checkpointStore.ts';
+import { createCheckpointWriter, type CheckpointWriter } from './projections/checkpointWriter.ts';
 import { jobFactsOf, type JobFacts } from './projections/jobFacts.ts';
 import { createJobProjection, type JobProjection } from './projections/jobProjection.ts';
+import { restoreProjection } from './projections/projectionCheckpoint.ts';
 import { createSlimJobView, SLIM_VIEW_SUBJECTS } from './projections/slimJobView.ts';
 import type { JobService, ServiceInfo } from './serviceTypes.ts';
 import type { TaskQueue } from './taskqueue/taskQueue.ts';
@@ -33,6 +36,12 @@ export interface RoleDeps {
   virtualClusters?: () => readonly VirtualClusterDef[];
   /** What else a job removed by retention leaves (its task output): cleaned up after its type's own `removed`. */
   afterRemove?: (job: RemovedJob) => Promise<void>;
+  /**
+   * Projection checkpoints (decision 0013): a process with the coordinator or api role starts from
+   * the newest valid one and replays only the records after it; a coordinator writes them every
+   * `checkpointIntervalMs`. Without it (or with `checkpointIntervalMs` 0), replay from seq 1.
+   */
+  checkpoints?: CheckpointStore;
 }
 
 export interface Roles {
@@ -50,8 +59,10 @@ export interface Roles {
   lastSeq(): number;
   coordinator?: Coordinator;
   worker?: Worker;
-  /** ms from start until the projection had replayed the stream. */
+  /** ms from start until the projection had replayed the stream (after loading a checkpoint, if any). */
   replayMs: number;
+  /** The seq of the checkpoint the projection started from; 0 when it replayed from seq 1. */
+  checkpointSeq: number;
   /** Compacts and removes finished jobs (writes only in coordinator processes). */
   retention: Retention;
   stop(opts?: { handoff?: boolean }): Promise<void>;
@@ -70,13 +81,17 @@ export const workerOnly = (roles: readonly string[]) => !roles.includes('coordin
 export async function startRoles(deps: RoleDeps): Promise<Roles> {
   const { config, eventLog, clock, random, logger, registry } = deps;
   const roots: FileRoots = { dataDir: config.filesDir, cacheDir: config.cacheDir };
-  const projection = createJobProjection({ logger, clock });
   const slim = workerOnly(config.roles) ? createSlimJobView() : undefined;
+  const t0 = clock.monotonic();
+  // the slim view of a worker-only process replays from seq 1 (it keeps far less per job)
+  const checkpoints = slim === undefined && config.checkpointIntervalMs > 0 ? deps.checkpoints : undefined;
+  const from = checkpoints === undefined ? undefined : await loadCheckpoint(checkpoints, logger);
+  const projection = from === undefined ? createJobProjection({ logger, clock }) : restoreProjection(from, { logger, clock });
+  const checkpointSeq = from?.lastSeq ?? 0;
   const jobFacts = slim ?? jobFactsOf(projection);
   const lastSeq = slim ? slim.lastSeq : () => projection.lastSeq();
-  const t0 = clock.monotonic();
   let followerBroken = false;
-  const follower: Follower = eventLog.follow(1, slim ? (r) => slim.apply(r) : (r) => projection.apply(r), {
+  const follower: Follower = eventLog.follow(checkpointSeq + 1, slim ? (r) => slim.apply(r) : (r) => projection.apply(r), {
     ...(slim ? { filterSubjects: SLIM_VIEW_SUBJECTS } : {}),
     onError: (err) => {
       followerBroken = true;
@@ -85,7 +100,7 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
   });
   await follower.caughtUp;
   const replayMs = clock.monotonic() - t0;
-  logger.info({ records: lastSeq(), replayMs: Math.round(replayMs), ...(slim ? { view: 'slim', ...slim.counts() } : {}) }, 'projection caught up');
+  logger.info({ records: lastSeq(), replayMs: Math.round(replayMs), ...(checkpoints ? { fromCheckpointSeq: checkpointSeq } : {}), ...(slim ? { view: 'slim', ...slim.counts() } : {}) }, 'projection caught up');
 
   const shortId = () => random.uuid().replace(/-/g, '').slice(0, 12);
   let coordinator: Coordinator | undefined;
@@ -100,6 +115,14 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
   if (config.roles.includes('coordinator')) {
     coordinator = createCoordinator({ ...base, id: `c-${shortId()}`, config, virtualClusters });
     await coordinator.start();
+  }
+  let checkpointWriter: CheckpointWriter | undefined;
+  if (checkpoints !== undefined && coordinator !== undefined) {
+    checkpointWriter = createCheckpointWriter({
+      store: checkpoints, projection, holder: coordinator.id, intervalMs: config.checkpointIntervalMs, everyRecords: config.checkpointEveryRecords,
+      startSeq: checkpointSeq, clock, logger,
+    });
+    checkpointWriter.start();
   }
   const service = createJobService({
     config, eventLog, projection, liveness: deps.liveness, registry, roots, clock, random, info: deps.info, virtualClusters,
@@ -123,7 +146,9 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
     ...(coordinator ? { coordinator } : {}),
     ...(worker ? { worker } : {}),
     replayMs,
+    checkpointSeq,
     async stop(opts) {
+      checkpointWriter?.stop();
       retention.stop();
       await worker?.drain();
       await coordinator?.stop(opts);

@@ -12,6 +12,7 @@ import type { JobType } from '../../engine/jobtypes/jobType.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../../engine/jobtypes/registry.ts';
 import { createMemoryLiveness } from '../../engine/liveness/memoryLiveness.ts';
 import { silentLogger } from '../../engine/log.ts';
+import type { CheckpointStore } from '../../engine/projections/checkpointStore.ts';
 import type { VirtualClusterDef } from '../../engine/quota/shares.ts';
 import { SYSTEM_CALLER, type Caller, type JobView } from '../../engine/serviceTypes.ts';
 import { startRoles, type Roles } from '../../engine/startRoles.ts';
@@ -27,6 +28,8 @@ export interface MemoryEngineOptions {
   virtualClusters?: () => readonly VirtualClusterDef[];
   /** A whole configuration instead of the fast settings plus overrides (its own state dir). */
   config?: Readonly<Config>;
+  /** Projection checkpoints for every process (restarts too). */
+  checkpoints?: CheckpointStore;
 }
 
 export interface MemoryEngine {
@@ -51,6 +54,7 @@ export async function withMemoryEngine(overrides: Partial<Config>, body: (e: Mem
       config, eventLog: log, taskQueue, liveness: createMemoryLiveness({ clock: systemClock }), registry,
       clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); },
       ...(opts.virtualClusters ? { virtualClusters: opts.virtualClusters } : {}),
+      ...(opts.checkpoints ? { checkpoints: opts.checkpoints } : {}),
     });
   };
   const config = configOf({});

@@ -1,0 +1,99 @@
+/**
+ * Writes the projection's checkpoint every `intervalMs`, or sooner once `everyRecords` records
+ * came since the last one (decision 0013 §3.3), in a coordinator-role process that holds the
+ * store's lease (one writer at a time; a lost lease only skips a write).
+ */
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import type { CheckpointStore } from './checkpointStore.ts';
+import type { JobProjection } from './jobProjection.ts';
+import { writeCheckpoint } from './projectionCheckpoint.ts';
+
+/** Options of {@link createCheckpointWriter}. */
+export interface CheckpointWriterOptions {
+  store: CheckpointStore;
+  projection: JobProjection;
+  /** Who holds the lease (the coordinator's id). */
+  holder: string;
+  /** A checkpoint at most this long after the last (if records came since). */
+  intervalMs: number;
+  /** A checkpoint once this many records came since the last, before `intervalMs`. */
+  everyRecords: number;
+  /** The seq the projection started from (a loaded checkpoint's), so as not to write it again. @defaultValue 0 */
+  startSeq?: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface CheckpointWriter {
+  start(): void;
+  stop(): void;
+  /** Writes a checkpoint now if this process holds (or takes) the lease; true when it wrote one. */
+  writeOnce(): Promise<boolean>;
+}
+
+/** How often the writer looks at the record count (at most; `intervalMs` if shorter). */
+const TICK_MS = 1_000;
+/** The lease outlives a few intervals, so a writer keeps it between writes; never shorter than this. */
+const MIN_LEASE_MS = 10_000;
+
+export function createCheckpointWriter(opts: CheckpointWriterOptions): CheckpointWriter {
+  const { store, projection, clock, logger } = opts;
+  const leaseMs = Math.max(3 * opts.intervalMs, MIN_LEASE_MS);
+  let writtenSeq = opts.startSeq ?? 0;
+  let writtenAt = clock.monotonic();
+  let timer: unknown;
+  let running = false;
+  let busy = false;
+  let retryAt = 0;
+
+  async function writeOnce(): Promise<boolean> {
+    if (!(await store.lease(opts.holder, leaseMs))) return false;
+    const stream = await store.stream();
+    if (stream === undefined) return false;
+    // one turn from here to the text: the checkpoint is the projection at one record boundary
+    const t0 = clock.monotonic();
+    const text = writeCheckpoint(projection, stream);
+    const seq = projection.lastSeq();
+    const serializeMs = clock.monotonic() - t0;
+    await store.save(text);
+    writtenSeq = seq;
+    writtenAt = clock.monotonic();
+    logger.info({ seq, bytes: text.length, serializeMs: Math.round(serializeMs), saveMs: Math.round(writtenAt - t0 - serializeMs) }, 'projection checkpoint written');
+    return true;
+  }
+
+  function tick(): void {
+    if (!running) return;
+    const now = clock.monotonic();
+    const fresh = projection.lastSeq() - writtenSeq;
+    const due = fresh > 0 && (fresh >= opts.everyRecords || now - writtenAt >= opts.intervalMs) && now >= retryAt;
+    if (due && !busy) {
+      busy = true;
+      // not written (another process holds the lease, or the store failed): wait a whole interval
+      const later = () => void (retryAt = clock.monotonic() + opts.intervalMs);
+      writeOnce()
+        .then((wrote) => wrote || later())
+        .catch((err: unknown) => {
+          logger.warn({ err }, 'projection checkpoint not written; trying again after an interval');
+          later();
+        })
+        .finally(() => void (busy = false));
+    }
+    timer = clock.setTimeout(tick, Math.min(opts.intervalMs, TICK_MS));
+  }
+
+  return {
+    start() {
+      if (running || opts.intervalMs <= 0) return;
+      running = true;
+      timer = clock.setTimeout(tick, Math.min(opts.intervalMs, TICK_MS));
+    },
+    stop() {
+      running = false;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+    },
+    writeOnce,
+  };
+}
