@@ -26,6 +26,7 @@ import { superviseEmbeddedNats, type SupervisedNats } from './nats/embeddedSuper
 import type { ServiceInfo } from './serviceTypes.ts';
 import { createJetStreamTaskQueue } from './taskqueue/jetStreamTaskQueue.ts';
 import { createKvControlStore } from './nats/kvControlStore.ts';
+import { createJetStreamCheckpoints } from './nats/jetStreamCheckpoints.ts';
 import { createIdentity, type Identity } from './auth/identity.ts';
 import { virtualClusterDefs } from './auth/virtualClusters.ts';
 import { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
@@ -221,6 +222,7 @@ async function startOnNats(config: Readonly<Config>, logger: Logger, nc: NatsCon
     checks: () => ({ nats: connected(), store: guard.resetReason() === null }),
     // a removed job's output goes with it (the LOGS stream's own max age is the backstop)
     afterRemove: (job) => taskLogs.purgeJob(job.id),
+    checkpoints: createJetStreamCheckpoints({ nc, controlStore, replicas: config.replicas }),
   });
   applied = () => roles.lastSeq();
   started.projection = roles.projection;

@@ -1,0 +1,102 @@
+/**
+ * Projection checkpoints on JetStream (decision 0013 §3.3): the text in the object store bucket
+ * `checkpoints` (object `projection.v<formatVersion>`, through the BinaryStore over `@nats-io/obj`:
+ * a put is all or nothing and a CAS on the version it replaces), the writer's lease in the control
+ * KV (key `checkpoint.lease`, CAS on its revision, like a job claim), the stream's identity from
+ * stream info.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
+import type { BinaryStore } from '../binaries/binaryStore.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import type { ControlStore } from '../controlstore/controlStore.ts';
+import { isAppError } from '../errors.ts';
+import type { CheckpointStore } from '../projections/checkpointStore.ts';
+import { CHECKPOINT_FORMAT_VERSION, type StreamNow } from '../projections/projectionCheckpoint.ts';
+import { STREAM_JOBS } from '../subjects.ts';
+import { toAppError } from './connection.ts';
+import { createObjBinaryStore } from './objBinaryStore.ts';
+
+/** The bucket of projection checkpoints. */
+export const OBJ_CHECKPOINTS = 'checkpoints';
+/** The control KV key of the writer's lease. */
+export const CHECKPOINT_LEASE_KEY = 'checkpoint.lease';
+/** The object of this build's checkpoints: one per format version, so builds of two formats do not overwrite each other's. */
+export const CHECKPOINT_OBJECT = `projection.v${CHECKPOINT_FORMAT_VERSION}`;
+
+/** Largest checkpoint stored (~1 KB per held job: about a million jobs; a V8 string ends near there anyway). */
+const MAX_CHECKPOINT_BYTES = 1024 * 1024 * 1024;
+/** Bytes per piece handed to the object store (it chunks them again). */
+const PIECE_BYTES = 1024 * 1024;
+
+/** Options of {@link createJetStreamCheckpoints}. */
+export interface JetStreamCheckpointsOptions {
+  nc: NatsConnection;
+  /** The control store (its KV holds the lease). */
+  controlStore: ControlStore;
+  /** Replicas of the bucket: pass the engine's `replicas`. @defaultValue 1 */
+  replicas?: number;
+  /** @defaultValue 'checkpoints' */
+  bucket?: string;
+  /** @defaultValue 'JOBS' */
+  stream?: string;
+  /** Lease expiry (wall time: leases are compared across processes). @defaultValue systemClock */
+  clock?: Clock;
+  /** A store of the bucket made elsewhere (tests). */
+  objects?: BinaryStore;
+}
+
+interface Lease {
+  holder: string;
+  /** Wall-clock ms. */
+  until: number;
+}
+
+export function createJetStreamCheckpoints(opts: JetStreamCheckpointsOptions): CheckpointStore {
+  const clock = opts.clock ?? systemClock;
+  const stream = opts.stream ?? STREAM_JOBS;
+  const objects = opts.objects ?? createObjBinaryStore({ nc: opts.nc, bucket: opts.bucket ?? OBJ_CHECKPOINTS, replicas: opts.replicas ?? 1 });
+  const { controlStore } = opts;
+
+  return {
+    async stream(): Promise<StreamNow | undefined> {
+      try {
+        const jsm = await jetstreamManager(opts.nc, { timeout: 5_000 });
+        const info = await jsm.streams.info(stream);
+        return { created: info.created, firstSeq: info.state.first_seq, lastSeq: info.state.last_seq };
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
+        throw toAppError(err, `stream info ${stream}`);
+      }
+    },
+    async load() {
+      const parts: Buffer[] = [];
+      try {
+        for await (const chunk of objects.get(CHECKPOINT_OBJECT)) parts.push(Buffer.from(chunk));
+      } catch (err) {
+        if (isAppError(err, 'NOT_FOUND')) return undefined;
+        throw err;
+      }
+      return Buffer.concat(parts).toString('utf8');
+    },
+    async lease(holder, leaseMs) {
+      const now = clock.now();
+      const cur = controlStore.get<Lease>(CHECKPOINT_LEASE_KEY);
+      if (cur !== undefined && cur.value.holder !== holder && cur.value.until > now) return false;
+      try {
+        await controlStore.update(CHECKPOINT_LEASE_KEY, { holder, until: now + leaseMs } satisfies Lease, cur?.revision ?? 0);
+        return true;
+      } catch (err) {
+        if (isAppError(err, 'CONFLICT')) return false; // another process took it meanwhile
+        throw err;
+      }
+    },
+    async save(text) {
+      const bytes = Buffer.from(text, 'utf8');
+      async function* pieces(): AsyncIterable<Uint8Array> {
+        for (let i = 0; i < bytes.length; i += PIECE_BYTES) yield bytes.subarray(i, i + PIECE_BYTES);
+      }
+      await objects.put(CHECKPOINT_OBJECT, { contentType: 'application/x-ndjson', source: pieces(), maxBytes: MAX_CHECKPOINT_BYTES, uploadedBy: 'checkpoint' });
+    },
+  };
+}
