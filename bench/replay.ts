@@ -1,6 +1,6 @@
 /**
  * Replay speed (issue 15 item 2):
- * `node --import tsx bench/replay.ts [--jobs N] [--compacted] [--runs R] [--store DIR] [--only transport,follower,projection,stages]`.
+ * `node --import tsx bench/replay.ts [--jobs N] [--compacted] [--runs R] [--store DIR] [--only transport,follower,projection,checkpoint,stages]`.
  *
  * Starts its own nats-server (file store, `sync_interval 1s`; stopped by PID at the end), appends N
  * (default 100,000) finished `noop` jobs with the records the engine writes for one (4 records, 6
@@ -13,6 +13,9 @@
  * - **projection**: what a starting coordinator runs (engine/startRoles.ts: `eventLog.follow` →
  *   `projection.apply`, then the roles start) until ready; then the heap the projection holds (after
  *   full GCs) and the process RSS;
+ * - **checkpoint**: the same start with projection checkpoints (decision 0013): a checkpoint of the
+ *   whole stream is written once to the `checkpoints` bucket first (its size and times printed), then
+ *   each run loads it, restores, and follows the (empty) tail until ready;
  * - **stages** (last): decode, and decode + fold, in process on messages fetched beforehand (no
  *   transport, no wait on the server): the steadiest figure on a busy machine.
  *
@@ -40,7 +43,11 @@ import { silentLogger } from '../engine/log.ts';
 import { connectNats, ensureStreams } from '../engine/nats/connection.ts';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../engine/nats/embeddedServer.ts';
 import { toRecord } from '../engine/eventlog/jetStreamLogContext.ts';
+import { createJetStreamCheckpoints } from '../engine/nats/jetStreamCheckpoints.ts';
+import { createKvControlStore } from '../engine/nats/kvControlStore.ts';
+import type { CheckpointStore } from '../engine/projections/checkpointStore.ts';
 import { createJobProjection } from '../engine/projections/jobProjection.ts';
+import { readCheckpoint, writeCheckpoint } from '../engine/projections/projectionCheckpoint.ts';
 import { startRoles } from '../engine/startRoles.ts';
 import { jobEvSubject, jobTaskSubject, STREAM_JOBS } from '../engine/subjects.ts';
 import { createJetStreamTaskQueue } from '../engine/taskqueue/jetStreamTaskQueue.ts';
@@ -210,8 +217,8 @@ async function follower(log: EventLog, nats: EmbeddedNats): Promise<Figures> {
 }
 
 /** A coordinator's start (engine/startRoles.ts) on the stream: replay into the projection, then ready. */
-async function projection(nc: Awaited<ReturnType<typeof connectNats>>, log: EventLog, nats: EmbeddedNats, stateDir: string): Promise<Figures> {
-  const config = resolveConfig({ natsUrl: nats.url, stateDir, roles: ['coordinator'], logLevel: 'silent' });
+async function projection(nc: Awaited<ReturnType<typeof connectNats>>, log: EventLog, nats: EmbeddedNats, stateDir: string, checkpoints?: CheckpointStore): Promise<Figures> {
+  const config = resolveConfig({ natsUrl: nats.url, stateDir, roles: ['coordinator'], logLevel: 'silent', checkpointIntervalMs: 3_600_000 });
   const taskQueue = createJetStreamTaskQueue({ nc, ackWaitMs: config.taskAckWaitMs, maxDeliver: config.taskMaxDeliver });
   const liveness = createKvLiveness({ nc, clock: systemClock });
   const registry = createJobTypeRegistry(builtinJobTypes());
@@ -219,7 +226,8 @@ async function projection(nc: Awaited<ReturnType<typeof connectNats>>, log: Even
   const c0 = process.cpuUsage();
   const n0 = cpuMs(nats.pid);
   const t0 = performance.now();
-  const core = await startRoles({ config, eventLog: log, taskQueue, liveness, registry, clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); } });
+  const core = await startRoles({ config, eventLog: log, taskQueue, liveness, registry, clock: systemClock, random: systemRandom, logger: silentLogger, info: () => { throw new Error('unused'); }, ...(checkpoints ? { checkpoints } : {}) });
+  if (checkpoints !== undefined && core.checkpointSeq === 0) throw new Error('the checkpoint was not used');
   const readyMs = performance.now() - t0;
   const cpu = cpuUs(c0);
   const natsMs = cpuMs(nats.pid) - n0;
@@ -232,6 +240,29 @@ async function projection(nc: Awaited<ReturnType<typeof connectNats>>, log: Even
   await taskQueue.close();
   await liveness.close();
   return { ms, readyMs, records, events: NaN, cpuUs: cpu, natsMs, heapMiB: heap / 2 ** 20, rssMiB: rss / 2 ** 20 };
+}
+
+/** Replays the stream and stores its checkpoint in the `checkpoints` bucket; the store, for the runs to load. */
+async function writeOneCheckpoint(nc: Awaited<ReturnType<typeof connectNats>>, log: EventLog): Promise<CheckpointStore> {
+  const controlStore = createKvControlStore({ nc });
+  await controlStore.ready;
+  const store = createJetStreamCheckpoints({ nc, controlStore });
+  const p = createJobProjection({ logger: silentLogger });
+  const f = log.follow(1, (r) => p.apply(r));
+  await f.caughtUp;
+  await f.stop();
+  const t0 = performance.now();
+  const text = writeCheckpoint(p, (await store.stream())!);
+  const t1 = performance.now();
+  await store.save(text);
+  const t2 = performance.now();
+  const loaded = await store.load();
+  const t3 = performance.now();
+  const read = readCheckpoint(loaded!, (await store.stream())!);
+  const t4 = performance.now();
+  if (!read.ok) throw new Error(`checkpoint refused: ${read.reason}`);
+  console.log(`checkpoint of ${fmt(read.header.jobs)} jobs at seq ${fmt(read.header.seq)}: ${fmt(text.length / 2 ** 20, 1)} MiB (${fmt(text.length / Math.max(1, read.header.jobs))} B/job); serialize ${fmt(t1 - t0)} ms, put ${fmt(t2 - t1)} ms, get ${fmt(t3 - t2)} ms, check + parse + resolve ${fmt(t4 - t3)} ms`);
+  return store;
 }
 
 /** The first `n` messages of JOBS, as the client library hands them over (for the in-process stages). */
@@ -308,6 +339,7 @@ async function main() {
     const events = compacted ? total : (total / 4) * 6;
     console.log(`replay bench — ${fmt(total)} records, ${fmt(events)} events (${fmt(total / perJob)} ${compacted ? 'compacted ' : ''}jobs), nats-server file store, node ${process.version}`);
     console.log(`load average ${loadavg().map((l) => fmt(l, 2)).join(' ')}`);
+    const checkpoints = ONLY.has('checkpoint') ? await writeOneCheckpoint(nc, log) : undefined;
     for (let run = 1; run <= RUNS; run++) {
       if (ONLY.has('transport')) {
         const t = await transport(nc, total, nats);
@@ -315,6 +347,7 @@ async function main() {
       }
       if (ONLY.has('follower')) console.log(line('follower', await follower(log, nats), events));
       if (ONLY.has('projection')) console.log(line('projection', await projection(nc, log, nats, join(dir, `state-${run}`)), events));
+      if (checkpoints !== undefined) console.log(line('checkpoint', await projection(nc, log, nats, join(dir, `state-c${run}`), checkpoints), events));
     }
     if (ONLY.has('stages')) {
       const staged = await fetchMessages(nc, Math.min(total, STAGE_MAX_RECORDS));

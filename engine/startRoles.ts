@@ -10,7 +10,7 @@ import type { Logger } from './log.ts';
 import { loadCheckpoint, type CheckpointStore } from './projections/checkpointStore.ts';
 import { createCheckpointWriter, type CheckpointWriter } from './projections/checkpointWriter.ts';
 import { jobFactsOf, type JobFacts } from './projections/jobFacts.ts';
-import { createJobProjection, type JobProjection } from './projections/jobProjection.ts';
+import { createJobProjection, type JobProjection, type ProjectionState } from './projections/jobProjection.ts';
 import { restoreProjection } from './projections/projectionCheckpoint.ts';
 import { createSlimJobView, SLIM_VIEW_SUBJECTS } from './projections/slimJobView.ts';
 import type { JobService, ServiceInfo } from './serviceTypes.ts';
@@ -86,8 +86,9 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
   // the slim view of a worker-only process replays from seq 1 (it keeps far less per job)
   const checkpoints = slim === undefined && config.checkpointIntervalMs > 0 ? deps.checkpoints : undefined;
   const from = checkpoints === undefined ? undefined : await loadCheckpoint(checkpoints, logger);
-  const projection = from === undefined ? createJobProjection({ logger, clock }) : restoreProjection(from, { logger, clock });
-  const checkpointSeq = from?.lastSeq ?? 0;
+  const restored = from === undefined ? undefined : restoredOrNothing(from, { logger, clock });
+  const projection = restored ?? createJobProjection({ logger, clock });
+  const checkpointSeq = restored?.lastSeq() ?? 0;
   const jobFacts = slim ?? jobFactsOf(projection);
   const lastSeq = slim ? slim.lastSeq : () => projection.lastSeq();
   let followerBroken = false;
@@ -155,6 +156,16 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
       await follower.stop();
     },
   };
+}
+
+/** The projection restored from a checkpoint's state, or undefined (logged) when the state does not hold together. */
+function restoredOrNothing(from: ProjectionState, opts: { logger: Logger; clock: Clock }): JobProjection | undefined {
+  try {
+    return restoreProjection(from, opts);
+  } catch (err) {
+    opts.logger.warn({ err }, 'projection checkpoint refused: replaying the stream from seq 1');
+    return undefined;
+  }
 }
 
 /** The retention of a worker-only process: no passes (its slim view forgets removed jobs on their notices). */

@@ -150,7 +150,11 @@ export function readCheckpoint(text: string, stream: StreamNow): CheckpointRead 
     return refuse('json', `body: ${(err as Error).message}`);
   }
   if (body.lastSeq !== header.seq || !Array.isArray(body.jobs) || body.jobs.length !== header.jobs) return refuse('json', 'body and header disagree');
-  return { ok: true, header, state: toState(body) };
+  try {
+    return { ok: true, header, state: toState(body) };
+  } catch (err) {
+    return refuse('json', `body: ${(err as Error).message}`);
+  }
 }
 
 function toState(body: Body): ProjectionState {
@@ -167,7 +171,10 @@ function toState(body: Body): ProjectionState {
   };
 }
 
-/** A projection rebuilt from a checkpoint's state: follow the stream from `state.lastSeq + 1`. */
+/**
+ * A projection rebuilt from a checkpoint's state: follow the stream from `state.lastSeq + 1`. Throws
+ * RangeError on a state whose lists name jobs it does not hold (a checkpoint written by a bug).
+ */
 export function restoreProjection(state: ProjectionState, opts: JobProjectionOptions): JobProjection {
   return createJobProjection({ ...opts, from: state });
 }

@@ -1,4 +1,5 @@
 /** startRoles with projection checkpoints: a coordinator writes them, a restart loads one and follows the rest; a refused one means a replay from seq 1. */
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { systemClock } from '../../../engine/clock.ts';
@@ -79,6 +80,25 @@ describe('startRoles with projection checkpoints', () => {
       log = e.log;
       await runJobs(e, 2);
       store.put(writeCheckpoint(createJobProjection({ logger: silentLogger }), { created: '2020-01-01T00:00:00.000Z', firstSeq: 1 }));
+      const next = await e.restart({ roles: ['api'] });
+      assert.equal(next.checkpointSeq, 0);
+      assert.deepEqual(views(next.projection), views(await replayed(e.log)));
+    }, { checkpoints: store });
+  });
+
+  it('replays from seq 1 when a checkpoint with a valid digest cannot be restored (its queue names an unknown job)', async () => {
+    let log: EventLog | undefined;
+    const store = storeOver(() => log!);
+    await withMemoryEngine({ checkpointIntervalMs: 600_000 }, async (e) => {
+      log = e.log;
+      await runJobs(e, 2);
+      const text = writeCheckpoint(e.core.projection, { created: CREATED, firstSeq: 1 });
+      const nl = text.indexOf('\n');
+      const body = JSON.parse(text.slice(nl + 1)) as { waiting: string[] };
+      body.waiting = ['no-such-job'];
+      const bodyText = JSON.stringify(body);
+      const header = { ...(JSON.parse(text.slice(0, nl)) as object), digest: createHash('sha256').update(bodyText).digest('hex') };
+      store.put(`${JSON.stringify(header)}\n${bodyText}`);
       const next = await e.restart({ roles: ['api'] });
       assert.equal(next.checkpointSeq, 0);
       assert.deepEqual(views(next.projection), views(await replayed(e.log)));
