@@ -27,6 +27,22 @@ describe('restarts against a real nats-server', () => {
     await nats?.cleanup();
   });
 
+  it('a restarted service starts from the projection checkpoint its coordinator wrote, and shows the same jobs', async () => {
+    const svc = await startTestService(nats.url, { checkpointIntervalMs: 100 });
+    services.push(svc);
+    assert.equal(svc.engine.checkpointSeq, 0, 'no checkpoint yet on a fresh store');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await http<JobView>(svc.baseUrl, 'POST', `${API}/jobs`, { type: 'noop', spec: { tasks: 2 } })).body.id);
+    const before = await Promise.all(ids.map((id) => terminal(svc, id)));
+    const seq = svc.engine.lastSeq();
+    await waitFor(() => (svc.engine.controlStore.get('checkpoint.lease') !== undefined ? true : undefined), { what: 'a checkpoint lease', timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 1_500)); // a write after the last record
+    await svc.restart();
+    assert.ok(svc.engine.checkpointSeq >= seq, `started from the checkpoint (${svc.engine.checkpointSeq} >= ${seq})`);
+    for (const [i, id] of ids.entries()) assert.deepEqual(await getJob(svc, id), before[i]);
+    await svc.stop();
+  });
+
   it('a coordinator restarted mid-job lets the job finish, each task counted once', async () => {
     const svc = await startTestService(nats.url, { workerConcurrency: 2, maxTasksPerWorker: 2 });
     services.push(svc);
