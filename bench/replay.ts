@@ -14,7 +14,8 @@
  *   `projection.apply`, then the roles start) until ready; then the heap the projection holds (after
  *   full GCs) and the process RSS;
  * - **checkpoint**: the same start with projection checkpoints (decision 0013): a checkpoint of the
- *   whole stream is written once to the `checkpoints` bucket first (its size and times printed), then
+ *   whole stream is written once to the `checkpoints` bucket first (its size and times printed, and
+ *   the writer's sliced serialization: wall time, turns, the longest turn), then
  *   each run loads it, restores, and follows the (empty) tail until ready;
  * - **stages** (last): decode, and decode + fold, in process on messages fetched beforehand (no
  *   transport, no wait on the server): the steadiest figure on a busy machine.
@@ -47,7 +48,7 @@ import { createJetStreamCheckpoints } from '../engine/nats/jetStreamCheckpoints.
 import { createKvControlStore } from '../engine/nats/kvControlStore.ts';
 import type { CheckpointStore } from '../engine/projections/checkpointStore.ts';
 import { createJobProjection } from '../engine/projections/jobProjection.ts';
-import { readCheckpoint, writeCheckpoint } from '../engine/projections/projectionCheckpoint.ts';
+import { readCheckpoint, writeCheckpoint, writeCheckpointSliced } from '../engine/projections/projectionCheckpoint.ts';
 import { startRoles } from '../engine/startRoles.ts';
 import { jobEvSubject, jobTaskSubject, STREAM_JOBS } from '../engine/subjects.ts';
 import { createJetStreamTaskQueue } from '../engine/taskqueue/jetStreamTaskQueue.ts';
@@ -261,7 +262,12 @@ async function writeOneCheckpoint(nc: Awaited<ReturnType<typeof connectNats>>, l
   const read = readCheckpoint(loaded!, (await store.stream())!);
   const t4 = performance.now();
   if (!read.ok) throw new Error(`checkpoint refused: ${read.reason}`);
-  console.log(`checkpoint of ${fmt(read.header.jobs)} jobs at seq ${fmt(read.header.seq)}: ${fmt(text.length / 2 ** 20, 1)} MiB (${fmt(text.length / Math.max(1, read.header.jobs))} B/job); serialize ${fmt(t1 - t0)} ms, put ${fmt(t2 - t1)} ms, get ${fmt(t3 - t2)} ms, check + parse + resolve ${fmt(t4 - t3)} ms`);
+  // the writer's way: a slice per turn; the longest stretch it holds the event loop
+  const t5 = performance.now();
+  const sliced = await writeCheckpointSliced(p, (await store.stream())!);
+  const t6 = performance.now();
+  if (sliced.text !== text) throw new Error('the sliced checkpoint differs from the one-turn checkpoint');
+  console.log(`checkpoint of ${fmt(read.header.jobs)} jobs at seq ${fmt(read.header.seq)}: ${fmt(text.length / 2 ** 20, 1)} MiB (${fmt(text.length / Math.max(1, read.header.jobs))} B/job); serialize ${fmt(t1 - t0)} ms, put ${fmt(t2 - t1)} ms, get ${fmt(t3 - t2)} ms, check + parse + resolve ${fmt(t4 - t3)} ms; sliced: ${fmt(t6 - t5)} ms in ${fmt(sliced.slices)} turns, longest ${fmt(sliced.longestSliceMs, 1)} ms`);
   return store;
 }
 

@@ -1,13 +1,14 @@
 /**
  * Writes the projection's checkpoint every `intervalMs`, or sooner once `everyRecords` records
  * came since the last one (decision 0013 §3.3), in a coordinator-role process that holds the
- * store's lease (one writer at a time; a lost lease only skips a write).
+ * store's lease (one writer at a time; a lost lease only skips a write). The text is made a slice per
+ * turn (writeCheckpointSliced), so a write does not hold the event loop for the whole projection.
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { CheckpointStore } from './checkpointStore.ts';
 import type { JobProjection } from './jobProjection.ts';
-import { writeCheckpoint } from './projectionCheckpoint.ts';
+import { writeCheckpointSliced } from './projectionCheckpoint.ts';
 
 /** Options of {@link createCheckpointWriter}. */
 export interface CheckpointWriterOptions {
@@ -51,15 +52,17 @@ export function createCheckpointWriter(opts: CheckpointWriterOptions): Checkpoin
     if (!(await store.lease(opts.holder, leaseMs))) return false;
     const stream = await store.stream();
     if (stream === undefined) return false;
-    // one turn from here to the text: the checkpoint is the projection at one record boundary
+    // the cut is taken in the call (the projection at one record boundary), then serialized a slice per turn
     const t0 = clock.monotonic();
-    const text = writeCheckpoint(projection, stream);
-    const seq = projection.lastSeq();
+    const { text, seq, longestSliceMs, slices } = await writeCheckpointSliced(projection, stream);
     const serializeMs = clock.monotonic() - t0;
     await store.save(text);
     writtenSeq = seq;
     writtenAt = clock.monotonic();
-    logger.info({ seq, bytes: text.length, serializeMs: Math.round(serializeMs), saveMs: Math.round(writtenAt - t0 - serializeMs) }, 'projection checkpoint written');
+    logger.info(
+      { seq, bytes: text.length, serializeMs: Math.round(serializeMs), longestSliceMs: Math.round(longestSliceMs), slices, saveMs: Math.round(writtenAt - t0 - serializeMs) },
+      'projection checkpoint written',
+    );
     return true;
   }
 

@@ -84,33 +84,154 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const resolveState = createStateResolver<SnapshotFrom<typeof jobMachine>>(jobMachine);
 
 /**
- * The projection as it is now, as checkpoint text. Synchronous: it covers exactly the records
- * applied so far (`projection.lastSeq()`), so call it between two records, never across an await.
+ * The projection at one record boundary, cheap to take in one turn (a few references per job): the
+ * parts that apply changes in place after the cut are copied (a job entry's snapshot, state and
+ * lastEvSeq are reassigned on apply, so a row holds the snapshot's value and context themselves; a
+ * worker entry's state and lastSeq are assigned in place, so each is copied). Snapshots and their
+ * contexts are never mutated: a fold makes new ones (copy-on-write, flatMachineSteps.ts / jobContext.ts),
+ * so a row may share them with the projection.
  */
-export function writeCheckpoint(projection: JobProjection, stream: StreamIdentity): string {
+interface Cut {
+  body: Body;
+  stream: StreamIdentity;
+}
+
+function takeCut(projection: JobProjection, stream: StreamIdentity): Cut {
   const st = projection.state();
-  const body: Body = {
-    lastSeq: st.lastSeq,
-    gapsSeen: st.gapsSeen,
-    rejected: st.rejected,
-    jobs: st.jobs.map((e) => [e.id, e.snapshot.value, e.snapshot.context, e.submitSeq, e.lastEvSeq]),
-    waiting: st.waiting,
-    active: st.active,
-    virtualClusters: st.virtualClusters,
-    workers: st.workers,
-    strays: st.strays,
+  return {
+    body: {
+      lastSeq: st.lastSeq,
+      gapsSeen: st.gapsSeen,
+      rejected: st.rejected,
+      jobs: st.jobs.map((e) => [e.id, e.snapshot.value, e.snapshot.context, e.submitSeq, e.lastEvSeq]),
+      waiting: st.waiting,
+      active: st.active,
+      virtualClusters: st.virtualClusters,
+      workers: st.workers.map(([id, w]) => [id, { ...w }] as const),
+      strays: st.strays,
+    },
+    stream: { created: stream.created, firstSeq: stream.firstSeq },
   };
-  const bodyText = JSON.stringify(body);
+}
+
+/** How many list items one slice of {@link writeCheckpointSliced} serializes (jobs ~15 µs each with the digest). */
+export const CHECKPOINT_SLICE_ITEMS = 2_000;
+
+/** A piece of the body text, and how many list items it holds (a writer yields once a slice of them is done). */
+interface Piece {
+  text: string;
+  items: number;
+}
+
+/**
+ * The body text of a cut in pieces, the digest updated with each: JSON.stringify of the whole body
+ * (the same keys in the same order; an array's items joined by commas), a list at most `slice`
+ * items per piece. The caller may yield between pieces.
+ */
+function* bodyPieces(body: Body, slice: number): Generator<Piece, void, undefined> {
+  const fixed = (text: string): Piece => ({ text, items: 0 });
+  yield fixed(`{"lastSeq":${JSON.stringify(body.lastSeq)},"gapsSeen":${JSON.stringify(body.gapsSeen)},"rejected":${JSON.stringify(body.rejected)},"jobs":`);
+  yield* listPieces(body.jobs, slice);
+  yield fixed(',"waiting":');
+  yield* listPieces(body.waiting, slice);
+  yield fixed(',"active":');
+  yield* listPieces(body.active, slice);
+  yield fixed(`,"virtualClusters":${JSON.stringify(body.virtualClusters)},"workers":${JSON.stringify(body.workers)},"strays":${JSON.stringify(body.strays)}}`);
+}
+
+/** JSON.stringify(list) in pieces of at most `slice` items (an item JSON.stringify leaves out is null, as in an array). */
+function* listPieces(list: readonly unknown[], slice: number): Generator<Piece, void, undefined> {
+  if (list.length === 0) {
+    yield { text: '[]', items: 0 };
+    return;
+  }
+  for (let i = 0; i < list.length; i += slice) {
+    const parts: string[] = [];
+    for (let k = i; k < Math.min(i + slice, list.length); k++) parts.push(JSON.stringify(list[k]) ?? 'null');
+    yield { text: `${i === 0 ? '[' : ','}${parts.join(',')}${i + slice >= list.length ? ']' : ''}`, items: parts.length };
+  }
+}
+
+function checkpointText(cut: Cut, bodyText: string, digest: string): string {
   const header: CheckpointHeader = {
     format: FORMAT,
     formatVersion: CHECKPOINT_FORMAT_VERSION,
     foldVersion: FOLD_VERSION,
-    stream: { created: stream.created, firstSeq: stream.firstSeq },
-    seq: st.lastSeq,
-    jobs: body.jobs.length,
-    digest: sha256(bodyText),
+    stream: cut.stream,
+    seq: cut.body.lastSeq,
+    jobs: cut.body.jobs.length,
+    digest,
   };
   return `${JSON.stringify(header)}\n${bodyText}`;
+}
+
+/**
+ * The projection as it is now, as checkpoint text. Synchronous: it covers exactly the records
+ * applied so far (`projection.lastSeq()`), so call it between two records, never across an await.
+ * Blocks the event loop ~15 µs per held job; a process that serves anything uses
+ * {@link writeCheckpointSliced}, which makes the same text.
+ */
+export function writeCheckpoint(projection: JobProjection, stream: StreamIdentity): string {
+  const cut = takeCut(projection, stream);
+  const bodyText = JSON.stringify(cut.body);
+  return checkpointText(cut, bodyText, sha256(bodyText));
+}
+
+/** What {@link writeCheckpointSliced} made. */
+export interface SlicedCheckpoint {
+  text: string;
+  /** The seq the checkpoint covers (the projection's last seq when the write was called). */
+  seq: number;
+  /** The longest stretch the write held the event loop (ms), and how many turns it took. */
+  longestSliceMs: number;
+  slices: number;
+}
+
+/**
+ * The text {@link writeCheckpoint} makes of the projection as it is at the call, without holding the
+ * event loop: the cut is taken synchronously in the call (a few references per job, so records may be
+ * applied as soon as it returns), then serialized and hashed `slice` list items per turn (setImmediate
+ * between turns). Records applied meanwhile are not in it.
+ */
+export function writeCheckpointSliced(projection: JobProjection, stream: StreamIdentity, slice = CHECKPOINT_SLICE_ITEMS): Promise<SlicedCheckpoint> {
+  let t = performance.now();
+  const cut = takeCut(projection, stream);
+  let longestSliceMs = 0;
+  let slices = 0;
+  const hash = createHash('sha256');
+  const pieces: string[] = [];
+  slice = Math.max(1, Math.floor(slice));
+  const gen = bodyPieces(cut.body, slice);
+  return new Promise<SlicedCheckpoint>((resolve, reject) => {
+    const turn = (): void => {
+      try {
+        if (slices > 0) t = performance.now();
+        slices++;
+        let items = 0;
+        // a slice: pieces until `slice` list items (one list piece) are done, then yield
+        for (;;) {
+          const next = gen.next();
+          if (next.done === true) {
+            const bodyText = pieces.join('');
+            const text = checkpointText(cut, bodyText, hash.digest('hex'));
+            longestSliceMs = Math.max(longestSliceMs, performance.now() - t);
+            resolve({ text, seq: cut.body.lastSeq, longestSliceMs, slices });
+            return;
+          }
+          pieces.push(next.value.text);
+          hash.update(next.value.text);
+          // a turn ends once it did `slice` list items: a small projection is written in one
+          items += next.value.items;
+          if (items >= slice) break;
+        }
+        longestSliceMs = Math.max(longestSliceMs, performance.now() - t);
+        setImmediate(turn);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    turn();
+  });
 }
 
 /** The header of a checkpoint text, without reading the body; undefined when it is not one. */
