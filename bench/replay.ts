@@ -15,8 +15,10 @@
  *   full GCs) and the process RSS;
  * - **checkpoint**: the same start with projection checkpoints (decision 0013): a checkpoint of the
  *   whole stream is written once to the `checkpoints` bucket first (its size and times printed, and
- *   the writer's sliced serialization: wall time, turns, the longest turn), then
- *   each run loads it, restores, and follows the (empty) tail until ready;
+ *   the writer's sliced serialization: wall time, turns, the longest turn; then two whole writes as
+ *   the writer makes them, `writeOnce` through the store, and two loads (`store.load`, not parsed),
+ *   each with the event loop watched: its longest stall and the most RSS it added), then each run
+ *   loads it, restores, and follows the (empty) tail until ready;
  * - **stages** (last): decode, and decode + fold, in process on messages fetched beforehand (no
  *   transport, no wait on the server): the steadiest figure on a busy machine.
  *
@@ -47,6 +49,7 @@ import { toRecord } from '../engine/eventlog/jetStreamLogContext.ts';
 import { createJetStreamCheckpoints } from '../engine/nats/jetStreamCheckpoints.ts';
 import { createKvControlStore } from '../engine/nats/kvControlStore.ts';
 import type { CheckpointStore } from '../engine/projections/checkpointStore.ts';
+import { createCheckpointWriter } from '../engine/projections/checkpointWriter.ts';
 import { createJobProjection } from '../engine/projections/jobProjection.ts';
 import { readCheckpoint, writeCheckpoint, writeCheckpointSliced } from '../engine/projections/projectionCheckpoint.ts';
 import { startRoles } from '../engine/startRoles.ts';
@@ -243,6 +246,40 @@ async function projection(nc: Awaited<ReturnType<typeof connectNats>>, log: Even
   return { ms, readyMs, records, events: NaN, cpuUs: cpu, natsMs, heapMiB: heap / 2 ** 20, rssMiB: rss / 2 ** 20 };
 }
 
+/** Interval of the event-loop watch: a stall is the longest gap between two of its ticks. */
+const WATCH_MS = 2;
+
+/**
+ * `fn` while a {@link WATCH_MS} timer watches the event loop (after full GCs): wall ms, the longest gap
+ * between two ticks (the longest stretch `fn` held the loop, within a tick), the most RSS above the start.
+ */
+async function watched<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; stallMs: number; rssMiB: number }> {
+  settledHeap();
+  const rss0 = process.memoryUsage.rss();
+  let rssMax = rss0;
+  let last = performance.now();
+  let stallMs = 0;
+  const watch = setInterval(() => {
+    const now = performance.now();
+    stallMs = Math.max(stallMs, now - last);
+    last = now;
+    rssMax = Math.max(rssMax, process.memoryUsage.rss());
+  }, WATCH_MS);
+  const t0 = performance.now();
+  let value: T;
+  try {
+    value = await fn();
+  } finally {
+    clearInterval(watch);
+  }
+  const ms = performance.now() - t0;
+  stallMs = Math.max(stallMs, performance.now() - last);
+  return { value, ms, stallMs, rssMiB: (Math.max(rssMax, process.memoryUsage.rss()) - rss0) / 2 ** 20 };
+}
+
+/** The figures of {@link watched}. */
+const watchedLine = (w: { ms: number; stallMs: number; rssMiB: number }) => `${fmt(w.ms)} ms, event loop held at most ${fmt(w.stallMs, 1)} ms, RSS +${fmt(w.rssMiB)} MiB at most`;
+
 /** Replays the stream and stores its checkpoint in the `checkpoints` bucket; the store, for the runs to load. */
 async function writeOneCheckpoint(nc: Awaited<ReturnType<typeof connectNats>>, log: EventLog): Promise<CheckpointStore> {
   const controlStore = createKvControlStore({ nc });
@@ -252,6 +289,14 @@ async function writeOneCheckpoint(nc: Awaited<ReturnType<typeof connectNats>>, l
   const f = log.follow(1, (r) => p.apply(r));
   await f.caughtUp;
   await f.stop();
+  // as the coordinator's writer writes (lease, the cut, the sliced text, the put), and as startRoles loads
+  const writer = createCheckpointWriter({ store, projection: p, holder: 'bench-replay', intervalMs: 3_600_000, everyRecords: Infinity, clock: systemClock, logger: silentLogger });
+  for (let i = 1; i <= 2; i++) {
+    const w = await watched(() => writer.writeOnce());
+    if (!w.value) throw new Error('the writer did not write (lease?)');
+    console.log(`writer's write ${i} (writeOnce through the store): ${watchedLine(w)}`);
+  }
+  for (let i = 1; i <= 2; i++) console.log(`load ${i} (store.load, not parsed): ${watchedLine(await watched(() => store.load()))}`);
   const t0 = performance.now();
   const text = writeCheckpoint(p, (await store.stream())!);
   const t1 = performance.now();
