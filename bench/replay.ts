@@ -48,6 +48,7 @@ import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../engi
 import { toRecord } from '../engine/eventlog/jetStreamLogContext.ts';
 import { createJetStreamCheckpoints } from '../engine/nats/jetStreamCheckpoints.ts';
 import { createKvControlStore } from '../engine/nats/kvControlStore.ts';
+import type { ControlStore } from '../engine/controlstore/controlStore.ts';
 import type { CheckpointStore } from '../engine/projections/checkpointStore.ts';
 import { createCheckpointWriter } from '../engine/projections/checkpointWriter.ts';
 import { createJobProjection } from '../engine/projections/jobProjection.ts';
@@ -280,8 +281,11 @@ async function watched<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number;
 /** The figures of {@link watched}. */
 const watchedLine = (w: { ms: number; stallMs: number; rssMiB: number }) => `${fmt(w.ms)} ms, event loop held at most ${fmt(w.stallMs, 1)} ms, RSS +${fmt(w.rssMiB)} MiB at most`;
 
-/** Replays the stream and stores its checkpoint in the `checkpoints` bucket; the store, for the runs to load. */
-async function writeOneCheckpoint(nc: Awaited<ReturnType<typeof connectNats>>, log: EventLog): Promise<CheckpointStore> {
+/**
+ * Replays the stream and stores its checkpoint in the `checkpoints` bucket; the store, for the runs to
+ * load, and its control store (its lease), to close at the end (open, it kept the process alive).
+ */
+async function writeOneCheckpoint(nc: Awaited<ReturnType<typeof connectNats>>, log: EventLog): Promise<{ store: CheckpointStore; controlStore: ControlStore }> {
   const controlStore = createKvControlStore({ nc });
   await controlStore.ready;
   const store = createJetStreamCheckpoints({ nc, controlStore });
@@ -313,7 +317,7 @@ async function writeOneCheckpoint(nc: Awaited<ReturnType<typeof connectNats>>, l
   const t6 = performance.now();
   if (sliced.text !== text) throw new Error('the sliced checkpoint differs from the one-turn checkpoint');
   console.log(`checkpoint of ${fmt(read.header.jobs)} jobs at seq ${fmt(read.header.seq)}: ${fmt(text.length / 2 ** 20, 1)} MiB (${fmt(text.length / Math.max(1, read.header.jobs))} B/job); serialize ${fmt(t1 - t0)} ms, put ${fmt(t2 - t1)} ms, get ${fmt(t3 - t2)} ms, check + parse + resolve ${fmt(t4 - t3)} ms; sliced: ${fmt(t6 - t5)} ms in ${fmt(sliced.slices)} turns, longest ${fmt(sliced.longestSliceMs, 1)} ms`);
-  return store;
+  return { store, controlStore };
 }
 
 /** The first `n` messages of JOBS, as the client library hands them over (for the in-process stages). */
@@ -374,6 +378,7 @@ async function main() {
   const nats = await startEmbeddedNats({ bin: await findNatsServerBin(), port: 0, storeDir: join(dir, 'nats'), syncInterval: '1s' });
   const nc = await connectNats(nats.url, { name: 'bench-replay' });
   const log = createJetStreamEventLog({ nc });
+  let checkpointed: { store: CheckpointStore; controlStore: ControlStore } | undefined;
   try {
     await ensureStreams(nc);
     let total = await log.lastSeq();
@@ -390,7 +395,8 @@ async function main() {
     const events = compacted ? total : (total / 4) * 6;
     console.log(`replay bench — ${fmt(total)} records, ${fmt(events)} events (${fmt(total / perJob)} ${compacted ? 'compacted ' : ''}jobs), nats-server file store, node ${process.version}`);
     console.log(`load average ${loadavg().map((l) => fmt(l, 2)).join(' ')}`);
-    const checkpoints = ONLY.has('checkpoint') ? await writeOneCheckpoint(nc, log) : undefined;
+    checkpointed = ONLY.has('checkpoint') ? await writeOneCheckpoint(nc, log) : undefined;
+    const checkpoints = checkpointed?.store;
     for (let run = 1; run <= RUNS; run++) {
       if (ONLY.has('transport')) {
         const t = await transport(nc, total, nats);
@@ -408,6 +414,7 @@ async function main() {
       }
     }
   } finally {
+    await checkpointed?.controlStore.close();
     await log.close();
     await nc.close();
     await nats.stop();
