@@ -30,6 +30,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
@@ -42,7 +43,7 @@ import type { BatchItem, EventLog } from '../engine/eventlog/eventLog.ts';
 import { createJetStreamEventLog } from '../engine/eventlog/jetStreamEventLog.ts';
 import { builtinJobTypes, createJobTypeRegistry } from '../engine/jobtypes/registry.ts';
 import { createKvLiveness } from '../engine/liveness/kvLiveness.ts';
-import { silentLogger } from '../engine/log.ts';
+import { createLogger, silentLogger } from '../engine/log.ts';
 import { connectNats, ensureStreams } from '../engine/nats/connection.ts';
 import { findNatsServerBin, startEmbeddedNats, type EmbeddedNats } from '../engine/nats/embeddedServer.ts';
 import { toRecord } from '../engine/eventlog/jetStreamLogContext.ts';
@@ -294,17 +295,20 @@ async function writeOneCheckpoint(nc: Awaited<ReturnType<typeof connectNats>>, l
   await f.caughtUp;
   await f.stop();
   // as the coordinator's writer writes (lease, the cut, the sliced text, the put), and as startRoles loads
-  const writer = createCheckpointWriter({ store, projection: p, holder: 'bench-replay', intervalMs: 3_600_000, everyRecords: Infinity, clock: systemClock, logger: silentLogger });
+  // the writer's own log line: its serialization's longest turn (the cut's included) and the put's time
+  let logged: { serializeMs?: number; longestSliceMs?: number; slices?: number; saveMs?: number } = {};
+  const logger = createLogger({ level: 'info', destination: new Writable({ write: (line: Buffer, _enc, done) => done(void (logged = JSON.parse(line.toString('utf8')) as typeof logged)) }) });
+  const writer = createCheckpointWriter({ store, projection: p, holder: 'bench-replay', intervalMs: 3_600_000, everyRecords: Infinity, clock: systemClock, logger });
   for (let i = 1; i <= 2; i++) {
     const w = await watched(() => writer.writeOnce());
     if (!w.value) throw new Error('the writer did not write (lease?)');
-    console.log(`writer's write ${i} (writeOnce through the store): ${watchedLine(w)}`);
+    console.log(`writer's write ${i} (writeOnce through the store): ${watchedLine(w)}; serialize ${logged.serializeMs} ms in ${logged.slices} turns, longest ${logged.longestSliceMs} ms; put ${logged.saveMs} ms`);
   }
   for (let i = 1; i <= 2; i++) console.log(`load ${i} (store.load, not parsed): ${watchedLine(await watched(() => store.load()))}`);
   const t0 = performance.now();
   const text = writeCheckpoint(p, (await store.stream())!);
   const t1 = performance.now();
-  await store.save(text);
+  await store.save([Buffer.from(text, 'utf8')]);
   const t2 = performance.now();
   const loaded = await store.load();
   const t3 = performance.now();
@@ -315,7 +319,7 @@ async function writeOneCheckpoint(nc: Awaited<ReturnType<typeof connectNats>>, l
   const t5 = performance.now();
   const sliced = await writeCheckpointSliced(p, (await store.stream())!);
   const t6 = performance.now();
-  if (sliced.text !== text) throw new Error('the sliced checkpoint differs from the one-turn checkpoint');
+  if (Buffer.concat(sliced.pieces).toString('utf8') !== text) throw new Error('the sliced checkpoint differs from the one-turn checkpoint');
   console.log(`checkpoint of ${fmt(read.header.jobs)} jobs at seq ${fmt(read.header.seq)}: ${fmt(text.length / 2 ** 20, 1)} MiB (${fmt(text.length / Math.max(1, read.header.jobs))} B/job); serialize ${fmt(t1 - t0)} ms, put ${fmt(t2 - t1)} ms, get ${fmt(t3 - t2)} ms, check + parse + resolve ${fmt(t4 - t3)} ms; sliced: ${fmt(t6 - t5)} ms in ${fmt(sliced.slices)} turns, longest ${fmt(sliced.longestSliceMs, 1)} ms`);
   return { store, controlStore };
 }

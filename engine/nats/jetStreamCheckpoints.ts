@@ -7,12 +7,12 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
-import type { BinaryStore } from '../binaries/binaryStore.ts';
+import type { BinaryReader, BinaryStore } from '../binaries/binaryStore.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { ControlStore } from '../controlstore/controlStore.ts';
-import { isAppError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import type { CheckpointStore } from '../projections/checkpointStore.ts';
-import { CHECKPOINT_FORMAT_VERSION, type StreamNow } from '../projections/projectionCheckpoint.ts';
+import { CHECKPOINT_FORMAT_VERSION, collectCheckpoint, type StreamNow } from '../projections/projectionCheckpoint.ts';
 import { STREAM_JOBS } from '../subjects.ts';
 import { toAppError } from './connection.ts';
 import { createObjBinaryStore } from './objBinaryStore.ts';
@@ -26,7 +26,7 @@ export const CHECKPOINT_OBJECT = `projection.v${CHECKPOINT_FORMAT_VERSION}`;
 
 /** Largest checkpoint stored (~1 KB per held job: about a million jobs; a V8 string ends near there anyway). */
 const MAX_CHECKPOINT_BYTES = 1024 * 1024 * 1024;
-/** Bytes per piece handed to the object store (it chunks them again). */
+/** Most bytes per piece handed to the object store (it copies each and chunks it again). */
 const PIECE_BYTES = 1024 * 1024;
 
 /** Options of {@link createJetStreamCheckpoints}. */
@@ -70,14 +70,17 @@ export function createJetStreamCheckpoints(opts: JetStreamCheckpointsOptions): C
       }
     },
     async load() {
-      const parts: Buffer[] = [];
+      let reader: BinaryReader;
       try {
-        for await (const chunk of objects.get(CHECKPOINT_OBJECT)) parts.push(Buffer.from(chunk));
+        reader = await objects.open(CHECKPOINT_OBJECT);
       } catch (err) {
         if (isAppError(err, 'NOT_FOUND')) return undefined;
         throw err;
       }
-      return Buffer.concat(parts).toString('utf8');
+      const { size } = reader.info;
+      if (size > MAX_CHECKPOINT_BYTES) throw new AppError('INTERNAL', `checkpoint ${CHECKPOINT_OBJECT}: ${size} bytes recorded, more than a checkpoint may hold`);
+      // into one buffer of the recorded size as the chunks come, the body hashed on the way
+      return collectCheckpoint(reader.data, size);
     },
     async lease(holder, leaseMs) {
       const now = clock.now();
@@ -91,12 +94,12 @@ export function createJetStreamCheckpoints(opts: JetStreamCheckpointsOptions): C
         throw err;
       }
     },
-    async save(text) {
-      const bytes = Buffer.from(text, 'utf8');
-      async function* pieces(): AsyncIterable<Uint8Array> {
-        for (let i = 0; i < bytes.length; i += PIECE_BYTES) yield bytes.subarray(i, i + PIECE_BYTES);
+    async save(pieces) {
+      // the writer's pieces as they are (the store reads them a chunk at a time, as it sends them)
+      async function* source(): AsyncIterable<Uint8Array> {
+        for (const piece of pieces) for (let i = 0; i < piece.length; i += PIECE_BYTES) yield piece.subarray(i, i + PIECE_BYTES);
       }
-      await objects.put(CHECKPOINT_OBJECT, { contentType: 'application/x-ndjson', source: pieces(), maxBytes: MAX_CHECKPOINT_BYTES, uploadedBy: 'checkpoint' });
+      await objects.put(CHECKPOINT_OBJECT, { contentType: 'application/x-ndjson', source: source(), maxBytes: MAX_CHECKPOINT_BYTES, uploadedBy: 'checkpoint' });
     },
   };
 }

@@ -8,20 +8,27 @@
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { ProjectionState } from './jobProjection.ts';
-import { readCheckpoint, type StreamNow } from './projectionCheckpoint.ts';
+import { readCheckpoint, splitCheckpoint, type CheckpointParts, type StreamNow } from './projectionCheckpoint.ts';
 
 export interface CheckpointStore {
   /** The stream now (identity and last seq), to check a checkpoint against; undefined when there is no stream. */
   stream(): Promise<StreamNow | undefined>;
-  /** The newest checkpoint's text, or undefined when there is none. */
-  load(): Promise<string | undefined>;
+  /**
+   * The newest checkpoint (its header line and body, and the body's digest if the store hashed it
+   * while reading), or undefined when there is none.
+   */
+  load(): Promise<CheckpointParts | undefined>;
   /**
    * Takes or renews the writer's lease for `leaseMs`: true when `holder` holds it now. A lost race
    * or a lease another holder still has is false, never an error.
    */
   lease(holder: string, leaseMs: number): Promise<boolean>;
-  /** Replaces the checkpoint (all or nothing: a reader sees the old text or the new one). */
-  save(text: string): Promise<void>;
+  /**
+   * Replaces the checkpoint with `pieces` (its UTF-8 text in order, as writeCheckpointSliced makes
+   * it), written one after the other and never joined; all or nothing: a reader sees the old
+   * checkpoint or the new one.
+   */
+  save(pieces: readonly Uint8Array[]): Promise<void>;
 }
 
 /** Options of {@link createMemoryCheckpointStore}. */
@@ -46,15 +53,15 @@ export function createMemoryCheckpointStore(opts: MemoryCheckpointStoreOptions):
   let held: { holder: string; untilMs: number } | undefined;
   return {
     stream: opts.stream,
-    load: () => Promise.resolve(text),
+    load: () => Promise.resolve(text === undefined ? undefined : splitCheckpoint(text)),
     lease(holder, leaseMs) {
       const now = opts.clock.now();
       if (held !== undefined && held.holder !== holder && held.untilMs > now) return Promise.resolve(false);
       held = { holder, untilMs: now + leaseMs };
       return Promise.resolve(true);
     },
-    save(t) {
-      text = t;
+    save(pieces) {
+      text = Buffer.concat(pieces).toString('utf8');
       saves++;
       return Promise.resolve();
     },
@@ -74,17 +81,17 @@ export function createMemoryCheckpointStore(opts: MemoryCheckpointStoreOptions):
  */
 export async function loadCheckpoint(store: CheckpointStore, logger: Logger): Promise<ProjectionState | undefined> {
   try {
-    const [text, stream] = await Promise.all([store.load(), store.stream()]);
-    if (text === undefined || stream === undefined) {
-      logger.info({ checkpoint: text === undefined ? 'none' : 'no stream' }, 'no projection checkpoint: replaying the stream from seq 1');
+    const [loaded, stream] = await Promise.all([store.load(), store.stream()]);
+    if (loaded === undefined || stream === undefined) {
+      logger.info({ checkpoint: loaded === undefined ? 'none' : 'no stream' }, 'no projection checkpoint: replaying the stream from seq 1');
       return undefined;
     }
-    const read = readCheckpoint(text, stream);
+    const read = readCheckpoint(loaded, stream);
     if (!read.ok) {
       logger.warn({ reason: read.reason, detail: read.detail }, 'projection checkpoint refused: replaying the stream from seq 1');
       return undefined;
     }
-    logger.info({ seq: read.header.seq, jobs: read.header.jobs, bytes: text.length }, 'projection checkpoint loaded: following the stream from the next seq');
+    logger.info({ seq: read.header.seq, jobs: read.header.jobs, bodyChars: loaded.body?.length }, 'projection checkpoint loaded: following the stream from the next seq');
     return read.state;
   } catch (err) {
     logger.warn({ err }, 'projection checkpoint unreadable: replaying the stream from seq 1');

@@ -2,7 +2,8 @@
  * Writes the projection's checkpoint every `intervalMs`, or sooner once `everyRecords` records
  * came since the last one (decision 0013 §3.3), in a coordinator-role process that holds the
  * store's lease (one writer at a time; a lost lease only skips a write). The text is made a slice per
- * turn (writeCheckpointSliced), so a write does not hold the event loop for the whole projection.
+ * turn (writeCheckpointSliced) and handed to the store in those pieces, never joined, so a write does
+ * not hold the event loop for the whole projection.
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -54,13 +55,13 @@ export function createCheckpointWriter(opts: CheckpointWriterOptions): Checkpoin
     if (stream === undefined) return false;
     // the cut is taken in the call (the projection at one record boundary), then serialized a slice per turn
     const t0 = clock.monotonic();
-    const { text, seq, longestSliceMs, slices } = await writeCheckpointSliced(projection, stream);
+    const { pieces, bytes, seq, longestSliceMs, slices } = await writeCheckpointSliced(projection, stream);
     const serializeMs = clock.monotonic() - t0;
-    await store.save(text);
+    await store.save(pieces);
     writtenSeq = seq;
     writtenAt = clock.monotonic();
     logger.info(
-      { seq, bytes: text.length, serializeMs: Math.round(serializeMs), longestSliceMs: Math.round(longestSliceMs), slices, saveMs: Math.round(writtenAt - t0 - serializeMs) },
+      { seq, bytes, serializeMs: Math.round(serializeMs), longestSliceMs: Math.round(longestSliceMs), slices, saveMs: Math.round(writtenAt - t0 - serializeMs) },
       'projection checkpoint written',
     );
     return true;

@@ -5,8 +5,11 @@
  * stream or this build, it is refused and the caller replays from seq 1.
  *
  * The text is two lines of JSON: a header (format and fold versions, the stream it was taken of, the
- * covered seq, the body's sha256) and the body, so that the digest covers the body's exact bytes and
- * a header can be checked before the body is parsed.
+ * covered seq, the sha256 of the body's UTF-8 bytes) and the body, so that the digest covers the
+ * body's exact bytes and a header can be checked before the body is parsed. A writer hands it to a
+ * store as UTF-8 pieces (writeCheckpointSliced) and a loader reads it back from chunks
+ * (collectCheckpoint): no turn joins, encodes or hashes the whole text (a start still decodes and
+ * parses the body once, before it is ready).
  */
 import { createHash } from 'node:crypto';
 import type { SnapshotFrom } from 'xstate';
@@ -152,7 +155,8 @@ function* listPieces(list: readonly unknown[], slice: number): Generator<Piece, 
   }
 }
 
-function checkpointText(cut: Cut, bodyText: string, digest: string): string {
+/** The first line of a checkpoint of `cut`, with its newline. */
+function headerLine(cut: Cut, digest: string): string {
   const header: CheckpointHeader = {
     format: FORMAT,
     formatVersion: CHECKPOINT_FORMAT_VERSION,
@@ -162,7 +166,7 @@ function checkpointText(cut: Cut, bodyText: string, digest: string): string {
     jobs: cut.body.jobs.length,
     digest,
   };
-  return `${JSON.stringify(header)}\n${bodyText}`;
+  return `${JSON.stringify(header)}\n`;
 }
 
 /**
@@ -174,12 +178,19 @@ function checkpointText(cut: Cut, bodyText: string, digest: string): string {
 export function writeCheckpoint(projection: JobProjection, stream: StreamIdentity): string {
   const cut = takeCut(projection, stream);
   const bodyText = JSON.stringify(cut.body);
-  return checkpointText(cut, bodyText, sha256(bodyText));
+  return headerLine(cut, sha256(bodyText)) + bodyText;
 }
 
 /** What {@link writeCheckpointSliced} made. */
 export interface SlicedCheckpoint {
-  text: string;
+  /**
+   * The checkpoint as UTF-8 in pieces, the header line first: one after the other they are the text
+   * {@link writeCheckpoint} makes. A store writes them in order and never joins them (one piece per
+   * slice, encoded in the slice's turn).
+   */
+  pieces: Uint8Array[];
+  /** Bytes in all pieces. */
+  bytes: number;
   /** The seq the checkpoint covers (the projection's last seq when the write was called). */
   seq: number;
   /** The longest stretch the write held the event loop (ms), and how many turns it took. */
@@ -188,18 +199,20 @@ export interface SlicedCheckpoint {
 }
 
 /**
- * The text {@link writeCheckpoint} makes of the projection as it is at the call, without holding the
- * event loop: the cut is taken synchronously in the call (a few references per job, so records may be
- * applied as soon as it returns), then serialized and hashed `slice` list items per turn (setImmediate
- * between turns). Records applied meanwhile are not in it.
+ * The text {@link writeCheckpoint} makes of the projection as it is at the call, as UTF-8 pieces and
+ * without holding the event loop: the cut is taken synchronously in the call (a few references per
+ * job, so records may be applied as soon as it returns), then serialized, encoded and hashed `slice`
+ * list items per turn (setImmediate between turns). Records applied meanwhile are not in it. Nothing
+ * joins the pieces: the last turn only adds the header line, whose digest it now knows.
  */
 export function writeCheckpointSliced(projection: JobProjection, stream: StreamIdentity, slice = CHECKPOINT_SLICE_ITEMS): Promise<SlicedCheckpoint> {
   let t = performance.now();
   const cut = takeCut(projection, stream);
   let longestSliceMs = 0;
   let slices = 0;
+  let bytes = 0;
   const hash = createHash('sha256');
-  const pieces: string[] = [];
+  const pieces: Uint8Array[] = [];
   slice = Math.max(1, Math.floor(slice));
   const gen = bodyPieces(cut.body, slice);
   return new Promise<SlicedCheckpoint>((resolve, reject) => {
@@ -212,14 +225,18 @@ export function writeCheckpointSliced(projection: JobProjection, stream: StreamI
         for (;;) {
           const next = gen.next();
           if (next.done === true) {
-            const bodyText = pieces.join('');
-            const text = checkpointText(cut, bodyText, hash.digest('hex'));
+            const header = Buffer.from(headerLine(cut, hash.digest('hex')), 'utf8');
+            pieces.unshift(header);
+            bytes += header.length;
             longestSliceMs = Math.max(longestSliceMs, performance.now() - t);
-            resolve({ text, seq: cut.body.lastSeq, longestSliceMs, slices });
+            resolve({ pieces, bytes, seq: cut.body.lastSeq, longestSliceMs, slices });
             return;
           }
-          pieces.push(next.value.text);
-          hash.update(next.value.text);
+          // the digest is of the body's UTF-8 bytes, as sha256(bodyText) hashes them
+          const piece = Buffer.from(next.value.text, 'utf8');
+          pieces.push(piece);
+          hash.update(piece);
+          bytes += piece.length;
           // a turn ends once it did `slice` list items: a small projection is written in one
           items += next.value.items;
           if (items >= slice) break;
@@ -234,12 +251,62 @@ export function writeCheckpointSliced(projection: JobProjection, stream: StreamI
   });
 }
 
-/** The header of a checkpoint text, without reading the body; undefined when it is not one. */
-export function readCheckpointHeader(text: string): CheckpointHeader | undefined {
+/**
+ * A checkpoint as loaded: its first line (without the newline), the rest (the body; undefined when
+ * there is no newline: not a checkpoint), and the sha256 (hex) of the body's UTF-8 bytes when the
+ * loader hashed them as they came ({@link collectCheckpoint}), so that {@link readCheckpoint} need
+ * not hash the body again in one turn.
+ */
+export interface CheckpointParts {
+  header: string;
+  body: string | undefined;
+  bodyDigest?: string;
+}
+
+/** A checkpoint text split at its first newline. */
+export function splitCheckpoint(text: string): CheckpointParts {
   const nl = text.indexOf('\n');
-  if (nl === -1) return undefined;
+  return nl === -1 ? { header: text, body: undefined } : { header: text.slice(0, nl), body: text.slice(nl + 1) };
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * A checkpoint read from its bytes as a store streams them (`size` bytes, the size it recorded):
+ * copied into one buffer as they come and the body hashed chunk by chunk, then decoded once. So a
+ * load holds the bytes once and the body text once, not the chunks, their concatenation and the text,
+ * and no turn hashes the whole body. Rejects when the chunks hold more or fewer bytes than `size`.
+ */
+export async function collectCheckpoint(chunks: AsyncIterable<Uint8Array>, size: number): Promise<CheckpointParts> {
+  const all = Buffer.allocUnsafe(size);
+  const hash = createHash('sha256');
+  let filled = 0;
+  let nl = -1;
+  for await (const chunk of chunks) {
+    if (filled + chunk.length > size) throw new RangeError(`checkpoint: more than the ${size} bytes recorded`);
+    all.set(chunk, filled);
+    if (nl === -1) {
+      const i = chunk.indexOf(NEWLINE);
+      if (i !== -1) {
+        nl = filled + i;
+        hash.update(chunk.subarray(i + 1));
+      }
+    } else {
+      hash.update(chunk);
+    }
+    filled += chunk.length;
+  }
+  if (filled !== size) throw new RangeError(`checkpoint: ${filled} bytes read, ${size} recorded`);
+  if (nl === -1) return { header: all.toString('utf8'), body: undefined };
+  return { header: all.toString('utf8', 0, nl), body: all.toString('utf8', nl + 1), bodyDigest: hash.digest('hex') };
+}
+
+/** The header of a checkpoint (its text, or as loaded), without reading the body; undefined when it is not one. */
+export function readCheckpointHeader(checkpoint: string | CheckpointParts): CheckpointHeader | undefined {
+  const parts = typeof checkpoint === 'string' ? splitCheckpoint(checkpoint) : checkpoint;
+  if (parts.body === undefined) return undefined;
   try {
-    const h = JSON.parse(text.slice(0, nl)) as Partial<CheckpointHeader> | null;
+    const h = JSON.parse(parts.header) as Partial<CheckpointHeader> | null;
     return h !== null && typeof h === 'object' && h.format === FORMAT ? (h as CheckpointHeader) : undefined;
   } catch {
     return undefined;
@@ -252,9 +319,10 @@ export function readCheckpointHeader(text: string): CheckpointHeader | undefined
  * seq below the one recorded: seqs of one stream only grow); a seq past the stream's last (a store
  * reset or restored from an older backup); a body that does not match its digest.
  */
-export function readCheckpoint(text: string, stream: StreamNow): CheckpointRead {
+export function readCheckpoint(checkpoint: string | CheckpointParts, stream: StreamNow): CheckpointRead {
   const refuse = (reason: CheckpointRefusal, detail: string): CheckpointRead => ({ ok: false, reason, detail });
-  const header = readCheckpointHeader(text);
+  const parts = typeof checkpoint === 'string' ? splitCheckpoint(checkpoint) : checkpoint;
+  const header = readCheckpointHeader(parts);
   if (header === undefined) return refuse('json', 'not a projection checkpoint');
   if (header.formatVersion !== CHECKPOINT_FORMAT_VERSION) return refuse('format', `format version ${header.formatVersion}, this build reads ${CHECKPOINT_FORMAT_VERSION}`);
   if (header.foldVersion !== FOLD_VERSION) return refuse('fold', `fold version ${header.foldVersion}, this build folds ${FOLD_VERSION}`);
@@ -262,8 +330,8 @@ export function readCheckpoint(text: string, stream: StreamNow): CheckpointRead 
     return refuse('stream', `taken of the stream created ${header.stream?.created} (first seq ${header.stream?.firstSeq}), the stream now was created ${stream.created} (first seq ${stream.firstSeq})`);
   }
   if (!Number.isSafeInteger(header.seq) || header.seq < 0 || header.seq > stream.lastSeq) return refuse('seq', `covers seq ${header.seq}, the stream ends at ${stream.lastSeq}`);
-  const bodyText = text.slice(text.indexOf('\n') + 1);
-  if (sha256(bodyText) !== header.digest) return refuse('digest', 'the body does not match its digest');
+  const bodyText = parts.body ?? '';
+  if ((parts.bodyDigest ?? sha256(bodyText)) !== header.digest) return refuse('digest', 'the body does not match its digest');
   let body: Body;
   try {
     body = JSON.parse(bodyText) as Body;

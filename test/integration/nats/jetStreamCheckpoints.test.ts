@@ -12,7 +12,7 @@ import { silentLogger } from '../../../engine/log.ts';
 import { loadCheckpoint } from '../../../engine/projections/checkpointStore.ts';
 import { entryView } from '../../../engine/projections/jobEntry.ts';
 import { createJobProjection, type JobProjection } from '../../../engine/projections/jobProjection.ts';
-import { readCheckpoint, restoreProjection, writeCheckpoint } from '../../../engine/projections/projectionCheckpoint.ts';
+import { readCheckpoint, readCheckpointHeader, restoreProjection, writeCheckpoint, writeCheckpointSliced } from '../../../engine/projections/projectionCheckpoint.ts';
 import { STREAM_JOBS } from '../../../engine/subjects.ts';
 import { useTestNats } from '../../helpers/natsServer.ts';
 import { jobEvents, taskPlans } from '../../unit/actors/jobEvents.fixture.ts';
@@ -44,9 +44,15 @@ describe('JetStream projection checkpoints', () => {
       const live = await follow(log, createJobProjection({ logger: silentLogger }));
       const stream = await store.stream();
       assert.ok(stream !== undefined && stream.lastSeq === live.lastSeq() && stream.firstSeq === 1);
+      // saved in pieces as the writer makes them, loaded as header, body and the body's digest
+      const sliced = await writeCheckpointSliced(live, stream, 1);
+      assert.ok(sliced.pieces.length > 3);
+      await store.save(sliced.pieces);
       const text = writeCheckpoint(live, stream);
-      await store.save(text);
-      assert.equal(await store.load(), text);
+      const loaded = await store.load();
+      assert.ok(loaded !== undefined);
+      assert.equal(`${loaded.header}\n${loaded.body}`, text);
+      assert.equal(loaded.bodyDigest, readCheckpointHeader(text)?.digest);
       // records after the checkpoint
       await log.append('job.c.ev', [jobEvents('c').submitted()]);
       await log.append('job.b.ev', [jobEvents('b').claimed(1)]);
@@ -55,7 +61,7 @@ describe('JetStream projection checkpoints', () => {
       const restored = await follow(log, restoreProjection(state, { logger: silentLogger }), state.lastSeq + 1);
       assert.deepEqual(views(restored), views(await follow(log, createJobProjection({ logger: silentLogger }))));
       // a second save replaces the first
-      await store.save(writeCheckpoint(restored, (await store.stream())!));
+      await store.save([Buffer.from(writeCheckpoint(restored, (await store.stream())!))]);
       assert.equal(readCheckpoint((await store.load())!, (await store.stream())!).ok, true);
     } finally {
       await controlStore.close();
@@ -96,7 +102,7 @@ describe('JetStream projection checkpoints', () => {
       assert.ok(before !== undefined);
       const p = createJobProjection({ logger: silentLogger });
       await follow(createJetStreamEventLog({ nc: t.nc }), p);
-      await store.save(writeCheckpoint(p, before));
+      await store.save([Buffer.from(writeCheckpoint(p, before))]);
       await (await jetstreamManager(t.nc)).streams.delete(STREAM_JOBS);
       assert.equal(await store.stream(), undefined, 'no stream');
       await ensureStreams(t.nc);
