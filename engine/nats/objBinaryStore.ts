@@ -25,7 +25,7 @@
  */
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Base64UrlPaddedCodec, Objm, StorageType, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
+import { Base64UrlPaddedCodec, Objm, setSha256Backend, StorageType, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.ts';
 import { AppError, isAppError } from '../errors.ts';
@@ -126,6 +126,9 @@ export function createObjBinaryStore(opts: ObjBinaryStoreOptions): BinaryStore {
   const readTimeoutMs = opts.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   const clock = opts.clock ?? systemClock;
   const js = jetstream(opts.nc, { timeout });
+  // the client's put hashes every chunk; its default is a pure-JS sha256 (~70 MiB/s here, 1.8 ms of the
+  // event loop per 128 KiB chunk), node:crypto's is ~20x faster. Process-wide, and the same digest.
+  setSha256Backend('native');
 
   let osP: Promise<{ os: ObjectStore; jsm: JetStreamManager }> | undefined;
   const bucketStore = () =>
