@@ -5,6 +5,7 @@
  * KV (key `checkpoint.lease`, CAS on its revision, like a job claim), the stream's identity from
  * stream info.
  */
+import { constants } from 'node:buffer';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import type { BinaryReader, BinaryStore } from '../binaries/binaryStore.ts';
@@ -24,8 +25,12 @@ export const CHECKPOINT_LEASE_KEY = 'checkpoint.lease';
 /** The object of this build's checkpoints: one per format version, so builds of two formats do not overwrite each other's. */
 export const CHECKPOINT_OBJECT = `projection.v${CHECKPOINT_FORMAT_VERSION}`;
 
-/** Largest checkpoint stored (~1 KB per held job: about a million jobs; a V8 string ends near there anyway). */
-const MAX_CHECKPOINT_BYTES = 1024 * 1024 * 1024;
+/**
+ * Largest checkpoint stored: a start decodes the body into one string, and V8's longest is
+ * `buffer.constants.MAX_STRING_LENGTH` (2^29 - 24 on 64-bit; UTF-8 never has fewer bytes than
+ * UTF-16 units). At ~1 KB per held job, about 550,000 jobs.
+ */
+export const MAX_CHECKPOINT_BYTES = constants.MAX_STRING_LENGTH;
 /** Most bytes per piece handed to the object store (it copies each and chunks it again). */
 const PIECE_BYTES = 1024 * 1024;
 
@@ -44,6 +49,8 @@ export interface JetStreamCheckpointsOptions {
   clock?: Clock;
   /** A store of the bucket made elsewhere (tests). */
   objects?: BinaryStore;
+  /** A larger checkpoint is not written (BODY_TOO_LARGE) nor loaded. @defaultValue MAX_CHECKPOINT_BYTES */
+  maxBytes?: number;
 }
 
 interface Lease {
@@ -57,6 +64,7 @@ export function createJetStreamCheckpoints(opts: JetStreamCheckpointsOptions): C
   const stream = opts.stream ?? STREAM_JOBS;
   const objects = opts.objects ?? createObjBinaryStore({ nc: opts.nc, bucket: opts.bucket ?? OBJ_CHECKPOINTS, replicas: opts.replicas ?? 1 });
   const { controlStore } = opts;
+  const maxBytes = opts.maxBytes ?? MAX_CHECKPOINT_BYTES;
 
   return {
     async stream(): Promise<StreamNow | undefined> {
@@ -78,7 +86,7 @@ export function createJetStreamCheckpoints(opts: JetStreamCheckpointsOptions): C
         throw err;
       }
       const { size } = reader.info;
-      if (size > MAX_CHECKPOINT_BYTES) throw new AppError('INTERNAL', `checkpoint ${CHECKPOINT_OBJECT}: ${size} bytes recorded, more than a checkpoint may hold`);
+      if (size > maxBytes) throw new AppError('INTERNAL', `checkpoint ${CHECKPOINT_OBJECT}: ${size} bytes recorded, more than a start can read (${maxBytes})`);
       // into one buffer of the recorded size as the chunks come, the body hashed on the way
       return collectCheckpoint(reader.data, size);
     },
@@ -95,11 +103,15 @@ export function createJetStreamCheckpoints(opts: JetStreamCheckpointsOptions): C
       }
     },
     async save(pieces) {
+      const bytes = pieces.reduce((n, p) => n + p.length, 0);
+      if (bytes > maxBytes) {
+        throw new AppError('BODY_TOO_LARGE', `a checkpoint of ${bytes} bytes is more than a start can read (${maxBytes}): not written; fewer held jobs (decision 0013 step 2) or checkpointIntervalMs 0`);
+      }
       // the writer's pieces as they are (the store reads them a chunk at a time, as it sends them)
       async function* source(): AsyncIterable<Uint8Array> {
         for (const piece of pieces) for (let i = 0; i < piece.length; i += PIECE_BYTES) yield piece.subarray(i, i + PIECE_BYTES);
       }
-      await objects.put(CHECKPOINT_OBJECT, { contentType: 'application/x-ndjson', source: source(), maxBytes: MAX_CHECKPOINT_BYTES, uploadedBy: 'checkpoint' });
+      await objects.put(CHECKPOINT_OBJECT, { contentType: 'application/x-ndjson', source: source(), maxBytes, uploadedBy: 'checkpoint' });
     },
   };
 }

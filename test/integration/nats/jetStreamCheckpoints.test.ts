@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { systemClock } from '../../../engine/clock.ts';
+import { isAppError } from '../../../engine/errors.ts';
 import { createJetStreamEventLog } from '../../../engine/eventlog/jetStreamEventLog.ts';
 import type { EventLog } from '../../../engine/eventlog/eventLog.ts';
 import { connectNats, ensureStreams } from '../../../engine/nats/connection.ts';
@@ -63,6 +64,25 @@ describe('JetStream projection checkpoints', () => {
       // a second save replaces the first
       await store.save([Buffer.from(writeCheckpoint(restored, (await store.stream())!))]);
       assert.equal(readCheckpoint((await store.load())!, (await store.stream())!).ok, true);
+    } finally {
+      await controlStore.close();
+    }
+  });
+
+  it('writes no checkpoint larger than a start can read, and keeps the one it has', async () => {
+    const controlStore = createKvControlStore({ nc: t.nc, logger: silentLogger });
+    await controlStore.ready;
+    try {
+      const p = createJobProjection({ logger: silentLogger });
+      const small = writeCheckpoint(p, (await createJetStreamCheckpoints({ nc: t.nc, controlStore }).stream())!);
+      const store = createJetStreamCheckpoints({ nc: t.nc, controlStore, maxBytes: Buffer.byteLength(small) });
+      await store.save([Buffer.from(small)]);
+      const log = createJetStreamEventLog({ nc: t.nc });
+      await log.append('job.big.ev', [jobEvents('big').submitted()]);
+      const big = await writeCheckpointSliced(await follow(log, p), (await store.stream())!);
+      await assert.rejects(store.save(big.pieces), (err: unknown) => isAppError(err, 'BODY_TOO_LARGE'));
+      const loaded = await store.load();
+      assert.equal(loaded === undefined ? undefined : `${loaded.header}\n${loaded.body}`, small);
     } finally {
       await controlStore.close();
     }
