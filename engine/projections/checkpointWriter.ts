@@ -6,6 +6,7 @@
  * not hold the event loop for the whole projection.
  */
 import type { Clock } from '../clock.ts';
+import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { CheckpointStore } from './checkpointStore.ts';
 import type { JobProjection } from './jobProjection.ts';
@@ -38,6 +39,15 @@ export interface CheckpointWriter {
 const TICK_MS = 1_000;
 /** The lease outlives a few intervals, so a writer keeps it between writes; never shorter than this. */
 const MIN_LEASE_MS = 10_000;
+/** After a checkpoint too large to store, the next is tried once the projection holds this fraction of the jobs it held then. */
+const TOO_LARGE_FRACTION = 0.9;
+
+/** Jobs the projection holds (every state). */
+function heldJobs(projection: JobProjection): number {
+  let n = 0;
+  for (const c of projection.virtualClusterCounts().values()) n += c.total;
+  return n;
+}
 
 export function createCheckpointWriter(opts: CheckpointWriterOptions): CheckpointWriter {
   const { store, projection, clock, logger } = opts;
@@ -48,8 +58,13 @@ export function createCheckpointWriter(opts: CheckpointWriterOptions): Checkpoin
   let running = false;
   let busy = false;
   let retryAt = 0;
+  // jobs held when the store last refused a checkpoint as too large for a start to read: until the
+  // projection holds clearly fewer, building one (seconds of CPU, its size again in memory) is waste
+  let tooLargeAt: number | undefined;
 
   async function writeOnce(): Promise<boolean> {
+    const jobs = heldJobs(projection);
+    if (tooLargeAt !== undefined && jobs >= TOO_LARGE_FRACTION * tooLargeAt) return false;
     if (!(await store.lease(opts.holder, leaseMs))) return false;
     const stream = await store.stream();
     if (stream === undefined) return false;
@@ -57,7 +72,21 @@ export function createCheckpointWriter(opts: CheckpointWriterOptions): Checkpoin
     const t0 = clock.monotonic();
     const { pieces, bytes, seq, longestSliceMs, slices } = await writeCheckpointSliced(projection, stream);
     const serializeMs = clock.monotonic() - t0;
-    await store.save(pieces);
+    try {
+      await store.save(pieces);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'BODY_TOO_LARGE') {
+        tooLargeAt = jobs;
+        logger.warn(
+          { err, jobs, bytes },
+          `projection checkpoint too large for a start to read: not written, and not tried again until fewer than ${Math.floor(TOO_LARGE_FRACTION * jobs)} jobs are held (starts replay from seq 1)`,
+        );
+        return false;
+      }
+      throw err;
+    }
+    if (tooLargeAt !== undefined) logger.info({ jobs, bytes }, 'projection checkpoint small enough again: written');
+    tooLargeAt = undefined;
     writtenSeq = seq;
     writtenAt = clock.monotonic();
     logger.info(

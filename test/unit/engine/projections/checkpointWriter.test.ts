@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LogRecord } from '../../../../engine/eventlog/eventLog.ts';
+import { AppError } from '../../../../engine/errors.ts';
 import { silentLogger } from '../../../../engine/log.ts';
 import { createMemoryCheckpointStore } from '../../../../engine/projections/checkpointStore.ts';
 import { createCheckpointWriter } from '../../../../engine/projections/checkpointWriter.ts';
@@ -59,6 +60,34 @@ describe('checkpoint writer', () => {
     } finally {
       writer.stop();
     }
+  });
+
+  it('after a checkpoint too large to store, builds none again until the projection holds fewer jobs', async () => {
+    const { clock, p, store } = setup();
+    let refuse = true;
+    let attempts = 0;
+    const refusing = {
+      ...store,
+      save(pieces: Uint8Array[]) {
+        attempts++;
+        return refuse ? Promise.reject(new AppError('BODY_TOO_LARGE', 'too large for a start')) : store.save(pieces);
+      },
+    };
+    const writer = createCheckpointWriter({ store: refusing, projection: p, holder: 'c-1', intervalMs: 5_000, everyRecords: 1_000, clock, logger: silentLogger });
+    submitJobs(p, 10);
+    assert.equal(await writer.writeOnce(), false);
+    assert.equal(attempts, 1);
+    submitJobs(p, 1);
+    refuse = false;
+    assert.equal(await writer.writeOnce(), false, '11 jobs: more than when it was refused');
+    p.remove('j1');
+    p.remove('j2');
+    assert.equal(await writer.writeOnce(), false, '9 jobs: not clearly fewer than 10');
+    assert.equal(attempts, 1, 'no checkpoint built or offered meanwhile');
+    p.remove('j3');
+    assert.equal(await writer.writeOnce(), true, '8 jobs');
+    assert.equal(attempts, 2);
+    assert.equal(store.saves, 1);
   });
 
   it('writes nothing while another process holds the lease, then takes it once it expired', async () => {
