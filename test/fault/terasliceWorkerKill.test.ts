@@ -1,10 +1,10 @@
 /**
  * Issue 12: a persistent Teraslice execution (data_generator → delay → file_exporter, submitted
  * through the facade) runs on three worker processes sharing one files root; a worker running a
- * slice is killed with SIGKILL. The slice is not lost: after the ack wait another worker runs it,
- * it counts once, and its output file is written once. The execution runs on until stopped; the
- * stored history replays without a violation, and the records on disk are exactly those of the
- * slices that succeeded, none twice.
+ * slice is killed with SIGKILL before that slice can end. The slice is not lost: after the ack wait
+ * another worker runs it, it counts once, and its output file is written once. The execution runs
+ * on until stopped; the stored history replays without a violation, and the records on disk are
+ * exactly those of the slices that succeeded, none twice.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../engine/clock.ts';
 import { createKvLiveness } from '../../engine/liveness/kvLiveness.ts';
+import type { Liveness } from '../../engine/liveness/liveness.ts';
 import { connectNats } from '../../engine/nats/connection.ts';
 import { audit } from '../helpers/auditor.ts';
 import { startTestNats } from '../helpers/natsServer.ts';
@@ -20,8 +21,15 @@ import { createProcessHarness, FAULT_TEST_FLAGS } from '../helpers/processes.ts'
 import { eventsByJob, getJob, readJobsStream, request, runSeed, seededRandom } from './faultKit.ts';
 import { waitFor, sleep } from '../helpers/wait.ts';
 
-/** Each slice waits this long, so the kill lands while one runs. */
-const SLICE_MS = 1500;
+/** Each slice waits this long: long enough that the kill lands mid-slice even when a loaded machine is slow to show both workers busy. */
+const SLICE_MS = 3000;
+/** The kill goes out at least this long before the slice it aims at could end (a late sleep timer, signal delivery). */
+const KILL_MARGIN_MS = 500;
+const ACK_WAIT_MS = Number(FAULT_TEST_FLAGS['task-ack-wait-ms']);
+/** While a slice runs its worker calls working() at least this often (taskExecution.ts: max(1 s, ack wait / 3)). */
+const KEEPALIVE_MS = 1000;
+/** How late a loaded worker's keepalive timer may fire (measured re-runs came 1.0-1.9 s after the kill under two CPU hogs). */
+const TIMER_SLACK_MS = 500;
 const RECORDS_PER_SLICE = 20;
 
 describe('Teraslice: kill -9 of a worker mid-slice', () => {
@@ -33,7 +41,7 @@ describe('Teraslice: kill -9 of a worker mid-slice', () => {
     const files = await mkdtemp(join(tmpdir(), 'jetjobs-ts-files-'));
     const procs = await createProcessHarness({ natsUrl: nats.url, flags: { ...FAULT_TEST_FLAGS, 'worker-concurrency': 1, 'files-dir': files } });
     const nc = await connectNats(nats.url, { name: 'fault-test' });
-    const liveness = createKvLiveness({ nc, clock: systemClock });
+    let liveness: Liveness | undefined;
     let passed = false;
     try {
       const [api, , ...workers] = await Promise.all([
@@ -41,7 +49,13 @@ describe('Teraslice: kill -9 of a worker mid-slice', () => {
         procs.start({ name: 'coord', roles: ['coordinator'] }),
         ...['worker-1', 'worker-2', 'worker-3'].map((name) => procs.start({ name, roles: ['worker'] })),
       ]);
+      // Watch the heartbeats only now that the processes have made the liveness bucket: a watch started
+      // before it fails and is retried with a growing backoff (0.25 s doubling, reset by an entry), so
+      // it could first see the heartbeats up to 4 s after they began, a second into the first slices
+      // (seed 1194594281: the kill then landed after the victim had recorded its slice).
+      const live = (liveness = createKvLiveness({ nc, clock: systemClock }));
       const ts = `${api!.baseUrl!}/compat/teraslice/v1`;
+      const submittedAt = performance.now();
       const submitted = await request<{ job_id: string; ex_id: string }>(ts, 'POST', '/jobs', {
         name: 'kill test', lifecycle: 'persistent', workers: 2, max_retries: 2,
         operations: [{ _op: 'data_generator', size: RECORDS_PER_SLICE }, { _op: 'delay', ms: SLICE_MS }, { _op: 'file_exporter', path: 'out' }],
@@ -51,7 +65,7 @@ describe('Teraslice: kill -9 of a worker mid-slice', () => {
 
       // a worker running a slice of the execution, as its heartbeat tells
       const running = (w: (typeof workers)[number]) => {
-        const e = liveness.entries().find((x) => x.kind === 'worker' && x.id === w.workerId);
+        const e = live.entries().find((x) => x.kind === 'worker' && x.id === w.workerId);
         const tasks = (e?.info['tasks'] ?? []) as { jobId: string; taskId: string }[];
         return tasks.find((x) => x.jobId === exId)?.taskId;
       };
@@ -61,9 +75,17 @@ describe('Teraslice: kill -9 of a worker mid-slice', () => {
       }, { what: 'two workers running a slice', intervalMs: 50, retryErrors: true, timeoutMs: 20_000 });
       const victim = busy[rnd.int(0, 1)]!;
       const lostTask = running(victim)!;
-      await sleep(rnd.int(0, 500));
+      // A heartbeat tells what a worker ran when it beat, not now: the slice seen may be near its end.
+      // None starts before the submission, so the fault instant is chosen up to 1 s later but always
+      // KILL_MARGIN_MS before that slice could end; the victim cannot have recorded it.
+      const latest = SLICE_MS - KILL_MARGIN_MS - (performance.now() - submittedAt);
+      assert.ok(latest >= 0, `both workers were seen busy only ${Math.round(performance.now() - submittedAt)} ms after the submission`);
+      await sleep(Math.min(rnd.int(0, 1000), latest));
+      const sinceSubmitMs = performance.now() - submittedAt;
+      assert.ok(sinceSubmitMs < SLICE_MS - KILL_MARGIN_MS / 2, `the kill would land ${Math.round(sinceSubmitMs)} ms after the submission, too near the slice's end`);
+      const killedAt = Date.now();
       await victim.kill9();
-      t.diagnostic(`killed ${victim.name} while it ran slice ${lostTask}`);
+      t.diagnostic(`killed ${victim.name} ${Math.round(sinceSubmitMs)} ms after the submission, while it ran slice ${lostTask}`);
 
       // the slice it held succeeds on another worker, and the execution goes on slicing
       await waitFor(async () => {
@@ -83,7 +105,14 @@ describe('Teraslice: kill -9 of a worker mid-slice', () => {
       const events = eventsByJob(records).get(exId)!;
       const succeeded = new Map<string, number>();
       for (const { event: ev } of events) if (ev.type === 'TaskSucceeded') succeeded.set(ev.data.taskId, (succeeded.get(ev.data.taskId) ?? 0) + 1);
-      assert.ok(!events.some((e) => e.event.type === 'TaskSucceeded' && (e.event.data as { workerId: string }).workerId === victim.workerId && (e.event.data as { taskId: string }).taskId === lostTask));
+      // the lost slice: recorded once, by another worker, which ran it after the victim's ack wait ran out
+      const lost = events.filter((e) => e.event.type === 'TaskSucceeded' && (e.event.data as { taskId: string }).taskId === lostTask);
+      assert.equal(lost.length, 1, `slice ${lostTask} recorded once`);
+      const rerunBy = (lost[0]!.event.data as { workerId: string }).workerId;
+      assert.notEqual(rerunBy, victim.workerId, `slice ${lostTask} was recorded by the worker killed before it could end`);
+      const rerunStartMs = lost[0]!.timeMs - SLICE_MS - killedAt;
+      t.diagnostic(`slice ${lostTask} re-run on ${workers.find((w) => w.workerId === rerunBy)?.name} ~${rerunStartMs} ms after the kill (ack wait ${ACK_WAIT_MS} ms)`);
+      assert.ok(rerunStartMs >= ACK_WAIT_MS - KEEPALIVE_MS - TIMER_SLACK_MS, `slice ${lostTask} re-run ${rerunStartMs} ms after the kill: earlier than the ack wait allows`);
       const progress = report.snapshots.get(exId)!.context.progress;
       assert.equal(progress.tasksSucceeded, succeeded.size, 'every slice counted once');
 
@@ -98,7 +127,7 @@ describe('Teraslice: kill -9 of a worker mid-slice', () => {
       passed = true;
     } finally {
       if (!passed) t.diagnostic(await procs.describe());
-      await liveness.close();
+      await liveness?.close();
       await nc.close();
       await procs.cleanup({ keep: !passed });
       await nats.cleanup();

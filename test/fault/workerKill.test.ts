@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { systemClock } from '../../engine/clock.ts';
 import { createKvLiveness } from '../../engine/liveness/kvLiveness.ts';
+import type { Liveness } from '../../engine/liveness/liveness.ts';
 import { connectNats } from '../../engine/nats/connection.ts';
 import { audit } from '../helpers/auditor.ts';
 import { startTestNats } from '../helpers/natsServer.ts';
@@ -30,7 +31,7 @@ describe('kill -9 of a worker mid-task', () => {
     // one task per worker at a time: two workers hold the job's two tasks, the third is idle for the re-run
     const procs = await createProcessHarness({ natsUrl: nats.url, flags: { ...FAULT_TEST_FLAGS, 'worker-concurrency': 1 } });
     const nc = await connectNats(nats.url, { name: 'fault-test' });
-    const liveness = createKvLiveness({ nc, clock: systemClock });
+    let liveness: Liveness | undefined;
     let passed = false;
     try {
       const [api, , ...workers] = await Promise.all([
@@ -38,6 +39,9 @@ describe('kill -9 of a worker mid-task', () => {
         procs.start({ name: 'coord', roles: ['coordinator'] }),
         ...['worker-1', 'worker-2', 'worker-3'].map((name) => procs.start({ name, roles: ['worker'] })),
       ]);
+      // watched once the processes have made the liveness bucket: a watch started before it is retried
+      // with a growing backoff and could see the heartbeats seconds late (terasliceWorkerKill.test.ts)
+      const live = (liveness = createKvLiveness({ nc, clock: systemClock }));
       const base = api!.baseUrl!;
       const submittedAt = Date.now();
       const r = await request<JobView>(base, 'POST', `${API}/jobs`, { type: 'sleep', spec: { ms: TASK_MS, tasks: 2 } });
@@ -45,7 +49,7 @@ describe('kill -9 of a worker mid-task', () => {
       const jobId = r.body!.id;
       // two workers report a running task in their heartbeat
       const busy = await waitFor(() => {
-        const ids = new Set(liveness.entries().filter((e) => e.kind === 'worker' && e.info['running'] === 1).map((e) => e.id));
+        const ids = new Set(live.entries().filter((e) => e.kind === 'worker' && e.info['running'] === 1).map((e) => e.id));
         const b = workers.filter((w) => ids.has(w.workerId!));
         return b.length === 2 ? b : undefined;
       }, { what: 'two workers running a task', intervalMs: 50, retryErrors: true });
@@ -80,7 +84,7 @@ describe('kill -9 of a worker mid-task', () => {
       passed = true;
     } finally {
       if (!passed) t.diagnostic(await procs.describe());
-      await liveness.close();
+      await liveness?.close();
       await nc.close();
       await procs.cleanup({ keep: !passed });
       await nats.cleanup();
