@@ -30,6 +30,7 @@ export interface CheckpointWriterOptions {
 
 export interface CheckpointWriter {
   start(): void;
+  /** Stops for good: a write under way puts nothing (the process is shutting down), and none starts after. */
   stop(): void;
   /** Writes a checkpoint now if this process holds (or takes) the lease; true when it wrote one. */
   writeOnce(): Promise<boolean>;
@@ -61,8 +62,10 @@ export function createCheckpointWriter(opts: CheckpointWriterOptions): Checkpoin
   // jobs held when the store last refused a checkpoint as too large for a start to read: until the
   // projection holds clearly fewer, building one (seconds of CPU, its size again in memory) is waste
   let tooLargeAt: number | undefined;
+  let stopped = false;
 
   async function writeOnce(): Promise<boolean> {
+    if (stopped) return false;
     const jobs = heldJobs(projection);
     if (tooLargeAt !== undefined && jobs >= TOO_LARGE_FRACTION * tooLargeAt) return false;
     if (!(await store.lease(opts.holder, leaseMs))) return false;
@@ -72,6 +75,8 @@ export function createCheckpointWriter(opts: CheckpointWriterOptions): Checkpoin
     const t0 = clock.monotonic();
     const { pieces, bytes, seq, longestSliceMs, slices } = await writeCheckpointSliced(projection, stream);
     const serializeMs = clock.monotonic() - t0;
+    // stopped meanwhile (the process shuts down: its connection is closing): nothing to put
+    if (stopped) return false;
     try {
       await store.save(pieces);
     } catch (err) {
@@ -123,6 +128,7 @@ export function createCheckpointWriter(opts: CheckpointWriterOptions): Checkpoin
       timer = clock.setTimeout(tick, Math.min(opts.intervalMs, TICK_MS));
     },
     stop() {
+      stopped = true;
       running = false;
       if (timer !== undefined) clock.clearTimeout(timer);
       timer = undefined;

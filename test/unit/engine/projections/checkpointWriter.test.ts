@@ -90,6 +90,16 @@ describe('checkpoint writer', () => {
     assert.equal(store.saves, 1);
   });
 
+  it('a write under way when the writer stops puts nothing, and none starts after', async () => {
+    const { p, store, writer } = setup();
+    submitJobs(p, 3);
+    const pending = writer.writeOnce();
+    writer.stop();
+    assert.equal(await pending, false);
+    assert.equal(await writer.writeOnce(), false);
+    assert.equal(store.saves, 0);
+  });
+
   it('writes nothing while another process holds the lease, then takes it once it expired', async () => {
     const { clock, p, store, writer } = setup();
     assert.equal(await store.lease('c-2', 30_000), true);
