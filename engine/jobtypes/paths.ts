@@ -56,7 +56,13 @@ export function canonicalPath(abs: string): string {
   }
 }
 
-/** One try of `canonicalPath`; undefined when the tree changed under it. */
+/**
+ * One try of `canonicalPath`; undefined when the tree changed under it in a way it cannot follow
+ * (something appeared where it had seen nothing and could not resolve it). It follows the two
+ * common changes without starting over, since under a busy tree a try that starts over on any
+ * change may never finish: an ancestor created while it looks moves the search deeper, and one
+ * deleted moves it up to the parent (as the walk up one component at a time did).
+ */
 function canonicalOnce(abs: string): string | undefined {
   const parts = abs.split(path.sep).filter((p) => p !== '');
   const prefix = (n: number) => path.sep + parts.slice(0, n).join(path.sep);
@@ -64,35 +70,46 @@ function canonicalOnce(abs: string): string | undefined {
   let deepest = 0;
   if (statOrUndefined(lstatSync, abs) !== undefined) deepest = parts.length;
   else {
-    for (let hi = parts.length - 1; deepest < hi; ) {
-      const mid = Math.ceil((deepest + hi) / 2);
-      if (statOrUndefined(lstatSync, prefix(mid)) !== undefined) deepest = mid;
-      else hi = mid - 1;
+    for (;;) {
+      for (let hi = parts.length - 1; deepest < hi; ) {
+        const mid = Math.ceil((deepest + hi) / 2);
+        if (statOrUndefined(lstatSync, prefix(mid)) !== undefined) deepest = mid;
+        else hi = mid - 1;
+      }
+      // why the next component is not there: missing is fine, anything else (a symlink loop, a
+      // name too long, no permission) is the answer; there after all means it was created
+      // meanwhile: search on below it (each round goes deeper, so this ends)
+      try {
+        lstatSync(prefix(deepest + 1));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP') throw outsideRoot(abs, 'goes through a symlink loop');
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+        break;
+      }
+      deepest++;
+      if (deepest === parts.length) break;
     }
-    // why the next component is not there: missing is fine, anything else (a symlink loop, a
-    // name too long, no permission) is the answer; there after all means the tree changed
+  }
+  // the real path of the deepest existing prefix; one deleted meanwhile hands over to its parent,
+  // whose child is then known to be missing (each step goes up, so this ends)
+  for (;;) {
+    const existing = prefix(deepest);
+    let real: string | undefined;
     try {
-      lstatSync(prefix(deepest + 1));
-      return undefined;
+      real = realpathOf(existing);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ELOOP') throw outsideRoot(abs, 'goes through a symlink loop');
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
     }
-  }
-  const existing = prefix(deepest);
-  let real: string | undefined;
-  try {
-    real = realpathOf(existing);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw outsideRoot(abs, 'goes through a symlink loop');
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+    if (real !== undefined) return path.join(real, ...parts.slice(deepest));
     const st = statOrUndefined(lstatSync, existing);
     if (st?.isSymbolicLink() === true && statOrUndefined(statSync, existing) === undefined) throw outsideRoot(abs, 'goes through a dangling symlink');
-    return undefined; // gone, or its target appeared, since the search looked
+    if (st !== undefined) return undefined; // there again, or a link whose target appeared, since the lookup failed
+    if (deepest === 0) return abs; // nothing exists at all; keep it lexical
+    deepest--;
   }
-  return real === undefined ? undefined : path.join(real, ...parts.slice(deepest));
 }
 
 /**
