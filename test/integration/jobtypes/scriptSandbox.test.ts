@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_ADMIN_TOKEN } from '../../helpers/auth.ts';
 import { http, useTestService, type TestService } from '../../helpers/service.ts';
-import { waitFor } from '../../helpers/wait.ts';
+import { waitFor, WaitTimeoutError } from '../../helpers/wait.ts';
 
 const REPO = join(import.meta.dirname, '../../..');
 const CANARY = 'canary-secret-value-7f3a9c';
@@ -33,11 +33,19 @@ async function runScript(svc: TestService, spec: Record<string, unknown>): Promi
   return r.body;
 }
 
-const finished = (svc: TestService, id: string, timeoutMs = 60_000) =>
-  waitFor(async () => {
-    const j = (await http<Job>(svc.baseUrl, 'GET', `/native/v1/jobs/${id}`)).body;
-    return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.state) ? j : undefined;
-  }, { what: `job ${id} finished`, timeoutMs, intervalMs: 100 });
+/** The job once terminal; a wait that runs out names the job as last seen (queued? running?). */
+async function finished(svc: TestService, id: string, timeoutMs = 60_000): Promise<Job> {
+  let last: Job | undefined;
+  try {
+    return await waitFor(async () => {
+      last = (await http<Job>(svc.baseUrl, 'GET', `/native/v1/jobs/${id}`)).body;
+      return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(last.state) ? last : undefined;
+    }, { what: `job ${id} finished`, timeoutMs, intervalMs: 100 });
+  } catch (e) {
+    if (e instanceof WaitTimeoutError) e.message += `; last seen: ${JSON.stringify(last)}`;
+    throw e;
+  }
+}
 
 describe('script job sandbox', { timeout: 240_000 }, () => {
   process.env['JETJOBS_TEST_CANARY'] = CANARY; // in the worker's own environment (the service runs in this process)
