@@ -34,9 +34,11 @@ export interface RunningTasks {
 }
 
 export function createRunningTasks(): RunningTasks {
-  const running = new Map<string, Running>();
+  /** Runs by an id of their own: the same task attempt delivered again while it runs (an ack wait missed) is a second run, not the first one's replacement. */
+  const running = new Map<number, Running>();
+  let nextRun = 0;
   /** jobId → keys of its tasks in `running`: a finished job aborts its own tasks without a scan. */
-  const runningByJob = new Map<string, Set<string>>();
+  const runningByJob = new Map<string, Set<number>>();
 
   return {
     get size() {
@@ -47,17 +49,18 @@ export function createRunningTasks(): RunningTasks {
       // the key is `jobId:taskId:attempt:epoch` (the job id is a UUID; a task id may hold colons)
       const parts = key.slice(jobId.length + 1).split(':');
       const taskId = parts.slice(0, -2).join(':');
-      running.set(key, { jobId, taskId, attempt: Number(parts.at(-2)), epoch, abort });
+      const run = nextRun++;
+      running.set(run, { jobId, taskId, attempt: Number(parts.at(-2)), epoch, abort });
       let keys = runningByJob.get(jobId);
       if (!keys) runningByJob.set(jobId, (keys = new Set()));
-      keys.add(key);
+      keys.add(run);
       const jobKeys = keys;
       return {
         abort,
         done() {
-          running.delete(key);
-          jobKeys.delete(key);
-          if (jobKeys.size === 0) runningByJob.delete(jobId);
+          running.delete(run);
+          jobKeys.delete(run);
+          if (jobKeys.size === 0 && runningByJob.get(jobId) === jobKeys) runningByJob.delete(jobId);
         },
       };
     },
