@@ -7,7 +7,6 @@
  */
 import { constants } from 'node:buffer';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import type { BinaryReader, BinaryStore } from '../binaries/binaryStore.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { ControlStore } from '../controlstore/controlStore.ts';
@@ -15,8 +14,8 @@ import { AppError, isAppError } from '../errors.ts';
 import type { CheckpointStore } from '../projections/checkpointStore.ts';
 import { CHECKPOINT_FORMAT_VERSION, collectCheckpoint, type StreamNow } from '../projections/projectionCheckpoint.ts';
 import { STREAM_JOBS } from '../subjects.ts';
-import { toAppError } from './connection.ts';
 import { createObjBinaryStore } from './objBinaryStore.ts';
+import { readStoreIdentity } from './storeIdentity.ts';
 
 /** The bucket of projection checkpoints. */
 export const OBJ_CHECKPOINTS = 'checkpoints';
@@ -68,14 +67,8 @@ export function createJetStreamCheckpoints(opts: JetStreamCheckpointsOptions): C
 
   return {
     async stream(): Promise<StreamNow | undefined> {
-      try {
-        const jsm = await jetstreamManager(opts.nc, { timeout: 5_000 });
-        const info = await jsm.streams.info(stream);
-        return { created: info.created, firstSeq: info.state.first_seq, lastSeq: info.state.last_seq };
-      } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
-        throw toAppError(err, `stream info ${stream}`);
-      }
+      const id = await readStoreIdentity(opts.nc, stream);
+      return id === null ? undefined : { created: id.created, firstSeq: id.firstSeq, lastSeq: id.lastSeq };
     },
     async load() {
       let reader: BinaryReader;

@@ -7,6 +7,8 @@ import { toAppError } from './connection.ts';
 export interface StoreIdentity {
   stream: string;
   created: string;
+  /** Grows as retention deletes the oldest records: not part of the identity (a checkpoint checks it is not below its own). */
+  firstSeq: number;
   lastSeq: number;
 }
 
@@ -15,7 +17,7 @@ export async function readStoreIdentity(nc: NatsConnection, stream: string = STR
   try {
     const jsm = await jetstream(nc, { timeout: 5_000 }).jetstreamManager(false);
     const info = await jsm.streams.info(stream);
-    return { stream, created: info.created, lastSeq: info.state.last_seq };
+    return { stream, created: info.created, firstSeq: info.state.first_seq, lastSeq: info.state.last_seq };
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return null;
     throw toAppError(err, `stream info ${stream}`);
