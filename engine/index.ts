@@ -5,7 +5,9 @@
  */
 export { startEngine, type Engine } from './startEngine.ts';
 export { VERSION } from './version.ts';
-export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMessage, DeliveryEntry, VirtualClusterStatus, JobView, ProgressView, TaskView, PlanView, PlanOptions, WorkerView } from './serviceTypes.ts';
+export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMessage, DeliveryEntry, VirtualClusterStatus, JobView, ProgressView, TaskView, PlanView, PlanOptions, WorkerView, JobExplanation, AsOf, AsOfInfo } from './serviceTypes.ts';
+export { parseAsOf, MAX_AS_OF_CHARS } from './jobservice/asOf.ts';
+export { EXPLAIN_REASONS } from './explain/explainJob.ts';
 export { SYSTEM_CALLER } from './serviceTypes.ts';
 export { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS, parseLabelSelector } from './jobservice/labels.ts';
 export { MAX_PARALLELISM } from './jobservice/submission.ts';

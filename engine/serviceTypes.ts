@@ -2,6 +2,10 @@ import type { CallbackFormat, JobState, RecoverMode } from '../actors/events.ts'
 import type { JobProgress } from '../actors/jobContext.ts';
 import type { JobView } from '../actors/jobFold.ts';
 import type { AppError } from './errors.ts';
+import type { JobExplanation } from './explain/explainJob.ts';
+import type { AsOf, AsOfInfo } from './jobservice/asOf.ts';
+
+export type { JobExplanation, AsOf, AsOfInfo };
 
 /** What a client sends to create a job (validated by the API schema, then by the job type). */
 export interface SubmitRequest {
@@ -286,6 +290,17 @@ export interface JobService {
    */
   plan(id: string, caller: Caller, opts?: PlanOptions): Promise<PlanView>;
   history(id: string, caller: Caller): Promise<HistoryEntry[]>;
+  /**
+   * The job as it was at `asOf` (a stream sequence or a time: `parseAsOf`), folded from its records up
+   * to then; `asOf` says what it holds to, and for a job compacted since that the answer is its
+   * compacted snapshot (`exact: false`). JOB_NOT_FOUND when the job was not submitted yet then (or the
+   * caller may not see it now); VALIDATION_FAILED for a sequence past the stream's end or a time to come.
+   */
+  getAsOf(id: string, caller: Caller, asOf: AsOf): Promise<JobView & { asOf: AsOfInfo }>;
+  /** The job's history up to `asOf` (as `getAsOf`); empty before a compaction that removed it (`asOf.exact` false). */
+  historyAsOf(id: string, caller: Caller, asOf: AsOf): Promise<{ events: HistoryEntry[]; asOf: AsOfInfo }>;
+  /** Why the job is where it is: from the facts the claim pass and the owner act on (engine/explain/). */
+  explain(id: string, caller: Caller): Promise<JobExplanation>;
   /** The job's webhook delivery log (attempts, failures, redelivery requests), oldest first. */
   deliveries(id: string, caller: Caller): Promise<DeliveryEntry[]>;
   /** Asks the webhook deliverer to send the terminal notification again (job must be terminal). */

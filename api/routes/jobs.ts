@@ -1,6 +1,6 @@
 /**
  * Job routes: submit (one, or up to 1000 with `POST /jobs:batch`), list, read (job, progress,
- * failures, tasks, history) and the commands (stop, pause, resume, recover, rerun, activate,
+ * failures, tasks, history; job and history also `?asOf=` a past moment; explain) and the commands (stop, pause, resume, recover, rerun, activate,
  * deactivate). Handlers only translate HTTP to JobService calls
  * with the request's Caller; every rule (visibility, ownership, transitions) lives in the engine.
  * Reads need a logged-in user (viewer); submit and commands need an operator.
@@ -8,7 +8,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { FastifyPluginAsync } from 'fastify';
 import { JOB_STATES, type JobState, type RecoverMode } from '../../actors/events.ts';
-import { AppError, parseLabelSelector, type JobService, type ListQuery, type SubmitRequest } from '../../engine/index.ts';
+import { AppError, parseAsOf, parseLabelSelector, type JobService, type ListQuery, type SubmitRequest } from '../../engine/index.ts';
 import { by } from '../actor.ts';
 import type {} from '../auth.ts';
 import { errorBody, toAppError } from '../errorResponses.ts';
@@ -31,6 +31,11 @@ interface ListQuerystring {
   active?: 'true' | 'false' | 'all';
   limit: string;
   cursor?: string;
+}
+
+/** `GET /jobs/:id` and `/history` querystring after validation. */
+interface AsOfQuerystring {
+  asOf?: string;
 }
 
 interface IdParams {
@@ -145,8 +150,14 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
     service.list(toListQuery(request.query), request.caller),
   );
 
-  app.get<{ Params: IdParams }>('/jobs/:id', { schema: schemas.get, config: READ }, async (request) =>
-    service.get(request.params.id, request.caller),
+  app.get<{ Params: IdParams; Querystring: AsOfQuerystring }>('/jobs/:id', { schema: schemas.get, config: READ }, async (request) => {
+    const { asOf } = request.query;
+    if (asOf === undefined) return service.get(request.params.id, request.caller);
+    return service.getAsOf(request.params.id, request.caller, parseAsOf(asOf));
+  });
+
+  app.get<{ Params: IdParams }>('/jobs/:id/explain', { schema: schemas.explain, config: READ }, async (request) =>
+    service.explain(request.params.id, request.caller),
   );
 
   app.get<{ Params: IdParams }>('/jobs/:id/progress', { schema: schemas.progress, config: READ }, async (request) =>
@@ -162,9 +173,11 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
     return { jobId: request.params.id, tasks: tasks.slice(0, MAX_TASKS_LISTED), truncated: tasks.length > MAX_TASKS_LISTED };
   });
 
-  app.get<{ Params: IdParams }>('/jobs/:id/history', { schema: schemas.history, config: READ }, async (request) => ({
-    events: await service.history(request.params.id, request.caller),
-  }));
+  app.get<{ Params: IdParams; Querystring: AsOfQuerystring }>('/jobs/:id/history', { schema: schemas.history, config: READ }, async (request) => {
+    const { asOf } = request.query;
+    if (asOf === undefined) return { events: await service.history(request.params.id, request.caller) };
+    return service.historyAsOf(request.params.id, request.caller, parseAsOf(asOf));
+  });
 
   app.post<{ Params: IdParams; Body: { reason?: string; graceMs?: number; force?: boolean } | null }>(
     '/jobs/:id/stop',

@@ -3,7 +3,7 @@
  * (Ajv runs without coercion); response schemas list every field so nothing extra is serialized.
  */
 import { JOB_STATES } from '../../actors/events.ts';
-import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS, MAX_PARALLELISM, USER_NAME_RE } from '../../engine/index.ts';
+import { EXPLAIN_REASONS, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_AS_OF_CHARS, MAX_LABELS, MAX_PARALLELISM, USER_NAME_RE } from '../../engine/index.ts';
 import {
   JOB_TYPE_PATTERN,
   VISIBLE_ASCII_PATTERN,
@@ -342,6 +342,116 @@ export const listResponseSchema = {
   properties: { jobs: { type: 'array', items: jobViewSchema }, nextCursor: { type: ['string', 'null'] } },
 } as const;
 
+// ---------- time travel and explain ----------
+
+/**
+ * `GET /jobs/:id` and `/history` querystring: `asOf`. Other parameters stay allowed (as before asOf
+ * existed: a cache-busting `_=` must not turn into a 400); the handler parses `asOf` strictly.
+ */
+export const asOfQuerystring = {
+  type: 'object',
+  properties: {
+    asOf: {
+      type: 'string', minLength: 1, maxLength: MAX_AS_OF_CHARS,
+      description: 'The job as it was at this moment: a stream sequence (a positive integer, the `seq` of a history entry) or an ISO-8601 time with a zone (`2026-12-05T17:00:00Z`), compared with the records\' server times.',
+    },
+  },
+} as const;
+
+const asOfInfoSchema = {
+  type: 'object', additionalProperties: false,
+  required: ['requested', 'seq', 'time', 'exact', 'compactedAt', 'note'],
+  properties: {
+    requested: { type: 'string', description: 'The `asOf` as given.' },
+    seq: { type: 'integer', description: "The job's last record at that moment: what the answer is folded to." },
+    time: { type: 'string', description: "That record's server time." },
+    exact: { type: 'boolean', description: 'False when the job was compacted after that moment: the answer is its compacted snapshot, not its state then.' },
+    compactedAt: {
+      type: ['object', 'null'], additionalProperties: false, required: ['seq', 'time'],
+      properties: { seq: { type: 'integer' }, time: { type: 'string' } },
+      description: "The compaction record: the job's history before it is gone. Null when not compacted.",
+    },
+    note: { type: ['string', 'null'], description: 'Plain words for a client to show when `exact` is false.' },
+  },
+  description: 'Present when `asOf` was given: what the answer holds to.',
+} as const;
+
+/** A JobView, with `asOf` when one was asked for. */
+export const jobViewAsOfSchema = { ...jobViewSchema, properties: { ...jobViewProperties, asOf: asOfInfoSchema } } as const;
+
+/** `{ events, asOf? }`. */
+export const historyAsOfSchema = { ...historySchema, properties: { ...historySchema.properties, asOf: asOfInfoSchema } } as const;
+
+const nullableInt = { type: ['integer', 'null'] } as const;
+const shareViewSchema = {
+  type: ['object', 'null'], additionalProperties: false, required: ['name', 'guaranteed', 'max', 'used'],
+  properties: {
+    name: { type: 'string', description: "The VC whose share counts: the job's own, or `default` for a VC that is not defined." },
+    guaranteed: count, max: count, used: count,
+  },
+} as const;
+
+/** `GET /jobs/:id/explain`: a JobExplanation. */
+export const explainSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['jobId', 'state', 'at', 'summary', 'reasons', 'virtualCluster', 'queue', 'quota', 'capacity', 'coordinators', 'workers', 'paused', 'tasks', 'window', 'stop', 'lastReason'],
+  properties: {
+    jobId: { type: 'string' },
+    state: jobState,
+    at: { type: 'string', description: "When the answer was made (the server's clock)." },
+    summary: { type: 'string', description: "The first reason's message." },
+    reasons: {
+      type: 'array',
+      description: 'Everything that holds the job back, most decisive first.',
+      items: {
+        type: 'object', additionalProperties: false, required: ['code', 'message'],
+        properties: { code: { type: 'string', enum: [...EXPLAIN_REASONS] }, message: { type: 'string' } },
+      },
+    },
+    virtualCluster: { type: 'string' },
+    queue: {
+      type: ['object', 'null'], additionalProperties: false, required: ['position', 'waitingInVc', 'higherPriorityAhead', 'priority', 'claimRank'],
+      description: 'A WAITING job: its place in its VC\'s queue, and how many jobs the cluster would claim before it.',
+      properties: {
+        position: count, waitingInVc: count, higherPriorityAhead: count, priority: count,
+        claimRank: { ...nullableInt, description: 'Jobs claimed before it in the claim order over every VC\'s share; null: its VC\'s max share fills up first.' },
+      },
+    },
+    quota: { ...shareViewSchema, description: "A WAITING job: its VC's running-job slots (guaranteed, max, used)." },
+    capacity: {
+      type: ['object', 'null'], additionalProperties: false, required: ['runningJobCapacity', 'liveCoordinators', 'totalSlots', 'activeJobs', 'freeSlots'],
+      properties: { runningJobCapacity: count, liveCoordinators: count, totalSlots: count, activeJobs: count, freeSlots: count },
+      description: "A WAITING job: the cluster's running-job slots.",
+    },
+    coordinators: {
+      type: 'object', additionalProperties: false, required: ['live', 'owner', 'ownerAlive'],
+      properties: { live: count, owner: { type: ['string', 'null'] }, ownerAlive: { type: ['boolean', 'null'] } },
+    },
+    workers: { type: 'object', additionalProperties: false, required: ['live'], properties: { live: count } },
+    paused: {
+      type: ['object', 'null'], additionalProperties: false, required: ['by', 'at', 'reason'],
+      properties: { by: { type: 'string' }, at: { type: 'string' }, reason: { type: ['string', 'null'] } },
+    },
+    tasks: {
+      type: ['object', 'null'], additionalProperties: false,
+      required: ['total', 'succeeded', 'failed', 'notFinal', 'inFlight', 'runningOnWorkers', 'retrying', 'nextRetryAt', 'parallelism', 'planOpen'],
+      description: 'An owned job (RUNNING, PAUSED, VERIFYING): its tasks, with what its owner reported at its last heartbeat (null: no report).',
+      properties: {
+        total: count, succeeded: count, failed: count, notFinal: count, inFlight: nullableInt, runningOnWorkers: count,
+        retrying: nullableInt, nextRetryAt: nullableTime, parallelism: nullableInt, planOpen: { type: 'boolean' },
+      },
+    },
+    window: {
+      type: ['object', 'null'], additionalProperties: false, required: ['maxTasksPerWorker', 'liveWorkers', 'limit', 'inFlight', 'share'],
+      description: "An owned job: its owner's dispatch window (maxTasksPerWorker × live workers) and the job's VC's share of it.",
+      properties: { maxTasksPerWorker: count, liveWorkers: count, limit: count, inFlight: nullableInt, share: shareViewSchema },
+    },
+    stop: { type: ['object', 'null'], additionalProperties: false, required: ['deadline'], properties: { deadline: { type: 'string' } } },
+    lastReason: { type: ['string', 'null'], description: "The reason of the job's latest lifecycle event that had one." },
+  },
+} as const;
+
 // ---------- route schemas ----------
 
 /** Route schemas, keyed by route. */
@@ -352,9 +462,10 @@ export const jobRouteSchemas = {
     response: { 200: jobViewSchema, 201: jobViewSchema, ...errorResponses },
   },
   list: { querystring: listQuerystring, response: { 200: listResponseSchema, ...errorResponses } },
-  get: { params: jobIdParams, response: { 200: jobViewSchema, ...errorResponses } },
+  get: { params: jobIdParams, querystring: asOfQuerystring, response: { 200: jobViewAsOfSchema, ...errorResponses } },
+  explain: { params: jobIdParams, response: { 200: explainSchema, ...errorResponses } },
   progress: { params: jobIdParams, response: { 200: progressViewSchema, ...errorResponses } },
-  history: { params: jobIdParams, response: { 200: historySchema, ...errorResponses } },
+  history: { params: jobIdParams, querystring: asOfQuerystring, response: { 200: historyAsOfSchema, ...errorResponses } },
   failures: { params: jobIdParams, response: { 200: failuresSchema, ...errorResponses } },
   tasks: { params: jobIdParams, response: { 200: tasksSchema, ...errorResponses } },
   action: { params: jobIdParams, body: actionBody, response: { 200: jobViewSchema, ...errorResponses } },

@@ -7,7 +7,7 @@ import type { TaskPlan } from '../../actors/events.ts';
 import type { JobCommand } from '../../actors/decide.ts';
 import { isAppError } from '../errors.ts';
 import type { JobEntry } from '../projections/jobProjection.ts';
-import { claimOrder, quotaBuckets } from '../quota/claimQuota.ts';
+import { claimQueue } from '../quota/claimQuota.ts';
 import { provenCoordinators } from '../quota/provenCoordinators.ts';
 import { cachedSlots } from '../quota/shares.ts';
 import { ctxOf, type CoordinatorContext } from './context.ts';
@@ -72,9 +72,11 @@ export function createClaimPass(cx: CoordinatorContext, writer: FencedWriter): C
     const coordinators = provenCoordinators(alive, id, firstBeatRevision);
     // Peers that may be alive but have not beaten since we started: count again once they have.
     if (coordinators < cx.liveCoordinators) cx.wake.retryClaimsLater();
-    const buckets = quotaBuckets(slotsFor(config.runningJobCapacity * coordinators), projection.virtualClusterCounts(), claimingPerVc);
-    const skip = (e: JobEntry) => claiming.has(e.id) || writer.busy(e.id);
-    for (const { entry: e, vc } of claimOrder(buckets, (name) => projection.waiting(name), priorityOf, skip)) {
+    const { order } = claimQueue({
+      slotsFor, runningJobCapacity: config.runningJobCapacity, coordinators, counts: projection.virtualClusterCounts(), claiming: claimingPerVc,
+      waiting: (name) => projection.waiting(name), priorityOf, skip: (e) => claiming.has(e.id) || writer.busy(e.id),
+    });
+    for (const { entry: e, vc } of order) {
       claiming.set(e.id, vc);
       claimingPerVc.set(vc, (claimingPerVc.get(vc) ?? 0) + 1);
       void claim(e.id);

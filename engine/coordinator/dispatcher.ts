@@ -45,7 +45,7 @@ export function dispatch(cx: CoordinatorContext, e: JobEntry, o: Owned, pending:
       // A retry after a failure: back off exponentially, off the window until it is due. The first
       // attempt of a run (after a recovery or a job retry too) goes at once.
       const delay = taskRetryDelayMs(cx.config.retryBackoffMs, nextAttempt - firstAttempt + 1);
-      const r = { due: false, timer: undefined as unknown };
+      const r = { due: false, timer: undefined as unknown, dueAtMs: cx.clock.now() + delay };
       r.timer = cx.clock.setTimeout(() => {
         r.due = true;
         cx.wake.markDirty(e.id);

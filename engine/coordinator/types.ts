@@ -61,8 +61,8 @@ export interface Owned {
   vc: string;
   /** taskId → attempt dispatched and not yet answered. */
   dispatched: Map<string, number>;
-  /** taskId → pending retry: its backoff timer, and whether it is due. */
-  retries: Map<string, { timer: unknown; due: boolean }>;
+  /** taskId → pending retry: its backoff timer, when it is due (Clock.now() ms), and whether it is. */
+  retries: Map<string, { timer: unknown; due: boolean; dueAtMs: number }>;
   verifying: boolean;
   /** Asking the job type for more tasks of the job's open plan (one extension at a time). */
   extending?: boolean;

@@ -14,6 +14,8 @@ import type { Liveness } from '../liveness/liveness.ts';
 import type { JobProjection } from '../projections/jobProjection.ts';
 import { effectiveClusters, type VirtualClusterDef } from '../quota/shares.ts';
 import type { JobService, ServiceInfo } from '../serviceTypes.ts';
+import { AppError } from '../errors.ts';
+import { createJobExplainer } from '../explain/jobExplainer.ts';
 import { createClusterStatus } from './clusterStatus.ts';
 import { createCommandHandler } from './commandHandler.ts';
 import { createJobList } from './jobList.ts';
@@ -23,7 +25,7 @@ import { createBulkSubmission } from './bulkSubmission.ts';
 import { checkParallelism, createSubmission, createSubmissionSteps } from './submission.ts';
 
 export interface JobServiceDeps {
-  config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs' | 'stopGraceMs' | 'runningJobCapacity' | 'webhookAllowPrivate'>;
+  config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs' | 'stopGraceMs' | 'runningJobCapacity' | 'maxTasksPerWorker' | 'webhookAllowPrivate'>;
   eventLog: EventLog;
   projection: JobProjection;
   liveness: Liveness;
@@ -48,6 +50,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
   const steps = createSubmissionSteps(submissionDeps, reader);
   const { submit, rerun } = createSubmission(submissionDeps, reader, steps);
   const status = createClusterStatus({ ...deps, virtualClusters });
+  const explainer = createJobExplainer({ ...deps, virtualClusters });
 
   return {
     submit,
@@ -66,6 +69,13 @@ export function createJobService(deps: JobServiceDeps): JobService {
     },
     rerun,
     redeliver,
+    async explain(id, caller) {
+      await reader.loadVisible(id, caller);
+      // the projection's entry: the facts around it (queues, counts) are the projection's too
+      const e = deps.projection.get(id);
+      if (e === undefined) throw new AppError('NOT_READY', `job ${id} is not in this process's projection yet`);
+      return explainer(e);
+    },
     virtualClusters: status.virtualClusters,
     workers: status.workers,
     jobTypes: () => registry.names().map((name) => ({ name, specSchema: registry.get(name)!.specSchema })),

@@ -9,7 +9,8 @@ import type { Clock } from '../clock.ts';
 import type { EventLog, LogRecord } from '../eventlog/eventLog.ts';
 import { liveStream } from '../live/liveStream.ts';
 import type { JobEntry, JobProjection } from '../projections/jobProjection.ts';
-import type { DeliveryEntry, FailuresView, HistoryEntry, JobService, ProgressView } from '../serviceTypes.ts';
+import type { Caller, DeliveryEntry, FailuresView, HistoryEntry, JobService, ProgressView } from '../serviceTypes.ts';
+import { foldAsOf, type AsOf } from './asOf.ts';
 import { jobHookSubject, jobTaskSubject, parseSubject } from '../subjects.ts';
 import { canSeeJob, listedOwner } from './access.ts';
 import { AppError } from '../errors.ts';
@@ -17,10 +18,34 @@ import { entryView } from '../projections/jobEntry.ts';
 import { notFound, READ_YOUR_WRITES_MS, toView, type JobReader } from './jobReader.ts';
 import { lastOutcomes, taskViews } from './taskViews.ts';
 
-export type JobQueries = Pick<JobService, 'get' | 'getBySubmitSeq' | 'progress' | 'failures' | 'tasks' | 'plan' | 'history' | 'deliveries' | 'live'>;
+export type JobQueries = Pick<JobService, 'get' | 'getBySubmitSeq' | 'progress' | 'failures' | 'tasks' | 'plan' | 'history' | 'getAsOf' | 'historyAsOf' | 'deliveries' | 'live'>;
+
+/** History entries of records, in the order given. */
+function historyOf(records: readonly LogRecord[]): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  for (const r of records) {
+    const kind = parseSubject(r.subject)?.kind === 'job-task' ? 'task' : 'ev';
+    for (const e of r.events) out.push({ seq: r.seq, time: r.time, subject: kind, type: e.type, data: e.data, meta: { ...e.meta } });
+  }
+  return out;
+}
 
 export function createJobQueries(deps: { eventLog: EventLog; projection: JobProjection; clock: Clock }, reader: JobReader): JobQueries {
   const { eventLog, projection, clock } = deps;
+
+  /** The job at `asOf`, after the caller's access is checked on the job as it is now (the same 404 as `get`). */
+  async function jobAsOf(id: string, caller: Caller, asOf: AsOf) {
+    const now = await reader.loadVisible(id, caller);
+    if (asOf.kind === 'time' && asOf.ms > clock.now()) {
+      throw new AppError('VALIDATION_FAILED', `querystring/asOf ${asOf.text} is in the future (the server's time is ${new Date(clock.now()).toISOString()}); leave asOf out for the job as it is now`);
+    }
+    if (asOf.kind === 'seq') {
+      const last = await eventLog.lastSeq();
+      if (asOf.seq > last) throw new AppError('VALIDATION_FAILED', `querystring/asOf ${asOf.seq} is past the stream's last sequence ${last}`);
+    }
+    const [ev, tasks] = await reader.readJob(id);
+    return { now, at: foldAsOf(id, ev, tasks, asOf) };
+  }
 
   function progressOf(s: JobSnapshot): ProgressView {
     const v = toJobView(s);
@@ -98,13 +123,18 @@ export function createJobQueries(deps: { eventLog: EventLog; projection: JobProj
       await reader.loadVisible(id, caller);
       const [ev, tasks] = await reader.readJob(id);
       if (ev.length === 0) throw notFound(id);
-      const records: LogRecord[] = [...ev, ...tasks].sort((a, b) => a.seq - b.seq);
-      const out: HistoryEntry[] = [];
-      for (const r of records) {
-        const kind = parseSubject(r.subject)?.kind === 'job-task' ? 'task' : 'ev';
-        for (const e of r.events) out.push({ seq: r.seq, time: r.time, subject: kind, type: e.type, data: e.data, meta: { ...e.meta } });
-      }
-      return out;
+      return historyOf([...ev, ...tasks].sort((a, b) => a.seq - b.seq));
+    },
+
+    async getAsOf(id, caller, asOf) {
+      const { now, at } = await jobAsOf(id, caller, asOf);
+      // the submit sequence is the job's for good (a compaction keeps it)
+      return { ...toView(at.snapshot, now.submitSeq), asOf: at.info };
+    },
+
+    async historyAsOf(id, caller, asOf) {
+      const { at } = await jobAsOf(id, caller, asOf);
+      return { events: historyOf(at.records), asOf: at.info };
     },
 
     async deliveries(id, caller) {

@@ -4,6 +4,46 @@
  */
 import { DEFAULT_VIRTUAL_CLUSTER, type VcSlots } from './shares.ts';
 
+/** What {@link claimQueue} decides from: the same facts for a claim pass and for an explanation of a waiting job. */
+export interface ClaimQueueInput<E> {
+  /** Slots per VC out of a total (`cachedSlots` of the VC definitions). */
+  slotsFor: (totalSlots: number) => ReadonlyMap<string, VcSlots>;
+  runningJobCapacity: number;
+  /** Coordinators the cluster's slots are counted for (a claim pass: `provenCoordinators`). */
+  coordinators: number;
+  /** Per VC: WAITING and active jobs cluster-wide (the projection's `virtualClusterCounts`). */
+  counts: ReadonlyMap<string, { waiting: number; active: number }>;
+  /** Per VC: claims in flight that the projection does not show yet (none for a reader that claims nothing). */
+  claiming: ReadonlyMap<string, number>;
+  /** WAITING jobs of one VC, highest priority first (the projection's `waiting`). */
+  waiting: (vc: string) => Iterator<E>;
+  priorityOf: (e: E) => number;
+  /** Jobs left out of the order (being claimed or written). */
+  skip: (e: E) => boolean;
+}
+
+/** The cluster's claim queue at one moment: its total slots, the buckets, and the order jobs would be claimed in. */
+export interface ClaimQueue<E> {
+  /** runningJobCapacity × coordinators. */
+  totalSlots: number;
+  /** One per VC, `used` as the projection and claims in flight show it (the order counts up a copy). */
+  buckets: readonly QuotaBucket[];
+  /** {@link claimOrder} over copies of `buckets`: lazy, stop when out of room. */
+  order: Generator<ClaimPick<E>>;
+}
+
+/**
+ * The claim decision of the whole cluster, shared by the coordinator's claim pass (which takes
+ * jobs from `order` while it has room) and by `GET /jobs/:id/explain` (which walks `order` to its
+ * job): one function, so the explanation cannot drift from what a claim pass does.
+ */
+export function claimQueue<E extends { id: string; submitSeq: number }>(input: ClaimQueueInput<E>): ClaimQueue<E> {
+  const totalSlots = input.runningJobCapacity * input.coordinators;
+  const buckets = quotaBuckets(input.slotsFor(totalSlots), input.counts, input.claiming);
+  const working = buckets.map((b) => ({ ...b, sources: [...b.sources] }));
+  return { totalSlots, buckets, order: claimOrder(working, input.waiting, input.priorityOf, input.skip) };
+}
+
 /** One VC as the claim pass sees it. */
 export interface QuotaBucket {
   name: string;

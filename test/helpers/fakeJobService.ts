@@ -11,6 +11,8 @@ import type { JobState } from '../../actors/events.ts';
 import { TERMINAL_STATES } from '../../actors/events.ts';
 import { AppError } from '../../engine/errors.ts';
 import type {
+  AsOf,
+  AsOfInfo,
   By,
   Caller,
   HistoryEntry,
@@ -79,6 +81,13 @@ function canonical(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+/** The fake's time travel: the history entries up to `asOf` (the fake's jobs themselves do not change back). */
+function fakeAsOf(entries: readonly HistoryEntry[], asOf: AsOf): { events: HistoryEntry[]; info: AsOfInfo } {
+  const events = structuredClone(entries.filter((e) => (asOf.kind === 'seq' ? e.seq <= asOf.seq : Date.parse(e.time) <= asOf.ms)));
+  const last = events[events.length - 1];
+  return { events, info: { requested: asOf.text, seq: last?.seq ?? 0, time: last?.time ?? '', exact: true, compactedAt: null, note: null } };
 }
 
 /** Deterministic UUIDs: 00000000-0000-4000-8000-000000000001, ...2, ... */
@@ -312,6 +321,32 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       enter('history', id, caller);
       mustGet(id, caller);
       return structuredClone(history.get(id) ?? []);
+    },
+
+    async getAsOf(id, caller, asOf) {
+      enter('getAsOf', id, caller, asOf);
+      const job = mustGet(id, caller);
+      const at = fakeAsOf(history.get(id) ?? [], asOf);
+      return { ...view(job), asOf: at.info };
+    },
+
+    async historyAsOf(id, caller, asOf) {
+      enter('historyAsOf', id, caller, asOf);
+      mustGet(id, caller);
+      const at = fakeAsOf(history.get(id) ?? [], asOf);
+      return { events: at.events, asOf: at.info };
+    },
+
+    async explain(id, caller) {
+      enter('explain', id, caller);
+      const job = mustGet(id, caller);
+      const message = `The fake service holds ${job.state} jobs as they are.`;
+      return {
+        jobId: id, state: job.state, at: now().toISOString(), summary: message, reasons: [{ code: 'CLAIM_DUE', message }],
+        virtualCluster: job.virtualCluster, queue: null, quota: null, capacity: null,
+        coordinators: { live: 1, owner: job.coordinatorId, ownerAlive: null }, workers: { live: 1 },
+        paused: null, tasks: null, window: null, stop: null, lastReason: null,
+      };
     },
 
     async deliveries(id, caller) {

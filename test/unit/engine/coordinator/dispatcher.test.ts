@@ -77,7 +77,7 @@ function fakeContext(retryBackoffMs: number, registry: { get(name: string): unkn
   const cx = {
     config: { retryBackoffMs, pool: 'default' },
     registry,
-    clock: { setTimeout: (fn: () => void, ms: number) => timers.push({ fn, ms }), clearTimeout: () => undefined },
+    clock: { now: () => 0, setTimeout: (fn: () => void, ms: number) => timers.push({ fn, ms }), clearTimeout: () => undefined },
     tasks: { pass: () => () => true, count: () => undefined },
     taskQueue: { dispatch: (_pool: string, t: TaskMessage) => (sent.push(t), Promise.resolve()) },
     starved: new Set<string>(),
