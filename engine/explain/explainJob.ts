@@ -155,20 +155,21 @@ function waitingReasons(f: ExplainFacts, w: NonNullable<ExplainFacts['waiting']>
   }
   if (share === undefined) {
     out.push({ code: 'NO_SHARE', message: `Virtual cluster '${job.virtualCluster}' is not defined and there is no 'default' share to run it under: it is never claimed.` });
-  } else if (q.claimRank === null) {
+  } else if (q.claimRank === null && share.max < c.totalSlots) {
     const inShare = share.name === job.virtualCluster ? `'${share.name}'` : `'${share.name}' (its own '${job.virtualCluster}' is not defined)`;
     out.push({
       code: 'VC_AT_MAX',
       message: `Virtual cluster ${inShare} may run ${plural(share.max, 'job')} at most (max share) and runs ${share.used}` +
         (q.position > 1 ? `; ${plural(q.position - 1, 'job')} ahead of it in its queue fill the rest` : '') + '.',
     });
-  } else if (q.claimRank >= c.freeSlots && f.liveCoordinators.length > 0) {
+  } else if ((q.claimRank ?? Infinity) >= c.freeSlots && f.liveCoordinators.length > 0) {
+    // Not reached by the claim order while its VC may use every slot: the cluster's capacity is what binds.
+    const ahead = q.claimRank === null ? `${plural(q.position - 1, 'job')} ahead of it in its queue take the slots that free up first` : `${plural(q.claimRank, 'job')} would be claimed before it`;
     out.push({
       code: 'CAPACITY_FULL',
-      message: `All running-job slots are taken (${c.activeJobs} jobs hold ${c.totalSlots} slots: ${c.runningJobCapacity} per coordinator × ${c.liveCoordinators}; ${c.freeSlots} free)` +
-        `; ${plural(q.claimRank, 'job')} would be claimed before it.`,
+      message: `All running-job slots are taken (${c.activeJobs} jobs hold ${c.totalSlots} slots: ${c.runningJobCapacity} per coordinator × ${c.liveCoordinators}; ${c.freeSlots} free); ${ahead}.`,
     });
-  } else if (f.liveCoordinators.length > 0) {
+  } else if (f.liveCoordinators.length > 0 && q.claimRank !== null) {
     out.push({ code: 'CLAIM_DUE', message: `A slot is free and ${plural(q.claimRank, 'job')} come before it: the next claim pass takes it (a job type plans it first).` });
   }
   if (job.pauseRequested) out.push({ code: 'CLAIMED_INTO_PAUSE', message: 'A pause was requested: once claimed it is PAUSED until resumed.' });
