@@ -164,7 +164,9 @@ function waitingReasons(f: ExplainFacts, w: NonNullable<ExplainFacts['waiting']>
     });
   } else if ((q.claimRank ?? Infinity) >= c.freeSlots && f.liveCoordinators.length > 0) {
     // Not reached by the claim order while its VC may use every slot: the cluster's capacity is what binds.
-    const ahead = q.claimRank === null ? `${plural(q.position - 1, 'job')} ahead of it in its queue take the slots that free up first` : `${plural(q.claimRank, 'job')} would be claimed before it`;
+    const ahead = q.claimRank === null
+      ? `${plural(q.position - 1, 'job')} ahead of it in its queue take the slots that free up first`
+      : q.claimRank === 0 ? 'it is the next job claimed when a slot frees up' : `${plural(q.claimRank, 'job')} would be claimed before it`;
     out.push({
       code: 'CAPACITY_FULL',
       message: `All running-job slots are taken (${c.activeJobs} jobs hold ${c.totalSlots} slots: ${c.runningJobCapacity} per coordinator × ${c.liveCoordinators}; ${c.freeSlots} free); ${ahead}.`,
