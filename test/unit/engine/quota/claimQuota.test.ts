@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimOrder, pickBucket, quotaBuckets, type QuotaBucket } from '../../../../engine/quota/claimQuota.ts';
+import { claimOrder, claimQueue, pickBucket, quotaBuckets, type QuotaBucket } from '../../../../engine/quota/claimQuota.ts';
 import { effectiveClusters, vcSlots } from '../../../../engine/quota/shares.ts';
 
 const counts = (o: Record<string, [waiting: number, active: number]>) =>
@@ -90,5 +90,32 @@ describe('claimOrder', () => {
     const slots = vcSlots(effectiveClusters([{ name: 'a', capacity: 10, maxCapacity: 20 }]), 10);
     const picks = [...claimOrder(quotaBuckets(slots, counts2, new Map()), waiting, (j) => j.priority, () => false)];
     assert.equal(picks.filter((p) => p.vc === 'a').length, 2);
+  });
+});
+
+describe('claimQueue (what the claim pass and explain share)', () => {
+  type Job = { id: string; submitSeq: number; priority: number; vc: string };
+  const jobs: Job[] = [
+    { id: 'a1', submitSeq: 1, priority: 0, vc: 'a' },
+    { id: 'd1', submitSeq: 2, priority: 0, vc: 'default' },
+    { id: 'a2', submitSeq: 3, priority: 5, vc: 'a' },
+  ];
+  const waiting = (vc: string) => jobs.filter((j) => j.vc === vc).sort((x, y) => y.priority - x.priority || x.submitSeq - y.submitSeq)[Symbol.iterator]();
+  const defs = effectiveClusters([{ name: 'a', capacity: 50, maxCapacity: 50 }]);
+
+  it('is claimOrder over the slots of runningJobCapacity × coordinators, and walking it leaves its buckets as counted', () => {
+    const input = {
+      slotsFor: (total: number) => vcSlots(defs, total), runningJobCapacity: 2, coordinators: 2,
+      counts: counts({ a: [2, 1], default: [1, 0] }), claiming: new Map([['default', 1]]),
+      waiting, priorityOf: (j: Job) => j.priority, skip: () => false,
+    };
+    const q = claimQueue(input);
+    assert.equal(q.totalSlots, 4);
+    const order = [...q.order].map((p) => `${p.entry.id}@${p.vc}`);
+    const direct = [...claimOrder(quotaBuckets(vcSlots(defs, 4), input.counts, input.claiming), waiting, input.priorityOf, input.skip)].map((p) => `${p.entry.id}@${p.vc}`);
+    assert.deepEqual(order, direct);
+    // a: max 2, 1 running → one more (a2, by priority); default: 1 claim in flight, max 4 → d1
+    assert.deepEqual(order, ['a2@a', 'd1@default']);
+    assert.deepEqual(q.buckets.map((b) => [b.name, b.used]), [['a', 1], ['default', 1]]);
   });
 });
