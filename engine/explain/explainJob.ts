@@ -12,7 +12,7 @@ import type { OwnedJobReport } from '../coordinator/heartbeat.ts';
 export const EXPLAIN_REASONS = [
   'NO_LIVE_COORDINATOR', 'NO_SHARE', 'VC_AT_MAX', 'CAPACITY_FULL', 'CLAIM_DUE', 'CLAIMED_INTO_PAUSE',
   'PAUSED', 'OWNER_LOST', 'STOPPING', 'VERIFYING', 'NO_LIVE_WORKER', 'RETRY_BACKOFF', 'PARALLELISM_LIMIT',
-  'WINDOW_FULL', 'VC_TASK_SHARE_FULL', 'PLAN_EXTENDING', 'TASKS_RUNNING', 'TASKS_QUEUED', 'OWNER_NOT_REPORTING', 'FINISHED',
+  'WINDOW_FULL', 'VC_TASK_SHARE_FULL', 'PLAN_EXTENDING', 'TASKS_RUNNING', 'TASKS_QUEUED', 'DISPATCH_DUE', 'OWNER_NOT_REPORTING', 'FINISHED',
 ] as const;
 export type ExplainReasonCode = (typeof EXPLAIN_REASONS)[number];
 
@@ -227,6 +227,10 @@ function runningReasons(f: ExplainFacts, r: NonNullable<ExplainFacts['running']>
   }
   if (ready <= 0 && rep.dispatched === 0 && rep.retrying === 0 && job.planOpen) {
     out.push({ code: 'PLAN_EXTENDING', message: 'Its plan is open and every planned task is done: its owner asks the job type for more tasks.' });
+  }
+  if (ready > 0 && !rep.starved && rep.dispatched === 0) {
+    // Ready, a slot was not refused, and under its own limit: the owner had not dispatched them yet when it reported.
+    out.push({ code: 'DISPATCH_DUE', message: `${plural(ready, 'task')} ready: its owner dispatches them at its next step (its report is at most one heartbeat old).` });
   }
   if (rep.dispatched > 0) {
     const queued = Math.max(0, rep.dispatched - r.runningOnWorkers);

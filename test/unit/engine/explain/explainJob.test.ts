@@ -160,6 +160,12 @@ describe('explain: an owned job', () => {
     assert.deepEqual([x.tasks?.inFlight, x.tasks?.notFinal, x.window?.limit], [3, 5, 8]);
   });
 
+  it('says ready tasks are dispatched next when its owner reported none in flight and no slot refused', () => {
+    const x = explainJob(running(3, { dispatched: 0, retrying: 0, starved: false }));
+    assert.deepEqual(x.reasons.map((r) => r.code), ['DISPATCH_DUE']);
+    assert.match(x.summary, /3 tasks ready: its owner dispatches them at its next step/);
+  });
+
   it('says an open plan waits for more tasks', () => {
     const f = running(0, { dispatched: 0, retrying: 0, starved: false }, { planOpen: true });
     assert.deepEqual(codes(f), ['PLAN_EXTENDING']);
