@@ -208,9 +208,12 @@ function runningReasons(f: ExplainFacts, r: NonNullable<ExplainFacts['running']>
     return out;
   }
   const ready = notFinal - rep.dispatched - rep.retrying;
-  if (rep.retrying > 0 && rep.dispatched === 0 && ready <= 0) {
-    out.push({ code: 'RETRY_BACKOFF', message: `${plural(rep.retrying, 'task')} failed and wait out a retry backoff until ${rep.nextRetryAt ?? 'soon'}.` });
-  }
+  const backoff: ExplainReason | undefined = rep.retrying > 0
+    ? { code: 'RETRY_BACKOFF', message: `${plural(rep.retrying, 'task')} failed and wait out a retry backoff, the first until ${rep.nextRetryAt ?? 'soon'}.` }
+    : undefined;
+  // all that is left waits for a retry: that is what holds the job; else it comes after what runs
+  const onlyBackoff = backoff !== undefined && rep.dispatched === 0 && ready <= 0;
+  if (onlyBackoff) out.push(backoff);
   if (job.parallelism !== null && rep.dispatched >= job.parallelism && ready > 0) {
     out.push({ code: 'PARALLELISM_LIMIT', message: `${plural(rep.dispatched, 'task')} in flight, its parallelism limit (${job.parallelism}): the other ${ready} wait for them.` });
   } else if (rep.starved) {
@@ -239,6 +242,7 @@ function runningReasons(f: ExplainFacts, r: NonNullable<ExplainFacts['running']>
       message: `${plural(rep.dispatched, 'task')} in flight (${r.runningOnWorkers} running on workers, ${queued} queued for a worker); ${plural(p.tasksSucceeded, 'task')} succeeded, ${p.tasksFailed} failed, of ${p.tasksTotal}.`,
     });
   }
+  if (backoff !== undefined && !onlyBackoff) out.push(backoff);
   return out;
 }
 

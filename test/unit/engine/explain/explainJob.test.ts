@@ -134,6 +134,11 @@ describe('explain: an owned job', () => {
     assert.deepEqual([x.tasks?.retrying, x.tasks?.nextRetryAt], [2, at]);
   });
 
+  it('names tasks in a retry backoff after what runs when others are in flight', () => {
+    const f = running(4, { dispatched: 2, retrying: 1, nextRetryAt: '2026-12-05T17:00:04.000Z', starved: false });
+    assert.deepEqual(codes(f), ['TASKS_RUNNING', 'RETRY_BACKOFF']);
+  });
+
   it('says its parallelism limit holds the rest', () => {
     const f = running(10, { dispatched: 2, retrying: 0, starved: false }, { parallelism: 2 });
     assert.deepEqual(codes(f), ['PARALLELISM_LIMIT', 'TASKS_RUNNING']);
