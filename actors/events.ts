@@ -95,6 +95,12 @@ export interface JobSubmittedData {
   labels?: Record<string, string>;
   /** Most tasks of this job in flight at once; absent: only the dispatch window limits it. */
   parallelism?: number;
+  /**
+   * The API the job was submitted through: `native` (the REST API under /native/v1, and the CLI over
+   * it) or a facade's name (`alluxio`, `teraslice`, `spark`, `openpai`). Absent in jobs submitted
+   * before it was recorded and in those the engine submits itself. Not part of the request hash.
+   */
+  origin?: string;
 }
 export type JobSubmitted = Envelope<'JobSubmitted', JobSubmittedData>;
 export type JobClaimed = Envelope<'JobClaimed', { coordinatorId: string; epoch: number }>;

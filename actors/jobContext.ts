@@ -109,6 +109,8 @@ export interface JobContext {
   labels?: Record<string, string>;
   /** Most tasks in flight at once (ParallelismSet changes it); absent: no limit of the job's own. */
   parallelism?: number;
+  /** The API the job was submitted through (JobSubmitted.origin); absent when not recorded. */
+  origin?: string;
   /** Set while the plan is open: where the job type's `extend` goes on. Absent: the plan is complete. */
   planCursor?: unknown;
   /** How many times the job was recovered (JobRecovered count). */
@@ -163,6 +165,7 @@ export function initialJobContext(ev: JobSubmitted): JobContext {
   if (d.callbackFormat !== undefined) ctx.callbackFormat = d.callbackFormat;
   if (d.labels !== undefined) ctx.labels = d.labels;
   if (d.parallelism !== undefined) ctx.parallelism = d.parallelism;
+  if (d.origin !== undefined) ctx.origin = d.origin;
   return ctx;
 }
 

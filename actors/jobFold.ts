@@ -209,6 +209,8 @@ export interface JobView {
   retries: number;
   /** Retention compacted the history: no task detail is left. */
   compacted: boolean;
+  /** The API the job was submitted through (`native`, `alluxio`, `teraslice`, `spark`, `openpai`); null when not recorded (older jobs, the engine's own). */
+  origin: string | null;
 }
 
 /** What a snapshot alone tells of a job: every JobView field but `submitSeq`. */
@@ -246,5 +248,6 @@ export function toJobView(s: JobSnapshot): SnapshotJobView {
     recoveries: c.recoveries,
     retries: c.retries,
     compacted: c.compacted,
+    origin: c.origin ?? null,
   };
 }

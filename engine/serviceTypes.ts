@@ -1,11 +1,12 @@
 import type { CallbackFormat, JobState, RecoverMode } from '../actors/events.ts';
 import type { JobProgress } from '../actors/jobContext.ts';
 import type { JobView } from '../actors/jobFold.ts';
+import type { ActivityView } from './activity/activityRecorder.ts';
 import type { AppError } from './errors.ts';
 import type { JobExplanation } from './explain/explainJob.ts';
 import type { AsOf, AsOfInfo } from './jobservice/asOf.ts';
 
-export type { JobExplanation, AsOf, AsOfInfo };
+export type { JobExplanation, AsOf, AsOfInfo, ActivityView };
 
 /** What a client sends to create a job (validated by the API schema, then by the job type). */
 export interface SubmitRequest {
@@ -66,6 +67,8 @@ export const SYSTEM_CALLER: Caller = Object.freeze({ user: 'system', role: 'admi
 export interface By {
   caller: Caller;
   reason?: string;
+  /** The API a submission (or re-run) came through: `native` or a facade's name; recorded as the new job's `origin`. */
+  origin?: string;
 }
 
 /** Job progress counters (tasks, items = files, bytes). */
@@ -166,6 +169,14 @@ export interface WorkerView {
   tasks: { jobId: string; taskId: string }[];
 }
 
+/** `JobService.overview()`: the activity recorder's view and the processes' liveness. */
+export interface OverviewView extends ActivityView {
+  /** Every coordinator in the liveness bucket: alive as the coordinators judge it, and ms since its heartbeat last changed (this process's clock). */
+  coordinators: { id: string; alive: boolean; lastSeenMs: number }[];
+  /** Workers registered (not LEFT) and those alive. */
+  workers: { registered: number; alive: number };
+}
+
 export interface ListQuery {
   state?: JobState[];
   /** Only jobs of this owner (admins; others always see only their own). */
@@ -175,6 +186,8 @@ export interface ListQuery {
   active?: boolean | 'all';
   type?: string;
   name?: string;
+  /** Only jobs whose id, name, type or owner contains this text (case-insensitive). */
+  search?: string;
   /** Only jobs that carry every one of these labels (`key` → `value`). */
   labels?: Record<string, string>;
   /** 1..1000 */
@@ -313,6 +326,12 @@ export interface JobService {
   virtualClusters(caller: Caller): Promise<VirtualClusterStatus[]>;
   /** The workers; `caller` (default: everything) limits the tasks shown to the jobs it may see. */
   workers(caller?: Caller): Promise<WorkerView[]>;
+  /**
+   * Service-wide figures for a dashboard: jobs by state, a short series of what happened (per process,
+   * in memory: engine/activity/activityRecorder.ts), queue waits, and the coordinators' liveness.
+   * Aggregates only: no job's id, name or owner.
+   */
+  overview(): Promise<OverviewView>;
   jobTypes(): { name: string; specSchema: Record<string, unknown> }[];
   info(): ServiceInfo;
   /** Ready = connected to NATS, streams present, projection caught up. */

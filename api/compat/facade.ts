@@ -151,7 +151,8 @@ export function facadeAuthenticator(auth: FacadeAuth, identity: Identity): (requ
  * `/compat/<name>` on the API port (where the API's own authentication lets these routes through:
  * `config.auth: 'public'` is set on each).
  */
-export function facadeScope(facade: Facade, deps: FacadeDeps, listeners: readonly FacadeListener[]): FastifyPluginAsync {
+export function facadeScope(facade: Facade, facadeDeps: FacadeDeps, listeners: readonly FacadeListener[]): FastifyPluginAsync {
+  const deps = { ...facadeDeps, service: withOrigin(facadeDeps.service, facade.name) };
   return async (app: FastifyInstance) => {
     const authenticate = facadeAuthenticator(facade.auth, deps.identity);
     if (!app.hasRequestDecorator('caller')) app.decorateRequest('caller', null as unknown as Caller);
@@ -189,6 +190,19 @@ export function facadeScope(facade: Facade, deps: FacadeDeps, listeners: readonl
         await child.register(l.routes, deps);
       });
     }
+  };
+}
+
+/**
+ * The job service as a facade's routes use it: every job they submit or re-run records the facade's
+ * name as its `origin` (JobView.origin: "submitted through Teraslice"), whichever route made it.
+ */
+export function withOrigin(service: JobService, origin: string): JobService {
+  return {
+    ...service,
+    submit: (req, opts) => service.submit(req, { ...opts, origin }),
+    submitMany: (items, by) => service.submitMany(items, { ...by, origin }),
+    rerun: (id, by) => service.rerun(id, { ...by, origin }),
   };
 }
 

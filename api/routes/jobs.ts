@@ -25,6 +25,7 @@ interface ListQuerystring {
   state?: string;
   type?: string;
   name?: string;
+  q?: string;
   label?: string;
   owner?: string;
   virtualCluster?: string;
@@ -52,6 +53,7 @@ export function toListQuery(q: ListQuerystring): ListQuery {
   if (q.state !== undefined) query.state = [...new Set(q.state.split(','))].filter(isJobState);
   if (q.type !== undefined) query.type = q.type;
   if (q.name !== undefined) query.name = q.name;
+  if (q.q !== undefined) query.search = q.q;
   if (q.label !== undefined) query.labels = parseLabelSelector(q.label);
   if (q.owner !== undefined) query.owner = q.owner;
   if (q.virtualCluster !== undefined) query.virtualCluster = q.virtualCluster;
@@ -86,6 +88,9 @@ function errorResult(err: AppError): BatchResult {
   return { status: statusCode, error: { code, message } };
 }
 
+/** `origin` of the jobs this API submits (a facade records its own name: api/compat/facade.ts). */
+export const NATIVE_ORIGIN = 'native';
+
 const READ = { auth: 'viewer' } as const;
 // bodyOptional: `curl -X POST` sends no body, and some clients send an empty JSON one.
 const WRITE = { auth: 'operator', bodyOptional: true } as const;
@@ -101,6 +106,7 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
       const idempotencyKey = request.headers['idempotency-key'];
       const { job, created } = await service.submit(request.body, {
         ...by(request),
+        origin: NATIVE_ORIGIN,
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       });
       // 200 on an idempotent replay tells the client nothing new was created.
@@ -130,7 +136,7 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
       });
       const answers = valid.length === 0 ? [] : await service.submitMany(valid.map(({ item: { idempotencyKey, ...req } }) => ({
         req, ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      })), by(request));
+      })), { ...by(request), origin: NATIVE_ORIGIN });
       answers.forEach((a, k) => {
         const { index } = valid[k]!;
         if (a.ok) results[index] = { status: a.created ? 201 : 200, job: a.job };
@@ -219,7 +225,7 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
     '/jobs/:id/rerun',
     { schema: schemas.rerun, config: WRITE },
     async (request, reply) => {
-      const job = await service.rerun(request.params.id, by(request, request.body?.reason));
+      const job = await service.rerun(request.params.id, { ...by(request, request.body?.reason), origin: NATIVE_ORIGIN });
       return reply.code(201).header('location', jobUrl(job.id)).send(job);
     },
   );

@@ -3,7 +3,7 @@
  * define, change and delete them.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { AppError, type VirtualClusterDef, type VirtualClusterStatus } from '../../engine/index.ts';
+import { AppError, type Caller, type JobService, type VirtualClusterDef, type VirtualClusterStatus } from '../../engine/index.ts';
 import type {} from '../auth.ts';
 import { virtualClusterRouteSchemas as schemas } from '../schemas/auth.ts';
 import type { IdentityRoutesOptions } from './auth.ts';
@@ -16,16 +16,17 @@ interface NameParams {
 /** Administration: admins with a session token (application tokens are refused: api/auth.ts). */
 const ADMIN = { auth: 'admin', sessionOnly: true } as const;
 
+/** The statuses `caller` may see: all for admins, their own grants (and `default`) otherwise. */
+export async function visibleVirtualClusters(service: Pick<JobService, 'virtualClusters'>, caller: Caller): Promise<VirtualClusterStatus[]> {
+  const all = await service.virtualClusters(caller);
+  return caller.role === 'admin' ? all : all.filter((vc) => caller.virtualClusters.includes(vc.name));
+}
+
 /** Registers `/virtual-clusters` and `/virtual-clusters/:name`; mount with the API prefix. */
 export const virtualClusterRoutes: FastifyPluginAsync<IdentityRoutesOptions> = async (app, { identity, service }) => {
   const vcUrl = (name: string) => `${app.prefix}/virtual-clusters/${name}`;
 
-  /** The statuses the caller may see: all for admins, their own grants (and `default`) otherwise. */
-  async function visible(request: FastifyRequest): Promise<VirtualClusterStatus[]> {
-    const { caller } = request;
-    const all = await service.virtualClusters(caller);
-    return caller.role === 'admin' ? all : all.filter((vc) => caller.virtualClusters.includes(vc.name));
-  }
+  const visible = (request: FastifyRequest) => visibleVirtualClusters(service, request.caller);
 
   /** The status of one VC just written (the service reads the same local mirror: read-your-writes). */
   async function statusOf(request: FastifyRequest, def: VirtualClusterDef): Promise<VirtualClusterStatus> {

@@ -121,6 +121,10 @@ export const listQuerystring = {
     },
     type: { type: 'string', pattern: JOB_TYPE_PATTERN },
     name: { ...jobNameSchema, description: 'Exact match.' },
+    q: {
+      type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x20-\\x7e]{1,200}$',
+      description: 'Search: only jobs whose id, name, type or owner contains this text (case-insensitive; printable ASCII).',
+    },
     label: {
       type: 'string', minLength: 2, maxLength: 4500, pattern: VISIBLE_ASCII_PATTERN,
       description: 'Comma-separated `key=value` pairs: only jobs carrying all of them.',
@@ -203,6 +207,10 @@ const jobViewProperties = {
   recoveries: { type: 'integer' },
   retries: { type: 'integer', description: 'Times the job ran again as a whole (every task a new attempt) because its type allows it: an `exec` job\'s `jobRetryCount`.' },
   compacted: { type: 'boolean', description: 'Retention compacted the history: no task detail is left.' },
+  origin: {
+    type: ['string', 'null'],
+    description: 'The API the job was submitted through: `native` (this API, the CLI) or a facade (`alluxio`, `teraslice`, `spark`, `openpai`); null for jobs from before it was recorded and those the engine submits.',
+  },
 } as const;
 
 /** A task's error (code, message, retryable), or null. */

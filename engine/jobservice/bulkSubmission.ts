@@ -65,7 +65,7 @@ export function createBulkSubmission(
         }
         if (room < 1) return { kind: 'done', result: failed(steps.queueFull()) };
         room--;
-        const p = steps.build(v, key);
+        const p = steps.build(v, key, by.origin);
         return { kind: 'write', p, decided: steps.decide(p, meta) };
       } catch (err) {
         return { kind: 'done', result: failed(err) };

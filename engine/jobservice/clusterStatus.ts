@@ -3,7 +3,8 @@ import type { Config } from '../config.ts';
 import type { Liveness } from '../liveness/liveness.ts';
 import type { JobProjection } from '../projections/jobProjection.ts';
 import { vcSlots, type VirtualClusterDef } from '../quota/shares.ts';
-import type { JobService, VirtualClusterStatus, WorkerView } from '../serviceTypes.ts';
+import type { Clock } from '../clock.ts';
+import type { JobService, OverviewView, VirtualClusterStatus, WorkerView } from '../serviceTypes.ts';
 import { ctxOf } from '../projections/jobEntry.ts';
 import { canSeeJob, canUseVirtualCluster } from './access.ts';
 
@@ -13,11 +14,29 @@ export interface ClusterStatusDeps {
   liveness: Liveness;
   /** The effective virtual clusters. */
   virtualClusters: () => readonly VirtualClusterDef[];
+  clock: Pick<Clock, 'monotonic'>;
 }
 
-export function createClusterStatus(deps: ClusterStatusDeps): Pick<JobService, 'virtualClusters' | 'workers'> {
-  const { config, projection, liveness, virtualClusters } = deps;
+export function createClusterStatus(deps: ClusterStatusDeps): Pick<JobService, 'virtualClusters' | 'workers'> & { processes(): Pick<OverviewView, 'coordinators' | 'workers'> } {
+  const { config, projection, liveness, virtualClusters, clock } = deps;
   return {
+    processes() {
+      const alive = (kind: 'coord' | 'worker') => new Set(liveness.alive(kind, config.failureDetectionTimeoutMs).map((e) => e.id));
+      const liveCoords = alive('coord');
+      const now = clock.monotonic();
+      const coordinators = liveness.entries().filter((e) => e.kind === 'coord')
+        .map((e) => ({ id: e.id, alive: liveCoords.has(e.id), lastSeenMs: Math.max(0, Math.round(now - e.seenAtMonotonic)) }))
+        .sort((a, b) => a.id.localeCompare(b.id));
+      const liveWorkers = alive('worker');
+      let registered = 0;
+      let aliveWorkers = 0;
+      for (const w of projection.workers()) {
+        if (w.state === 'LEFT') continue;
+        registered++;
+        if (liveWorkers.has(w.info.workerId)) aliveWorkers++;
+      }
+      return { coordinators, workers: { registered, alive: aliveWorkers } };
+    },
     async virtualClusters(caller) {
       const defs = virtualClusters();
       const coordinators = Math.max(1, liveness.alive('coord', config.failureDetectionTimeoutMs).length);

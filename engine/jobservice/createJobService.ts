@@ -16,6 +16,7 @@ import { effectiveClusters, type VirtualClusterDef } from '../quota/shares.ts';
 import type { JobService, ServiceInfo } from '../serviceTypes.ts';
 import { AppError } from '../errors.ts';
 import { createJobExplainer } from '../explain/jobExplainer.ts';
+import { createActivityRecorder } from '../activity/activityRecorder.ts';
 import { createClusterStatus } from './clusterStatus.ts';
 import { createCommandHandler } from './commandHandler.ts';
 import { createJobList } from './jobList.ts';
@@ -51,6 +52,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
   const { submit, rerun } = createSubmission(submissionDeps, reader, steps);
   const status = createClusterStatus({ ...deps, virtualClusters });
   const explainer = createJobExplainer({ ...deps, virtualClusters });
+  const activity = createActivityRecorder({ projection: deps.projection, clock: deps.clock });
 
   return {
     submit,
@@ -78,6 +80,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
     },
     virtualClusters: status.virtualClusters,
     workers: status.workers,
+    overview: async () => ({ ...activity.view(), ...status.processes() }),
     jobTypes: () => registry.names().map((name) => ({ name, specSchema: registry.get(name)!.specSchema })),
     info: deps.info,
     async readiness() {

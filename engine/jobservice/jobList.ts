@@ -41,8 +41,15 @@ function matches(q: ListQuery, caller: Caller, states: Set<JobState> | undefined
   if (active !== 'all' && c.active !== active) return false;
   if (q.type !== undefined && c.type !== q.type) return false;
   if (q.name !== undefined && c.name !== q.name) return false;
+  if (q.search !== undefined && !contains(q.search, c)) return false;
   if (q.labels !== undefined && !hasLabels(c.labels, q.labels)) return false;
   return true;
+}
+
+/** `ListQuery.search`: a case-insensitive substring of the job's id, name, type or owner. */
+function contains(search: string, c: JobContext): boolean {
+  const s = search.toLowerCase();
+  return [c.jobId, c.name, c.type, c.owner].some((f) => f.toLowerCase().includes(s));
 }
 
 /** The index a listing walks: one label's jobs when it selects by label, else the owner's (or all). */

@@ -96,8 +96,8 @@ export interface SubmissionSteps {
   checkVirtualCluster(caller: Caller, requested: string | undefined): string;
   /** Validates `req` (job type, virtual cluster, callback, labels, parallelism) for `caller`; throws the AppError POST /jobs answers. */
   validate(req: SubmitRequest, caller: Caller): ValidSubmission;
-  /** The new job's data: its id derived from the idempotency key (per owner), else random. */
-  build(v: ValidSubmission, idempotencyKey?: string): PreparedSubmission;
+  /** The new job's data: its id derived from the idempotency key (per owner), else random; `origin`: the API it came through. */
+  build(v: ValidSubmission, idempotencyKey?: string, origin?: string): PreparedSubmission;
   /** Jobs the waiting queue has room for now (0 or more). */
   queueRoom(): number;
   /** The QUEUE_FULL error. */
@@ -144,8 +144,8 @@ export function createSubmissionSteps(deps: SubmissionDeps, reader: JobReader): 
       if (req.parallelism !== undefined) body['parallelism'] = req.parallelism;
       return { body, requestHash: hashOf(body), virtualCluster, owner };
     },
-    build(v, key) {
-      return prepared(key !== undefined ? idempotentJobId(v.owner, key) : random.uuid(), v, key);
+    build(v, key, origin) {
+      return prepared(key !== undefined ? idempotentJobId(v.owner, key) : random.uuid(), v, key, origin);
     },
     queueRoom: () => Math.max(0, config.waitingJobCapacity - projection.countByState('WAITING')),
     queueFull: () => new AppError('QUEUE_FULL', `${config.waitingJobCapacity} jobs are waiting already; retry later`),
@@ -173,11 +173,11 @@ function hashOf(body: Record<string, unknown>): string {
   return createHash('sha256').update(canonical(body)).digest('hex');
 }
 
-/** A new job's data: the request body (what the hash covers), then its virtual cluster, hash, owner and idempotency key. */
-function prepared(jobId: string, v: ValidSubmission, idempotencyKey?: string): PreparedSubmission {
+/** A new job's data: the request body (what the hash covers), then its virtual cluster, hash, owner, idempotency key and origin. */
+function prepared(jobId: string, v: ValidSubmission, idempotencyKey?: string, origin?: string): PreparedSubmission {
   const { body, virtualCluster, requestHash, owner } = v;
   const key = idempotencyKey !== undefined ? { idempotencyKey } : {};
-  const data = { jobId, ...body, virtualCluster, requestHash, owner, ...key } as JobSubmittedData;
+  const data = { jobId, ...body, virtualCluster, requestHash, owner, ...key, ...(origin !== undefined ? { origin } : {}) } as JobSubmittedData;
   return { data, msgId: `submit:${jobId}:${requestHash}`, ...key };
 }
 
@@ -211,7 +211,7 @@ export function createSubmission(
     async submit(req, opts) {
       const v = steps.validate(req, opts.caller);
       checkQueueRoom();
-      const p = steps.build(v, opts.idempotencyKey);
+      const p = steps.build(v, opts.idempotencyKey, opts.origin);
       try {
         return await create(p, commandMeta(opts, clock));
       } catch (err) {
@@ -238,7 +238,7 @@ export function createSubmission(
         ...(c.parallelism !== undefined ? { parallelism: c.parallelism } : {}),
         rerunOf: id,
       };
-      const p = prepared(random.uuid(), { body, requestHash: hashOf(body), virtualCluster, owner: c.owner });
+      const p = prepared(random.uuid(), { body, requestHash: hashOf(body), virtualCluster, owner: c.owner }, undefined, by.origin);
       return (await create(p, commandMeta(by, clock, id))).job;
     },
   };

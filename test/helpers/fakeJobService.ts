@@ -173,6 +173,7 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
         recoveries: 0,
         retries: 0,
         compacted: false,
+        origin: by.origin ?? null,
       };
       jobs.set(id, job);
       if (key !== undefined) byKey.set(key, { requestHash, id });
@@ -386,6 +387,16 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
     async workers() {
       enter('workers');
       return structuredClone(WORKERS);
+    },
+
+    async overview() {
+      enter('overview');
+      const counts = { WAITING: 0, RUNNING: 0, PAUSED: 0, VERIFYING: 0, SUCCEEDED: 0, FAILED: 0, STOPPED: 0 };
+      for (const j of jobs.values()) counts[j.state]++;
+      return {
+        at: now().toISOString(), bucketMs: 10_000, windowMs: 900_000, counts, series: [], waits: null, oldestWaitingMs: 0,
+        coordinators: [{ id: 'c-fake', alive: true, lastSeenMs: 0 }], workers: { registered: WORKERS.length, alive: WORKERS.length },
+      };
     },
 
     jobTypes() {

@@ -9,7 +9,7 @@ import type { By, Caller, JobView, TaskView } from '../../../engine/serviceTypes
 import { asUser, assertError, createApi, post, PREFIX, submitJob, UNKNOWN_ID, VALID_SUBMIT, type Api } from './harness.ts';
 
 const JOB_VIEW_KEYS = [
-  'active', 'callbackFormat', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'labels', 'name', 'owner', 'parallelism', 'planOpen', 'priority',
+  'active', 'callbackFormat', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'labels', 'name', 'origin', 'owner', 'parallelism', 'planOpen', 'priority',
   'progress', 'reclaims', 'recoveries', 'rerunOf', 'retries', 'spec', 'startedAt', 'state', 'stopRequested', 'submitSeq', 'submittedAt', 'summary',
   'type', 'virtualCluster',
 ];
@@ -64,7 +64,7 @@ describe('POST /jobs', () => {
     const res = await post(api.app, `${PREFIX}/jobs`, body);
     assert.equal(res.statusCode, 201, res.body);
     assert.deepEqual([res.json<JobView>().priority, res.json<JobView>().virtualCluster, res.json<JobView>().callbackUrl], [-1000, 'gpu', body.callbackUrl]);
-    assert.deepEqual(lastCall(api), { method: 'submit', args: [body, {}], caller: lastCall(api).caller });
+    assert.deepEqual(lastCall(api), { method: 'submit', args: [body, { origin: 'native' }], caller: lastCall(api).caller });
   });
 
   it('refuses bad virtual cluster names and overlong callback URLs before the service', async () => {
@@ -99,7 +99,7 @@ describe('POST /jobs', () => {
     assert.equal(second.statusCode, 200);
     assert.equal(second.json<JobView>().id, first.json<JobView>().id);
     assert.equal(second.headers['location'], first.headers['location']);
-    assert.deepEqual(lastCall(api).args[1], { idempotencyKey: 'order-42' });
+    assert.deepEqual(lastCall(api).args[1], { origin: 'native', idempotencyKey: 'order-42' });
   });
 
   it('propagates 409 IDEMPOTENCY_KEY_REUSED for the same key with another body', async () => {
@@ -338,7 +338,7 @@ describe('POST /jobs/:id/{stop,pause,resume,recover,rerun,activate,deactivate}',
     assertJobView(job);
     assert.deepEqual([job.rerunOf, job.state], [id, 'WAITING']);
     assert.equal(res.headers['location'], `${PREFIX}/jobs/${job.id}`);
-    assert.deepEqual(lastCall(api).args, [id, { reason: 'fresh data' }]);
+    assert.deepEqual(lastCall(api).args, [id, { reason: 'fresh data', origin: 'native' }]);
   });
 
   it('deactivate hides a finished job from the default list; activate brings it back', async () => {
