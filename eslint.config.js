@@ -62,6 +62,18 @@ export default tseslint.config(
       }],
     },
   },
+  // The dashboard runs in the browser and talks to the service over HTTP only (api/dashboard.ts serves it).
+  {
+    files: ['dashboard/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/engine/**', '**/api/**', '**/actors/**', '**/cli/**', '@nats-io/*', 'fastify', 'node:*'], message: 'dashboard/ is a browser client of the native API (docs/api.md); declare what it reads in dashboard/src/client/types.ts.' },
+        ],
+      }],
+    },
+  },
   // actors/ is pure: no I/O, no logger, and nothing from the layers built on it.
   {
     files: ['actors/**/*.ts'],

@@ -6,6 +6,7 @@
 import { constants as osConstants } from 'node:os';
 import { DOCS_PREFIX } from './openapi.ts';
 import { buildServer, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_PREFIX, engineServerOptions } from './server.ts';
+import { DASHBOARD_PATH, DEFAULT_DASHBOARD_DIR } from './dashboard.ts';
 import { enabledFacades, mountableFacades } from './compat/index.ts';
 import { startFacadeListeners, type RunningListener } from './compat/facadeListeners.ts';
 import { ConfigError, createLogger, IGNORED_REASONS, levelControl, parseFlags, readEnv, resolveStartupConfig, startEngine, VERSION, type Config, type Engine, type Logger, type StartupConfig } from '../engine/index.ts';
@@ -54,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     const mounted = mountableFacades(facades, config, logger);
     mountedNames = new Set(mounted.map((f) => f.name));
     const levels = levelControl(logger);
-    app = buildServer({ ...engineServerOptions(engine, config), logger: apiLogger, facades: mounted, levels });
+    app = buildServer({ ...engineServerOptions(engine, config), logger: apiLogger, facades: mounted, levels, dashboardDir: DEFAULT_DASHBOARD_DIR });
     await app.listen({ host: config.host, port: config.port });
     facadeListeners = await startFacadeListeners(
       facades,
@@ -154,6 +155,7 @@ function banner(config: Readonly<Config>, engine: Engine, app: ReturnType<typeof
     // the port actually bound (`--port 0` picks one); an IPv6 host needs brackets in a URL
     const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${addr.port}`;
     lines.push(
+      `  dashboard: ${origin}${DASHBOARD_PATH}/`,
       `  API:     ${origin}${DEFAULT_PREFIX}`,
       `  docs:    ${origin}${DOCS_PREFIX}`,
       `  metrics: ${origin}/metrics`,

@@ -15,6 +15,8 @@ import { errorResponses } from './schemas/common.ts';
 import { authRoutes } from './routes/auth.ts';
 import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { overviewRoutes } from './routes/overview.ts';
+import { dashboardRoutes } from './dashboard.ts';
 import { taskLogRoutes } from './routes/taskLogs.ts';
 import { healthRoutes, systemRoutes } from './routes/system.ts';
 import { userRoutes } from './routes/users.ts';
@@ -68,9 +70,11 @@ export interface ServerOptions {
   /** Uploaded binaries and the script runtimes, for the Spark Jobserver facade (engine.binaries, engine.scriptRuntimes). */
   binaries?: BinaryStore;
   scriptRuntimes?: RuntimeCommands;
+  /** The web dashboard's build (api/dashboard.ts: `DEFAULT_DASHBOARD_DIR`), served under `/ui/`; absent: no dashboard routes. */
+  dashboardDir?: string;
 }
 
-type OptionalKeys = 'metrics' | 'settings' | 'levels' | 'documents' | 'binaries' | 'scriptRuntimes' | 'taskLogs';
+type OptionalKeys = 'metrics' | 'settings' | 'levels' | 'documents' | 'binaries' | 'scriptRuntimes' | 'taskLogs' | 'dashboardDir';
 type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, OptionalKeys>> & Pick<ServerOptions, Exclude<OptionalKeys, 'settings'>> & { settings: ApiSettings }>;
 
 /** The engine-provided options of a server in front of a started engine (the caller adds `logger`). */
@@ -110,6 +114,7 @@ export function parseServerOptions(opts: ServerOptions): ResolvedServerOptions {
     ...(opts.documents ? { documents: opts.documents } : {}),
     ...(opts.binaries ? { binaries: opts.binaries } : {}),
     ...(opts.scriptRuntimes ? { scriptRuntimes: opts.scriptRuntimes } : {}),
+    ...(opts.dashboardDir !== undefined ? { dashboardDir: opts.dashboardDir } : {}),
   };
   if (!Number.isSafeInteger(resolved.bodyLimitBytes) || resolved.bodyLimitBytes < 1) {
     throw new TypeError(`bodyLimitBytes must be a positive integer, got ${resolved.bodyLimitBytes}`);
@@ -173,6 +178,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   void app.register(eventRoutes, { prefix, service, sseMaxPerUser: settings.sseMaxPerUser, sseMaxTotal: settings.sseMaxTotal });
   void app.register(webhookRoutes, { prefix, webhooks });
   void app.register(systemRoutes, { prefix, service });
+  void app.register(overviewRoutes, { prefix, service });
+  if (opts.dashboardDir !== undefined) void app.register(dashboardRoutes, { dir: opts.dashboardDir });
   void app.register(healthRoutes, { service });
   for (const facade of opts.facades) {
     const deps = {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the project needs and is missing: node modules, and a nats-server >= 2.10.23.
+# Installs what the project needs and is missing: node modules, the dashboard's build, and a nats-server >= 2.10.23.
 # Prints the nats-server path on stdout (everything else goes to stderr).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,4 +18,7 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   npm ci --no-audit --no-fund --loglevel=error >&2
   touch "$stamp"
 fi
+# The web dashboard (dashboard/ → .cache/dashboard/, served under /ui/), rebuilt only when its sources
+# or the lockfile changed. Without it the service still starts: /ui/ then says how to build it.
+node --import tsx scripts/buildDashboard.ts --if-changed >&2 || echo "warning: the dashboard was not built (see above); the API works without it" >&2
 bash scripts/ensure-nats-server.sh

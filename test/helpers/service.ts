@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, DEFAULT_BODY_LIMIT_BYTES, engineServerOptions } from '../../api/server.ts';
+import { DEFAULT_DASHBOARD_DIR } from '../../api/dashboard.ts';
 import { enabledFacades, mountableFacades } from '../../api/compat/index.ts';
 import { startFacadeListeners, type RunningListener } from '../../api/compat/facadeListeners.ts';
 import { createLogger, levelControl, resolveConfig, startEngine, type Config, type Logger } from '../../engine/index.ts';
@@ -21,8 +22,11 @@ export interface TestService {
   facadeUrls: Readonly<Record<string, string>>;
   engine: Engine;
   config: Readonly<Config>;
-  /** Stop the service processes' roles (not NATS) and start them again on the same store and dirs. */
-  restart(overrides?: Partial<Config>): Promise<void>;
+  /**
+   * Stop the service processes' roles (not NATS) and start them again on the same store and dirs;
+   * with `samePort` the API listens on the port it had (a browser's page reconnects to it).
+   */
+  restart(overrides?: Partial<Config>, opts?: { samePort?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,12 +46,12 @@ export async function startTestService(natsUrl: string, overrides: Partial<Confi
   let baseUrl = '';
   let listeners: RunningListener[] = [];
 
-  async function up() {
+  async function up(port = 0) {
     engine = await startEngine(config, logger);
     const facades = enabledFacades(config);
     const levels = levelControl(logger);
-    app = buildServer({ ...engineServerOptions(engine, config), logger: false, facades: mountableFacades(facades, config), levels });
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    app = buildServer({ ...engineServerOptions(engine, config), logger: false, facades: mountableFacades(facades, config), levels, dashboardDir: DEFAULT_DASHBOARD_DIR });
+    await app.listen({ host: '127.0.0.1', port });
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no address');
     baseUrl = `http://127.0.0.1:${addr.port}`;
@@ -73,10 +77,11 @@ export async function startTestService(natsUrl: string, overrides: Partial<Confi
     get config() {
       return config;
     },
-    async restart(more = {}) {
+    async restart(more = {}, opts = {}) {
+      const port = opts.samePort === true ? Number(new URL(baseUrl).port) : 0;
       await down();
       config = resolveConfig({ ...config, ...more });
-      await up();
+      await up(port);
     },
     async stop() {
       if (stopped) return;
