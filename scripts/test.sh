@@ -21,4 +21,9 @@ NATS_SERVER_BIN="$(bash scripts/setup.sh)"
 NATS_SERVER_BIN_2_10="$(bash scripts/ensure-nats-server.sh --suite trixie 2>/dev/null || true)"
 export NATS_SERVER_BIN NATS_SERVER_BIN_2_10
 if [ "$#" -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi
+# The browser tests drive Debian's chromium: installed when missing (scripts/ensure-chromium.sh); when it
+# cannot be, they skip with the reason and everything else runs.
+if printf '%s\n' "${files[@]}" | grep -q '^test/browser/'; then
+  if chromium="$(bash scripts/ensure-chromium.sh)"; then export JETJOBS_CHROMIUM="$chromium"; else export JETJOBS_CHROMIUM_MISSING="$chromium"; fi
+fi
 exec node --import tsx --test --test-concurrency=2 --test-timeout=120000 "${files[@]}"
