@@ -1,5 +1,5 @@
 /**
- * Serves the web dashboard (dashboard/, built by dashboard/build.ts into `.cache/dashboard/`) under
+ * Serves the web dashboard (dashboard/, built by scripts/buildDashboard.ts into `.cache/dashboard/`) under
  * `/ui/`: the built files from memory, by exact name (no request text ever becomes a path), and
  * `index.html` for every other path under `/ui/` so that deep links (`/ui/jobs/<id>`) load the app.
  * The files are public, like `/docs`: they hold no data; every figure the app shows comes from the
@@ -15,7 +15,7 @@ import type {} from './auth.ts';
 
 /** Where the dashboard is served. */
 export const DASHBOARD_PATH = '/ui';
-/** Where dashboard/build.ts writes the build (gitignored, like the rest of `.cache/`). */
+/** Where scripts/buildDashboard.ts writes the build (gitignored, like the rest of `.cache/`). */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../.cache/dashboard', import.meta.url));
 
 /** Only this origin's own files and API; no inline script or style, no frames, no plugins. */
@@ -81,7 +81,7 @@ async function load(dir: string): Promise<Built | undefined> {
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>jetjobs dashboard not built</title></head>
 <body><main><h1>The dashboard is not built</h1>
 <p><code>npm start</code> and <code>npm test</code> build it (scripts/setup.sh); to build it alone, run
-<code>node --import tsx dashboard/build.ts</code> in the project, then reload this page.</p>
+<code>node --import tsx scripts/buildDashboard.ts</code> in the project, then reload this page.</p>
 <p>The API works without it: <a href="/docs">/docs</a>.</p></main></body></html>`;
 
 /** Registers `/`, `/ui` and `/ui/*`; mount without a prefix. */
