@@ -5,7 +5,7 @@
  */
 export { startEngine, type Engine } from './startEngine.ts';
 export { VERSION } from './version.ts';
-export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMessage, DeliveryEntry, VirtualClusterStatus, OverviewView, ActivityView, JobView, ProgressView, TaskView, PlanView, PlanOptions, WorkerView, JobExplanation, AsOf, AsOfInfo } from './serviceTypes.ts';
+export type { JobService, Caller, By, UserRole, ListQuery, SubmitRequest, LiveMessage, DeliveryEntry, VirtualClusterStatus, OverviewView, ActivityView, JobView, ProgressView, TaskView, PlanView, PlanOptions, SubmissionPlan, WorkerView, JobExplanation, AsOf, AsOfInfo } from './serviceTypes.ts';
 export { parseAsOf, MAX_AS_OF_CHARS } from './jobservice/asOf.ts';
 export { EXPLAIN_REASONS } from './explain/explainJob.ts';
 export { SYSTEM_CALLER } from './serviceTypes.ts';

@@ -147,6 +147,21 @@ export interface PlanView {
   tasks: (TaskView & { payload: unknown })[];
 }
 
+/** A dry run of a submission (`JobService.planSubmission`): what `submit` would record and the tasks its type would plan now. */
+export interface SubmissionPlan {
+  /** The request as it would be recorded: defaults filled in, with its virtual cluster and owner. */
+  request: Record<string, unknown>;
+  /** The type slices as it goes: these are its first tasks only, more are made while it runs. */
+  planOpen: boolean;
+  tasksTotal: number;
+  itemsTotal: number;
+  bytesTotal: number;
+  /** The first tasks in plan order (at most 1000). */
+  tasks: { taskId: string; items: number; bytes: number }[];
+  /** More tasks were planned than `tasks` lists. */
+  truncated: boolean;
+}
+
 export interface HistoryEntry {
   seq: number;
   time: string;
@@ -270,6 +285,12 @@ export interface JobService {
    * submissions of one request and must refuse all of them when one is invalid.
    */
   checkSubmission(req: SubmitRequest, caller: Caller): void;
+  /**
+   * A dry run: validates `req` as `submit` would (the same AppErrors), plans it with its job type as a
+   * coordinator would on claim, and writes nothing. A plan the type cannot make is INVALID_SPEC (or the
+   * type's own code): the error the job would have failed with.
+   */
+  planSubmission(req: SubmitRequest, caller: Caller): Promise<SubmissionPlan>;
   get(id: string, caller: Caller): Promise<JobView>;
   /**
    * The job submitted at stream sequence `seq` (its `submitSeq`: a facade's number for it). JOB_NOT_FOUND

@@ -1,5 +1,5 @@
 /**
- * Job routes: submit (one, or up to 1000 with `POST /jobs:batch`), list, read (job, progress,
+ * Job routes: submit (one, or up to 1000 with `POST /jobs:batch`; a dry run with `POST /jobs:plan`), list, read (job, progress,
  * failures, tasks, history; job and history also `?asOf=` a past moment; explain) and the commands (stop, pause, resume, recover, rerun, activate,
  * deactivate). Handlers only translate HTTP to JobService calls
  * with the request's Caller; every rule (visibility, ownership, transitions) lives in the engine.
@@ -150,6 +150,11 @@ export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, { ser
       if (unavailable !== undefined && !unavailable.ok && !results.some((r) => r.status < 300)) throw unavailable.error;
       return { results };
     },
+  );
+
+  // A dry run of POST /jobs (`jetjobs submit --dry-run`): nothing is written.
+  app.post<{ Body: SubmitRequest }>('/jobs::plan', { schema: schemas.plan, config: { auth: 'operator' } }, async (request) =>
+    service.planSubmission(request.body, request.caller),
   );
 
   app.get<{ Querystring: ListQuerystring }>('/jobs', { schema: schemas.list, config: READ }, async (request) =>

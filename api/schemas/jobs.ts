@@ -463,11 +463,41 @@ export const explainSchema = {
 // ---------- route schemas ----------
 
 /** Route schemas, keyed by route. */
+const countOf = (description: string) => ({ type: 'integer', description }) as const;
+
+/** `POST /jobs:plan` answer (SubmissionPlan): what a submission would record and the tasks it would be planned into. */
+export const submissionPlanSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['request', 'planOpen', 'tasksTotal', 'itemsTotal', 'bytesTotal', 'tasks', 'truncated'],
+  properties: {
+    request: { type: 'object', additionalProperties: true, description: 'The request as POST /jobs would record it: defaults filled in, with `virtualCluster` and `owner`.' },
+    planOpen: { type: 'boolean', description: 'The type slices as it goes: these are its first tasks only.' },
+    tasksTotal: countOf('Tasks planned.'),
+    itemsTotal: countOf('Items (files) they cover.'),
+    bytesTotal: countOf('Bytes they cover.'),
+    tasks: {
+      type: 'array',
+      description: 'The first 1000 tasks in plan order.',
+      items: {
+        type: 'object', additionalProperties: false, required: ['taskId', 'items', 'bytes'],
+        properties: { taskId: { type: 'string' }, items: count, bytes: count },
+      },
+    },
+    truncated: { type: 'boolean', description: 'More tasks were planned than `tasks` lists.' },
+  },
+} as const;
+
 export const jobRouteSchemas = {
   submit: {
     body: submitBody,
     headers: submitHeaders,
     response: { 200: jobViewSchema, 201: jobViewSchema, ...errorResponses },
+  },
+  plan: {
+    description: 'A dry run of POST /jobs: validates the body as a submission (the same errors), plans it with its job type as a coordinator would, and writes nothing.',
+    body: submitBody,
+    response: { 200: submissionPlanSchema, ...errorResponses },
   },
   list: { querystring: listQuerystring, response: { 200: listResponseSchema, ...errorResponses } },
   get: { params: jobIdParams, querystring: asOfQuerystring, response: { 200: jobViewAsOfSchema, ...errorResponses } },

@@ -24,9 +24,10 @@ import { createJobReader } from './jobReader.ts';
 import { createJobQueries } from './queries.ts';
 import { createBulkSubmission } from './bulkSubmission.ts';
 import { checkParallelism, createSubmission, createSubmissionSteps } from './submission.ts';
+import { createSubmissionPlanner } from './submissionPlan.ts';
 
 export interface JobServiceDeps {
-  config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs' | 'stopGraceMs' | 'runningJobCapacity' | 'maxTasksPerWorker' | 'webhookAllowPrivate'>;
+  config: Pick<Config, 'waitingJobCapacity' | 'failureDetectionTimeoutMs' | 'stopGraceMs' | 'runningJobCapacity' | 'maxTasksPerWorker' | 'webhookAllowPrivate' | 'defaultBatchSize' | 'defaultPartitionSizeBytes'>;
   eventLog: EventLog;
   projection: JobProjection;
   liveness: Liveness;
@@ -58,6 +59,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
     submit,
     submitMany: createBulkSubmission(deps, reader, steps),
     checkSubmission: (req, caller) => void steps.validate(req, caller),
+    planSubmission: createSubmissionPlanner(deps, steps),
     ...createJobQueries(deps, reader),
     list: createJobList(deps),
     stop: (id, by) => command(id, { kind: 'stop', graceMs: by.graceMs ?? config.stopGraceMs, ...(by.force ? { force: true } : {}) }, by),

@@ -188,6 +188,11 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
       if (!FAKE_JOB_TYPES.some((t) => t.name === req.type)) throw new AppError('UNKNOWN_JOB_TYPE', `Unknown job type "${req.type}".`);
     },
 
+    async planSubmission(req: SubmitRequest, caller: Caller) {
+      this.checkSubmission(req, caller);
+      return { request: { ...req, owner: caller.user }, planOpen: false, tasksTotal: 1, itemsTotal: 0, bytesTotal: 0, tasks: [{ taskId: 't00000', items: 0, bytes: 0 }], truncated: false };
+    },
+
     // Each item as submit alone (a key used earlier in the batch finds that item's job); AppErrors are items' results.
     async submitMany(items, by) {
       const results = [];
