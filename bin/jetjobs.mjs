@@ -6,5 +6,15 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { runCli } = await import(new URL('../cli/main.ts', import.meta.url).href);
-const code = await runCli(process.argv.slice(2), process.env, { stdout: process.stdout, stderr: process.stderr });
+const io = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  // Ctrl-C while following or watching detaches (exit 130) instead of killing the process mid-write.
+  onInterrupt(handler) {
+    process.on('SIGINT', handler);
+    return () => process.off('SIGINT', handler);
+  },
+};
+const code = await runCli(process.argv.slice(2), process.env, io);
 process.exitCode = code;

@@ -8,14 +8,13 @@ import { identityKey, PATH_LABEL, pathHash, pathSelector } from './alluxioIdenti
 import { normalizeNative, toAlluxioPath, toNativePath } from './alluxioPath.ts';
 import type { JetjobsClient } from './client.ts';
 import { CliError, EXIT, type ExitCode } from './exitCodes.ts';
+import { delay, watchChanges } from './liveChanges.ts';
 import { formatProgressJson, formatProgressText, toProgressReport, type PathJobType } from './progressReport.ts';
 
 /** `--follow` redraws at most this often, however fast events come. */
 export const FOLLOW_MIN_REDRAW_MS = 250;
 /** `--follow` redraws at least this often, events or not (a stream that is down, or a quiet job's throughput). */
 export const FOLLOW_MAX_QUIET_MS = 5_000;
-/** Wait before the event stream is opened again after it ended or broke. */
-const RECONNECT_MS = 1_000;
 /** Recorded as the reason of the commands the CLI sends (the job's history shows it). */
 const REASON = 'jetjobs job command line';
 
@@ -185,59 +184,6 @@ async function follow(client: JetjobsClient, o: PathJobOptions, job: JobView, io
   } finally {
     stop.abort();
   }
-}
-
-/** Resolves `next()` when the job's event stream has brought something since the last call (or after `quietMs`). */
-function watchChanges(client: JetjobsClient, id: string, signal: AbortSignal): { next(quietMs: number): Promise<void> } {
-  let changed = false;
-  let wake: (() => void) | undefined;
-  const pulse = () => {
-    changed = true;
-    wake?.();
-  };
-  void (async () => {
-    let lastId: string | undefined;
-    while (!signal.aborted) {
-      try {
-        for await (const m of client.events(id, lastId, signal)) {
-          if (m.id !== undefined && m.id !== '') lastId = m.id;
-          pulse();
-        }
-      } catch {
-        // down or refused: the quiet redraws go on; try again
-      }
-      await delay(RECONNECT_MS, signal);
-    }
-  })();
-  return {
-    async next(quietMs) {
-      if (!changed) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, quietMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
-      changed = false;
-    },
-  };
-}
-
-/** Waits `ms` (nothing when ≤ 0), or less if `signal` aborts. */
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 function lineCount(text: string): number {

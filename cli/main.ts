@@ -1,32 +1,24 @@
 /**
  * `jetjobs`: the command line (bin/jetjobs.mjs runs it). Seed 004's `job` commands over the native
- * API: flags are parsed by commander, the work is in jobActions.ts, exit codes in exitCodes.ts.
+ * API (the work is in jobActions.ts), and beside them the native commands (native/, docs/cli.md);
+ * flags are parsed by commander, exit codes are in exitCodes.ts.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createClient, type JetjobsClient } from './client.ts';
 import { CliError, EXIT } from './exitCodes.ts';
-import { listJobs, rerunJob, runPathJob, type CliIo, type PathJobOptions } from './jobActions.ts';
+import { listJobs, rerunJob, runPathJob, type PathJobOptions } from './jobActions.ts';
+import { resolveConnection, type CliEnv, type ConnectionFlags } from './native/connection.ts';
+import { createNativeContext, DEFAULT_TIMEOUT_MS } from './native/nativeContext.ts';
+import type { NativeIo } from './native/nativeIo.ts';
+import { registerNativeCommands } from './native/program.ts';
 import { PATH_JOB_TYPES, type PathJobType } from './progressReport.ts';
 
-/** Where the service is when neither `--url` nor `JETJOBS_URL` says. */
-export const DEFAULT_URL = 'http://127.0.0.1:8080';
-/** Per HTTP request. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
+export { DEFAULT_URL, type CliEnv } from './native/connection.ts';
+export { DEFAULT_TIMEOUT_MS } from './native/nativeContext.ts';
 /** Exit code of an error the CLI did not expect (a bug): sysexits' EX_SOFTWARE. */
 export const EXIT_INTERNAL = 70;
 
 const JOB_STATES = ['WAITING', 'RUNNING', 'PAUSED', 'VERIFYING', 'SUCCEEDED', 'FAILED', 'STOPPED'];
-
-/** The environment variables the CLI reads; passed in so tests need not touch `process.env`. */
-export interface CliEnv {
-  JETJOBS_URL?: string | undefined;
-  JETJOBS_TOKEN?: string | undefined;
-}
-
-interface ConnectionFlags {
-  url?: string;
-  token?: string;
-}
 
 function jobType(value: string): PathJobType {
   const t = value.toLowerCase();
@@ -52,22 +44,21 @@ function jobStates(value: string): string[] {
   return value.split(',').map(upperChoice(JOB_STATES));
 }
 
-/** `--url` and `--token` on every command that talks to the service. */
+/** `--url` and `--token` on every `job` command. */
 function withConnection(cmd: Command): Command {
   return cmd
-    .option('--url <url>', `service root (env JETJOBS_URL; default ${DEFAULT_URL})`)
-    .option('--token <token>', 'bearer token (env JETJOBS_TOKEN)');
+    .option('--url <url>', 'service root (env JETJOBS_URL; default: the current context\'s, else http://127.0.0.1:8080)')
+    .option('--token <token>', 'bearer token (env JETJOBS_TOKEN; default: the current context\'s)');
 }
 
 /** Builds the program; `run` receives each action's work and returns its exit code. */
-function buildProgram(env: CliEnv, io: CliIo, setExit: (code: number) => void): Command {
-  const connect = (flags: ConnectionFlags): JetjobsClient => createClient({
-    url: flags.url ?? env.JETJOBS_URL ?? DEFAULT_URL,
-    token: flags.token ?? env.JETJOBS_TOKEN,
-    timeoutMs: DEFAULT_TIMEOUT_MS,
-  });
+function buildProgram(env: CliEnv, io: NativeIo, setExit: (code: number) => void): Command {
+  const connect = async (flags: ConnectionFlags): Promise<JetjobsClient> => {
+    const { url, token } = await resolveConnection(flags, env);
+    return createClient({ url, token, timeoutMs: DEFAULT_TIMEOUT_MS });
+  };
   const program = new Command('jetjobs')
-    .description('Command line of the jetjobs service (docs/compat/alluxio.md, `job` command line)')
+    .description('Command line of the jetjobs service: the native commands (docs/cli.md) and Alluxio\'s `job` commands (docs/compat/alluxio.md)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   const job = program.command('job').description("Alluxio's job commands (seed 004): jobs by (type, path)").exitOverride();
@@ -98,7 +89,7 @@ function buildProgram(env: CliEnv, io: CliIo, setExit: (code: number) => void): 
         ...(typeof flags['batchSize'] === 'number' ? { batchSize: flags['batchSize'] } : {}),
         ...(flags['fileStatus'] === 'FAILURE' ? { fileStatus: 'FAILURE' as const } : {}),
       };
-      setExit(await runPathJob(connect(flags), opts, io));
+      setExit(await runPathJob(await connect(flags), opts, io));
     });
   }
 
@@ -107,7 +98,7 @@ function buildProgram(env: CliEnv, io: CliIo, setExit: (code: number) => void): 
     .option('--job-type <type>', 'only jobs of this type (LOAD, FREE, COPY, MOVE)', jobType)
     .option('--coordinator <id>', 'only jobs owned by this coordinator (its id, as listed)'))
     .action(async (flags: { jobState?: string[]; jobType?: PathJobType; coordinator?: string } & ConnectionFlags) => {
-      setExit(await listJobs(connect(flags), {
+      setExit(await listJobs(await connect(flags), {
         ...(flags.jobState ? { states: flags.jobState } : {}),
         ...(flags.jobType ? { type: flags.jobType } : {}),
         ...(flags.coordinator ? { coordinator: flags.coordinator } : {}),
@@ -118,13 +109,14 @@ function buildProgram(env: CliEnv, io: CliIo, setExit: (code: number) => void): 
     .requiredOption('--type <type>', 'LOAD, FREE, COPY or MOVE', jobType)
     .requiredOption('--path <path>', 'absolute Alluxio path'))
     .action(async (flags: { type: PathJobType; path: string } & ConnectionFlags) => {
-      setExit(await rerunJob(connect(flags), flags.type, flags.path, io));
+      setExit(await rerunJob(await connect(flags), flags.type, flags.path, io));
     });
+  registerNativeCommands(program, createNativeContext(env, io, setExit));
   return program;
 }
 
 /** Runs `jetjobs` with `argv` (without node and the script) and answers its exit code. */
-export async function runCli(argv: readonly string[], env: CliEnv, io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], env: CliEnv, io: NativeIo): Promise<number> {
   let exitCode: number = EXIT.OK;
   const program = buildProgram(env, io, (code) => { exitCode = code; });
   try {
