@@ -27,10 +27,16 @@ export interface LogsOptions {
   tail?: number;
 }
 
-/** The task to read: the one named, else the job's only task. */
+/** The task to read: the one named (if the job lists it), else the job's only task. */
 async function taskOf(http: Http, id: string, task: string | undefined): Promise<string> {
-  if (task !== undefined) return task;
-  const { tasks } = await http.call<{ tasks: TaskView[] }>('GET', `${jobPath(id)}/tasks`);
+  const { tasks, truncated } = await http.call<{ tasks: TaskView[]; truncated: boolean }>('GET', `${jobPath(id)}/tasks`);
+  if (task !== undefined) {
+    // a compacted job lists no tasks, and its logs may still be kept: only a listed plan can say no
+    if (tasks.length > 0 && !truncated && !tasks.some((t) => t.taskId === task)) {
+      throw new CliError(NATIVE_EXIT.NOT_FOUND, `job ${id} has no task ${JSON.stringify(task)} (its tasks: ${tasks.slice(0, 5).map((t) => t.taskId).join(', ')}${tasks.length > 5 ? ', …' : ''})`);
+    }
+    return task;
+  }
   if (tasks.length === 1) return tasks[0]!.taskId;
   const some = tasks.slice(0, 5).map((t) => t.taskId).join(', ');
   throw new CliError(NATIVE_EXIT.INVALID_INPUT, tasks.length === 0 ? `job ${id} has no tasks yet: name one when it has (jetjobs logs ${id} t00000)` : `job ${id} has ${tasks.length} tasks: name one (${some}${tasks.length > 5 ? ', …' : ''})`);

@@ -98,6 +98,8 @@ function createBar(stream: NodeJS.WritableStream): ProgressDisplay {
     stream,
     format: '{state} {bar} {percent} {detail}',
     barsize: 30,
+    barCompleteChar: '\u2588',
+    barIncompleteChar: '\u2591',
     hideCursor: false, // nothing to restore if the process is interrupted
     gracefulExit: false, // SIGINT is ours: detach (exit 130)
     linewrap: false,
