@@ -54,6 +54,8 @@ function str(v: unknown): string | undefined {
 
 /** Parses the file's text (YAML: `current-context`, `contexts: {name: {server, user, token, expires-at}}`). */
 export function parseConfig(text: string, path: string): CliConfig {
+  // nothing but comments or blank lines: no contexts yet (js-yaml refuses an empty document)
+  if (text.split('\n').every((l) => /^\s*(#.*)?$/.test(l))) return structuredClone(EMPTY);
   let doc: unknown;
   try {
     doc = load(text, { schema: JSON_SCHEMA });
