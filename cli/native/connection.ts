@@ -39,7 +39,7 @@ export function chosenContext(config: CliConfig, flags: ConnectionFlags, env: Cl
   const named = flags.context ?? (env.JETJOBS_CONTEXT !== undefined && env.JETJOBS_CONTEXT !== '' ? env.JETJOBS_CONTEXT : undefined);
   if (named !== undefined) {
     const context = config.contexts[named];
-    if (context === undefined) throw new CliError(NATIVE_EXIT.INVALID_INPUT, `no context ${JSON.stringify(named)} (jetjobs context list; jetjobs login --context ${named} --url …)`);
+    if (context === undefined) throw new CliError(NATIVE_EXIT.NOT_FOUND, `no context ${JSON.stringify(named)} (jetjobs context list; jetjobs login --context ${named} --url …)`);
     return { name: named, context };
   }
   const current = config.currentContext;
