@@ -8,7 +8,7 @@ import type { JetjobsClient } from './client.ts';
 /** Wait before the event stream is opened again after it ended or broke. */
 const RECONNECT_MS = 1_000;
 
-/** Resolves `next()` when the job's event stream has brought something since the last call (or after `quietMs`). */
+/** Resolves `next()` when the job's event stream has brought something since the last call (or after `quietMs`, or when `signal` aborts). */
 export function watchChanges(client: Pick<JetjobsClient, 'events'>, id: string, signal: AbortSignal): { next(quietMs: number): Promise<void> } {
   let changed = false;
   let wake: (() => void) | undefined;
@@ -32,13 +32,17 @@ export function watchChanges(client: Pick<JetjobsClient, 'events'>, id: string, 
   })();
   return {
     async next(quietMs) {
-      if (!changed) {
+      if (!changed && !signal.aborted) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, quietMs);
-          wake = () => {
+          const timer = setTimeout(done, quietMs);
+          // an abort (Ctrl-C) ends the wait at once: no timer is left to hold the process open
+          signal.addEventListener('abort', done, { once: true });
+          function done() {
             clearTimeout(timer);
+            signal.removeEventListener('abort', done);
             resolve();
-          };
+          }
+          wake = done;
         });
         wake = undefined;
       }

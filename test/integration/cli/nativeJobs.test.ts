@@ -141,8 +141,10 @@ describe('jetjobs native job commands (the binary against a service)', () => {
     const long = await jobFile('detach.yaml', 'type: sleep\nspec:\n  ms: 60000\n');
     const s = start(['submit', '-f', long], { env: { JETJOBS_URL: ctx.svc.baseUrl, JETJOBS_TOKEN: TEST_ADMIN_TOKEN, XDG_CONFIG_HOME: home } });
     await waitOutput(s, /^RUNNING /m, 'the follow to show the job running');
+    const interruptedAt = Date.now();
     s.child.kill('SIGINT');
     const r = await s.done;
+    assert.ok(Date.now() - interruptedAt < 2_000, `the binary exits promptly after Ctrl-C (${Date.now() - interruptedAt} ms)`);
     assert.equal(r.code, 130, r.stdout + r.stderr);
     const id = /submitted job (\S+)/.exec(r.stdout)![1]!;
     assert.match(r.stderr, new RegExp(`detached: job ${id} keeps running`));
