@@ -4,6 +4,7 @@
  * contexts, nor another test's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,9 +28,17 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/** Every configuration home of this test process is under one directory, removed when the process exits (a failed test too). */
+let homes: string | undefined;
+
 /** A fresh configuration home for one suite or test. */
 export function configHome(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'jetjobs-cli-config-'));
+  if (homes === undefined) {
+    const root = mkdtempSync(join(tmpdir(), 'jetjobs-cli-config-'));
+    process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+    homes = root;
+  }
+  return mkdtemp(join(homes, 'home-'));
 }
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
