@@ -104,13 +104,20 @@ export function createHttp(opts: HttpOptions): Http {
 
   async function send(method: string, path: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
     try {
-      return await fetch(root + path, { ...init, method, signal });
+      // No redirect is followed: fetch would resend a body (login's password) to wherever a 307/308
+      // points, another host included. The API never redirects; a 3xx is an error (failure()).
+      return await fetch(root + path, { ...init, method, signal, redirect: 'manual' });
     } catch (e) {
       throw new CliError(exits.unavailable, `cannot reach the service at ${shownUrl(opts.url)}: ${reason(e)}`, { cause: e });
     }
   }
 
   async function failure(method: string, path: string, res: Response): Promise<CliError> {
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      const to = res.headers.get('location');
+      return new CliError(exits.invalidInput, `${method} ${path.split('?')[0]}: HTTP ${res.status}, a redirect${to === null ? '' : ` to ${shownUrl(to)}`}, which the command line does not follow (it would send the token or password there): give the service's own address with --url`);
+    }
     const text = await res.text();
     let detail = text.slice(0, 500);
     try {

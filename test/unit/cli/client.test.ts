@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createClient, printable, shownUrl } from '../../../cli/client.ts';
-import { CliError, EXIT } from '../../../cli/exitCodes.ts';
+import { CliError, EXIT, NATIVE_EXIT, NATIVE_STATUS_EXITS } from '../../../cli/exitCodes.ts';
+import { createHttp } from '../../../cli/http.ts';
 
 describe('CLI client', () => {
   let server: Server;
@@ -59,5 +60,34 @@ describe('CLI client', () => {
     assert.equal(shownUrl('http://a:b@h:1/p'), 'http://h:1/p');
     assert.equal(shownUrl('not a url\x1b[2J'), JSON.stringify('not a url\x1b[2J'));
     assert.equal(printable('ok\tline\n\x1b'), 'ok\tline\n\\u001b');
+  });
+
+  it('follows no redirect: a 307 to another host gets neither the body (a password) nor the token, and is an error naming it', async () => {
+    const seen: string[] = [];
+    const elsewhere = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => { body += d.toString(); });
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? '-'} ${body}`);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"stolen"}');
+      });
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    const target = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/native/v1/auth/login`;
+    const redirecting = createServer((_req, res) => res.writeHead(307, { location: target }).end());
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const http = createHttp({ url: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`, token: 'jjt_secret', timeoutMs: 5_000, exits: NATIVE_STATUS_EXITS });
+      await assert.rejects(http.call('POST', '/auth/login', { body: { username: 'ann', password: 'pw-secret' } }), (e: unknown) => {
+        assert.ok(e instanceof CliError);
+        assert.equal(e.exitCode, NATIVE_EXIT.INVALID_INPUT);
+        assert.match(e.message, /HTTP 307, a redirect to http:\/\/127\.0\.0\.1:\d+\/native\/v1\/auth\/login, which the command line does not follow/);
+        return true;
+      });
+      await assert.rejects(http.call('GET', '/jobs'), /HTTP 307/);
+      assert.deepEqual(seen, [], 'the other host got no request');
+    } finally {
+      await Promise.all([redirecting, elsewhere].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    }
   });
 });
