@@ -127,6 +127,27 @@ describe('dashboard in a browser', { skip }, () => {
     await page.context().close();
   });
 
+  it('keeps what is typed into the job filters while live events redraw the list', async () => {
+    const page = await signIn('olga', '/ui/jobs');
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor({ timeout: WAIT_MS });
+    await page.getByLabel('Search').fill('half typed');
+    await page.getByLabel('State').selectOption('FAILED');
+    // a new job: the first page reads the list again and redraws, the form included
+    const job = await submit('olga', { ms: 10, tasks: 1 }, 'redraws the list');
+    await page.locator(`tr[data-job="${job.id}"]`).waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.getByLabel('Search').inputValue(), 'half typed');
+    assert.equal(await page.getByLabel('State').inputValue(), 'FAILED');
+    assert.equal(new URL(page.url()).search, '', 'nothing was applied yet');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/\/ui\/jobs\?q=half\+typed&state=FAILED$/, { timeout: WAIT_MS });
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.waitForURL(/\/ui\/jobs$/, { timeout: WAIT_MS });
+    await page.waitForFunction(`document.querySelector('#f-q').value === ''`, undefined, { timeout: WAIT_MS });
+    assert.equal(await page.getByLabel('Search').inputValue(), '');
+    assert.equal(await page.getByLabel('State').inputValue(), '');
+    await page.context().close();
+  });
+
   it('keeps the live view through an API restart: it reconnects and shows every later event, none twice', async () => {
     const job = await submit('olga', { ms: 500, tasks: 10 }, 'across a restart', { parallelism: 1 });
     const page = await signIn('olga', `/ui/jobs/${job.id}`);
