@@ -68,8 +68,10 @@ describe('dashboard in a browser', { skip }, () => {
 
   it('shows a job submitted through the API from its deep link, and its bar rises live to 100 %', async () => {
     // one task at a time: 5 × 600 ms, so the bar is seen at 20, 40, … on its way
+    // signed in first: the job's 3 s are not spent logging in (a new context, the login and the first page could take them on a loaded machine)
+    const page = await signIn('olga');
     const job = await submit('olga', { ms: 600, tasks: 5 }, 'bar to full', { parallelism: 1 });
-    const page = await signIn('olga', `/ui/jobs/${job.id}`);
+    await page.goto(`${ctx.svc.baseUrl}/ui/jobs/${job.id}`);
     await page.getByRole('heading', { name: /bar to full/ }).waitFor({ timeout: WAIT_MS });
     assert.equal(await page.getByTestId('origin').textContent(), 'native API');
     // every value the bar's label takes from now on, recorded in the page
@@ -149,8 +151,9 @@ describe('dashboard in a browser', { skip }, () => {
   });
 
   it('keeps the live view through an API restart: it reconnects and shows every later event, none twice', async () => {
+    const page = await signIn('olga');
     const job = await submit('olga', { ms: 500, tasks: 10 }, 'across a restart', { parallelism: 1 });
-    const page = await signIn('olga', `/ui/jobs/${job.id}`);
+    await page.goto(`${ctx.svc.baseUrl}/ui/jobs/${job.id}`);
     await page.getByLabel('Show task outcomes').check();
     await page.locator('[data-testid=timeline] li[data-type=TaskSucceeded]').first().waitFor({ timeout: WAIT_MS });
     assert.equal(await page.getByTestId('live-status').textContent(), 'Live');
