@@ -115,6 +115,10 @@ export async function readConfig(path: string, opts: { needTokens: boolean }): P
 export async function writeConfig(path: string, config: CliConfig): Promise<void> {
   const dir = join(path, '..');
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  // mkdir's mode applies only to what it creates: a directory made before (by hand, by dotfiles) is
+  // tightened too, so that others cannot list it or watch the file being replaced
+  const { mode } = await stat(dir);
+  if ((mode & 0o077) !== 0) await chmod(dir, 0o700);
   const tmp = `${path}.${process.pid}.tmp`;
   const file = await open(tmp, 'w', 0o600);
   try {

@@ -1,6 +1,6 @@
 /** The configuration file: where it is, what it holds, written 0600 atomically, refused when others may read its tokens. */
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -26,6 +26,19 @@ it('round-trips contexts through a 0600 file in a 0700 directory, leaving no tem
   await chmod(path, 0o640);
   await assert.rejects(readConfig(path, { needTokens: true }), /group or others may read it \(mode 640\)/);
   assert.equal((await readConfig(path, { needTokens: false })).currentContext, 'prod', 'without a token to read, the mode does not matter');
+});
+
+it('tightens a configuration directory made before with a looser mode to 0700', async () => {
+  const home = await mkdtemp(join(tmpdir(), 'jj-cfg-'));
+  try {
+    await mkdir(join(home, 'jetjobs'), { mode: 0o755 });
+    await chmod(join(home, 'jetjobs'), 0o755);
+    await writeConfig(join(home, 'jetjobs', 'config.yaml'), { currentContext: null, contexts: { dev: { server: 'http://127.0.0.1:8080', token: 'jjt_x' } } });
+    assert.equal((await stat(join(home, 'jetjobs'))).mode & 0o777, 0o700);
+    assert.equal((await stat(join(home, 'jetjobs', 'config.yaml'))).mode & 0o777, 0o600);
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
 });
 
 it('refuses a file that is not a mapping of contexts, naming the file', () => {
