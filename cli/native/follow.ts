@@ -78,6 +78,9 @@ export async function followJob(http: Http, id: string, io: NativeIo): Promise<n
     io.stderr.write(`detached: job ${id} keeps running (follow it again: jetjobs progress ${id} --follow; stop it: jetjobs stop ${id})\n`);
     return NATIVE_EXIT.DETACHED;
   } finally {
+    // an error ends the follow too: a bar left running redraws on a timer that keeps the process
+    // alive, and leaves the terminal's line wrapping off (stopping twice is a no-op)
+    display.stop();
     offInterrupt?.();
     stop.abort();
   }
