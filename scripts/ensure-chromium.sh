@@ -7,6 +7,8 @@
 set -uo pipefail
 bin="${JETJOBS_CHROMIUM:-/usr/bin/chromium}"
 if [ -x "$bin" ]; then echo "$bin"; exit 0; fi
+# a Chromium named by the user is theirs to fix: installing Debian's would not make that path work
+if [ -n "${JETJOBS_CHROMIUM:-}" ]; then echo "JETJOBS_CHROMIUM=$bin is not an executable file"; exit 1; fi
 if [ "$(id -u)" != 0 ]; then echo "no Chromium at $bin, and not root to install it (as root: apt-get install chromium)"; exit 1; fi
 if ! command -v apt-get >/dev/null 2>&1; then echo "no Chromium at $bin and no apt-get to install it (set JETJOBS_CHROMIUM to a Chromium binary)"; exit 1; fi
 echo "installing Debian's chromium for the browser tests (one time)..." >&2
