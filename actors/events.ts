@@ -209,11 +209,18 @@ export type WorkerEvent = WorkerRegistered | WorkerDraining | WorkerLeft;
  * bring them back; their subjects are being purged), then again without it once every subject is
  * purged; a writer that finds a pending notice left by one that died finishes its purges. Each names
  * the removed run by the stream sequence of its JobSubmitted (`submitSeq`), so a job submitted again
- * under the same id (an idempotency key reused after the purge) is left alone. `meta.jobId` is ''. A
- * reader too late to see one (rolled up by a newer notice) notices the gap and lists what the store
- * still holds.
+ * under the same id (an idempotency key reused after the purge) is left alone. `meta.jobId` is ''.
+ * `sinceSeq` says which notices this one makes up for: every run named by a notice stored after
+ * `sinceSeq` (and before this one) is named here too (0: every notice before it). A pending notice
+ * replaced by its closing one, or carried into another writer's, is covered; a closed one replaced by
+ * the next removal's notice is not (so `sinceSeq` is at least its sequence). A reader that last read
+ * the notice at `sinceSeq` or a later one missed nothing; one that read an older one (or none) while
+ * it held jobs may have missed a removal rolled up unread, which a reader that follows only some
+ * subjects cannot see as a gap in sequences. A reader too late to see one (a gap, or that) lists what
+ * the store still holds. Notices written before the field existed have none: treat them as covering
+ * nothing.
  */
-export type JobsRemoved = Envelope<'JobsRemoved', { jobs: { jobId: string; submitSeq: number }[]; pending?: boolean }>;
+export type JobsRemoved = Envelope<'JobsRemoved', { jobs: { jobId: string; submitSeq: number }[]; pending?: boolean; sinceSeq?: number }>;
 
 // ---- webhook delivery log: subject job.<jobId>.hook (no CAS) ----
 /** `target` is `callback` (the job's callbackUrl) or a global webhook id. */

@@ -17,6 +17,7 @@ import type { JobService, ServiceInfo } from './serviceTypes.ts';
 import type { TaskQueue } from './taskqueue/taskQueue.ts';
 import { effectiveClusters, type VirtualClusterDef } from './quota/shares.ts';
 import { createRetention, type RemovedJob, type Retention } from './retention/retention.ts';
+import { createSlimViewRetention } from './retention/slimViewRetention.ts';
 import { createWorker, type Worker } from './worker/worker.ts';
 
 /** Everything the engine needs from outside; NATS-backed in production, in-memory in simulation. */
@@ -130,13 +131,15 @@ export async function startRoles(deps: RoleDeps): Promise<Roles> {
     checks: () => ({ ...(deps.checks?.() ?? {}), projection: !followerBroken, eventsRejected: projection.rejected === 0 }),
   });
   // Every process drops removed jobs from its projection (flat memory); coordinators also write. The
-  // slim view drops them on the removal notices it reads itself: a pass over its empty projection
-  // would only list the store's subjects for nothing.
+  // slim view drops them on the removal notices it reads itself; its passes only make up for the
+  // notices it missed (rolled up before it read them: slimViewRetention.ts).
   const afterRemove = async (job: RemovedJob) => {
     await registry.get(job.type)?.removed?.(job.spec);
     await deps.afterRemove?.(job);
   };
-  const retention = slim ? idleRetention() : createRetention({ eventLog, projection, config, clock, logger, writer: coordinator !== undefined, afterRemove });
+  const retention = slim
+    ? createSlimViewRetention({ view: slim, eventLog, clock, logger, intervalMs: config.retentionIntervalMs })
+    : createRetention({ eventLog, projection, config, clock, logger, writer: coordinator !== undefined, afterRemove });
   retention.start();
   return {
     service,
@@ -166,10 +169,4 @@ function restoredOrNothing(from: ProjectionState, opts: { logger: Logger; clock:
     opts.logger.warn({ err }, 'projection checkpoint refused: replaying the stream from seq 1');
     return undefined;
   }
-}
-
-/** The retention of a worker-only process: no passes (its slim view forgets removed jobs on their notices). */
-function idleRetention(): Retention {
-  const nothing = { compacted: 0, removed: 0, strays: 0 };
-  return { start: () => undefined, stop: () => undefined, runOnce: () => Promise.resolve({ ...nothing }), onPass: () => () => undefined };
 }

@@ -23,6 +23,15 @@
  *   epoch its context carries, whatever the view held before.
  * - A removal notice (`JobsRemoved` on `retention.removed`) forgets each named run (same
  *   `submitSeq`), as the full projection does.
+ * - **A missed notice.** The notice subject is rolled up: a view that lags (a slow follower, a replay
+ *   at start) may find a notice replaced by a newer one before it read it, and the newer one does not
+ *   name the older one's jobs. The full projection sees a gap in its sequences and reconciles; this
+ *   view follows only some subjects, so gaps tell it nothing. Each notice says which notices before
+ *   it it makes up for (`sinceSeq`: all after that one): when the last notice applied here is older,
+ *   the view counts a miss ({@link SlimJobView.missedRemovals}), and the retention of a worker-only
+ *   process forgets the jobs whose `.ev` the store no longer holds (engine/retention/slimViewRetention.ts).
+ *   Without that, a worker held such jobs until it restarted (found by test/sim/skewedClocks.test.ts,
+ *   seed 539230714).
  *
  * **Memory, and why a finished job is shrunk, not dropped.** The worker drops a task whose job is
  * terminal at the task's epoch or later, and runs a task of a job it does not know: a job newer than
@@ -32,10 +41,11 @@
  * back after every worker crash (ack wait × max deliveries). Hence a job that can never run again
  * (SUCCEEDED, or compacted) is shrunk to its epoch and submit sequence ({@link EndedJob}, no floors:
  * every task of it was dispatched at an epoch up to that one, so "terminal at the task's epoch" drops
- * them all), and forgotten only on its removal notice, when the full projection forgets it too. A
- * FAILED or STOPPED job keeps its floors until compacted: a recovery may still bring it back.
- * A job id submitted again after a removal this view missed (a notice rolled up before it was read)
- * starts over at its new `JobSubmitted` (stored only on an empty subject, so the old run is gone).
+ * them all), and forgotten only once removed: on its removal notice, when the full projection
+ * forgets it too, or at the reconcile that follows a missed notice (above). A FAILED or STOPPED job
+ * keeps its floors until compacted: a recovery may still bring it back. A job id submitted again
+ * after a removal this view missed, before that reconcile, starts over at its new `JobSubmitted`
+ * (stored only on an empty subject, so the old run is gone).
  */
 import type { JobCompacted, JobEvent, JobsRemoved } from '../../actors/events.ts';
 import type { LogRecord } from '../eventlog/eventLog.ts';
@@ -46,6 +56,20 @@ import { submitSeqOf } from './jobEntry.ts';
 /** The subjects the slim view reads: a worker-only process follows these only (FollowOptions.filterSubjects). */
 export const SLIM_VIEW_SUBJECTS: readonly string[] = Object.freeze(['job.*.ev', 'job.*.task', RETENTION_REMOVED_SUBJECT]);
 
+/** A job the view holds, as a reconcile sees it (slimViewRetention.ts). */
+export interface HeldJob extends JobFact {
+  /** Stream sequence of the run's JobSubmitted. */
+  readonly submitSeq: number;
+}
+
+/** The view's count of removal notices it may have missed (see the module comment). */
+export interface MissedRemovals {
+  /** Notices applied that did not make up for every notice since the last one applied here (`sinceSeq`). */
+  notices: number;
+  /** Every job those missed notices named was submitted below this sequence (0 when none was missed). */
+  belowSeq: number;
+}
+
 /** The slim view: {@link JobFacts} folded from records applied in stream order. */
 export interface SlimJobView extends JobFacts {
   /** Applies one record (in stream order; a record at or below `lastSeq()` is ignored). */
@@ -54,10 +78,16 @@ export interface SlimJobView extends JobFacts {
   lastSeq(): number;
   /** Jobs held: `live` may still run, `ended` never will (held as epoch and submit sequence only). */
   counts(): { live: number; ended: number };
+  /** Removal notices this view may have missed (rolled up before it read them). */
+  missedRemovals(): MissedRemovals;
+  /** The jobs held now (a copy: safe across awaits). */
+  held(): [string, HeldJob][];
+  /** Forgets `jobId` if the view still holds `job` (not a newer run read since); true if it did. */
+  forget(jobId: string, job: HeldJob): boolean;
 }
 
 /** A job that can never run again: SUCCEEDED, or compacted (see the module comment). */
-class EndedJob implements JobFact {
+class EndedJob implements HeldJob {
   readonly submitSeq: number;
   readonly epoch: number;
   constructor(submitSeq: number, epoch: number) {
@@ -79,7 +109,7 @@ interface TaskMarks {
 }
 
 /** A job that may still run (or run again: FAILED and STOPPED may be recovered). */
-class LiveJob implements JobFact {
+class LiveJob implements HeldJob {
   readonly submitSeq: number;
   terminal = false;
   epoch = 0;
@@ -117,6 +147,9 @@ export function createSlimJobView(): SlimJobView {
   const jobs = new Map<string, SlimJob>();
   const listeners = new Set<(jobId: string, job: JobFact) => void>();
   let last = 0;
+  /** Sequence of the last removal notice applied (0: none yet). */
+  let lastNotice = 0;
+  const missed: MissedRemovals = { notices: 0, belowSeq: 0 };
 
   /** The id to keep as the map key: the event's copy (the subject's would keep the whole subject text alive). */
   const keyOf = (fromEvent: string, fromSubject: string) => (fromEvent === fromSubject ? fromEvent : fromSubject);
@@ -170,6 +203,15 @@ export function createSlimJobView(): SlimJobView {
   function applyRemoval(r: LogRecord): void {
     for (const ev of r.events as JobsRemoved[]) {
       if (ev.type !== 'JobsRemoved') continue;
+      // notices after the last one read here and up to `sinceSeq` were rolled up unread, and this one
+      // does not name their runs (each submitted below that notice); a notice without the field
+      // (an older writer) may cover nothing
+      const since = ev.data.sinceSeq ?? r.seq;
+      if (since > lastNotice) {
+        missed.notices++;
+        missed.belowSeq = Math.max(missed.belowSeq, since);
+      }
+      lastNotice = r.seq;
       // only the run that was removed: the same id may have been submitted again since
       for (const j of ev.data.jobs) if (jobs.get(j.jobId)?.submitSeq === j.submitSeq) jobs.delete(j.jobId);
     }
@@ -196,6 +238,13 @@ export function createSlimJobView(): SlimJobView {
       return () => void listeners.delete(listener);
     },
     lastSeq: () => last,
+    missedRemovals: () => ({ ...missed }),
+    held: () => [...jobs],
+    forget(jobId, job) {
+      if (jobs.get(jobId) !== job) return false;
+      jobs.delete(jobId);
+      return true;
+    },
     counts() {
       let ended = 0;
       for (const j of jobs.values()) if (j instanceof EndedJob) ended++;

@@ -15,6 +15,11 @@ export interface RemovalNotice {
   jobs: RemovedRun[];
   /** Written before its purges and not yet followed by the notice that says they are done. */
   pending: boolean;
+  /**
+   * The `sinceSeq` of a notice that names every run of this one (JobsRemoved): this one's own, or its
+   * sequence when it has none (written before the field: it may cover nothing).
+   */
+  sinceSeq: number;
 }
 
 /** A writer's removals from the stream: a job's subjects, the notices to every projection, strays. */
@@ -24,8 +29,11 @@ export interface Removal {
   purgeRun(run: RemovedRun): Promise<boolean>;
   /** The newest notice, if any. */
   readNotice(): Promise<RemovalNotice | undefined>;
-  /** Appends a notice (CAS on `expectedSeq`, rolled up); resolves with its sequence; CONFLICT if a newer one came. */
-  announce(jobs: RemovedRun[], pending: boolean, expectedSeq: number): Promise<number>;
+  /**
+   * Appends a notice (CAS on `expectedSeq`, rolled up) that makes up for the notices after `sinceSeq`
+   * (JobsRemoved.sinceSeq); resolves with its sequence; CONFLICT if a newer one came.
+   */
+  announce(jobs: RemovedRun[], pending: boolean, expectedSeq: number, sinceSeq: number): Promise<number>;
   purgeStray(id: string): Promise<boolean>;
 }
 
@@ -63,18 +71,21 @@ export function createRemoval(deps: { eventLog: EventLog; projection: JobProject
     const last = records[records.length - 1];
     const ev = last?.events.find((e) => e.type === 'JobsRemoved') as JobsRemoved | undefined;
     if (last === undefined) return undefined;
-    return { seq: last.seq, jobs: ev?.data.jobs ?? [], pending: ev?.data.pending === true };
+    return { seq: last.seq, jobs: ev?.data.jobs ?? [], pending: ev?.data.pending === true, sinceSeq: ev?.data.sinceSeq ?? last.seq };
   }
 
   /**
    * Tells every projection which jobs are removed (JobsRemoved), so that none keeps one until its
    * own clock agrees they are old enough. Rolled up: the stream keeps only the newest notice, hence
-   * the CAS: a pending notice is never replaced by one that does not carry its jobs.
+   * the CAS: a pending notice is never replaced by one that does not carry its jobs. `sinceSeq` tells
+   * a reader which rolled-up notices this one makes up for: a reader that follows only some subjects,
+   * such as a worker-only process's slim view, sees no gap when a notice is rolled up before it read
+   * it, and learns of the miss from that (slimViewRetention.ts).
    */
-  async function announce(jobs: RemovedRun[], pending: boolean, expectedSeq: number): Promise<number> {
+  async function announce(jobs: RemovedRun[], pending: boolean, expectedSeq: number, sinceSeq: number): Promise<number> {
     const ev: JobsRemoved = {
       type: 'JobsRemoved',
-      data: { jobs, ...(pending ? { pending } : {}) },
+      data: { jobs, ...(pending ? { pending } : {}), sinceSeq },
       meta: { jobId: '', epoch: 0, actor, at: new Date(clock.now()).toISOString(), v: EVENT_SCHEMA_VERSION },
     };
     return (await eventLog.append(RETENTION_REMOVED_SUBJECT, [ev], { rollup: true, expectedLastSubjectSeq: expectedSeq })).seq;

@@ -55,22 +55,28 @@ export function createRemover(deps: RemoverDeps): Remover {
   /** A pending notice seen at a pass that did not finish it: if it is still the newest at the next pass, its writer is gone. */
   let pendingSeen: number | undefined;
 
-  /** Appends the pending notice of `own` plus what the newest pending notice still owes; resolves with its seq and the carried runs. */
-  async function announcePending(own: RemovedRun[]): Promise<{ seq: number; carried: RemovedRun[] } | undefined> {
+  /**
+   * Appends the pending notice of `own` plus what the newest pending notice still owes; resolves with
+   * its seq, the carried runs, and the `sinceSeq` of the closing notice (which names the same runs).
+   */
+  async function announcePending(own: RemovedRun[]): Promise<{ seq: number; carried: RemovedRun[]; sinceSeq: number } | undefined> {
     const mine = new Set(own.map(key));
     for (let attempt = 1; ; attempt++) {
       const newest = await removal.readNotice();
       const carried = newest?.pending ? newest.jobs.filter((r) => !mine.has(key(r))) : [];
+      // A notice that carries a pending one names all its runs: it makes up for what that one did. A
+      // closed one's runs are not carried: a reader that missed it missed them.
+      const sinceSeq = newest === undefined ? 0 : newest.pending ? newest.sinceSeq : newest.seq;
       if (own.length === 0) {
         // nothing of our own: finish a pending notice only once it stood for a whole pass (its writer may be at work)
         if (newest === undefined || carried.length === 0 || newest.seq !== pendingSeen) {
           pendingSeen = carried.length > 0 ? newest?.seq : undefined;
           return undefined;
         }
-        return { seq: newest.seq, carried };
+        return { seq: newest.seq, carried, sinceSeq };
       }
       try {
-        return { seq: await removal.announce([...own, ...carried], true, newest?.seq ?? 0), carried };
+        return { seq: await removal.announce([...own, ...carried], true, newest?.seq ?? 0, sinceSeq), carried, sinceSeq };
       } catch (err) {
         if (!isAppError(err, 'CONFLICT') || attempt >= NOTICE_ATTEMPTS) throw err; // another writer's notice came: read it again
       }
@@ -107,7 +113,7 @@ export function createRemover(deps: RemoverDeps): Remover {
     if (failure !== undefined) throw failure; // the notice stays pending: the next pass finishes it
     if (next < work.length) return round; // stopped: likewise
     try {
-      await removal.announce([...own, ...notice.carried], false, notice.seq);
+      await removal.announce([...own, ...notice.carried], false, notice.seq, notice.sinceSeq);
     } catch (err) {
       // a newer notice carries our jobs (it was written while ours was pending): nothing more to say
       if (!isAppError(err, 'CONFLICT')) throw err;

@@ -8,7 +8,8 @@
  * The parts: retentionRules.ts (each job type's rule), planPass.ts (which jobs a pass takes),
  * compaction.ts, removal.ts (purges and JobsRemoved notices), removeJobs.ts (the order of a removal:
  * notice, purges, notice, and what a writer that died midway left), removalReconciler.ts (removals
- * this process missed), retentionPass.ts (one pass); this file schedules the passes.
+ * this process missed), retentionPass.ts (one pass); this file schedules the passes. A worker-only
+ * process has no projection: its passes are slimViewRetention.ts.
  */
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';

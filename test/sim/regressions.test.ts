@@ -266,7 +266,7 @@ describe('regressions found by the simulation: removals a follower was too late 
       await writer2.runOnce();
       for (const subject of [jobEvSubject(JOB), jobTaskSubject(JOB), jobHookSubject(JOB)]) assert.deepEqual(await log.readSubject(subject), [], `${subject} purged`);
       const notices = await log.readSubject(RETENTION_REMOVED_SUBJECT);
-      assert.deepEqual(notices.map((r) => r.events.map((e) => [e.type, e.data])), [[['JobsRemoved', { jobs: [{ jobId: JOB, submitSeq: 1 }] }]]], 'the removal closed');
+      assert.deepEqual(notices.map((r) => r.events.map((e) => [e.type, e.data])), [[['JobsRemoved', { jobs: [{ jobId: JOB, submitSeq: 1 }], sinceSeq: 0 }]]], 'the removal closed');
     });
   }
 

@@ -23,8 +23,9 @@ function recorder() {
     view.apply(r);
     return r.seq;
   };
-  const removal = (jobs: { jobId: string; submitSeq: number }[], pending?: boolean): JobsRemoved => ({
-    type: 'JobsRemoved', data: { jobs, ...(pending ? { pending } : {}) }, meta: { jobId: '', epoch: 0, actor: 'retention', at: AT, v: 1 },
+  const removal = (jobs: { jobId: string; submitSeq: number }[], pending?: boolean, sinceSeq?: number): JobsRemoved => ({
+    type: 'JobsRemoved', data: { jobs, ...(pending ? { pending } : {}), ...(sinceSeq !== undefined ? { sinceSeq } : {}) },
+    meta: { jobId: '', epoch: 0, actor: 'retention', at: AT, v: 1 },
   });
   return { view, changes, put, removal, skip: (n: number) => void (seq += n) };
 }
@@ -126,6 +127,46 @@ describe('slim job view', () => {
     put(ev('y'), y.submitted());
     assert.deepEqual([view.get('y')?.terminal, view.get('y')?.epoch], [false, 0]);
     assert.ok(second > first);
+  });
+
+  it('counts a removal notice it may have missed: rolled up unread, and not made up for by the notice it read (sinceSeq)', () => {
+    const { view, put, removal, skip } = recorder();
+    const stoppedJob = (id: string) => {
+      const e = jobEvents(id);
+      const submitSeq = put(ev(id), e.submitted());
+      put(ev(id), e.claimed(1), e.stopped(1));
+      return { jobId: id, submitSeq };
+    };
+    const [a, b, c, d] = [stoppedJob('a'), stoppedJob('b'), stoppedJob('c'), stoppedJob('d')];
+    // a's removal, read whole: the first notice covers every one before it (none), so does its closing one
+    put(RETENTION_REMOVED_SUBJECT, removal([a], true, 0));
+    const closedA = put(RETENTION_REMOVED_SUBJECT, removal([a], false, 0));
+    assert.equal(view.get('a'), undefined);
+    // b's removal: its two notices rolled up by c's before this view read them; c's pending notice
+    // does not carry a closed notice's runs, so it covers only what came after b's closing notice
+    skip(2);
+    const closedB = closedA + 2;
+    put(RETENTION_REMOVED_SUBJECT, removal([c], true, closedB));
+    assert.deepEqual(view.missedRemovals(), { notices: 1, belowSeq: closedB });
+    assert.equal(view.get('c'), undefined);
+    assert.ok(view.get('b'), 'the missed notice\'s job is still held: the reconcile (slimViewRetention.ts) forgets it');
+    assert.deepEqual(view.held().map(([id, job]) => [id, job.submitSeq]), [['b', b.submitSeq], ['d', d.submitSeq]]);
+    const closedC = put(RETENTION_REMOVED_SUBJECT, removal([c], false, closedB));
+    // d's pending notice rolled up by its closing one, which names the same runs: nothing missed
+    skip(1);
+    put(RETENTION_REMOVED_SUBJECT, removal([d], false, closedC));
+    assert.deepEqual(view.missedRemovals(), { notices: 1, belowSeq: closedB });
+    assert.equal(view.get('d'), undefined);
+    // a notice of a writer older than sinceSeq may cover nothing: a possible miss
+    const old = put(RETENTION_REMOVED_SUBJECT, removal([]));
+    assert.deepEqual(view.missedRemovals(), { notices: 2, belowSeq: old });
+    // forget() takes only the run the reconcile looked at
+    const held = view.held()[0]![1];
+    put(ev('b'), jobEvents('b').submitted()); // submitted again meanwhile (stored only after the purge)
+    assert.equal(view.forget('b', held), false, 'a newer run read since is kept');
+    const again = view.held()[0]![1];
+    assert.equal(view.forget('b', again), true);
+    assert.equal(view.get('b'), undefined);
   });
 
   it('reads only job records and removal notices, each once, in order', () => {

@@ -205,7 +205,7 @@ describe('retention: removal', () => {
     assert.deepEqual([await recordCounts(w, a), await recordCounts(w, b)], [[0, 0, 0], [0, 0, 0]]);
   }));
 
-  it('announces a removal before its purges (JobsRemoved pending), and closes it with a second notice once they are done', withWorld(async (w) => {
+  it('announces a removal before its purges (JobsRemoved pending), and closes it with a second notice once they are done; each says which notices it makes up for', withWorld(async (w) => {
     const id = await makeJob(w, 'succeeded');
     const ops: string[] = [];
     const spy: EventLog = {
@@ -224,11 +224,19 @@ describe('retention: removal', () => {
     const run = JSON.stringify([{ jobId: id, submitSeq: 1 }]);
     assert.deepEqual(ops, [
       `purge ${jobTaskSubject(id)}`, // the compaction a removal makes first: once compacted, no recover can re-open the job
-      `notice {"jobs":${run},"pending":true}`,
+      `notice {"jobs":${run},"pending":true,"sinceSeq":0}`, // the first notice: nothing before it to make up for
       ...subjectsOf(id).map((s) => `purge ${s}`),
-      `notice {"jobs":${run}}`,
+      `notice {"jobs":${run},"sinceSeq":0}`, // names the runs of the pending notice it rolls up
     ]);
+    const [closed] = await w.log.readSubject(RETENTION_REMOVED_SUBJECT);
     assert.equal((await w.log.readSubject(RETENTION_REMOVED_SUBJECT)).length, 1, 'rolled up: the newest notice only');
+    // the next removal does not name the closed notice's runs: a reader that missed it missed them
+    await makeJob(w, 'stopped');
+    await w.clock.advance(60 * MIN);
+    ops.length = 0;
+    assert.equal((await w.retention({ retentionMaxAgeMs: 60 * MIN }, { eventLog: spy }).runOnce()).removed, 1);
+    const since = ops.filter((o) => o.startsWith('notice')).map((o) => (JSON.parse(o.slice('notice '.length)) as { sinceSeq?: number }).sinceSeq);
+    assert.deepEqual(since, [closed!.seq, closed!.seq]);
   }));
 
   it('a writer that finds a pending notice (its writer died midway) carries its jobs into its own and purges them too', withWorld(async (w) => {
@@ -241,7 +249,7 @@ describe('retention: removal', () => {
     const deadRun = { jobId: dead, submitSeq: w.projection.get(dead)!.submitSeq };
     const mineRun = { jobId: mine, submitSeq: w.projection.get(mine)!.submitSeq };
     const meta = { jobId: '', epoch: 0, actor: 'coordinator:dead', at: new Date(w.clock.now()).toISOString(), v: 1 };
-    await w.log.append(RETENTION_REMOVED_SUBJECT, [{ type: 'JobsRemoved', data: { jobs: [deadRun], pending: true }, meta }], { rollup: true });
+    const deadSeq = (await w.log.append(RETENTION_REMOVED_SUBJECT, [{ type: 'JobsRemoved', data: { jobs: [deadRun], pending: true }, meta }], { rollup: true })).seq;
     await w.sync();
     assert.equal(w.projection.get(dead)?.state, undefined, 'every process forgot it on the notice');
     assert.deepEqual(await recordCounts(w, dead), [1, 0, 1], 'still stored');
@@ -249,7 +257,11 @@ describe('retention: removal', () => {
     assert.equal((await w.retention({ retentionMaxAgeMs: 60 * MIN }).runOnce()).removed, 1);
     assert.deepEqual([await recordCounts(w, dead), await recordCounts(w, mine)], [[0, 0, 0], [0, 0, 0]]);
     const [notice] = await w.log.readSubject(RETENTION_REMOVED_SUBJECT);
-    assert.deepEqual(notice?.events[0]?.data, { jobs: [mineRun, deadRun] }, 'closed, naming both');
+    const { sinceSeq, ...closed } = notice?.events[0]?.data as { sinceSeq?: number };
+    assert.deepEqual(closed, { jobs: [mineRun, deadRun] }, 'closed, naming both');
+    // it names every run of the dead writer's notice, which has no sinceSeq (as from an older writer):
+    // it makes up for that notice, not for what came before it
+    assert.equal(sinceSeq, deadSeq);
   }));
 
   it('purges the task and delivery records a crash between purges left behind, and nothing of a live job', withWorld(async (w) => {
