@@ -775,7 +775,7 @@ const jobV2Req = request(
       weight: 8,
       arbitrary: fc
         .tuple(
-          fc.constantFrom<Kind>('get_v2', 'attempt_v2', 'config_v2', 'exec_v2', 'tag_add', 'tag_add', 'tag_del', 'events', 'healthz', 'attempts', 'attempt_i', 'task_v2', 'task_logs', 'task_log', 'task_log'),
+          fc.constantFrom<Kind>('get_v2', 'attempt_v2', 'config_v2', 'exec_v2', 'tag_add', 'tag_add', 'tag_del', 'tag_del', 'events', 'healthz', 'attempts', 'attempt_i', 'task_v2', 'task_logs', 'task_log', 'task_log'),
           fwSeg, fc.constantFrom('0', '0', '1', '-1', 'x', '00'), execBody, tagBody, fc.constantFrom('main', 'main', 'worker', 'ps', 'w_1', 'nope', '%2e'), fc.constantFrom('0', '0', '1', '2', '01', '-1', 'x'),
           fc.constantFrom('0', '0', '1', 'x', '-1'), fc.constantFrom('stdout', 'stderr', 'all', 'all', 'both', 'STDOUT'), fc.constantFrom('', '', '?tailMode=true', '?tailMode=false', '?tailMode=1'), fc.boolean(),
         )
