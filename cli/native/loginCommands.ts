@@ -24,6 +24,18 @@ function nameFor(url: string): string {
   return `${u.hostname}${u.port ? `-${u.port}` : ''}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63);
 }
 
+/**
+ * The warning to give before a password goes to `url` in clear text: plain `http:` to a host that is
+ * not this machine (the service binds to 127.0.0.1 unless configured; TLS is a proxy's, docs/operations.md).
+ */
+export function cleartextWarning(url: string): string | undefined {
+  const u = new URL(url);
+  if (u.protocol !== 'http:') return undefined;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return undefined;
+  return `warning: ${u.origin} is plain http: the password and the token cross the network unencrypted (use https:// through a TLS proxy)\n`;
+}
+
 export function registerLoginCommands(program: Command, cx: NativeContext): void {
   const { io, env } = cx;
   const path = () => configPath(env);
@@ -44,6 +56,8 @@ export function registerLoginCommands(program: Command, cx: NativeContext): void
       const user = flags.user ?? existing?.user;
       if (user === undefined) throw new CliError(NATIVE_EXIT.INVALID_INPUT, 'which user? --user <name>');
       const http = createHttp({ url, token: undefined, timeoutMs: DEFAULT_TIMEOUT_MS, exits: NATIVE_STATUS_EXITS });
+      const warning = cleartextWarning(url);
+      if (warning !== undefined) io.stderr.write(warning);
       const password = await readPassword(io, flags.passwordStdin === true, `Password for ${user} at ${url}: `);
       const answer = await http.call<LoginAnswer>('POST', '/auth/login', { body: { username: user, password, ...(flags.ttl === undefined ? {} : { ttlMs: flags.ttl }) } });
       config.contexts[name] = { server: url, user, token: answer.token, expiresAt: answer.expiresAt };
