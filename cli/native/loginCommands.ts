@@ -26,7 +26,7 @@ function nameFor(url: string): string {
 
 /**
  * The warning to give before a password goes to `url` in clear text: plain `http:` to a host that is
- * not this machine (the service binds to 127.0.0.1 unless configured; TLS is a proxy's, docs/operations.md).
+ * not this machine (the service binds to 127.0.0.1 unless configured and speaks plain HTTP: TLS is a proxy's).
  */
 export function cleartextWarning(url: string): string | undefined {
   const u = new URL(url);

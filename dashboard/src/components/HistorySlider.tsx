@@ -19,7 +19,7 @@ export function HistorySlider({ jobId, events, onMoment }: { jobId: string; even
 
   useEffect(() => {
     onMoment(seq);
-    if (seq === null) { setThen(null); return; }
+    if (seq === null) { setThen(null); setError(null); return; }
     const ac = new AbortController();
     const t = setTimeout(() => {
       api<Job & { asOf: AsOfInfo }>(`/jobs/${jobId}?asOf=${seq}`, { signal: ac.signal }).then(
