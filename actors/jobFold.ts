@@ -211,6 +211,11 @@ export interface JobView {
   compacted: boolean;
   /** The API the job was submitted through (`native`, `alluxio`, `teraslice`, `spark`, `openpai`); null when not recorded (older jobs, the engine's own). */
   origin: string | null;
+  /**
+   * A pause was asked for while the job was not RUNNING (a paused job requeued after its owner was lost
+   * is WAITING): it is PAUSED once claimed, and a resume clears it.
+   */
+  pauseRequested: boolean;
 }
 
 /** What a snapshot alone tells of a job: every JobView field but `submitSeq`. */
@@ -249,5 +254,6 @@ export function toJobView(s: JobSnapshot): SnapshotJobView {
     retries: c.retries,
     compacted: c.compacted,
     origin: c.origin ?? null,
+    pauseRequested: c.pauseRequested,
   };
 }

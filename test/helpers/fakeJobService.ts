@@ -174,6 +174,7 @@ export function createFakeJobService(opts: FakeJobServiceOptions = {}): FakeJobS
         retries: 0,
         compacted: false,
         origin: by.origin ?? null,
+        pauseRequested: false,
       };
       jobs.set(id, job);
       if (key !== undefined) byKey.set(key, { requestHash, id });

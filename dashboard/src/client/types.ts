@@ -19,7 +19,7 @@ export interface Job {
   reclaims: number; virtualCluster: string; active: boolean;
   stopRequested: { graceMs: number; deadline: string } | null; rerunOf: string | null;
   labels: Record<string, string>; parallelism: number | null; planOpen: boolean; recoveries: number; retries: number;
-  compacted: boolean; origin: string | null;
+  compacted: boolean; origin: string | null; pauseRequested: boolean;
 }
 
 export interface AsOfInfo { requested: string; seq: number; time: string; exact: boolean; compactedAt: { seq: number; time: string } | null; note: string | null }

@@ -14,7 +14,8 @@ const ACTIONS: Record<Action, { label: string; title: string; body: string; dang
     allowed: (j) => !TERMINAL.has(j.state),
   },
   pause: { label: 'Pause', title: 'Pause this job?', body: 'Tasks in flight finish; nothing new is dispatched until it is resumed.', allowed: (j) => j.state === 'RUNNING' },
-  resume: { label: 'Resume', title: 'Resume this job?', body: 'Dispatch starts again where it stopped.', allowed: (j) => j.state === 'PAUSED' },
+  // a paused job requeued after its owner was lost waits with the pause kept: it may be resumed too
+  resume: { label: 'Resume', title: 'Resume this job?', body: 'Dispatch starts again where it stopped.', allowed: (j) => j.state === 'PAUSED' || (j.state === 'WAITING' && j.pauseRequested) },
   recover: {
     label: 'Recover', title: 'Recover this job?', body: 'The job goes back to WAITING keeping its plan; only the tasks that failed run again.',
     allowed: (j) => (j.state === 'FAILED' || j.state === 'STOPPED') && j.active && !j.compacted,

@@ -97,6 +97,14 @@ describe('cooperative stop', () => {
     assert.equal(jobState(evolveJob(claimed, e.stopped(3))), 'STOPPED');
     assert.equal(jobState(evolveJob(w, e.stopped(2))), 'STOPPED');
   });
+
+  it('a requeued paused job shows its kept pause in the view (a client may offer resume), and a resume clears it', () => {
+    const w = foldJob([...paused, e.requeued(2)]);
+    assert.equal(jobState(w), 'WAITING');
+    assert.equal(toJobView(w).pauseRequested, true);
+    assert.equal(toJobView(evolveJob(w, e.resumed(2))).pauseRequested, false);
+    assert.equal(toJobView(foldJob(running)).pauseRequested, false);
+  });
 });
 
 describe('recover', () => {

@@ -9,7 +9,7 @@ import type { By, Caller, JobView, TaskView } from '../../../engine/serviceTypes
 import { asUser, assertError, createApi, post, PREFIX, submitJob, UNKNOWN_ID, VALID_SUBMIT, type Api } from './harness.ts';
 
 const JOB_VIEW_KEYS = [
-  'active', 'callbackFormat', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'labels', 'name', 'origin', 'owner', 'parallelism', 'planOpen', 'priority',
+  'active', 'callbackFormat', 'callbackUrl', 'compacted', 'coordinatorId', 'epoch', 'error', 'finishedAt', 'id', 'labels', 'name', 'origin', 'owner', 'parallelism', 'pauseRequested', 'planOpen', 'priority',
   'progress', 'reclaims', 'recoveries', 'rerunOf', 'retries', 'spec', 'startedAt', 'state', 'stopRequested', 'submitSeq', 'submittedAt', 'summary',
   'type', 'virtualCluster',
 ];

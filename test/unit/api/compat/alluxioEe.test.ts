@@ -14,7 +14,7 @@ function job(over: Partial<JobView> = {}): JobView {
     startedAt: '2025-01-01T00:00:01.000Z', finishedAt: null,
     progress: { tasksTotal: 2, tasksSucceeded: 1, tasksFailed: 0, itemsTotal: 10, itemsDone: 4, itemsFailed: 1, bytesTotal: 1000, bytesDone: 400 },
     error: null, summary: null, reclaims: 0, virtualCluster: 'default', active: true, stopRequested: null, rerunOf: null, callbackUrl: null, callbackFormat: 'job', labels: {}, parallelism: null, planOpen: false,
-    recoveries: 0, retries: 0, compacted: false, origin: null, ...over,
+    recoveries: 0, retries: 0, compacted: false, origin: null, pauseRequested: false, ...over,
   };
 }
 
