@@ -137,10 +137,12 @@ describe('exec jobs', { timeout: 180_000 }, () => {
     const job = await submit(ctx.svc, { jobRetryCount: 1, taskRoles: [
       // a ps that never exits, each run recording its pid
       { name: 'ps', taskNumber: 1, commands: [`touch ${dir}/ps-$(date +%s%N)-$$`, 'sleep 300'] },
-      // worker 0 fails in the first run (once a ps runs); in the second both wait for the test's go; the job ends when both succeeded
+      // worker 0 fails in the first run once the ps and worker 1 have started (on a loaded machine worker 1
+      // could otherwise start after the retry, and run once); in the second both wait for the test's go;
+      // the job ends when both succeeded
       { name: 'worker', taskNumber: 2, minSucceededInstances: 2, commands: [
         `touch ${dir}/worker-$PAI_TASK_INDEX-$(date +%s%N)-$$`,
-        `if [ "$PAI_TASK_INDEX" = 0 ] && [ ! -e ${dir}/marker ]; then while ! ls ${dir} | grep -q '^ps-'; do sleep 0.1; done; touch ${dir}/marker; exit 5; fi`,
+        `if [ "$PAI_TASK_INDEX" = 0 ] && [ ! -e ${dir}/marker ]; then while ! ls ${dir} | grep -q '^ps-' || ! ls ${dir} | grep -q '^worker-1-'; do sleep 0.1; done; touch ${dir}/marker; exit 5; fi`,
         `while [ -e ${dir}/marker ] && [ ! -e ${dir}/go ]; do sleep 0.1; done`,
       ] },
     ] });
