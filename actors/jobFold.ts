@@ -212,8 +212,8 @@ export interface JobView {
   /** The API the job was submitted through (`native`, `alluxio`, `teraslice`, `spark`, `openpai`); null when not recorded (older jobs, the engine's own). */
   origin: string | null;
   /**
-   * A pause was asked for while the job was not RUNNING (a paused job requeued after its owner was lost
-   * is WAITING): it is PAUSED once claimed, and a resume clears it.
+   * A WAITING job that keeps a pause (a paused job requeued after its owner was lost): it is PAUSED
+   * once claimed, and a resume clears it. False in every other state.
    */
   pauseRequested: boolean;
 }
@@ -254,6 +254,7 @@ export function toJobView(s: JobSnapshot): SnapshotJobView {
     retries: c.retries,
     compacted: c.compacted,
     origin: c.origin ?? null,
-    pauseRequested: c.pauseRequested,
+    // only a WAITING job's says anything (a finished job may keep one its compaction drops)
+    pauseRequested: s.value === 'WAITING' && c.pauseRequested,
   };
 }

@@ -207,7 +207,7 @@ const jobViewProperties = {
   recoveries: { type: 'integer' },
   retries: { type: 'integer', description: 'Times the job ran again as a whole (every task a new attempt) because its type allows it: an `exec` job\'s `jobRetryCount`.' },
   compacted: { type: 'boolean', description: 'Retention compacted the history: no task detail is left.' },
-  pauseRequested: { type: 'boolean', description: 'A WAITING job (a paused job requeued after its owner was lost) that is PAUSED once claimed; `POST /jobs/:id/resume` clears it.' },
+  pauseRequested: { type: 'boolean', description: 'A WAITING job (a paused job requeued after its owner was lost) that is PAUSED once claimed; `POST /jobs/:id/resume` clears it. False in every other state.' },
   origin: {
     type: ['string', 'null'],
     description: 'The API the job was submitted through: `native` (this API, the CLI) or a facade (`alluxio`, `teraslice`, `spark`, `openpai`); null for jobs from before it was recorded and those the engine submits.',

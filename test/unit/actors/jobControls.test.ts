@@ -104,6 +104,9 @@ describe('cooperative stop', () => {
     assert.equal(toJobView(w).pauseRequested, true);
     assert.equal(toJobView(evolveJob(w, e.resumed(2))).pauseRequested, false);
     assert.equal(toJobView(foldJob(running)).pauseRequested, false);
+    // only WAITING says it: PAUSED is its own state, and a finished job's compaction keeps no request
+    assert.equal(toJobView(foldJob(paused)).pauseRequested, false);
+    assert.equal(toJobView(evolveJob(w, e.stopped(2))).pauseRequested, false);
   });
 });
 
