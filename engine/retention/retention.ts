@@ -17,6 +17,7 @@ import type { EventLog } from '../eventlog/eventLog.ts';
 import type { Logger } from '../log.ts';
 import type { JobProjection } from '../projections/jobProjection.ts';
 import { createCompaction } from './compaction.ts';
+import { createPassLoop } from './passLoop.ts';
 import { createRemoval } from './removal.ts';
 import { createRemovalReconciler } from './removalReconciler.ts';
 import { createRetentionPass, type RemovedJob, type RetentionPassResult } from './retentionPass.ts';
@@ -74,9 +75,6 @@ export function createRetention(opts: RetentionOptions): Retention {
   const ruleOf = retentionRules(opts.config);
   const intervalMs = opts.config.retentionIntervalMs;
   const actor = opts.actor ?? 'retention';
-  let running: Promise<RetentionPassResult> | undefined;
-  let timer: unknown;
-  let started = false;
   /** Bumped by stop(): a pass started before it stops picking up jobs. */
   let generation = 0;
   const passListeners = new Set<(result: RetentionPassResult) => void>();
@@ -96,39 +94,18 @@ export function createRetention(opts: RetentionOptions): Retention {
     ...(opts.afterRemove !== undefined ? { afterRemove: opts.afterRemove } : {}),
   });
 
-  function runOnce(): Promise<RetentionPassResult> {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
-
-  function schedule(): void {
-    if (!started) return;
-    timer = clock.setTimeout(() => {
-      timer = undefined;
-      runOnce()
-        .catch((err: unknown) => logger.error({ err }, 'retention pass failed'))
-        .finally(schedule);
-    }, intervalMs);
-  }
+  const loop = createPassLoop({ clock, logger, intervalMs, pass });
 
   return {
-    runOnce,
+    runOnce: loop.runOnce,
     onPass(listener) {
       passListeners.add(listener);
       return () => void passListeners.delete(listener);
     },
-    start() {
-      if (started) return;
-      started = true;
-      schedule();
-    },
+    start: loop.start,
     stop() {
-      started = false;
+      loop.stop();
       generation++;
-      if (timer !== undefined) clock.clearTimeout(timer);
-      timer = undefined;
     },
   };
 }

@@ -21,6 +21,7 @@ import type { EventLog } from '../eventlog/eventLog.ts';
 import type { Logger } from '../log.ts';
 import type { SlimJobView } from '../projections/slimJobView.ts';
 import { jobEvSubject } from '../subjects.ts';
+import { createPassLoop } from './passLoop.ts';
 import type { Retention, RetentionPassResult } from './retention.ts';
 
 /** Every job's event subject. */
@@ -77,9 +78,6 @@ export function createSlimViewRetention(opts: SlimViewRetentionOptions): Retenti
   const { clock, logger, intervalMs } = opts;
   const reconciler = createSlimViewReconciler(opts);
   const passListeners = new Set<(result: RetentionPassResult) => void>();
-  let running: Promise<RetentionPassResult> | undefined;
-  let timer: unknown;
-  let started = false;
 
   async function pass(): Promise<RetentionPassResult> {
     const result: RetentionPassResult = { compacted: 0, removed: 0, strays: 0 };
@@ -93,36 +91,13 @@ export function createSlimViewRetention(opts: SlimViewRetentionOptions): Retenti
     return result;
   }
 
-  function runOnce(): Promise<RetentionPassResult> {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
-
-  function schedule(): void {
-    if (!started) return;
-    timer = clock.setTimeout(() => {
-      timer = undefined;
-      void runOnce().finally(schedule);
-    }, intervalMs);
-  }
+  const loop = createPassLoop({ clock, logger, intervalMs, pass });
 
   return {
-    runOnce,
+    ...loop,
     onPass(listener) {
       passListeners.add(listener);
       return () => void passListeners.delete(listener);
-    },
-    start() {
-      if (started) return;
-      started = true;
-      schedule();
-    },
-    stop() {
-      started = false;
-      if (timer !== undefined) clock.clearTimeout(timer);
-      timer = undefined;
     },
   };
 }
