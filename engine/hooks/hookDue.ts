@@ -16,7 +16,11 @@
  *   deliveries of the last terminal record are logged (every coordinator was down, or an older
  *   version's delivery was retrying when the version changed). One or two subject reads per such job
  *   and start: that is what bounds the look-back, and at most {@link STARTUP_MAX_JOBS} jobs, the most
- *   recently finished first.
+ *   recently finished first. A job compacted meanwhile (a short `compactAfterMs`) is checked too: its
+ *   `.ev` is one JobCompacted record, so the due record names that record's seq (as a redelivery of a
+ *   compacted job does), unless the `.hook` subject accounts for every end of the job (simulation seed
+ *   297722144: the owner died before its due record, the other coordinator compacted the job and
+ *   died within the grace, and the two that started skipped the compacted job: nothing was ever sent).
  * A job recovered or removed before its grace ends drops out.
  */
 import { EVENT_SCHEMA_VERSION, TERMINAL_STATES, type Envelope, type WebhookAttemptData, type WebhookDue } from '../../actors/events.ts';
@@ -32,7 +36,7 @@ import { webhookDefs } from './webhookStore.ts';
 
 /** Default of {@link HookDueOptions.graceMs}. */
 export const DEFAULT_WEBHOOK_DUE_GRACE_MS = 10_000;
-/** Default of {@link HookDueOptions.startupLookbackMs}: the default `compactAfterMs` (a compacted job is past it). */
+/** Default of {@link HookDueOptions.startupLookbackMs}: the default `compactAfterMs`. */
 export const DEFAULT_WEBHOOK_DUE_LOOKBACK_MS = 60 * 60_000;
 /** Jobs checked at once by the start-up pass. */
 const STARTUP_CONCURRENCY = 16;
@@ -105,6 +109,22 @@ function terminalOf(r: LogRecord): { event: WebhookEventName; actor: string } | 
   for (const ev of r.events) {
     const event = TERMINAL_EVENTS[ev.type];
     if (event !== undefined) return { event, actor: ev.meta.actor };
+  }
+  return undefined;
+}
+
+/** The webhook event of a job that ended in `state`. */
+const eventOfState = (state: string): WebhookEventName | undefined =>
+  state === 'SUCCEEDED' ? 'job.succeeded' : state === 'FAILED' ? 'job.failed' : state === 'STOPPED' ? 'job.stopped' : undefined;
+
+/** The end a `.ev` record notifies: its terminal event, or the state a JobCompacted rolled up. */
+function endOf(r: LogRecord): { event: WebhookEventName; compacted: boolean } | undefined {
+  const t = terminalOf(r);
+  if (t !== undefined) return { event: t.event, compacted: false };
+  for (const ev of r.events) {
+    if (ev.type !== 'JobCompacted') continue;
+    const event = eventOfState((ev.data as { state: string }).state);
+    if (event !== undefined) return { event, compacted: true };
   }
   return undefined;
 }
@@ -198,11 +218,11 @@ export function startHookDue(opts: HookDueOptions): HookDue {
     const found: { id: string; finished: number }[] = [];
     for (const e of projection.terminal()) {
       const ctx = e.snapshot.context as JobContext;
-      if (ctx.compacted || owed.has(e.id)) continue;
+      if (owed.has(e.id)) continue; // compacted too: its due record may be missing all the same
       const finished = ctx.finishedAt === undefined ? NaN : Date.parse(ctx.finishedAt);
       if (!(finished >= since)) continue;
-      const event = e.state === 'SUCCEEDED' ? 'job.succeeded' : e.state === 'FAILED' ? 'job.failed' : 'job.stopped';
-      if (hasTargets(ctx, event)) found.push({ id: e.id, finished });
+      const event = eventOfState(e.state);
+      if (event !== undefined && hasTargets(ctx, event)) found.push({ id: e.id, finished });
     }
     found.sort((a, b) => b.finished - a.finished);
     const most = opts.startupMaxJobs ?? STARTUP_MAX_JOBS;
@@ -230,25 +250,40 @@ export function startHookDue(opts: HookDueOptions): HookDue {
     const dueSeqs = new Set<number>();
     for (const r of hook) for (const h of r.events) if (h.type === 'WebhookDue') dueSeqs.add((h.data as { eventSeq: number }).eventSeq);
     // a job never recovered ended once: any due record is its own (one read, the common case)
-    const recovered = ((projection.get(jobId)?.snapshot.context as JobContext | undefined)?.recoveries ?? 0) > 0;
-    if (dueSeqs.size > 0 && !recovered) return;
-    let last: { event: WebhookEventName; eventSeq: number } | undefined;
+    const recoveries = (projection.get(jobId)?.snapshot.context as JobContext | undefined)?.recoveries ?? 0;
+    if (dueSeqs.size > 0 && recoveries === 0) return;
+    let last: { event: WebhookEventName; eventSeq: number; compacted: boolean } | undefined;
     for (const r of await eventLog.readSubject(jobEvSubject(jobId))) {
-      const t = terminalOf(r);
-      if (t !== undefined) last = { event: t.event, eventSeq: r.seq };
+      const end = endOf(r);
+      if (end !== undefined) last = { ...end, eventSeq: r.seq };
     }
-    if (last === undefined || dueSeqs.has(last.eventSeq)) return; // compacted meanwhile, or due already
-    const deliveries = new Map<string, boolean>(); // deliveryId → finished (delivered or final)
+    if (last === undefined || dueSeqs.has(last.eventSeq)) return; // removed meanwhile, or due already
+    /** eventSeq → deliveries (deliveryId → finished: delivered or final) an older version logged for it. */
+    const deliveries = new Map<number, Map<string, boolean>>();
     for (const r of hook) {
       for (const h of r.events) {
         const d = h.data as Partial<WebhookAttemptData> & { final?: boolean };
-        if ((h.type !== 'WebhookDelivered' && h.type !== 'WebhookFailed') || d.eventSeq !== last.eventSeq) continue;
+        if ((h.type !== 'WebhookDelivered' && h.type !== 'WebhookFailed') || d.eventSeq === undefined) continue;
+        const byId = deliveries.get(d.eventSeq) ?? new Map<string, boolean>();
         const id = d.deliveryId ?? '';
-        deliveries.set(id, (deliveries.get(id) ?? false) || h.type === 'WebhookDelivered' || d.final === true);
+        byId.set(id, (byId.get(id) ?? false) || h.type === 'WebhookDelivered' || d.final === true);
+        deliveries.set(d.eventSeq, byId);
       }
     }
+    const finished = (eventSeq: number) => {
+      const byId = deliveries.get(eventSeq);
+      return byId !== undefined && [...byId.values()].every(Boolean);
+    };
     // an older version delivered (or gave up on) every target of it: nothing owed
-    if (deliveries.size > 0 && [...deliveries.values()].every(Boolean)) return;
+    if (finished(last.eventSeq)) return;
+    if (last.compacted) {
+      // The terminal records' seqs were rolled up. The job ended recoveries + 1 times; when the `.hook`
+      // subject has a due record or finished deliveries for as many terminal records, the last end is
+      // among them. Otherwise it may be the one missing: owed under the JobCompacted's seq (at worst a
+      // repeated POST, when an earlier end had no target).
+      const accounted = new Set([...dueSeqs, ...[...deliveries.keys()].filter(finished)]);
+      if (accounted.size >= recoveries + 1) return;
+    }
     if (!owed.has(jobId) && !(await write(jobId, last))) owed.set(jobId, { ...last, dueAt: clock.monotonic() + graceMs });
     arm();
   }

@@ -47,13 +47,20 @@ describe('deterministic simulation: pinned failures', () => {
       // named (engine/retention/slimViewRetention.ts). Replays the failing run itself, and only that
       // (exact): once it passes, fast-check walks the rest of its shrink tree, 391 runs (~30 s here).
       { seed: 539230714, path: '115:0:5:7:4:4:4:4:13:16:26:34:32:32:33:32:38:42:41:44:41', skewed: true, exact: true },
+      // simulation.test.ts (callbacks on): the owner crashed right after the job's terminal record, before
+      // its WebhookDue; the other coordinator compacted the job and crashed within its due grace; the two
+      // coordinators started then skipped the compacted job in their start-up check, and the callback was
+      // never POSTed (engine/hooks/hookDue.ts now checks compacted jobs too). Exact, as the pin above.
+      { seed: 297722144, path: '138:0:0:0:0:0:4:3:5:6:20:29:29:36:41:41:45:17:22:27:32:32:38:38:41:24:43:48:48:50:53:28:40:40:41:40:53:56:61:56:66:66:65:68:68:65:65', callbacks: true, exact: true },
     ];
     // Pinned before submissions carried callbacks: without them each pin replays its run unchanged.
     const plainEnv = { ...createSimEnv(), callbacks: false };
     // As skewedClocks.test.ts runs (callbacks on).
     const skewedEnv = createSimEnv({}, SKEWS_MS);
+    // As simulation.test.ts runs (callbacks on).
+    const callbackEnv = createSimEnv();
     for (const pin of pins) {
-      const simEnv = 'skewed' in pin ? skewedEnv : plainEnv;
+      const simEnv = 'skewed' in pin ? skewedEnv : 'callbacks' in pin ? callbackEnv : plainEnv;
       let ran: SimOutcome | undefined;
       const property = fc.asyncProperty(replayableScheduler(), scenarioArb(MAX_COMMANDS), async (s, scenario) => {
         if (ran && 'exact' in pin) return; // the first run is the one at the path

@@ -317,6 +317,58 @@ describe('webhook handler', () => {
     assert.equal(s.sent.length, 2);
   });
 
+  // Simulation seed 297722144: the owner died after its terminal record, the other coordinator compacted
+  // the job and died within its grace, and the coordinators that started skipped the compacted job.
+  it('a process that starts after a job ended without a due record and was compacted writes it, under the JobCompacted seq', async () => {
+    const s = await start(() => ({ status: 200 }));
+    for (const d of s.dues.splice(0)) await d.stop(); // every coordinator that saw the end is gone
+    const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
+    await s.writer.command(id, { kind: 'claim', coordinatorId: 'c-dead', tasks: [] }, 'coordinator:c-dead');
+    await s.writer.command(id, { kind: 'startVerification' }, 'coordinator:c-dead');
+    await s.writer.command(id, { kind: 'finish', outcome: 'succeeded' }, 'coordinator:c-dead');
+    const compacted = await compact(s, id);
+    assert.ok(await s.projection.waitFor(compacted, 5000));
+    await s.dueWriter('c-restarted').started;
+    await waitFor(async () => (await s.hookLog(id)).length === 1, { what: 'the compacted job notified', timeoutMs: 5000, intervalMs: 2 });
+    assert.deepEqual((await s.dueRecords(id)).map(([, e]) => e), [compacted]);
+    const body = JSON.parse(s.sent[0]!.body);
+    assert.deepEqual([body.event, body.seq, body.deliveryId, body.job.state], ['job.succeeded', compacted, `${id}:${compacted}:callback`, 'SUCCEEDED']);
+    // a later start finds it owed no more
+    await s.dueWriter('c-later').started;
+    assert.equal(s.sent.length, 1);
+    assert.equal((await s.dueRecords(id)).length, 1);
+  });
+
+  it('a recovered job compacted later: a start writes the due record its last end is missing, and none when each end has one', async () => {
+    const s = await start(() => ({ status: 200 }));
+    const endTwice = async (lastBy: string, beforeLastEnd = async () => {}) => {
+      const id = await s.writer.submit({ callbackUrl: 'https://cb.example.com/' });
+      await s.writer.fail(id); // written by no coordinator: the due record goes at once
+      await waitFor(async () => (await s.hookLog(id)).length === 1, { what: 'the failure notified', timeoutMs: 5000, intervalMs: 2 });
+      await s.writer.command(id, { kind: 'recover', mode: 'failed' }, 'user:alice');
+      await beforeLastEnd();
+      await s.writer.command(id, { kind: 'claim', coordinatorId: 'c2', tasks: [] }, lastBy);
+      await s.writer.command(id, { kind: 'startVerification' }, lastBy);
+      await s.writer.command(id, { kind: 'finish', outcome: 'succeeded' }, lastBy);
+      return id;
+    };
+    const both = await endTwice('test'); // its second due record goes at once too
+    await waitFor(async () => (await s.hookLog(both)).length === 2, { what: 'both ends notified', timeoutMs: 5000, intervalMs: 2 });
+    // its owner died before the due record of its second end, and every coordinator that saw that end too
+    const missing = await endTwice('coordinator:c-dead', async () => {
+      for (const d of s.dues.splice(0)) await d.stop();
+    });
+    await compact(s, both);
+    const compacted = await compact(s, missing);
+    assert.ok(await s.projection.waitFor(compacted, 5000));
+    await s.dueWriter('c-restarted').started;
+    await waitFor(async () => (await s.hookLog(missing)).length === 2, { what: 'the last end notified', timeoutMs: 5000, intervalMs: 2 });
+    assert.equal((await s.dueRecords(missing)).at(-1)![1], compacted);
+    assert.deepEqual((await s.hookLog(missing)).map((e) => e.data.event), ['job.failed', 'job.succeeded']);
+    assert.equal((await s.dueRecords(both)).length, 2, 'each end of the other has its due record: nothing more');
+    assert.equal((await s.hookLog(both)).length, 2);
+  });
+
   it('a process that starts after a job ended with targets and no due record writes it; a webhook created after the job ended is not owed', async () => {
     const s = await start(() => ({ status: 200 }));
     const id = await s.writer.submit();
