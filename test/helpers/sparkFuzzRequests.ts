@@ -370,8 +370,11 @@ const jobStart: fc.Arbitrary<Generated> = fc
     bin: fc.oneof({ weight: 4, arbitrary: fc.constant('tiny') }, { weight: 2, arbitrary: fc.constant('wc') }, { weight: 6, arbitrary: fc.constantFrom(...POOL) }, { weight: 1, arbitrary: fc.constant(HOLD) }, { weight: 7, arbitrary: fc.constantFrom(...MISSING) }),
     cls: fc.constantFrom(...CLASSES),
     sync: fc.option(fc.constantFrom(...GOOD_SYNC), { nil: undefined, freq: 2 }),
-    timeout: fc.option(fc.constantFrom(...GOOD_TIMEOUTS), { nil: undefined, freq: 2 }),
-    context: fc.oneof({ weight: 14, arbitrary: fc.constant<string | undefined>(undefined) }, { weight: 3, arbitrary: fc.constantFrom(...FUZZ_CONTEXTS) }, { weight: 2, arbitrary: fc.constant(FULL) }, { weight: 1, arbitrary: fc.constantFrom(...MISSING_CONTEXTS, '') }),
+    // 0 often: a sync start whose ask times out at once answers Spark's 500 ERROR (with a timeout of 0 in 1 of 7
+    // starts it came 2-8 times a run); it matters to sync starts only
+    timeout: fc.option(fc.oneof(fc.constant('0'), fc.constantFrom(...GOOD_TIMEOUTS)), { nil: undefined, freq: 3 }),
+    // full1, whose one slot the hold job keeps: 503 NO SLOTS AVAILABLE (at weight 2 it came 3-19 times a run)
+    context: fc.oneof({ weight: 14, arbitrary: fc.constant<string | undefined>(undefined) }, { weight: 3, arbitrary: fc.constantFrom(...FUZZ_CONTEXTS) }, { weight: 4, arbitrary: fc.constant(FULL) }, { weight: 1, arbitrary: fc.constantFrom(...MISSING_CONTEXTS, '') }),
     callback: fc.option(fc.constantFrom(...GOOD_CALLBACKS), { nil: undefined, freq: 6 }),
     encodeCallback: fc.boolean(),
     proxy: fc.option(fc.constantFrom('alice', 'bob@EXAMPLE.COM'), { nil: undefined, freq: 8 }),
