@@ -215,7 +215,9 @@ describe('journey: retention', () => {
   before(async () => {
     nats = await startTestNats();
     svc = await startTestService(nats.url, {
-      compactAfterMs: 0, retentionMaxAgeMs: 2000, retentionIntervalMs: 200, webhookBackoffMs: 200, webhookAllowPrivate: true,
+      // removed 8 s after the end: the test must see each job compacted and act on it before then (at
+      // 2 s, a CI pair's load once let a job be removed before its compaction was seen)
+      compactAfterMs: 0, retentionMaxAgeMs: 8000, retentionIntervalMs: 200, webhookBackoffMs: 200, webhookAllowPrivate: true,
       // noop jobs: compacted at once too, but never removed by age
       retentionByType: JSON.stringify({ noop: { compactAfterMs: 0, maxAgeMs: 0 } }),
     });
